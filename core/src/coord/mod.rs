@@ -1,0 +1,1 @@
+//! Fault detection and recovery orchestration (in progress).

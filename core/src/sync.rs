@@ -1,0 +1,64 @@
+//! The only module that names an atomic implementation.
+//!
+//! * `cfg(ftforest_loom)`: loom's model-checked atomics, so `loom-tests/` explores
+//!   every interleaving of the real protocol code.
+//! * otherwise: `portable-atomic`, which re-exports the native atomics where the
+//!   target has them and falls back (critical section, when the embedder enables
+//!   our `critical-section` feature) where it has none (thumbv6m, riscv32imc).
+//!
+//! Every spin loop in the crate calls [`spin_loop`], which under loom yields to
+//! the model scheduler (an un-yielding spin makes loom exceed its branch limit).
+
+#[cfg(ftforest_loom)]
+pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
+
+#[cfg(not(ftforest_loom))]
+pub(crate) use portable_atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
+
+pub(crate) use core::sync::atomic::Ordering;
+
+/// One step of a busy wait: a CPU pause hint, or a yield to the loom scheduler.
+#[inline]
+pub(crate) fn spin_loop() {
+    #[cfg(ftforest_loom)]
+    loom::thread::yield_now();
+    #[cfg(not(ftforest_loom))]
+    core::hint::spin_loop();
+}
+
+/// Bounded exponential backoff for waits (crossbeam's ladder, loom-aware).
+///
+/// `snooze` spins `2^step` times up to `SPIN_LIMIT`, and [`Backoff::is_completed`]
+/// says when the caller should stop spinning and block on its wait strategy.
+pub(crate) struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    const SPIN_LIMIT: u32 = 6;
+    const YIELD_LIMIT: u32 = 10;
+
+    pub(crate) const fn new() -> Self {
+        Backoff { step: 0 }
+    }
+
+    /// Busy-wait a little longer each call.
+    #[inline]
+    pub(crate) fn snooze(&mut self) {
+        let spins = 1u32 << self.step.min(Self::SPIN_LIMIT);
+        #[cfg(ftforest_loom)]
+        let spins = spins.min(1);
+        for _ in 0..spins {
+            spin_loop();
+        }
+        if self.step <= Self::YIELD_LIMIT {
+            self.step += 1;
+        }
+    }
+
+    /// True once spinning stops paying off: block instead.
+    #[inline]
+    pub(crate) fn is_completed(&self) -> bool {
+        self.step > Self::YIELD_LIMIT
+    }
+}
