@@ -7,13 +7,13 @@
 //! fails an assertion (`TimedOut`) instead of passing by luck.
 #![cfg(feature = "std")]
 
+use core::time::Duration;
 use ftforest_core::{
     BeginError, Clock, EndError, Instant, ManualClock, OpToken, PauseError, ResumeError, StdClock,
     StdWait, Tracker, WaitOutcome, MAX_PAUSERS,
 };
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
 
 type T = Tracker<StdWait, 4>;
 

@@ -129,7 +129,7 @@ fn pause_slot_generations_refuse_stale_tokens() {
 fn slot_generation_wraps_without_panic() {
     let t: Tracker<SpinWait, 1> = Tracker::new();
     // Hand-set slot 0 to the last generation.
-    t.control.slots[0].store(u32::MAX & !1, Ordering::Relaxed);
+    t.control.slots[0].store(!1, Ordering::Relaxed);
     let tok = t.pause_token().unwrap();
     assert_eq!(tok.slot(), 0);
     assert_eq!(tok.generation(), 1, "wrapped to generation 0, held");
