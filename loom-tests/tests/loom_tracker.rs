@@ -31,7 +31,7 @@ impl Clock for Frozen {
 /// `loom::model` that also reports how many interleavings it explored (on stderr, visible
 /// with `--nocapture`).
 fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use core::sync::atomic::{AtomicUsize, Ordering};
     // Outside the model (a std atomic): counts executions, is not part of what loom checks.
     let runs = std::sync::Arc::new(AtomicUsize::new(0));
     let counter = std::sync::Arc::clone(&runs);
