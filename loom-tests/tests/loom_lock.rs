@@ -1,9 +1,12 @@
 #![cfg(ftforest_loom)]
 //! Loom models of the recovery lock: never two holders of one partition, never more than K
-//! holders, no leaked slot, and a stale token racing a live permit frees nothing.
+//! holders, no leaked slot, a stale token racing a live permit frees nothing, and a waiting
+//! acquire is never left asleep by a release (a lost wake-up is a loom deadlock).
 
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use ftforest_core::{AcquireError, LockSlot, RecoveryLock, ReleaseError};
+use ftforest_core::{
+    AcquireError, Instant, LockSlot, LoomWait, ManualClock, RecoveryLock, ReleaseError,
+};
 use loom::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
@@ -150,5 +153,30 @@ fn token_release_vs_guard_drop() {
             "{re:?}"
         );
         assert_no_leak(&lock);
+    });
+}
+
+/// K = 1: a waiter for capacity races the release of the only permit. Whatever the
+/// interleaving, the waiter ends up with a permit (LoomWait blocks for real, so a missed wake
+/// would be reported by loom as a deadlock).
+#[test]
+fn acquire_wait_is_never_left_asleep() {
+    model("acquire_wait_is_never_left_asleep", || {
+        let slots: Vec<LockSlot> = (0..2).map(|_| LockSlot::new()).collect();
+        let lock = Arc::new(RecoveryLock::with_waiter(slots, 2, 1, LoomWait::new()).unwrap());
+        let held = lock.try_acquire(0, true).unwrap().into_token();
+        let waiter = {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                let clock = ManualClock::new(Instant::ZERO);
+                let permit = lock.acquire_wait(1, true, &clock, Instant::MAX).unwrap();
+                assert_eq!(lock.active(), 1);
+                drop(permit);
+            })
+        };
+        lock.release_token(held).unwrap();
+        waiter.join().unwrap();
+        assert_eq!(lock.active(), 0);
+        assert!(!lock.is_recovering(0) && !lock.is_recovering(1));
     });
 }

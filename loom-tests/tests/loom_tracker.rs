@@ -99,7 +99,11 @@ fn begin_vs_pause_vs_end() {
         assert_eq!(t.begin_on(0).err(), Some(BeginError::Paused));
         assert_eq!(t.begin_on(1).err(), Some(BeginError::Paused));
         let admitted = ops.into_iter().map(|h| h.join().unwrap()).filter(|&a| a);
-        assert_eq!(admitted.count() as u32, done, "an op was admitted after the pause");
+        assert_eq!(
+            admitted.count() as u32,
+            done,
+            "an op was admitted after the pause"
+        );
         assert_eq!(t.in_flight(), 0);
         drop(pause);
         assert!(t.begin_on(1).is_ok());
@@ -260,7 +264,10 @@ fn timed_out_pause_stays_paused() {
             other => panic!("unexpected {other:?}"),
         }
         assert!(t.is_paused());
-        assert_eq!(pause.wait_quiescent(&Frozen, Instant::MAX), WaitOutcome::Quiescent);
+        assert_eq!(
+            pause.wait_quiescent(&Frozen, Instant::MAX),
+            WaitOutcome::Quiescent
+        );
         ender.join().unwrap();
     });
 }
