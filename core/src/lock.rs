@@ -52,6 +52,28 @@
 //! `active` is taken with an `Acquire` CAS and returned with a `Release` `fetch_sub` (pairs
 //! with the next taker), so the K-limit hands over memory like a semaphore.
 
+//!
+//! # Memory
+//!
+//! 4 bytes per partition (one [`LockSlot`], caller storage) plus a fixed header.
+//!
+//! # Example
+//!
+//! ```
+//! use ftforest_core::{AcquireError, LockSlot, RecoveryLock};
+//!
+//! static SLOTS: [LockSlot; 8] = [const { LockSlot::new() }; 8];
+//! let lock = RecoveryLock::new(&SLOTS, 8, 2).unwrap();
+//! let first = lock.try_acquire(3, true).unwrap();
+//! assert_eq!(lock.try_acquire(3, true).unwrap_err(), AcquireError::AlreadyRecovering);
+//! let token = lock.try_acquire(4, true).unwrap().into_token(); // e.g. handed to C
+//! assert_eq!(lock.try_acquire(5, true).unwrap_err(), AcquireError::AtCapacity);
+//! drop(first);
+//! lock.release_token(token).unwrap();
+//! assert!(lock.release_token(token).is_err()); // a second release is refused
+//! assert_eq!(lock.active(), 0);
+//! ```
+
 use core::fmt;
 
 use crate::sync::{AtomicU32, Backoff, Ordering};

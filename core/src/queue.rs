@@ -42,6 +42,34 @@
 //! use the queue from an interrupt handler that can preempt a holder on the same core (it
 //! would spin forever); on such targets call it only from one priority level.
 
+//!
+//! # Memory
+//!
+//! `4 * (ceil(n / 32) + capacity)` bytes of caller storage plus a fixed header. With
+//! `capacity = n` (never full) that is 4.125 bytes per partition; together with the
+//! partition's [`HealthCell`](crate::HealthCell) (4 bytes), health state and queue membership
+//! take **8.125 bytes per partition** (12.125 with the recovery lock's
+//! [`LockSlot`](crate::LockSlot)), within the 16-byte budget.
+//!
+//! # Example
+//!
+//! ```
+//! use ftforest_core::{queue_storage_len, PushError, QueueSlot, RecoveryQueue};
+//!
+//! const N: u32 = 100;
+//! static SLOTS: [QueueSlot; queue_storage_len(N, N)] =
+//!     [const { QueueSlot::new() }; queue_storage_len(N, N)];
+//! let queue = RecoveryQueue::new(&SLOTS, N).unwrap();
+//! queue.push(7).unwrap();
+//! queue.push(3).unwrap();
+//! assert_eq!(queue.push(7), Err(PushError::Duplicate));
+//! let mut order = [0; 2];
+//! let mut i = 0;
+//! assert!(queue.for_each(|r| { order[i] = r; i += 1; }));
+//! assert_eq!(order, [7, 3]);
+//! assert_eq!(queue.pop(), Some(7));
+//! ```
+
 use core::fmt;
 
 use crate::sync::{fence, spin_loop, AtomicU32, Ordering};

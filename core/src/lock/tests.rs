@@ -129,7 +129,6 @@ fn phase41_semaphore_limit() {
 /// testConcurrentLockAcquisition: 10 threads, distinct partitions, K = 3. Each thread either
 /// gets a permit or is told AtCapacity; never more than 3 hold at once; all slots end free.
 #[test]
-#[cfg_attr(miri, ignore)]
 fn phase41_concurrent_lock_acquisition() {
     let lock = Arc::new(RecoveryLock::new(slots::<10>(), 10, 3).unwrap());
     let holding = Arc::new(StdAtomicU32::new(0));
@@ -277,6 +276,8 @@ fn op() -> impl Strategy<Value = Op> {
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: if cfg!(miri) { 4 } else { 256 },
+        // No regression files: keeps the tests hermetic (and Miri's isolation happy).
+        failure_persistence: None,
         ..ProptestConfig::default()
     })]
 
@@ -388,7 +389,6 @@ fn acquire_wait_times_out_at_the_deadline_holding_nothing() {
 /// The deadline is read from the caller's clock: advancing a ManualClock from another thread
 /// ends the wait (no real time involved).
 #[test]
-#[cfg_attr(miri, ignore)]
 fn acquire_wait_follows_the_manual_clock() {
     let lock = RecoveryLock::new(slots::<2>(), 2, 1).unwrap();
     let clock = ManualClock::new(Instant::ZERO);
@@ -404,7 +404,6 @@ fn acquire_wait_follows_the_manual_clock() {
 /// A waiter blocked in the std wait strategy gets the capacity a release returns.
 #[test]
 #[cfg(feature = "std")]
-#[cfg_attr(miri, ignore)]
 fn acquire_wait_is_woken_by_a_release() {
     let lock = RecoveryLock::with_waiter(slots::<2>(), 2, 1, crate::wait::StdWait::new()).unwrap();
     let clock = crate::time::StdClock;
@@ -424,7 +423,6 @@ fn acquire_wait_is_woken_by_a_release() {
 /// all ten recover, never more than three at once, nothing leaks.
 #[test]
 #[cfg(feature = "std")]
-#[cfg_attr(miri, ignore)]
 fn phase41_concurrent_acquisition_with_waiting() {
     let lock =
         RecoveryLock::with_waiter(slots::<10>(), 10, 3, crate::wait::StdWait::new()).unwrap();
