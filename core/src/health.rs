@@ -40,7 +40,6 @@
 //! replaces, so each returned [`Transition`] corresponds to exactly one change of the word and
 //! is returned to exactly one caller. Emitting one event per returned `Transition` therefore
 //! emits exactly one event per change (the Java original emitted duplicates, B8).
-
 //!
 //! # Example
 //!

@@ -51,7 +51,6 @@
 //! sees everything its previous recovery wrote (pairs claim ↔ release, and claim ↔ undo).
 //! `active` is taken with an `Acquire` CAS and returned with a `Release` `fetch_sub` (pairs
 //! with the next taker), so the K-limit hands over memory like a semaphore.
-
 //!
 //! # Memory
 //!
@@ -347,6 +346,11 @@ impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryLock<S, W> {
     /// Checks, in order: `rank < n` ([`AcquireError::UnknownPartition`]), `quorum`
     /// ([`AcquireError::NoQuorum`]), the partition's slot ([`AcquireError::AlreadyRecovering`]),
     /// capacity ([`AcquireError::AtCapacity`]). On error nothing is held.
+    ///
+    /// Under concurrency two refusals can be momentary: `AlreadyRecovering` while another
+    /// acquire of the same rank holds its claim on the way to `AtCapacity` (then undoes it),
+    /// and `AtCapacity` while a release has freed its slot but not yet returned its capacity.
+    /// Neither ever admits a second holder or a (K+1)-th recovery.
     pub fn try_acquire(
         &self,
         rank: u32,

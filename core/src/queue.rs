@@ -31,7 +31,8 @@
 //!   ring does `seq.fetch_add(1, Relaxed)` then `fence(Release)` (pairs with the reader's
 //!   `fence(Acquire)`: a reader that saw any of the following writes also sees the odd `seq`
 //!   and discards what it read), and before unlocking `seq.fetch_add(1, Release)` (pairs with
-//!   the reader's `Acquire` load). Holders that change nothing leave `seq` alone.
+//!   the reader's `Acquire` load). Holders that change nothing leave `seq` alone. (`seq` wraps:
+//!   only a reader stalled across exactly 2^31 changes could mistake it for unchanged.)
 //!
 //! Inside the lock: `Relaxed` loads/stores of `head`, `len` and the ring, O(1) for push/pop
 //! and O(capacity) for remove. No user code runs inside. Membership bits and `len` are also
@@ -41,7 +42,6 @@
 //! A thread preempted while holding the lock makes others spin until it runs again. Do not
 //! use the queue from an interrupt handler that can preempt a holder on the same core (it
 //! would spin forever); on such targets call it only from one priority level.
-
 //!
 //! # Memory
 //!

@@ -100,3 +100,38 @@ fn chained_transitions_of_one_cell_keep_counts_bounded() {
         },
     );
 }
+
+/// Two threads push the same partition along different paths (suspect then confirm; suspect
+/// then clear), each step from whatever state it finds, while a third partition changes on
+/// the main thread: every count a thread reads stays in `0..=n`, and once all are done the
+/// counts equal the scan.
+#[test]
+fn racing_paths_end_with_counts_equal_scan() {
+    model("racing_paths_end_with_counts_equal_scan", || {
+        let t = table(2);
+        let paths = [
+            [Health::Suspected, Health::Failed],
+            [Health::Suspected, Health::Healthy],
+        ];
+        let handles: Vec<_> = paths
+            .into_iter()
+            .map(|path| {
+                let t = t.clone();
+                thread::spawn(move || {
+                    let mut wins = 0;
+                    for to in path {
+                        wins += usize::from(t.transition(0, None, to, None).is_ok());
+                    }
+                    let s = t.count(Health::Suspected);
+                    assert!(s <= 2, "SUSPECTED count {s}");
+                    wins
+                })
+            })
+            .collect();
+        t.transition(1, None, Health::Suspected, None).unwrap();
+        let wins: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        assert!(wins >= 1);
+        assert_eq!(t.counts(), t.scan());
+        assert_eq!(t.counts().total(), 2);
+    });
+}
