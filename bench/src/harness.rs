@@ -33,7 +33,7 @@ fn spin_until(mut done: impl FnMut() -> bool) {
     let mut spins = 0u32;
     while !done() {
         spins = spins.wrapping_add(1);
-        if spins % 1024 == 0 {
+        if spins.is_multiple_of(1024) {
             std::thread::yield_now();
         } else {
             spin_loop();
