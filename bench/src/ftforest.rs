@@ -15,6 +15,9 @@ use ftforest_core::{
 
 use crate::{PausePeer, Peer};
 
+/// The default stripe count of `Tracker` (what `Tracker::new()` gives).
+const STRIPES: usize = 8;
+
 /// How long a benchmark pause may wait: never reached (the harness ends within microseconds).
 const FAR: Duration = Duration::from_secs(60);
 
@@ -24,52 +27,50 @@ fn pause_far<W: ftforest_core::WaitStrategy, const S: usize>(
     let clock = StdClock;
     let deadline = clock.now().saturating_add(FAR);
     match t.pause_wait(&clock, deadline) {
-        Ok((g, outcome)) => {
-            debug_assert_eq!(outcome, WaitOutcome::Quiescent);
-            g
-        }
+        Ok((g, WaitOutcome::Quiescent)) => g,
+        Ok((_, other)) => panic!("bench pause ended {other:?}, not quiescent"),
         Err(e) => panic!("bench pause refused: {e}"),
     }
 }
 
 /// ftforest `Tracker` with [`StdWait`], guard API.
 #[derive(Debug)]
-pub struct FtGuard(Tracker<StdWait>);
+pub struct FtGuard(Tracker<StdWait, STRIPES>);
 
 impl Peer for FtGuard {
     const NAME: &'static str = "ftforest_guard";
-    type Op<'a> = OpGuard<'a, StdWait>;
+    type Op<'a> = OpGuard<'a, StdWait, STRIPES>;
 
     fn create() -> Self {
         FtGuard(Tracker::with_waiter(StdWait::new()))
     }
 
     #[inline]
-    fn begin(&self) -> Option<OpGuard<'_, StdWait>> {
+    fn begin(&self) -> Option<OpGuard<'_, StdWait, STRIPES>> {
         self.0.begin().ok()
     }
 
     #[inline]
-    fn end(&self, op: OpGuard<'_, StdWait>) {
+    fn end(&self, op: OpGuard<'_, StdWait, STRIPES>) {
         drop(op);
     }
 }
 
 impl PausePeer for FtGuard {
-    type Pause<'a> = PauseGuard<'a, StdWait>;
+    type Pause<'a> = PauseGuard<'a, StdWait, STRIPES>;
 
-    fn pause_wait(&self) -> PauseGuard<'_, StdWait> {
+    fn pause_wait(&self) -> PauseGuard<'_, StdWait, STRIPES> {
         pause_far(&self.0)
     }
 
-    fn resume(&self, p: PauseGuard<'_, StdWait>) {
+    fn resume(&self, p: PauseGuard<'_, StdWait, STRIPES>) {
         drop(p);
     }
 }
 
 /// ftforest `Tracker` with [`StdWait`], token API (`begin_token` / `end_token`).
 #[derive(Debug)]
-pub struct FtToken(Tracker<StdWait>);
+pub struct FtToken(Tracker<StdWait, STRIPES>);
 
 impl Peer for FtToken {
     const NAME: &'static str = "ftforest_token";
@@ -93,35 +94,35 @@ impl Peer for FtToken {
 
 /// ftforest `Tracker` with [`SpinWait`] (no parking), guard API.
 #[derive(Debug)]
-pub struct FtSpinGuard(Tracker<SpinWait>);
+pub struct FtSpinGuard(Tracker<SpinWait, STRIPES>);
 
 impl Peer for FtSpinGuard {
     const NAME: &'static str = "ftforest_spin";
-    type Op<'a> = OpGuard<'a, SpinWait>;
+    type Op<'a> = OpGuard<'a, SpinWait, STRIPES>;
 
     fn create() -> Self {
         FtSpinGuard(Tracker::new())
     }
 
     #[inline]
-    fn begin(&self) -> Option<OpGuard<'_, SpinWait>> {
+    fn begin(&self) -> Option<OpGuard<'_, SpinWait, STRIPES>> {
         self.0.begin().ok()
     }
 
     #[inline]
-    fn end(&self, op: OpGuard<'_, SpinWait>) {
+    fn end(&self, op: OpGuard<'_, SpinWait, STRIPES>) {
         drop(op);
     }
 }
 
 impl PausePeer for FtSpinGuard {
-    type Pause<'a> = PauseGuard<'a, SpinWait>;
+    type Pause<'a> = PauseGuard<'a, SpinWait, STRIPES>;
 
-    fn pause_wait(&self) -> PauseGuard<'_, SpinWait> {
+    fn pause_wait(&self) -> PauseGuard<'_, SpinWait, STRIPES> {
         pause_far(&self.0)
     }
 
-    fn resume(&self, p: PauseGuard<'_, SpinWait>) {
+    fn resume(&self, p: PauseGuard<'_, SpinWait, STRIPES>) {
         drop(p);
     }
 }

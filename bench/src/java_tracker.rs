@@ -228,6 +228,9 @@ mod tests {
         assert!(t.try_begin_operation().is_none());
         tok.close();
         assert_eq!(t.active_count(), 0);
-        assert!(t.try_begin_operation().is_none(), "still paused until resume");
+        assert!(
+            t.try_begin_operation().is_none(),
+            "still paused until resume"
+        );
     }
 }
