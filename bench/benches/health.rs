@@ -7,12 +7,18 @@
 //!   maintains the per-state counts.
 //! * `quorum/has_quorum/<n>` vs `quorum/scan/<n>` at n = 16, 1 024 and 65 536 partitions:
 //!   the O(1) quorum test next to the O(n) full scan.
+//!
+//! All single-threaded, timed in thread CPU time (see `common/thread_cpu.rs`).
 
 use core::hint::black_box;
 use core::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ftforest_core::{Health, HealthCell, PartitionTable};
+
+#[path = "common/thread_cpu.rs"]
+mod thread_cpu;
+use thread_cpu::ThreadCpu;
 
 const PARTITIONS: [u32; 3] = [16, 1_024, 65_536];
 
@@ -48,7 +54,7 @@ fn table(n: u32) -> PartitionTable<Vec<HealthCell>> {
     }
 }
 
-fn health(c: &mut Criterion) {
+fn health(c: &mut Criterion<ThreadCpu>) {
     let mut g = c.benchmark_group("health");
     g.warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
@@ -66,7 +72,7 @@ fn health(c: &mut Criterion) {
     g.finish();
 }
 
-fn quorum(c: &mut Criterion) {
+fn quorum(c: &mut Criterion<ThreadCpu>) {
     let mut g = c.benchmark_group("quorum");
     g.warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1))
@@ -89,8 +95,10 @@ fn quorum(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default().nresamples(20_000)
+fn config() -> Criterion<ThreadCpu> {
+    Criterion::default()
+        .nresamples(20_000)
+        .with_measurement(ThreadCpu::new())
 }
 
 criterion_group! {

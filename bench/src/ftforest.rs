@@ -126,3 +126,28 @@ impl PausePeer for FtSpinGuard {
         drop(p);
     }
 }
+
+/// ftforest `Tracker` with [`StdWait`], `begin_on(0)`: the guard API with the stripe given
+/// by the caller instead of the thread-local round-robin choice. Shown in the 1-thread table
+/// only, to separate the cost of the thread-local lookup from the atomic pair.
+#[derive(Debug)]
+pub struct FtBeginOn(Tracker<StdWait, STRIPES>);
+
+impl Peer for FtBeginOn {
+    const NAME: &'static str = "ftforest_begin_on";
+    type Op<'a> = OpGuard<'a, StdWait, STRIPES>;
+
+    fn create() -> Self {
+        FtBeginOn(Tracker::with_waiter(StdWait::new()))
+    }
+
+    #[inline]
+    fn begin(&self) -> Option<OpGuard<'_, StdWait, STRIPES>> {
+        self.0.begin_on(0).ok()
+    }
+
+    #[inline]
+    fn end(&self, op: OpGuard<'_, StdWait, STRIPES>) {
+        drop(op);
+    }
+}

@@ -3,7 +3,9 @@
 //! * [`threads_on_one`]: `n` threads hammer one object with `begin`+`end` pairs; returns the
 //!   slowest thread's time (per-thread cost = that / `iters`), for criterion's `iter_custom`.
 //!   Threads start together on a spinning start line, so no thread runs alone while another is
-//!   still waking up from a blocking barrier.
+//!   still waking up from a blocking barrier. The time is wall-clock or the thread's own CPU
+//!   time ([`Timer`]); CPU time leaves out the time a thread spent preempted, which on a
+//!   shared, oversubscribed machine otherwise dominates the spread.
 //! * [`pause_wake`]: the pause wake latency: the time from the last `end` to `pause_wait`
 //!   returning, one sample per cycle, each also appended to a [`Samples`] list so that the
 //!   median and p99 can be reported next to criterion's mean.
@@ -41,11 +43,62 @@ fn spin_until(mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Which clock a measurement reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// Monotonic wall-clock time (`std::time::Instant`).
+    Wall,
+    /// CPU time consumed by the calling thread (`CLOCK_THREAD_CPUTIME_ID`; wall time on
+    /// non-Unix hosts). Cache-miss stalls count; time spent preempted does not.
+    ThreadCpu,
+}
+
+impl Timer {
+    /// The current reading; only differences of readings on one thread are meaningful.
+    pub fn now(self) -> Duration {
+        match self {
+            Timer::Wall => wall_now(),
+            Timer::ThreadCpu => thread_cpu_now(),
+        }
+    }
+}
+
+fn wall_now() -> Duration {
+    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    BASE.get_or_init(Instant::now).elapsed()
+}
+
+/// CPU time consumed so far by the calling thread.
+#[cfg(unix)]
+pub fn thread_cpu_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable `timespec`; CLOCK_THREAD_CPUTIME_ID is supported by
+    // every Unix this crate builds on (Linux, macOS ≥ 10.12, the BSDs). On failure `ts`
+    // stays zero, which only makes one sample wrong, never UB.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// CPU time consumed so far by the calling thread (wall time: no portable thread clock here).
+#[cfg(not(unix))]
+pub fn thread_cpu_now() -> Duration {
+    wall_now()
+}
+
 /// `n` threads each run `iters` `begin`+`end` pairs on `p` at the same time.
 ///
-/// Returns the longest per-thread time, measured inside each thread from the shared start
-/// line to its last pair; thread creation and joining are outside the measurement.
-pub fn threads_on_one<P: Peer>(p: &P, n: u32, iters: u64) -> Duration {
+/// Returns the longest per-thread time read from `timer`, measured inside each thread from
+/// the shared start line to its last pair; thread creation and joining are outside.
+pub fn threads_on_one<P: Peer>(p: &P, n: u32, iters: u64, timer: Timer) -> Duration {
     let ready = AtomicU32::new(0);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)
@@ -54,11 +107,11 @@ pub fn threads_on_one<P: Peer>(p: &P, n: u32, iters: u64) -> Duration {
                     let p = black_box(p);
                     ready.fetch_add(1, Ordering::SeqCst);
                     spin_until(|| ready.load(Ordering::SeqCst) == n);
-                    let start = Instant::now();
+                    let start = timer.now();
                     for _ in 0..iters {
                         pair(p);
                     }
-                    start.elapsed()
+                    timer.now().saturating_sub(start)
                 })
             })
             .collect();
@@ -227,8 +280,8 @@ mod tests {
     #[test]
     fn two_threads_run_every_pair() {
         let f = crate::Floor::create();
-        let d = threads_on_one(&f, 2, 1000);
-        assert!(d > Duration::ZERO);
+        assert!(threads_on_one(&f, 2, 100_000, Timer::Wall) > Duration::ZERO);
+        assert!(threads_on_one(&f, 2, 100_000, Timer::ThreadCpu) > Duration::ZERO);
     }
 
     fn wake_cycles<P: PausePeer>() {
@@ -255,7 +308,7 @@ mod tests {
         macro_rules! run {
             ($t:ty) => {{
                 let p = <$t>::create();
-                assert!(threads_on_one(&p, 2, 1000) > Duration::ZERO);
+                assert!(threads_on_one(&p, 2, 1000, Timer::Wall) > Duration::ZERO);
             }};
         }
         crate::for_each_peer!(run);

@@ -12,7 +12,7 @@
 //! | type | file | what it is |
 //! | --- | --- | --- |
 //! | [`Floor`] | `floor.rs` | one `fetch_add` + one `fetch_sub` on one `AtomicU32`: the cost floor, cannot pause |
-//! | [`FtGuard`], [`FtToken`] | `ftforest.rs` | ftforest's `Tracker`, guard API and token API |
+//! | [`FtGuard`], [`FtToken`], [`FtBeginOn`], [`FtSpinGuard`] | `ftforest.rs` | ftforest's `Tracker`: guard, token, explicit stripe, spin-only waiting |
 //! | [`JavaTracker`] | `java_tracker.rs` | a faithful port of Luciferase's `InFlightOperationTracker` |
 //! | [`StdRwLock`], [`PlRwLock`], [`Sharded`] | `rwlocks.rs` | read lock = operation, write lock = pause |
 //! | [`MutexCounter`] | `mutex_counter.rs` | a counter and a paused flag under one `std::sync::Mutex` |
@@ -32,7 +32,7 @@ pub mod mutex_counter;
 pub mod rwlocks;
 
 pub use floor::Floor;
-pub use ftforest::{FtGuard, FtSpinGuard, FtToken};
+pub use ftforest::{FtBeginOn, FtGuard, FtSpinGuard, FtToken};
 pub use java_tracker::JavaTracker;
 pub use mutex_counter::MutexCounter;
 pub use rwlocks::{PlRwLock, Sharded, StdRwLock};
