@@ -46,13 +46,17 @@ impl Latch {
     }
 
     /// Decrement the count (not below zero); at zero, wake every waiter.
+    ///
+    /// The notify comes after the unlock, so a woken waiter does not immediately block on
+    /// the mutex again; Java's AQS latch likewise just unparks. No wake is lost: the count
+    /// changes under the mutex and a waiter checks it under the mutex before sleeping.
     pub fn count_down(&self) {
         let mut c = self.count.lock().unwrap_or_else(PoisonError::into_inner);
-        if *c > 0 {
-            *c -= 1;
-            if *c == 0 {
-                self.zero.notify_all();
-            }
+        let opened = *c == 1;
+        *c = c.saturating_sub(1);
+        drop(c);
+        if opened {
+            self.zero.notify_all();
         }
     }
 

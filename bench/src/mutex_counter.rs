@@ -3,7 +3,8 @@
 //!
 //! Invariant (under the mutex): `count` = operations admitted and not yet ended. `begin`
 //! admits only while `!paused`; `end` decrements and, when it leaves `paused && count == 0`,
-//! notifies the pauser. The predicate is re-checked under the mutex, so no wake-up is lost.
+//! notifies the pauser (after unlocking). The predicate is re-checked under the mutex, so no
+//! wake-up is lost.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
@@ -50,7 +51,11 @@ impl Peer for MutexCounter {
     fn end(&self, _op: ()) {
         let mut s = self.lock();
         s.count -= 1;
-        if s.paused && s.count == 0 {
+        let drained = s.paused && s.count == 0;
+        drop(s);
+        // Notify after unlocking (the woken pauser does not block on the mutex at once);
+        // no wake is lost, the pauser re-checks the count under the mutex before sleeping.
+        if drained {
             self.drained.notify_all();
         }
     }
