@@ -27,6 +27,22 @@
 //! 4 bytes per partition (one `HealthCell`, caller storage) plus a fixed header: four `u32`
 //! counts, `n`, and the storage handle (`S`: an array is inline, a slice is two words).
 
+//!
+//! # Example
+//!
+//! ```
+//! use ftforest_core::{Health, HealthCell, PartitionTable};
+//!
+//! static CELLS: [HealthCell; 5] = [const { HealthCell::new() }; 5];
+//! let table = PartitionTable::new(&CELLS, 5).unwrap();
+//! table.transition(0, None, Health::Suspected, None).unwrap();
+//! table.transition(1, None, Health::Suspected, None).unwrap();
+//! assert!(table.has_quorum()); // 3 of 5 healthy
+//! table.transition(2, None, Health::Suspected, None).unwrap();
+//! assert!(!table.has_quorum()); // 2 of 5
+//! assert_eq!(table.counts(), table.scan());
+//! ```
+
 use core::fmt;
 
 use crate::health::{Health, HealthCell, Transition, TransitionError};
