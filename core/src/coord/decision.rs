@@ -27,11 +27,7 @@ pub enum Decision {
     Escalate = 2,
 }
 
-/// Strict majority: `healthy > total / 2` (integer division). Same formula as the partition
-/// table's quorum; `total == 0` never has quorum.
-pub const fn has_quorum(healthy: u32, total: u32) -> bool {
-    total > 0 && healthy > total / 2
-}
+use crate::table::has_quorum;
 
 /// Decide per the table in the module docs.
 #[inline]

@@ -33,7 +33,7 @@ pub enum HealthLevel {
 
 /// The level from per-state counts (see the module docs for the precedence).
 pub const fn health_level(healthy: u32, suspected: u32, failed_or_recovering: u32, total: u32) -> HealthLevel {
-    if !super::decision::has_quorum(healthy, total) {
+    if !crate::table::has_quorum(healthy, total) {
         HealthLevel::QuorumLost
     } else if failed_or_recovering > 0 {
         HealthLevel::Critical

@@ -171,12 +171,23 @@ pub trait ReportSink {
     fn report(&mut self, now: crate::time::Instant, report: Report) -> Result<ReportOutcome, ReportError>;
 }
 
-impl<F> ReportSink for F
+/// Adapts a closure `FnMut(Instant, Report) -> Result<ReportOutcome, ReportError>` into a
+/// [`ReportSink`].
+#[derive(Debug, Clone, Copy)]
+pub struct FnSink<F>(pub F);
+
+impl<F> ReportSink for FnSink<F>
 where
     F: FnMut(crate::time::Instant, Report) -> Result<ReportOutcome, ReportError>,
 {
     fn report(&mut self, now: crate::time::Instant, report: Report) -> Result<ReportOutcome, ReportError> {
-        self(now, report)
+        (self.0)(now, report)
+    }
+}
+
+impl<K: ReportSink + ?Sized> ReportSink for &mut K {
+    fn report(&mut self, now: crate::time::Instant, report: Report) -> Result<ReportOutcome, ReportError> {
+        (**self).report(now, report)
     }
 }
 
