@@ -226,7 +226,11 @@ impl RecSlot {
         machine: PhaseMachine::new(),
         pending: false,
         joined: false,
-        permit: PermitToken { lock_id: 0, rank: 0, ticket: 0 },
+        permit: PermitToken {
+            lock_id: 0,
+            rank: 0,
+            ticket: 0,
+        },
         deadline: Instant::ZERO,
     };
 }
@@ -237,7 +241,11 @@ pub(crate) enum Pause {
     /// Recovery mode empty; the gate is open (as far as we are concerned).
     Idle,
     /// First enterer closed the gate and waits for quiescence until `deadline`.
-    Pausing { since: Instant, deadline: Instant, leader: usize },
+    Pausing {
+        since: Instant,
+        deadline: Instant,
+        leader: usize,
+    },
     /// Inside recovery mode; `since` is when the pause began.
     Active { since: Instant },
 }
@@ -304,7 +312,13 @@ where
     ///
     /// Errors: see [`NewError`]; `config.max_concurrent() > R` is a configuration error on
     /// `max_concurrent`.
-    pub fn new(config: Config, storage: Storage<H, L, Q, P>, n: u32, gate: G, now: Instant) -> Result<Self, NewError> {
+    pub fn new(
+        config: Config,
+        storage: Storage<H, L, Q, P>,
+        n: u32,
+        gate: G,
+        now: Instant,
+    ) -> Result<Self, NewError> {
         config.validate().map_err(NewError::Config)?;
         if config.max_concurrent() as usize > R {
             return Err(NewError::Config(ConfigError::new(
@@ -313,10 +327,14 @@ where
             )));
         }
         let table = PartitionTable::new(storage.cells, n).map_err(NewError::Table)?;
-        let lock = RecoveryLock::new(storage.locks, n, config.max_concurrent()).map_err(NewError::Lock)?;
+        let lock =
+            RecoveryLock::new(storage.locks, n, config.max_concurrent()).map_err(NewError::Lock)?;
         let queue = RecoveryQueue::new(storage.queue, n).map_err(NewError::Queue)?;
         if queue.capacity() < n {
-            return Err(NewError::QueueTooSmall { capacity: queue.capacity(), n });
+            return Err(NewError::QueueTooSmall {
+                capacity: queue.capacity(),
+                n,
+            });
         }
         let mut parts = storage.slots;
         let len = parts.as_ref().len();
@@ -364,11 +382,17 @@ where
                         p.on_suspected(now, conf);
                     }
                 }
-                Ok(Health::Recovering) => {
-                    if self.transit(rank, Health::Recovering, Health::Failed, Cause::RecoveryFailed, now) {
-                        if let Some(p) = self.part_mut(rank) {
-                            p.on_failed(now);
-                        }
+                Ok(Health::Recovering)
+                    if self.transit(
+                        rank,
+                        Health::Recovering,
+                        Health::Failed,
+                        Cause::RecoveryFailed,
+                        now,
+                    ) =>
+                {
+                    if let Some(p) = self.part_mut(rank) {
+                        p.on_failed(now);
                     }
                 }
                 _ => {}
@@ -459,7 +483,12 @@ where
     /// The health level from live counts.
     pub fn level(&self) -> HealthLevel {
         let c = self.table.counts();
-        health_level(c.healthy, c.suspected, c.failed.saturating_add(c.recovering), self.n)
+        health_level(
+            c.healthy,
+            c.suspected,
+            c.failed.saturating_add(c.recovering),
+            self.n,
+        )
     }
 
     /// The alerts raised at `now` under the configured thresholds.
@@ -490,7 +519,11 @@ where
     /// `action.rs`). Drain it after every input.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
-        if let Some(s) = self.recs.iter_mut().find(|s| s.state == RecState::Cancelling) {
+        if let Some(s) = self
+            .recs
+            .iter_mut()
+            .find(|s| s.state == RecState::Cancelling)
+        {
             let a = Action::CancelRecovery(Self::cancel_job(s));
             *s = RecSlot::FREE;
             return Some(a);
@@ -498,7 +531,11 @@ where
         if let Some(a) = self.hooks.next(self.mode.is_active()) {
             return Some(a);
         }
-        if let Some(s) = self.recs.iter_mut().find(|s| s.state == RecState::Running && s.pending) {
+        if let Some(s) = self
+            .recs
+            .iter_mut()
+            .find(|s| s.state == RecState::Running && s.pending)
+        {
             s.pending = false;
             return Some(Action::RunPhase(PhaseJob {
                 rank: s.rank,
@@ -546,9 +583,16 @@ where
 
     /// Feed one observation. O(1) except for the recovery decision's queue operations
     /// (O(1) amortised).
-    pub fn handle_report(&mut self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
+    pub fn handle_report(
+        &mut self,
+        now: Instant,
+        report: Report,
+    ) -> Result<ReportOutcome, ReportError> {
         let now = self.advance(now);
-        let (health, inc) = self.table.get(report.rank).map_err(|_| ReportError::UnknownPartition)?;
+        let (health, inc) = self
+            .table
+            .get(report.rank)
+            .map_err(|_| ReportError::UnknownPartition)?;
         if report.incarnation.is_some_and(|i| i != inc) {
             self.counters.on_stale();
             return Ok(ReportOutcome::Stale);
@@ -571,9 +615,9 @@ where
         let heartbeats = self.cfg.heartbeat().enabled();
         let mut verdicts = heartbeats;
         if heartbeats {
-            let paused_locally = self
-                .last_tick
-                .is_some_and(|t| now.saturating_duration_since(t) > self.cfg.heartbeat().max_local_pause());
+            let paused_locally = self.last_tick.is_some_and(|t| {
+                now.saturating_duration_since(t) > self.cfg.heartbeat().max_local_pause()
+            });
             if paused_locally {
                 // Our own stall, not the partitions' silence (Cassandra): re-base the clocks.
                 for p in self.parts.as_mut().iter_mut().take(self.n as usize) {
@@ -595,18 +639,28 @@ where
         let heartbeats = cfg.heartbeat().enabled();
         let mut next: Option<Instant> = None;
         for rank in 0..self.n {
-            let Ok((health, _)) = self.table.get(rank) else { continue };
+            let Ok((health, _)) = self.table.get(rank) else {
+                continue;
+            };
             let step = match self.part_mut(rank) {
                 Some(p) => p.detect_tick(health, now, &cfg, verdicts),
                 None => continue,
             };
             self.apply(rank, health, step, now);
-            let Ok((health, _)) = self.table.get(rank) else { continue };
+            let Ok((health, _)) = self.table.get(rank) else {
+                continue;
+            };
             if health == Health::Failed {
                 self.failed_due(rank, now);
             }
-            let Ok((health, _)) = self.table.get(rank) else { continue };
-            if let Some(d) = self.partition(rank).ok().and_then(|p| p.next_deadline(health, &cfg, heartbeats)) {
+            let Ok((health, _)) = self.table.get(rank) else {
+                continue;
+            };
+            if let Some(d) = self
+                .partition(rank)
+                .ok()
+                .and_then(|p| p.next_deadline(health, &cfg, heartbeats))
+            {
                 next = Some(next.map_or(d, |x| x.min(d)));
             }
         }
@@ -616,7 +670,9 @@ where
     /// A FAILED partition at tick time: start its retry when the backoff expired; schedule it
     /// if nothing else will (adopted cells, or any lost bookkeeping).
     fn failed_due(&mut self, rank: u32, now: Instant) {
-        let Ok(p) = self.partition(rank).copied() else { return };
+        let Ok(p) = self.partition(rank).copied() else {
+            return;
+        };
         if p.flags & EXHAUSTED != 0 {
             return;
         }
@@ -653,7 +709,10 @@ where
                     return ReportOutcome::Counted;
                 }
                 if self.transit(rank, Health::Suspected, Health::Failed, cause, now) {
-                    let latency = self.part_mut(rank).map(|p| p.on_failed(now)).unwrap_or_default();
+                    let latency = self
+                        .part_mut(rank)
+                        .map(|p| p.on_failed(now))
+                        .unwrap_or_default();
                     self.counters.on_failed(latency);
                     self.decide_and_admit(rank, now);
                     ReportOutcome::Failed
@@ -695,11 +754,21 @@ where
 
     pub(crate) fn part_mut(&mut self, rank: u32) -> Option<&mut PartitionSlot> {
         let n = self.n as usize;
-        self.parts.as_mut().get_mut(..n).and_then(|s| s.get_mut(rank as usize))
+        self.parts
+            .as_mut()
+            .get_mut(..n)
+            .and_then(|s| s.get_mut(rank as usize))
     }
 
     /// One table transition, its one event, and the quorum check it may imply.
-    pub(crate) fn transit(&mut self, rank: u32, from: Health, to: Health, cause: Cause, now: Instant) -> bool {
+    pub(crate) fn transit(
+        &mut self,
+        rank: u32,
+        from: Health,
+        to: Health,
+        cause: Cause,
+        now: Instant,
+    ) -> bool {
         let Ok(t) = self.table.transition(rank, Some(from), to, None) else {
             return false;
         };
@@ -723,7 +792,11 @@ where
             return;
         }
         self.quorum = q;
-        let change = QuorumChange { healthy: self.table.count(Health::Healthy), total: self.n, time: now };
+        let change = QuorumChange {
+            healthy: self.table.count(Health::Healthy),
+            total: self.n,
+            time: now,
+        };
         if q {
             self.emit(Event::QuorumRestored(change));
         } else {

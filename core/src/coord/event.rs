@@ -277,7 +277,10 @@ impl<T, const N: usize> Default for Outbox<T, N> {
 impl<T, const N: usize> Outbox<T, N> {
     /// Empty.
     pub const fn new() -> Self {
-        Outbox { items: heapless::Deque::new(), dropped: 0 }
+        Outbox {
+            items: heapless::Deque::new(),
+            dropped: 0,
+        }
     }
 
     /// Append; when full, drop `item`, count it and return `false`.
@@ -332,8 +335,15 @@ mod tests {
     #[test]
     fn accessors() {
         let t = Instant::from_millis(7);
-        let e = Event::QuorumLost(QuorumChange { healthy: 1, total: 3, time: t });
-        assert_eq!((e.kind(), e.rank(), e.time()), (EventKind::QuorumLost, None, t));
+        let e = Event::QuorumLost(QuorumChange {
+            healthy: 1,
+            total: 3,
+            time: t,
+        });
+        assert_eq!(
+            (e.kind(), e.rank(), e.time()),
+            (EventKind::QuorumLost, None, t)
+        );
         let s = Event::StatusChanged(StatusChange {
             rank: 2,
             from: Health::Healthy,

@@ -50,15 +50,19 @@ pub use action::{Action, ActionKind, CancelJob, PhaseJob};
 pub use backoff::{backoff, may_retry};
 pub use barrier::{Barrier, BarrierOutcome, ReportingBarrier};
 pub use config::{Config, ConfigBuilder, ConfigError, PauseTimeoutPolicy};
-pub use coordinator::{Coordinator, NewError, PhaseDoneError, RetryError, Storage, BYTES_PER_PARTITION};
+pub use coordinator::{
+    Coordinator, NewError, PhaseDoneError, RetryError, Storage, BYTES_PER_PARTITION,
+};
 pub use decision::{decide, Decision};
 pub use detect::PartitionSlot;
 pub use event::{
-    Cause, Escalation, EscalationReason, Event, EventKind, Finished, Outbox, PhaseChange, QueueReason, Queued,
-    QuorumChange, Retry, StatusChange,
+    Cause, Escalation, EscalationReason, Event, EventKind, Finished, Outbox, PhaseChange,
+    QueueReason, Queued, QuorumChange, Retry, StatusChange,
 };
 pub use gate::OpGate;
-pub use heartbeat::{phi_threshold, HeartbeatConfig, HeartbeatMode, HeartbeatState, Verdict, LN_10_NANOS};
+pub use heartbeat::{
+    phi_threshold, HeartbeatConfig, HeartbeatMode, HeartbeatState, Verdict, LN_10_NANOS,
+};
 pub use histogram::{Histogram, LatencySummary, BUCKETS};
 pub use level::{alerts, health_level, AlertInput, AlertThresholds, Alerts, HealthLevel};
 pub use light::Lightweight;

@@ -26,10 +26,10 @@
 //! queued phase jobs, and `start` picks them up again (nothing is forgotten by a restart,
 //! unlike the Java detector, B25). Dropping the monitor stops it.
 
+use core::panic::AssertUnwindSafe;
 use std::boxed::Box;
 use std::collections::VecDeque;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::panic::catch_unwind;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::vec::Vec;
@@ -49,6 +49,7 @@ use super::phase::Phase;
 use super::report::{Report, ReportError, ReportOutcome, ReportSink};
 use super::stats::Stats;
 use crate::health::Health;
+use crate::sync::{AtomicBool, AtomicU64, Ordering};
 use crate::table::RankError;
 use crate::time::{Clock, Instant};
 
@@ -101,7 +102,7 @@ impl fmt::Display for MonitorError {
     }
 }
 
-impl std::error::Error for MonitorError {}
+impl core::error::Error for MonitorError {}
 
 type SharedListener = Arc<dyn Fn(&Event) + Send + Sync>;
 
@@ -189,7 +190,9 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                 }
             }
         }
-        next.map_or(MAX_SLEEP, |t| t.saturating_duration_since(now).min(MAX_SLEEP))
+        next.map_or(MAX_SLEEP, |t| {
+            t.saturating_duration_since(now).min(MAX_SLEEP)
+        })
     }
 
     fn dispatcher(&self) {
@@ -218,7 +221,10 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                     if let Some(j) = q.pop_front() {
                         break j;
                     }
-                    q = self.jobs_cv.wait(q).unwrap_or_else(std::sync::PoisonError::into_inner);
+                    q = self
+                        .jobs_cv
+                        .wait(q)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                 }
             };
             let mut ok = false;
@@ -256,7 +262,9 @@ where
     C: Clock + Send + Sync + 'static,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Monitor").field("running", &self.is_running()).finish()
+        f.debug_struct("Monitor")
+            .field("running", &self.is_running())
+            .finish()
     }
 }
 
@@ -267,9 +275,16 @@ where
     C: Clock + Send + Sync + 'static,
 {
     /// A stopped monitor over a new coordinator for `n` partitions (boxed storage).
-    pub fn new(config: Config, n: u32, gate: G, recovery: R, clock: C) -> Result<Self, MonitorError> {
+    pub fn new(
+        config: Config,
+        n: u32,
+        gate: G,
+        recovery: R,
+        clock: C,
+    ) -> Result<Self, MonitorError> {
         let now = clock.now();
-        let coord = BoxedCoordinator::new_boxed(config, n, gate, now).map_err(MonitorError::Coordinator)?;
+        let coord =
+            BoxedCoordinator::new_boxed(config, n, gate, now).map_err(MonitorError::Coordinator)?;
         Ok(Monitor {
             shared: Arc::new(Shared {
                 coord: Mutex::new(coord),
@@ -295,7 +310,9 @@ where
             return Ok(());
         }
         self.shared.stop.store(false, Ordering::Release);
-        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| std::thread::Builder::new().name(name.into()).spawn(f);
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new().name(name.into()).spawn(f)
+        };
         let s = self.shared.clone();
         match spawn("ftforest-dispatch", Box::new(move || s.dispatcher())) {
             Ok(h) => threads.push(h),
@@ -370,7 +387,10 @@ where
     }
 
     /// Subscribe a listener; it is called on the dispatcher thread, outside every lock.
-    pub fn subscribe(&self, f: impl Fn(&Event) + Send + Sync + 'static) -> Result<ListenerHandle, SubscribeError> {
+    pub fn subscribe(
+        &self,
+        f: impl Fn(&Event) + Send + Sync + 'static,
+    ) -> Result<ListenerHandle, SubscribeError> {
         lock(&self.shared.listeners).subscribe(Arc::new(f))
     }
 
