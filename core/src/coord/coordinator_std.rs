@@ -4,8 +4,9 @@
 use std::boxed::Box;
 
 use super::config::Config;
-use super::coordinator::{Coordinator, NewError, Storage};
+use super::coordinator::{Coordinator, Storage};
 use super::detect::PartitionSlot;
+use super::error::NewError;
 use super::gate::OpGate;
 use crate::health::HealthCell;
 use crate::lock::LockSlot;

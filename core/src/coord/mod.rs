@@ -32,10 +32,12 @@ mod config;
 mod coordinator;
 mod decision;
 mod detect;
+mod error;
 mod event;
 mod gate;
 mod heartbeat;
 mod histogram;
+mod inputs;
 mod level;
 mod light;
 mod listener;
@@ -50,11 +52,10 @@ pub use action::{Action, ActionKind, CancelJob, PhaseJob};
 pub use backoff::{backoff, may_retry};
 pub use barrier::{Barrier, BarrierOutcome, ReportingBarrier};
 pub use config::{Config, ConfigBuilder, ConfigError, PauseTimeoutPolicy};
-pub use coordinator::{
-    Coordinator, NewError, PhaseDoneError, RetryError, Storage, BYTES_PER_PARTITION,
-};
+pub use coordinator::{Coordinator, Storage, BYTES_PER_PARTITION};
 pub use decision::{decide, Decision};
 pub use detect::PartitionSlot;
+pub use error::{NewError, PhaseDoneError, RetryError};
 pub use event::{
     Cause, Escalation, EscalationReason, Event, EventKind, Finished, Outbox, PhaseChange,
     QueueReason, Queued, QuorumChange, Retry, StatusChange,

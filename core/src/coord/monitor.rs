@@ -39,8 +39,8 @@ use core::time::Duration;
 
 use super::action::{Action, CancelJob, PhaseJob};
 use super::config::Config;
-use super::coordinator::NewError;
 use super::coordinator_std::BoxedCoordinator;
+use super::error::{NewError, RetryError};
 use super::event::Event;
 use super::gate::OpGate;
 use super::level::{Alerts, HealthLevel};
@@ -374,7 +374,7 @@ where
     }
 
     /// See [`Coordinator::retry`](super::Coordinator::retry).
-    pub fn retry(&self, rank: u32) -> Result<(), super::coordinator::RetryError> {
+    pub fn retry(&self, rank: u32) -> Result<(), RetryError> {
         let now = self.shared.clock.now();
         let r = lock(&self.shared.coord).retry(now, rank);
         self.shared.notify();

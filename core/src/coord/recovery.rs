@@ -27,9 +27,10 @@
 use super::action::CancelJob;
 use super::backoff::{backoff, may_retry};
 use super::config::PauseTimeoutPolicy;
-use super::coordinator::{Coordinator, Pause, PhaseDoneError, RecSlot, RecState, RetryError};
+use super::coordinator::{Coordinator, Pause, RecSlot, RecState};
 use super::decision::{decide, Decision};
 use super::detect::{PartitionSlot, BACKOFF, EXHAUSTED};
+use super::error::{PhaseDoneError, RetryError};
 use super::event::{
     Cause, Escalation, EscalationReason, Event, Finished, PhaseChange, QueueReason, Queued, Retry,
 };
