@@ -91,23 +91,21 @@ where
         let heartbeats = cfg.heartbeat().enabled();
         let mut next: Option<Instant> = None;
         for rank in 0..self.n {
-            let Ok((health, _)) = self.table.get(rank) else {
+            let Ok((mut health, _)) = self.table.get(rank) else {
                 continue;
             };
             let step = match self.part_mut(rank) {
                 Some(p) => p.detect_tick(health, now, &cfg, verdicts),
                 None => continue,
             };
-            self.apply(rank, health, step, now);
-            let Ok((health, _)) = self.table.get(rank) else {
-                continue;
-            };
+            if step != Detect::Nothing {
+                self.apply(rank, health, step, now);
+                health = self.table.get(rank).map_or(health, |(h, _)| h);
+            }
             if health == Health::Failed {
                 self.failed_due(rank, now);
+                health = self.table.get(rank).map_or(health, |(h, _)| h);
             }
-            let Ok((health, _)) = self.table.get(rank) else {
-                continue;
-            };
             if let Some(d) = self
                 .partition(rank)
                 .ok()
