@@ -54,7 +54,10 @@ fn memory() {
         "coordinator memory: {per} bytes per partition (+1 queue bit); {N} partitions = {total} bytes ({:.3} bytes/partition)",
         total as f64 / f64::from(N)
     );
-    assert!(per <= 64, "per-partition state {per} B exceeds the 64 B goal");
+    assert!(
+        per <= 64,
+        "per-partition state {per} B exceeds the 64 B goal"
+    );
 }
 
 fn bench(c: &mut Criterion) {
@@ -113,7 +116,8 @@ fn bench(c: &mut Criterion) {
         // Heartbeat detection on: every tick evaluates every partition's verdict (O(n)).
         let hb = HeartbeatConfig::DEFAULT.with_mode(HeartbeatMode::Interval);
         let cfg = Config::builder().heartbeat(hb).build().expect("config");
-        let mut c = Coord::new_boxed(cfg, N, Arc::new(Tracker::new()), Instant::from_millis(1)).expect("coordinator");
+        let mut c = Coord::new_boxed(cfg, N, Arc::new(Tracker::new()), Instant::from_millis(1))
+            .expect("coordinator");
         let mut t = 1_000_000u64; // ns; stays far below the 2 s suspicion timeout
         b.iter(|| {
             t += 1;
@@ -124,7 +128,9 @@ fn bench(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
-    Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2))
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
 }
 
 criterion_group! {
