@@ -9,7 +9,7 @@ use crate::lock::LockConfigError;
 use crate::queue::QueueConfigError;
 use crate::table::TableError;
 
-/// Why [`Coordinator::new`] refused its arguments.
+/// Why [`Coordinator::new`](super::Coordinator::new) refused its arguments.
 #[non_exhaustive]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum NewError {
@@ -54,7 +54,7 @@ impl fmt::Display for NewError {
     }
 }
 
-/// Why [`Coordinator::phase_done`] refused a completion. Nothing changed.
+/// Why [`Coordinator::phase_done`](super::Coordinator::phase_done) refused a completion. Nothing changed.
 #[non_exhaustive]
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PhaseDoneError {
@@ -87,7 +87,7 @@ impl fmt::Display for PhaseDoneError {
     }
 }
 
-/// Why [`Coordinator::retry`] did nothing.
+/// Why [`Coordinator::retry`](super::Coordinator::retry) did nothing.
 #[non_exhaustive]
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RetryError {
