@@ -107,7 +107,8 @@ pub struct Queued {
 #[repr(u8)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum QueueReason {
-    /// K recoveries are running (or earlier partitions wait for a slot).
+    /// K recoveries are running, earlier partitions wait for a slot, or the queue is held
+    /// briefly after a pause timed out.
     Capacity = 0,
     /// STATE 2: quorum only holds counting the recoveries in progress.
     AwaitingRecoveries = 1,

@@ -94,7 +94,7 @@ impl HeartbeatConfig {
     };
 
     /// Check: `interval > 0`, `suspect_timeout > interval`, `failure_timeout >
-    /// suspect_timeout`, `0 < phi_suspect < phi_failure`, `max_local_pause > 0`.
+    /// suspect_timeout`, `0 < phi_suspect < phi_failure`, `max_local_pause > suspect_timeout`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.interval.is_zero() {
             return Err(ConfigError::new("heartbeat.interval", "must be positive"));
@@ -123,10 +123,12 @@ impl HeartbeatConfig {
                 "must exceed heartbeat.phi_suspect_milli",
             ));
         }
-        if self.max_local_pause.is_zero() {
+        if self.max_local_pause <= self.suspect_timeout {
+            // A driver that ticks at `poll_timeout` ticks at least every `suspect_timeout`;
+            // a smaller bound would read every such gap as a local pause and never convict.
             return Err(ConfigError::new(
                 "heartbeat.max_local_pause",
-                "must be positive",
+                "must exceed heartbeat.suspect_timeout",
             ));
         }
         Ok(())
@@ -460,6 +462,10 @@ mod tests {
             (base.with_phi_milli(5, 5), "heartbeat.phi_failure_milli"),
             (
                 base.with_max_local_pause(Duration::ZERO),
+                "heartbeat.max_local_pause",
+            ),
+            (
+                base.with_max_local_pause(Duration::from_secs(2)),
                 "heartbeat.max_local_pause",
             ),
         ];

@@ -17,13 +17,13 @@
 //! 6. [`Event`]s (pulled from a bounded outbox, overflow counted), [`Stats`] with latency
 //!    [`Histogram`]s, the [`HealthLevel`] and [`Alerts`].
 //!
-//! [`Coordinator`] drives all of it. With the `std` feature, [`Monitor`] runs it on threads
-//! with an embedder [`Recovery`] trait and listener slots. [`Lightweight`] is the
+//! [`Coordinator`] drives all of it. With the `std` feature, `Monitor` runs it on threads
+//! with an embedder `Recovery` trait and listener slots. [`Lightweight`] is the
 //! pause/resume-only decorator.
 //!
 //! Every defect of the Java original that concerns this layer (digest §2: B1–B3, B6, B7, B9,
-//! B11–B15, B18–B21, B24, B25) has a test in `core/tests/coord_defects.rs` showing it cannot
-//! happen here.
+//! B11–B15, B18–B21, B24, B25) has a test in `core/tests/coord_defects.rs` (B2 and B20 also in
+//! `coord_monitor.rs`, with threads) showing it cannot happen here.
 
 mod action;
 mod backoff;

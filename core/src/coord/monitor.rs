@@ -2,8 +2,8 @@
 //!
 //! # Threads
 //!
-//! * one **dispatcher**: loops "lock the coordinator, `tick(clock.now())`, drain actions and
-//!   events, unlock; deliver events to listeners; carry out actions; sleep until
+//! * one **dispatcher**: loops "lock the coordinator, `tick(clock.now())` if `poll_timeout`
+//!   is due, drain actions and events, unlock; deliver events to listeners; carry out actions; sleep until
 //!   `poll_timeout` (at most [`MAX_SLEEP`]) or until woken". It is the only thread that calls
 //!   listeners and hooks, so they see events and actions in the coordinator's order;
 //! * `max_concurrent` **workers**: each takes a [`PhaseJob`] from a shared queue, calls the
@@ -148,7 +148,11 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
         let (now, next) = {
             let mut c = lock(&self.coord);
             let now = self.clock.now();
-            c.tick(now);
+            // Only when something is due: inputs drive the coordinator themselves, and a
+            // tick with heartbeats enabled scans every partition.
+            if c.poll_timeout().is_some_and(|t| t <= now) {
+                c.tick(now);
+            }
             while let Some(a) = c.poll_action() {
                 actions.push(a);
             }

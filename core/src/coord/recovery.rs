@@ -154,9 +154,11 @@ where
         }
         match decision {
             Decision::Recover => {
-                self.promote(now);
+                let blocked = self.promote(now);
                 if self.sched.queue().contains(rank) {
-                    self.counters.on_blocked();
+                    if blocked == Some(AcquireError::AtCapacity) {
+                        self.counters.on_blocked();
+                    }
                     self.queued(rank, QueueReason::Capacity, now);
                 }
             }
