@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The whole ftforest test suite, runnable on a fresh Debian machine with rustup.
+# Installs what it needs (rustup targets, nightly with miri, Debian packages), then runs:
+# fmt, clippy, docs, workspace tests, the no_std target builds, the loom models, miri,
+# and the C library's tests (header staleness, C tests plain/ASan/valgrind, examples, install).
+#
+# Environment knobs:
+#   FTF_SKIP_MIRI=1          skip the miri stage (it is the slowest)
+#   LOOM_MAX_PREEMPTIONS=N   loom preemption bound (default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stage() { printf '\n=== %s ===\n' "$*"; }
+start=$(date +%s)
+
+stage "install toolchain pieces"
+TARGETS="thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-none-elf"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# shellcheck disable=SC2086
+rustup target add $TARGETS
+if [ "${FTF_SKIP_MIRI:-0}" != 1 ]; then
+  # Reuse the machine's nightly when there is one (no surprise update); install it otherwise.
+  if rustup run nightly rustc --version >/dev/null 2>&1; then
+    rustup component add --toolchain nightly miri rust-src
+  else
+    rustup toolchain install nightly --profile minimal --component miri,rust-src
+  fi
+  cargo +nightly miri setup
+fi
+
+stage "fmt"
+cargo fmt --all -- --check
+
+stage "clippy (-D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+stage "rustdoc (-D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p ftforest-core -p ftforest-ffi
+
+stage "no_std target builds"
+cargo build -p ftforest-core --no-default-features --target thumbv7em-none-eabihf
+cargo build -p ftforest-core --no-default-features --features critical-section --target thumbv6m-none-eabi
+cargo build -p ftforest-core --no-default-features --features critical-section --target riscv32imc-unknown-none-elf
+
+stage "loom models (release, LOOM_MAX_PREEMPTIONS=${LOOM_MAX_PREEMPTIONS:-3})"
+RUSTFLAGS="--cfg ftforest_loom" CARGO_TARGET_DIR=target/loom \
+  LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}" \
+  cargo test --release -p ftforest-loom-tests
+
+if [ "${FTF_SKIP_MIRI:-0}" != 1 ]; then
+  stage "miri (core and ffi tests)"
+  MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p ftforest-core -p ftforest-ffi
+fi
+
+stage "C library: header, C tests (plain, ASan, valgrind), examples, install"
+bash scripts/test-c.sh
+
+stage "workspace tests"
+cargo test --workspace
+
+echo
+echo "test.sh: all stages passed in $(( $(date +%s) - start )) s"
