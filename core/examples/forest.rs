@@ -9,11 +9,11 @@
 //! Run: `cargo run --release -p ftforest-core --example forest`. Exits non-zero if an
 //! invariant broke (an operation ran during the pause, or the partition stayed unhealthy).
 
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::time::Duration;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
 
 use ftforest_core::coord::{Config, Event, Monitor, PhaseJob, Recovery, Report};
 use ftforest_core::{Health, StdClock, Tracker};
