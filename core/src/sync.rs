@@ -17,6 +17,32 @@ pub(crate) use portable_atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Atomic
 
 pub(crate) use core::sync::atomic::Ordering;
 
+/// Cache-line padding (crossbeam's, target-specific alignment: 128 B on x86_64/aarch64,
+/// 32 B on arm, 64 B on riscv32). Padding only, no atomics: the same type under loom.
+pub(crate) use crossbeam_utils::CachePadded;
+
+/// A process-unique, non-zero object id (tracker, lock, table, ...), so that tokens can
+/// name their owner.
+///
+/// Ids come from one global counter starting at 1 and skip 0 on wrap-around; they are
+/// unique among the first 2^32 − 1 objects of a process (an id is reused only after the
+/// counter wraps, i.e. after 4 294 967 295 constructions). The counter is a label source,
+/// not part of any protocol, so `Relaxed` suffices (uniqueness comes from the RMW's total
+/// modification order). Under loom it is a plain `core` atomic outside the model: ids are
+/// not what the models check.
+pub(crate) fn next_object_id() -> u32 {
+    #[cfg(ftforest_loom)]
+    static NEXT_ID: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(1);
+    #[cfg(not(ftforest_loom))]
+    static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+    loop {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
 /// One step of a busy wait: a CPU pause hint, or a yield to the loom scheduler.
 #[inline]
 pub(crate) fn spin_loop() {

@@ -1,0 +1,1 @@
+//! Unit tests of the tracker internals (bit layout, repair paths).
