@@ -22,6 +22,9 @@
 #define FTF_VERSION_NUMBER ((FTF_VERSION_MAJOR << 16) | (FTF_VERSION_MINOR << 8) | FTF_VERSION_PATCH)
 
 
+// The most pauses one tracker holds at once (`FTF_TOO_MANY_PAUSERS` beyond).
+#define FTF_MAX_PAUSERS 8
+
 // Result of every fallible libftforest function.
 //
 // Out-parameters are written only when the function returns `FTF_OK`; there are no partial
@@ -98,17 +101,86 @@ typedef uint32_t ftf_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Every code, in numeric order.
-#define ftf_result_ALL { FTF_OK, FTF_NULL_PARAMETER, FTF_INVALID_ARGUMENT, FTF_UNKNOWN_PARTITION, FTF_BUFFER_TOO_SMALL, FTF_UNKNOWN_ENUM, FTF_FOREIGN_HANDLE, FTF_INVALID_CONFIG, FTF_PAUSED, FTF_NOT_PAUSED, FTF_TIMEOUT, FTF_NO_QUORUM, FTF_BUSY, FTF_NOT_IN_FLIGHT, FTF_INVALID_TRANSITION, FTF_STALE, FTF_UNEXPECTED_STATE, FTF_NOT_HOLDER, FTF_EMPTY, FTF_ALREADY_RUNNING, FTF_NOT_RUNNING, FTF_NO_RECOVERY, FTF_AT_CAPACITY, FTF_FULL, FTF_DUPLICATE, FTF_OVERFLOW, FTF_TOO_MANY_PAUSERS, FTF_CALLBACK_FAILED, }
+// The in-flight operation tracker: `ftf_op_begin`/`ftf_op_end` around every forest operation;
+// a counted pause closes the gate and waits until nothing is in flight.
+//
+// Shared (`const ftf_tracker *`): thread-safe; `ftf_tracker_clone` adds a reference,
+// `ftf_tracker_free` drops one.
+typedef struct ftf_tracker ftf_tracker;
+
+// Blocks the calling thread while `*addr == expected`.
+//
+// Called by the thread that waits (a pauser waiting for quiescence, a `begin_wait`, a waiting
+// recovery-lock acquire), with no libftforest lock held. Must return when `*addr != expected`
+// (read it atomically, e.g. `__atomic_load_n` or `FUTEX_WAIT`), when `wake` was called on
+// `addr` after the caller read `expected`, or when `ftf_now_ns() >= deadline_ns`
+// (`UINT64_MAX` = no deadline); it may also return early or spuriously (the library re-checks
+// and calls again). It must not miss a wake: make the comparison and the sleep atomic with
+// respect to `wake` (futex semantics, or check under the mutex `wake` takes). Must not unwind
+// (C++: `noexcept`), must not call back into libftforest.
+typedef void (*ftf_wait_fn)(void *userdata, uint32_t *addr, uint32_t expected, uint64_t deadline_ns);
+
+// Wakes every thread blocked in the `wait` callback on `addr`.
+//
+// Called by the thread that changed the state (an operation's end, a resume, a permit
+// release), with no libftforest lock held, after `*addr` was changed. Must not block for
+// long, must not unwind (C++: `noexcept`), must not call back into libftforest.
+typedef void (*ftf_wake_fn)(void *userdata, uint32_t *addr);
+
+// Releases `userdata` when the object that holds it is destroyed.
+//
+// Called exactly once, by the thread that frees the last handle reference to the object,
+// with no libftforest lock held. Must not unwind.
+typedef void (*ftf_finalizer_fn)(void *userdata);
+
+// An embedder-supplied blocking strategy (see `ftf_wait_fn` / `ftf_wake_fn`).
+//
+// `wait` and `wake` are required. `userdata` is passed to every call; it and both callbacks
+// must be usable from any thread. `finalizer` (optional) is called once when the owning
+// object is destroyed; when the `_new` call fails, it is not called and `userdata` stays the
+// caller's.
+typedef struct {
+  // Passed as the first argument of every callback.
+  void *userdata;
+  // Blocks while `*addr == expected` (required).
+  ftf_wait_fn wait;
+  // Wakes the waiters on `addr` (required).
+  ftf_wake_fn wake;
+  // Releases `userdata` (optional, may be NULL).
+  ftf_finalizer_fn finalizer;
+} ftf_wait_callbacks;
+
+// One admitted operation: pass it to `ftf_op_end` exactly once (from any thread).
+//
+// A plain value; the fields are opaque to C (checked by the library, never trusted).
+typedef struct {
+  // The issuing tracker's id.
+  uint32_t tracker_id;
+  // The stripe the operation was counted on.
+  uint32_t stripe;
+} ftf_op_token;
+
+// One held pause: pass it to `ftf_tracker_resume` exactly once (from any thread).
+//
+// A plain value; the fields are opaque to C (checked by the library, never trusted).
+typedef struct {
+  // The issuing tracker's id.
+  uint32_t tracker_id;
+  // The pause slot.
+  uint32_t slot;
+  // The slot's generation (a stale or repeated resume is refused).
+  uint32_t generation;
+} ftf_pause_token;
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
-// The library clock: `CLOCK_MONOTONIC` in nanoseconds on Unix.
+// The library clock in nanoseconds: monotonic, origin at the first reading in the process,
+// never 0.
 //
-// Every `deadline_ns` the library computes (pause and begin timeouts, the wait callback's
-// deadline, the monitor's ticks) is on this time line. Thread-safe, never fails.
+// Every `deadline_ns` the library computes or hands to a callback is on this time line.
+// Thread-safe, never fails.
 uint64_t ftf_now_ns(void);
 
 // The constant name of result code `result` (e.g. `"FTF_PAUSED"`), as a static NUL-terminated
@@ -122,6 +194,103 @@ const char *ftf_result_name(uint32_t result);
 //
 // Never returns NULL; the string must not be freed. Thread-safe.
 const char *ftf_result_message(uint32_t result);
+
+// Creates a tracker whose waiters park on a mutex + condition variable.
+//
+// On `FTF_OK`, `*tracker_out` owns one reference: free it with `ftf_tracker_free`.
+ftf_result ftf_tracker_new(const ftf_tracker **tracker_out);
+
+// Creates a tracker that blocks waiters with `wait_kind` (an `ftf_wait_kind`):
+// `FTF_WAIT_PARK`, `FTF_WAIT_SPIN`, or `FTF_WAIT_CALLBACKS` with `callbacks` (copied; both
+// `wait` and `wake` required; `callbacks` is ignored for the other kinds and may be NULL).
+//
+// Errors: `FTF_UNKNOWN_ENUM` (unknown kind), `FTF_NULL_PARAMETER`. On `FTF_OK`,
+// `*tracker_out` owns one reference (free with `ftf_tracker_free`; the callbacks'
+// finalizer runs when the last reference is freed). On error the finalizer is not called.
+ftf_result ftf_tracker_new_with_wait(uint32_t wait_kind, const ftf_wait_callbacks *callbacks, const ftf_tracker **tracker_out);
+
+// Adds a reference to `tracker` and returns it (the same pointer); NULL for NULL.
+// Each reference is freed with `ftf_tracker_free`.
+const ftf_tracker *ftf_tracker_clone(const ftf_tracker *tracker);
+
+// Drops one reference; NULL is a no-op. The last reference destroys the tracker even with
+// operations in flight or pauses held (their tokens become meaningless; nothing leaks).
+// Freeing a reference twice is undefined behaviour, as for `free(3)`.
+void ftf_tracker_free(const ftf_tracker *tracker);
+
+// The tracker's process-unique, non-zero id (tokens carry it); 0 for NULL.
+uint32_t ftf_tracker_id(const ftf_tracker *tracker);
+
+// Begins an operation on the calling thread's stripe. Never blocks. Lock-free.
+//
+// `FTF_OK`: `*token_out` is in flight until passed to `ftf_op_end`. `FTF_PAUSED`: the
+// tracker is paused (rejected, not queued). `FTF_OVERFLOW`: 2^30-1 operations on this
+// stripe. `FTF_NULL_PARAMETER`.
+ftf_result ftf_op_begin(const ftf_tracker *tracker, ftf_op_token *token_out);
+
+// Begins an operation on stripe `stripe_hint % stripes` (e.g. a worker or core index),
+// otherwise as `ftf_op_begin`.
+ftf_result ftf_op_begin_on(const ftf_tracker *tracker, uint32_t stripe_hint, ftf_op_token *token_out);
+
+// Begins an operation, waiting while the tracker is paused for at most `timeout_ns`
+// (`UINT64_MAX` = forever) on the tracker's wait strategy.
+//
+// `FTF_OK` (token written), `FTF_TIMEOUT` (still paused at the deadline),
+// `FTF_OVERFLOW`, `FTF_NULL_PARAMETER`.
+ftf_result ftf_op_begin_wait(const ftf_tracker *tracker, uint64_t timeout_ns, ftf_op_token *token_out);
+
+// Ends the operation named by `token` (from any thread). Lock-free; wakes a pauser when
+// this was the last operation in flight.
+//
+// `FTF_OK`; `FTF_FOREIGN_HANDLE` (token of another tracker, or a forged stripe);
+// `FTF_NOT_IN_FLIGHT` (nothing in flight on the token's stripe: ended twice, or never
+// begun). An error changes nothing. Note that a second end of a token whose stripe still
+// holds other operations ends one of those instead: end each token exactly once.
+ftf_result ftf_op_end(const ftf_tracker *tracker, ftf_op_token token);
+
+// Takes a pause (counted) and returns at once: every later `ftf_op_begin` is rejected
+// with `FTF_PAUSED` until this and every other held pause are resumed. Operations
+// already in flight continue; wait for them with `ftf_tracker_wait_quiescent`.
+//
+// `FTF_OK` (`*token_out` written), `FTF_TOO_MANY_PAUSERS`, `FTF_NULL_PARAMETER`.
+ftf_result ftf_tracker_pause(const ftf_tracker *tracker, ftf_pause_token *token_out);
+
+// Takes a pause, then waits up to `timeout_ns` (`UINT64_MAX` = forever) until no
+// operation is in flight.
+//
+// Returns `FTF_OK` whenever the pause was taken (then `*token_out` is written, and
+// `*quiescent_out` is `true` when nothing is in flight, `false` when the timeout passed
+// first: the pause is held either way, resume it or wait again).
+// `FTF_TOO_MANY_PAUSERS`, `FTF_NULL_PARAMETER` (nothing taken).
+ftf_result ftf_tracker_pause_wait(const ftf_tracker *tracker, uint64_t timeout_ns, ftf_pause_token *token_out, bool *quiescent_out);
+
+// Waits up to `timeout_ns` (`UINT64_MAX` = forever) until the tracker is paused with no
+// operation in flight.
+//
+// `FTF_OK` (quiescent: nothing in flight, nothing can begin until the last resume),
+// `FTF_TIMEOUT` (still paused, operations in flight), `FTF_NOT_PAUSED` (no pause held),
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_tracker_wait_quiescent(const ftf_tracker *tracker, uint64_t timeout_ns);
+
+// Gives back the pause named by `token` (from any thread). The gate reopens when no other
+// pause is held.
+//
+// `FTF_OK`; `FTF_FOREIGN_HANDLE` (another tracker's token); `FTF_NOT_PAUSED` (this pause
+// is not held: resumed twice, stale, or never taken). An error changes nothing.
+ftf_result ftf_tracker_resume(const ftf_tracker *tracker, ftf_pause_token token);
+
+// True while at least one pause is held (a snapshot); false for NULL.
+bool ftf_tracker_is_paused(const ftf_tracker *tracker);
+
+// True when the tracker is paused and no operation is in flight (a snapshot, stable
+// only while a pause is held); false for NULL.
+bool ftf_tracker_is_quiescent(const ftf_tracker *tracker);
+
+// Number of operations in flight (a snapshot); 0 for NULL.
+uint32_t ftf_tracker_in_flight(const ftf_tracker *tracker);
+
+// Number of pauses held (a snapshot, at most `FTF_MAX_PAUSERS`); 0 for NULL.
+uint32_t ftf_tracker_pause_depth(const ftf_tracker *tracker);
 
 // The library's version as a static NUL-terminated string `"ftforest/MAJOR.MINOR.PATCH"`.
 //

@@ -1,60 +1,42 @@
-//! The library's clock: `CLOCK_MONOTONIC` in nanoseconds, the time line of every `now_ns` and
-//! `deadline_ns` argument of the C ABI that the library reads itself.
+//! The library's clock: the core's `StdClock` (monotonic nanoseconds, origin at the first
+//! reading in the process, never 0). Every deadline the library computes itself (pause and
+//! begin timeouts, the wait callback's `deadline_ns`, the monitor's ticks) is on this time
+//! line, and `ftf_now_ns()` reads it, so C code can turn a `deadline_ns` into a relative
+//! timeout with `deadline_ns - ftf_now_ns()`.
 //!
-//! Choosing the POSIX monotonic clock (not an origin private to the library) lets C code build
-//! deadlines with `clock_gettime(CLOCK_MONOTONIC)` and hand them to `futex(FUTEX_WAIT_BITSET)`
-//! or `pthread_cond_timedwait` with a `CLOCK_MONOTONIC` condition attribute without
-//! conversion. On non-Unix hosts it falls back to the core's `StdClock` (origin at first use).
-//!
-//! The sans-io entry points (`ftf_forest_report`, `ftf_forest_tick`, ...) take `now_ns` from
-//! the caller and never read this clock: the caller may use any monotonic time line there, as
-//! long as it uses one consistently for one forest.
+//! The sans-io entry points (reports, `tick`) take `now_ns` from the caller and never read this
+//! clock: the caller may use any monotonic time line there (`clock_gettime`, `ftf_now_ns()`,
+//! a simulated clock), as long as it uses one consistently for one forest.
 
-use ftforest_core::{Clock, Instant};
+use ftforest_core::{Clock, Instant, StdClock};
 
 use crate::panic::ffi_panic_boundary;
 
 /// The library clock as a core [`Clock`].
-#[derive(Copy, Clone, Debug, Default)]
-pub(crate) struct FfiClock;
+pub(crate) type FfiClock = StdClock;
 
-impl Clock for FfiClock {
-    fn now(&self) -> Instant {
-        Instant::from_nanos(now_ns())
+/// Reads the library clock in nanoseconds.
+pub(crate) fn now() -> Instant {
+    StdClock.now()
+}
+
+/// `now() + timeout_ns`, saturating; `UINT64_MAX` means "no deadline".
+pub(crate) fn deadline_after(timeout_ns: u64) -> Instant {
+    if timeout_ns == u64::MAX {
+        return Instant::MAX;
     }
+    Instant::from_nanos(now().as_nanos().saturating_add(timeout_ns))
 }
 
-/// Reads `CLOCK_MONOTONIC` (Unix) in nanoseconds.
-#[cfg(unix)]
-pub(crate) fn now_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on the Unix
-    // targets we build for, so the call cannot fail (on failure `ts` stays zero).
-    unsafe {
-        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
-    }
-    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
-    let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
-    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
-}
-
-/// The core's `StdClock` (origin at first use) where there is no POSIX clock.
-#[cfg(not(unix))]
-pub(crate) fn now_ns() -> u64 {
-    ftforest_core::StdClock.now().as_nanos()
-}
-
-/// The library clock: `CLOCK_MONOTONIC` in nanoseconds on Unix.
+/// The library clock in nanoseconds: monotonic, origin at the first reading in the process,
+/// never 0.
 ///
-/// Every `deadline_ns` the library computes (pause and begin timeouts, the wait callback's
-/// deadline, the monitor's ticks) is on this time line. Thread-safe, never fails.
+/// Every `deadline_ns` the library computes or hands to a callback is on this time line.
+/// Thread-safe, never fails.
 #[no_mangle]
 pub extern "C" fn ftf_now_ns() -> u64 {
     ffi_panic_boundary! {
-        now_ns()
+        now().as_nanos()
     }
 }
 
@@ -68,6 +50,7 @@ mod tests {
         let b = ftf_now_ns();
         assert!(a > 0);
         assert!(b >= a);
-        assert!(FfiClock.now().as_nanos() >= b);
+        assert!(deadline_after(0).as_nanos() >= b);
+        assert_eq!(deadline_after(u64::MAX), Instant::MAX);
     }
 }

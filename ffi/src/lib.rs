@@ -30,6 +30,8 @@ pub(crate) mod panic;
 
 pub mod clock;
 pub mod result;
+pub mod tracker;
 pub mod version;
+pub mod wait;
 
 pub use result::ftf_result;
