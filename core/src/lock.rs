@@ -1,1 +1,390 @@
-//! (in progress)
+//! The recovery coordinator lock: at most one recovery per partition, at most K at once,
+//! behind a quorum gate, with owner-checked release.
+//!
+//! # Words
+//!
+//! * one [`LockSlot`] (`AtomicU32`) per partition, caller storage:
+//!   `FREE = 0` | `PENDING = u32::MAX` (claimed by an acquire in progress) | a ticket
+//!   (`1..=u32::MAX - 1`, unique per lock among 2^32 − 2 consecutive acquisitions: the holder).
+//! * `active: AtomicU32`: permits taken, `0..=K`.
+//! * `next_ticket: AtomicU32`: ticket source (`fetch_add`, skipping `FREE` and `PENDING`).
+//!
+//! # Slot transitions
+//!
+//! | step | from → to | RMW (success / failure ordering) | by |
+//! |---|---|---|---|
+//! | claim | `FREE → PENDING` | CAS (`Acquire` / `Relaxed`) | `try_acquire` |
+//! | undo | `PENDING → FREE` | store (`Release`) | `try_acquire` at capacity |
+//! | grant | `PENDING → ticket` | store (`Release`) | `try_acquire` after taking capacity |
+//! | release | `ticket → FREE` | CAS (`Release` / `Relaxed`) | permit drop, `release_token` |
+//!
+//! Only the claimer writes a `PENDING` slot, and only the holder of `ticket` (its permit or
+//! its token) can make the CAS `ticket → FREE` succeed: a stale or foreign token names another
+//! ticket, or `PENDING`, and fails with [`ReleaseError::NotHolder`] without touching the slot
+//! (B22). Each ticket is granted once, so each grant is released at most once.
+//!
+//! # Acquire order and invariants
+//!
+//! `try_acquire`: unknown rank → quorum gate → claim the slot (else `AlreadyRecovering`, at
+//! once) → take one of K by a CAS loop on `active` (else undo the claim, `AtCapacity`) → grant.
+//! Release: slot `ticket → FREE`, then `active.fetch_sub(1)`.
+//!
+//! * never two holders of one partition: the claim CAS from `FREE` admits one claimer until
+//!   the slot is `FREE` again;
+//! * `#granted slots <= active <= K` at every instant: a grant follows its increment and a
+//!   decrement follows its release CAS;
+//! * no leaked slot: every claim ends in an undo or a grant, and a grant is released by the
+//!   permit's drop or by `release_token`. When no acquire or release is in progress,
+//!   `active == #granted slots`.
+//!
+//! # Orderings
+//!
+//! The claim CAS is `Acquire` and the release CAS `Release`: the next recovery of a partition
+//! sees everything its previous recovery wrote (pairs claim ↔ release, and claim ↔ undo).
+//! `active` is taken with an `Acquire` CAS and returned with a `Release` `fetch_sub` (pairs
+//! with the next taker), so the K-limit hands over memory like a semaphore.
+
+use core::fmt;
+
+use crate::sync::{AtomicU32, Ordering};
+
+const FREE: u32 = 0;
+const PENDING: u32 = u32::MAX;
+
+/// The lock state of one partition (4 bytes): free, being claimed, or the holder's ticket.
+#[derive(Debug)]
+#[repr(transparent)]
+pub struct LockSlot(AtomicU32);
+
+impl LockSlot {
+    /// A free slot. `const`, so storage can be `static` (`[const { LockSlot::new() }; N]`).
+    #[cfg(not(ftforest_loom))]
+    pub const fn new() -> Self {
+        LockSlot(AtomicU32::new(FREE))
+    }
+
+    /// A free slot (not `const` under loom).
+    #[cfg(ftforest_loom)]
+    pub fn new() -> Self {
+        LockSlot(AtomicU32::new(FREE))
+    }
+}
+
+impl Default for LockSlot {
+    fn default() -> Self {
+        LockSlot::new()
+    }
+}
+
+/// Why [`RecoveryLock::new`] refused its arguments.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LockConfigError {
+    /// `n == 0`.
+    NoPartitions,
+    /// The storage holds fewer than `n` slots.
+    StorageTooSmall {
+        /// Requested partitions.
+        n: u32,
+        /// Slots in the storage.
+        len: usize,
+    },
+    /// `max_concurrent == 0`: no recovery could ever run.
+    ZeroCapacity,
+}
+
+impl fmt::Display for LockConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            LockConfigError::NoPartitions => f.write_str("a recovery lock needs n >= 1"),
+            LockConfigError::StorageTooSmall { n, len } => {
+                write!(
+                    f,
+                    "storage holds {len} lock slots, {n} partitions requested"
+                )
+            }
+            LockConfigError::ZeroCapacity => f.write_str("max_concurrent must be at least 1"),
+        }
+    }
+}
+
+/// Why no permit was granted. Nothing was changed.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AcquireError {
+    /// The caller reported no quorum: recoveries must not start.
+    NoQuorum,
+    /// A recovery of this partition holds (or is being granted) the lock. Never waited for.
+    AlreadyRecovering,
+    /// K recoveries are running.
+    AtCapacity,
+    /// `rank >= n`.
+    UnknownPartition,
+    /// The deadline passed while waiting for capacity.
+    TimedOut,
+}
+
+impl fmt::Display for AcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AcquireError::NoQuorum => "no quorum: recovery refused",
+            AcquireError::AlreadyRecovering => "partition is already recovering",
+            AcquireError::AtCapacity => "maximum number of concurrent recoveries reached",
+            AcquireError::UnknownPartition => "unknown partition",
+            AcquireError::TimedOut => "timed out waiting for a recovery slot",
+        })
+    }
+}
+
+/// Why [`RecoveryLock::release_token`] released nothing. Nothing was changed.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReleaseError {
+    /// The token was issued by another lock.
+    ForeignToken,
+    /// The token's ticket does not hold the slot (already released, or stale).
+    NotHolder,
+    /// The token's rank is not a partition of this lock.
+    UnknownPartition,
+}
+
+impl fmt::Display for ReleaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReleaseError::ForeignToken => "permit token of another recovery lock",
+            ReleaseError::NotHolder => "permit token does not hold the partition (stale)",
+            ReleaseError::UnknownPartition => "permit token names an unknown partition",
+        })
+    }
+}
+
+/// A permit in plain-data form (for the C ABI): names the lock, the partition and the ticket.
+///
+/// Obtained from [`RecoveryPermit::into_token`]; give it back exactly once to
+/// [`RecoveryLock::release_token`]. A copy released a second time is refused.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PermitToken {
+    /// [`RecoveryLock::id`] of the issuing lock.
+    pub lock_id: u32,
+    /// The partition.
+    pub rank: u32,
+    /// The holder's ticket.
+    pub ticket: u32,
+}
+
+/// The right to recover one partition; releases the slot and the capacity exactly once, on
+/// drop (or converts into a [`PermitToken`]).
+#[must_use = "dropping a permit releases the recovery lock at once"]
+#[derive(Debug)]
+pub struct RecoveryPermit<'a, S: AsRef<[LockSlot]>> {
+    lock: &'a RecoveryLock<S>,
+    rank: u32,
+    ticket: u32,
+}
+
+impl<S: AsRef<[LockSlot]>> RecoveryPermit<'_, S> {
+    /// The partition this permit recovers.
+    pub fn rank(&self) -> u32 {
+        self.rank
+    }
+
+    /// The holder's ticket (non-zero).
+    pub fn ticket(&self) -> u32 {
+        self.ticket
+    }
+
+    /// Give up guard semantics: the lock stays held until the token is passed to
+    /// [`RecoveryLock::release_token`].
+    pub fn into_token(self) -> PermitToken {
+        let token = PermitToken {
+            lock_id: self.lock.id,
+            rank: self.rank,
+            ticket: self.ticket,
+        };
+        core::mem::forget(self);
+        token
+    }
+}
+
+impl<S: AsRef<[LockSlot]>> Drop for RecoveryPermit<'_, S> {
+    fn drop(&mut self) {
+        // Cannot fail for a live permit: its ticket holds the slot (module docs).
+        let _ = self.lock.release(self.rank, self.ticket);
+    }
+}
+
+/// One recovery per partition, at most `max_concurrent` at once (see the module docs).
+///
+/// All methods take `&self`; any number of threads may acquire and release at once.
+#[derive(Debug)]
+pub struct RecoveryLock<S: AsRef<[LockSlot]>> {
+    slots: S,
+    n: u32,
+    max: u32,
+    id: u32,
+    active: AtomicU32,
+    next_ticket: AtomicU32,
+}
+
+impl<S: AsRef<[LockSlot]>> RecoveryLock<S> {
+    /// A lock for partitions `0..n` over the first `n` slots of `storage`, admitting at most
+    /// `max_concurrent` recoveries at once (a K above `n` is allowed and acts as `n`). Frees
+    /// every slot (no other thread may use the storage during `new`).
+    ///
+    /// Errors: `n == 0` → [`LockConfigError::NoPartitions`]; `n > storage.len()` →
+    /// [`LockConfigError::StorageTooSmall`]; `max_concurrent == 0` →
+    /// [`LockConfigError::ZeroCapacity`].
+    pub fn new(storage: S, n: u32, max_concurrent: u32) -> Result<Self, LockConfigError> {
+        if n == 0 {
+            return Err(LockConfigError::NoPartitions);
+        }
+        if max_concurrent == 0 {
+            return Err(LockConfigError::ZeroCapacity);
+        }
+        let len = storage.as_ref().len();
+        if usize::try_from(n).map_or(true, |n| n > len) {
+            return Err(LockConfigError::StorageTooSmall { n, len });
+        }
+        for slot in storage.as_ref().iter().take(n as usize) {
+            slot.0.store(FREE, Ordering::Release);
+        }
+        Ok(RecoveryLock {
+            slots: storage,
+            n,
+            max: max_concurrent,
+            id: crate::sync::next_object_id(),
+            active: AtomicU32::new(0),
+            next_ticket: AtomicU32::new(1),
+        })
+    }
+
+    /// This lock's process-unique, non-zero id (named by its tokens).
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The number of partitions `n`.
+    pub fn len(&self) -> u32 {
+        self.n
+    }
+
+    /// Always `false`: a lock has at least one partition.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// K: the most recoveries that may hold permits at once.
+    pub fn max_concurrent(&self) -> u32 {
+        self.max
+    }
+
+    /// Permits currently taken (`0..=K`; a snapshot, `Acquire`).
+    pub fn active(&self) -> u32 {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// Whether `rank` is held or being granted (a snapshot). `false` for unknown ranks.
+    pub fn is_recovering(&self, rank: u32) -> bool {
+        self.slot(rank)
+            .is_some_and(|s| s.load(Ordering::Acquire) != FREE)
+    }
+
+    /// Try to start recovering `rank`; never waits.
+    ///
+    /// `quorum` is the caller's quorum decision (e.g. [`crate::PartitionTable::has_quorum`]).
+    /// Checks, in order: `rank < n` ([`AcquireError::UnknownPartition`]), `quorum`
+    /// ([`AcquireError::NoQuorum`]), the partition's slot ([`AcquireError::AlreadyRecovering`]),
+    /// capacity ([`AcquireError::AtCapacity`]). On error nothing is held.
+    pub fn try_acquire(
+        &self,
+        rank: u32,
+        quorum: bool,
+    ) -> Result<RecoveryPermit<'_, S>, AcquireError> {
+        let slot = self.slot(rank).ok_or(AcquireError::UnknownPartition)?;
+        if !quorum {
+            return Err(AcquireError::NoQuorum);
+        }
+        // Acquire: pairs with the Release release-CAS (or undo store) that freed the slot.
+        slot.compare_exchange(FREE, PENDING, Ordering::Acquire, Ordering::Relaxed)
+            .map_err(|_| AcquireError::AlreadyRecovering)?;
+        let mut cur = self.active.load(Ordering::Relaxed);
+        loop {
+            if cur >= self.max {
+                // Undo the claim; Release pairs with the next claim's Acquire.
+                slot.store(FREE, Ordering::Release);
+                return Err(AcquireError::AtCapacity);
+            }
+            // Acquire: pairs with the Release fetch_sub of the permit whose capacity we take.
+            match self.active.compare_exchange_weak(
+                cur,
+                cur + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => {
+                    cur = actual;
+                    crate::sync::spin_loop();
+                }
+            }
+        }
+        let ticket = self.new_ticket();
+        // Release: pairs with the Acquire of `is_recovering` and of a token release on
+        // another thread (which must read the ticket to free the slot).
+        slot.store(ticket, Ordering::Release);
+        Ok(RecoveryPermit {
+            lock: self,
+            rank,
+            ticket,
+        })
+    }
+
+    /// Release the permit a [`PermitToken`] stands for, exactly once.
+    ///
+    /// Errors (nothing released): token of another lock → [`ReleaseError::ForeignToken`];
+    /// unknown rank → [`ReleaseError::UnknownPartition`]; the ticket does not hold the slot
+    /// (second release of the same token, a forged or stale token) →
+    /// [`ReleaseError::NotHolder`]. Never frees a slot that another holder owns (B22).
+    pub fn release_token(&self, token: PermitToken) -> Result<(), ReleaseError> {
+        if token.lock_id != self.id {
+            return Err(ReleaseError::ForeignToken);
+        }
+        self.release(token.rank, token.ticket)
+    }
+
+    fn release(&self, rank: u32, ticket: u32) -> Result<(), ReleaseError> {
+        let slot = self.slot(rank).ok_or(ReleaseError::UnknownPartition)?;
+        if ticket == FREE || ticket == PENDING {
+            return Err(ReleaseError::NotHolder);
+        }
+        // Release: publishes the recovery's writes to the next claimer of this slot (pairs
+        // with the claim's Acquire). Only the holder's ticket matches (module docs).
+        slot.compare_exchange(ticket, FREE, Ordering::Release, Ordering::Relaxed)
+            .map_err(|_| ReleaseError::NotHolder)?;
+        // Release: pairs with the Acquire CAS of the next capacity taker. Cannot underflow:
+        // this ticket was granted after its increment and is released only once.
+        self.active.fetch_sub(1, Ordering::Release);
+        Ok(())
+    }
+
+    fn slot(&self, rank: u32) -> Option<&AtomicU32> {
+        if rank >= self.n {
+            return None;
+        }
+        self.slots.as_ref().get(rank as usize).map(|s| &s.0)
+    }
+
+    /// A fresh ticket: neither `FREE` nor `PENDING`. Relaxed: tickets only need to differ.
+    fn new_ticket(&self) -> u32 {
+        loop {
+            let t = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+            if t != FREE && t != PENDING {
+                return t;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

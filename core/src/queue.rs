@@ -1,1 +1,387 @@
-//! (in progress)
+//! The recovery queue: a bounded FIFO of partition ranks, each rank at most once.
+//!
+//! # Storage layout (caller storage `S: AsRef<[QueueSlot]>`, one `AtomicU32` per slot)
+//!
+//! ```text
+//! slot:  0 .. W-1                    W .. W+capacity-1
+//!        membership bitset           ring of ranks (FIFO)
+//!        bit r%32 of word r/32       entry (head + i) % capacity = i-th oldest rank
+//! ```
+//!
+//! `W = ceil(n / 32)`; `capacity = storage.len() - W` (at least 1). [`queue_storage_len`]
+//! computes the length for a wanted capacity.
+//!
+//! # Invariants (hold whenever the ring lock is free)
+//!
+//! * `len <= capacity`; the ranks at ring positions `0..len` (from `head`) are distinct, and
+//!   rank `r` is among them iff its membership bit is set.
+//! * Hence `len <= n`: with `capacity >= n` a push never fails with [`PushError::Full`].
+//! * Every rank that was pushed is either still in the queue or was returned by exactly one
+//!   [`RecoveryQueue::pop`] / [`RecoveryQueue::remove`]: nothing is dropped silently.
+//!
+//! # Concurrency: a short spin lock (not lock-free)
+//!
+//! One lock word serialises every change of the ring: bit 0 = LOCKED, bits 1..=31 = a version
+//! that each unlock advances (so the word doubles as a seqlock sequence for readers).
+//! * lock: `compare_exchange_weak(v, v | LOCKED, Acquire)` (pairs with the `Release` store of
+//!   the previous unlock: the holder sees every earlier change), then `fence(Release)` (pairs
+//!   with the `fence(Acquire)` of a [`RecoveryQueue::for_each`] reader: a reader that sees
+//!   any write of this holder also sees LOCKED and discards what it read).
+//! * inside: plain `Relaxed` loads/stores of `head`, `len` and the ring, O(1) for push/pop and
+//!   O(capacity) for remove. No user code runs inside.
+//! * unlock: `store(v + 2, Release)` (pairs with the next lock and with readers' `Acquire`).
+//!
+//! Membership bits and `len` are additionally written `Release` and read `Acquire` by the
+//! lock-free readers [`RecoveryQueue::contains`] and [`RecoveryQueue::len`].
+//!
+//! A thread preempted while holding the lock makes others spin until it runs again. Do not
+//! use the queue from an interrupt handler that can preempt a holder on the same core (it
+//! would spin forever); on such targets call it only from one priority level.
+
+use core::fmt;
+
+use crate::sync::{fence, spin_loop, AtomicU32, Ordering};
+
+const LOCKED: u32 = 1;
+
+/// One word of queue storage (4 bytes): a membership bitset word or a ring entry.
+#[derive(Debug)]
+#[repr(transparent)]
+pub struct QueueSlot(AtomicU32);
+
+impl QueueSlot {
+    /// An empty slot. `const`, so storage can be `static`
+    /// (`[const { QueueSlot::new() }; LEN]`).
+    #[cfg(not(ftforest_loom))]
+    pub const fn new() -> Self {
+        QueueSlot(AtomicU32::new(0))
+    }
+
+    /// An empty slot (not `const` under loom).
+    #[cfg(ftforest_loom)]
+    pub fn new() -> Self {
+        QueueSlot(AtomicU32::new(0))
+    }
+}
+
+impl Default for QueueSlot {
+    fn default() -> Self {
+        QueueSlot::new()
+    }
+}
+
+/// Slots needed for `n` partitions and a ring of `capacity` entries:
+/// `ceil(n / 32) + capacity`. With `capacity = n` that is `4.125` bytes per partition.
+pub const fn queue_storage_len(n: u32, capacity: u32) -> usize {
+    n.div_ceil(32) as usize + capacity as usize
+}
+
+/// Why [`RecoveryQueue::new`] refused its arguments.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum QueueConfigError {
+    /// `n == 0`.
+    NoPartitions,
+    /// The storage has no room for a ring of at least one entry after the membership bitset.
+    StorageTooSmall {
+        /// Slots needed for capacity 1 (`ceil(n / 32) + 1`).
+        needed: usize,
+        /// Slots in the storage.
+        len: usize,
+    },
+}
+
+impl fmt::Display for QueueConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            QueueConfigError::NoPartitions => f.write_str("a recovery queue needs n >= 1"),
+            QueueConfigError::StorageTooSmall { needed, len } => {
+                write!(
+                    f,
+                    "queue storage holds {len} slots, at least {needed} needed"
+                )
+            }
+        }
+    }
+}
+
+/// Why [`RecoveryQueue::push`] did not enqueue a rank. The queue is unchanged.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PushError {
+    /// The rank is already queued (it is not stored twice).
+    Duplicate,
+    /// The ring is full (only possible when `capacity < n`).
+    Full,
+    /// `rank >= n`.
+    UnknownPartition,
+}
+
+impl fmt::Display for PushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PushError::Duplicate => "partition already queued",
+            PushError::Full => "recovery queue full",
+            PushError::UnknownPartition => "unknown partition",
+        })
+    }
+}
+
+/// A bounded, duplicate-free FIFO of partition ranks `0..n` (see the module docs).
+///
+/// All methods take `&self`; any number of threads may use the queue at once.
+#[derive(Debug)]
+pub struct RecoveryQueue<S: AsRef<[QueueSlot]>> {
+    storage: S,
+    n: u32,
+    words: usize,
+    capacity: u32,
+    lock: AtomicU32,
+    head: AtomicU32,
+    len: AtomicU32,
+}
+
+/// Holds the ring lock; unlocks on drop. Only the queue's own code runs while it lives.
+struct RingGuard<'a> {
+    lock: &'a AtomicU32,
+    version: u32,
+}
+
+impl Drop for RingGuard<'_> {
+    fn drop(&mut self) {
+        // Release: pairs with the Acquire of the next lock and of `for_each` readers.
+        self.lock
+            .store(self.version.wrapping_add(2) & !LOCKED, Ordering::Release);
+    }
+}
+
+impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
+    /// An empty queue for ranks `0..n` over `storage` (layout in the module docs); clears the
+    /// membership bitset (no other thread may use the storage during `new`).
+    ///
+    /// Errors: `n == 0` → [`QueueConfigError::NoPartitions`]; fewer than
+    /// `ceil(n / 32) + 1` slots → [`QueueConfigError::StorageTooSmall`].
+    pub fn new(storage: S, n: u32) -> Result<Self, QueueConfigError> {
+        if n == 0 {
+            return Err(QueueConfigError::NoPartitions);
+        }
+        let words = n.div_ceil(32) as usize;
+        let len = storage.as_ref().len();
+        if len <= words {
+            return Err(QueueConfigError::StorageTooSmall {
+                needed: words + 1,
+                len,
+            });
+        }
+        let capacity = u32::try_from(len - words).unwrap_or(u32::MAX);
+        for w in storage.as_ref().iter().take(words) {
+            w.0.store(0, Ordering::Release);
+        }
+        Ok(RecoveryQueue {
+            storage,
+            n,
+            words,
+            capacity,
+            lock: AtomicU32::new(0),
+            head: AtomicU32::new(0),
+            len: AtomicU32::new(0),
+        })
+    }
+
+    /// The number of partitions `n`.
+    pub fn partitions(&self) -> u32 {
+        self.n
+    }
+
+    /// The ring capacity (fixed). With `capacity() >= partitions()` the queue never fills.
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    /// The number of queued ranks (`Acquire` load; a snapshot).
+    pub fn len(&self) -> u32 {
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// Whether no rank is queued (a snapshot).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether `rank` is queued (a snapshot; lock-free). `false` for unknown ranks.
+    pub fn contains(&self, rank: u32) -> bool {
+        match self.member_word(rank) {
+            // Acquire: pairs with the Release fetch_or of `push`.
+            Some((word, bit)) => word.load(Ordering::Acquire) & bit != 0,
+            None => false,
+        }
+    }
+
+    /// Append `rank` at the back.
+    ///
+    /// Errors (queue unchanged): `rank >= n` → [`PushError::UnknownPartition`]; already queued
+    /// → [`PushError::Duplicate`]; ring full → [`PushError::Full`] (never when
+    /// `capacity() >= partitions()`).
+    pub fn push(&self, rank: u32) -> Result<(), PushError> {
+        let (word, bit) = self.member_word(rank).ok_or(PushError::UnknownPartition)?;
+        let _guard = self.lock();
+        if word.load(Ordering::Relaxed) & bit != 0 {
+            return Err(PushError::Duplicate);
+        }
+        let head = self.head.load(Ordering::Relaxed);
+        let len = self.len.load(Ordering::Relaxed);
+        if len >= self.capacity {
+            return Err(PushError::Full);
+        }
+        let slot = self.ring_slot(head, len).ok_or(PushError::Full)?;
+        slot.store(rank, Ordering::Relaxed);
+        // Release: pairs with the Acquire loads of `contains` and `len`.
+        word.fetch_or(bit, Ordering::Release);
+        self.len.store(len + 1, Ordering::Release);
+        Ok(())
+    }
+
+    /// Remove and return the oldest rank, or `None` when empty.
+    pub fn pop(&self) -> Option<u32> {
+        let _guard = self.lock();
+        let head = self.head.load(Ordering::Relaxed);
+        let len = self.len.load(Ordering::Relaxed);
+        if len == 0 {
+            return None;
+        }
+        let rank = self.ring_slot(head, 0)?.load(Ordering::Relaxed);
+        // Every ring entry is a known rank (only `push` writes entries, after its check).
+        if let Some((word, bit)) = self.member_word(rank) {
+            word.fetch_and(!bit, Ordering::Release);
+        }
+        self.head.store(self.advance(head, 1), Ordering::Relaxed);
+        self.len.store(len - 1, Ordering::Release);
+        Some(rank)
+    }
+
+    /// The oldest rank without removing it (a snapshot), or `None` when empty.
+    pub fn peek(&self) -> Option<u32> {
+        let _guard = self.lock();
+        let head = self.head.load(Ordering::Relaxed);
+        if self.len.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        self.ring_slot(head, 0).map(|s| s.load(Ordering::Relaxed))
+    }
+
+    /// Remove `rank` wherever it is, keeping the order of the others. Returns whether it was
+    /// queued (`false` for unknown ranks). O(capacity) inside the lock.
+    pub fn remove(&self, rank: u32) -> bool {
+        let Some((word, bit)) = self.member_word(rank) else {
+            return false;
+        };
+        let _guard = self.lock();
+        if word.load(Ordering::Relaxed) & bit == 0 {
+            return false;
+        }
+        let head = self.head.load(Ordering::Relaxed);
+        let len = self.len.load(Ordering::Relaxed);
+        let Some(at) = (0..len).find(|&i| {
+            self.ring_slot(head, i)
+                .is_some_and(|s| s.load(Ordering::Relaxed) == rank)
+        }) else {
+            return false;
+        };
+        // Shift the younger entries one position towards the head.
+        for i in at..len - 1 {
+            if let (Some(dst), Some(src)) = (self.ring_slot(head, i), self.ring_slot(head, i + 1)) {
+                dst.store(src.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+        word.fetch_and(!bit, Ordering::Release);
+        self.len.store(len - 1, Ordering::Release);
+        true
+    }
+
+    /// Call `f` with the queued ranks of one snapshot, oldest first, without taking the lock
+    /// and without allocating (a seqlock read: `f` runs outside any critical section).
+    ///
+    /// Returns `true` if `f` received the whole snapshot; `false` if the queue changed while
+    /// `f` was being called, in which case `f` received a prefix (in FIFO order) of the
+    /// snapshot and nothing else. `f` never receives a rank that was not queued at the
+    /// snapshot. Spins while a writer holds the lock before the first call of `f`.
+    pub fn for_each(&self, mut f: impl FnMut(u32)) -> bool {
+        loop {
+            // Acquire: pairs with the Release unlock of the last writer.
+            let version = self.lock.load(Ordering::Acquire);
+            if version & LOCKED != 0 {
+                spin_loop();
+                continue;
+            }
+            let head = self.head.load(Ordering::Relaxed);
+            let len = self.len.load(Ordering::Relaxed).min(self.capacity);
+            if !self.unchanged(version) {
+                spin_loop();
+                continue;
+            }
+            for i in 0..len {
+                let Some(slot) = self.ring_slot(head, i) else {
+                    return false;
+                };
+                let rank = slot.load(Ordering::Relaxed);
+                if !self.unchanged(version) {
+                    return false;
+                }
+                f(rank);
+            }
+            return true;
+        }
+    }
+
+    /// Seqlock validation: no writer locked the ring since `version` was read.
+    fn unchanged(&self, version: u32) -> bool {
+        // Acquire fence: pairs with the Release fence after a writer's lock CAS; if any value
+        // read before this fence was written by that writer, the load below sees LOCKED or a
+        // later version.
+        fence(Ordering::Acquire);
+        self.lock.load(Ordering::Relaxed) == version
+    }
+
+    fn lock(&self) -> RingGuard<'_> {
+        loop {
+            let cur = self.lock.load(Ordering::Relaxed);
+            // Acquire: pairs with the Release store of the previous unlock.
+            if cur & LOCKED == 0
+                && self
+                    .lock
+                    .compare_exchange_weak(cur, cur | LOCKED, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                // Pairs with the Acquire fence in `unchanged` (seqlock writer side).
+                fence(Ordering::Release);
+                return RingGuard {
+                    lock: &self.lock,
+                    version: cur,
+                };
+            }
+            spin_loop();
+        }
+    }
+
+    fn member_word(&self, rank: u32) -> Option<(&AtomicU32, u32)> {
+        if rank >= self.n {
+            return None;
+        }
+        let word = self.storage.as_ref().get((rank / 32) as usize)?;
+        Some((&word.0, 1 << (rank % 32)))
+    }
+
+    /// `(head + i) mod capacity`.
+    fn advance(&self, head: u32, i: u32) -> u32 {
+        ((u64::from(head) + u64::from(i)) % u64::from(self.capacity)) as u32
+    }
+
+    /// The ring entry `i` positions behind `head`.
+    fn ring_slot(&self, head: u32, i: u32) -> Option<&AtomicU32> {
+        let pos = self.words.checked_add(self.advance(head, i) as usize)?;
+        self.storage.as_ref().get(pos).map(|s| &s.0)
+    }
+}
+
+#[cfg(test)]
+mod tests;

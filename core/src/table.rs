@@ -1,1 +1,366 @@
-//! (in progress)
+//! The partition table: one [`HealthCell`] per partition (dense ranks `0..n`), per-state counts
+//! and an O(1) quorum test.
+//!
+//! # Invariants
+//!
+//! * `1 <= n <= storage.len()` and `n <= MAX_PARTITIONS`; only the first `n` cells are used.
+//! * `counts[h]` (four `AtomicU32`, one per [`Health`]) = number of the first `n` cells in
+//!   state `h`, **whenever no transition is in progress**. A transition made through
+//!   [`PartitionTable::transition`] is: the cell CAS (see `health.rs`), then
+//!   `counts[from].fetch_sub(1)`, then `counts[to].fetch_add(1)`. Between the CAS and the
+//!   second RMW the transition is "in progress": each count may then differ from a scan by one
+//!   per transition in progress (a concurrent later transition of the same cell may even make a
+//!   raw count dip below zero; it is stored wrapping and read as `i32` clamped to `0..=n`).
+//! * Transitions applied directly through a borrowed cell ([`PartitionTable::cell`] or the
+//!   storage itself) bypass the counts; the counts are exact only if every transition goes
+//!   through the table.
+//!
+//! # Orderings
+//!
+//! The count RMWs are `AcqRel` and count loads `Acquire`: a reader that sees a count updated
+//! by a transition also sees everything the transitioning thread wrote before it (pairs with
+//! the RMWs of every transition). Four counts are four loads: [`PartitionTable::counts`] is
+//! not an atomic snapshot across states while transitions run.
+//!
+//! # Memory
+//!
+//! 4 bytes per partition (one `HealthCell`, caller storage) plus a fixed header: four `u32`
+//! counts, `n`, and the storage handle (`S`: an array is inline, a slice is two words).
+
+use core::fmt;
+
+use crate::health::{Health, HealthCell, Transition, TransitionError};
+use crate::sync::{AtomicU32, Ordering};
+
+/// The largest partition count a table accepts (`i32::MAX`, so that a transiently negative
+/// count can be told from a huge one).
+pub const MAX_PARTITIONS: u32 = i32::MAX as u32;
+
+/// Whether `healthy` partitions out of `total` form a quorum: a strict majority of all
+/// partitions, `healthy > total / 2` (integer division), as in the Java original.
+///
+/// `(3,5)` ✓, `(2,5)` ✗, `(2,4)` ✗, `(3,4)` ✓, `(1,1)` ✓, `(2,3)` ✓, `(1,3)` ✗, `(0,0)` ✗.
+pub const fn has_quorum(healthy: u32, total: u32) -> bool {
+    healthy > total / 2
+}
+
+/// Per-state partition counts.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Counts {
+    /// Partitions in [`Health::Healthy`].
+    pub healthy: u32,
+    /// Partitions in [`Health::Suspected`].
+    pub suspected: u32,
+    /// Partitions in [`Health::Failed`].
+    pub failed: u32,
+    /// Partitions in [`Health::Recovering`].
+    pub recovering: u32,
+}
+
+impl Counts {
+    /// The count of state `h`.
+    pub const fn get(&self, h: Health) -> u32 {
+        match h {
+            Health::Healthy => self.healthy,
+            Health::Suspected => self.suspected,
+            Health::Failed => self.failed,
+            Health::Recovering => self.recovering,
+        }
+    }
+
+    /// The sum of all four counts (saturating).
+    pub const fn total(&self) -> u32 {
+        self.healthy
+            .saturating_add(self.suspected)
+            .saturating_add(self.failed)
+            .saturating_add(self.recovering)
+    }
+
+    fn bump(&mut self, h: Health) {
+        let c = match h {
+            Health::Healthy => &mut self.healthy,
+            Health::Suspected => &mut self.suspected,
+            Health::Failed => &mut self.failed,
+            Health::Recovering => &mut self.recovering,
+        };
+        *c = c.saturating_add(1);
+    }
+}
+
+/// Why [`PartitionTable::new`] refused its arguments.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TableError {
+    /// `n == 0`: a table needs at least one partition.
+    NoPartitions,
+    /// The storage holds fewer than `n` cells.
+    StorageTooSmall {
+        /// Requested partitions.
+        n: u32,
+        /// Cells in the storage.
+        len: usize,
+    },
+    /// `n > MAX_PARTITIONS`.
+    TooManyPartitions {
+        /// Requested partitions.
+        n: u32,
+    },
+}
+
+impl fmt::Display for TableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            TableError::NoPartitions => f.write_str("a partition table needs n >= 1"),
+            TableError::StorageTooSmall { n, len } => {
+                write!(f, "storage holds {len} cells, {n} partitions requested")
+            }
+            TableError::TooManyPartitions { n } => {
+                write!(f, "{n} partitions exceed the maximum of {MAX_PARTITIONS}")
+            }
+        }
+    }
+}
+
+/// A rank outside `0..n`.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RankError {
+    /// `rank >= len`.
+    UnknownPartition {
+        /// The rank asked for.
+        rank: u32,
+        /// The number of partitions.
+        len: u32,
+    },
+}
+
+impl fmt::Display for RankError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            RankError::UnknownPartition { rank, len } => {
+                write!(f, "unknown partition {rank} (ranks are 0..{len})")
+            }
+        }
+    }
+}
+
+/// Why [`PartitionTable::transition`] changed nothing: an unknown rank, or one of the
+/// [`TransitionError`] cases of the cell.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TableTransitionError {
+    /// `rank >= len`.
+    UnknownPartition {
+        /// The rank asked for.
+        rank: u32,
+        /// The number of partitions.
+        len: u32,
+    },
+    /// See [`TransitionError::Invalid`].
+    Invalid {
+        /// The current state.
+        from: Health,
+        /// The requested state.
+        to: Health,
+    },
+    /// See [`TransitionError::Stale`].
+    Stale {
+        /// The current incarnation.
+        current: u32,
+    },
+    /// See [`TransitionError::UnexpectedState`].
+    UnexpectedState {
+        /// The current state.
+        actual: Health,
+    },
+}
+
+impl From<TransitionError> for TableTransitionError {
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::Invalid { from, to } => TableTransitionError::Invalid { from, to },
+            TransitionError::Stale { current } => TableTransitionError::Stale { current },
+            TransitionError::UnexpectedState { actual } => {
+                TableTransitionError::UnexpectedState { actual }
+            }
+        }
+    }
+}
+
+impl From<RankError> for TableTransitionError {
+    fn from(e: RankError) -> Self {
+        match e {
+            RankError::UnknownPartition { rank, len } => {
+                TableTransitionError::UnknownPartition { rank, len }
+            }
+        }
+    }
+}
+
+impl fmt::Display for TableTransitionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            TableTransitionError::UnknownPartition { rank, len } => {
+                fmt::Display::fmt(&RankError::UnknownPartition { rank, len }, f)
+            }
+            TableTransitionError::Invalid { from, to } => {
+                fmt::Display::fmt(&TransitionError::Invalid { from, to }, f)
+            }
+            TableTransitionError::Stale { current } => {
+                fmt::Display::fmt(&TransitionError::Stale { current }, f)
+            }
+            TableTransitionError::UnexpectedState { actual } => {
+                fmt::Display::fmt(&TransitionError::UnexpectedState { actual }, f)
+            }
+        }
+    }
+}
+
+/// Health of `n` partitions with O(1) per-state counts and quorum.
+///
+/// `S` is the caller's storage: `[HealthCell; N]`, `&[HealthCell]`, `Box<[HealthCell]>`, ….
+/// All methods take `&self`; the table is `Sync` when `S` is, and any number of threads may
+/// transition partitions at once.
+#[derive(Debug)]
+pub struct PartitionTable<S: AsRef<[HealthCell]>> {
+    cells: S,
+    n: u32,
+    counts: [AtomicU32; 4],
+}
+
+impl<S: AsRef<[HealthCell]>> PartitionTable<S> {
+    /// A table over the first `n` cells of `storage`.
+    ///
+    /// The counts start from a scan of those cells, so a storage that is not fresh is counted
+    /// as it is (no other thread may transition them during `new`).
+    ///
+    /// Errors: `n == 0` → [`TableError::NoPartitions`]; `n > storage.len()` →
+    /// [`TableError::StorageTooSmall`]; `n > MAX_PARTITIONS` → [`TableError::TooManyPartitions`].
+    pub fn new(storage: S, n: u32) -> Result<Self, TableError> {
+        if n == 0 {
+            return Err(TableError::NoPartitions);
+        }
+        if n > MAX_PARTITIONS {
+            return Err(TableError::TooManyPartitions { n });
+        }
+        let len = storage.as_ref().len();
+        if usize::try_from(n).map_or(true, |n| n > len) {
+            return Err(TableError::StorageTooSmall { n, len });
+        }
+        let table = PartitionTable {
+            cells: storage,
+            n,
+            counts: [
+                AtomicU32::new(0),
+                AtomicU32::new(0),
+                AtomicU32::new(0),
+                AtomicU32::new(0),
+            ],
+        };
+        let initial = table.scan();
+        for h in Health::ALL {
+            if let Some(c) = table.counts.get(h.index()) {
+                c.store(initial.get(h), Ordering::Release);
+            }
+        }
+        Ok(table)
+    }
+
+    /// The number of partitions `n` (ranks are `0..n`).
+    pub fn len(&self) -> u32 {
+        self.n
+    }
+
+    /// Always `false`: a table has at least one partition.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    fn used(&self) -> &[HealthCell] {
+        let cells = self.cells.as_ref();
+        // `new` checked n <= len; `get` keeps this total regardless.
+        cells.get(..self.n as usize).unwrap_or(cells)
+    }
+
+    /// The cell of `rank`, for reads. Transitions made directly on it bypass the counts (see
+    /// the module docs); use [`PartitionTable::transition`].
+    pub fn cell(&self, rank: u32) -> Result<&HealthCell, RankError> {
+        self.used()
+            .get(rank as usize)
+            .ok_or(RankError::UnknownPartition { rank, len: self.n })
+    }
+
+    /// The current `(state, incarnation)` of `rank` (one atomic load).
+    pub fn get(&self, rank: u32) -> Result<(Health, u32), RankError> {
+        self.cell(rank).map(HealthCell::load)
+    }
+
+    /// Transition `rank` as [`HealthCell::transition`] does, and keep the counts in step.
+    ///
+    /// Exactly one caller receives each `Transition`. The counts reflect it once this call
+    /// returns; while it runs, they may differ from a scan (module docs). Lock-free.
+    pub fn transition(
+        &self,
+        rank: u32,
+        from: Option<Health>,
+        to: Health,
+        incarnation: Option<u32>,
+    ) -> Result<Transition, TableTransitionError> {
+        let t = self.cell(rank)?.transition(from, to, incarnation)?;
+        // Leaving first, then entering: the sum of the counts never exceeds n because of this
+        // thread. AcqRel: pairs with the Acquire loads of `count`/`counts`/`has_quorum`.
+        if let Some(c) = self.counts.get(t.from.index()) {
+            c.fetch_sub(1, Ordering::AcqRel);
+        }
+        if let Some(c) = self.counts.get(t.to.index()) {
+            c.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(t)
+    }
+
+    /// The maintained count of state `h` (O(1), one `Acquire` load, clamped to `0..=n`).
+    pub fn count(&self, h: Health) -> u32 {
+        let raw = self
+            .counts
+            .get(h.index())
+            .map_or(0, |c| c.load(Ordering::Acquire));
+        // A count may transiently be "-1" (module docs): read it as i32 and clamp.
+        let signed = raw as i32;
+        if signed < 0 {
+            0
+        } else {
+            (signed as u32).min(self.n)
+        }
+    }
+
+    /// The four maintained counts (O(1); four loads, see the module docs).
+    pub fn counts(&self) -> Counts {
+        Counts {
+            healthy: self.count(Health::Healthy),
+            suspected: self.count(Health::Suspected),
+            failed: self.count(Health::Failed),
+            recovering: self.count(Health::Recovering),
+        }
+    }
+
+    /// Whether the healthy partitions form a quorum: `has_quorum(count(Healthy), n)`, O(1).
+    ///
+    /// A snapshot: it reflects every transition completed before the call; the answer may be
+    /// outdated as soon as it is returned.
+    pub fn has_quorum(&self) -> bool {
+        has_quorum(self.count(Health::Healthy), self.n)
+    }
+
+    /// Count the states by reading every cell (O(n)). Equals [`PartitionTable::counts`]
+    /// whenever no transition is in progress.
+    pub fn scan(&self) -> Counts {
+        let mut c = Counts::default();
+        for cell in self.used() {
+            c.bump(cell.state());
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests;
