@@ -88,24 +88,3 @@ impl Backoff {
         self.step > Self::YIELD_LIMIT
     }
 }
-
-/// A process-unique, non-zero object id (for tokens that name their owner).
-///
-/// A global counter starting at 1; `fetch_add(1, Relaxed)` is enough because the id
-/// only has to be unique, it publishes nothing (ids order no other memory). The value 0
-/// is skipped on wrap-around, so ids are unique among any 2^32 − 1 consecutive objects.
-///
-/// Under loom the counter is a plain `core` atomic: ids are not part of any modelled
-/// protocol, and loom atomics cannot live in a `static`.
-pub(crate) fn next_object_id() -> u32 {
-    #[cfg(ftforest_loom)]
-    static NEXT_ID: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(1);
-    #[cfg(not(ftforest_loom))]
-    static NEXT_ID: AtomicU32 = AtomicU32::new(1);
-    loop {
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        if id != 0 {
-            return id;
-        }
-    }
-}
