@@ -22,6 +22,13 @@
 #define FTF_VERSION_NUMBER ((FTF_VERSION_MAJOR << 16) | (FTF_VERSION_MINOR << 8) | FTF_VERSION_PATCH)
 
 
+// "Any state" for the `from` argument of `ftf_partition_table_transition`.
+#define FTF_HEALTH_ANY UINT32_MAX
+
+// "Any (the current) incarnation" for the `incarnation` argument of
+// `ftf_partition_table_transition`.
+#define FTF_INCARNATION_ANY UINT32_MAX
+
 // The most pauses one tracker holds at once (`FTF_TOO_MANY_PAUSERS` beyond).
 #define FTF_MAX_PAUSERS 8
 
@@ -101,12 +108,104 @@ typedef uint32_t ftf_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How a C-created object blocks a waiting thread (passed as `uint32_t`).
+enum ftf_wait_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Park the thread on a mutex + condition variable (the default).
+  FTF_WAIT_PARK = 0,
+  // Never block: waiters busy-wait with backoff (no OS needed; burns a core while waiting).
+  FTF_WAIT_SPIN = 1,
+  // Call the embedder's `ftf_wait_callbacks` (futex, condvar, RTOS semaphore...).
+  FTF_WAIT_CALLBACKS = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_wait_kind ftf_wait_kind;
+#else
+typedef uint32_t ftf_wait_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Health of one partition (passed as `uint32_t`).
+enum ftf_health
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Working normally; counts towards the quorum.
+  FTF_HEALTH_HEALTHY = 0,
+  // Reported faulty, not yet confirmed.
+  FTF_HEALTH_SUSPECTED = 1,
+  // Confirmed failed; waits for recovery.
+  FTF_HEALTH_FAILED = 2,
+  // A recovery is running.
+  FTF_HEALTH_RECOVERING = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_health ftf_health;
+#else
+typedef uint32_t ftf_health;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Partitions `0..n`, each with a health state and an incarnation; per-state counts; quorum.
+//
+// Shared (`const ftf_partition_table *`): thread-safe, lock-free.
+typedef struct ftf_partition_table ftf_partition_table;
+
+// One recovery per partition, at most `max_concurrent` at once, only with quorum.
+//
+// Shared (`const ftf_recovery_lock *`): thread-safe, lock-free.
+typedef struct ftf_recovery_lock ftf_recovery_lock;
+
+// A bounded FIFO of partition ranks waiting for recovery; each rank at most once.
+//
+// Shared (`const ftf_recovery_queue *`): thread-safe.
+typedef struct ftf_recovery_queue ftf_recovery_queue;
+
 // The in-flight operation tracker: `ftf_op_begin`/`ftf_op_end` around every forest operation;
 // a counted pause closes the gate and waits until nothing is in flight.
 //
 // Shared (`const ftf_tracker *`): thread-safe; `ftf_tracker_clone` adds a reference,
 // `ftf_tracker_free` drops one.
 typedef struct ftf_tracker ftf_tracker;
+
+// One held recovery permit: release it exactly once with `ftf_recovery_lock_release`.
+// A plain value; the fields are checked by the library, never trusted.
+typedef struct ftf_permit_token {
+  // The issuing lock's id.
+  uint32_t lock_id;
+  // The partition being recovered.
+  uint32_t rank;
+  // The holder's ticket.
+  uint32_t ticket;
+} ftf_permit_token;
+
+// One successful state change (exactly one caller receives each).
+typedef struct ftf_transition {
+  // The state replaced (an `ftf_health`).
+  uint32_t from;
+  // The new state (an `ftf_health`).
+  uint32_t to;
+  // The incarnation after the change (bumped on entering HEALTHY).
+  uint32_t incarnation;
+} ftf_transition;
+
+// Number of partitions per state.
+typedef struct ftf_counts {
+  // Partitions HEALTHY.
+  uint32_t healthy;
+  // Partitions SUSPECTED.
+  uint32_t suspected;
+  // Partitions FAILED.
+  uint32_t failed;
+  // Partitions RECOVERING.
+  uint32_t recovering;
+} ftf_counts;
 
 // Blocks the calling thread while `*addr == expected`.
 //
@@ -139,7 +238,7 @@ typedef void (*ftf_finalizer_fn)(void *userdata);
 // must be usable from any thread. `finalizer` (optional) is called once when the owning
 // object is destroyed; when the `_new` call fails, it is not called and `userdata` stays the
 // caller's.
-typedef struct {
+typedef struct ftf_wait_callbacks {
   // Passed as the first argument of every callback.
   void *userdata;
   // Blocks while `*addr == expected` (required).
@@ -153,7 +252,7 @@ typedef struct {
 // One admitted operation: pass it to `ftf_op_end` exactly once (from any thread).
 //
 // A plain value; the fields are opaque to C (checked by the library, never trusted).
-typedef struct {
+typedef struct ftf_op_token {
   // The issuing tracker's id.
   uint32_t tracker_id;
   // The stripe the operation was counted on.
@@ -163,7 +262,7 @@ typedef struct {
 // One held pause: pass it to `ftf_tracker_resume` exactly once (from any thread).
 //
 // A plain value; the fields are opaque to C (checked by the library, never trusted).
-typedef struct {
+typedef struct ftf_pause_token {
   // The issuing tracker's id.
   uint32_t tracker_id;
   // The pause slot.
@@ -183,6 +282,90 @@ extern "C" {
 // Thread-safe, never fails.
 uint64_t ftf_now_ns(void);
 
+// Creates a lock for partitions `0..n` admitting at most `max_concurrent` recoveries at
+// once (a value above `n` acts as `n`).
+//
+// `FTF_INVALID_ARGUMENT` when `n == 0` or `max_concurrent == 0`; `FTF_NULL_PARAMETER`.
+// On `FTF_OK`, `*lock_out` owns one reference (free with `ftf_recovery_lock_free`).
+ftf_result ftf_recovery_lock_new(uint32_t n, uint32_t max_concurrent, const struct ftf_recovery_lock **lock_out);
+
+// Adds a reference; returns the same pointer (NULL for NULL).
+const struct ftf_recovery_lock *ftf_recovery_lock_clone(const struct ftf_recovery_lock *lock);
+
+// Drops one reference; NULL is a no-op; the last one frees the lock.
+void ftf_recovery_lock_free(const struct ftf_recovery_lock *lock);
+
+// The lock's process-unique, non-zero id (tokens carry it); 0 for NULL.
+uint32_t ftf_recovery_lock_id(const struct ftf_recovery_lock *lock);
+
+// The number of partitions; 0 for NULL.
+uint32_t ftf_recovery_lock_len(const struct ftf_recovery_lock *lock);
+
+// The maximum number of concurrent recoveries K; 0 for NULL.
+uint32_t ftf_recovery_lock_max_concurrent(const struct ftf_recovery_lock *lock);
+
+// Permits currently held (a snapshot, `0..=K`); 0 for NULL.
+uint32_t ftf_recovery_lock_active(const struct ftf_recovery_lock *lock);
+
+// True while partition `rank` is held (a snapshot); false for NULL or an unknown rank.
+bool ftf_recovery_lock_is_recovering(const struct ftf_recovery_lock *lock, uint32_t rank);
+
+// Tries to start recovering `rank`; never waits. `quorum` is the caller's quorum decision
+// (e.g. `ftf_partition_table_has_quorum`).
+//
+// Checks in order: `FTF_UNKNOWN_PARTITION`, `FTF_NO_QUORUM` (quorum false), `FTF_BUSY`
+// (already being recovered), `FTF_AT_CAPACITY` (K held); `FTF_NULL_PARAMETER`. On
+// `FTF_OK`, `*permit_out` holds the partition until `ftf_recovery_lock_release`; on error
+// nothing is held.
+ftf_result ftf_recovery_lock_try_acquire(const struct ftf_recovery_lock *lock, uint32_t rank, bool quorum, struct ftf_permit_token *permit_out);
+
+// Releases the permit `permit` stands for, exactly once (from any thread).
+//
+// `FTF_OK`; `FTF_FOREIGN_HANDLE` (another lock's token); `FTF_NOT_HOLDER` (released
+// twice, stale or forged: nothing freed); `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_recovery_lock_release(const struct ftf_recovery_lock *lock, struct ftf_permit_token permit);
+
+// Creates an empty queue for ranks `0..n` holding at most `capacity` ranks.
+//
+// `FTF_INVALID_ARGUMENT` when `n == 0` or `capacity == 0`; `FTF_NULL_PARAMETER`. On
+// `FTF_OK`, `*queue_out` owns one reference (free with `ftf_recovery_queue_free`).
+ftf_result ftf_recovery_queue_new(uint32_t n, uint32_t capacity, const struct ftf_recovery_queue **queue_out);
+
+// Adds a reference; returns the same pointer (NULL for NULL).
+const struct ftf_recovery_queue *ftf_recovery_queue_clone(const struct ftf_recovery_queue *queue);
+
+// Drops one reference; NULL is a no-op; the last one frees the queue.
+void ftf_recovery_queue_free(const struct ftf_recovery_queue *queue);
+
+// Appends `rank`. `FTF_OK`; `FTF_DUPLICATE` (already queued); `FTF_FULL`;
+// `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`. An error changes nothing.
+ftf_result ftf_recovery_queue_push(const struct ftf_recovery_queue *queue, uint32_t rank);
+
+// Removes the oldest rank into `*rank_out`. `FTF_OK`; `FTF_EMPTY`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_recovery_queue_pop(const struct ftf_recovery_queue *queue, uint32_t *rank_out);
+
+// Reads the oldest rank without removing it. `FTF_OK`; `FTF_EMPTY`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_recovery_queue_peek(const struct ftf_recovery_queue *queue, uint32_t *rank_out);
+
+// Removes `rank` wherever it is; true if it was queued (false for NULL).
+bool ftf_recovery_queue_remove(const struct ftf_recovery_queue *queue, uint32_t rank);
+
+// True if `rank` is queued (a snapshot); false for NULL.
+bool ftf_recovery_queue_contains(const struct ftf_recovery_queue *queue, uint32_t rank);
+
+// Ranks queued now (a snapshot); 0 for NULL.
+uint32_t ftf_recovery_queue_len(const struct ftf_recovery_queue *queue);
+
+// The fixed capacity; 0 for NULL.
+uint32_t ftf_recovery_queue_capacity(const struct ftf_recovery_queue *queue);
+
+// Copies a consistent snapshot of the queued ranks, oldest first, into `ranks[0..len)`.
+//
+// `*count_out` receives the number of ranks on `FTF_OK` and on `FTF_BUFFER_TOO_SMALL`
+// (then nothing is written to `ranks`; retry with a larger buffer). `ranks` may be NULL
+// when `len == 0`. `FTF_NULL_PARAMETER` for a NULL queue or `count_out`.
+ftf_result ftf_recovery_queue_snapshot(const struct ftf_recovery_queue *queue, uint32_t *ranks, size_t len, size_t *count_out);
+
 // The constant name of result code `result` (e.g. `"FTF_PAUSED"`), as a static NUL-terminated
 // string; `"FTF_UNKNOWN_RESULT"` for a number that is not a code.
 //
@@ -195,10 +378,65 @@ const char *ftf_result_name(uint32_t result);
 // Never returns NULL; the string must not be freed. Thread-safe.
 const char *ftf_result_message(uint32_t result);
 
+// The name of health state `health` (`"HEALTHY"`, ...) as a static NUL-terminated string;
+// `"UNKNOWN"` for a value that is not an `ftf_health`. Never NULL.
+const char *ftf_health_name(uint32_t health);
+
+// True when `from -> to` is in the transition table (HEALTHY->SUSPECTED, SUSPECTED->HEALTHY,
+// SUSPECTED->FAILED, FAILED->RECOVERING, RECOVERING->HEALTHY, RECOVERING->FAILED); false for
+// every other pair, including unknown values.
+bool ftf_health_transition_allowed(uint32_t from, uint32_t to);
+
+// The quorum rule: `healthy > total / 2` (integer division, strict majority of all).
+bool ftf_has_quorum(uint32_t healthy, uint32_t total);
+
+// Creates a table of `n` partitions (ranks `0..n`), all HEALTHY with incarnation 0.
+//
+// `FTF_INVALID_ARGUMENT` when `n == 0` or `n > 2^31 - 1`; `FTF_NULL_PARAMETER`. On
+// `FTF_OK`, `*table_out` owns one reference (free with `ftf_partition_table_free`).
+ftf_result ftf_partition_table_new(uint32_t n, const struct ftf_partition_table **table_out);
+
+// Adds a reference; returns the same pointer (NULL for NULL).
+const struct ftf_partition_table *ftf_partition_table_clone(const struct ftf_partition_table *table);
+
+// Drops one reference; NULL is a no-op; the last one frees the table.
+void ftf_partition_table_free(const struct ftf_partition_table *table);
+
+// The number of partitions `n`; 0 for NULL.
+uint32_t ftf_partition_table_len(const struct ftf_partition_table *table);
+
+// Reads partition `rank`'s state (an `ftf_health`) and incarnation in one atomic load.
+//
+// `FTF_OK`, `FTF_UNKNOWN_PARTITION`, `FTF_NULL_PARAMETER` (any pointer).
+ftf_result ftf_partition_table_get(const struct ftf_partition_table *table, uint32_t rank, uint32_t *health_out, uint32_t *incarnation_out);
+
+// Moves partition `rank` to `to` along the transition table, atomically, keeping the
+// counts in step. `from`: the state required now (`FTF_HEALTH_ANY` = any);
+// `incarnation`: the life the caller's report is about (`FTF_INCARNATION_ANY` = current).
+//
+// `FTF_OK` (`*transition_out` written; exactly one racing caller gets it);
+// `FTF_UNKNOWN_PARTITION`; `FTF_UNKNOWN_ENUM` (bad `from`/`to`); `FTF_STALE` (other
+// incarnation); `FTF_UNEXPECTED_STATE` (not in `from`); `FTF_INVALID_TRANSITION` (edge
+// not in the table); `FTF_NULL_PARAMETER`. An error changes nothing.
+ftf_result ftf_partition_table_transition(const struct ftf_partition_table *table, uint32_t rank, uint32_t from, uint32_t to, uint32_t incarnation, struct ftf_transition *transition_out);
+
+// The number of partitions in state `health` (O(1)); 0 for NULL or an unknown state.
+uint32_t ftf_partition_table_count(const struct ftf_partition_table *table, uint32_t health);
+
+// All four counts (O(1), maintained atomically).
+ftf_result ftf_partition_table_counts(const struct ftf_partition_table *table, struct ftf_counts *counts_out);
+
+// All four counts by a full O(n) scan; equals `ftf_partition_table_counts` when no
+// transition is in progress.
+ftf_result ftf_partition_table_scan(const struct ftf_partition_table *table, struct ftf_counts *counts_out);
+
+// True when a strict majority of all partitions is HEALTHY (O(1)); false for NULL.
+bool ftf_partition_table_has_quorum(const struct ftf_partition_table *table);
+
 // Creates a tracker whose waiters park on a mutex + condition variable.
 //
 // On `FTF_OK`, `*tracker_out` owns one reference: free it with `ftf_tracker_free`.
-ftf_result ftf_tracker_new(const ftf_tracker **tracker_out);
+ftf_result ftf_tracker_new(const struct ftf_tracker **tracker_out);
 
 // Creates a tracker that blocks waiters with `wait_kind` (an `ftf_wait_kind`):
 // `FTF_WAIT_PARK`, `FTF_WAIT_SPIN`, or `FTF_WAIT_CALLBACKS` with `callbacks` (copied; both
@@ -207,37 +445,37 @@ ftf_result ftf_tracker_new(const ftf_tracker **tracker_out);
 // Errors: `FTF_UNKNOWN_ENUM` (unknown kind), `FTF_NULL_PARAMETER`. On `FTF_OK`,
 // `*tracker_out` owns one reference (free with `ftf_tracker_free`; the callbacks'
 // finalizer runs when the last reference is freed). On error the finalizer is not called.
-ftf_result ftf_tracker_new_with_wait(uint32_t wait_kind, const ftf_wait_callbacks *callbacks, const ftf_tracker **tracker_out);
+ftf_result ftf_tracker_new_with_wait(uint32_t wait_kind, const struct ftf_wait_callbacks *callbacks, const struct ftf_tracker **tracker_out);
 
 // Adds a reference to `tracker` and returns it (the same pointer); NULL for NULL.
 // Each reference is freed with `ftf_tracker_free`.
-const ftf_tracker *ftf_tracker_clone(const ftf_tracker *tracker);
+const struct ftf_tracker *ftf_tracker_clone(const struct ftf_tracker *tracker);
 
 // Drops one reference; NULL is a no-op. The last reference destroys the tracker even with
 // operations in flight or pauses held (their tokens become meaningless; nothing leaks).
 // Freeing a reference twice is undefined behaviour, as for `free(3)`.
-void ftf_tracker_free(const ftf_tracker *tracker);
+void ftf_tracker_free(const struct ftf_tracker *tracker);
 
 // The tracker's process-unique, non-zero id (tokens carry it); 0 for NULL.
-uint32_t ftf_tracker_id(const ftf_tracker *tracker);
+uint32_t ftf_tracker_id(const struct ftf_tracker *tracker);
 
 // Begins an operation on the calling thread's stripe. Never blocks. Lock-free.
 //
 // `FTF_OK`: `*token_out` is in flight until passed to `ftf_op_end`. `FTF_PAUSED`: the
 // tracker is paused (rejected, not queued). `FTF_OVERFLOW`: 2^30-1 operations on this
 // stripe. `FTF_NULL_PARAMETER`.
-ftf_result ftf_op_begin(const ftf_tracker *tracker, ftf_op_token *token_out);
+ftf_result ftf_op_begin(const struct ftf_tracker *tracker, struct ftf_op_token *token_out);
 
 // Begins an operation on stripe `stripe_hint % stripes` (e.g. a worker or core index),
 // otherwise as `ftf_op_begin`.
-ftf_result ftf_op_begin_on(const ftf_tracker *tracker, uint32_t stripe_hint, ftf_op_token *token_out);
+ftf_result ftf_op_begin_on(const struct ftf_tracker *tracker, uint32_t stripe_hint, struct ftf_op_token *token_out);
 
 // Begins an operation, waiting while the tracker is paused for at most `timeout_ns`
 // (`UINT64_MAX` = forever) on the tracker's wait strategy.
 //
 // `FTF_OK` (token written), `FTF_TIMEOUT` (still paused at the deadline),
 // `FTF_OVERFLOW`, `FTF_NULL_PARAMETER`.
-ftf_result ftf_op_begin_wait(const ftf_tracker *tracker, uint64_t timeout_ns, ftf_op_token *token_out);
+ftf_result ftf_op_begin_wait(const struct ftf_tracker *tracker, uint64_t timeout_ns, struct ftf_op_token *token_out);
 
 // Ends the operation named by `token` (from any thread). Lock-free; wakes a pauser when
 // this was the last operation in flight.
@@ -246,14 +484,14 @@ ftf_result ftf_op_begin_wait(const ftf_tracker *tracker, uint64_t timeout_ns, ft
 // `FTF_NOT_IN_FLIGHT` (nothing in flight on the token's stripe: ended twice, or never
 // begun). An error changes nothing. Note that a second end of a token whose stripe still
 // holds other operations ends one of those instead: end each token exactly once.
-ftf_result ftf_op_end(const ftf_tracker *tracker, ftf_op_token token);
+ftf_result ftf_op_end(const struct ftf_tracker *tracker, struct ftf_op_token token);
 
 // Takes a pause (counted) and returns at once: every later `ftf_op_begin` is rejected
 // with `FTF_PAUSED` until this and every other held pause are resumed. Operations
 // already in flight continue; wait for them with `ftf_tracker_wait_quiescent`.
 //
 // `FTF_OK` (`*token_out` written), `FTF_TOO_MANY_PAUSERS`, `FTF_NULL_PARAMETER`.
-ftf_result ftf_tracker_pause(const ftf_tracker *tracker, ftf_pause_token *token_out);
+ftf_result ftf_tracker_pause(const struct ftf_tracker *tracker, struct ftf_pause_token *token_out);
 
 // Takes a pause, then waits up to `timeout_ns` (`UINT64_MAX` = forever) until no
 // operation is in flight.
@@ -262,7 +500,7 @@ ftf_result ftf_tracker_pause(const ftf_tracker *tracker, ftf_pause_token *token_
 // `*quiescent_out` is `true` when nothing is in flight, `false` when the timeout passed
 // first: the pause is held either way, resume it or wait again).
 // `FTF_TOO_MANY_PAUSERS`, `FTF_NULL_PARAMETER` (nothing taken).
-ftf_result ftf_tracker_pause_wait(const ftf_tracker *tracker, uint64_t timeout_ns, ftf_pause_token *token_out, bool *quiescent_out);
+ftf_result ftf_tracker_pause_wait(const struct ftf_tracker *tracker, uint64_t timeout_ns, struct ftf_pause_token *token_out, bool *quiescent_out);
 
 // Waits up to `timeout_ns` (`UINT64_MAX` = forever) until the tracker is paused with no
 // operation in flight.
@@ -270,27 +508,27 @@ ftf_result ftf_tracker_pause_wait(const ftf_tracker *tracker, uint64_t timeout_n
 // `FTF_OK` (quiescent: nothing in flight, nothing can begin until the last resume),
 // `FTF_TIMEOUT` (still paused, operations in flight), `FTF_NOT_PAUSED` (no pause held),
 // `FTF_NULL_PARAMETER`.
-ftf_result ftf_tracker_wait_quiescent(const ftf_tracker *tracker, uint64_t timeout_ns);
+ftf_result ftf_tracker_wait_quiescent(const struct ftf_tracker *tracker, uint64_t timeout_ns);
 
 // Gives back the pause named by `token` (from any thread). The gate reopens when no other
 // pause is held.
 //
 // `FTF_OK`; `FTF_FOREIGN_HANDLE` (another tracker's token); `FTF_NOT_PAUSED` (this pause
 // is not held: resumed twice, stale, or never taken). An error changes nothing.
-ftf_result ftf_tracker_resume(const ftf_tracker *tracker, ftf_pause_token token);
+ftf_result ftf_tracker_resume(const struct ftf_tracker *tracker, struct ftf_pause_token token);
 
 // True while at least one pause is held (a snapshot); false for NULL.
-bool ftf_tracker_is_paused(const ftf_tracker *tracker);
+bool ftf_tracker_is_paused(const struct ftf_tracker *tracker);
 
 // True when the tracker is paused and no operation is in flight (a snapshot, stable
 // only while a pause is held); false for NULL.
-bool ftf_tracker_is_quiescent(const ftf_tracker *tracker);
+bool ftf_tracker_is_quiescent(const struct ftf_tracker *tracker);
 
 // Number of operations in flight (a snapshot); 0 for NULL.
-uint32_t ftf_tracker_in_flight(const ftf_tracker *tracker);
+uint32_t ftf_tracker_in_flight(const struct ftf_tracker *tracker);
 
 // Number of pauses held (a snapshot, at most `FTF_MAX_PAUSERS`); 0 for NULL.
-uint32_t ftf_tracker_pause_depth(const ftf_tracker *tracker);
+uint32_t ftf_tracker_pause_depth(const struct ftf_tracker *tracker);
 
 // The library's version as a static NUL-terminated string `"ftforest/MAJOR.MINOR.PATCH"`.
 //

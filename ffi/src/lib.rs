@@ -22,6 +22,8 @@
 #![deny(missing_docs)]
 // The C ABI functions are safe `extern "C" fn`s that check their raw pointers (rustls-ffi).
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
+// C names: ftf_x handles, ftf_x_fn callback typedefs, FTF_X constants.
+#![allow(non_camel_case_types)]
 // This crate is std-only by nature (threads, catch_unwind, Arc).
 #![allow(clippy::std_instead_of_core)]
 
@@ -29,7 +31,10 @@ pub(crate) mod handle;
 pub(crate) mod panic;
 
 pub mod clock;
+pub mod lock;
+pub mod queue;
 pub mod result;
+pub mod table;
 pub mod tracker;
 pub mod version;
 pub mod wait;
