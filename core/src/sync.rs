@@ -88,3 +88,4 @@ impl Backoff {
         self.step > Self::YIELD_LIMIT
     }
 }
+

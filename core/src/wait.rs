@@ -327,6 +327,7 @@ mod tests {
             x.wait(w, 0, Instant::MAX);
             x.wake_all(w);
         }
-        through_generic(&SpinWait, &w);
+        let by_ref: &SpinWait = &SpinWait;
+        through_generic(by_ref, &w);
     }
 }

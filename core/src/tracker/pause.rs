@@ -50,7 +50,7 @@ const HELD: u32 = 1;
 pub(super) struct Control {
     lock: AtomicBool,
     pub(super) depth: AtomicU32,
-    slots: [AtomicU32; MAX_PAUSERS],
+    pub(super) slots: [AtomicU32; MAX_PAUSERS],
 }
 
 impl Control {

@@ -1,0 +1,129 @@
+//! Actions: the work the coordinator hands to the embedder (sans-io: it does none itself).
+//!
+//! Actions are not queued records that could overflow; they are derived from state when the
+//! embedder polls, in this order:
+//!
+//! 1. [`Action::CancelRecovery`] for every attempt abandoned at the recovery timeout (its
+//!    recovery slot stays reserved until the cancel is polled: back-pressure instead of loss);
+//! 2. the balancer/ghost-sync hooks: [`Hooks`] remembers what the embedder was last told
+//!    (`paused` or not) and emits the difference to the desired state (recovery mode active
+//!    or not). Pause/resume pairs that happen between two polls cancel out, so the embedder
+//!    never sees a resume after the pause it should honour; the pauses always come before
+//!    any `RunPhase` of the same poll sequence;
+//! 3. [`Action::RunPhase`] for every running attempt whose current phase was not handed out
+//!    yet (several at once: recoveries of different partitions run concurrently, up to K,
+//!    unlike the Java single-thread executor, B21).
+
+use super::phase::Phase;
+
+/// "Run this phase of this attempt, then call `phase_done`."
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PhaseJob {
+    /// The partition being recovered.
+    pub rank: u32,
+    /// The attempt's unique id (non-zero); quote it in `phase_done`.
+    pub attempt: u32,
+    /// The attempt's number for this failure, from 1 (B13).
+    pub number: u32,
+    /// The phase to run ([`Phase::Detecting`]..=[`Phase::Validating`]).
+    pub phase: Phase,
+}
+
+/// "Stop working on this attempt; its result will be refused."
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CancelJob {
+    /// The partition.
+    pub rank: u32,
+    /// The abandoned attempt's id.
+    pub attempt: u32,
+}
+
+/// Work for the embedder.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Pause the cross-partition balancer (recovery mode entered).
+    PauseBalancer,
+    /// Pause automatic ghost synchronisation.
+    PauseGhostSync,
+    /// Resume the balancer (recovery mode left).
+    ResumeBalancer,
+    /// Resume ghost synchronisation *to the state it had before the pause* (the Java
+    /// forest force-enabled it, B21).
+    ResumeGhostSync,
+    /// Run a phase.
+    RunPhase(PhaseJob),
+    /// Cancel an abandoned attempt.
+    CancelRecovery(CancelJob),
+}
+
+/// The action's kind, fieldless (C tag).
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ActionKind {
+    /// [`Action::PauseBalancer`].
+    PauseBalancer = 0,
+    /// [`Action::PauseGhostSync`].
+    PauseGhostSync = 1,
+    /// [`Action::ResumeBalancer`].
+    ResumeBalancer = 2,
+    /// [`Action::ResumeGhostSync`].
+    ResumeGhostSync = 3,
+    /// [`Action::RunPhase`].
+    RunPhase = 4,
+    /// [`Action::CancelRecovery`].
+    CancelRecovery = 5,
+}
+
+impl Action {
+    /// The kind.
+    pub const fn kind(&self) -> ActionKind {
+        match self {
+            Action::PauseBalancer => ActionKind::PauseBalancer,
+            Action::PauseGhostSync => ActionKind::PauseGhostSync,
+            Action::ResumeBalancer => ActionKind::ResumeBalancer,
+            Action::ResumeGhostSync => ActionKind::ResumeGhostSync,
+            Action::RunPhase(_) => ActionKind::RunPhase,
+            Action::CancelRecovery(_) => ActionKind::CancelRecovery,
+        }
+    }
+}
+
+/// What the embedder was last told about the balancer and ghost sync.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Hooks {
+    balancer_paused: bool,
+    ghost_paused: bool,
+}
+
+impl Hooks {
+    /// The next hook action that brings the embedder to `paused`, if any.
+    pub(crate) fn next(&mut self, paused: bool) -> Option<Action> {
+        if self.balancer_paused != paused {
+            self.balancer_paused = paused;
+            return Some(if paused { Action::PauseBalancer } else { Action::ResumeBalancer });
+        }
+        if self.ghost_paused != paused {
+            self.ghost_paused = paused;
+            return Some(if paused { Action::PauseGhostSync } else { Action::ResumeGhostSync });
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hooks_emit_differences_only() {
+        let mut h = Hooks::default();
+        assert_eq!(h.next(false), None);
+        assert_eq!(h.next(true), Some(Action::PauseBalancer));
+        assert_eq!(h.next(true), Some(Action::PauseGhostSync));
+        assert_eq!(h.next(true), None);
+        assert_eq!(h.next(false), Some(Action::ResumeBalancer));
+        assert_eq!(h.next(false), Some(Action::ResumeGhostSync));
+        assert_eq!(h.next(false), None);
+        assert_eq!(Action::ResumeGhostSync.kind(), ActionKind::ResumeGhostSync);
+    }
+}

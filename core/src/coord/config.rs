@@ -1,0 +1,383 @@
+//! The coordinator's one validated configuration.
+//!
+//! Invariants maintained (checked by [`Config::validate`], which [`ConfigBuilder::build`] and
+//! the coordinator's constructor both run):
+//!
+//! * `reports_before_suspicion` in `1..=u16::MAX` (the per-partition counter is a `u16`).
+//! * `recovery_timeout > 0`, `quiescence_poll > 0`.
+//! * `max_retries <= 254` (attempts are numbered `1..=max_retries + 1` in a `u8`).
+//! * `backoff_base <= backoff_cap`.
+//! * `max_concurrent >= 1` (the coordinator additionally checks it against its slot count).
+//! * the heartbeat and alert sub-configurations are valid (see their own `validate`).
+//!
+//! Defaults come from the Java original (digest §1.2, §1.3): 2 reports before suspicion,
+//! failure confirmation 5 s, heartbeat 500 ms / 2 s / 5 s, recovery timeout 30 s, 3 retries,
+//! backoff 100 ms doubling up to 10 s, K = 3 concurrent recoveries, pause timeout 5 s with
+//! [`PauseTimeoutPolicy::AbortAndRetry`]. Unlike the original, every field is read by the
+//! coordinator (the Java `suspectTimeoutMs`, `autoRecoveryEnabled` and
+//! `maxConcurrentRecoveries` were never read).
+
+use core::fmt;
+use core::time::Duration;
+
+use super::heartbeat::HeartbeatConfig;
+use super::level::AlertThresholds;
+
+/// What the coordinator does when the operation tracker is still not quiescent when the
+/// pause timeout expires.
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub enum PauseTimeoutPolicy {
+    /// Abandon the attempts waiting for the pause (each counts as a failed attempt, retried
+    /// with backoff), reopen the gate and resume the balancer and ghost sync. A recovery never
+    /// runs while operations are in flight. The default.
+    #[default]
+    AbortAndRetry = 0,
+    /// Run the recoveries anyway, on a forest that still has operations in flight. Opt-in;
+    /// counted in the statistics and raised as an alert.
+    Proceed = 1,
+}
+
+/// A refused configuration value: which field, and why.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The field's name as spelled in [`ConfigBuilder`] (e.g. `"backoff_cap"`,
+    /// `"heartbeat.suspect_timeout"`).
+    pub field: &'static str,
+    /// A short human-readable reason.
+    pub reason: &'static str,
+}
+
+impl ConfigError {
+    pub(crate) const fn new(field: &'static str, reason: &'static str) -> Self {
+        ConfigError { field, reason }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration field `{}`: {}", self.field, self.reason)
+    }
+}
+
+/// The validated configuration of a [`Coordinator`](super::Coordinator).
+///
+/// Build one with [`Config::builder`] (or take [`Config::default`]); a `Config` value that
+/// exists has passed [`Config::validate`]. It is `Copy`: the coordinator keeps its own copy.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    reports_before_suspicion: u16,
+    failure_confirmation: Duration,
+    heartbeat: HeartbeatConfig,
+    recovery_timeout: Duration,
+    max_retries: u8,
+    backoff_base: Duration,
+    backoff_cap: Duration,
+    max_concurrent: u32,
+    pause_timeout: Duration,
+    pause_timeout_policy: PauseTimeoutPolicy,
+    quiescence_poll: Duration,
+    alerts: AlertThresholds,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::DEFAULT
+    }
+}
+
+impl Config {
+    /// The defaults listed in the module docs.
+    pub const DEFAULT: Config = Config {
+        reports_before_suspicion: 2,
+        failure_confirmation: Duration::from_secs(5),
+        heartbeat: HeartbeatConfig::DEFAULT,
+        recovery_timeout: Duration::from_secs(30),
+        max_retries: 3,
+        backoff_base: Duration::from_millis(100),
+        backoff_cap: Duration::from_secs(10),
+        max_concurrent: 3,
+        pause_timeout: Duration::from_secs(5),
+        pause_timeout_policy: PauseTimeoutPolicy::AbortAndRetry,
+        quiescence_poll: Duration::from_millis(10),
+        alerts: AlertThresholds::DEFAULT,
+    };
+
+    /// A builder starting from the defaults.
+    pub const fn builder() -> ConfigBuilder {
+        ConfigBuilder {
+            cfg: Config::DEFAULT,
+            reports_before_suspicion: 2,
+            max_retries: 3,
+        }
+    }
+
+    /// A builder starting from this configuration (the original is unchanged).
+    pub const fn to_builder(&self) -> ConfigBuilder {
+        ConfigBuilder {
+            cfg: *self,
+            reports_before_suspicion: self.reports_before_suspicion as u32,
+            max_retries: self.max_retries as u32,
+        }
+    }
+
+    /// Check every invariant listed in the module docs; the first violation is returned.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.reports_before_suspicion == 0 {
+            return Err(ConfigError::new(
+                "reports_before_suspicion",
+                "must be at least 1",
+            ));
+        }
+        if self.recovery_timeout.is_zero() {
+            return Err(ConfigError::new("recovery_timeout", "must be positive"));
+        }
+        if self.max_retries > 254 {
+            return Err(ConfigError::new("max_retries", "must be at most 254"));
+        }
+        if self.backoff_cap < self.backoff_base {
+            return Err(ConfigError::new(
+                "backoff_cap",
+                "must be at least backoff_base",
+            ));
+        }
+        if self.max_concurrent == 0 {
+            return Err(ConfigError::new("max_concurrent", "must be at least 1"));
+        }
+        if self.quiescence_poll.is_zero() {
+            return Err(ConfigError::new("quiescence_poll", "must be positive"));
+        }
+        self.heartbeat.validate()?;
+        self.alerts.validate()?;
+        Ok(())
+    }
+
+    /// Consecutive failure reports (barrier timeouts, ghost-sync failures, missed heartbeats,
+    /// in any mix) that move a HEALTHY partition to SUSPECTED. A success report resets the
+    /// count to zero.
+    pub const fn reports_before_suspicion(&self) -> u16 {
+        self.reports_before_suspicion
+    }
+    /// How long a partition stays SUSPECTED before `tick` confirms it FAILED (inclusive).
+    pub const fn failure_confirmation(&self) -> Duration {
+        self.failure_confirmation
+    }
+    /// The heartbeat detector's settings.
+    pub const fn heartbeat(&self) -> &HeartbeatConfig {
+        &self.heartbeat
+    }
+    /// How long the phases of one attempt may take before it is abandoned and cancelled.
+    pub const fn recovery_timeout(&self) -> Duration {
+        self.recovery_timeout
+    }
+    /// Retries after the first attempt; attempt `max_retries + 1` failing escalates.
+    pub const fn max_retries(&self) -> u8 {
+        self.max_retries
+    }
+    /// The backoff before retry `n` is `min(backoff_base · 2^(n−1), backoff_cap)`.
+    pub const fn backoff_base(&self) -> Duration {
+        self.backoff_base
+    }
+    /// Upper bound of the retry backoff.
+    pub const fn backoff_cap(&self) -> Duration {
+        self.backoff_cap
+    }
+    /// K: recoveries of different partitions that may run at once.
+    pub const fn max_concurrent(&self) -> u32 {
+        self.max_concurrent
+    }
+    /// How long entering recovery mode waits for in-flight operations to drain.
+    pub const fn pause_timeout(&self) -> Duration {
+        self.pause_timeout
+    }
+    /// What happens when the pause timeout expires with operations still in flight.
+    pub const fn pause_timeout_policy(&self) -> PauseTimeoutPolicy {
+        self.pause_timeout_policy
+    }
+    /// While waiting for quiescence, [`poll_timeout`](super::Coordinator::poll_timeout) asks
+    /// to be ticked at least this often (the core cannot be woken by the tracker).
+    pub const fn quiescence_poll(&self) -> Duration {
+        self.quiescence_poll
+    }
+    /// Thresholds of the health alerts.
+    pub const fn alerts(&self) -> &AlertThresholds {
+        &self.alerts
+    }
+}
+
+/// Builder of a [`Config`]; every setter takes plain values (C-friendly) and [`build`]
+/// validates.
+///
+/// [`build`]: ConfigBuilder::build
+#[derive(Copy, Clone, Debug)]
+pub struct ConfigBuilder {
+    cfg: Config,
+    // Kept wide so that out-of-range values are refused by `build` rather than truncated.
+    reports_before_suspicion: u32,
+    max_retries: u32,
+}
+
+impl ConfigBuilder {
+    /// See [`Config::reports_before_suspicion`]; `1..=65535`.
+    pub const fn reports_before_suspicion(mut self, n: u32) -> Self {
+        self.reports_before_suspicion = n;
+        self
+    }
+    /// See [`Config::failure_confirmation`]; zero confirms on the next tick.
+    pub const fn failure_confirmation(mut self, d: Duration) -> Self {
+        self.cfg.failure_confirmation = d;
+        self
+    }
+    /// See [`Config::heartbeat`].
+    pub const fn heartbeat(mut self, h: HeartbeatConfig) -> Self {
+        self.cfg.heartbeat = h;
+        self
+    }
+    /// See [`Config::recovery_timeout`]; must be positive.
+    pub const fn recovery_timeout(mut self, d: Duration) -> Self {
+        self.cfg.recovery_timeout = d;
+        self
+    }
+    /// See [`Config::max_retries`]; `0..=254`.
+    pub const fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+    /// See [`Config::backoff_base`].
+    pub const fn backoff_base(mut self, d: Duration) -> Self {
+        self.cfg.backoff_base = d;
+        self
+    }
+    /// See [`Config::backoff_cap`]; must be at least the base.
+    pub const fn backoff_cap(mut self, d: Duration) -> Self {
+        self.cfg.backoff_cap = d;
+        self
+    }
+    /// See [`Config::max_concurrent`]; at least 1.
+    pub const fn max_concurrent(mut self, k: u32) -> Self {
+        self.cfg.max_concurrent = k;
+        self
+    }
+    /// See [`Config::pause_timeout`].
+    pub const fn pause_timeout(mut self, d: Duration) -> Self {
+        self.cfg.pause_timeout = d;
+        self
+    }
+    /// See [`Config::pause_timeout_policy`].
+    pub const fn pause_timeout_policy(mut self, p: PauseTimeoutPolicy) -> Self {
+        self.cfg.pause_timeout_policy = p;
+        self
+    }
+    /// See [`Config::quiescence_poll`]; must be positive.
+    pub const fn quiescence_poll(mut self, d: Duration) -> Self {
+        self.cfg.quiescence_poll = d;
+        self
+    }
+    /// See [`Config::alerts`].
+    pub const fn alerts(mut self, a: AlertThresholds) -> Self {
+        self.cfg.alerts = a;
+        self
+    }
+
+    /// Validate and return the configuration, or the first invalid field.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let mut cfg = self.cfg;
+        cfg.reports_before_suspicion = match u16::try_from(self.reports_before_suspicion) {
+            Ok(n) => n,
+            Err(_) => {
+                return Err(ConfigError::new(
+                    "reports_before_suspicion",
+                    "must be at most 65535",
+                ))
+            }
+        };
+        cfg.max_retries = match u8::try_from(self.max_retries) {
+            Ok(n) => n,
+            Err(_) => return Err(ConfigError::new("max_retries", "must be at most 254")),
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_digest_values() {
+        let c = Config::default();
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.reports_before_suspicion(), 2);
+        assert_eq!(c.failure_confirmation(), Duration::from_secs(5));
+        assert_eq!(c.heartbeat().interval(), Duration::from_millis(500));
+        assert_eq!(c.heartbeat().suspect_timeout(), Duration::from_secs(2));
+        assert_eq!(c.heartbeat().failure_timeout(), Duration::from_secs(5));
+        assert_eq!(c.recovery_timeout(), Duration::from_secs(30));
+        assert_eq!(c.max_retries(), 3);
+        assert_eq!(c.backoff_base(), Duration::from_millis(100));
+        assert_eq!(c.max_concurrent(), 3);
+        assert_eq!(c.pause_timeout(), Duration::from_secs(5));
+        assert_eq!(c.pause_timeout_policy(), PauseTimeoutPolicy::AbortAndRetry);
+        assert_eq!(Config::builder().build(), Ok(c));
+    }
+
+    #[test]
+    fn each_invalid_field_is_named() {
+        let cases: [(ConfigBuilder, &str); 8] = [
+            (
+                Config::builder().reports_before_suspicion(0),
+                "reports_before_suspicion",
+            ),
+            (
+                Config::builder().reports_before_suspicion(70_000),
+                "reports_before_suspicion",
+            ),
+            (
+                Config::builder().recovery_timeout(Duration::ZERO),
+                "recovery_timeout",
+            ),
+            (Config::builder().max_retries(255), "max_retries"),
+            (Config::builder().max_retries(1000), "max_retries"),
+            (
+                Config::builder()
+                    .backoff_base(Duration::from_secs(2))
+                    .backoff_cap(Duration::from_secs(1)),
+                "backoff_cap",
+            ),
+            (Config::builder().max_concurrent(0), "max_concurrent"),
+            (
+                Config::builder().quiescence_poll(Duration::ZERO),
+                "quiescence_poll",
+            ),
+        ];
+        for (b, field) in cases {
+            let e = b.build().unwrap_err();
+            assert_eq!(e.field, field);
+            assert!(std::format!("{e}").contains(field));
+        }
+    }
+
+    #[test]
+    fn builder_changes_only_its_field_and_zero_timeouts_are_legal() {
+        let base = Config::default();
+        let c = base
+            .to_builder()
+            .failure_confirmation(Duration::ZERO)
+            .pause_timeout(Duration::ZERO)
+            .backoff_base(Duration::ZERO)
+            .max_retries(0)
+            .build()
+            .unwrap();
+        assert_eq!(c.failure_confirmation(), Duration::ZERO);
+        assert_eq!(c.pause_timeout(), Duration::ZERO);
+        assert_eq!(c.max_retries(), 0);
+        assert_eq!(c.recovery_timeout(), base.recovery_timeout());
+        assert_eq!(base, Config::default());
+        let d = Config::builder()
+            .pause_timeout_policy(PauseTimeoutPolicy::Proceed)
+            .build()
+            .unwrap();
+        assert_eq!(d.pause_timeout_policy(), PauseTimeoutPolicy::Proceed);
+    }
+}

@@ -1,0 +1,753 @@
+//! The coordinator: the sans-io driver of detection, decisions, recovery and events.
+//!
+//! # Shape (quinn-proto's four kinds of method)
+//!
+//! * inputs: [`handle_report`](Coordinator::handle_report), [`tick`](Coordinator::tick),
+//!   [`phase_done`](Coordinator::phase_done), and the command [`retry`](Coordinator::retry);
+//!   each takes `now`;
+//! * outputs, pulled: [`poll_action`](Coordinator::poll_action) (work for the embedder),
+//!   [`poll_event`](Coordinator::poll_event) (news for observers),
+//!   [`poll_timeout`](Coordinator::poll_timeout) (when to call `tick` next);
+//! * getters on `&self`: [`health`](Coordinator::health), [`stats`](Coordinator::stats),
+//!   [`level`](Coordinator::level), [`alerts`](Coordinator::alerts), ….
+//!
+//! After every input, drain `poll_action` and `poll_event`, then sleep until `poll_timeout`
+//! (or the next input) and call `tick`. Calling `tick` early or twice is a no-op ("spurious
+//! ticks are harmless"); calling it late only delays what was due.
+//!
+//! # Time
+//!
+//! The coordinator never reads a clock. It keeps the largest `now` it was given and uses
+//! `max(now, that)`: a backward clock step reads as zero elapsed time (no negative duration,
+//! no panic: B14); a forward jump makes everything that became due happen in that call, in
+//! rank order (SUSPECTED partitions past their confirmation become FAILED, and so on).
+//!
+//! # Concurrency contract
+//!
+//! Inputs and polls take `&mut self`: one caller at a time. To drive it from several threads,
+//! wrap it in a mutex and deliver the polled actions and events *after* releasing the mutex
+//! (the std `Monitor` does exactly this, so listeners and embedder hooks never run under the
+//! coordinator's lock, B20). The operation gate (the shared tracker) is the one object used
+//! concurrently: forest threads `begin`/`end` operations on it while the coordinator closes
+//! it and checks quiescence. Getters take `&self`.
+//!
+//! # Memory per partition
+//!
+//! [`BYTES_PER_PARTITION`] = 4 (health cell) + 4 (lock slot) + 4 (queue ring entry) + 40
+//! ([`PartitionSlot`]) = 52 bytes, plus one queue-membership bit (4/32 byte), all in caller
+//! storage. 65,536 partitions: 3.3 MiB. The coordinator's own size is fixed (it grows with
+//! `R` recovery slots and `E` event slots, not with `n`).
+
+use core::fmt;
+
+use super::action::{Action, Hooks, PhaseJob};
+use super::config::{Config, ConfigError};
+use super::detect::{Detect, PartitionSlot, BACKOFF, EXHAUSTED};
+use super::event::{Cause, Event, Outbox, QuorumChange, StatusChange};
+use super::gate::OpGate;
+use super::level::{alerts, health_level, AlertInput, Alerts, HealthLevel};
+use super::mode::RecoveryMode;
+use super::phase::{Phase, PhaseMachine};
+use super::report::{Report, ReportError, ReportOutcome, ReportSink};
+use super::sched::Scheduler;
+use super::stats::{Counters, Stats};
+use crate::health::{Health, HealthCell};
+use crate::lock::{LockConfigError, LockSlot, PermitToken, RecoveryLock};
+use crate::queue::{QueueConfigError, QueueSlot, RecoveryQueue};
+use crate::table::{Counts, PartitionTable, RankError, TableError};
+use crate::time::Instant;
+use crate::tracker::PauseToken;
+
+/// Bytes of caller storage per partition (see the module docs); the queue's membership bit
+/// adds `1/8` byte more.
+pub const BYTES_PER_PARTITION: usize = core::mem::size_of::<HealthCell>()
+    + core::mem::size_of::<LockSlot>()
+    + core::mem::size_of::<QueueSlot>()
+    + core::mem::size_of::<PartitionSlot>();
+
+/// The caller storage of a coordinator.
+///
+/// * `cells`: at least `n` [`HealthCell`]s;
+/// * `locks`: at least `n` [`LockSlot`]s;
+/// * `queue`: at least [`queue_storage_len(n, n)`](crate::queue_storage_len) [`QueueSlot`]s
+///   (a queue that can hold every partition never overflows);
+/// * `slots`: at least `n` [`PartitionSlot`]s.
+///
+/// Arrays (`static` ones too: every cell type has a `const fn new`), borrowed slices and
+/// boxes all work.
+#[derive(Debug)]
+pub struct Storage<H, L, Q, P> {
+    /// Health cells.
+    pub cells: H,
+    /// Recovery-lock slots.
+    pub locks: L,
+    /// Recovery-queue slots.
+    pub queue: Q,
+    /// Coordinator state per partition.
+    pub slots: P,
+}
+
+/// Why [`Coordinator::new`] refused its arguments.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NewError {
+    /// An invalid configuration field.
+    Config(ConfigError),
+    /// The health cells (see [`TableError`]).
+    Table(TableError),
+    /// The lock slots (see [`LockConfigError`]).
+    Lock(LockConfigError),
+    /// The queue slots (see [`QueueConfigError`]).
+    Queue(QueueConfigError),
+    /// The queue cannot hold every partition (`queue_storage_len(n, n)` slots needed).
+    QueueTooSmall {
+        /// Ring capacity the storage gives.
+        capacity: u32,
+        /// Partitions.
+        n: u32,
+    },
+    /// Fewer than `n` partition slots.
+    SlotsTooSmall {
+        /// Partitions.
+        n: u32,
+        /// Slots given.
+        len: usize,
+    },
+}
+
+impl fmt::Display for NewError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NewError::Config(e) => fmt::Display::fmt(e, f),
+            NewError::Table(e) => fmt::Display::fmt(e, f),
+            NewError::Lock(e) => fmt::Display::fmt(e, f),
+            NewError::Queue(e) => fmt::Display::fmt(e, f),
+            NewError::QueueTooSmall { capacity, n } => {
+                write!(f, "recovery queue holds {capacity} ranks, {n} needed")
+            }
+            NewError::SlotsTooSmall { n, len } => {
+                write!(f, "{len} partition slots given, {n} needed")
+            }
+        }
+    }
+}
+
+/// Why [`Coordinator::phase_done`] refused a completion. Nothing changed.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PhaseDoneError {
+    /// `rank >= n`.
+    UnknownPartition,
+    /// No running attempt has this id for this partition (it finished, timed out and was
+    /// cancelled, or never existed).
+    StaleAttempt,
+    /// The attempt's current phase was not handed out by `poll_action` yet.
+    NotRequested,
+    /// Another phase is running: a skipped or repeated phase.
+    OutOfOrder {
+        /// The running phase.
+        expected: Phase,
+        /// The phase reported.
+        got: Phase,
+    },
+}
+
+impl fmt::Display for PhaseDoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PhaseDoneError::UnknownPartition => f.write_str("unknown partition"),
+            PhaseDoneError::StaleAttempt => f.write_str("no such running recovery attempt"),
+            PhaseDoneError::NotRequested => f.write_str("phase was not handed out yet"),
+            PhaseDoneError::OutOfOrder { expected, got } => {
+                write!(f, "phase {got} reported while {expected} is running")
+            }
+        }
+    }
+}
+
+/// Why [`Coordinator::retry`] did nothing.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RetryError {
+    /// `rank >= n`.
+    UnknownPartition,
+    /// The partition is not FAILED.
+    NotFailed,
+    /// The partition is FAILED but already queued, backing off or recovering: it will be
+    /// retried without help.
+    AlreadyScheduled,
+}
+
+impl fmt::Display for RetryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RetryError::UnknownPartition => "unknown partition",
+            RetryError::NotFailed => "partition is not FAILED",
+            RetryError::AlreadyScheduled => "partition is already scheduled for recovery",
+        })
+    }
+}
+
+/// State of one recovery slot.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RecState {
+    Free,
+    /// Holds the lock, waits for recovery mode (the pause).
+    Waiting,
+    /// Inside recovery mode, running phases.
+    Running,
+    /// Abandoned at the recovery timeout; the cancel was not polled yet.
+    Cancelling,
+}
+
+/// One in-progress recovery attempt.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct RecSlot {
+    pub(crate) state: RecState,
+    pub(crate) rank: u32,
+    pub(crate) attempt: u32,
+    pub(crate) number: u8,
+    pub(crate) machine: PhaseMachine,
+    /// The current phase was not handed out yet.
+    pub(crate) pending: bool,
+    /// Counted in the recovery mode (must exit it).
+    pub(crate) joined: bool,
+    pub(crate) permit: PermitToken,
+    /// Recovery timeout (Running).
+    pub(crate) deadline: Instant,
+}
+
+impl RecSlot {
+    pub(crate) const FREE: RecSlot = RecSlot {
+        state: RecState::Free,
+        rank: 0,
+        attempt: 0,
+        number: 0,
+        machine: PhaseMachine::new(),
+        pending: false,
+        joined: false,
+        permit: PermitToken { lock_id: 0, rank: 0, ticket: 0 },
+        deadline: Instant::ZERO,
+    };
+}
+
+/// The coordinator's view of the pause.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Pause {
+    /// Recovery mode empty; the gate is open (as far as we are concerned).
+    Idle,
+    /// First enterer closed the gate and waits for quiescence until `deadline`.
+    Pausing { since: Instant, deadline: Instant, leader: usize },
+    /// Inside recovery mode; `since` is when the pause began.
+    Active { since: Instant },
+}
+
+/// The heavyweight fault-tolerant coordinator (see the module docs).
+///
+/// * `H`, `L`, `Q`, `P`: caller storage (see [`Storage`]);
+/// * `G`: the operation gate recovery mode closes (`&Tracker`, `Arc<Tracker>`, …);
+/// * `R`: recovery slots, the most attempts that can be in progress (must be at least
+///   `max_concurrent`; an attempt abandoned at its timeout keeps its slot until its cancel
+///   is polled);
+/// * `E`: event outbox capacity (overflow is counted in `Stats::events_dropped`).
+#[derive(Debug)]
+pub struct Coordinator<H, L, Q, P, G, const R: usize = 8, const E: usize = 256>
+where
+    H: AsRef<[HealthCell]>,
+    L: AsRef<[LockSlot]>,
+    Q: AsRef<[QueueSlot]>,
+    P: AsRef<[PartitionSlot]> + AsMut<[PartitionSlot]>,
+    G: OpGate,
+{
+    pub(crate) cfg: Config,
+    pub(crate) table: PartitionTable<H>,
+    pub(crate) sched: Scheduler<L, Q>,
+    pub(crate) parts: P,
+    pub(crate) n: u32,
+    pub(crate) gate: G,
+    pub(crate) mode: RecoveryMode,
+    pub(crate) pause: Pause,
+    pub(crate) pause_token: Option<PauseToken>,
+    /// The last pause ended by its timeout with operations in flight (alert latch).
+    pub(crate) pause_overran: bool,
+    pub(crate) hooks: Hooks,
+    pub(crate) recs: [RecSlot; R],
+    pub(crate) events: Outbox<Event, E>,
+    pub(crate) counters: Counters,
+    pub(crate) now: Instant,
+    pub(crate) last_tick: Option<Instant>,
+    pub(crate) quorum: bool,
+    pub(crate) next_attempt: u32,
+    /// Earliest partition deadline (may be early: a tick then scans and finds nothing).
+    pub(crate) part_deadline: Option<Instant>,
+    /// Recovery-mode exits owed by finished attempts (performed at the end of the input).
+    pub(crate) pending_exits: u32,
+    /// After a pause timed out (AbortAndRetry): the queue waits until then.
+    pub(crate) hold_until: Option<Instant>,
+}
+
+impl<H, L, Q, P, G, const R: usize, const E: usize> Coordinator<H, L, Q, P, G, R, E>
+where
+    H: AsRef<[HealthCell]>,
+    L: AsRef<[LockSlot]>,
+    Q: AsRef<[QueueSlot]>,
+    P: AsRef<[PartitionSlot]> + AsMut<[PartitionSlot]>,
+    G: OpGate,
+{
+    /// A coordinator for partitions `0..n` over `storage`, closing `gate` in recovery mode,
+    /// started at `now`.
+    ///
+    /// The health cells are taken as they are (fresh cells are HEALTHY): a SUSPECTED cell
+    /// gets a full confirmation window from `now`, a FAILED one is scheduled on the first
+    /// tick, and a RECOVERING one (a recovery interrupted with a previous coordinator) is
+    /// failed at once. Every partition's heartbeat clock starts at `now`.
+    ///
+    /// Errors: see [`NewError`]; `config.max_concurrent() > R` is a configuration error on
+    /// `max_concurrent`.
+    pub fn new(config: Config, storage: Storage<H, L, Q, P>, n: u32, gate: G, now: Instant) -> Result<Self, NewError> {
+        config.validate().map_err(NewError::Config)?;
+        if config.max_concurrent() as usize > R {
+            return Err(NewError::Config(ConfigError::new(
+                "max_concurrent",
+                "exceeds the coordinator's recovery slots (R)",
+            )));
+        }
+        let table = PartitionTable::new(storage.cells, n).map_err(NewError::Table)?;
+        let lock = RecoveryLock::new(storage.locks, n, config.max_concurrent()).map_err(NewError::Lock)?;
+        let queue = RecoveryQueue::new(storage.queue, n).map_err(NewError::Queue)?;
+        if queue.capacity() < n {
+            return Err(NewError::QueueTooSmall { capacity: queue.capacity(), n });
+        }
+        let mut parts = storage.slots;
+        let len = parts.as_ref().len();
+        if usize::try_from(n).map_or(true, |n| n > len) {
+            return Err(NewError::SlotsTooSmall { n, len });
+        }
+        for p in parts.as_mut().iter_mut().take(n as usize) {
+            *p = PartitionSlot::fresh(now, &config);
+        }
+        let quorum = table.has_quorum();
+        let mut c = Coordinator {
+            cfg: config,
+            table,
+            sched: Scheduler::new(lock, queue),
+            parts,
+            n,
+            gate,
+            mode: RecoveryMode::new(),
+            pause: Pause::Idle,
+            pause_token: None,
+            pause_overran: false,
+            hooks: Hooks::default(),
+            recs: [RecSlot::FREE; R],
+            events: Outbox::new(),
+            counters: Counters::default(),
+            now,
+            last_tick: None,
+            quorum,
+            next_attempt: 1,
+            part_deadline: None,
+            pending_exits: 0,
+            hold_until: None,
+        };
+        c.adopt_cells(now);
+        Ok(c)
+    }
+
+    /// Bring non-fresh cells into the coordinator's bookkeeping (see `new`).
+    fn adopt_cells(&mut self, now: Instant) {
+        let conf = self.cfg.failure_confirmation();
+        for rank in 0..self.n {
+            match self.table.get(rank).map(|(h, _)| h) {
+                Ok(Health::Suspected) => {
+                    if let Some(p) = self.part_mut(rank) {
+                        p.on_suspected(now, conf);
+                    }
+                }
+                Ok(Health::Recovering) => {
+                    if self.transit(rank, Health::Recovering, Health::Failed, Cause::RecoveryFailed, now) {
+                        if let Some(p) = self.part_mut(rank) {
+                            p.on_failed(now);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.part_deadline = Some(now);
+    }
+
+    // ----------------------------------------------------------------------------- getters
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    /// The number of partitions.
+    pub fn len(&self) -> u32 {
+        self.n
+    }
+    /// Always `false`: there is at least one partition.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+    /// The operation gate.
+    pub fn gate(&self) -> &G {
+        &self.gate
+    }
+    /// `(state, incarnation)` of `rank`.
+    pub fn health(&self, rank: u32) -> Result<(Health, u32), RankError> {
+        self.table.get(rank)
+    }
+    /// The detection state of `rank`.
+    pub fn partition(&self, rank: u32) -> Result<&PartitionSlot, RankError> {
+        self.parts
+            .as_ref()
+            .get(..self.n as usize)
+            .and_then(|s| s.get(rank as usize))
+            .ok_or(RankError::UnknownPartition { rank, len: self.n })
+    }
+    /// Per-state counts (O(1)).
+    pub fn counts(&self) -> Counts {
+        self.table.counts()
+    }
+    /// Whether HEALTHY partitions are a strict majority (O(1)).
+    pub fn has_quorum(&self) -> bool {
+        self.table.has_quorum()
+    }
+    /// The running attempt of `rank`: `(attempt id, number, phase)`.
+    pub fn recovery(&self, rank: u32) -> Option<(u32, u32, Phase)> {
+        self.recs
+            .iter()
+            .find(|s| matches!(s.state, RecState::Waiting | RecState::Running) && s.rank == rank)
+            .map(|s| (s.attempt, u32::from(s.number), s.machine.phase()))
+    }
+    /// Attempts holding the recovery lock now.
+    pub fn in_progress(&self) -> u32 {
+        self.sched.lock().active()
+    }
+    /// Whether recovery mode is active (the forest is paused or being paused).
+    pub fn in_recovery_mode(&self) -> bool {
+        self.mode.is_active()
+    }
+    /// Whether `rank` waits in the recovery queue.
+    pub fn is_queued(&self, rank: u32) -> bool {
+        self.sched.queue().contains(rank)
+    }
+    /// Events waiting in the outbox.
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// A statistics snapshot with live counts.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.counters.snapshot();
+        let c = self.table.counts();
+        s.total = self.n;
+        s.healthy = c.healthy;
+        s.suspected = c.suspected;
+        s.failed = c.failed;
+        s.recovering = c.recovering;
+        s.queue_depth = self.sched.queue().len();
+        s.in_progress = self.sched.lock().active();
+        s.recovery_mode_depth = self.mode.count();
+        s.quorum = self.table.has_quorum();
+        s.events_dropped = self.events.dropped();
+        s
+    }
+
+    /// The health level from live counts.
+    pub fn level(&self) -> HealthLevel {
+        let c = self.table.counts();
+        health_level(c.healthy, c.suspected, c.failed.saturating_add(c.recovering), self.n)
+    }
+
+    /// The alerts raised at `now` under the configured thresholds.
+    pub fn alerts(&self, now: Instant) -> Alerts {
+        let now = now.max(self.now);
+        let c = self.table.counts();
+        let stall = match self.pause {
+            Pause::Pausing { since, .. } | Pause::Active { since } if self.gate.in_flight() > 0 => {
+                Some(now.saturating_duration_since(since))
+            }
+            _ if self.pause_overran => Some(self.cfg.pause_timeout()),
+            _ => None,
+        };
+        let input = AlertInput {
+            healthy: c.healthy,
+            total: self.n,
+            failed: c.failed.saturating_add(c.recovering),
+            avg_recovery: self.counters.avg_recovery(),
+            failures: self.counters.s.failures_detected,
+            pause_stall: stall,
+        };
+        alerts(&input, self.cfg.alerts())
+    }
+
+    // ----------------------------------------------------------------------------- outputs
+
+    /// The next action for the embedder (order: cancels, hook changes, phases; see
+    /// `action.rs`). Drain it after every input.
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<Action> {
+        if let Some(s) = self.recs.iter_mut().find(|s| s.state == RecState::Cancelling) {
+            let a = Action::CancelRecovery(Self::cancel_job(s));
+            *s = RecSlot::FREE;
+            return Some(a);
+        }
+        if let Some(a) = self.hooks.next(self.mode.is_active()) {
+            return Some(a);
+        }
+        if let Some(s) = self.recs.iter_mut().find(|s| s.state == RecState::Running && s.pending) {
+            s.pending = false;
+            return Some(Action::RunPhase(PhaseJob {
+                rank: s.rank,
+                attempt: s.attempt,
+                number: u32::from(s.number),
+                phase: s.machine.phase(),
+            }));
+        }
+        None
+    }
+
+    /// The next event (oldest first).
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop()
+    }
+
+    /// When `tick` should be called next, if anything is pending on time. Changes only
+    /// through the inputs (`handle_report`, `tick`, `phase_done`, `retry`).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut t = self.part_deadline;
+        let mut add = |d: Instant| t = Some(t.map_or(d, |x| x.min(d)));
+        for s in self.recs.iter().filter(|s| s.state == RecState::Running) {
+            add(s.deadline);
+        }
+        if let Pause::Pausing { deadline, .. } = self.pause {
+            add(deadline);
+            add(self.now.saturating_add(self.cfg.quiescence_poll()));
+        }
+        if let Some(h) = self.hold_until.filter(|_| !self.sched.queue().is_empty()) {
+            add(h);
+        }
+        t
+    }
+
+    // ----------------------------------------------------------------------------- inputs
+
+    pub(crate) fn advance(&mut self, now: Instant) -> Instant {
+        if now > self.now {
+            self.now = now;
+        }
+        self.now
+    }
+
+    /// Feed one observation. O(1) except for the recovery decision's queue operations
+    /// (O(1) amortised).
+    pub fn handle_report(&mut self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
+        let now = self.advance(now);
+        let (health, inc) = self.table.get(report.rank).map_err(|_| ReportError::UnknownPartition)?;
+        if report.incarnation.is_some_and(|i| i != inc) {
+            self.counters.on_stale();
+            return Ok(ReportOutcome::Stale);
+        }
+        let cfg = self.cfg;
+        let step = match self.part_mut(report.rank) {
+            Some(p) => p.detect_report(health, report.kind, now, &cfg),
+            None => return Err(ReportError::UnknownPartition),
+        };
+        let outcome = self.apply(report.rank, health, step, now);
+        self.drive(now);
+        Ok(outcome)
+    }
+
+    /// Advance time: confirmations, heartbeat verdicts, retries whose backoff expired,
+    /// recovery timeouts, the pause, and the recovery queue. O(n) while some partition is
+    /// SUSPECTED or FAILED or heartbeats are enabled, O(R) otherwise.
+    pub fn tick(&mut self, now: Instant) {
+        let now = self.advance(now);
+        let heartbeats = self.cfg.heartbeat().enabled();
+        let mut verdicts = heartbeats;
+        if heartbeats {
+            let paused_locally = self
+                .last_tick
+                .is_some_and(|t| now.saturating_duration_since(t) > self.cfg.heartbeat().max_local_pause());
+            if paused_locally {
+                // Our own stall, not the partitions' silence (Cassandra): re-base the clocks.
+                for p in self.parts.as_mut().iter_mut().take(self.n as usize) {
+                    p.hb.rebase(now);
+                }
+                verdicts = false;
+            }
+        }
+        self.last_tick = Some(now);
+        if heartbeats || self.part_deadline.is_some_and(|d| d <= now) {
+            self.scan(now, verdicts);
+        }
+        self.expire_recoveries(now);
+        self.drive(now);
+    }
+
+    fn scan(&mut self, now: Instant, verdicts: bool) {
+        let cfg = self.cfg;
+        let heartbeats = cfg.heartbeat().enabled();
+        let mut next: Option<Instant> = None;
+        for rank in 0..self.n {
+            let Ok((health, _)) = self.table.get(rank) else { continue };
+            let step = match self.part_mut(rank) {
+                Some(p) => p.detect_tick(health, now, &cfg, verdicts),
+                None => continue,
+            };
+            self.apply(rank, health, step, now);
+            let Ok((health, _)) = self.table.get(rank) else { continue };
+            if health == Health::Failed {
+                self.failed_due(rank, now);
+            }
+            let Ok((health, _)) = self.table.get(rank) else { continue };
+            if let Some(d) = self.partition(rank).ok().and_then(|p| p.next_deadline(health, &cfg, heartbeats)) {
+                next = Some(next.map_or(d, |x| x.min(d)));
+            }
+        }
+        self.part_deadline = next;
+    }
+
+    /// A FAILED partition at tick time: start its retry when the backoff expired; schedule it
+    /// if nothing else will (adopted cells, or any lost bookkeeping).
+    fn failed_due(&mut self, rank: u32, now: Instant) {
+        let Ok(p) = self.partition(rank).copied() else { return };
+        if p.flags & EXHAUSTED != 0 {
+            return;
+        }
+        if p.flags & BACKOFF != 0 {
+            if now < p.deadline {
+                return;
+            }
+            if let Some(m) = self.part_mut(rank) {
+                m.flags &= !BACKOFF;
+            }
+        } else if self.sched.queue().contains(rank) || self.recovery(rank).is_some() {
+            return;
+        }
+        self.decide_and_admit(rank, now);
+    }
+
+    /// Carry out a detection step; returns the report outcome.
+    fn apply(&mut self, rank: u32, health: Health, step: Detect, now: Instant) -> ReportOutcome {
+        match step {
+            Detect::Nothing => ReportOutcome::Counted,
+            Detect::Ignore => {
+                self.counters.on_ignored();
+                ReportOutcome::Ignored
+            }
+            Detect::Suspect(cause) => {
+                if self.suspect(rank, cause, now) {
+                    ReportOutcome::Suspected
+                } else {
+                    ReportOutcome::Counted
+                }
+            }
+            Detect::Confirm(cause) => {
+                if health == Health::Healthy && !self.suspect(rank, cause, now) {
+                    return ReportOutcome::Counted;
+                }
+                if self.transit(rank, Health::Suspected, Health::Failed, cause, now) {
+                    let latency = self.part_mut(rank).map(|p| p.on_failed(now)).unwrap_or_default();
+                    self.counters.on_failed(latency);
+                    self.decide_and_admit(rank, now);
+                    ReportOutcome::Failed
+                } else {
+                    ReportOutcome::Counted
+                }
+            }
+            Detect::Clear(cause) => {
+                if self.transit(rank, Health::Suspected, Health::Healthy, cause, now) {
+                    let cfg = self.cfg;
+                    if let Some(p) = self.part_mut(rank) {
+                        p.on_healthy(now, &cfg, false);
+                    }
+                    self.counters.on_false_alarm();
+                    ReportOutcome::Cleared
+                } else {
+                    ReportOutcome::Counted
+                }
+            }
+        }
+    }
+
+    fn suspect(&mut self, rank: u32, cause: Cause, now: Instant) -> bool {
+        if !self.transit(rank, Health::Healthy, Health::Suspected, cause, now) {
+            return false;
+        }
+        let conf = self.cfg.failure_confirmation();
+        if let Some(p) = self.part_mut(rank) {
+            p.on_suspected(now, conf);
+        }
+        self.lower_deadline(now.saturating_add(conf));
+        self.counters.on_suspected();
+        true
+    }
+
+    pub(crate) fn lower_deadline(&mut self, d: Instant) {
+        self.part_deadline = Some(self.part_deadline.map_or(d, |x| x.min(d)));
+    }
+
+    pub(crate) fn part_mut(&mut self, rank: u32) -> Option<&mut PartitionSlot> {
+        let n = self.n as usize;
+        self.parts.as_mut().get_mut(..n).and_then(|s| s.get_mut(rank as usize))
+    }
+
+    /// One table transition, its one event, and the quorum check it may imply.
+    pub(crate) fn transit(&mut self, rank: u32, from: Health, to: Health, cause: Cause, now: Instant) -> bool {
+        let Ok(t) = self.table.transition(rank, Some(from), to, None) else {
+            return false;
+        };
+        self.emit(Event::StatusChanged(StatusChange {
+            rank,
+            from: t.from,
+            to: t.to,
+            incarnation: t.incarnation,
+            cause,
+            time: now,
+        }));
+        if from == Health::Healthy || to == Health::Healthy {
+            self.check_quorum(now);
+        }
+        true
+    }
+
+    fn check_quorum(&mut self, now: Instant) {
+        let q = self.table.has_quorum();
+        if q == self.quorum {
+            return;
+        }
+        self.quorum = q;
+        let change = QuorumChange { healthy: self.table.count(Health::Healthy), total: self.n, time: now };
+        if q {
+            self.emit(Event::QuorumRestored(change));
+        } else {
+            self.counters.on_quorum_lost();
+            self.emit(Event::QuorumLost(change));
+        }
+    }
+
+    pub(crate) fn emit(&mut self, e: Event) {
+        if !self.events.push(e) {
+            self.counters.on_event_dropped();
+        }
+    }
+}
+
+impl<H, L, Q, P, G, const R: usize, const E: usize> ReportSink for Coordinator<H, L, Q, P, G, R, E>
+where
+    H: AsRef<[HealthCell]>,
+    L: AsRef<[LockSlot]>,
+    Q: AsRef<[QueueSlot]>,
+    P: AsRef<[PartitionSlot]> + AsMut<[PartitionSlot]>,
+    G: OpGate,
+{
+    fn report(&mut self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
+        self.handle_report(now, report)
+    }
+}

@@ -1,0 +1,35 @@
+//! Heap storage for the coordinator (feature `std`): one allocation per storage kind, sized
+//! for `n` partitions (65,536 partitions need 3.3 MiB, see `BYTES_PER_PARTITION`).
+
+use std::boxed::Box;
+
+use super::config::Config;
+use super::coordinator::{Coordinator, NewError, Storage};
+use super::detect::PartitionSlot;
+use super::gate::OpGate;
+use crate::health::HealthCell;
+use crate::lock::LockSlot;
+use crate::queue::{queue_storage_len, QueueSlot};
+use crate::time::Instant;
+
+/// A coordinator over boxed storage.
+pub type BoxedCoordinator<G, const R: usize = 8, const E: usize = 256> =
+    Coordinator<Box<[HealthCell]>, Box<[LockSlot]>, Box<[QueueSlot]>, Box<[PartitionSlot]>, G, R, E>;
+
+/// Boxed storage for `n` partitions (fresh cells).
+pub fn boxed_storage(n: u32) -> Storage<Box<[HealthCell]>, Box<[LockSlot]>, Box<[QueueSlot]>, Box<[PartitionSlot]>> {
+    let n_us = n as usize;
+    Storage {
+        cells: (0..n_us).map(|_| HealthCell::new()).collect(),
+        locks: (0..n_us).map(|_| LockSlot::new()).collect(),
+        queue: (0..queue_storage_len(n, n)).map(|_| QueueSlot::new()).collect(),
+        slots: (0..n_us).map(|_| PartitionSlot::new()).collect(),
+    }
+}
+
+impl<G: OpGate, const R: usize, const E: usize> BoxedCoordinator<G, R, E> {
+    /// A coordinator for `n` partitions over freshly allocated storage.
+    pub fn new_boxed(config: Config, n: u32, gate: G, now: Instant) -> Result<Self, NewError> {
+        Coordinator::new(config, boxed_storage(n), n, gate, now)
+    }
+}

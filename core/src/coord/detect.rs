@@ -1,0 +1,337 @@
+//! Detection: per-partition state ([`PartitionSlot`]) and the pure rules that turn reports
+//! and time into health transitions.
+//!
+//! # Per-partition state (caller storage, [`PartitionSlot`], 40 bytes)
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `consecutive: u16` | failure reports since the last success (saturating) |
+//! | `since: Instant` | HEALTHY/SUSPECTED: first failure of the current streak; FAILED/RECOVERING: when it failed |
+//! | `deadline: Instant` | SUSPECTED: confirmation due; FAILED with `BACKOFF`: retry due |
+//! | `hb: HeartbeatState` | the heartbeat detector's record |
+//! | `attempts: u8` | recovery attempts for the current failure |
+//! | `flags: u8` | `BACKOFF` (waiting for a retry), `EXHAUSTED` (escalated after the last retry) |
+//!
+//! # Rules (`detect_report`, `detect_tick`)
+//!
+//! | health | input | result |
+//! |---|---|---|
+//! | HEALTHY | failure report | count; `count >= reports_before_suspicion` → Suspect |
+//! | SUSPECTED | failure report | count (confirmation is by time only) |
+//! | HEALTHY / SUSPECTED | success report | count := 0 (consecutive means consecutive, B7); SUSPECTED → Clear |
+//! | HEALTHY / SUSPECTED | `Crashed` | Confirm (through SUSPECTED when HEALTHY) |
+//! | SUSPECTED | tick, `now >= deadline` | Confirm (ConfirmationTimeout) |
+//! | HEALTHY | heartbeat verdict Suspect | Suspect (HeartbeatTimeout) |
+//! | HEALTHY / SUSPECTED | heartbeat verdict Dead | Confirm (HeartbeatTimeout), through SUSPECTED |
+//! | FAILED / RECOVERING | any report | Ignore (recovery decides) |
+//!
+//! Stale reports (wrong incarnation) are filtered by the coordinator before these rules.
+//! Nothing here touches the partition table: the coordinator performs the transition the
+//! rule asks for, and only if the table grants it does it update the slot (`on_*`).
+
+use core::time::Duration;
+
+use super::config::Config;
+use super::event::Cause;
+use super::heartbeat::{HeartbeatState, Verdict};
+use super::report::{ReportClass, ReportKind};
+use crate::health::Health;
+use crate::time::Instant;
+
+pub(crate) const BACKOFF: u8 = 1;
+pub(crate) const EXHAUSTED: u8 = 2;
+
+/// The coordinator's state of one partition (see the module docs). Plain data; create with
+/// [`PartitionSlot::new`] (`const`), the coordinator resets it on construction.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct PartitionSlot {
+    pub(crate) since: Instant,
+    pub(crate) deadline: Instant,
+    pub(crate) hb: HeartbeatState,
+    pub(crate) consecutive: u16,
+    pub(crate) attempts: u8,
+    pub(crate) flags: u8,
+}
+
+impl Default for PartitionSlot {
+    fn default() -> Self {
+        PartitionSlot::new()
+    }
+}
+
+/// What detection asks the coordinator to do.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Detect {
+    /// Counted or nothing to do.
+    Nothing,
+    /// HEALTHY → SUSPECTED.
+    Suspect(Cause),
+    /// → FAILED (through SUSPECTED when HEALTHY).
+    Confirm(Cause),
+    /// SUSPECTED → HEALTHY.
+    Clear(Cause),
+    /// FAILED or RECOVERING: the report does not apply.
+    Ignore,
+}
+
+fn cause_of(kind: ReportKind) -> Cause {
+    match kind {
+        ReportKind::BarrierTimeout => Cause::BarrierTimeout,
+        ReportKind::BarrierPassed => Cause::BarrierPassed,
+        ReportKind::GhostSyncFailure => Cause::GhostSyncFailure,
+        ReportKind::GhostSyncSuccess => Cause::GhostSyncSuccess,
+        ReportKind::HeartbeatReceived => Cause::HeartbeatReceived,
+        ReportKind::HeartbeatMissed => Cause::HeartbeatMissed,
+        ReportKind::Healthy => Cause::MarkedHealthy,
+        ReportKind::Crashed => Cause::Crashed,
+    }
+}
+
+impl PartitionSlot {
+    /// A fresh slot (the coordinator re-initialises it with its start time).
+    pub const fn new() -> Self {
+        PartitionSlot {
+            since: Instant::ZERO,
+            deadline: Instant::ZERO,
+            hb: HeartbeatState::empty(),
+            consecutive: 0,
+            attempts: 0,
+            flags: 0,
+        }
+    }
+
+    /// A slot for a HEALTHY partition at `now` (new life: counters cleared, heartbeat clock
+    /// restarted).
+    pub(crate) fn fresh(now: Instant, cfg: &Config) -> Self {
+        PartitionSlot {
+            since: now,
+            deadline: now,
+            hb: HeartbeatState::new(now, cfg.heartbeat()),
+            consecutive: 0,
+            attempts: 0,
+            flags: 0,
+        }
+    }
+
+    /// The heartbeat record.
+    pub fn heartbeat(&self) -> &HeartbeatState {
+        &self.hb
+    }
+    /// Consecutive failure reports since the last success.
+    pub fn consecutive_failures(&self) -> u16 {
+        self.consecutive
+    }
+    /// Recovery attempts made for the current failure.
+    pub fn attempts(&self) -> u8 {
+        self.attempts
+    }
+    /// Whether a retry waits for its backoff to expire.
+    pub fn is_backing_off(&self) -> bool {
+        self.flags & BACKOFF != 0
+    }
+    /// Whether the partition was escalated after its last retry (waits for `retry`).
+    pub fn is_exhausted(&self) -> bool {
+        self.flags & EXHAUSTED != 0
+    }
+
+    /// Start or extend a failure streak.
+    fn count_failure(&mut self, now: Instant) {
+        if self.consecutive == 0 {
+            self.since = now;
+        }
+        self.consecutive = self.consecutive.saturating_add(1);
+    }
+
+    /// Apply a report's rule (module docs). Mutates only the counters and heartbeat record.
+    pub(crate) fn detect_report(&mut self, health: Health, kind: ReportKind, now: Instant, cfg: &Config) -> Detect {
+        if matches!(health, Health::Failed | Health::Recovering) {
+            return Detect::Ignore;
+        }
+        match kind.class() {
+            ReportClass::Failure => {
+                self.count_failure(now);
+                if health == Health::Healthy && self.consecutive >= cfg.reports_before_suspicion() {
+                    Detect::Suspect(cause_of(kind))
+                } else {
+                    Detect::Nothing
+                }
+            }
+            ReportClass::Success => {
+                self.consecutive = 0;
+                if kind == ReportKind::HeartbeatReceived {
+                    self.hb.record(now, cfg.heartbeat());
+                }
+                if health == Health::Suspected {
+                    Detect::Clear(cause_of(kind))
+                } else {
+                    Detect::Nothing
+                }
+            }
+            ReportClass::Definitive => {
+                if self.consecutive == 0 {
+                    self.since = now;
+                }
+                Detect::Confirm(cause_of(kind))
+            }
+        }
+    }
+
+    /// Apply the time rules at `now` (module docs).
+    pub(crate) fn detect_tick(&mut self, health: Health, now: Instant, cfg: &Config, heartbeats: bool) -> Detect {
+        if matches!(health, Health::Failed | Health::Recovering) {
+            return Detect::Nothing;
+        }
+        if heartbeats {
+            if let Some((_, to)) = self.hb.update(now, cfg.heartbeat()) {
+                if self.consecutive == 0 && health == Health::Healthy {
+                    self.since = now;
+                }
+                match (to, health) {
+                    (Verdict::Dead, _) => return Detect::Confirm(Cause::HeartbeatTimeout),
+                    (Verdict::Suspect, Health::Healthy) => return Detect::Suspect(Cause::HeartbeatTimeout),
+                    _ => {}
+                }
+            }
+        }
+        if health == Health::Suspected && now >= self.deadline {
+            return Detect::Confirm(Cause::ConfirmationTimeout);
+        }
+        Detect::Nothing
+    }
+
+    /// The table granted HEALTHY → SUSPECTED at `now`: arm the confirmation deadline.
+    pub(crate) fn on_suspected(&mut self, now: Instant, confirmation: Duration) {
+        self.deadline = now.saturating_add(confirmation);
+    }
+
+    /// The table granted SUSPECTED → FAILED at `now`: returns the detection latency (first
+    /// failure of the streak to now, zero after a backward clock step) and starts the failure.
+    pub(crate) fn on_failed(&mut self, now: Instant) -> Duration {
+        let latency = now.saturating_duration_since(self.since);
+        self.since = now;
+        self.consecutive = 0;
+        self.attempts = 0;
+        self.flags = 0;
+        latency
+    }
+
+    /// The table granted → HEALTHY at `now` (false alarm or recovery).
+    pub(crate) fn on_healthy(&mut self, now: Instant, cfg: &Config, fresh_life: bool) {
+        if fresh_life {
+            *self = PartitionSlot::fresh(now, cfg);
+        } else {
+            self.consecutive = 0;
+        }
+    }
+
+    /// The next instant at which `detect_tick` could change something, if any.
+    pub(crate) fn next_deadline(&self, health: Health, cfg: &Config, heartbeats: bool) -> Option<Instant> {
+        let hb = if heartbeats && matches!(health, Health::Healthy | Health::Suspected) {
+            self.hb.next_deadline(cfg.heartbeat())
+        } else {
+            None
+        };
+        let own = match health {
+            Health::Suspected => Some(self.deadline),
+            Health::Failed if self.is_backing_off() => Some(self.deadline),
+            _ => None,
+        };
+        match (hb, own) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coord::heartbeat::HeartbeatMode;
+
+    fn ms(n: u64) -> Instant {
+        Instant::from_millis(n)
+    }
+
+    #[test]
+    fn slot_is_forty_bytes() {
+        assert_eq!(core::mem::size_of::<PartitionSlot>(), 40);
+    }
+
+    #[test]
+    fn consecutive_means_consecutive() {
+        let cfg = Config::default();
+        let mut s = PartitionSlot::fresh(ms(0), &cfg);
+        assert_eq!(s.detect_report(Health::Healthy, ReportKind::BarrierTimeout, ms(10), &cfg), Detect::Nothing);
+        assert_eq!(s.detect_report(Health::Healthy, ReportKind::GhostSyncSuccess, ms(20), &cfg), Detect::Nothing);
+        assert_eq!(s.consecutive_failures(), 0);
+        assert_eq!(s.detect_report(Health::Healthy, ReportKind::GhostSyncFailure, ms(30), &cfg), Detect::Nothing);
+        assert_eq!(
+            s.detect_report(Health::Healthy, ReportKind::HeartbeatMissed, ms(40), &cfg),
+            Detect::Suspect(Cause::HeartbeatMissed)
+        );
+        // The streak began at the first failure after the success.
+        assert_eq!(s.since, ms(30));
+        s.on_suspected(ms(40), cfg.failure_confirmation());
+        assert_eq!(s.detect_report(Health::Suspected, ReportKind::BarrierTimeout, ms(50), &cfg), Detect::Nothing);
+        assert_eq!(s.detect_tick(Health::Suspected, ms(5039), &cfg, false), Detect::Nothing);
+        assert_eq!(s.detect_tick(Health::Suspected, ms(5040), &cfg, false), Detect::Confirm(Cause::ConfirmationTimeout));
+        assert_eq!(s.on_failed(ms(5040)), Duration::from_millis(5010));
+        assert_eq!(s.detect_report(Health::Failed, ReportKind::Healthy, ms(6000), &cfg), Detect::Ignore);
+    }
+
+    #[test]
+    fn success_clears_a_suspicion_and_crash_confirms() {
+        let cfg = Config::default();
+        let mut s = PartitionSlot::fresh(ms(0), &cfg);
+        assert_eq!(
+            s.detect_report(Health::Suspected, ReportKind::Healthy, ms(1), &cfg),
+            Detect::Clear(Cause::MarkedHealthy)
+        );
+        assert_eq!(s.detect_report(Health::Healthy, ReportKind::Crashed, ms(2), &cfg), Detect::Confirm(Cause::Crashed));
+        assert_eq!(s.on_failed(ms(2)), Duration::ZERO);
+        // Backward clock: latency clamps to zero (B14).
+        let mut t = PartitionSlot::fresh(ms(0), &cfg);
+        t.detect_report(Health::Healthy, ReportKind::BarrierTimeout, ms(900), &cfg);
+        assert_eq!(t.on_failed(ms(100)), Duration::ZERO);
+    }
+
+    #[test]
+    fn heartbeat_verdicts_drive_suspicion_and_failure() {
+        let cfg = Config::builder()
+            .heartbeat(crate::coord::HeartbeatConfig::DEFAULT.with_mode(HeartbeatMode::Interval))
+            .build()
+            .unwrap();
+        let mut s = PartitionSlot::fresh(ms(0), &cfg);
+        assert_eq!(s.next_deadline(Health::Healthy, &cfg, true), Some(ms(2000)));
+        assert_eq!(s.detect_tick(Health::Healthy, ms(1999), &cfg, true), Detect::Nothing);
+        assert_eq!(s.detect_tick(Health::Healthy, ms(2000), &cfg, true), Detect::Suspect(Cause::HeartbeatTimeout));
+        s.on_suspected(ms(2000), cfg.failure_confirmation());
+        assert_eq!(s.next_deadline(Health::Suspected, &cfg, true), Some(ms(5000)));
+        assert_eq!(s.detect_tick(Health::Suspected, ms(5000), &cfg, true), Detect::Confirm(Cause::HeartbeatTimeout));
+        // A heartbeat while suspected clears.
+        let mut u = PartitionSlot::fresh(ms(0), &cfg);
+        u.detect_tick(Health::Healthy, ms(2500), &cfg, true);
+        assert_eq!(
+            u.detect_report(Health::Suspected, ReportKind::HeartbeatReceived, ms(2600), &cfg),
+            Detect::Clear(Cause::HeartbeatReceived)
+        );
+        assert_eq!(u.heartbeat().verdict(), Verdict::Alive);
+        // A silence jumping past the failure timeout confirms directly (the coordinator makes
+        // two transitions of it).
+        let mut v = PartitionSlot::fresh(ms(0), &cfg);
+        assert_eq!(v.detect_tick(Health::Healthy, ms(9000), &cfg, true), Detect::Confirm(Cause::HeartbeatTimeout));
+    }
+
+    #[test]
+    fn deadlines_by_state() {
+        let cfg = Config::default();
+        let mut s = PartitionSlot::fresh(ms(0), &cfg);
+        assert_eq!(s.next_deadline(Health::Healthy, &cfg, false), None);
+        s.deadline = ms(77);
+        assert_eq!(s.next_deadline(Health::Failed, &cfg, false), None);
+        s.flags = BACKOFF;
+        assert_eq!(s.next_deadline(Health::Failed, &cfg, false), Some(ms(77)));
+        assert!(s.is_backing_off() && !s.is_exhausted());
+        assert_eq!(s.next_deadline(Health::Recovering, &cfg, true), None);
+    }
+}

@@ -1,0 +1,348 @@
+//! Events: what happened, for observers, pulled through a fixed-capacity outbox.
+//!
+//! Exactly one event per transition (B1, B8): a [`StatusChange`] is emitted only for a
+//! [`Transition`](crate::Transition) the partition table returned to the coordinator (the
+//! table hands each transition to exactly one caller), never for a non-change (no
+//! `FAILED → FAILED` "recovery initiated" event, no `HEALTHY → HEALTHY` on success, B9), and
+//! bookkeeping (queueing, retries, phases) has its own event kinds, so a detection consumer
+//! cannot mistake a recovery step for a new failure (the Java storm, B1).
+//!
+//! Every payload is a plain `Copy` struct of C-friendly fields (ranks `u32`, fieldless
+//! enums, [`Instant`], `Duration`), so the C library maps the enum to a tag plus a union.
+//!
+//! [`Outbox`]: a bounded FIFO (heapless `Deque`). When it is full the new event is dropped
+//! and counted (`Stats::events_dropped`), never silently: poll often enough, or size `E`.
+
+use core::time::Duration;
+
+use crate::health::Health;
+use crate::time::Instant;
+
+use super::phase::Phase;
+
+/// Why a partition's health changed.
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Cause {
+    /// Consecutive failure reports reached the threshold; the last was a barrier timeout.
+    BarrierTimeout = 0,
+    /// … the last was a ghost-sync failure.
+    GhostSyncFailure = 1,
+    /// … the last was a missed heartbeat reported by the embedder.
+    HeartbeatMissed = 2,
+    /// The heartbeat detector's verdict (silence or phi over the threshold).
+    HeartbeatTimeout = 3,
+    /// The embedder reported the partition crashed.
+    Crashed = 4,
+    /// The confirmation time elapsed while SUSPECTED.
+    ConfirmationTimeout = 5,
+    /// A barrier passed (false alarm).
+    BarrierPassed = 6,
+    /// A ghost sync succeeded (false alarm).
+    GhostSyncSuccess = 7,
+    /// A heartbeat arrived (false alarm).
+    HeartbeatReceived = 8,
+    /// The embedder marked the partition healthy (false alarm).
+    MarkedHealthy = 9,
+    /// A recovery attempt took the lock.
+    RecoveryStarted = 10,
+    /// Every phase completed.
+    RecoverySucceeded = 11,
+    /// A phase reported failure.
+    RecoveryFailed = 12,
+    /// The recovery timeout expired; the attempt was abandoned and cancelled.
+    RecoveryTimedOut = 13,
+    /// The pause did not reach quiescence in time (policy `AbortAndRetry`).
+    PauseTimedOut = 14,
+}
+
+/// A partition's health changed (one per table transition).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StatusChange {
+    /// The partition.
+    pub rank: u32,
+    /// Previous state.
+    pub from: Health,
+    /// New state.
+    pub to: Health,
+    /// Incarnation after the change (a new one when `to` is HEALTHY).
+    pub incarnation: u32,
+    /// Why.
+    pub cause: Cause,
+    /// When (the `now` of the call that caused it).
+    pub time: Instant,
+}
+
+/// A recovery attempt moved to another phase.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PhaseChange {
+    /// The partition.
+    pub rank: u32,
+    /// The attempt's unique id (as in the actions).
+    pub attempt: u32,
+    /// The attempt's number for this failure, from 1.
+    pub number: u32,
+    /// Previous phase.
+    pub from: Phase,
+    /// New phase.
+    pub to: Phase,
+    /// When.
+    pub time: Instant,
+}
+
+/// A partition entered the recovery queue.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Queued {
+    /// The partition.
+    pub rank: u32,
+    /// Queue length after the insertion.
+    pub depth: u32,
+    /// Why it could not start at once.
+    pub reason: QueueReason,
+    /// When.
+    pub time: Instant,
+}
+
+/// Why a partition waits in the queue.
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum QueueReason {
+    /// K recoveries are running (or earlier partitions wait for a slot).
+    Capacity = 0,
+    /// STATE 2: quorum only holds counting the recoveries in progress.
+    AwaitingRecoveries = 1,
+    /// STATE 3: quorum is lost; recovered when it returns.
+    QuorumLost = 2,
+}
+
+/// A partition was escalated (operators should look).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Escalation {
+    /// The partition.
+    pub rank: u32,
+    /// Why.
+    pub reason: EscalationReason,
+    /// When.
+    pub time: Instant,
+}
+
+/// Why a partition was escalated.
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EscalationReason {
+    /// STATE 3: quorum lost; the partition stays queued and is recovered when quorum returns.
+    QuorumLost = 0,
+    /// `max_retries` retries failed; the partition stays FAILED until
+    /// [`Coordinator::retry`](super::Coordinator::retry).
+    RetriesExhausted = 1,
+}
+
+/// Quorum was lost or restored.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct QuorumChange {
+    /// HEALTHY partitions after the change.
+    pub healthy: u32,
+    /// All partitions.
+    pub total: u32,
+    /// When.
+    pub time: Instant,
+}
+
+/// A failed attempt will be retried.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Retry {
+    /// The partition.
+    pub rank: u32,
+    /// The number of the next attempt (2 for the first retry).
+    pub next_number: u32,
+    /// When the retry becomes due (`time + backoff`).
+    pub at: Instant,
+    /// When.
+    pub time: Instant,
+}
+
+/// A recovery finished: succeeded, or gave up after the last retry.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Finished {
+    /// The partition.
+    pub rank: u32,
+    /// Whether the partition is HEALTHY again.
+    pub success: bool,
+    /// Attempts made for this failure (1 + retries).
+    pub attempts: u32,
+    /// From FAILED to now (includes queueing and backoff; never negative, B14).
+    pub latency: Duration,
+    /// When.
+    pub time: Instant,
+}
+
+/// Something observers may want to know.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// See [`StatusChange`].
+    StatusChanged(StatusChange),
+    /// See [`PhaseChange`].
+    PhaseChanged(PhaseChange),
+    /// See [`Queued`].
+    RecoveryQueued(Queued),
+    /// See [`Escalation`].
+    Escalated(Escalation),
+    /// Quorum was lost.
+    QuorumLost(QuorumChange),
+    /// Quorum was restored.
+    QuorumRestored(QuorumChange),
+    /// See [`Retry`].
+    RetryScheduled(Retry),
+    /// See [`Finished`].
+    RecoveryFinished(Finished),
+}
+
+/// The event's kind, fieldless (C tag).
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// [`Event::StatusChanged`].
+    StatusChanged = 0,
+    /// [`Event::PhaseChanged`].
+    PhaseChanged = 1,
+    /// [`Event::RecoveryQueued`].
+    RecoveryQueued = 2,
+    /// [`Event::Escalated`].
+    Escalated = 3,
+    /// [`Event::QuorumLost`].
+    QuorumLost = 4,
+    /// [`Event::QuorumRestored`].
+    QuorumRestored = 5,
+    /// [`Event::RetryScheduled`].
+    RetryScheduled = 6,
+    /// [`Event::RecoveryFinished`].
+    RecoveryFinished = 7,
+}
+
+impl Event {
+    /// The kind.
+    pub const fn kind(&self) -> EventKind {
+        match self {
+            Event::StatusChanged(_) => EventKind::StatusChanged,
+            Event::PhaseChanged(_) => EventKind::PhaseChanged,
+            Event::RecoveryQueued(_) => EventKind::RecoveryQueued,
+            Event::Escalated(_) => EventKind::Escalated,
+            Event::QuorumLost(_) => EventKind::QuorumLost,
+            Event::QuorumRestored(_) => EventKind::QuorumRestored,
+            Event::RetryScheduled(_) => EventKind::RetryScheduled,
+            Event::RecoveryFinished(_) => EventKind::RecoveryFinished,
+        }
+    }
+
+    /// The partition concerned, if one is.
+    pub const fn rank(&self) -> Option<u32> {
+        match self {
+            Event::StatusChanged(e) => Some(e.rank),
+            Event::PhaseChanged(e) => Some(e.rank),
+            Event::RecoveryQueued(e) => Some(e.rank),
+            Event::Escalated(e) => Some(e.rank),
+            Event::RetryScheduled(e) => Some(e.rank),
+            Event::RecoveryFinished(e) => Some(e.rank),
+            Event::QuorumLost(_) | Event::QuorumRestored(_) => None,
+        }
+    }
+
+    /// When it happened.
+    pub const fn time(&self) -> Instant {
+        match self {
+            Event::StatusChanged(e) => e.time,
+            Event::PhaseChanged(e) => e.time,
+            Event::RecoveryQueued(e) => e.time,
+            Event::Escalated(e) => e.time,
+            Event::RetryScheduled(e) => e.time,
+            Event::RecoveryFinished(e) => e.time,
+            Event::QuorumLost(e) | Event::QuorumRestored(e) => e.time,
+        }
+    }
+}
+
+/// A bounded FIFO of `N` items whose overflow is counted, never silent.
+#[derive(Debug)]
+pub struct Outbox<T, const N: usize> {
+    items: heapless::Deque<T, N>,
+    dropped: u64,
+}
+
+impl<T, const N: usize> Default for Outbox<T, N> {
+    fn default() -> Self {
+        Outbox::new()
+    }
+}
+
+impl<T, const N: usize> Outbox<T, N> {
+    /// Empty.
+    pub const fn new() -> Self {
+        Outbox { items: heapless::Deque::new(), dropped: 0 }
+    }
+
+    /// Append; when full, drop `item`, count it and return `false`.
+    pub fn push(&mut self, item: T) -> bool {
+        match self.items.push_back(item) {
+            Ok(()) => true,
+            Err(_) => {
+                self.dropped = self.dropped.saturating_add(1);
+                false
+            }
+        }
+    }
+
+    /// The oldest item.
+    pub fn pop(&mut self) -> Option<T> {
+        self.items.pop_front()
+    }
+
+    /// Items waiting.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Items dropped because the outbox was full, since creation.
+    pub const fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overflow_is_counted() {
+        let mut o: Outbox<u32, 2> = Outbox::new();
+        assert!(o.push(1) && o.push(2));
+        assert!(!o.push(3));
+        assert_eq!((o.len(), o.dropped()), (2, 1));
+        assert_eq!(o.pop(), Some(1));
+        assert!(o.push(4));
+        assert_eq!(o.pop(), Some(2));
+        assert_eq!(o.pop(), Some(4));
+        assert!(o.is_empty());
+    }
+
+    #[test]
+    fn accessors() {
+        let t = Instant::from_millis(7);
+        let e = Event::QuorumLost(QuorumChange { healthy: 1, total: 3, time: t });
+        assert_eq!((e.kind(), e.rank(), e.time()), (EventKind::QuorumLost, None, t));
+        let s = Event::StatusChanged(StatusChange {
+            rank: 2,
+            from: Health::Healthy,
+            to: Health::Suspected,
+            incarnation: 0,
+            cause: Cause::BarrierTimeout,
+            time: t,
+        });
+        assert_eq!((s.kind(), s.rank()), (EventKind::StatusChanged, Some(2)));
+        assert_eq!(core::mem::size_of::<Event>(), 40);
+    }
+}

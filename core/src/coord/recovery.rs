@@ -1,0 +1,376 @@
+//! The recovery half of the coordinator: decision → queue → lock → recovery mode → phases →
+//! success or retry/escalation.
+//!
+//! # Lifecycle of one attempt (one recovery slot)
+//!
+//! ```text
+//!  FAILED ─decide─► queue ─promote (lock permit, FAILED→RECOVERING)─► Waiting
+//!  Waiting ─recovery mode entered (first: gate closed + quiescent)─► Running(Detecting)
+//!  Running(p) ─phase_done(p, ok)─► Running(next p) … ─Validating ok─► success: RECOVERING→HEALTHY
+//!  Running(p) ─phase_done(p, !ok)─► failure: RECOVERING→FAILED, retry with backoff or escalate
+//!  Running ─recovery timeout─► failure + Cancelling (slot kept until the cancel is polled)
+//!  Waiting ─pause timeout, AbortAndRetry─► failure (PauseTimedOut)
+//! ```
+//!
+//! Every failure releases the lock permit; every attempt that entered recovery mode leaves it
+//! exactly once. Exits are deferred to the end of the input (`drive`): the queue is promoted
+//! first, so a recovery that starts as another finishes joins the running mode instead of
+//! resuming and re-pausing the forest.
+//!
+//! Retries: after attempt `k` fails, if `k <= max_retries` the partition waits
+//! `backoff(k)` (FAILED with `BACKOFF`, a `RetryScheduled` event) and is then decided and
+//! queued again like a new failure; otherwise it is escalated (`RetriesExhausted`), stays
+//! FAILED and waits for [`Coordinator::retry`]. A pause that times out under `AbortAndRetry`
+//! holds the queue for `max(backoff_base, quiescence_poll)` so the forest can run before the
+//! next pause.
+
+use super::action::CancelJob;
+use super::backoff::{backoff, may_retry};
+use super::config::PauseTimeoutPolicy;
+use super::coordinator::{Coordinator, Pause, PhaseDoneError, RecSlot, RecState, RetryError};
+use super::decision::{decide, Decision};
+use super::detect::{PartitionSlot, BACKOFF, EXHAUSTED};
+use super::event::{Cause, Escalation, EscalationReason, Event, Finished, PhaseChange, QueueReason, Queued, Retry};
+use super::gate::OpGate;
+use super::mode::{Enter, Exit};
+use super::phase::Phase;
+use super::sched::Promote;
+use crate::health::{Health, HealthCell};
+use crate::lock::{AcquireError, LockSlot, PermitToken};
+use crate::queue::QueueSlot;
+use crate::time::Instant;
+
+impl<H, L, Q, P, G, const R: usize, const E: usize> Coordinator<H, L, Q, P, G, R, E>
+where
+    H: AsRef<[HealthCell]>,
+    L: AsRef<[LockSlot]>,
+    Q: AsRef<[QueueSlot]>,
+    P: AsRef<[PartitionSlot]> + AsMut<[PartitionSlot]>,
+    G: OpGate,
+{
+    /// The embedder finished phase `phase` of attempt `attempt` of `rank`, successfully or not.
+    ///
+    /// The phase must be the one last handed out for that attempt (a skipped or repeated
+    /// phase is refused, nothing changes). After `Validating` succeeds the partition is HEALTHY
+    /// with a new incarnation; a failed phase fails the attempt (retry with backoff, or
+    /// escalation after the last retry).
+    pub fn phase_done(&mut self, now: Instant, rank: u32, attempt: u32, phase: Phase, ok: bool) -> Result<(), PhaseDoneError> {
+        let now = self.advance(now);
+        if rank >= self.n {
+            return Err(PhaseDoneError::UnknownPartition);
+        }
+        let idx = self
+            .recs
+            .iter()
+            .position(|s| s.state == RecState::Running && s.rank == rank && s.attempt == attempt)
+            .ok_or(PhaseDoneError::StaleAttempt)?;
+        let Some(slot) = self.recs.get_mut(idx) else {
+            return Err(PhaseDoneError::StaleAttempt);
+        };
+        if slot.pending {
+            return Err(PhaseDoneError::NotRequested);
+        }
+        let expected = slot.machine.phase();
+        let (from, to) = slot
+            .machine
+            .complete(phase, ok)
+            .map_err(|_| PhaseDoneError::OutOfOrder { expected, got: phase })?;
+        let number = u32::from(slot.number);
+        if to.is_runnable() {
+            slot.pending = true;
+        }
+        self.emit(Event::PhaseChanged(PhaseChange { rank, attempt, number, from, to, time: now }));
+        match to {
+            Phase::Complete => self.succeed(idx, now),
+            Phase::Failed => self.fail_attempt(idx, now, Cause::RecoveryFailed),
+            _ => {}
+        }
+        self.drive(now);
+        Ok(())
+    }
+
+    /// Recover an escalated partition again (after `max_retries` failed retries it waits
+    /// for this command). Its attempt count starts over; the decision runs as for a new
+    /// failure.
+    pub fn retry(&mut self, now: Instant, rank: u32) -> Result<(), RetryError> {
+        let now = self.advance(now);
+        let (health, _) = self.table.get(rank).map_err(|_| RetryError::UnknownPartition)?;
+        if health != Health::Failed {
+            return Err(RetryError::NotFailed);
+        }
+        match self.part_mut(rank) {
+            Some(p) if p.flags & EXHAUSTED != 0 => {
+                p.flags &= !EXHAUSTED;
+                p.attempts = 0;
+            }
+            Some(_) => return Err(RetryError::AlreadyScheduled),
+            None => return Err(RetryError::UnknownPartition),
+        }
+        self.decide_and_admit(rank, now);
+        self.drive(now);
+        Ok(())
+    }
+
+    /// End of every input: the pause, the queue (FIFO, up to K), then deferred mode exits.
+    pub(crate) fn drive(&mut self, now: Instant) {
+        self.drive_pause(now);
+        self.promote(now);
+        while self.pending_exits > 0 {
+            self.pending_exits -= 1;
+            self.exit_mode();
+        }
+    }
+
+    /// STATE 1/2/3 for a partition that is FAILED and due, then admission to the queue.
+    pub(crate) fn decide_and_admit(&mut self, rank: u32, now: Instant) {
+        let c = self.table.counts();
+        let decision = decide(c.healthy, self.n, self.sched.lock().active());
+        if self.sched.admit(rank).is_err() {
+            // Duplicate: already queued. Full/unknown cannot happen (capacity >= n, rank < n).
+            return;
+        }
+        match decision {
+            Decision::Recover => {
+                self.promote(now);
+                if self.sched.queue().contains(rank) {
+                    self.counters.on_blocked();
+                    self.queued(rank, QueueReason::Capacity, now);
+                }
+            }
+            Decision::Queue => self.queued(rank, QueueReason::AwaitingRecoveries, now),
+            Decision::Escalate => {
+                self.queued(rank, QueueReason::QuorumLost, now);
+                self.counters.on_escalated();
+                self.emit(Event::Escalated(Escalation { rank, reason: EscalationReason::QuorumLost, time: now }));
+            }
+        }
+    }
+
+    fn queued(&mut self, rank: u32, reason: QueueReason, now: Instant) {
+        let depth = self.sched.queue().len();
+        self.counters.on_queued(depth);
+        self.emit(Event::RecoveryQueued(Queued { rank, depth, reason, time: now }));
+    }
+
+    /// Start queued recoveries while capacity, quorum and recovery slots allow.
+    pub(crate) fn promote(&mut self, now: Instant) -> Option<AcquireError> {
+        if self.hold_until.is_some_and(|t| now < t) {
+            return None;
+        }
+        self.hold_until = None;
+        loop {
+            if !self.recs.iter().any(|s| s.state == RecState::Free) {
+                return (!self.sched.queue().is_empty()).then_some(AcquireError::AtCapacity);
+            }
+            match self.sched.promote(self.table.has_quorum()) {
+                Promote::Started(token) => self.start_attempt(token, now),
+                Promote::Empty => return None,
+                Promote::Blocked(e) => return Some(e),
+            }
+        }
+    }
+
+    fn start_attempt(&mut self, token: PermitToken, now: Instant) {
+        let rank = token.rank;
+        let Some(idx) = self.recs.iter().position(|s| s.state == RecState::Free) else {
+            let _ = self.sched.release(token);
+            let _ = self.sched.admit(rank);
+            return;
+        };
+        if !self.transit(rank, Health::Failed, Health::Recovering, Cause::RecoveryStarted, now) {
+            let _ = self.sched.release(token);
+            return;
+        }
+        let number = match self.part_mut(rank) {
+            Some(p) => {
+                p.attempts = p.attempts.saturating_add(1);
+                p.flags &= !BACKOFF;
+                p.attempts
+            }
+            None => 1,
+        };
+        let attempt = self.next_attempt;
+        self.next_attempt = self.next_attempt.wrapping_add(1).max(1);
+        self.counters.on_attempt();
+        if let Some(s) = self.recs.get_mut(idx) {
+            *s = RecSlot { state: RecState::Waiting, rank, attempt, number, permit: token, ..RecSlot::FREE };
+        }
+        self.join(idx, now);
+    }
+
+    /// Enter recovery mode for slot `idx` (Waiting).
+    fn join(&mut self, idx: usize, now: Instant) {
+        match self.mode.try_enter() {
+            Ok(Enter::First) => match self.gate.close() {
+                Ok(token) => {
+                    self.pause_token = Some(token);
+                    self.pause = Pause::Pausing {
+                        since: now,
+                        deadline: now.saturating_add(self.cfg.pause_timeout()),
+                        leader: idx,
+                    };
+                    self.drive_pause(now);
+                }
+                Err(_) => {
+                    // Cannot pause the forest: never recover on a running forest.
+                    let _ = self.mode.abort_enter();
+                    self.counters.on_pause_timeout();
+                    self.fail_attempt(idx, now, Cause::PauseTimedOut);
+                }
+            },
+            Ok(Enter::Joined) => {
+                if let Some(s) = self.recs.get_mut(idx) {
+                    s.joined = true;
+                }
+                self.begin_phases(idx, now);
+            }
+            // Busy: a pause is in progress; the slot joins when it completes.
+            Err(_) => {}
+        }
+    }
+
+    /// While pausing: quiescent → run; deadline passed → the policy.
+    fn drive_pause(&mut self, now: Instant) {
+        let Pause::Pausing { since, deadline, leader } = self.pause else {
+            return;
+        };
+        let quiescent = self.gate.is_quiescent();
+        if !quiescent && now < deadline {
+            return;
+        }
+        self.pause_overran = !quiescent;
+        if !quiescent {
+            self.counters.on_pause_timeout();
+            if self.cfg.pause_timeout_policy() == PauseTimeoutPolicy::AbortAndRetry {
+                let _ = self.mode.abort_enter();
+                if let Some(t) = self.pause_token.take() {
+                    let _ = self.gate.reopen(t);
+                }
+                self.pause = Pause::Idle;
+                let hold = self.cfg.backoff_base().max(self.cfg.quiescence_poll());
+                self.hold_until = Some(now.saturating_add(hold));
+                for idx in 0..R {
+                    if self.recs.get(idx).is_some_and(|s| s.state == RecState::Waiting) {
+                        self.fail_attempt(idx, now, Cause::PauseTimedOut);
+                    }
+                }
+                return;
+            }
+        }
+        let _ = self.mode.finish_enter();
+        self.pause = Pause::Active { since };
+        if let Some(s) = self.recs.get_mut(leader).filter(|s| s.state == RecState::Waiting) {
+            s.joined = true;
+            self.begin_phases(leader, now);
+        }
+        for idx in 0..R {
+            if self.recs.get(idx).is_some_and(|s| s.state == RecState::Waiting) {
+                self.join(idx, now);
+            }
+        }
+    }
+
+    fn begin_phases(&mut self, idx: usize, now: Instant) {
+        let timeout = self.cfg.recovery_timeout();
+        let Some(s) = self.recs.get_mut(idx) else { return };
+        let Ok((from, to)) = s.machine.step(Phase::Detecting) else { return };
+        s.state = RecState::Running;
+        s.pending = true;
+        s.deadline = now.saturating_add(timeout);
+        let e = PhaseChange { rank: s.rank, attempt: s.attempt, number: u32::from(s.number), from, to, time: now };
+        self.emit(Event::PhaseChanged(e));
+    }
+
+    fn exit_mode(&mut self) {
+        if let Ok(Exit::Last) = self.mode.try_exit() {
+            if let Some(t) = self.pause_token.take() {
+                let _ = self.gate.reopen(t);
+            }
+            self.pause = Pause::Idle;
+            let _ = self.mode.finish_exit();
+        }
+    }
+
+    /// Abandon attempts whose phases ran past the recovery timeout.
+    pub(crate) fn expire_recoveries(&mut self, now: Instant) {
+        for idx in 0..R {
+            if self.recs.get(idx).is_some_and(|s| s.state == RecState::Running && s.deadline <= now) {
+                self.fail_attempt(idx, now, Cause::RecoveryTimedOut);
+            }
+        }
+    }
+
+    fn succeed(&mut self, idx: usize, now: Instant) {
+        let Some(s) = self.recs.get(idx).copied() else { return };
+        let cfg = self.cfg;
+        let (attempts, latency) = match self.part_mut(s.rank) {
+            Some(p) => (u32::from(p.attempts), now.saturating_duration_since(p.since)),
+            None => (u32::from(s.number), core::time::Duration::ZERO),
+        };
+        if self.transit(s.rank, Health::Recovering, Health::Healthy, Cause::RecoverySucceeded, now) {
+            if let Some(p) = self.part_mut(s.rank) {
+                p.on_healthy(now, &cfg, true);
+            }
+            self.counters.on_attempt_succeeded(latency);
+            self.emit(Event::RecoveryFinished(Finished { rank: s.rank, success: true, attempts, latency, time: now }));
+        }
+        self.release_slot(idx, false);
+    }
+
+    /// Fail the attempt in slot `idx` (Waiting or Running) for `cause`.
+    fn fail_attempt(&mut self, idx: usize, now: Instant, cause: Cause) {
+        let Some(mut s) = self.recs.get(idx).copied() else { return };
+        if s.state == RecState::Running && s.machine.phase().is_runnable() {
+            if let Ok((from, to)) = s.machine.step(Phase::Failed) {
+                let e = PhaseChange { rank: s.rank, attempt: s.attempt, number: u32::from(s.number), from, to, time: now };
+                self.emit(Event::PhaseChanged(e));
+            }
+        }
+        let rank = s.rank;
+        let timed_out = cause == Cause::RecoveryTimedOut;
+        self.transit(rank, Health::Recovering, Health::Failed, cause, now);
+        self.counters.on_attempt_failed(timed_out);
+        self.release_slot(idx, timed_out);
+        let (base, cap, max) = (self.cfg.backoff_base(), self.cfg.backoff_cap(), self.cfg.max_retries());
+        let Some(p) = self.part_mut(rank) else { return };
+        let attempts = p.attempts;
+        if may_retry(attempts, max) {
+            let at = now.saturating_add(backoff(u32::from(attempts), base, cap));
+            p.flags |= BACKOFF;
+            p.deadline = at;
+            self.lower_deadline(at);
+            self.counters.on_retry();
+            let next_number = u32::from(attempts) + 1;
+            self.emit(Event::RetryScheduled(Retry { rank, next_number, at, time: now }));
+        } else {
+            p.flags |= EXHAUSTED;
+            let latency = now.saturating_duration_since(p.since);
+            self.counters.on_given_up(latency);
+            self.counters.on_escalated();
+            let attempts = u32::from(attempts);
+            self.emit(Event::RecoveryFinished(Finished { rank, success: false, attempts, latency, time: now }));
+            self.emit(Event::Escalated(Escalation { rank, reason: EscalationReason::RetriesExhausted, time: now }));
+        }
+    }
+
+    /// Give back the permit, note the mode exit, free (or keep for the cancel) the slot.
+    fn release_slot(&mut self, idx: usize, cancel: bool) {
+        let Some(s) = self.recs.get(idx).copied() else { return };
+        let _ = self.sched.release(s.permit);
+        if s.joined {
+            self.pending_exits += 1;
+        }
+        if let Some(slot) = self.recs.get_mut(idx) {
+            *slot = if cancel {
+                RecSlot { state: RecState::Cancelling, joined: false, pending: false, ..s }
+            } else {
+                RecSlot::FREE
+            };
+        }
+    }
+
+    /// The cancel a `Cancelling` slot stands for (used by `poll_action`).
+    pub(crate) fn cancel_job(s: &RecSlot) -> CancelJob {
+        CancelJob { rank: s.rank, attempt: s.attempt }
+    }
+}

@@ -1,0 +1,215 @@
+//! Inputs to detection: one [`Report`] per observation about one partition.
+//!
+//! A report names the partition by dense rank, says what was observed ([`ReportKind`]) and may
+//! carry the incarnation the observer believed current. The time of the observation is the
+//! `now` argument of [`Coordinator::handle_report`](super::Coordinator::handle_report).
+//!
+//! Kinds split into *failures* (count towards suspicion), *successes* (reset the consecutive
+//! count and clear a suspicion: B7), and one *definitive* kind ([`ReportKind::Crashed`]) for an
+//! embedder that observed the partition's death directly. A report whose incarnation is not
+//! the partition's current one is *stale*: it describes a previous life and is ignored
+//! entirely (memberlist refutation; Java had no incarnations).
+
+use core::fmt;
+
+/// What was observed.
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReportKind {
+    /// A barrier with a timeout expired waiting for the partition (failure).
+    BarrierTimeout = 0,
+    /// A barrier passed with the partition present (success).
+    BarrierPassed = 1,
+    /// Ghost-layer synchronisation with the partition failed (failure).
+    GhostSyncFailure = 2,
+    /// Ghost-layer synchronisation with the partition succeeded (success).
+    GhostSyncSuccess = 3,
+    /// A heartbeat from the partition arrived (success; feeds the heartbeat detector).
+    HeartbeatReceived = 4,
+    /// An external detector saw a heartbeat missing (failure).
+    HeartbeatMissed = 5,
+    /// The embedder says the partition is fine: a false alarm (success).
+    Healthy = 6,
+    /// The partition is known dead (process exit, connection reset): HEALTHY or SUSPECTED
+    /// partitions go straight to FAILED, through SUSPECTED (two transitions, two events).
+    Crashed = 7,
+}
+
+/// How a report is classified.
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReportClass {
+    /// Counts towards suspicion.
+    Failure = 0,
+    /// Resets the consecutive count, clears a suspicion.
+    Success = 1,
+    /// Fails the partition at once.
+    Definitive = 2,
+}
+
+impl ReportKind {
+    /// Every kind, in discriminant order.
+    pub const ALL: [ReportKind; 8] = [
+        ReportKind::BarrierTimeout,
+        ReportKind::BarrierPassed,
+        ReportKind::GhostSyncFailure,
+        ReportKind::GhostSyncSuccess,
+        ReportKind::HeartbeatReceived,
+        ReportKind::HeartbeatMissed,
+        ReportKind::Healthy,
+        ReportKind::Crashed,
+    ];
+
+    /// Failure, success or definitive.
+    pub const fn class(self) -> ReportClass {
+        match self {
+            ReportKind::BarrierTimeout | ReportKind::GhostSyncFailure | ReportKind::HeartbeatMissed => {
+                ReportClass::Failure
+            }
+            ReportKind::BarrierPassed
+            | ReportKind::GhostSyncSuccess
+            | ReportKind::HeartbeatReceived
+            | ReportKind::Healthy => ReportClass::Success,
+            ReportKind::Crashed => ReportClass::Definitive,
+        }
+    }
+}
+
+/// One observation about one partition.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Report {
+    /// What was observed.
+    pub kind: ReportKind,
+    /// The partition's dense rank.
+    pub rank: u32,
+    /// The incarnation the observer saw, if it knows one; a mismatch makes the report stale.
+    pub incarnation: Option<u32>,
+}
+
+impl Report {
+    /// A report without incarnation (never stale).
+    pub const fn new(kind: ReportKind, rank: u32) -> Self {
+        Report { kind, rank, incarnation: None }
+    }
+    /// A report about incarnation `inc` of `rank`.
+    pub const fn with_incarnation(kind: ReportKind, rank: u32, inc: u32) -> Self {
+        Report { kind, rank, incarnation: Some(inc) }
+    }
+    /// `BarrierTimeout` for `rank`.
+    pub const fn barrier_timeout(rank: u32) -> Self {
+        Report::new(ReportKind::BarrierTimeout, rank)
+    }
+    /// `BarrierPassed` for `rank`.
+    pub const fn barrier_passed(rank: u32) -> Self {
+        Report::new(ReportKind::BarrierPassed, rank)
+    }
+    /// `GhostSyncFailure` for `rank`.
+    pub const fn ghost_sync_failure(rank: u32) -> Self {
+        Report::new(ReportKind::GhostSyncFailure, rank)
+    }
+    /// `GhostSyncSuccess` for `rank`.
+    pub const fn ghost_sync_success(rank: u32) -> Self {
+        Report::new(ReportKind::GhostSyncSuccess, rank)
+    }
+    /// `HeartbeatReceived` for `rank`.
+    pub const fn heartbeat(rank: u32) -> Self {
+        Report::new(ReportKind::HeartbeatReceived, rank)
+    }
+    /// `HeartbeatMissed` for `rank`.
+    pub const fn heartbeat_missed(rank: u32) -> Self {
+        Report::new(ReportKind::HeartbeatMissed, rank)
+    }
+    /// `Healthy` for `rank`.
+    pub const fn healthy(rank: u32) -> Self {
+        Report::new(ReportKind::Healthy, rank)
+    }
+    /// `Crashed` for `rank`.
+    pub const fn crashed(rank: u32) -> Self {
+        Report::new(ReportKind::Crashed, rank)
+    }
+}
+
+/// What a handled report did (exactly one value per call).
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReportOutcome {
+    /// Counted (a failure below the threshold, a success on a HEALTHY partition, a failure on
+    /// an already SUSPECTED partition); no transition.
+    Counted = 0,
+    /// HEALTHY → SUSPECTED.
+    Suspected = 1,
+    /// Now FAILED (a `Crashed` report), and handed to the recovery decision.
+    Failed = 2,
+    /// SUSPECTED → HEALTHY (false alarm; new incarnation).
+    Cleared = 3,
+    /// The incarnation did not match: ignored entirely.
+    Stale = 4,
+    /// The partition is FAILED or RECOVERING: detection inputs no longer apply.
+    Ignored = 5,
+}
+
+/// A report that could not be handled.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReportError {
+    /// The rank is not below the table's length.
+    UnknownPartition,
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReportError::UnknownPartition => f.write_str("unknown partition rank"),
+        }
+    }
+}
+
+/// Anything that accepts reports: the coordinator, the std monitor, or a closure. Used by the
+/// [`ReportingBarrier`](super::ReportingBarrier).
+pub trait ReportSink {
+    /// Deliver `report`, observed at `now`.
+    fn report(&mut self, now: crate::time::Instant, report: Report) -> Result<ReportOutcome, ReportError>;
+}
+
+/// Adapts a closure `FnMut(Instant, Report) -> Result<ReportOutcome, ReportError>` into a
+/// [`ReportSink`].
+#[derive(Debug, Clone, Copy)]
+pub struct FnSink<F>(pub F);
+
+impl<F> ReportSink for FnSink<F>
+where
+    F: FnMut(crate::time::Instant, Report) -> Result<ReportOutcome, ReportError>,
+{
+    fn report(&mut self, now: crate::time::Instant, report: Report) -> Result<ReportOutcome, ReportError> {
+        (self.0)(now, report)
+    }
+}
+
+impl<K: ReportSink + ?Sized> ReportSink for &mut K {
+    fn report(&mut self, now: crate::time::Instant, report: Report) -> Result<ReportOutcome, ReportError> {
+        (**self).report(now, report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_partition_the_kinds() {
+        let failures = ReportKind::ALL.iter().filter(|k| k.class() == ReportClass::Failure).count();
+        let successes = ReportKind::ALL.iter().filter(|k| k.class() == ReportClass::Success).count();
+        assert_eq!((failures, successes), (3, 4));
+        assert_eq!(ReportKind::Crashed.class(), ReportClass::Definitive);
+        for (i, k) in ReportKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i);
+        }
+    }
+
+    #[test]
+    fn constructors_fill_rank_and_incarnation() {
+        assert_eq!(Report::barrier_timeout(3), Report { kind: ReportKind::BarrierTimeout, rank: 3, incarnation: None });
+        assert_eq!(Report::with_incarnation(ReportKind::Healthy, 1, 7).incarnation, Some(7));
+        assert_eq!(std::format!("{}", ReportError::UnknownPartition), "unknown partition rank");
+    }
+}

@@ -1,0 +1,202 @@
+//! Statistics: a `Copy` snapshot ([`Stats`]) built from live counters.
+//!
+//! The coordinator owns one [`Counters`] and updates it only through the `pub(crate) on_*`
+//! methods, at the single place each counted thing happens, so every counter moves exactly
+//! once per occurrence (the Java accumulator counted FAILED→FAILED bookkeeping events as new
+//! failures, B1, never counted blocked recoveries and never recorded detection latency, B18).
+//! Per-state partition counts and the queue depth are read live from the partition table and
+//! the queue when the snapshot is taken (B24: no stale snapshot). All counters saturate.
+
+use core::time::Duration;
+
+use super::histogram::{Histogram, LatencySummary};
+
+/// A statistics snapshot. `#[non_exhaustive]`: fields may be added.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Partitions in the table.
+    pub total: u32,
+    /// HEALTHY partitions now.
+    pub healthy: u32,
+    /// SUSPECTED partitions now.
+    pub suspected: u32,
+    /// FAILED partitions now (waiting, queued, backing off or escalated).
+    pub failed: u32,
+    /// RECOVERING partitions now.
+    pub recovering: u32,
+    /// HEALTHY → SUSPECTED transitions.
+    pub suspicions: u64,
+    /// SUSPECTED → HEALTHY transitions (false alarms).
+    pub false_alarms: u64,
+    /// SUSPECTED → FAILED transitions (each failure counted once, B1).
+    pub failures_detected: u64,
+    /// Recovery attempts started (lock taken, FAILED → RECOVERING).
+    pub recoveries_attempted: u64,
+    /// Attempts that completed every phase.
+    pub recoveries_succeeded: u64,
+    /// Attempts that failed (phase error, recovery timeout or pause timeout).
+    pub recoveries_failed: u64,
+    /// Retries scheduled with backoff.
+    pub recoveries_retried: u64,
+    /// Attempts abandoned at the recovery timeout (also counted as failed).
+    pub recoveries_timed_out: u64,
+    /// Partitions put in the recovery queue.
+    pub recoveries_queued: u64,
+    /// Escalations (quorum lost, or retries exhausted).
+    pub escalations: u64,
+    /// Times a queued recovery could not start because K recoveries were running.
+    pub blocked_by_lock: u64,
+    /// Pauses whose timeout expired with operations still in flight.
+    pub pause_timeouts: u64,
+    /// Partitions in the recovery queue now.
+    pub queue_depth: u32,
+    /// The largest queue depth seen.
+    pub queue_depth_max: u32,
+    /// Recoveries holding the recovery lock now.
+    pub in_progress: u32,
+    /// Recoveries inside recovery mode now (the mode's count).
+    pub recovery_mode_depth: u32,
+    /// Whether HEALTHY partitions are a strict majority now.
+    pub quorum: bool,
+    /// Times quorum was lost.
+    pub quorum_losses: u64,
+    /// Reports ignored because their incarnation was not current.
+    pub stale_reports: u64,
+    /// Reports about FAILED or RECOVERING partitions (no effect).
+    pub ignored_reports: u64,
+    /// Events dropped because the event outbox was full.
+    pub events_dropped: u64,
+    /// First failure report → FAILED.
+    pub detection_latency: LatencySummary,
+    /// FAILED → recovered (or given up), across retries.
+    pub recovery_latency: LatencySummary,
+}
+
+impl Stats {
+    /// Succeeded attempts per thousand attempts; `None` when nothing was attempted (neither
+    /// the Java 1.0 nor the Java 0.0, B24).
+    pub fn success_rate_permille(&self) -> Option<u32> {
+        let a = self.recoveries_attempted;
+        if a == 0 {
+            return None;
+        }
+        let r = u128::from(self.recoveries_succeeded) * 1000 / u128::from(a);
+        Some(u32::try_from(r).unwrap_or(1000))
+    }
+}
+
+/// The coordinator's accumulators.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) s: Stats,
+    detection: Histogram,
+    recovery: Histogram,
+}
+
+fn inc(c: &mut u64) {
+    *c = c.saturating_add(1);
+}
+
+impl Counters {
+    pub(crate) fn on_suspected(&mut self) {
+        inc(&mut self.s.suspicions);
+    }
+    pub(crate) fn on_false_alarm(&mut self) {
+        inc(&mut self.s.false_alarms);
+    }
+    pub(crate) fn on_failed(&mut self, detection_latency: Duration) {
+        inc(&mut self.s.failures_detected);
+        self.detection.record(detection_latency);
+    }
+    pub(crate) fn on_attempt(&mut self) {
+        inc(&mut self.s.recoveries_attempted);
+    }
+    pub(crate) fn on_attempt_succeeded(&mut self, latency: Duration) {
+        inc(&mut self.s.recoveries_succeeded);
+        self.recovery.record(latency);
+    }
+    pub(crate) fn on_attempt_failed(&mut self, timed_out: bool) {
+        inc(&mut self.s.recoveries_failed);
+        if timed_out {
+            inc(&mut self.s.recoveries_timed_out);
+        }
+    }
+    pub(crate) fn on_given_up(&mut self, latency: Duration) {
+        self.recovery.record(latency);
+    }
+    pub(crate) fn on_retry(&mut self) {
+        inc(&mut self.s.recoveries_retried);
+    }
+    pub(crate) fn on_queued(&mut self, depth: u32) {
+        inc(&mut self.s.recoveries_queued);
+        self.s.queue_depth_max = self.s.queue_depth_max.max(depth);
+    }
+    pub(crate) fn on_escalated(&mut self) {
+        inc(&mut self.s.escalations);
+    }
+    pub(crate) fn on_blocked(&mut self) {
+        inc(&mut self.s.blocked_by_lock);
+    }
+    pub(crate) fn on_pause_timeout(&mut self) {
+        inc(&mut self.s.pause_timeouts);
+    }
+    pub(crate) fn on_quorum_lost(&mut self) {
+        inc(&mut self.s.quorum_losses);
+    }
+    pub(crate) fn on_stale(&mut self) {
+        inc(&mut self.s.stale_reports);
+    }
+    pub(crate) fn on_ignored(&mut self) {
+        inc(&mut self.s.ignored_reports);
+    }
+    pub(crate) fn on_event_dropped(&mut self) {
+        inc(&mut self.s.events_dropped);
+    }
+    pub(crate) fn avg_recovery(&self) -> Option<Duration> {
+        self.recovery.mean()
+    }
+
+    /// The snapshot, with the live figures filled in by the caller.
+    pub(crate) fn snapshot(&self) -> Stats {
+        let mut s = self.s;
+        s.detection_latency = self.detection.summary();
+        s.recovery_latency = self.recovery.summary();
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_rate_is_none_without_attempts() {
+        let mut c = Counters::default();
+        assert_eq!(c.snapshot().success_rate_permille(), None);
+        c.on_attempt();
+        c.on_attempt();
+        c.on_attempt();
+        c.on_attempt_succeeded(Duration::from_millis(10));
+        c.on_attempt_failed(true);
+        let s = c.snapshot();
+        assert_eq!(s.success_rate_permille(), Some(333));
+        assert_eq!((s.recoveries_failed, s.recoveries_timed_out), (1, 1));
+        assert_eq!(s.recovery_latency.count, 1);
+    }
+
+    #[test]
+    fn latencies_are_recorded() {
+        let mut c = Counters::default();
+        c.on_failed(Duration::from_millis(100));
+        c.on_failed(Duration::from_millis(300));
+        let s = c.snapshot();
+        assert_eq!(s.failures_detected, 2);
+        assert_eq!(s.detection_latency.avg, Duration::from_millis(200));
+        assert_eq!(s.detection_latency.max, Duration::from_millis(300));
+        c.on_queued(4);
+        c.on_queued(2);
+        assert_eq!(c.snapshot().queue_depth_max, 4);
+        assert_eq!(c.snapshot().recoveries_queued, 2);
+    }
+}
