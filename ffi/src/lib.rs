@@ -31,9 +31,14 @@ pub(crate) mod handle;
 pub(crate) mod panic;
 
 pub mod clock;
+pub mod config;
+pub mod enums;
+pub mod event;
 pub mod lock;
+pub mod metrics;
 pub mod queue;
 pub mod result;
+pub mod stats;
 pub mod table;
 pub mod tracker;
 pub mod version;
