@@ -74,3 +74,9 @@ pub use coordinator_std::*;
 
 #[cfg(feature = "std")]
 mod coordinator_std;
+
+#[cfg(feature = "std")]
+mod monitor;
+
+#[cfg(feature = "std")]
+pub use monitor::{Monitor, MonitorError, Recovery, MAX_SLEEP, MONITOR_LISTENERS};

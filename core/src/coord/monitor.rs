@@ -1,0 +1,439 @@
+//! The std monitor (feature `std`): runs a [`Coordinator`] on threads for you.
+//!
+//! # Threads
+//!
+//! * one **dispatcher**: loops "lock the coordinator, `tick(clock.now())`, drain actions and
+//!   events, unlock; deliver events to listeners; carry out actions; sleep until
+//!   `poll_timeout` (at most [`MAX_SLEEP`]) or until woken". It is the only thread that calls
+//!   listeners and hooks, so they see events and actions in the coordinator's order;
+//! * `max_concurrent` **workers**: each takes a [`PhaseJob`] from a shared queue, calls the
+//!   matching [`Recovery`] method, then locks the coordinator just long enough for
+//!   `phase_done` and wakes the dispatcher. Phases of different partitions run in parallel.
+//!
+//! # Locks and callbacks (B20)
+//!
+//! The coordinator mutex is never held while embedder code runs: listeners, hooks and phases
+//! are all called after it is released. Listeners are copied out of their own mutex before
+//! the calls. A listener or hook may therefore call back into the monitor (`report`,
+//! `stats`, `subscribe`, …) without deadlocking. A panicking listener, hook or phase is
+//! contained ([`std::panic::catch_unwind`]): the others still run, a panicking phase counts
+//! as a failed phase, and [`Monitor::callback_panics`] counts them.
+//!
+//! # Lifecycle
+//!
+//! [`Monitor::start`] and [`Monitor::stop`] are idempotent; `stop` joins every thread (a
+//! worker first finishes the phase it is running), keeps the coordinator's state and the
+//! queued phase jobs, and `start` picks them up again (nothing is forgotten by a restart,
+//! unlike the Java detector, B25). Dropping the monitor stops it.
+
+use std::boxed::Box;
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::vec::Vec;
+
+use core::fmt;
+use core::time::Duration;
+
+use super::action::{Action, CancelJob, PhaseJob};
+use super::config::Config;
+use super::coordinator::NewError;
+use super::coordinator_std::BoxedCoordinator;
+use super::event::Event;
+use super::gate::OpGate;
+use super::level::{Alerts, HealthLevel};
+use super::listener::{ListenerHandle, ListenerSet, SubscribeError, UnsubscribeError};
+use super::phase::Phase;
+use super::report::{Report, ReportError, ReportOutcome, ReportSink};
+use super::stats::Stats;
+use crate::health::Health;
+use crate::table::RankError;
+use crate::time::{Clock, Instant};
+
+/// The dispatcher never sleeps longer than this, so a clock that jumps without waking it
+/// (e.g. a `ManualClock` in tests) is noticed.
+pub const MAX_SLEEP: Duration = Duration::from_millis(50);
+
+/// Listener slots of a monitor.
+pub const MONITOR_LISTENERS: usize = 16;
+
+/// The embedder's recovery: one method per phase, plus cancellation and the hooks recovery
+/// mode uses. Called on the monitor's threads, never under its locks.
+pub trait Recovery: Send + Sync + 'static {
+    /// Run DETECTING for `job`; `true` on success.
+    fn detecting(&self, job: &PhaseJob) -> bool;
+    /// Run REDISTRIBUTING.
+    fn redistributing(&self, job: &PhaseJob) -> bool;
+    /// Run REBALANCING.
+    fn rebalancing(&self, job: &PhaseJob) -> bool;
+    /// Run VALIDATING.
+    fn validating(&self, job: &PhaseJob) -> bool;
+    /// The attempt timed out: stop working on it (its result will be refused).
+    fn cancel(&self, _job: &CancelJob) {}
+    /// Recovery mode entered: pause the cross-partition balancer.
+    fn pause_balancer(&self) {}
+    /// Recovery mode left: resume the balancer.
+    fn resume_balancer(&self) {}
+    /// Recovery mode entered: pause ghost synchronisation.
+    fn pause_ghost_sync(&self) {}
+    /// Recovery mode left: restore ghost synchronisation to its previous setting.
+    fn resume_ghost_sync(&self) {}
+}
+
+/// Why the monitor could not be built or started.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum MonitorError {
+    /// The coordinator refused its arguments.
+    Coordinator(NewError),
+    /// The OS refused a thread.
+    Spawn(std::io::Error),
+}
+
+impl fmt::Display for MonitorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MonitorError::Coordinator(e) => write!(f, "coordinator: {e}"),
+            MonitorError::Spawn(e) => write!(f, "cannot start a monitor thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for MonitorError {}
+
+type SharedListener = Arc<dyn Fn(&Event) + Send + Sync>;
+
+struct Shared<R, G: OpGate, C> {
+    coord: Mutex<BoxedCoordinator<G>>,
+    listeners: Mutex<ListenerSet<SharedListener, MONITOR_LISTENERS>>,
+    recovery: R,
+    clock: C,
+    /// Dispatcher wake-up flag.
+    wake: Mutex<bool>,
+    wake_cv: Condvar,
+    /// Phase jobs for the workers.
+    jobs: Mutex<VecDeque<PhaseJob>>,
+    jobs_cv: Condvar,
+    stop: AtomicBool,
+    panics: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned mutex only means a panic elsewhere; the data are plain counters and queues
+    // whose invariants hold between statements, so keep going.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> Shared<R, G, C> {
+    fn notify(&self) {
+        *lock(&self.wake) = true;
+        self.wake_cv.notify_all();
+    }
+
+    fn guarded(&self, f: impl FnOnce()) -> bool {
+        let ok = catch_unwind(AssertUnwindSafe(f)).is_ok();
+        if !ok {
+            self.panics.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// One dispatcher round; returns how long to sleep.
+    fn round(&self) -> Duration {
+        let mut actions = Vec::new();
+        let mut events = Vec::new();
+        let (now, next) = {
+            let mut c = lock(&self.coord);
+            let now = self.clock.now();
+            c.tick(now);
+            while let Some(a) = c.poll_action() {
+                actions.push(a);
+            }
+            while let Some(e) = c.poll_event() {
+                events.push(e);
+            }
+            (now, c.poll_timeout())
+        };
+        if !events.is_empty() {
+            let mut snapshot: Vec<SharedListener> = Vec::new();
+            lock(&self.listeners).for_each(|l| snapshot.push(l.clone()));
+            for e in &events {
+                for l in &snapshot {
+                    self.guarded(|| l(e));
+                }
+            }
+        }
+        for a in actions {
+            match a {
+                Action::PauseBalancer => {
+                    self.guarded(|| self.recovery.pause_balancer());
+                }
+                Action::ResumeBalancer => {
+                    self.guarded(|| self.recovery.resume_balancer());
+                }
+                Action::PauseGhostSync => {
+                    self.guarded(|| self.recovery.pause_ghost_sync());
+                }
+                Action::ResumeGhostSync => {
+                    self.guarded(|| self.recovery.resume_ghost_sync());
+                }
+                Action::CancelRecovery(j) => {
+                    lock(&self.jobs).retain(|q| q.attempt != j.attempt);
+                    self.guarded(|| self.recovery.cancel(&j));
+                }
+                Action::RunPhase(j) => {
+                    lock(&self.jobs).push_back(j);
+                    self.jobs_cv.notify_one();
+                }
+            }
+        }
+        next.map_or(MAX_SLEEP, |t| t.saturating_duration_since(now).min(MAX_SLEEP))
+    }
+
+    fn dispatcher(&self) {
+        while !self.stop.load(Ordering::Acquire) {
+            let sleep = self.round();
+            let mut woken = lock(&self.wake);
+            if !*woken && !sleep.is_zero() && !self.stop.load(Ordering::Acquire) {
+                woken = self
+                    .wake_cv
+                    .wait_timeout(woken, sleep)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|p| p.into_inner().0);
+            }
+            *woken = false;
+        }
+    }
+
+    fn worker(&self) {
+        loop {
+            let job = {
+                let mut q = lock(&self.jobs);
+                loop {
+                    if self.stop.load(Ordering::Acquire) {
+                        return;
+                    }
+                    if let Some(j) = q.pop_front() {
+                        break j;
+                    }
+                    q = self.jobs_cv.wait(q).unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+            };
+            let mut ok = false;
+            let r = &self.recovery;
+            self.guarded(|| {
+                ok = match job.phase {
+                    Phase::Detecting => r.detecting(&job),
+                    Phase::Redistributing => r.redistributing(&job),
+                    Phase::Rebalancing => r.rebalancing(&job),
+                    Phase::Validating => r.validating(&job),
+                    _ => false,
+                }
+            });
+            {
+                let mut c = lock(&self.coord);
+                // A refusal means the attempt was abandoned meanwhile (timeout): nothing to do.
+                let _ = c.phase_done(self.clock.now(), job.rank, job.attempt, job.phase, ok);
+            }
+            self.notify();
+        }
+    }
+}
+
+/// The coordinator on threads (see the module docs).
+pub struct Monitor<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> {
+    shared: Arc<Shared<R, G, C>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    workers: usize,
+}
+
+impl<R, G, C> fmt::Debug for Monitor<R, G, C>
+where
+    R: Recovery,
+    G: OpGate + Send + 'static,
+    C: Clock + Send + Sync + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Monitor").field("running", &self.is_running()).finish()
+    }
+}
+
+impl<R, G, C> Monitor<R, G, C>
+where
+    R: Recovery,
+    G: OpGate + Send + 'static,
+    C: Clock + Send + Sync + 'static,
+{
+    /// A stopped monitor over a new coordinator for `n` partitions (boxed storage).
+    pub fn new(config: Config, n: u32, gate: G, recovery: R, clock: C) -> Result<Self, MonitorError> {
+        let now = clock.now();
+        let coord = BoxedCoordinator::new_boxed(config, n, gate, now).map_err(MonitorError::Coordinator)?;
+        Ok(Monitor {
+            shared: Arc::new(Shared {
+                coord: Mutex::new(coord),
+                listeners: Mutex::new(ListenerSet::new()),
+                recovery,
+                clock,
+                wake: Mutex::new(false),
+                wake_cv: Condvar::new(),
+                jobs: Mutex::new(VecDeque::new()),
+                jobs_cv: Condvar::new(),
+                stop: AtomicBool::new(false),
+                panics: AtomicU64::new(0),
+            }),
+            threads: Mutex::new(Vec::new()),
+            workers: config.max_concurrent() as usize,
+        })
+    }
+
+    /// Start the dispatcher and the workers; a no-op when running.
+    pub fn start(&self) -> Result<(), MonitorError> {
+        let mut threads = lock(&self.threads);
+        if !threads.is_empty() {
+            return Ok(());
+        }
+        self.shared.stop.store(false, Ordering::Release);
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| std::thread::Builder::new().name(name.into()).spawn(f);
+        let s = self.shared.clone();
+        match spawn("ftforest-dispatch", Box::new(move || s.dispatcher())) {
+            Ok(h) => threads.push(h),
+            Err(e) => return Err(MonitorError::Spawn(e)),
+        }
+        for _ in 0..self.workers {
+            let s = self.shared.clone();
+            match spawn("ftforest-recovery", Box::new(move || s.worker())) {
+                Ok(h) => threads.push(h),
+                Err(e) => {
+                    drop(threads);
+                    self.stop();
+                    return Err(MonitorError::Spawn(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop and join every thread (except the calling one, if `stop` runs inside a callback);
+    /// a no-op when stopped. State and queued jobs are kept.
+    pub fn stop(&self) {
+        let mut threads = lock(&self.threads);
+        if threads.is_empty() {
+            return;
+        }
+        self.shared.stop.store(true, Ordering::Release);
+        self.shared.notify();
+        {
+            let _q = lock(&self.shared.jobs);
+            self.shared.jobs_cv.notify_all();
+        }
+        let me = std::thread::current().id();
+        for h in threads.drain(..) {
+            // A monitor dropped from one of its own callbacks must not join itself: that
+            // thread exits on its own once it sees `stop`.
+            if h.thread().id() != me {
+                let _ = h.join();
+            }
+        }
+    }
+
+    /// Whether the threads run.
+    pub fn is_running(&self) -> bool {
+        !lock(&self.threads).is_empty()
+    }
+
+    /// Feed a report observed now (the monitor's clock); wakes the dispatcher.
+    pub fn report(&self, report: Report) -> Result<ReportOutcome, ReportError> {
+        let now = self.shared.clock.now();
+        self.report_at(now, report)
+    }
+
+    /// Feed a report observed at `now`.
+    pub fn report_at(&self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
+        let r = lock(&self.shared.coord).handle_report(now, report);
+        self.shared.notify();
+        r
+    }
+
+    /// See [`Coordinator::retry`](super::Coordinator::retry).
+    pub fn retry(&self, rank: u32) -> Result<(), super::coordinator::RetryError> {
+        let now = self.shared.clock.now();
+        let r = lock(&self.shared.coord).retry(now, rank);
+        self.shared.notify();
+        r
+    }
+
+    /// Wake the dispatcher (e.g. after moving a manual clock).
+    pub fn poke(&self) {
+        self.shared.notify();
+    }
+
+    /// Subscribe a listener; it is called on the dispatcher thread, outside every lock.
+    pub fn subscribe(&self, f: impl Fn(&Event) + Send + Sync + 'static) -> Result<ListenerHandle, SubscribeError> {
+        lock(&self.shared.listeners).subscribe(Arc::new(f))
+    }
+
+    /// Remove the subscription `handle` names (only that one).
+    pub fn unsubscribe(&self, handle: ListenerHandle) -> Result<(), UnsubscribeError> {
+        lock(&self.shared.listeners).unsubscribe(handle).map(|_| ())
+    }
+
+    /// `(state, incarnation)` of `rank`.
+    pub fn health(&self, rank: u32) -> Result<(Health, u32), RankError> {
+        lock(&self.shared.coord).health(rank)
+    }
+
+    /// Statistics snapshot.
+    pub fn stats(&self) -> Stats {
+        lock(&self.shared.coord).stats()
+    }
+
+    /// Health level.
+    pub fn level(&self) -> HealthLevel {
+        lock(&self.shared.coord).level()
+    }
+
+    /// Alerts at the monitor clock's now.
+    pub fn alerts(&self) -> Alerts {
+        let now = self.shared.clock.now();
+        lock(&self.shared.coord).alerts(now)
+    }
+
+    /// Read the coordinator under its lock (do not block inside `f`).
+    pub fn with_coordinator<T>(&self, f: impl FnOnce(&BoxedCoordinator<G>) -> T) -> T {
+        f(&lock(&self.shared.coord))
+    }
+
+    /// The embedder's recovery object.
+    pub fn recovery(&self) -> &R {
+        &self.shared.recovery
+    }
+
+    /// Listener, hook and phase panics contained so far.
+    pub fn callback_panics(&self) -> u64 {
+        self.shared.panics.load(Ordering::Relaxed)
+    }
+}
+
+impl<R, G, C> Drop for Monitor<R, G, C>
+where
+    R: Recovery,
+    G: OpGate + Send + 'static,
+    C: Clock + Send + Sync + 'static,
+{
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl<R, G, C> ReportSink for &Monitor<R, G, C>
+where
+    R: Recovery,
+    G: OpGate + Send + 'static,
+    C: Clock + Send + Sync + 'static,
+{
+    fn report(&mut self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
+        self.report_at(now, report)
+    }
+}

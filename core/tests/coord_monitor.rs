@@ -1,0 +1,264 @@
+//! The std `Monitor`: threads, listeners outside locks (B20), the embedder's phases (B2),
+//! idempotent start/stop keeping state (B25), concurrent recoveries (B21) and cancellation.
+//!
+//! No timing assertions: waits poll a condition with a generous liveness bound (60 s) that
+//! only a hang would reach.
+#![cfg(feature = "std")]
+
+use core::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::vec::Vec;
+
+use ftforest_core::coord::{
+    CancelJob, Config, Event, EventKind, Monitor, Phase, PhaseJob, Recovery, Report, ReportOutcome,
+};
+use ftforest_core::{Clock, Health, Instant, ManualClock, StdClock, Tracker};
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < Duration::from_secs(60), "hung waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[derive(Default)]
+struct Log {
+    calls: Mutex<Vec<String>>,
+    inside: AtomicU32,
+    max_inside: AtomicU32,
+    cancelled: AtomicBool,
+}
+
+impl Log {
+    fn push(&self, s: String) {
+        self.calls.lock().unwrap().push(s);
+    }
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+/// Records everything; DETECTING optionally waits until `rendezvous` phases are inside at
+/// once, or until cancelled.
+struct Rec {
+    log: Arc<Log>,
+    rendezvous: u32,
+    block_until_cancel: bool,
+}
+
+impl Rec {
+    fn phase(&self, job: &PhaseJob) -> bool {
+        self.log.push(format!("{}:{}", job.rank, job.phase));
+        if job.phase == Phase::Detecting {
+            let n = self.log.inside.fetch_add(1, Ordering::SeqCst) + 1;
+            self.log.max_inside.fetch_max(n, Ordering::SeqCst);
+            if self.rendezvous > 1 {
+                wait_for("parallel phases", || self.log.max_inside.load(Ordering::SeqCst) >= self.rendezvous);
+            }
+            if self.block_until_cancel {
+                wait_for("cancel", || self.log.cancelled.load(Ordering::SeqCst));
+            }
+            self.log.inside.fetch_sub(1, Ordering::SeqCst);
+        }
+        true
+    }
+}
+
+impl Recovery for Rec {
+    fn detecting(&self, job: &PhaseJob) -> bool {
+        self.phase(job)
+    }
+    fn redistributing(&self, job: &PhaseJob) -> bool {
+        self.phase(job)
+    }
+    fn rebalancing(&self, job: &PhaseJob) -> bool {
+        self.phase(job)
+    }
+    fn validating(&self, job: &PhaseJob) -> bool {
+        self.phase(job)
+    }
+    fn cancel(&self, job: &CancelJob) {
+        self.log.push(format!("cancel {}", job.rank));
+        self.log.cancelled.store(true, Ordering::SeqCst);
+    }
+    fn pause_balancer(&self) {
+        self.log.push("pause balancer".into());
+    }
+    fn resume_balancer(&self) {
+        self.log.push("resume balancer".into());
+    }
+    fn pause_ghost_sync(&self) {
+        self.log.push("pause ghost".into());
+    }
+    fn resume_ghost_sync(&self) {
+        self.log.push("resume ghost".into());
+    }
+}
+
+fn rec(log: &Arc<Log>) -> Rec {
+    Rec { log: log.clone(), rendezvous: 1, block_until_cancel: false }
+}
+
+type M<C> = Monitor<Rec, Arc<Tracker>, C>;
+
+fn monitor(n: u32, r: Rec) -> M<StdClock> {
+    Monitor::new(Config::default(), n, Arc::new(Tracker::new()), r, StdClock).unwrap()
+}
+
+/// B2: a crashed partition is recovered through the embedder's phase methods, inside the
+/// balancer/ghost-sync pause.
+#[test]
+fn monitor_runs_the_embedders_recovery() {
+    let log = Arc::new(Log::default());
+    let m = monitor(3, rec(&log));
+    m.start().unwrap();
+    assert_eq!(m.report(Report::crashed(1)), Ok(ReportOutcome::Failed));
+    wait_for("recovery", || m.health(1).unwrap() == (Health::Healthy, 1));
+    wait_for("resume", || log.calls().len() == 8);
+    assert_eq!(
+        log.calls(),
+        [
+            "pause balancer",
+            "pause ghost",
+            "1:DETECTING",
+            "1:REDISTRIBUTING",
+            "1:REBALANCING",
+            "1:VALIDATING",
+            "resume balancer",
+            "resume ghost"
+        ]
+    );
+    assert_eq!(m.stats().recoveries_succeeded, 1);
+    m.stop();
+}
+
+/// start/stop are idempotent; stopping forgets nothing (B25); reports while stopped count.
+#[test]
+fn start_stop_idempotent_and_state_kept() {
+    let log = Arc::new(Log::default());
+    let m = monitor(5, rec(&log));
+    m.stop();
+    m.start().unwrap();
+    m.start().unwrap();
+    assert!(m.is_running());
+    m.stop();
+    m.stop();
+    assert!(!m.is_running());
+    // While stopped: the report is processed, the recovery waits for the threads.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    m.subscribe(move |e: &Event| s2.lock().unwrap().push(e.kind())).unwrap();
+    assert_eq!(m.report(Report::crashed(4)), Ok(ReportOutcome::Failed));
+    assert_eq!(m.health(4).unwrap().0, Health::Recovering);
+    assert!(seen.lock().unwrap().is_empty());
+    m.start().unwrap();
+    wait_for("recovery after restart", || m.health(4).unwrap().0 == Health::Healthy);
+    wait_for("events", || seen.lock().unwrap().contains(&EventKind::RecoveryFinished));
+    assert_eq!(seen.lock().unwrap()[0], EventKind::StatusChanged);
+}
+
+/// B20: listeners run outside every lock: a listener may call back into the monitor.
+#[test]
+fn listeners_may_call_back_into_the_monitor() {
+    let log = Arc::new(Log::default());
+    let m = Arc::new(monitor(5, rec(&log)));
+    let weak = Arc::downgrade(&m);
+    let calls = Arc::new(AtomicU32::new(0));
+    let c2 = calls.clone();
+    m.subscribe(move |e: &Event| {
+        let Some(m) = weak.upgrade() else { return };
+        // Reads, a report, and a (un)subscription from inside a listener.
+        let _ = m.stats();
+        let _ = m.level();
+        let _ = m.report(Report::heartbeat(0));
+        if e.kind() == EventKind::RecoveryFinished {
+            let h = m.subscribe(|_: &Event| {}).unwrap();
+            m.unsubscribe(h).unwrap();
+        }
+        c2.fetch_add(1, Ordering::SeqCst);
+    })
+    .unwrap();
+    m.start().unwrap();
+    m.report(Report::crashed(2)).unwrap();
+    wait_for("recovery", || m.health(2).unwrap().0 == Health::Healthy);
+    wait_for("listener calls", || calls.load(Ordering::SeqCst) >= 8);
+    m.stop();
+}
+
+/// Five listeners receive every event in the same order; a panicking one stops nobody.
+#[test]
+fn five_listeners_and_a_panicking_one() {
+    let log = Arc::new(Log::default());
+    let m = monitor(7, rec(&log));
+    let logs: Vec<Arc<Mutex<Vec<Event>>>> = (0..5).map(|_| Arc::new(Mutex::new(Vec::new()))).collect();
+    m.subscribe(|_: &Event| panic!("listener bug")).unwrap();
+    for l in &logs {
+        let l = l.clone();
+        m.subscribe(move |e: &Event| l.lock().unwrap().push(*e)).unwrap();
+    }
+    m.start().unwrap();
+    for r in 0..3 {
+        m.report(Report::crashed(r)).unwrap();
+    }
+    wait_for("three recoveries", || m.stats().recoveries_succeeded == 3);
+    wait_for("delivery", || {
+        logs.iter().all(|l| l.lock().unwrap().iter().filter(|e| e.kind() == EventKind::RecoveryFinished).count() == 3)
+    });
+    m.stop();
+    let first = logs[0].lock().unwrap().clone();
+    for l in &logs[1..] {
+        assert_eq!(*l.lock().unwrap(), first);
+    }
+    // 3 × (F, R, H transitions) at least, and the panics were contained per event.
+    assert!(first.iter().filter(|e| e.kind() == EventKind::StatusChanged).count() >= 9);
+    assert_eq!(m.callback_panics(), first.len() as u64);
+}
+
+/// B21: K recoveries of different partitions run at the same time on the monitor.
+#[test]
+fn recoveries_run_in_parallel() {
+    let log = Arc::new(Log::default());
+    let m = monitor(7, Rec { log: log.clone(), rendezvous: 3, block_until_cancel: false });
+    m.start().unwrap();
+    for r in 0..3 {
+        m.report(Report::crashed(r)).unwrap();
+    }
+    wait_for("three recoveries", || m.stats().recoveries_succeeded == 3);
+    assert_eq!(log.max_inside.load(Ordering::SeqCst), 3);
+    let calls = log.calls();
+    assert_eq!(calls.iter().filter(|c| *c == "pause balancer").count(), 1);
+    m.stop();
+}
+
+struct Shared(Arc<ManualClock>);
+impl Clock for Shared {
+    fn now(&self) -> Instant {
+        self.0.now()
+    }
+}
+
+/// A recovery that runs past the recovery timeout is abandoned and the embedder told to
+/// cancel it (manual clock, moved by the test).
+#[test]
+fn recovery_timeout_cancels_the_embedder() {
+    let log = Arc::new(Log::default());
+    let clock = Arc::new(ManualClock::new(Instant::from_millis(1)));
+    let r = Rec { log: log.clone(), rendezvous: 1, block_until_cancel: true };
+    let m: M<Shared> = Monitor::new(Config::default(), 3, Arc::new(Tracker::new()), r, Shared(clock.clone())).unwrap();
+    m.start().unwrap();
+    m.report(Report::crashed(0)).unwrap();
+    wait_for("phase started", || log.calls().iter().any(|c| c == "0:DETECTING"));
+    clock.advance(Duration::from_secs(31));
+    m.poke();
+    wait_for("cancel", || log.cancelled.load(Ordering::SeqCst));
+    wait_for("retry scheduled", || m.stats().recoveries_timed_out == 1);
+    assert_eq!(m.health(0).unwrap().0, Health::Failed);
+    // The late result of the cancelled phase was refused; the retry (after backoff) succeeds.
+    clock.advance(Duration::from_secs(1));
+    m.poke();
+    wait_for("retry", || m.health(0).unwrap().0 == Health::Healthy);
+    m.stop();
+    assert!(log.calls().iter().any(|c| c == "cancel 0"));
+}
