@@ -22,6 +22,34 @@
 #define FTF_VERSION_NUMBER ((FTF_VERSION_MAJOR << 16) | (FTF_VERSION_MINOR << 8) | FTF_VERSION_PATCH)
 
 
+// Recovery slots of a coordinator or forest: the largest accepted `max_concurrent`.
+#define FTF_MAX_CONCURRENT_RECOVERIES 8
+
+// Events a coordinator buffers between polls (more are dropped and counted in
+// `events_dropped`).
+#define FTF_EVENT_CAPACITY 256
+
+// Alert bit: healthy partitions below `min_healthy_percent`.
+#define FTF_ALERT_LOW_HEALTHY_RATIO 1
+
+// Alert bit: more FAILED/RECOVERING partitions than `max_failed`.
+#define FTF_ALERT_FAILED_PARTITIONS 2
+
+// Alert bit: average recovery latency above `max_avg_recovery`.
+#define FTF_ALERT_SLOW_RECOVERY 4
+
+// Alert bit: more failures detected in total than `max_failures`.
+#define FTF_ALERT_MANY_FAILURES 8
+
+// Alert bit: operations still in flight `max_pause_stall` into a pause.
+#define FTF_ALERT_PAUSE_STALLED 16
+
+// `rank` of an event that concerns no single partition (quorum lost/restored).
+#define FTF_NO_RANK UINT32_MAX
+
+// Listener slots of a forest.
+#define FTF_MAX_LISTENERS 16
+
 // "Any state" for the `from` argument of `ftf_partition_table_transition`.
 #define FTF_HEALTH_ANY UINT32_MAX
 
@@ -152,6 +180,339 @@ typedef uint32_t ftf_health;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A recovery phase (`uint32_t` in structs and arguments).
+enum ftf_phase
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not running.
+  FTF_PHASE_IDLE = 0,
+  // Confirm what was lost.
+  FTF_PHASE_DETECTING = 1,
+  // Move the failed partition's data to survivors.
+  FTF_PHASE_REDISTRIBUTING = 2,
+  // Rebalance the forest.
+  FTF_PHASE_REBALANCING = 3,
+  // Validate the ghost layer and invariants.
+  FTF_PHASE_VALIDATING = 4,
+  // The attempt succeeded.
+  FTF_PHASE_COMPLETE = 5,
+  // The attempt failed.
+  FTF_PHASE_FAILED = 6,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_phase ftf_phase;
+#else
+typedef uint32_t ftf_phase;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What a report says about a partition.
+enum ftf_report_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A barrier timed out waiting for the partition (failure).
+  FTF_REPORT_BARRIER_TIMEOUT = 0,
+  // A barrier passed with the partition present (success).
+  FTF_REPORT_BARRIER_PASSED = 1,
+  // Ghost-layer synchronisation with the partition failed (failure).
+  FTF_REPORT_GHOST_SYNC_FAILURE = 2,
+  // Ghost-layer synchronisation succeeded (success).
+  FTF_REPORT_GHOST_SYNC_SUCCESS = 3,
+  // A heartbeat from the partition arrived (success; feeds the heartbeat detector).
+  FTF_REPORT_HEARTBEAT_RECEIVED = 4,
+  // An external detector saw a heartbeat missing (failure).
+  FTF_REPORT_HEARTBEAT_MISSED = 5,
+  // The embedder says the partition is fine: a false alarm (success).
+  FTF_REPORT_HEALTHY = 6,
+  // The partition is known dead: straight to FAILED (through SUSPECTED).
+  FTF_REPORT_CRASHED = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_report_kind ftf_report_kind;
+#else
+typedef uint32_t ftf_report_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What a handled report did.
+enum ftf_report_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Counted; no transition.
+  FTF_REPORT_COUNTED = 0,
+  // HEALTHY -> SUSPECTED.
+  FTF_REPORT_SUSPECTED = 1,
+  // Now FAILED and handed to the recovery decision.
+  FTF_REPORT_FAILED = 2,
+  // SUSPECTED -> HEALTHY (false alarm).
+  FTF_REPORT_CLEARED = 3,
+  // Older incarnation: ignored.
+  FTF_REPORT_STALE = 4,
+  // FAILED or RECOVERING: detection inputs no longer apply.
+  FTF_REPORT_IGNORED = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_report_outcome ftf_report_outcome;
+#else
+typedef uint32_t ftf_report_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The kind of an `ftf_event`.
+enum ftf_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A partition's health changed (`from`/`to` are `ftf_health`, `cause` an `ftf_cause`).
+  FTF_EVENT_STATUS_CHANGED = 0,
+  // A recovery attempt changed phase (`from`/`to` are `ftf_phase`).
+  FTF_EVENT_PHASE_CHANGED = 1,
+  // A partition entered the recovery queue (`cause` is an `ftf_queue_reason`).
+  FTF_EVENT_RECOVERY_QUEUED = 2,
+  // A partition was escalated (`cause` is an `ftf_escalation_reason`).
+  FTF_EVENT_ESCALATED = 3,
+  // Quorum was lost (`healthy`/`total`).
+  FTF_EVENT_QUORUM_LOST = 4,
+  // Quorum was restored (`healthy`/`total`).
+  FTF_EVENT_QUORUM_RESTORED = 5,
+  // A failed attempt will be retried (`number` = next attempt, `at_ns` = due time).
+  FTF_EVENT_RETRY_SCHEDULED = 6,
+  // A recovery finished (`success`, `attempts`, `latency_ns`).
+  FTF_EVENT_RECOVERY_FINISHED = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_event_kind ftf_event_kind;
+#else
+typedef uint32_t ftf_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The kind of an `ftf_action`.
+enum ftf_action_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Pause the cross-partition balancer (recovery mode entered).
+  FTF_ACTION_PAUSE_BALANCER = 0,
+  // Pause automatic ghost synchronisation.
+  FTF_ACTION_PAUSE_GHOST_SYNC = 1,
+  // Resume the balancer (recovery mode left).
+  FTF_ACTION_RESUME_BALANCER = 2,
+  // Resume ghost synchronisation to its state before the pause.
+  FTF_ACTION_RESUME_GHOST_SYNC = 3,
+  // Run phase `phase` of attempt `attempt` of `rank`, then call `_phase_done`.
+  FTF_ACTION_RUN_PHASE = 4,
+  // Stop working on attempt `attempt` of `rank` (abandoned at the recovery timeout).
+  FTF_ACTION_CANCEL_RECOVERY = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_action_kind ftf_action_kind;
+#else
+typedef uint32_t ftf_action_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a partition's health changed (`cause` of `FTF_EVENT_STATUS_CHANGED`).
+enum ftf_cause
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Consecutive failures reached the threshold; the last was a barrier timeout.
+  FTF_CAUSE_BARRIER_TIMEOUT = 0,
+  // ... the last was a ghost-sync failure.
+  FTF_CAUSE_GHOST_SYNC_FAILURE = 1,
+  // ... the last was a reported missed heartbeat.
+  FTF_CAUSE_HEARTBEAT_MISSED = 2,
+  // The heartbeat detector's verdict.
+  FTF_CAUSE_HEARTBEAT_TIMEOUT = 3,
+  // The embedder reported a crash.
+  FTF_CAUSE_CRASHED = 4,
+  // The confirmation time elapsed while SUSPECTED.
+  FTF_CAUSE_CONFIRMATION_TIMEOUT = 5,
+  // A barrier passed (false alarm).
+  FTF_CAUSE_BARRIER_PASSED = 6,
+  // A ghost sync succeeded (false alarm).
+  FTF_CAUSE_GHOST_SYNC_SUCCESS = 7,
+  // A heartbeat arrived (false alarm).
+  FTF_CAUSE_HEARTBEAT_RECEIVED = 8,
+  // The embedder marked the partition healthy.
+  FTF_CAUSE_MARKED_HEALTHY = 9,
+  // A recovery attempt took the lock.
+  FTF_CAUSE_RECOVERY_STARTED = 10,
+  // Every phase completed.
+  FTF_CAUSE_RECOVERY_SUCCEEDED = 11,
+  // A phase reported failure.
+  FTF_CAUSE_RECOVERY_FAILED = 12,
+  // The recovery timeout expired.
+  FTF_CAUSE_RECOVERY_TIMED_OUT = 13,
+  // The pause did not reach quiescence in time.
+  FTF_CAUSE_PAUSE_TIMED_OUT = 14,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_cause ftf_cause;
+#else
+typedef uint32_t ftf_cause;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a partition waits in the recovery queue.
+enum ftf_queue_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // K recoveries are running.
+  FTF_QUEUE_CAPACITY = 0,
+  // Quorum only holds counting the recoveries in progress.
+  FTF_QUEUE_AWAITING_RECOVERIES = 1,
+  // Quorum is lost; recovered when it returns.
+  FTF_QUEUE_QUORUM_LOST = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_queue_reason ftf_queue_reason;
+#else
+typedef uint32_t ftf_queue_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a partition was escalated.
+enum ftf_escalation_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Quorum lost; the partition stays queued.
+  FTF_ESCALATION_QUORUM_LOST = 0,
+  // Every retry failed; FAILED until `_retry`.
+  FTF_ESCALATION_RETRIES_EXHAUSTED = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_escalation_reason ftf_escalation_reason;
+#else
+typedef uint32_t ftf_escalation_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Overall health level.
+enum ftf_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Every partition HEALTHY.
+  FTF_LEVEL_HEALTHY = 0,
+  // Some SUSPECTED, none failed.
+  FTF_LEVEL_DEGRADED = 1,
+  // Some FAILED or RECOVERING; quorum holds.
+  FTF_LEVEL_CRITICAL = 2,
+  // HEALTHY partitions are not a strict majority.
+  FTF_LEVEL_QUORUM_LOST = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_level ftf_level;
+#else
+typedef uint32_t ftf_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What to do when the pause does not reach quiescence before the pause timeout.
+enum ftf_pause_policy
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Abandon the attempt, reopen the gate, retry later (default): never recover on a running
+  // forest.
+  FTF_PAUSE_ABORT_AND_RETRY = 0,
+  // Run the recovery anyway (opt-in; counted and alerted).
+  FTF_PAUSE_PROCEED = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_pause_policy ftf_pause_policy;
+#else
+typedef uint32_t ftf_pause_policy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Which heartbeat detector runs.
+enum ftf_heartbeat_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // No heartbeat detection (default).
+  FTF_HEARTBEAT_OFF = 0,
+  // Fixed suspicion and failure timeouts since the last heartbeat.
+  FTF_HEARTBEAT_INTERVAL = 1,
+  // Exponential phi accrual, bounded by the fixed timeouts.
+  FTF_HEARTBEAT_PHI = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_heartbeat_mode ftf_heartbeat_mode;
+#else
+typedef uint32_t ftf_heartbeat_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// How a barrier wait ended (returned by an `ftf_barrier_fn`).
+enum ftf_barrier_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Everybody arrived.
+  FTF_BARRIER_PASSED = 0,
+  // The timeout expired first.
+  FTF_BARRIER_TIMED_OUT = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_barrier_outcome ftf_barrier_outcome;
+#else
+typedef uint32_t ftf_barrier_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A barrier decorator for one partition (see `ftf_barrier_fn`). Owned by one thread at a
+// time (`ftf_barrier *`); free with `ftf_barrier_free`.
+typedef struct ftf_barrier ftf_barrier;
+
+// A validated, immutable configuration. Shared (`const ftf_config *`), thread-safe.
+typedef struct ftf_config ftf_config;
+
+// A mutable configuration builder (starts from the defaults). Not thread-safe: use one
+// builder from one thread at a time.
+typedef struct ftf_config_builder ftf_config_builder;
+
+// The sans-io coordinator: detection, quorum decisions, recovery scheduling, pause/resume and
+// statistics, driven by the embedder. Shared (`const ftf_coordinator *`), thread-safe
+// (calls are serialised by an internal mutex; no user code runs under it).
+typedef struct ftf_coordinator ftf_coordinator;
+
+// The fault-tolerant forest runtime (coordinator + dispatcher and worker threads).
+// Shared (`const ftf_forest *`), thread-safe.
+typedef struct ftf_forest ftf_forest;
+
 // Partitions `0..n`, each with a health state and an incarnation; per-state counts; quorum.
 //
 // Shared (`const ftf_partition_table *`): thread-safe, lock-free.
@@ -174,6 +535,227 @@ typedef struct ftf_recovery_queue ftf_recovery_queue;
 // `ftf_tracker_free` drops one.
 typedef struct ftf_tracker ftf_tracker;
 
+// Waits at most `timeout_ns` for the other participants of the barrier that partition `rank`
+// takes part in; returns an `ftf_barrier_outcome` (`FTF_BARRIER_PASSED` or
+// `FTF_BARRIER_TIMED_OUT`; any other value counts as a timeout and makes `ftf_barrier_wait`
+// return `FTF_CALLBACK_FAILED`).
+//
+// Called on the thread that calls `ftf_barrier_wait`, with no libftforest lock held. Must not
+// unwind (C++: `noexcept`).
+typedef uint32_t (*ftf_barrier_fn)(void *userdata, uint32_t rank, uint64_t timeout_ns);
+
+// Releases `userdata` when the object that holds it is destroyed.
+//
+// Called exactly once, by the thread that frees the last handle reference to the object,
+// with no libftforest lock held. Must not unwind.
+typedef void (*ftf_finalizer_fn)(void *userdata);
+
+// One phase to run: run it, then report the result with `_phase_done` quoting `attempt`.
+typedef struct ftf_phase_job {
+  // The partition being recovered.
+  uint32_t rank;
+  // The attempt's unique id (non-zero).
+  uint32_t attempt;
+  // The attempt's number for this failure, from 1.
+  uint32_t number;
+  // The `ftf_phase` to run (DETECTING..VALIDATING; for a cancel: the phase abandoned, or
+  // `FTF_PHASE_IDLE` when unknown).
+  uint32_t phase;
+} ftf_phase_job;
+
+// Work for the embedder (see `ftf_action_kind`).
+typedef struct ftf_action {
+  // An `ftf_action_kind`.
+  uint32_t kind;
+  // RUN_PHASE / CANCEL_RECOVERY: the job; zero for the hook actions.
+  struct ftf_phase_job job;
+} ftf_action;
+
+// Something observers may want to know (see `ftf_event_kind` for the fields used).
+typedef struct ftf_event {
+  // An `ftf_event_kind`.
+  uint32_t kind;
+  // The partition, or `FTF_NO_RANK` for quorum events.
+  uint32_t rank;
+  // When it happened (the caller's `now_ns`).
+  uint64_t time_ns;
+  // STATUS_CHANGED: previous `ftf_health`; PHASE_CHANGED: previous `ftf_phase`.
+  uint32_t from;
+  // STATUS_CHANGED: new `ftf_health`; PHASE_CHANGED: new `ftf_phase`.
+  uint32_t to;
+  // STATUS_CHANGED: the incarnation after the change.
+  uint32_t incarnation;
+  // STATUS_CHANGED: an `ftf_cause`; RECOVERY_QUEUED: an `ftf_queue_reason`;
+  // ESCALATED: an `ftf_escalation_reason`.
+  uint32_t cause;
+  // PHASE_CHANGED: the attempt id.
+  uint32_t attempt;
+  // PHASE_CHANGED: the attempt number (from 1); RETRY_SCHEDULED: the next attempt's
+  // number; RECOVERY_FINISHED: attempts made.
+  uint32_t number;
+  // RECOVERY_QUEUED: queue depth after insertion; QUORUM_*: HEALTHY partitions.
+  uint32_t count;
+  // QUORUM_*: all partitions.
+  uint32_t total;
+  // RECOVERY_FINISHED: whether the partition is HEALTHY again.
+  bool success;
+  // RETRY_SCHEDULED: when the retry is due.
+  uint64_t at_ns;
+  // RECOVERY_FINISHED: FAILED to finished, in nanoseconds.
+  uint64_t latency_ns;
+} ftf_event;
+
+// Number of partitions per state.
+typedef struct ftf_counts {
+  // Partitions HEALTHY.
+  uint32_t healthy;
+  // Partitions SUSPECTED.
+  uint32_t suspected;
+  // Partitions FAILED.
+  uint32_t failed;
+  // Partitions RECOVERING.
+  uint32_t recovering;
+} ftf_counts;
+
+// A latency summary in nanoseconds (all zero when `count` is 0).
+typedef struct ftf_latency {
+  // Samples.
+  uint64_t count;
+  // Exact mean.
+  uint64_t avg_ns;
+  // Median (bucketed).
+  uint64_t p50_ns;
+  // 95th percentile (bucketed).
+  uint64_t p95_ns;
+  // 99th percentile (bucketed).
+  uint64_t p99_ns;
+  // Exact maximum.
+  uint64_t max_ns;
+} ftf_latency;
+
+// A statistics snapshot.
+typedef struct ftf_stats {
+  // Partitions.
+  uint32_t total;
+  // HEALTHY partitions now.
+  uint32_t healthy;
+  // SUSPECTED partitions now.
+  uint32_t suspected;
+  // FAILED partitions now.
+  uint32_t failed;
+  // RECOVERING partitions now.
+  uint32_t recovering;
+  // Partitions in the recovery queue now.
+  uint32_t queue_depth;
+  // The largest queue depth seen.
+  uint32_t queue_depth_max;
+  // Recoveries holding the recovery lock now.
+  uint32_t in_progress;
+  // Recoveries inside recovery mode now.
+  uint32_t recovery_mode_depth;
+  // Whether HEALTHY partitions are a strict majority now.
+  bool quorum;
+  // Succeeded attempts per thousand attempts; `UINT32_MAX` when nothing was attempted.
+  uint32_t success_rate_permille;
+  // HEALTHY -> SUSPECTED transitions.
+  uint64_t suspicions;
+  // SUSPECTED -> HEALTHY transitions (false alarms).
+  uint64_t false_alarms;
+  // SUSPECTED -> FAILED transitions (each failure once).
+  uint64_t failures_detected;
+  // Recovery attempts started.
+  uint64_t recoveries_attempted;
+  // Attempts that completed every phase.
+  uint64_t recoveries_succeeded;
+  // Attempts that failed (phase error, recovery timeout, pause timeout).
+  uint64_t recoveries_failed;
+  // Retries scheduled with backoff.
+  uint64_t recoveries_retried;
+  // Attempts abandoned at the recovery timeout.
+  uint64_t recoveries_timed_out;
+  // Partitions put in the recovery queue.
+  uint64_t recoveries_queued;
+  // Escalations (quorum lost, retries exhausted).
+  uint64_t escalations;
+  // Times a queued recovery could not start because K were running.
+  uint64_t blocked_by_lock;
+  // Pauses whose timeout expired with operations in flight.
+  uint64_t pause_timeouts;
+  // Times quorum was lost.
+  uint64_t quorum_losses;
+  // Reports ignored as stale (older incarnation).
+  uint64_t stale_reports;
+  // Reports about FAILED/RECOVERING partitions (no effect).
+  uint64_t ignored_reports;
+  // Events dropped because the outbox was full.
+  uint64_t events_dropped;
+  // First failure report -> FAILED.
+  struct ftf_latency detection_latency;
+  // FAILED -> recovered (or given up), across retries.
+  struct ftf_latency recovery_latency;
+} ftf_stats;
+
+// Runs one recovery phase (`job->phase`) of attempt `job->attempt` of partition `job->rank`;
+// returns true on success, false on failure (the attempt fails and is retried with backoff,
+// or escalated after the last retry).
+//
+// Called on a forest worker thread, with no libftforest lock held; phases of different
+// partitions run concurrently. Must not unwind (C++: `noexcept`). May call into the forest.
+typedef bool (*ftf_run_phase_fn)(void *userdata, const struct ftf_phase_job *job);
+
+// Told that attempt `job->attempt` of `job->rank` was abandoned at the recovery timeout: stop
+// working on it (a late `run_phase` result is refused anyway).
+//
+// Called on the forest's dispatcher thread, with no libftforest lock held. Must not unwind.
+typedef void (*ftf_cancel_fn)(void *userdata, const struct ftf_phase_job *job);
+
+// A recovery-mode hook: pause or resume the cross-partition balancer or ghost sync.
+//
+// Called on the forest's dispatcher thread, with no libftforest lock held; pauses are always
+// delivered before the phases they protect, and each resume follows its pause. Must not
+// unwind (C++: `noexcept`).
+typedef void (*ftf_hook_fn)(void *userdata);
+
+// The embedder's recovery: the phases (required), cancellation and the recovery-mode hooks
+// (optional, NULL = nothing to do). `userdata` is passed to every callback and must be usable
+// from any thread; `finalizer` (optional) runs once when the forest is destroyed (not when
+// `ftf_forest_new` fails).
+typedef struct ftf_recovery_callbacks {
+  // Passed as the first argument of every callback.
+  void *userdata;
+  // Runs a phase (required).
+  ftf_run_phase_fn run_phase;
+  // An attempt was abandoned (optional).
+  ftf_cancel_fn cancel;
+  // Recovery mode entered: pause the cross-partition balancer (optional).
+  ftf_hook_fn pause_balancer;
+  // Recovery mode left: resume the balancer (optional).
+  ftf_hook_fn resume_balancer;
+  // Recovery mode entered: pause ghost synchronisation (optional).
+  ftf_hook_fn pause_ghost_sync;
+  // Recovery mode left: restore ghost synchronisation to its previous setting (optional).
+  ftf_hook_fn resume_ghost_sync;
+  // Releases `userdata` when the forest is destroyed (optional).
+  ftf_finalizer_fn finalizer;
+} ftf_recovery_callbacks;
+
+// Receives one event (the pointer is valid for the call only).
+//
+// Called on the forest's dispatcher thread, in the coordinator's order, with no libftforest
+// lock held. Must not unwind (C++: `noexcept`). May call into the forest, including
+// `ftf_forest_unsubscribe` of itself.
+typedef void (*ftf_event_fn)(void *userdata, const struct ftf_event *event);
+
+// Names one listener subscription (a plain value, checked by the library).
+typedef struct ftf_listener_handle {
+  // The issuing forest's listener-set id.
+  uint32_t set;
+  // The slot.
+  uint32_t slot;
+  // The slot's generation.
+  uint32_t generation;
+} ftf_listener_handle;
+
 // One held recovery permit: release it exactly once with `ftf_recovery_lock_release`.
 // A plain value; the fields are checked by the library, never trusted.
 typedef struct ftf_permit_token {
@@ -195,18 +777,6 @@ typedef struct ftf_transition {
   uint32_t incarnation;
 } ftf_transition;
 
-// Number of partitions per state.
-typedef struct ftf_counts {
-  // Partitions HEALTHY.
-  uint32_t healthy;
-  // Partitions SUSPECTED.
-  uint32_t suspected;
-  // Partitions FAILED.
-  uint32_t failed;
-  // Partitions RECOVERING.
-  uint32_t recovering;
-} ftf_counts;
-
 // Blocks the calling thread while `*addr == expected`.
 //
 // Called by the thread that waits (a pauser waiting for quiescence, a `begin_wait`, a waiting
@@ -225,12 +795,6 @@ typedef void (*ftf_wait_fn)(void *userdata, uint32_t *addr, uint32_t expected, u
 // release), with no libftforest lock held, after `*addr` was changed. Must not block for
 // long, must not unwind (C++: `noexcept`), must not call back into libftforest.
 typedef void (*ftf_wake_fn)(void *userdata, uint32_t *addr);
-
-// Releases `userdata` when the object that holds it is destroyed.
-//
-// Called exactly once, by the thread that frees the last handle reference to the object,
-// with no libftforest lock held. Must not unwind.
-typedef void (*ftf_finalizer_fn)(void *userdata);
 
 // An embedder-supplied blocking strategy (see `ftf_wait_fn` / `ftf_wake_fn`).
 //
@@ -275,12 +839,366 @@ typedef struct ftf_pause_token {
 extern "C" {
 #endif // __cplusplus
 
+// Creates a barrier for partition `rank` whose outcomes are reported to `forest`
+// (timeouts always; passes when `report_passes`). `wait` is required; `finalizer`
+// (optional) runs once on `ftf_barrier_free` (not when this call fails).
+//
+// `FTF_OK` (`*barrier_out` owned by the caller); `FTF_UNKNOWN_PARTITION`;
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_barrier_new_for_forest(const struct ftf_forest *forest, uint32_t rank, ftf_barrier_fn wait, void *userdata, ftf_finalizer_fn finalizer, bool report_passes, struct ftf_barrier **barrier_out);
+
+// As `ftf_barrier_new_for_forest`, reporting to a sans-io coordinator (at `ftf_now_ns()`
+// time).
+ftf_result ftf_barrier_new_for_coordinator(const struct ftf_coordinator *coordinator, uint32_t rank, ftf_barrier_fn wait, void *userdata, ftf_finalizer_fn finalizer, bool report_passes, struct ftf_barrier **barrier_out);
+
+// Frees a barrier (runs its finalizer); NULL is a no-op.
+void ftf_barrier_free(struct ftf_barrier *barrier);
+
+// Waits at most `timeout_ns` through the embedder's barrier and reports the outcome.
+//
+// `FTF_OK` (`*outcome_out` = an `ftf_barrier_outcome`); `FTF_CALLBACK_FAILED` (the
+// callback returned an unknown value: reported as a timeout; `*outcome_out` untouched);
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_barrier_wait(struct ftf_barrier *barrier, uint64_t timeout_ns, uint32_t *outcome_out);
+
+// Timeouts seen (each was reported); 0 for NULL.
+uint64_t ftf_barrier_timeouts(const struct ftf_barrier *barrier);
+
+// Reports the forest or coordinator refused (should stay 0); 0 for NULL.
+uint64_t ftf_barrier_report_errors(const struct ftf_barrier *barrier);
+
 // The library clock in nanoseconds: monotonic, origin at the first reading in the process,
 // never 0.
 //
 // Every `deadline_ns` the library computes or hands to a callback is on this time line.
 // Thread-safe, never fails.
 uint64_t ftf_now_ns(void);
+
+// Creates a builder holding the defaults (2 reports before suspicion, 5 s confirmation,
+// heartbeats off (500 ms / 2 s / 5 s, phi 5.0 / 8.0), 30 s recovery timeout, 3 retries,
+// backoff 100 ms doubling to 10 s, 3 concurrent recoveries, 5 s pause timeout with
+// abort-and-retry, 10 ms quiescence poll, the seed's alert thresholds).
+//
+// On `FTF_OK`, `*builder_out` is owned by the caller: free it with
+// `ftf_config_builder_free`.
+ftf_result ftf_config_builder_new(struct ftf_config_builder **builder_out);
+
+// Frees a builder; NULL is a no-op. Configs built from it stay valid.
+void ftf_config_builder_free(struct ftf_config_builder *builder);
+
+// Consecutive failure reports before a HEALTHY partition is SUSPECTED (`1..=65535`).
+ftf_result ftf_config_builder_set_reports_before_suspicion(struct ftf_config_builder *builder, uint32_t n);
+
+// Time a partition stays SUSPECTED before it is confirmed FAILED (0 = next tick).
+ftf_result ftf_config_builder_set_failure_confirmation_ns(struct ftf_config_builder *builder, uint64_t nanos);
+
+// The time one recovery attempt may take before it is abandoned and cancelled (> 0).
+ftf_result ftf_config_builder_set_recovery_timeout_ns(struct ftf_config_builder *builder, uint64_t nanos);
+
+// Retries after a failed attempt before the partition is escalated (`0..=254`).
+ftf_result ftf_config_builder_set_max_retries(struct ftf_config_builder *builder, uint32_t n);
+
+// Backoff before retry n: `base * 2^(n-1)`, capped at `cap` (`base <= cap`).
+ftf_result ftf_config_builder_set_backoff_ns(struct ftf_config_builder *builder, uint64_t base_ns, uint64_t cap_ns);
+
+// Recoveries running at once, K (`>= 1`; a coordinator or forest accepts at most
+// `FTF_MAX_CONCURRENT_RECOVERIES`).
+ftf_result ftf_config_builder_set_max_concurrent(struct ftf_config_builder *builder, uint32_t k);
+
+// How long recovery mode waits for the operations in flight to end, and what happens
+// then: `policy` is an `ftf_pause_policy` (`FTF_UNKNOWN_ENUM` otherwise).
+ftf_result ftf_config_builder_set_pause_timeout_ns(struct ftf_config_builder *builder, uint64_t nanos, uint32_t policy);
+
+// How often a pausing coordinator re-checks quiescence (> 0).
+ftf_result ftf_config_builder_set_quiescence_poll_ns(struct ftf_config_builder *builder, uint64_t nanos);
+
+// The heartbeat detector: `mode` is an `ftf_heartbeat_mode` (`FTF_UNKNOWN_ENUM`
+// otherwise); `interval < suspect_timeout < failure_timeout` is checked by build.
+ftf_result ftf_config_builder_set_heartbeat(struct ftf_config_builder *builder, uint32_t mode, uint64_t interval_ns, uint64_t suspect_timeout_ns, uint64_t failure_timeout_ns);
+
+// Phi-accrual thresholds in thousandths (`0 < suspect < failure`; default 5000 / 8000).
+ftf_result ftf_config_builder_set_heartbeat_phi(struct ftf_config_builder *builder, uint32_t suspect_milli, uint32_t failure_milli);
+
+// A gap between ticks longer than this is the detector's own stall, not the partitions'
+// silence: heartbeat verdicts are skipped for that tick (> 0, default 5 s).
+ftf_result ftf_config_builder_set_heartbeat_max_local_pause_ns(struct ftf_config_builder *builder, uint64_t nanos);
+
+// Alert thresholds (defaults 50 %, 0, 30 s, 5, 5 s): healthy ratio below
+// `min_healthy_percent` (`<= 100`), more than `max_failed` FAILED/RECOVERING partitions,
+// average recovery above `max_avg_recovery_ns`, more than `max_failures` failures, and
+// operations in flight `max_pause_stall_ns` into a pause.
+ftf_result ftf_config_builder_set_alerts(struct ftf_config_builder *builder, uint32_t min_healthy_percent, uint32_t max_failed, uint64_t max_avg_recovery_ns, uint64_t max_failures, uint64_t max_pause_stall_ns);
+
+// Validates the builder's values and creates a frozen config. The builder is not
+// consumed.
+//
+// `FTF_OK` (`*config_out` owns one reference: free with `ftf_config_free`);
+// `FTF_INVALID_CONFIG` (see `ftf_config_builder_error_field`/`_error_reason`);
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_config_builder_build(struct ftf_config_builder *builder, const struct ftf_config **config_out);
+
+// The field refused by the last `ftf_config_builder_build` (e.g. `"backoff_cap"`,
+// `"heartbeat.suspect_timeout"`) as a static string, or NULL when the last build
+// succeeded, no build happened since the last setter, or `builder` is NULL.
+const char *ftf_config_builder_error_field(struct ftf_config_builder *builder);
+
+// Why the last build refused the field (a static string), or NULL as for
+// `ftf_config_builder_error_field`.
+const char *ftf_config_builder_error_reason(struct ftf_config_builder *builder);
+
+// Creates a config holding the defaults (see `ftf_config_builder_new`).
+//
+// On `FTF_OK`, `*config_out` owns one reference: free it with `ftf_config_free`.
+ftf_result ftf_config_default(const struct ftf_config **config_out);
+
+// Adds a reference; returns the same pointer (NULL for NULL).
+const struct ftf_config *ftf_config_clone(const struct ftf_config *config);
+
+// Drops one reference; NULL is a no-op.
+void ftf_config_free(const struct ftf_config *config);
+
+// The configured K (maximum concurrent recoveries); 0 for NULL.
+uint32_t ftf_config_max_concurrent(const struct ftf_config *config);
+
+// The configured failure-confirmation time in nanoseconds; 0 for NULL.
+uint64_t ftf_config_failure_confirmation_ns(const struct ftf_config *config);
+
+// The configured recovery timeout in nanoseconds; 0 for NULL.
+uint64_t ftf_config_recovery_timeout_ns(const struct ftf_config *config);
+
+// The configured pause timeout in nanoseconds; 0 for NULL.
+uint64_t ftf_config_pause_timeout_ns(const struct ftf_config *config);
+
+// Creates a coordinator for partitions `0..n` (all HEALTHY) started at `now_ns`.
+//
+// `config`: NULL for the defaults (copied; may be freed afterwards). `tracker`: the
+// operation tracker recovery mode pauses (the coordinator keeps its own reference), or
+// NULL to create one (get it with `ftf_coordinator_tracker`).
+//
+// `FTF_OK` (`*coordinator_out` owns one reference: free with `ftf_coordinator_free`);
+// `FTF_INVALID_ARGUMENT` (`n == 0` or too large); `FTF_INVALID_CONFIG` (`max_concurrent`
+// above `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_new(const struct ftf_config *config, uint32_t n, const struct ftf_tracker *tracker, uint64_t now_ns, const struct ftf_coordinator **coordinator_out);
+
+// Adds a reference; returns the same pointer (NULL for NULL).
+const struct ftf_coordinator *ftf_coordinator_clone(const struct ftf_coordinator *coordinator);
+
+// Drops one reference; NULL is a no-op. The last one frees the coordinator (a pause it
+// holds on the tracker is then never given back: free it only when it is idle, or let
+// the tracker go with it).
+void ftf_coordinator_free(const struct ftf_coordinator *coordinator);
+
+// A new reference to the operation tracker this coordinator pauses (free it with
+// `ftf_tracker_free`); NULL for NULL.
+const struct ftf_tracker *ftf_coordinator_tracker(const struct ftf_coordinator *coordinator);
+
+// Feeds one observation about `rank`, made at `now_ns`. `kind` is an `ftf_report_kind`;
+// `incarnation` is the life the report is about (`FTF_INCARNATION_ANY` = current; another
+// value than the current one makes the report stale and ignored).
+//
+// `FTF_OK` (`*outcome_out` = an `ftf_report_outcome`); `FTF_UNKNOWN_PARTITION`;
+// `FTF_UNKNOWN_ENUM`; `FTF_NULL_PARAMETER`. Then drain actions and events.
+ftf_result ftf_coordinator_report(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t kind, uint32_t rank, uint32_t incarnation, uint32_t *outcome_out);
+
+// Advances time to `now_ns`: confirmations, heartbeat verdicts, retries, recovery
+// timeouts, the pause, the queue. Early or repeated ticks are harmless.
+// `FTF_OK`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_tick(const struct ftf_coordinator *coordinator, uint64_t now_ns);
+
+// The embedder finished phase `phase` (an `ftf_phase`) of attempt `attempt` of `rank`,
+// successfully (`ok`) or not. The phase must be the one handed out last for that attempt.
+//
+// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNKNOWN_ENUM` (bad phase); `FTF_NO_RECOVERY`
+// (no such running attempt: finished, timed out and cancelled); `FTF_UNEXPECTED_STATE`
+// (the phase was not handed out yet); `FTF_INVALID_TRANSITION` (skipped or repeated
+// phase). An error changes nothing.
+ftf_result ftf_coordinator_phase_done(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank, uint32_t attempt, uint32_t phase, bool ok);
+
+// Recovers an escalated partition again (FAILED after its last retry).
+//
+// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY`
+// (already queued, backing off or recovering); `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_retry(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank);
+
+// The next action for the embedder (cancels first, then balancer/ghost-sync hooks, then
+// phases). `FTF_OK` (`*action_out` written); `FTF_EMPTY`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_poll_action(const struct ftf_coordinator *coordinator, struct ftf_action *action_out);
+
+// The next event, oldest first. `FTF_OK` (`*event_out` written); `FTF_EMPTY`;
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_poll_event(const struct ftf_coordinator *coordinator, struct ftf_event *event_out);
+
+// When `ftf_coordinator_tick` should be called next. `FTF_OK` (`*deadline_ns_out`
+// written, on the caller's time line); `FTF_EMPTY` (nothing pending on time);
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_poll_timeout(const struct ftf_coordinator *coordinator, uint64_t *deadline_ns_out);
+
+// The number of partitions; 0 for NULL.
+uint32_t ftf_coordinator_len(const struct ftf_coordinator *coordinator);
+
+// `rank`'s state (an `ftf_health`) and incarnation. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_health(const struct ftf_coordinator *coordinator, uint32_t rank, uint32_t *health_out, uint32_t *incarnation_out);
+
+// Per-state counts (O(1)). `FTF_OK`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_counts(const struct ftf_coordinator *coordinator, struct ftf_counts *counts_out);
+
+// Whether HEALTHY partitions are a strict majority; false for NULL.
+bool ftf_coordinator_has_quorum(const struct ftf_coordinator *coordinator);
+
+// The running attempt of `rank` (`phase` = its current phase). `FTF_OK`;
+// `FTF_NO_RECOVERY` (none running); `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_recovery(const struct ftf_coordinator *coordinator, uint32_t rank, struct ftf_phase_job *job_out);
+
+// Attempts holding the recovery lock now; 0 for NULL.
+uint32_t ftf_coordinator_in_progress(const struct ftf_coordinator *coordinator);
+
+// Whether recovery mode is active (the forest is paused or being paused); false for NULL.
+bool ftf_coordinator_in_recovery_mode(const struct ftf_coordinator *coordinator);
+
+// Whether `rank` waits in the recovery queue; false for NULL or an unknown rank.
+bool ftf_coordinator_is_queued(const struct ftf_coordinator *coordinator, uint32_t rank);
+
+// Events waiting to be polled; 0 for NULL.
+uint32_t ftf_coordinator_pending_events(const struct ftf_coordinator *coordinator);
+
+// A statistics snapshot. `FTF_OK`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_stats(const struct ftf_coordinator *coordinator, struct ftf_stats *stats_out);
+
+// The health level (an `ftf_level`) from live counts; `FTF_LEVEL_QUORUM_LOST` for NULL.
+uint32_t ftf_coordinator_level(const struct ftf_coordinator *coordinator);
+
+// The alerts raised at `now_ns` (`FTF_ALERT_*` bits); 0 for NULL.
+uint32_t ftf_coordinator_alerts(const struct ftf_coordinator *coordinator, uint64_t now_ns);
+
+// Writes the statistics, level and alerts at `now_ns` as OpenMetrics text
+// (NUL-terminated) into `buf[0..len)`; see `ftf_stats_metrics` for the buffer contract.
+ftf_result ftf_coordinator_metrics(const struct ftf_coordinator *coordinator, uint64_t now_ns, char *buf, size_t len, size_t *needed_out);
+
+// The name of phase `phase` (`"DETECTING"`, ...) as a static NUL-terminated string;
+// `"UNKNOWN"` for a value that is not an `ftf_phase`. Never NULL.
+const char *ftf_phase_name(uint32_t phase);
+
+// The name of health level `level` (`"HEALTHY"`, `"DEGRADED"`, `"CRITICAL"`,
+// `"QUORUM_LOST"`) as a static NUL-terminated string; `"UNKNOWN"` otherwise. Never NULL.
+const char *ftf_level_name(uint32_t level);
+
+// The name of event kind `kind` (`"STATUS_CHANGED"`, ...) as a static NUL-terminated string;
+// `"UNKNOWN"` otherwise. Never NULL.
+const char *ftf_event_kind_name(uint32_t kind);
+
+// The name of cause `cause` (`"BARRIER_TIMEOUT"`, ...) as a static NUL-terminated string;
+// `"UNKNOWN"` otherwise. Never NULL.
+const char *ftf_cause_name(uint32_t cause);
+
+// Creates a stopped forest runtime for partitions `0..n` (all HEALTHY) that recovers
+// through `callbacks` (copied; `run_phase` required).
+//
+// `config`: NULL for the defaults (copied). `tracker`: the operation tracker recovery
+// mode pauses (the forest keeps its own reference), or NULL to create one
+// (`ftf_forest_tracker`). Start the threads with `ftf_forest_start`.
+//
+// `FTF_OK` (`*forest_out` owns one reference: free with `ftf_forest_free`);
+// `FTF_INVALID_ARGUMENT` (`n == 0`); `FTF_INVALID_CONFIG` (`max_concurrent` above
+// `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
+// On error the callbacks' finalizer is not called.
+ftf_result ftf_forest_new(const struct ftf_config *config, uint32_t n, const struct ftf_tracker *tracker, const struct ftf_recovery_callbacks *callbacks, const struct ftf_forest **forest_out);
+
+// Adds a reference; returns the same pointer (NULL for NULL).
+const struct ftf_forest *ftf_forest_clone(const struct ftf_forest *forest);
+
+// Drops one reference; NULL is a no-op. The last one stops and joins the threads (a
+// running phase is finished first), then runs the callbacks' finalizer.
+void ftf_forest_free(const struct ftf_forest *forest);
+
+// Starts the dispatcher and `max_concurrent` worker threads.
+// `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_CALLBACK_FAILED` (the OS refused a
+// thread; nothing runs); `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_start(const struct ftf_forest *forest);
+
+// Stops and joins the threads (a running phase finishes first); state and queued work are
+// kept for the next start. `FTF_OK`; `FTF_NOT_RUNNING` (no effect); `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_stop(const struct ftf_forest *forest);
+
+// Whether the threads run; false for NULL.
+bool ftf_forest_is_running(const struct ftf_forest *forest);
+
+// A new reference to the operation tracker recovery mode pauses (free it with
+// `ftf_tracker_free`); NULL for NULL. Forest operations begin/end on it.
+const struct ftf_tracker *ftf_forest_tracker(const struct ftf_forest *forest);
+
+// Feeds an observation about `rank` made now (`ftf_now_ns()`); wakes the dispatcher.
+// `kind`: an `ftf_report_kind`; `incarnation`: `FTF_INCARNATION_ANY` or the life the
+// report is about.
+//
+// `FTF_OK` (`*outcome_out` = an `ftf_report_outcome`); `FTF_UNKNOWN_PARTITION`;
+// `FTF_UNKNOWN_ENUM`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_report(const struct ftf_forest *forest, uint32_t kind, uint32_t rank, uint32_t incarnation, uint32_t *outcome_out);
+
+// As `ftf_forest_report`, observed at `now_ns` (on `ftf_now_ns()`'s time line).
+ftf_result ftf_forest_report_at(const struct ftf_forest *forest, uint64_t now_ns, uint32_t kind, uint32_t rank, uint32_t incarnation, uint32_t *outcome_out);
+
+// Recovers an escalated partition again. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
+// `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY` (already scheduled);
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_retry(const struct ftf_forest *forest, uint32_t rank);
+
+// Wakes the dispatcher (it ticks at least every 50 ms anyway). `FTF_OK`;
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_poke(const struct ftf_forest *forest);
+
+// Subscribes `callback` (see `ftf_event_fn`) with `userdata` and an optional `finalizer`
+// for it (runs once, when the listener can no longer be called).
+//
+// `FTF_OK` (`*handle_out` names the subscription); `FTF_FULL` (`FTF_MAX_LISTENERS`
+// taken; the finalizer is not called); `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_subscribe(const struct ftf_forest *forest, ftf_event_fn callback, void *userdata, ftf_finalizer_fn finalizer, struct ftf_listener_handle *handle_out);
+
+// Removes the subscription `handle` names (only that one).
+//
+// `FTF_OK`; `FTF_FOREIGN_HANDLE` (another forest's handle); `FTF_NOT_HOLDER` (already
+// unsubscribed or never subscribed); `FTF_NULL_PARAMETER`. A delivery already in progress
+// on the dispatcher may still complete after this returns; free `userdata` in the
+// finalizer, not after this call.
+ftf_result ftf_forest_unsubscribe(const struct ftf_forest *forest, struct ftf_listener_handle handle);
+
+// `rank`'s state (an `ftf_health`) and incarnation. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_health(const struct ftf_forest *forest, uint32_t rank, uint32_t *health_out, uint32_t *incarnation_out);
+
+// Per-state counts. `FTF_OK`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_counts(const struct ftf_forest *forest, struct ftf_counts *counts_out);
+
+// The running attempt of `rank`. `FTF_OK`; `FTF_NO_RECOVERY`; `FTF_UNKNOWN_PARTITION`;
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_recovery(const struct ftf_forest *forest, uint32_t rank, struct ftf_phase_job *job_out);
+
+// Whether recovery mode is active (the forest is paused or being paused); false for NULL.
+bool ftf_forest_in_recovery_mode(const struct ftf_forest *forest);
+
+// Whether `rank` waits in the recovery queue; false for NULL or an unknown rank.
+bool ftf_forest_is_queued(const struct ftf_forest *forest, uint32_t rank);
+
+// A statistics snapshot. `FTF_OK`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_stats(const struct ftf_forest *forest, struct ftf_stats *stats_out);
+
+// The health level (an `ftf_level`); `FTF_LEVEL_QUORUM_LOST` for NULL.
+uint32_t ftf_forest_level(const struct ftf_forest *forest);
+
+// The alerts raised now (`FTF_ALERT_*` bits); 0 for NULL.
+uint32_t ftf_forest_alerts(const struct ftf_forest *forest);
+
+// Callback panics contained by the runtime so far (always 0 for C callbacks, which
+// cannot panic; counted for completeness); 0 for NULL.
+uint64_t ftf_forest_callback_panics(const struct ftf_forest *forest);
+
+// Writes the statistics, level, alerts and operations in flight as OpenMetrics text
+// (NUL-terminated) into `buf[0..len)`, so a C service can serve `/metrics` with one call.
+//
+// `*needed_out` receives the size needed including the NUL on `FTF_OK` and on
+// `FTF_BUFFER_TOO_SMALL` (then nothing is written). `buf` may be NULL when `len == 0`
+// (to ask for the size). `FTF_NULL_PARAMETER` for a NULL forest or `needed_out`.
+ftf_result ftf_forest_metrics(const struct ftf_forest *forest, char *buf, size_t len, size_t *needed_out);
 
 // Creates a lock for partitions `0..n` admitting at most `max_concurrent` recoveries at
 // once (a value above `n` acts as `n`).
@@ -324,6 +1242,16 @@ ftf_result ftf_recovery_lock_try_acquire(const struct ftf_recovery_lock *lock, u
 // `FTF_OK`; `FTF_FOREIGN_HANDLE` (another lock's token); `FTF_NOT_HOLDER` (released
 // twice, stale or forged: nothing freed); `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_recovery_lock_release(const struct ftf_recovery_lock *lock, struct ftf_permit_token permit);
+
+// Writes the OpenMetrics text of a statistics snapshot `stats` (as returned by
+// `ftf_forest_stats` / `ftf_coordinator_stats`) with health level `level` and alert bits
+// `alerts`, NUL-terminated, into `buf[0..len)`.
+//
+// `*needed_out` receives the size needed including the NUL, both on `FTF_OK` and on
+// `FTF_BUFFER_TOO_SMALL` (then nothing is written: call again with a larger buffer).
+// `FTF_NULL_PARAMETER` for a NULL `stats`/`needed_out` (or a NULL `buf` with `len > 0`
+// large enough). Thread-safe.
+ftf_result ftf_stats_metrics(const struct ftf_stats *stats, uint32_t level, uint32_t alerts, char *buf, size_t len, size_t *needed_out);
 
 // Creates an empty queue for ranks `0..n` holding at most `capacity` ranks.
 //

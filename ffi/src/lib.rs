@@ -30,10 +30,13 @@
 pub(crate) mod handle;
 pub(crate) mod panic;
 
+pub mod barrier;
 pub mod clock;
 pub mod config;
+pub mod coordinator;
 pub mod enums;
 pub mod event;
+pub mod forest;
 pub mod lock;
 pub mod metrics;
 pub mod queue;
