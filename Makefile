@@ -42,7 +42,7 @@ C_TESTS  := $(patsubst examples/c/tests/%.c,%,$(wildcard examples/c/tests/test_*
 C_HDRS   := include/ftforest.h examples/c/tests/harness.h
 CPP_HDRS := include/ftforest.h include/ftforest.hpp
 
-VG_FLAGS := --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect,possible \
+VG_FLAGS := --suppressions=$(ROOT)/examples/c/valgrind.supp --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes --quiet
 
 .PHONY: all lib demo cpp-demo check-c asan valgrind bench-c install uninstall header clean-c \

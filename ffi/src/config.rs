@@ -14,6 +14,7 @@
 //! * Durations cross the ABI as `uint64_t` nanoseconds.
 
 use core::ffi::c_char;
+use std::ffi::CString;
 use core::time::Duration;
 
 use ftforest_core::coord::{AlertThresholds, Config, ConfigBuilder, ConfigError, HeartbeatConfig};
@@ -31,7 +32,12 @@ pub(crate) struct FfiConfigBuilder {
     builder: ConfigBuilder,
     heartbeat: HeartbeatConfig,
     alerts: AlertThresholds,
-    error: Option<ConfigError>,
+    /// The last build's refusal: (field, reason) as C strings owned by the builder.
+    error: Option<(CString, CString)>,
+}
+
+fn c_string(s: &str) -> CString {
+    CString::new(s.replace('\0', "")).unwrap_or_default()
 }
 
 /// A mutable configuration builder (starts from the defaults). Not thread-safe: use one
@@ -243,7 +249,8 @@ impl ftf_config_builder {
                     ftf_result::FTF_OK
                 }
                 Err(e) => {
-                    b.error = Some(e);
+                    let e: ConfigError = e;
+                    b.error = Some((c_string(e.field), c_string(e.reason)));
                     ftf_result::FTF_INVALID_CONFIG
                 }
             }
@@ -251,41 +258,26 @@ impl ftf_config_builder {
     }
 
     /// The field refused by the last `ftf_config_builder_build` (e.g. `"backoff_cap"`,
-    /// `"heartbeat.suspect_timeout"`) as a static string, or NULL when the last build
-    /// succeeded, no build happened since the last setter, or `builder` is NULL.
+    /// `"heartbeat.suspect_timeout"`), NUL-terminated and owned by the builder: valid until
+    /// the next call on the builder or its free. NULL when the last build succeeded, no build
+    /// happened since the last setter, or `builder` is NULL.
     #[no_mangle]
     pub extern "C" fn ftf_config_builder_error_field(builder: *mut ftf_config_builder) -> *const c_char {
         ffi_panic_boundary! {
             let b = try_mut_from_ptr!(builder);
-            b.error.map_or(core::ptr::null(), |e| static_cstr(e.field))
+            b.error.as_ref().map_or(core::ptr::null(), |e| e.0.as_ptr())
         }
     }
 
-    /// Why the last build refused the field (a static string), or NULL as for
-    /// `ftf_config_builder_error_field`.
+    /// Why the last build refused the field (owned by the builder, same lifetime as
+    /// `ftf_config_builder_error_field`), or NULL as for it.
     #[no_mangle]
     pub extern "C" fn ftf_config_builder_error_reason(builder: *mut ftf_config_builder) -> *const c_char {
         ffi_panic_boundary! {
             let b = try_mut_from_ptr!(builder);
-            b.error.map_or(core::ptr::null(), |e| static_cstr(e.reason))
+            b.error.as_ref().map_or(core::ptr::null(), |e| e.1.as_ptr())
         }
     }
-}
-
-/// Interns a `&'static str` as a static NUL-terminated string (the core's field names and
-/// reasons are a small fixed set; each is leaked once, so the pointer stays valid forever).
-fn static_cstr(s: &'static str) -> *const c_char {
-    use std::collections::HashMap;
-    use std::ffi::CString;
-    use std::sync::{Mutex, OnceLock};
-    static TABLE: OnceLock<Mutex<HashMap<&'static str, &'static core::ffi::CStr>>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut map = table.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let c = map.entry(s).or_insert_with(|| {
-        let owned = CString::new(s.replace('\0', "")).unwrap_or_default();
-        Box::leak(owned.into_boxed_c_str())
-    });
-    c.as_ptr()
 }
 
 impl ftf_config {
