@@ -938,12 +938,13 @@ ftf_result ftf_config_builder_set_alerts(struct ftf_config_builder *builder, uin
 ftf_result ftf_config_builder_build(struct ftf_config_builder *builder, const struct ftf_config **config_out);
 
 // The field refused by the last `ftf_config_builder_build` (e.g. `"backoff_cap"`,
-// `"heartbeat.suspect_timeout"`) as a static string, or NULL when the last build
-// succeeded, no build happened since the last setter, or `builder` is NULL.
+// `"heartbeat.suspect_timeout"`), NUL-terminated and owned by the builder: valid until
+// the next call on the builder or its free. NULL when the last build succeeded, no build
+// happened since the last setter, or `builder` is NULL.
 const char *ftf_config_builder_error_field(struct ftf_config_builder *builder);
 
-// Why the last build refused the field (a static string), or NULL as for
-// `ftf_config_builder_error_field`.
+// Why the last build refused the field (owned by the builder, same lifetime as
+// `ftf_config_builder_error_field`), or NULL as for it.
 const char *ftf_config_builder_error_reason(struct ftf_config_builder *builder);
 
 // Creates a config holding the defaults (see `ftf_config_builder_new`).
