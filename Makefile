@@ -46,6 +46,7 @@ VG_FLAGS := --suppressions=$(ROOT)/examples/c/valgrind.supp --error-exitcode=1 -
             --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes --quiet
 
 .PHONY: all lib demo cpp-demo check-c asan valgrind bench-c install uninstall header clean-c \
+        print-native-static-libs print-libs-private \
         c-programs asan-programs
 
 all: lib
@@ -139,3 +140,11 @@ uninstall:
 
 clean-c:
 	rm -rf $(BUILD)
+
+# The link line a static libftforest.a needs, straight from rustc (compare with LIBS_PRIVATE).
+print-native-static-libs:
+	@$(CARGO) rustc -q --release -p ftforest-ffi --crate-type staticlib -- --print native-static-libs 2>&1 \
+	  | sed -n 's/.*native-static-libs: //p'
+
+print-libs-private:
+	@echo "$(LIBS_PRIVATE)"

@@ -46,6 +46,16 @@ make demo
 step "C++ example"
 make cpp-demo
 
+step "Libs.private matches rustc's native-static-libs"
+want="$(make -s print-native-static-libs)"
+have="$(make -s print-libs-private)"
+if [ "$want" != "$have" ]; then
+    echo "ftforest.pc Libs.private is '$have' but rustc says '$want': update LIBS_PRIVATE in the Makefile" >&2
+    exit 1
+fi
+echo "$have"
+make lib >/dev/null
+
 step "install + pkg-config smoke test"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

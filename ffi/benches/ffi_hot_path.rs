@@ -7,6 +7,7 @@
 //!   call that a C caller adds (measured by `make bench-c`).
 //!
 //! Run: `cargo bench -p ftforest-ffi --bench ffi_hot_path`.
+#![allow(clippy::std_instead_of_core)] // std-only test code
 
 use std::hint::black_box;
 use std::ptr;

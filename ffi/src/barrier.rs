@@ -109,16 +109,27 @@ impl Castable for ftf_barrier {
     type RustType = FfiBarrier;
 }
 
-fn new_barrier(
-    sink: Sink,
-    len: u32,
-    rank: u32,
+/// The embedder's side of a barrier, as passed to `_new`.
+struct BarrierArgs {
     wait: ftf_barrier_fn,
     userdata: *mut c_void,
     finalizer: ftf_finalizer_fn,
     report_passes: bool,
+}
+
+fn new_barrier(
+    sink: Sink,
+    len: u32,
+    rank: u32,
+    args: BarrierArgs,
     barrier_out: *mut *mut ftf_barrier,
 ) -> ftf_result {
+    let BarrierArgs {
+        wait,
+        userdata,
+        finalizer,
+        report_passes,
+    } = args;
     let out = try_out!(barrier_out);
     let Some(wait) = wait else {
         return ftf_result::FTF_NULL_PARAMETER;
@@ -133,7 +144,8 @@ fn new_barrier(
         rank,
         invalid: false,
     };
-    let b = ReportingBarrier::new(inner, sink, FfiClock::default(), rank).report_passes(report_passes);
+    let b =
+        ReportingBarrier::new(inner, sink, FfiClock::default(), rank).report_passes(report_passes);
     *out = to_boxed_mut_ptr::<ftf_barrier>(FfiBarrier(b));
     ftf_result::FTF_OK
 }
@@ -158,7 +170,8 @@ impl ftf_barrier {
         ffi_panic_boundary! {
             let f = try_clone_arc!(forest);
             let len = f.monitor.with_coordinator(|c| c.len());
-            new_barrier(Sink::Forest(f), len, rank, wait, userdata, finalizer, report_passes, barrier_out)
+            let args = BarrierArgs { wait, userdata, finalizer, report_passes };
+            new_barrier(Sink::Forest(f), len, rank, args, barrier_out)
         }
     }
 
@@ -177,7 +190,8 @@ impl ftf_barrier {
         ffi_panic_boundary! {
             let c = try_clone_arc!(coordinator);
             let len = c.lock().len();
-            new_barrier(Sink::Coordinator(c), len, rank, wait, userdata, finalizer, report_passes, barrier_out)
+            let args = BarrierArgs { wait, userdata, finalizer, report_passes };
+            new_barrier(Sink::Coordinator(c), len, rank, args, barrier_out)
         }
     }
 

@@ -14,8 +14,8 @@
 //! * Durations cross the ABI as `uint64_t` nanoseconds.
 
 use core::ffi::c_char;
-use std::ffi::CString;
 use core::time::Duration;
+use std::ffi::CString;
 
 use ftforest_core::coord::{AlertThresholds, Config, ConfigBuilder, ConfigError, HeartbeatConfig};
 
@@ -86,7 +86,9 @@ impl ftf_config_builder {
     /// On `FTF_OK`, `*builder_out` is owned by the caller: free it with
     /// `ftf_config_builder_free`.
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_new(builder_out: *mut *mut ftf_config_builder) -> ftf_result {
+    pub extern "C" fn ftf_config_builder_new(
+        builder_out: *mut *mut ftf_config_builder,
+    ) -> ftf_result {
         ffi_panic_boundary! {
             let out = try_out!(builder_out);
             let d = Config::DEFAULT;
@@ -110,45 +112,72 @@ impl ftf_config_builder {
 
     /// Consecutive failure reports before a HEALTHY partition is SUSPECTED (`1..=65535`).
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_set_reports_before_suspicion(builder: *mut ftf_config_builder, n: u32) -> ftf_result {
-        set!(builder, |b| b.builder = b.builder.reports_before_suspicion(n))
+    pub extern "C" fn ftf_config_builder_set_reports_before_suspicion(
+        builder: *mut ftf_config_builder,
+        n: u32,
+    ) -> ftf_result {
+        set!(builder, |b| b.builder =
+            b.builder.reports_before_suspicion(n))
     }
 
     /// Time a partition stays SUSPECTED before it is confirmed FAILED (0 = next tick).
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_set_failure_confirmation_ns(builder: *mut ftf_config_builder, nanos: u64) -> ftf_result {
-        set!(builder, |b| b.builder = b.builder.failure_confirmation(ns(nanos)))
+    pub extern "C" fn ftf_config_builder_set_failure_confirmation_ns(
+        builder: *mut ftf_config_builder,
+        nanos: u64,
+    ) -> ftf_result {
+        set!(builder, |b| b.builder =
+            b.builder.failure_confirmation(ns(nanos)))
     }
 
     /// The time one recovery attempt may take before it is abandoned and cancelled (> 0).
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_set_recovery_timeout_ns(builder: *mut ftf_config_builder, nanos: u64) -> ftf_result {
-        set!(builder, |b| b.builder = b.builder.recovery_timeout(ns(nanos)))
+    pub extern "C" fn ftf_config_builder_set_recovery_timeout_ns(
+        builder: *mut ftf_config_builder,
+        nanos: u64,
+    ) -> ftf_result {
+        set!(builder, |b| b.builder =
+            b.builder.recovery_timeout(ns(nanos)))
     }
 
     /// Retries after a failed attempt before the partition is escalated (`0..=254`).
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_set_max_retries(builder: *mut ftf_config_builder, n: u32) -> ftf_result {
+    pub extern "C" fn ftf_config_builder_set_max_retries(
+        builder: *mut ftf_config_builder,
+        n: u32,
+    ) -> ftf_result {
         set!(builder, |b| b.builder = b.builder.max_retries(n))
     }
 
     /// Backoff before retry n: `base * 2^(n-1)`, capped at `cap` (`base <= cap`).
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_set_backoff_ns(builder: *mut ftf_config_builder, base_ns: u64, cap_ns: u64) -> ftf_result {
-        set!(builder, |b| b.builder = b.builder.backoff_base(ns(base_ns)).backoff_cap(ns(cap_ns)))
+    pub extern "C" fn ftf_config_builder_set_backoff_ns(
+        builder: *mut ftf_config_builder,
+        base_ns: u64,
+        cap_ns: u64,
+    ) -> ftf_result {
+        set!(builder, |b| b.builder =
+            b.builder.backoff_base(ns(base_ns)).backoff_cap(ns(cap_ns)))
     }
 
     /// Recoveries running at once, K (`>= 1`; a coordinator or forest accepts at most
     /// `FTF_MAX_CONCURRENT_RECOVERIES`).
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_set_max_concurrent(builder: *mut ftf_config_builder, k: u32) -> ftf_result {
+    pub extern "C" fn ftf_config_builder_set_max_concurrent(
+        builder: *mut ftf_config_builder,
+        k: u32,
+    ) -> ftf_result {
         set!(builder, |b| b.builder = b.builder.max_concurrent(k))
     }
 
     /// How long recovery mode waits for the operations in flight to end, and what happens
     /// then: `policy` is an `ftf_pause_policy` (`FTF_UNKNOWN_ENUM` otherwise).
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_set_pause_timeout_ns(builder: *mut ftf_config_builder, nanos: u64, policy: u32) -> ftf_result {
+    pub extern "C" fn ftf_config_builder_set_pause_timeout_ns(
+        builder: *mut ftf_config_builder,
+        nanos: u64,
+        policy: u32,
+    ) -> ftf_result {
         ffi_panic_boundary! {
             let b = try_mut_from_ptr!(builder);
             let Some(p) = pause_policy_from_u32(policy) else {
@@ -162,8 +191,12 @@ impl ftf_config_builder {
 
     /// How often a pausing coordinator re-checks quiescence (> 0).
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_set_quiescence_poll_ns(builder: *mut ftf_config_builder, nanos: u64) -> ftf_result {
-        set!(builder, |b| b.builder = b.builder.quiescence_poll(ns(nanos)))
+    pub extern "C" fn ftf_config_builder_set_quiescence_poll_ns(
+        builder: *mut ftf_config_builder,
+        nanos: u64,
+    ) -> ftf_result {
+        set!(builder, |b| b.builder =
+            b.builder.quiescence_poll(ns(nanos)))
     }
 
     /// The heartbeat detector: `mode` is an `ftf_heartbeat_mode` (`FTF_UNKNOWN_ENUM`
@@ -194,15 +227,24 @@ impl ftf_config_builder {
 
     /// Phi-accrual thresholds in thousandths (`0 < suspect < failure`; default 5000 / 8000).
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_set_heartbeat_phi(builder: *mut ftf_config_builder, suspect_milli: u32, failure_milli: u32) -> ftf_result {
-        set!(builder, |b| b.heartbeat = b.heartbeat.with_phi_milli(suspect_milli, failure_milli))
+    pub extern "C" fn ftf_config_builder_set_heartbeat_phi(
+        builder: *mut ftf_config_builder,
+        suspect_milli: u32,
+        failure_milli: u32,
+    ) -> ftf_result {
+        set!(builder, |b| b.heartbeat =
+            b.heartbeat.with_phi_milli(suspect_milli, failure_milli))
     }
 
     /// A gap between ticks longer than this is the detector's own stall, not the partitions'
     /// silence: heartbeat verdicts are skipped for that tick (> 0, default 5 s).
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_set_heartbeat_max_local_pause_ns(builder: *mut ftf_config_builder, nanos: u64) -> ftf_result {
-        set!(builder, |b| b.heartbeat = b.heartbeat.with_max_local_pause(ns(nanos)))
+    pub extern "C" fn ftf_config_builder_set_heartbeat_max_local_pause_ns(
+        builder: *mut ftf_config_builder,
+        nanos: u64,
+    ) -> ftf_result {
+        set!(builder, |b| b.heartbeat =
+            b.heartbeat.with_max_local_pause(ns(nanos)))
     }
 
     /// Alert thresholds (defaults 50 %, 0, 30 s, 5, 5 s): healthy ratio below
@@ -262,7 +304,9 @@ impl ftf_config_builder {
     /// the next call on the builder or its free. NULL when the last build succeeded, no build
     /// happened since the last setter, or `builder` is NULL.
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_error_field(builder: *mut ftf_config_builder) -> *const c_char {
+    pub extern "C" fn ftf_config_builder_error_field(
+        builder: *mut ftf_config_builder,
+    ) -> *const c_char {
         ffi_panic_boundary! {
             let b = try_mut_from_ptr!(builder);
             b.error.as_ref().map_or(core::ptr::null(), |e| e.0.as_ptr())
@@ -272,7 +316,9 @@ impl ftf_config_builder {
     /// Why the last build refused the field (owned by the builder, same lifetime as
     /// `ftf_config_builder_error_field`), or NULL as for it.
     #[no_mangle]
-    pub extern "C" fn ftf_config_builder_error_reason(builder: *mut ftf_config_builder) -> *const c_char {
+    pub extern "C" fn ftf_config_builder_error_reason(
+        builder: *mut ftf_config_builder,
+    ) -> *const c_char {
         ffi_panic_boundary! {
             let b = try_mut_from_ptr!(builder);
             b.error.as_ref().map_or(core::ptr::null(), |e| e.1.as_ptr())

@@ -465,7 +465,9 @@ impl ftf_coordinator {
 
     /// Whether recovery mode is active (the forest is paused or being paused); false for NULL.
     #[no_mangle]
-    pub extern "C" fn ftf_coordinator_in_recovery_mode(coordinator: *const ftf_coordinator) -> bool {
+    pub extern "C" fn ftf_coordinator_in_recovery_mode(
+        coordinator: *const ftf_coordinator,
+    ) -> bool {
         ffi_panic_boundary! {
             try_ref_from_ptr!(coordinator).lock().in_recovery_mode()
         }
@@ -473,7 +475,10 @@ impl ftf_coordinator {
 
     /// Whether `rank` waits in the recovery queue; false for NULL or an unknown rank.
     #[no_mangle]
-    pub extern "C" fn ftf_coordinator_is_queued(coordinator: *const ftf_coordinator, rank: u32) -> bool {
+    pub extern "C" fn ftf_coordinator_is_queued(
+        coordinator: *const ftf_coordinator,
+        rank: u32,
+    ) -> bool {
         ffi_panic_boundary! {
             try_ref_from_ptr!(coordinator).lock().is_queued(rank)
         }
@@ -514,7 +519,10 @@ impl ftf_coordinator {
 
     /// The alerts raised at `now_ns` (`FTF_ALERT_*` bits); 0 for NULL.
     #[no_mangle]
-    pub extern "C" fn ftf_coordinator_alerts(coordinator: *const ftf_coordinator, now_ns: u64) -> u32 {
+    pub extern "C" fn ftf_coordinator_alerts(
+        coordinator: *const ftf_coordinator,
+        now_ns: u64,
+    ) -> u32 {
         ffi_panic_boundary! {
             try_ref_from_ptr!(coordinator).lock().alerts(Instant::from_nanos(now_ns)).0
         }

@@ -383,7 +383,10 @@ mod tests {
         assert_eq!(report_kind_from_u32(u32::MAX), None);
         assert_eq!(pause_policy_from_u32(2), None);
         assert_eq!(heartbeat_mode_from_u32(3), None);
-        assert_eq!(Cause::PauseTimedOut as u8 as u32, ftf_cause::FTF_CAUSE_PAUSE_TIMED_OUT as u32);
+        assert_eq!(
+            Cause::PauseTimedOut as u8 as u32,
+            ftf_cause::FTF_CAUSE_PAUSE_TIMED_OUT as u32
+        );
         // SAFETY: the name functions return static NUL-terminated strings.
         let name = unsafe { core::ffi::CStr::from_ptr(ftf_cause_name(14)) };
         assert_eq!(name.to_bytes(), b"PAUSE_TIMED_OUT");

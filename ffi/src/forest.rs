@@ -63,7 +63,8 @@ pub type ftf_run_phase_fn =
 /// working on it (a late `run_phase` result is refused anyway).
 ///
 /// Called on the forest's dispatcher thread, with no libftforest lock held. Must not unwind.
-pub type ftf_cancel_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, job: *const ftf_phase_job)>;
+pub type ftf_cancel_fn =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, job: *const ftf_phase_job)>;
 
 /// A recovery-mode hook: pause or resume the cross-partition balancer or ghost sync.
 ///
@@ -77,7 +78,8 @@ pub type ftf_hook_fn = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
 /// Called on the forest's dispatcher thread, in the coordinator's order, with no libftforest
 /// lock held. Must not unwind (C++: `noexcept`). May call into the forest, including
 /// `ftf_forest_unsubscribe` of itself.
-pub type ftf_event_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, event: *const ftf_event)>;
+pub type ftf_event_fn =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, event: *const ftf_event)>;
 
 /// The embedder's recovery: the phases (required), cancellation and the recovery-mode hooks
 /// (optional, NULL = nothing to do). `userdata` is passed to every callback and must be usable
@@ -569,7 +571,10 @@ impl ftf_forest {
 
     /// A statistics snapshot. `FTF_OK`; `FTF_NULL_PARAMETER`.
     #[no_mangle]
-    pub extern "C" fn ftf_forest_stats(forest: *const ftf_forest, stats_out: *mut ftf_stats) -> ftf_result {
+    pub extern "C" fn ftf_forest_stats(
+        forest: *const ftf_forest,
+        stats_out: *mut ftf_stats,
+    ) -> ftf_result {
         ffi_panic_boundary! {
             let f = try_ref_from_ptr!(forest);
             let out = try_out!(stats_out);

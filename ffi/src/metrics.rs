@@ -49,7 +49,12 @@ fn summary(out: &mut String, name: &str, help: &str, l: &ftf_latency) {
 /// OpenMetrics text.
 pub(crate) fn render(s: &ftf_stats, level: u32, alerts: u32, in_flight: u32) -> String {
     let mut o = String::with_capacity(4096);
-    family(&mut o, "ftforest_partitions", "gauge", "Partitions per health state.");
+    family(
+        &mut o,
+        "ftforest_partitions",
+        "gauge",
+        "Partitions per health state.",
+    );
     for (state, v) in [
         ("healthy", s.healthy),
         ("suspected", s.suspected),
@@ -58,53 +63,176 @@ pub(crate) fn render(s: &ftf_stats, level: u32, alerts: u32, in_flight: u32) -> 
     ] {
         let _ = writeln!(o, "ftforest_partitions{{state=\"{state}\"}} {v}");
     }
-    gauge(&mut o, "ftforest_quorum", "1 when HEALTHY partitions are a strict majority.", u64::from(s.quorum));
-    family(&mut o, "ftforest_health_level", "gauge", "Overall health level (1 for the current level).");
+    gauge(
+        &mut o,
+        "ftforest_quorum",
+        "1 when HEALTHY partitions are a strict majority.",
+        u64::from(s.quorum),
+    );
+    family(
+        &mut o,
+        "ftforest_health_level",
+        "gauge",
+        "Overall health level (1 for the current level).",
+    );
     for (name, v) in [
         ("healthy", ftf_level::FTF_LEVEL_HEALTHY),
         ("degraded", ftf_level::FTF_LEVEL_DEGRADED),
         ("critical", ftf_level::FTF_LEVEL_CRITICAL),
         ("quorum_lost", ftf_level::FTF_LEVEL_QUORUM_LOST),
     ] {
-        let _ = writeln!(o, "ftforest_health_level{{ftforest_health_level=\"{name}\"}} {}", u32::from(level == v as u32));
+        let _ = writeln!(
+            o,
+            "ftforest_health_level{{ftforest_health_level=\"{name}\"}} {}",
+            u32::from(level == v as u32)
+        );
     }
     family(&mut o, "ftforest_alert", "gauge", "Alerts (1 when raised).");
     for (name, bit) in [
-        ("low_healthy_ratio", crate::enums::FTF_ALERT_LOW_HEALTHY_RATIO),
-        ("failed_partitions", crate::enums::FTF_ALERT_FAILED_PARTITIONS),
+        (
+            "low_healthy_ratio",
+            crate::enums::FTF_ALERT_LOW_HEALTHY_RATIO,
+        ),
+        (
+            "failed_partitions",
+            crate::enums::FTF_ALERT_FAILED_PARTITIONS,
+        ),
         ("slow_recovery", crate::enums::FTF_ALERT_SLOW_RECOVERY),
         ("many_failures", crate::enums::FTF_ALERT_MANY_FAILURES),
         ("pause_stalled", crate::enums::FTF_ALERT_PAUSE_STALLED),
     ] {
-        let _ = writeln!(o, "ftforest_alert{{ftforest_alert=\"{name}\"}} {}", u32::from(alerts & bit != 0));
+        let _ = writeln!(
+            o,
+            "ftforest_alert{{ftforest_alert=\"{name}\"}} {}",
+            u32::from(alerts & bit != 0)
+        );
     }
-    gauge(&mut o, "ftforest_operations_in_flight", "Forest operations in flight on the tracker.", u64::from(in_flight));
-    gauge(&mut o, "ftforest_recovery_queue_depth", "Partitions waiting in the recovery queue.", u64::from(s.queue_depth));
-    gauge(&mut o, "ftforest_recovery_queue_depth_max", "Largest recovery queue depth seen.", u64::from(s.queue_depth_max));
-    gauge(&mut o, "ftforest_recoveries_in_progress", "Recoveries holding the recovery lock.", u64::from(s.in_progress));
-    gauge(&mut o, "ftforest_recovery_mode_depth", "Recoveries inside recovery mode (forest paused).", u64::from(s.recovery_mode_depth));
+    gauge(
+        &mut o,
+        "ftforest_operations_in_flight",
+        "Forest operations in flight on the tracker.",
+        u64::from(in_flight),
+    );
+    gauge(
+        &mut o,
+        "ftforest_recovery_queue_depth",
+        "Partitions waiting in the recovery queue.",
+        u64::from(s.queue_depth),
+    );
+    gauge(
+        &mut o,
+        "ftforest_recovery_queue_depth_max",
+        "Largest recovery queue depth seen.",
+        u64::from(s.queue_depth_max),
+    );
+    gauge(
+        &mut o,
+        "ftforest_recoveries_in_progress",
+        "Recoveries holding the recovery lock.",
+        u64::from(s.in_progress),
+    );
+    gauge(
+        &mut o,
+        "ftforest_recovery_mode_depth",
+        "Recoveries inside recovery mode (forest paused).",
+        u64::from(s.recovery_mode_depth),
+    );
     for (name, help, v) in [
-        ("ftforest_suspicions", "HEALTHY to SUSPECTED transitions.", s.suspicions),
-        ("ftforest_false_alarms", "SUSPECTED to HEALTHY transitions.", s.false_alarms),
-        ("ftforest_failures_detected", "SUSPECTED to FAILED transitions.", s.failures_detected),
-        ("ftforest_recoveries_attempted", "Recovery attempts started.", s.recoveries_attempted),
-        ("ftforest_recoveries_succeeded", "Recovery attempts that completed every phase.", s.recoveries_succeeded),
-        ("ftforest_recoveries_failed", "Recovery attempts that failed.", s.recoveries_failed),
-        ("ftforest_recoveries_retried", "Retries scheduled with backoff.", s.recoveries_retried),
-        ("ftforest_recoveries_timed_out", "Attempts abandoned at the recovery timeout.", s.recoveries_timed_out),
-        ("ftforest_recoveries_queued", "Partitions put in the recovery queue.", s.recoveries_queued),
-        ("ftforest_escalations", "Escalations (quorum lost or retries exhausted).", s.escalations),
-        ("ftforest_blocked_by_lock", "Queued recoveries blocked by the concurrency limit.", s.blocked_by_lock),
-        ("ftforest_pause_timeouts", "Pauses that timed out with operations in flight.", s.pause_timeouts),
-        ("ftforest_quorum_losses", "Times quorum was lost.", s.quorum_losses),
-        ("ftforest_stale_reports", "Reports ignored for an older incarnation.", s.stale_reports),
-        ("ftforest_ignored_reports", "Reports about FAILED or RECOVERING partitions.", s.ignored_reports),
-        ("ftforest_events_dropped", "Events dropped because the outbox was full.", s.events_dropped),
+        (
+            "ftforest_suspicions",
+            "HEALTHY to SUSPECTED transitions.",
+            s.suspicions,
+        ),
+        (
+            "ftforest_false_alarms",
+            "SUSPECTED to HEALTHY transitions.",
+            s.false_alarms,
+        ),
+        (
+            "ftforest_failures_detected",
+            "SUSPECTED to FAILED transitions.",
+            s.failures_detected,
+        ),
+        (
+            "ftforest_recoveries_attempted",
+            "Recovery attempts started.",
+            s.recoveries_attempted,
+        ),
+        (
+            "ftforest_recoveries_succeeded",
+            "Recovery attempts that completed every phase.",
+            s.recoveries_succeeded,
+        ),
+        (
+            "ftforest_recoveries_failed",
+            "Recovery attempts that failed.",
+            s.recoveries_failed,
+        ),
+        (
+            "ftforest_recoveries_retried",
+            "Retries scheduled with backoff.",
+            s.recoveries_retried,
+        ),
+        (
+            "ftforest_recoveries_timed_out",
+            "Attempts abandoned at the recovery timeout.",
+            s.recoveries_timed_out,
+        ),
+        (
+            "ftforest_recoveries_queued",
+            "Partitions put in the recovery queue.",
+            s.recoveries_queued,
+        ),
+        (
+            "ftforest_escalations",
+            "Escalations (quorum lost or retries exhausted).",
+            s.escalations,
+        ),
+        (
+            "ftforest_blocked_by_lock",
+            "Queued recoveries blocked by the concurrency limit.",
+            s.blocked_by_lock,
+        ),
+        (
+            "ftforest_pause_timeouts",
+            "Pauses that timed out with operations in flight.",
+            s.pause_timeouts,
+        ),
+        (
+            "ftforest_quorum_losses",
+            "Times quorum was lost.",
+            s.quorum_losses,
+        ),
+        (
+            "ftforest_stale_reports",
+            "Reports ignored for an older incarnation.",
+            s.stale_reports,
+        ),
+        (
+            "ftforest_ignored_reports",
+            "Reports about FAILED or RECOVERING partitions.",
+            s.ignored_reports,
+        ),
+        (
+            "ftforest_events_dropped",
+            "Events dropped because the outbox was full.",
+            s.events_dropped,
+        ),
     ] {
         counter(&mut o, name, help, v);
     }
-    summary(&mut o, "ftforest_detection_latency_seconds", "First failure report to FAILED.", &s.detection_latency);
-    summary(&mut o, "ftforest_recovery_latency_seconds", "FAILED to recovered or given up.", &s.recovery_latency);
+    summary(
+        &mut o,
+        "ftforest_detection_latency_seconds",
+        "First failure report to FAILED.",
+        &s.detection_latency,
+    );
+    summary(
+        &mut o,
+        "ftforest_recovery_latency_seconds",
+        "FAILED to recovered or given up.",
+        &s.recovery_latency,
+    );
     o.push_str("# EOF\n");
     o
 }
@@ -178,7 +306,14 @@ mod tests {
             failures_detected: 1,
             ..Default::default()
         };
-        s.recovery_latency = ftf_latency { count: 2, avg_ns: 1_500_000_000, p50_ns: 1_000_000_000, p95_ns: 2_000_000_000, p99_ns: 2_000_000_000, max_ns: 2_000_000_000 };
+        s.recovery_latency = ftf_latency {
+            count: 2,
+            avg_ns: 1_500_000_000,
+            p50_ns: 1_000_000_000,
+            p95_ns: 2_000_000_000,
+            p99_ns: 2_000_000_000,
+            max_ns: 2_000_000_000,
+        };
         let t = render(&s, ftf_level::FTF_LEVEL_CRITICAL as u32, 2, 3);
         assert!(t.ends_with("# EOF\n"));
         assert!(t.contains("ftforest_partitions{state=\"failed\"} 1\n"));
@@ -193,20 +328,45 @@ mod tests {
             if let Some(rest) = line.strip_prefix("# TYPE ") {
                 declared.push(rest.split(' ').next().unwrap_or("").to_string());
             } else if !line.starts_with('#') {
-                assert!(declared.iter().any(|f| line.starts_with(f.as_str())), "{line}");
+                assert!(
+                    declared.iter().any(|f| line.starts_with(f.as_str())),
+                    "{line}"
+                );
             }
         }
 
         let mut needed = 0usize;
         let mut small = vec![1 as core::ffi::c_char; 10];
-        assert_eq!(write_text(&t, small.as_mut_ptr(), small.len(), &mut needed), ftf_result::FTF_BUFFER_TOO_SMALL);
+        assert_eq!(
+            write_text(&t, small.as_mut_ptr(), small.len(), &mut needed),
+            ftf_result::FTF_BUFFER_TOO_SMALL
+        );
         assert_eq!(needed, t.len() + 1);
         assert!(small.iter().all(|&b| b == 1), "nothing written");
         let mut big = vec![1 as core::ffi::c_char; needed];
-        assert_eq!(write_text(&t, big.as_mut_ptr(), big.len(), &mut needed), ftf_result::FTF_OK);
+        assert_eq!(
+            write_text(&t, big.as_mut_ptr(), big.len(), &mut needed),
+            ftf_result::FTF_OK
+        );
         assert_eq!(big[needed - 1], 0);
-        assert_eq!(write_text(&t, core::ptr::null_mut(), 0, &mut needed), ftf_result::FTF_BUFFER_TOO_SMALL);
-        assert_eq!(write_text(&t, big.as_mut_ptr(), big.len(), core::ptr::null_mut()), ftf_result::FTF_NULL_PARAMETER);
-        assert_eq!(ftf_stats_metrics(core::ptr::null(), 0, 0, big.as_mut_ptr(), big.len(), &mut needed), ftf_result::FTF_NULL_PARAMETER);
+        assert_eq!(
+            write_text(&t, core::ptr::null_mut(), 0, &mut needed),
+            ftf_result::FTF_BUFFER_TOO_SMALL
+        );
+        assert_eq!(
+            write_text(&t, big.as_mut_ptr(), big.len(), core::ptr::null_mut()),
+            ftf_result::FTF_NULL_PARAMETER
+        );
+        assert_eq!(
+            ftf_stats_metrics(
+                core::ptr::null(),
+                0,
+                0,
+                big.as_mut_ptr(),
+                big.len(),
+                &mut needed
+            ),
+            ftf_result::FTF_NULL_PARAMETER
+        );
     }
 }

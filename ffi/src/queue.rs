@@ -145,7 +145,10 @@ impl ftf_recovery_queue {
 
     /// Removes `rank` wherever it is; true if it was queued (false for NULL).
     #[no_mangle]
-    pub extern "C" fn ftf_recovery_queue_remove(queue: *const ftf_recovery_queue, rank: u32) -> bool {
+    pub extern "C" fn ftf_recovery_queue_remove(
+        queue: *const ftf_recovery_queue,
+        rank: u32,
+    ) -> bool {
         ffi_panic_boundary! {
             try_ref_from_ptr!(queue).remove(rank)
         }

@@ -244,7 +244,11 @@ mod tests {
     #[test]
     fn codes_are_unique_sorted_and_named_after_themselves() {
         let mut prev: Option<u32> = None;
-        for r in ftf_result::ALL.iter().copied().chain([ftf_result::FTF_PANIC]) {
+        for r in ftf_result::ALL
+            .iter()
+            .copied()
+            .chain([ftf_result::FTF_PANIC])
+        {
             let n = r as u32;
             if let Some(p) = prev {
                 assert!(n > p, "codes must be strictly increasing: {p} then {n}");

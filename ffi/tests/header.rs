@@ -2,6 +2,7 @@
 //! this crate; run `scripts/gen-header.sh` (= this test with `FTF_BLESS_HEADER=1`) to update it.
 //! Also checks the header's version macros against `Cargo.toml`.
 #![cfg(not(miri))] // cbindgen runs `cargo metadata` and parses sources: nothing for Miri here.
+#![allow(clippy::std_instead_of_core)] // std-only test code
 
 use std::path::PathBuf;
 

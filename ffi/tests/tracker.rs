@@ -1,4 +1,5 @@
 //! The tracker's C ABI called from Rust (also run under Miri).
+#![allow(clippy::std_instead_of_core)] // std-only test code
 
 use core::ffi::c_void;
 use std::ptr;
@@ -35,7 +36,10 @@ fn begin_end_pause_resume() {
     assert!(ftf_tracker::ftf_tracker_is_quiescent(t));
     assert_eq!(ftf_tracker::ftf_tracker_resume(t, p), FTF_OK);
     assert_eq!(ftf_tracker::ftf_tracker_resume(t, p), FTF_NOT_PAUSED);
-    assert_eq!(ftf_tracker::ftf_tracker_wait_quiescent(t, 0), FTF_NOT_PAUSED);
+    assert_eq!(
+        ftf_tracker::ftf_tracker_wait_quiescent(t, 0),
+        FTF_NOT_PAUSED
+    );
     assert_eq!(ftf_tracker::ftf_op_end(t, op), FTF_NOT_IN_FLIGHT);
     assert_eq!(ftf_tracker::ftf_op_begin_on(t, 12345, &mut op2), FTF_OK);
     assert_eq!(ftf_tracker::ftf_op_end(t, op2), FTF_OK);
@@ -47,12 +51,18 @@ fn counted_pauses_and_pause_wait() {
     let t = new_tracker();
     let (mut a, mut b) = (ftf_pause_token::default(), ftf_pause_token::default());
     let mut q = false;
-    assert_eq!(ftf_tracker::ftf_tracker_pause_wait(t, 0, &mut a, &mut q), FTF_OK);
+    assert_eq!(
+        ftf_tracker::ftf_tracker_pause_wait(t, 0, &mut a, &mut q),
+        FTF_OK
+    );
     assert!(q);
     assert_eq!(ftf_tracker::ftf_tracker_pause(t, &mut b), FTF_OK);
     assert_eq!(ftf_tracker::ftf_tracker_pause_depth(t), 2);
     assert_eq!(ftf_tracker::ftf_tracker_resume(t, a), FTF_OK);
-    assert!(ftf_tracker::ftf_tracker_is_paused(t), "one pause still held");
+    assert!(
+        ftf_tracker::ftf_tracker_is_paused(t),
+        "one pause still held"
+    );
     assert_eq!(ftf_tracker::ftf_tracker_resume(t, b), FTF_OK);
     assert!(!ftf_tracker::ftf_tracker_is_paused(t));
 
@@ -61,7 +71,10 @@ fn counted_pauses_and_pause_wait() {
         assert_eq!(ftf_tracker::ftf_tracker_pause(t, tok), FTF_OK);
     }
     let mut extra = ftf_pause_token::default();
-    assert_eq!(ftf_tracker::ftf_tracker_pause(t, &mut extra), FTF_TOO_MANY_PAUSERS);
+    assert_eq!(
+        ftf_tracker::ftf_tracker_pause(t, &mut extra),
+        FTF_TOO_MANY_PAUSERS
+    );
     for tok in tokens {
         assert_eq!(ftf_tracker::ftf_tracker_resume(t, tok), FTF_OK);
     }
@@ -83,17 +96,35 @@ fn foreign_tokens_and_nulls() {
     assert_eq!(ftf_tracker::ftf_tracker_resume(t1, p), FTF_OK);
     assert_eq!(ftf_tracker::ftf_op_end(t1, op), FTF_OK);
 
-    assert_eq!(ftf_tracker::ftf_tracker_new(ptr::null_mut()), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_tracker::ftf_op_begin(ptr::null(), &mut op), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_tracker::ftf_op_begin(t1, ptr::null_mut()), FTF_NULL_PARAMETER);
+    assert_eq!(
+        ftf_tracker::ftf_tracker_new(ptr::null_mut()),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_tracker::ftf_op_begin(ptr::null(), &mut op),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_tracker::ftf_op_begin(t1, ptr::null_mut()),
+        FTF_NULL_PARAMETER
+    );
     assert_eq!(ftf_tracker::ftf_op_end(ptr::null(), op), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_tracker::ftf_tracker_pause(ptr::null(), &mut p), FTF_NULL_PARAMETER);
+    assert_eq!(
+        ftf_tracker::ftf_tracker_pause(ptr::null(), &mut p),
+        FTF_NULL_PARAMETER
+    );
     assert_eq!(
         ftf_tracker::ftf_tracker_pause_wait(t1, 0, &mut p, ptr::null_mut()),
         FTF_NULL_PARAMETER
     );
-    assert!(!ftf_tracker::ftf_tracker_is_paused(t1), "NULL out-param took no pause");
-    assert_eq!(ftf_tracker::ftf_tracker_resume(ptr::null(), p), FTF_NULL_PARAMETER);
+    assert!(
+        !ftf_tracker::ftf_tracker_is_paused(t1),
+        "NULL out-param took no pause"
+    );
+    assert_eq!(
+        ftf_tracker::ftf_tracker_resume(ptr::null(), p),
+        FTF_NULL_PARAMETER
+    );
     assert_eq!(ftf_tracker::ftf_tracker_id(ptr::null()), 0);
     assert_eq!(ftf_tracker::ftf_tracker_in_flight(ptr::null()), 0);
     assert!(ftf_tracker::ftf_tracker_clone(ptr::null()).is_null());
@@ -102,7 +133,11 @@ fn foreign_tokens_and_nulls() {
     let c = ftf_tracker::ftf_tracker_clone(t1);
     assert_eq!(c, t1);
     ftf_tracker::ftf_tracker_free(t1);
-    assert_eq!(ftf_tracker::ftf_op_begin(c, &mut op), FTF_OK, "clone keeps it alive");
+    assert_eq!(
+        ftf_tracker::ftf_op_begin(c, &mut op),
+        FTF_OK,
+        "clone keeps it alive"
+    );
     // Freed with an operation in flight: allowed, nothing leaks.
     ftf_tracker::ftf_tracker_free(c);
     ftf_tracker::ftf_tracker_free(t2);
@@ -129,12 +164,19 @@ fn wait_kinds_are_range_checked() {
     );
     assert!(t.is_null());
     assert_eq!(
-        ftf_tracker::ftf_tracker_new_with_wait(ftf_wait_kind::FTF_WAIT_SPIN as u32, ptr::null(), &mut t),
+        ftf_tracker::ftf_tracker_new_with_wait(
+            ftf_wait_kind::FTF_WAIT_SPIN as u32,
+            ptr::null(),
+            &mut t
+        ),
         FTF_OK
     );
     let mut p = ftf_pause_token::default();
     let mut q = false;
-    assert_eq!(ftf_tracker::ftf_tracker_pause_wait(t, 1_000, &mut p, &mut q), FTF_OK);
+    assert_eq!(
+        ftf_tracker::ftf_tracker_pause_wait(t, 1_000, &mut p, &mut q),
+        FTF_OK
+    );
     assert!(q);
     ftf_tracker::ftf_tracker_free(t);
 }
@@ -184,7 +226,11 @@ fn callback_wait_strategy_blocks_and_finalizes_once() {
     };
     let mut t = ptr::null();
     assert_eq!(
-        ftf_tracker::ftf_tracker_new_with_wait(ftf_wait_kind::FTF_WAIT_CALLBACKS as u32, &cb, &mut t),
+        ftf_tracker::ftf_tracker_new_with_wait(
+            ftf_wait_kind::FTF_WAIT_CALLBACKS as u32,
+            &cb,
+            &mut t
+        ),
         FTF_OK
     );
     let t_addr = t as usize;
@@ -202,7 +248,10 @@ fn callback_wait_strategy_blocks_and_finalizes_once() {
     );
     assert!(q, "quiescent once the other thread ended its operation");
     assert_eq!(ender.join().ok(), Some(FTF_OK));
-    assert!(counters.waits.load(Ordering::SeqCst) > 0, "the pauser blocked through the callback");
+    assert!(
+        counters.waits.load(Ordering::SeqCst) > 0,
+        "the pauser blocked through the callback"
+    );
     assert_eq!(ftf_tracker::ftf_tracker_resume(t, p), FTF_OK);
     assert_eq!(counters.finalized.load(Ordering::SeqCst), 0);
     ftf_tracker::ftf_tracker_free(t);
@@ -216,7 +265,10 @@ fn begin_wait_is_woken_by_resume() {
     let mut p = ftf_pause_token::default();
     assert_eq!(ftf_tracker::ftf_tracker_pause(t, &mut p), FTF_OK);
     let mut op = ftf_op_token::default();
-    assert_eq!(ftf_tracker::ftf_op_begin_wait(t, 1_000_000, &mut op), FTF_TIMEOUT);
+    assert_eq!(
+        ftf_tracker::ftf_op_begin_wait(t, 1_000_000, &mut op),
+        FTF_TIMEOUT
+    );
     let t_addr = t as usize;
     let waiter = std::thread::spawn(move || {
         let t = t_addr as *const ftf_tracker;
@@ -256,7 +308,10 @@ fn many_threads_one_handle() {
     for _ in 0..20 {
         let mut p = ftf_pause_token::default();
         let mut q = false;
-        assert_eq!(ftf_tracker::ftf_tracker_pause_wait(t, u64::MAX, &mut p, &mut q), FTF_OK);
+        assert_eq!(
+            ftf_tracker::ftf_tracker_pause_wait(t, u64::MAX, &mut p, &mut q),
+            FTF_OK
+        );
         // Quiescent; `in_flight` may still count a rejected begin's transient increment.
         assert!(q);
         assert_eq!(ftf_tracker::ftf_tracker_resume(t, p), FTF_OK);
