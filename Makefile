@@ -38,7 +38,7 @@ INC      := -I$(ROOT)/include
 LINK     := -L$(RELEASE) -Wl,-rpath,$(RELEASE) -lftforest -lpthread
 ASAN     := -fsanitize=address -fno-omit-frame-pointer
 
-C_TESTS  := $(patsubst examples/c/tests/%.c,%,$(wildcard examples/c/tests/test_*.c))
+C_TESTS  := $(patsubst examples/c/tests/%.c,%,$(wildcard examples/c/tests/test_*.c)) test_wrapper
 C_HDRS   := include/ftforest.h examples/c/tests/harness.h
 CPP_HDRS := include/ftforest.h include/ftforest.hpp
 
@@ -74,6 +74,9 @@ $(BUILD)/bench_c: examples/c/bench.c include/ftforest.h | $(BUILD)
 $(BUILD)/test_%: examples/c/tests/test_%.c $(C_HDRS) | $(BUILD)
 	$(CC) $(CFLAGS) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
 
+$(BUILD)/test_wrapper: examples/cpp/test_wrapper.cpp $(CPP_HDRS) | $(BUILD)
+	$(CXX) $(CXXFLAGS) $(WARN) $(CXXSTD) $(INC) $< -o $@ $(LINK)
+
 # ---- AddressSanitizer builds (C side instrumented, library built normally) ----------------
 
 $(BUILD)/asan/demo: examples/c/demo.c include/ftforest.h | $(BUILD)/asan
@@ -84,6 +87,9 @@ $(BUILD)/asan/demo_cpp: examples/cpp/demo.cpp $(CPP_HDRS) | $(BUILD)/asan
 
 $(BUILD)/asan/test_%: examples/c/tests/test_%.c $(C_HDRS) | $(BUILD)/asan
 	$(CC) -O1 -g $(ASAN) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/asan/test_wrapper: examples/cpp/test_wrapper.cpp $(CPP_HDRS) | $(BUILD)/asan
+	$(CXX) -O1 -g $(ASAN) $(WARN) $(CXXSTD) $(INC) $< -o $@ $(LINK)
 
 c-programs: lib $(addprefix $(BUILD)/,$(C_TESTS)) $(BUILD)/demo $(BUILD)/demo_cpp
 asan-programs: lib $(addprefix $(BUILD)/asan/,$(C_TESTS)) $(BUILD)/asan/demo $(BUILD)/asan/demo_cpp
