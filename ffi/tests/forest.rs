@@ -29,8 +29,8 @@ struct Embedder {
     listener_finalized: AtomicU32,
 }
 
-fn emb(ud: *mut c_void) -> &'static Embedder {
-    // SAFETY: the tests pass a leaked-for-the-test Embedder that outlives the forest.
+fn emb<'a>(ud: *mut c_void) -> &'a Embedder {
+    // SAFETY: the tests pass an Embedder that outlives the forest.
     unsafe { &*(ud as *const Embedder) }
 }
 
@@ -89,7 +89,9 @@ fn wait_until(mut f: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn crash_is_recovered_by_the_runtime_with_one_retry() {
-    let e = Box::leak(Box::new(Embedder::default()));
+    let owner = Box::into_raw(Box::new(Embedder::default()));
+    // SAFETY: freed at the end of the test, after the forest (and its threads) are gone.
+    let e: &Embedder = unsafe { &*owner };
     e.fail_first.store(1, Ordering::SeqCst);
     let mut b = ptr::null_mut();
     assert_eq!(
@@ -143,10 +145,9 @@ fn crash_is_recovered_by_the_runtime_with_one_retry() {
         FTF_OK
     );
     assert_eq!(out, ftf_report_outcome::FTF_REPORT_FAILED as u32);
-    let fa = f as usize;
     let healthy_again = wait_until(|| {
         let (mut hh, mut inc) = (0, 0);
-        ftf_forest::ftf_forest_health(fa as *const ftf_forest, 2, &mut hh, &mut inc) == FTF_OK
+        ftf_forest::ftf_forest_health(f, 2, &mut hh, &mut inc) == FTF_OK
             && hh == FTF_HEALTH_HEALTHY as u32
             && inc == 1
     });
@@ -231,11 +232,15 @@ fn crash_is_recovered_by_the_runtime_with_one_retry() {
         1,
         "callbacks finalized once"
     );
+    // SAFETY: from Box::into_raw above; nothing uses it any more.
+    drop(unsafe { Box::from_raw(owner) });
 }
 
 #[test]
 fn forest_arguments_are_checked() {
-    let e = Box::leak(Box::new(Embedder::default()));
+    let owner = Box::into_raw(Box::new(Embedder::default()));
+    // SAFETY: freed at the end of the test, after the forest is gone.
+    let e: &Embedder = unsafe { &*owner };
     let mut cb = callbacks(e);
     let mut f = ptr::null();
     assert_eq!(
@@ -350,4 +355,6 @@ fn forest_arguments_are_checked() {
         "subscribed listeners finalized with the forest"
     );
     assert_eq!(e.finalized.load(Ordering::SeqCst), 1);
+    // SAFETY: from Box::into_raw above; nothing uses it any more.
+    drop(unsafe { Box::from_raw(owner) });
 }

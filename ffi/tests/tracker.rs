@@ -9,6 +9,12 @@ use ftforest::result::ftf_result::{self, *};
 use ftforest::tracker::*;
 use ftforest::wait::*;
 
+/// A tracker pointer that may cross threads (the handle is thread-safe by contract).
+#[derive(Copy, Clone)]
+struct Shared(*const ftf_tracker);
+// SAFETY: `ftf_tracker` handles are usable from any thread.
+unsafe impl Send for Shared {}
+
 fn new_tracker() -> *const ftf_tracker {
     let mut t = ptr::null();
     assert_eq!(ftf_tracker::ftf_tracker_new(&mut t), FTF_OK);
@@ -233,21 +239,30 @@ fn callback_wait_strategy_blocks_and_finalizes_once() {
         ),
         FTF_OK
     );
-    let t_addr = t as usize;
+    let shared = Shared(t);
     let mut op = ftf_op_token::default();
     assert_eq!(ftf_tracker::ftf_op_begin(t, &mut op), FTF_OK);
-    let ender = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        ftf_tracker::ftf_op_end(t_addr as *const ftf_tracker, op)
+    let waits = &counters.waits;
+    let ender = std::thread::scope(|scope| {
+        let h = scope.spawn(move || {
+            // End the operation only once the pauser has blocked in the C wait callback
+            // (deterministic: it cannot become quiescent before this end).
+            while waits.load(Ordering::SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+            ftf_tracker::ftf_op_end({ shared }.0, op)
+        });
+        let mut p = ftf_pause_token::default();
+        let mut q = false;
+        assert_eq!(
+            ftf_tracker::ftf_tracker_pause_wait(t, u64::MAX, &mut p, &mut q),
+            FTF_OK
+        );
+        assert!(q, "quiescent once the other thread ended its operation");
+        (h.join().ok(), p)
     });
-    let mut p = ftf_pause_token::default();
-    let mut q = false;
-    assert_eq!(
-        ftf_tracker::ftf_tracker_pause_wait(t, u64::MAX, &mut p, &mut q),
-        FTF_OK
-    );
-    assert!(q, "quiescent once the other thread ended its operation");
-    assert_eq!(ender.join().ok(), Some(FTF_OK));
+    let (ended, p) = ender;
+    assert_eq!(ended, Some(FTF_OK));
     assert!(
         counters.waits.load(Ordering::SeqCst) > 0,
         "the pauser blocked through the callback"
@@ -269,9 +284,9 @@ fn begin_wait_is_woken_by_resume() {
         ftf_tracker::ftf_op_begin_wait(t, 1_000_000, &mut op),
         FTF_TIMEOUT
     );
-    let t_addr = t as usize;
+    let shared = Shared(t);
     let waiter = std::thread::spawn(move || {
-        let t = t_addr as *const ftf_tracker;
+        let t = { shared }.0;
         let mut op = ftf_op_token::default();
         let rc = ftf_tracker::ftf_op_begin_wait(t, u64::MAX, &mut op);
         (rc, ftf_tracker::ftf_op_end(t, op))
@@ -285,11 +300,11 @@ fn begin_wait_is_woken_by_resume() {
 #[test]
 fn many_threads_one_handle() {
     let t = new_tracker();
-    let t_addr = t as usize;
+    let shared = Shared(t);
     let threads: Vec<_> = (0..4)
         .map(|_| {
             std::thread::spawn(move || {
-                let t = t_addr as *const ftf_tracker;
+                let t = { shared }.0;
                 let mut ok = 0u32;
                 for _ in 0..200 {
                     let mut op = ftf_op_token::default();
