@@ -31,6 +31,7 @@ pub(crate) mod handle;
 pub(crate) mod panic;
 
 pub mod barrier;
+pub mod callbacks;
 pub mod clock;
 pub mod config;
 pub mod coordinator;

@@ -11,6 +11,7 @@ use ftforest::enums::ftf_event_kind::*;
 use ftforest::enums::ftf_report_kind::*;
 use ftforest::enums::*;
 use ftforest::event::*;
+use ftforest::callbacks::*;
 use ftforest::forest::*;
 use ftforest::result::ftf_result::*;
 use ftforest::stats::ftf_stats;
