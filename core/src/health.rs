@@ -40,6 +40,28 @@
 //! replaces, so each returned [`Transition`] corresponds to exactly one change of the word and
 //! is returned to exactly one caller. Emitting one event per returned `Transition` therefore
 //! emits exactly one event per change (the Java original emitted duplicates, B8).
+//!
+//! # Example
+//!
+//! ```
+//! use ftforest_core::{Health, HealthCell, TransitionError};
+//!
+//! let cell = HealthCell::new();
+//! let (_, life) = cell.load();
+//! // Two detectors report the same suspicion: one transition, one event.
+//! assert!(cell.transition(None, Health::Suspected, Some(life)).is_ok());
+//! assert!(cell.transition(None, Health::Suspected, Some(life)).is_err());
+//! // Confirmed, recovered: a new incarnation begins.
+//! cell.transition(Some(Health::Suspected), Health::Failed, None).unwrap();
+//! cell.transition(Some(Health::Failed), Health::Recovering, None).unwrap();
+//! let t = cell.transition(Some(Health::Recovering), Health::Healthy, None).unwrap();
+//! assert_eq!(t.incarnation, life + 1);
+//! // A late report about the previous life is refused.
+//! assert_eq!(
+//!     cell.transition(None, Health::Suspected, Some(life)),
+//!     Err(TransitionError::Stale { current: life + 1 })
+//! );
+//! ```
 
 use core::fmt;
 

@@ -37,16 +37,47 @@
 //!   permit's drop or by `release_token`. When no acquire or release is in progress,
 //!   `active == #granted slots`.
 //!
+//! # Waiting for capacity
+//!
+//! Every release bumps a [`WaitWord`] after its `fetch_sub` and calls
+//! [`WaitStrategy::wake_all`]; [`RecoveryLock::acquire_wait`] reads the word before each
+//! retry and waits only while it is unchanged (the futex protocol of `crate::wait`), so a
+//! release can never be missed by a waiter. The extra cost per release is one RMW plus the
+//! strategy's `wake_all` (nothing for [`SpinWait`]).
+//!
 //! # Orderings
 //!
 //! The claim CAS is `Acquire` and the release CAS `Release`: the next recovery of a partition
 //! sees everything its previous recovery wrote (pairs claim ↔ release, and claim ↔ undo).
 //! `active` is taken with an `Acquire` CAS and returned with a `Release` `fetch_sub` (pairs
 //! with the next taker), so the K-limit hands over memory like a semaphore.
+//!
+//! # Memory
+//!
+//! 4 bytes per partition (one [`LockSlot`], caller storage) plus a fixed header.
+//!
+//! # Example
+//!
+//! ```
+//! use ftforest_core::{AcquireError, LockSlot, RecoveryLock};
+//!
+//! static SLOTS: [LockSlot; 8] = [const { LockSlot::new() }; 8];
+//! let lock = RecoveryLock::new(&SLOTS, 8, 2).unwrap();
+//! let first = lock.try_acquire(3, true).unwrap();
+//! assert_eq!(lock.try_acquire(3, true).unwrap_err(), AcquireError::AlreadyRecovering);
+//! let token = lock.try_acquire(4, true).unwrap().into_token(); // e.g. handed to C
+//! assert_eq!(lock.try_acquire(5, true).unwrap_err(), AcquireError::AtCapacity);
+//! drop(first);
+//! lock.release_token(token).unwrap();
+//! assert!(lock.release_token(token).is_err()); // a second release is refused
+//! assert_eq!(lock.active(), 0);
+//! ```
 
 use core::fmt;
 
-use crate::sync::{AtomicU32, Ordering};
+use crate::sync::{AtomicU32, Backoff, Ordering};
+use crate::time::{Clock, Instant};
+use crate::wait::{SpinWait, WaitStrategy, WaitWord};
 
 const FREE: u32 = 0;
 const PENDING: u32 = u32::MAX;
@@ -177,13 +208,13 @@ pub struct PermitToken {
 /// drop (or converts into a [`PermitToken`]).
 #[must_use = "dropping a permit releases the recovery lock at once"]
 #[derive(Debug)]
-pub struct RecoveryPermit<'a, S: AsRef<[LockSlot]>> {
-    lock: &'a RecoveryLock<S>,
+pub struct RecoveryPermit<'a, S: AsRef<[LockSlot]>, W: WaitStrategy = SpinWait> {
+    lock: &'a RecoveryLock<S, W>,
     rank: u32,
     ticket: u32,
 }
 
-impl<S: AsRef<[LockSlot]>> RecoveryPermit<'_, S> {
+impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryPermit<'_, S, W> {
     /// The partition this permit recovers.
     pub fn rank(&self) -> u32 {
         self.rank
@@ -207,7 +238,7 @@ impl<S: AsRef<[LockSlot]>> RecoveryPermit<'_, S> {
     }
 }
 
-impl<S: AsRef<[LockSlot]>> Drop for RecoveryPermit<'_, S> {
+impl<S: AsRef<[LockSlot]>, W: WaitStrategy> Drop for RecoveryPermit<'_, S, W> {
     fn drop(&mut self) {
         // Cannot fail for a live permit: its ticket holds the slot (module docs).
         let _ = self.lock.release(self.rank, self.ticket);
@@ -218,24 +249,41 @@ impl<S: AsRef<[LockSlot]>> Drop for RecoveryPermit<'_, S> {
 ///
 /// All methods take `&self`; any number of threads may acquire and release at once.
 #[derive(Debug)]
-pub struct RecoveryLock<S: AsRef<[LockSlot]>> {
+pub struct RecoveryLock<S: AsRef<[LockSlot]>, W: WaitStrategy = SpinWait> {
     slots: S,
     n: u32,
     max: u32,
     id: u32,
     active: AtomicU32,
     next_ticket: AtomicU32,
+    /// Bumped by every release; [`RecoveryLock::acquire_wait`] waits on it.
+    word: WaitWord,
+    waiter: W,
 }
 
-impl<S: AsRef<[LockSlot]>> RecoveryLock<S> {
+impl<S: AsRef<[LockSlot]>> RecoveryLock<S, SpinWait> {
+    /// A lock whose [`RecoveryLock::acquire_wait`] spins ([`SpinWait`]); see
+    /// [`RecoveryLock::with_waiter`] for the arguments and errors.
+    pub fn new(storage: S, n: u32, max_concurrent: u32) -> Result<Self, LockConfigError> {
+        RecoveryLock::with_waiter(storage, n, max_concurrent, SpinWait)
+    }
+}
+
+impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryLock<S, W> {
     /// A lock for partitions `0..n` over the first `n` slots of `storage`, admitting at most
-    /// `max_concurrent` recoveries at once (a K above `n` is allowed and acts as `n`). Frees
-    /// every slot (no other thread may use the storage during `new`).
+    /// `max_concurrent` recoveries at once (a K above `n` is allowed and acts as `n`), whose
+    /// [`RecoveryLock::acquire_wait`] blocks with `waiter`. Frees every slot (no other
+    /// thread may use the storage during construction).
     ///
     /// Errors: `n == 0` → [`LockConfigError::NoPartitions`]; `n > storage.len()` →
     /// [`LockConfigError::StorageTooSmall`]; `max_concurrent == 0` →
     /// [`LockConfigError::ZeroCapacity`].
-    pub fn new(storage: S, n: u32, max_concurrent: u32) -> Result<Self, LockConfigError> {
+    pub fn with_waiter(
+        storage: S,
+        n: u32,
+        max_concurrent: u32,
+        waiter: W,
+    ) -> Result<Self, LockConfigError> {
         if n == 0 {
             return Err(LockConfigError::NoPartitions);
         }
@@ -256,6 +304,8 @@ impl<S: AsRef<[LockSlot]>> RecoveryLock<S> {
             id: crate::sync::next_object_id(),
             active: AtomicU32::new(0),
             next_ticket: AtomicU32::new(1),
+            word: WaitWord::new(),
+            waiter,
         })
     }
 
@@ -296,11 +346,16 @@ impl<S: AsRef<[LockSlot]>> RecoveryLock<S> {
     /// Checks, in order: `rank < n` ([`AcquireError::UnknownPartition`]), `quorum`
     /// ([`AcquireError::NoQuorum`]), the partition's slot ([`AcquireError::AlreadyRecovering`]),
     /// capacity ([`AcquireError::AtCapacity`]). On error nothing is held.
+    ///
+    /// Under concurrency two refusals can be momentary: `AlreadyRecovering` while another
+    /// acquire of the same rank holds its claim on the way to `AtCapacity` (then undoes it),
+    /// and `AtCapacity` while a release has freed its slot but not yet returned its capacity.
+    /// Neither ever admits a second holder or a (K+1)-th recovery.
     pub fn try_acquire(
         &self,
         rank: u32,
         quorum: bool,
-    ) -> Result<RecoveryPermit<'_, S>, AcquireError> {
+    ) -> Result<RecoveryPermit<'_, S, W>, AcquireError> {
         let slot = self.slot(rank).ok_or(AcquireError::UnknownPartition)?;
         if !quorum {
             return Err(AcquireError::NoQuorum);
@@ -340,6 +395,47 @@ impl<S: AsRef<[LockSlot]>> RecoveryLock<S> {
         })
     }
 
+    /// Like [`RecoveryLock::try_acquire`], but waits for capacity until `deadline` (read from
+    /// `clock`): spins with backoff, then blocks with the wait strategy until a release.
+    ///
+    /// Only [`AcquireError::AtCapacity`] is waited out; `UnknownPartition`, `NoQuorum` and
+    /// `AlreadyRecovering` return at once (as does any of them met while retrying). When the
+    /// deadline passes first: [`AcquireError::TimedOut`], nothing held. No lost wake-up: the
+    /// wait word is read before the retry, and every release bumps it after returning its
+    /// capacity (see `crate::wait`). Waiters are not served in FIFO order.
+    pub fn acquire_wait(
+        &self,
+        rank: u32,
+        quorum: bool,
+        clock: &impl Clock,
+        deadline: Instant,
+    ) -> Result<RecoveryPermit<'_, S, W>, AcquireError> {
+        let mut backoff = Backoff::new();
+        loop {
+            match self.try_acquire(rank, quorum) {
+                Err(AcquireError::AtCapacity) => {}
+                other => return other,
+            }
+            if clock.now() >= deadline {
+                return Err(AcquireError::TimedOut);
+            }
+            // Under loom the spin phase only multiplies interleavings; the models check the
+            // wait strategy's protocol.
+            if !cfg!(ftforest_loom) && !backoff.is_completed() {
+                backoff.snooze();
+                continue;
+            }
+            // Read the word, then retry: a release after this read bumps the word, so `wait`
+            // returns at once (futex semantics); a release before it is seen by the retry.
+            let seen = self.word.load();
+            match self.try_acquire(rank, quorum) {
+                Err(AcquireError::AtCapacity) => {}
+                other => return other,
+            }
+            self.waiter.wait(&self.word, seen, deadline);
+        }
+    }
+
     /// Release the permit a [`PermitToken`] stands for, exactly once.
     ///
     /// Errors (nothing released): token of another lock → [`ReleaseError::ForeignToken`];
@@ -365,6 +461,10 @@ impl<S: AsRef<[LockSlot]>> RecoveryLock<S> {
         // Release: pairs with the Acquire CAS of the next capacity taker. Cannot underflow:
         // this ticket was granted after its increment and is released only once.
         self.active.fetch_sub(1, Ordering::Release);
+        // Capacity changed: bump after the decrement (Release, pairs with the Acquire load
+        // of a waiter in `acquire_wait`), then wake (futex protocol of `crate::wait`).
+        self.word.bump();
+        self.waiter.wake_all(&self.word);
         Ok(())
     }
 

@@ -19,30 +19,60 @@
 //! * Every rank that was pushed is either still in the queue or was returned by exactly one
 //!   [`RecoveryQueue::pop`] / [`RecoveryQueue::remove`]: nothing is dropped silently.
 //!
-//! # Concurrency: a short spin lock (not lock-free)
+//! # Concurrency: a short spin lock (not lock-free) plus a seqlock for readers
 //!
-//! One lock word serialises every change of the ring: bit 0 = LOCKED, bits 1..=31 = a version
-//! that each unlock advances (so the word doubles as a seqlock sequence for readers).
-//! * lock: `compare_exchange_weak(v, v | LOCKED, Acquire)` (pairs with the `Release` store of
-//!   the previous unlock: the holder sees every earlier change), then `fence(Release)` (pairs
-//!   with the `fence(Acquire)` of a [`RecoveryQueue::for_each`] reader: a reader that sees
-//!   any write of this holder also sees LOCKED and discards what it read).
-//! * inside: plain `Relaxed` loads/stores of `head`, `len` and the ring, O(1) for push/pop and
-//!   O(capacity) for remove. No user code runs inside.
-//! * unlock: `store(v + 2, Release)` (pairs with the next lock and with readers' `Acquire`).
+//! Two header words:
+//! * `lock` (0 = free, 1 = held) serialises every operation on the ring:
+//!   `compare_exchange_weak(0, 1, Acquire)` (pairs with the `Release` store of the previous
+//!   unlock: the holder sees every earlier change); while it fails, spin on `Relaxed` loads
+//!   (waiters never write the word); unlock is `store(0, Release)`.
+//! * `seq` (even = stable, odd = a writer is changing the ring) lets
+//!   [`RecoveryQueue::for_each`] read without the lock. A holder that is about to change the
+//!   ring does `seq.fetch_add(1, Relaxed)` then `fence(Release)` (pairs with the reader's
+//!   `fence(Acquire)`: a reader that saw any of the following writes also sees the odd `seq`
+//!   and discards what it read), and before unlocking `seq.fetch_add(1, Release)` (pairs with
+//!   the reader's `Acquire` load). Holders that change nothing leave `seq` alone. (`seq` wraps:
+//!   only a reader stalled across exactly 2^31 changes could mistake it for unchanged.)
 //!
-//! Membership bits and `len` are additionally written `Release` and read `Acquire` by the
-//! lock-free readers [`RecoveryQueue::contains`] and [`RecoveryQueue::len`].
+//! Inside the lock: `Relaxed` loads/stores of `head`, `len` and the ring, O(1) for push/pop
+//! and O(capacity) for remove. No user code runs inside. Membership bits and `len` are also
+//! written `Release` and read `Acquire` by the lock-free readers [`RecoveryQueue::contains`]
+//! and [`RecoveryQueue::len`].
 //!
 //! A thread preempted while holding the lock makes others spin until it runs again. Do not
 //! use the queue from an interrupt handler that can preempt a holder on the same core (it
 //! would spin forever); on such targets call it only from one priority level.
+//!
+//! # Memory
+//!
+//! `4 * (ceil(n / 32) + capacity)` bytes of caller storage plus a fixed header. With
+//! `capacity = n` (never full) that is 4.125 bytes per partition; together with the
+//! partition's [`HealthCell`](crate::HealthCell) (4 bytes), health state and queue membership
+//! take **8.125 bytes per partition** (12.125 with the recovery lock's
+//! [`LockSlot`](crate::LockSlot)), within the 16-byte budget.
+//!
+//! # Example
+//!
+//! ```
+//! use ftforest_core::{queue_storage_len, PushError, QueueSlot, RecoveryQueue};
+//!
+//! const N: u32 = 100;
+//! static SLOTS: [QueueSlot; queue_storage_len(N, N)] =
+//!     [const { QueueSlot::new() }; queue_storage_len(N, N)];
+//! let queue = RecoveryQueue::new(&SLOTS, N).unwrap();
+//! queue.push(7).unwrap();
+//! queue.push(3).unwrap();
+//! assert_eq!(queue.push(7), Err(PushError::Duplicate));
+//! let mut order = [0; 2];
+//! let mut i = 0;
+//! assert!(queue.for_each(|r| { order[i] = r; i += 1; }));
+//! assert_eq!(order, [7, 3]);
+//! assert_eq!(queue.pop(), Some(7));
+//! ```
 
 use core::fmt;
 
 use crate::sync::{fence, spin_loop, AtomicU32, Ordering};
-
-const LOCKED: u32 = 1;
 
 /// One word of queue storage (4 bytes): a membership bitset word or a ring entry.
 #[derive(Debug)]
@@ -137,6 +167,7 @@ pub struct RecoveryQueue<S: AsRef<[QueueSlot]>> {
     words: usize,
     capacity: u32,
     lock: AtomicU32,
+    seq: AtomicU32,
     head: AtomicU32,
     len: AtomicU32,
 }
@@ -144,14 +175,31 @@ pub struct RecoveryQueue<S: AsRef<[QueueSlot]>> {
 /// Holds the ring lock; unlocks on drop. Only the queue's own code runs while it lives.
 struct RingGuard<'a> {
     lock: &'a AtomicU32,
-    version: u32,
+    seq: &'a AtomicU32,
+    writing: bool,
+}
+
+impl RingGuard<'_> {
+    /// Announce a change of the ring to seqlock readers (once per critical section).
+    fn begin_write(&mut self) {
+        if !self.writing {
+            self.writing = true;
+            self.seq.fetch_add(1, Ordering::Relaxed);
+            // Pairs with the Acquire fence in `unchanged`: the odd `seq` is ordered before
+            // every write below.
+            fence(Ordering::Release);
+        }
+    }
 }
 
 impl Drop for RingGuard<'_> {
     fn drop(&mut self) {
-        // Release: pairs with the Acquire of the next lock and of `for_each` readers.
-        self.lock
-            .store(self.version.wrapping_add(2) & !LOCKED, Ordering::Release);
+        if self.writing {
+            // Release: pairs with the Acquire load of `for_each` (the change is complete).
+            self.seq.fetch_add(1, Ordering::Release);
+        }
+        // Release: pairs with the Acquire CAS of the next `lock`.
+        self.lock.store(0, Ordering::Release);
     }
 }
 
@@ -183,6 +231,7 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
             words,
             capacity,
             lock: AtomicU32::new(0),
+            seq: AtomicU32::new(0),
             head: AtomicU32::new(0),
             len: AtomicU32::new(0),
         })
@@ -224,7 +273,7 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
     /// `capacity() >= partitions()`).
     pub fn push(&self, rank: u32) -> Result<(), PushError> {
         let (word, bit) = self.member_word(rank).ok_or(PushError::UnknownPartition)?;
-        let _guard = self.lock();
+        let mut guard = self.lock();
         if word.load(Ordering::Relaxed) & bit != 0 {
             return Err(PushError::Duplicate);
         }
@@ -234,6 +283,7 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
             return Err(PushError::Full);
         }
         let slot = self.ring_slot(head, len).ok_or(PushError::Full)?;
+        guard.begin_write();
         slot.store(rank, Ordering::Relaxed);
         // Release: pairs with the Acquire loads of `contains` and `len`.
         word.fetch_or(bit, Ordering::Release);
@@ -243,13 +293,14 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
 
     /// Remove and return the oldest rank, or `None` when empty.
     pub fn pop(&self) -> Option<u32> {
-        let _guard = self.lock();
+        let mut guard = self.lock();
         let head = self.head.load(Ordering::Relaxed);
         let len = self.len.load(Ordering::Relaxed);
         if len == 0 {
             return None;
         }
         let rank = self.ring_slot(head, 0)?.load(Ordering::Relaxed);
+        guard.begin_write();
         // Every ring entry is a known rank (only `push` writes entries, after its check).
         if let Some((word, bit)) = self.member_word(rank) {
             word.fetch_and(!bit, Ordering::Release);
@@ -275,7 +326,7 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
         let Some((word, bit)) = self.member_word(rank) else {
             return false;
         };
-        let _guard = self.lock();
+        let mut guard = self.lock();
         if word.load(Ordering::Relaxed) & bit == 0 {
             return false;
         }
@@ -287,6 +338,7 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
         }) else {
             return false;
         };
+        guard.begin_write();
         // Shift the younger entries one position towards the head.
         for i in at..len - 1 {
             if let (Some(dst), Some(src)) = (self.ring_slot(head, i), self.ring_slot(head, i + 1)) {
@@ -307,15 +359,15 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
     /// snapshot. Spins while a writer holds the lock before the first call of `f`.
     pub fn for_each(&self, mut f: impl FnMut(u32)) -> bool {
         loop {
-            // Acquire: pairs with the Release unlock of the last writer.
-            let version = self.lock.load(Ordering::Acquire);
-            if version & LOCKED != 0 {
+            // Acquire: pairs with the Release increment that ended the last change.
+            let seq = self.seq.load(Ordering::Acquire);
+            if seq & 1 != 0 {
                 spin_loop();
                 continue;
             }
             let head = self.head.load(Ordering::Relaxed);
             let len = self.len.load(Ordering::Relaxed).min(self.capacity);
-            if !self.unchanged(version) {
+            if !self.unchanged(seq) {
                 spin_loop();
                 continue;
             }
@@ -324,7 +376,7 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
                     return false;
                 };
                 let rank = slot.load(Ordering::Relaxed);
-                if !self.unchanged(version) {
+                if !self.unchanged(seq) {
                     return false;
                 }
                 f(rank);
@@ -333,33 +385,31 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
         }
     }
 
-    /// Seqlock validation: no writer locked the ring since `version` was read.
-    fn unchanged(&self, version: u32) -> bool {
-        // Acquire fence: pairs with the Release fence after a writer's lock CAS; if any value
-        // read before this fence was written by that writer, the load below sees LOCKED or a
-        // later version.
+    /// Seqlock validation: no change of the ring began since `seq` was read.
+    fn unchanged(&self, seq: u32) -> bool {
+        // Acquire fence: pairs with the Release fence of `begin_write`; if any value read
+        // before this fence was written by a change, the load below sees its odd `seq` or a
+        // later one.
         fence(Ordering::Acquire);
-        self.lock.load(Ordering::Relaxed) == version
+        self.seq.load(Ordering::Relaxed) == seq
     }
 
     fn lock(&self) -> RingGuard<'_> {
-        loop {
-            let cur = self.lock.load(Ordering::Relaxed);
-            // Acquire: pairs with the Release store of the previous unlock.
-            if cur & LOCKED == 0
-                && self
-                    .lock
-                    .compare_exchange_weak(cur, cur | LOCKED, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-            {
-                // Pairs with the Acquire fence in `unchanged` (seqlock writer side).
-                fence(Ordering::Release);
-                return RingGuard {
-                    lock: &self.lock,
-                    version: cur,
-                };
+        // Acquire: pairs with the Release store of the previous unlock. Waiters only read the
+        // word (a failed CAS writes nothing), so the holder's line is not bounced by them.
+        while self
+            .lock
+            .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            while self.lock.load(Ordering::Relaxed) != 0 {
+                spin_loop();
             }
-            spin_loop();
+        }
+        RingGuard {
+            lock: &self.lock,
+            seq: &self.seq,
+            writing: false,
         }
     }
 

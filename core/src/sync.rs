@@ -88,4 +88,3 @@ impl Backoff {
         self.step > Self::YIELD_LIMIT
     }
 }
-

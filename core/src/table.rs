@@ -11,6 +11,9 @@
 //!   second RMW the transition is "in progress": each count may then differ from a scan by one
 //!   per transition in progress (a concurrent later transition of the same cell may even make a
 //!   raw count dip below zero; it is stored wrapping and read as `i32` clamped to `0..=n`).
+//!   The raw counts never sum to more than `n` at any instant (a transition subtracts before
+//!   it adds); [`PartitionTable::counts`] reads them one after another, so while transitions
+//!   run its total may still exceed `n`.
 //! * Transitions applied directly through a borrowed cell ([`PartitionTable::cell`] or the
 //!   storage itself) bypass the counts; the counts are exact only if every transition goes
 //!   through the table.
@@ -26,6 +29,21 @@
 //!
 //! 4 bytes per partition (one `HealthCell`, caller storage) plus a fixed header: four `u32`
 //! counts, `n`, and the storage handle (`S`: an array is inline, a slice is two words).
+//!
+//! # Example
+//!
+//! ```
+//! use ftforest_core::{Health, HealthCell, PartitionTable};
+//!
+//! static CELLS: [HealthCell; 5] = [const { HealthCell::new() }; 5];
+//! let table = PartitionTable::new(&CELLS, 5).unwrap();
+//! table.transition(0, None, Health::Suspected, None).unwrap();
+//! table.transition(1, None, Health::Suspected, None).unwrap();
+//! assert!(table.has_quorum()); // 3 of 5 healthy
+//! table.transition(2, None, Health::Suspected, None).unwrap();
+//! assert!(!table.has_quorum()); // 2 of 5
+//! assert_eq!(table.counts(), table.scan());
+//! ```
 
 use core::fmt;
 

@@ -4,20 +4,23 @@
 
 mod common;
 
+use core::cell::Cell;
 use core::time::Duration;
-use std::cell::Cell;
 use std::vec::Vec;
 
 use common::{ms, Sim, FULL};
 use ftforest_core::coord::{
-    Action, Alerts, Barrier, BarrierOutcome, Cause, Config, EscalationReason, Event, EventKind, HealthLevel,
-    HeartbeatConfig, HeartbeatMode, ListenerSet, PauseTimeoutPolicy, Phase, PhaseDoneError, Report, ReportError,
-    ReportOutcome, ReportingBarrier, RetryError,
+    Action, Alerts, Barrier, BarrierOutcome, Cause, Config, EscalationReason, Event, EventKind,
+    HealthLevel, HeartbeatConfig, HeartbeatMode, ListenerSet, PauseTimeoutPolicy, Phase,
+    PhaseDoneError, Report, ReportError, ReportOutcome, ReportingBarrier, RetryError,
 };
 use ftforest_core::{Health, ManualClock, RankError};
 
 fn cfg() -> Config {
-    Config::builder().failure_confirmation(Duration::from_millis(500)).build().unwrap()
+    Config::builder()
+        .failure_confirmation(Duration::from_millis(500))
+        .build()
+        .unwrap()
 }
 
 fn no_self_transitions(s: &Sim) {
@@ -56,7 +59,11 @@ fn b1_no_self_triggering_recovery_storm() {
         ]
     );
     // Each recovery paused the forest exactly once.
-    let pauses = s.actions.iter().filter(|(_, a)| *a == Action::PauseBalancer).count();
+    let pauses = s
+        .actions
+        .iter()
+        .filter(|(_, a)| *a == Action::PauseBalancer)
+        .count();
     assert_eq!(pauses, 2);
 }
 
@@ -65,7 +72,7 @@ fn b1_no_self_triggering_recovery_storm() {
 #[test]
 fn b2_recovery_runs_the_embedders_phases() {
     let mut s = Sim::new(3, cfg());
-    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = std::rc::Rc::new(core::cell::RefCell::new(Vec::new()));
     let log = seen.clone();
     s.plan = Box::new(move |j| {
         log.borrow_mut().push(j.phase);
@@ -99,7 +106,9 @@ fn b3_barrier_decorator_reports_timeouts() {
     }
     assert_eq!(c.health(1).unwrap().0, Health::Suspected);
     let e = c.poll_event().unwrap();
-    assert!(matches!(e, Event::StatusChanged(s) if s.cause == Cause::BarrierTimeout && s.time == ms(100)));
+    assert!(
+        matches!(e, Event::StatusChanged(s) if s.cause == Cause::BarrierTimeout && s.time == ms(100))
+    );
 }
 
 /// B6: heartbeat detection works (interval and phi modes).
@@ -125,7 +134,10 @@ fn b6_heartbeat_detection_is_live() {
             assert!(t <= 5000, "{mode:?}: not failed by {t}");
         }
         assert_eq!(s.health(1), Health::Recovering);
-        assert_eq!((s.health(0), s.health(2)), (Health::Healthy, Health::Healthy));
+        assert_eq!(
+            (s.health(0), s.health(2)),
+            (Health::Healthy, Health::Healthy)
+        );
         let causes: Vec<_> = s
             .events
             .iter()
@@ -142,18 +154,30 @@ fn b6_heartbeat_detection_is_live() {
 #[test]
 fn b7_consecutive_counting_and_false_alarm_events() {
     let mut s = Sim::new(3, cfg());
-    for (i, kind) in [Report::barrier_timeout(0), Report::ghost_sync_failure(0)].into_iter().enumerate() {
+    for (i, kind) in [Report::barrier_timeout(0), Report::ghost_sync_failure(0)]
+        .into_iter()
+        .enumerate()
+    {
         let t = 100 * i as u64;
         assert_eq!(s.report(t, kind), ReportOutcome::Counted);
-        assert_eq!(s.report(t + 10, Report::ghost_sync_success(0)), ReportOutcome::Counted);
+        assert_eq!(
+            s.report(t + 10, Report::ghost_sync_success(0)),
+            ReportOutcome::Counted
+        );
     }
     assert_eq!(s.health(0), Health::Healthy);
     assert_eq!(s.c.partition(0).unwrap().consecutive_failures(), 0);
     // After a false alarm (event!), a single failure does not re-suspect.
     s.suspect(0, 300);
     assert_eq!(s.report(360, Report::healthy(0)), ReportOutcome::Cleared);
-    assert_eq!(s.transitions(0).last(), Some(&(Health::Suspected, Health::Healthy)));
-    assert_eq!(s.report(370, Report::ghost_sync_failure(0)), ReportOutcome::Counted);
+    assert_eq!(
+        s.transitions(0).last(),
+        Some(&(Health::Suspected, Health::Healthy))
+    );
+    assert_eq!(
+        s.report(370, Report::ghost_sync_failure(0)),
+        ReportOutcome::Counted
+    );
     assert_eq!(s.health(0), Health::Healthy);
     assert_eq!(s.c.stats().false_alarms, 1);
 }
@@ -162,7 +186,10 @@ fn b7_consecutive_counting_and_false_alarm_events() {
 #[test]
 fn b9_no_forced_failure_and_no_noop_events() {
     let mut s = Sim::new(3, cfg());
-    assert_eq!(s.c.phase_done(ms(0), 1, 1, Phase::Detecting, false), Err(PhaseDoneError::StaleAttempt));
+    assert_eq!(
+        s.c.phase_done(ms(0), 1, 1, Phase::Detecting, false),
+        Err(PhaseDoneError::StaleAttempt)
+    );
     assert_eq!(s.health(1), Health::Healthy);
     s.report(1, Report::crashed(1));
     s.settle(500);
@@ -172,7 +199,10 @@ fn b9_no_forced_failure_and_no_noop_events() {
         Action::RunPhase(j) => Some(j.attempt),
         _ => None,
     });
-    assert_eq!(s.c.phase_done(ms(600), 1, attempt.unwrap(), Phase::Validating, false), Err(PhaseDoneError::StaleAttempt));
+    assert_eq!(
+        s.c.phase_done(ms(600), 1, attempt.unwrap(), Phase::Validating, false),
+        Err(PhaseDoneError::StaleAttempt)
+    );
     assert_eq!(s.health(1), Health::Healthy);
     no_self_transitions(&s);
 }
@@ -190,12 +220,18 @@ fn b11_no_overlapping_recoveries_of_one_partition() {
     let job = s.complete(0, true);
     assert_eq!(
         s.c.phase_done(ms(10), 0, job.attempt, job.phase, true),
-        Err(PhaseDoneError::OutOfOrder { expected: Phase::Redistributing, got: Phase::Detecting })
+        Err(PhaseDoneError::OutOfOrder {
+            expected: Phase::Redistributing,
+            got: Phase::Detecting
+        })
     );
     // Skipping a phase is refused as well.
     assert_eq!(
         s.c.phase_done(ms(10), 0, job.attempt, Phase::Validating, true),
-        Err(PhaseDoneError::OutOfOrder { expected: Phase::Redistributing, got: Phase::Validating })
+        Err(PhaseDoneError::OutOfOrder {
+            expected: Phase::Redistributing,
+            got: Phase::Validating
+        })
     );
     assert_eq!(s.c.stats().recoveries_attempted, 1);
 }
@@ -252,7 +288,8 @@ fn b14_backward_clock_during_recovery() {
     s.report(10_000, Report::crashed(0));
     for t in [9_000u64, 1, 5_000, 0] {
         let (_, job) = s.jobs.remove(0);
-        s.c.phase_done(ms(t), 0, job.attempt, job.phase, true).unwrap();
+        s.c.phase_done(ms(t), 0, job.attempt, job.phase, true)
+            .unwrap();
         s.pump();
     }
     assert_eq!(s.health(0), Health::Healthy);
@@ -319,7 +356,10 @@ fn b18_queue_retries_and_quorum_return() {
     assert_eq!(r.c.in_progress(), 0);
     assert_eq!(r.report(556, Report::healthy(0)), ReportOutcome::Cleared);
     assert_eq!(r.count(EventKind::QuorumRestored), 1);
-    assert_eq!((r.health(1), r.health(2)), (Health::Recovering, Health::Recovering));
+    assert_eq!(
+        (r.health(1), r.health(2)),
+        (Health::Recovering, Health::Recovering)
+    );
     let st = r.c.stats();
     assert!(st.detection_latency.avg >= Duration::from_millis(500));
     assert_eq!(st.quorum_losses, 1);
@@ -331,11 +371,20 @@ fn b18_queue_retries_and_quorum_return() {
 fn b19_unsubscribe_by_handle() {
     let a = Cell::new(0);
     let b = Cell::new(0);
-    let mut set: ListenerSet<Box<dyn Fn(&Event) + '_>, 4> = ListenerSet::new();
+    type L<'a> = Box<dyn Fn(&Event) + 'a>;
+    let mut set: ListenerSet<L<'_>, 4> = ListenerSet::new();
     // Two subscriptions of closures that look the same.
-    let ha = set.subscribe(Box::new(|_: &Event| a.set(a.get() + 1))).unwrap();
-    let _hb = set.subscribe(Box::new(|_: &Event| b.set(b.get() + 1))).unwrap();
-    let e = Event::QuorumLost(ftforest_core::coord::QuorumChange { healthy: 0, total: 1, time: ms(0) });
+    let ha = set
+        .subscribe(Box::new(|_: &Event| a.set(a.get() + 1)))
+        .unwrap();
+    let _hb = set
+        .subscribe(Box::new(|_: &Event| b.set(b.get() + 1)))
+        .unwrap();
+    let e = Event::QuorumLost(ftforest_core::coord::QuorumChange {
+        healthy: 0,
+        total: 1,
+        time: ms(0),
+    });
     set.notify(&e);
     assert!(set.unsubscribe(ha).is_ok());
     assert!(set.unsubscribe(ha).is_err());
@@ -367,7 +416,13 @@ fn b21_counted_mode_concurrency_pause_and_timeouts() {
         s.complete(2, true);
     }
     assert!(!s.tracker.is_paused() && !s.balancer_paused && !s.ghost_paused);
-    assert_eq!(s.actions.iter().filter(|(_, a)| *a == Action::ResumeBalancer).count(), 1);
+    assert_eq!(
+        s.actions
+            .iter()
+            .filter(|(_, a)| *a == Action::ResumeBalancer)
+            .count(),
+        1
+    );
 
     // In-flight operations: no phase until quiescent; abort at the pause timeout.
     let mut p = Sim::new(5, cfg());
@@ -377,23 +432,36 @@ fn b21_counted_mode_concurrency_pause_and_timeouts() {
     p.report(0, Report::crashed(1));
     assert!(p.jobs.is_empty());
     assert!(p.tracker.is_paused());
-    assert!(p.tracker.begin().is_err(), "the gate is closed while pausing");
+    assert!(
+        p.tracker.begin().is_err(),
+        "the gate is closed while pausing"
+    );
     p.tick(4999);
     assert!(p.jobs.is_empty());
     assert!(!p.c.alerts(ms(4999)).contains(Alerts::PAUSE_STALLED));
     p.tick(5000);
     assert_eq!(p.health(1), Health::Failed);
-    assert!(!p.tracker.is_paused(), "gate reopened after the aborted pause");
+    assert!(
+        !p.tracker.is_paused(),
+        "gate reopened after the aborted pause"
+    );
     assert!(p.c.alerts(ms(5000)).contains(Alerts::PAUSE_STALLED));
     assert_eq!(p.c.stats().pause_timeouts, 1);
-    assert!(p.events.iter().any(|e| matches!(e, Event::StatusChanged(c) if c.cause == Cause::PauseTimedOut)));
+    assert!(p
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::StatusChanged(c) if c.cause == Cause::PauseTimedOut)));
     drop(op);
     p.auto = true;
     p.settle(10_000);
     assert_eq!(p.health(1), Health::Healthy);
 
     // Opt-in Proceed: runs despite the operation, raising the alert.
-    let proceed = cfg().to_builder().pause_timeout_policy(PauseTimeoutPolicy::Proceed).build().unwrap();
+    let proceed = cfg()
+        .to_builder()
+        .pause_timeout_policy(PauseTimeoutPolicy::Proceed)
+        .build()
+        .unwrap();
     let mut q = Sim::new(5, proceed);
     q.auto = false;
     let gate_q = q.tracker.clone();
@@ -411,7 +479,10 @@ fn b21_counted_mode_concurrency_pause_and_timeouts() {
     t.jump(30_000);
     assert_eq!(t.cancelled.len(), 1);
     assert_eq!((t.cancelled[0].rank, t.cancelled[0].attempt), (3, attempt));
-    assert_eq!(t.c.phase_done(ms(30_001), 3, attempt, Phase::Detecting, true), Err(PhaseDoneError::StaleAttempt));
+    assert_eq!(
+        t.c.phase_done(ms(30_001), 3, attempt, Phase::Detecting, true),
+        Err(PhaseDoneError::StaleAttempt)
+    );
     assert_eq!(t.c.stats().recoveries_timed_out, 1);
     assert!(t.c.partition(3).unwrap().is_backing_off());
 }
@@ -422,8 +493,14 @@ fn b24_live_stats_and_level() {
     let mut s = Sim::new(1, cfg());
     assert_eq!(s.c.level(), HealthLevel::Healthy);
     assert_eq!(s.c.stats().success_rate_permille(), None);
-    assert_eq!(s.c.health(1), Err(RankError::UnknownPartition { rank: 1, len: 1 }));
-    assert_eq!(s.c.handle_report(ms(0), Report::heartbeat(7)), Err(ReportError::UnknownPartition));
+    assert_eq!(
+        s.c.health(1),
+        Err(RankError::UnknownPartition { rank: 1, len: 1 })
+    );
+    assert_eq!(
+        s.c.handle_report(ms(0), Report::heartbeat(7)),
+        Err(ReportError::UnknownPartition)
+    );
     s.suspect(0, 0);
     assert_eq!(s.c.level(), HealthLevel::QuorumLost);
     assert_eq!(s.c.stats().suspected, 1);
@@ -451,8 +528,17 @@ fn b25_heartbeat_jump_and_registration() {
     s.jump(1900);
     s.jump(5100);
     let t2 = s.transitions(2);
-    assert_eq!(t2[..2], [(Health::Healthy, Health::Suspected), (Health::Suspected, Health::Failed)]);
-    assert_eq!(s.c.handle_report(ms(5200), Report::heartbeat(3)), Err(ReportError::UnknownPartition));
+    assert_eq!(
+        t2[..2],
+        [
+            (Health::Healthy, Health::Suspected),
+            (Health::Suspected, Health::Failed)
+        ]
+    );
+    assert_eq!(
+        s.c.handle_report(ms(5200), Report::heartbeat(3)),
+        Err(ReportError::UnknownPartition)
+    );
     // A tick gap above max_local_pause is our own stall: nobody is convicted for it.
     let mut l = Sim::new(3, cfg().to_builder().heartbeat(hb).build().unwrap());
     l.jump(1000);

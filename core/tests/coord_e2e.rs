@@ -45,7 +45,9 @@ fn completed(s: &Sim, rank: u32) -> Option<Instant> {
 
 /// Detection latency of `rank`: SUSPECTED time minus the first fault report's time.
 fn detection(s: &Sim, rank: u32, first_report: Instant) -> Duration {
-    s.first(rank, Health::Suspected).expect("suspected").saturating_duration_since(first_report)
+    s.first(rank, Health::Suspected)
+        .expect("suspected")
+        .saturating_duration_since(first_report)
 }
 
 fn all_healthy_except(s: &Sim, n: u32, except: &[u32]) {
@@ -56,7 +58,12 @@ fn all_healthy_except(s: &Sim, n: u32, except: &[u32]) {
 
 /// Quorum-loss scenarios: nothing recovered, every failed partition escalated and queued.
 fn assert_quorum_safety(s: &Sim, failed: &[u32]) {
-    assert!(!s.actions.iter().any(|(_, a)| matches!(a, Action::RunPhase(_))), "a recovery ran without quorum");
+    assert!(
+        !s.actions
+            .iter()
+            .any(|(_, a)| matches!(a, Action::RunPhase(_))),
+        "a recovery ran without quorum"
+    );
     assert_eq!(s.count(EventKind::QuorumLost), 1);
     for &r in failed {
         assert_eq!(s.health(r), Health::Failed, "rank {r}");
@@ -125,7 +132,10 @@ fn s05_two_sequential_failures_of_four() {
     s.suspect(0, 0);
     s.suspect(1, 500);
     s.run_until(ms(1000));
-    assert_eq!((s.health(0), s.health(1)), (Health::Suspected, Health::Suspected));
+    assert_eq!(
+        (s.health(0), s.health(1)),
+        (Health::Suspected, Health::Suspected)
+    );
     s.settle(5000);
     assert_quorum_safety(&s, &[0, 1]);
 }
@@ -190,7 +200,10 @@ fn s10_two_concurrent_of_four() {
     s.suspect(0, 0);
     s.suspect(1, 0);
     s.run_until(ms(100));
-    assert_eq!((s.health(0), s.health(1)), (Health::Suspected, Health::Suspected));
+    assert_eq!(
+        (s.health(0), s.health(1)),
+        (Health::Suspected, Health::Suspected)
+    );
     s.settle(3000);
     assert_quorum_safety(&s, &[0, 1]);
 }
@@ -203,7 +216,10 @@ fn s11_three_concurrent_with_network_partition() {
     }
     s.settle(5000);
     // Consistency: the minority side never starts a recovery.
-    assert!(!s.events.iter().any(|e| matches!(e, Event::StatusChanged(c) if c.to == Health::Recovering)));
+    assert!(!s
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::StatusChanged(c) if c.to == Health::Recovering)));
     assert_quorum_safety(&s, &[0, 1, 2]);
 }
 
@@ -248,7 +264,8 @@ fn s15_clock_drift() {
     let mut s = sim(5);
     for t in [100u64, 150] {
         s.run_until(drift(t));
-        s.c.handle_report(s.now, Report::barrier_timeout(0)).unwrap();
+        s.c.handle_report(s.now, Report::barrier_timeout(0))
+            .unwrap();
         s.pump();
     }
     s.run_until(drift(200));
@@ -266,7 +283,11 @@ fn s16_skew_and_cascade() {
     s.settle(8000);
     // Consistency: each partition recovered once, never two attempts of one partition at once.
     for r in [0, 1] {
-        let starts = s.transitions(r).iter().filter(|t| t.1 == Health::Recovering).count();
+        let starts = s
+            .transitions(r)
+            .iter()
+            .filter(|t| t.1 == Health::Recovering)
+            .count();
         assert_eq!(starts, 1);
         assert_eq!(s.phases(r), FULL);
     }
@@ -291,7 +312,10 @@ fn s17_network_latency_100ms() {
     s.run_until(ms(300));
     assert_eq!(s.health(0), Health::Suspected);
     let d = detection(&s, 0, ms(0));
-    assert!(d >= Duration::from_millis(50) && d <= Duration::from_millis(300), "{d:?}");
+    assert!(
+        d >= Duration::from_millis(50) && d <= Duration::from_millis(300),
+        "{d:?}"
+    );
     s.settle(3000);
     assert!(completed(&s, 0).unwrap() < ms(3000));
 }

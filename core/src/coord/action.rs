@@ -100,11 +100,19 @@ impl Hooks {
     pub(crate) fn next(&mut self, paused: bool) -> Option<Action> {
         if self.balancer_paused != paused {
             self.balancer_paused = paused;
-            return Some(if paused { Action::PauseBalancer } else { Action::ResumeBalancer });
+            return Some(if paused {
+                Action::PauseBalancer
+            } else {
+                Action::ResumeBalancer
+            });
         }
         if self.ghost_paused != paused {
             self.ghost_paused = paused;
-            return Some(if paused { Action::PauseGhostSync } else { Action::ResumeGhostSync });
+            return Some(if paused {
+                Action::PauseGhostSync
+            } else {
+                Action::ResumeGhostSync
+            });
         }
         None
     }

@@ -33,7 +33,8 @@ mod tests {
     fn doubles_from_base_then_caps() {
         let b = Duration::from_millis(100);
         let c = Duration::from_secs(1);
-        let got: [u64; 7] = core::array::from_fn(|i| backoff(i as u32 + 1, b, c).as_millis() as u64);
+        let got: [u64; 7] =
+            core::array::from_fn(|i| backoff(i as u32 + 1, b, c).as_millis() as u64);
         assert_eq!(got, [100, 200, 400, 800, 1000, 1000, 1000]);
         assert_eq!(backoff(0, b, c), b);
         assert_eq!(backoff(40, b, c), c);

@@ -137,10 +137,12 @@ mod tests {
     fn every_timeout_is_reported() {
         let clock = ManualClock::new(Instant::from_millis(42));
         let mut seen: Vec<(Instant, Report)> = Vec::new();
-        let sink = FnSink(|now: Instant, r: Report| -> Result<ReportOutcome, ReportError> {
-            seen.push((now, r));
-            Ok(ReportOutcome::Counted)
-        });
+        let sink = FnSink(
+            |now: Instant, r: Report| -> Result<ReportOutcome, ReportError> {
+                seen.push((now, r));
+                Ok(ReportOutcome::Counted)
+            },
+        );
         let script = Script(std::vec![
             BarrierOutcome::TimedOut,
             BarrierOutcome::Passed,
@@ -152,21 +154,39 @@ mod tests {
         assert_eq!(b.timeouts(), 3);
         assert_eq!(b.report_errors(), 0);
         drop(b);
-        assert_eq!(outcomes.iter().filter(|o| **o == BarrierOutcome::TimedOut).count(), 3);
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| **o == BarrierOutcome::TimedOut)
+                .count(),
+            3
+        );
         let kinds: Vec<_> = seen.iter().map(|(_, r)| r.kind).collect();
         assert_eq!(
             kinds,
-            [ReportKind::BarrierTimeout, ReportKind::BarrierTimeout, ReportKind::BarrierPassed, ReportKind::BarrierTimeout]
+            [
+                ReportKind::BarrierTimeout,
+                ReportKind::BarrierTimeout,
+                ReportKind::BarrierPassed,
+                ReportKind::BarrierTimeout
+            ]
         );
-        assert!(seen.iter().all(|(t, r)| *t == Instant::from_millis(42) && r.rank == 3));
+        assert!(seen
+            .iter()
+            .all(|(t, r)| *t == Instant::from_millis(42) && r.rank == 3));
     }
 
     #[test]
     fn refused_reports_are_counted_and_passes_can_be_silenced() {
-        let sink = FnSink(|_: Instant, _: Report| -> Result<ReportOutcome, ReportError> { Err(ReportError::UnknownPartition) });
+        let sink = FnSink(
+            |_: Instant, _: Report| -> Result<ReportOutcome, ReportError> {
+                Err(ReportError::UnknownPartition)
+            },
+        );
         let clock = ManualClock::default();
-        let mut b = ReportingBarrier::new(Script(std::vec![BarrierOutcome::TimedOut]), sink, &clock, 9)
-            .report_passes(false);
+        let mut b =
+            ReportingBarrier::new(Script(std::vec![BarrierOutcome::TimedOut]), sink, &clock, 9)
+                .report_passes(false);
         assert_eq!(b.wait(Duration::ZERO), BarrierOutcome::TimedOut);
         assert_eq!(b.wait(Duration::ZERO), BarrierOutcome::Passed);
         assert_eq!((b.timeouts(), b.report_errors()), (1, 1));

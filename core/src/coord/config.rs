@@ -56,7 +56,11 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration field `{}`: {}", self.field, self.reason)
+        write!(
+            f,
+            "invalid configuration field `{}`: {}",
+            self.field, self.reason
+        )
     }
 }
 

@@ -38,11 +38,10 @@
 //! storage. 65,536 partitions: 3.3 MiB. The coordinator's own size is fixed (it grows with
 //! `R` recovery slots and `E` event slots, not with `n`).
 
-use core::fmt;
-
 use super::action::{Action, Hooks, PhaseJob};
 use super::config::{Config, ConfigError};
-use super::detect::{Detect, PartitionSlot, BACKOFF, EXHAUSTED};
+use super::detect::PartitionSlot;
+use super::error::NewError;
 use super::event::{Cause, Event, Outbox, QuorumChange, StatusChange};
 use super::gate::OpGate;
 use super::level::{alerts, health_level, AlertInput, Alerts, HealthLevel};
@@ -52,9 +51,9 @@ use super::report::{Report, ReportError, ReportOutcome, ReportSink};
 use super::sched::Scheduler;
 use super::stats::{Counters, Stats};
 use crate::health::{Health, HealthCell};
-use crate::lock::{LockConfigError, LockSlot, PermitToken, RecoveryLock};
-use crate::queue::{QueueConfigError, QueueSlot, RecoveryQueue};
-use crate::table::{Counts, PartitionTable, RankError, TableError};
+use crate::lock::{LockSlot, PermitToken, RecoveryLock};
+use crate::queue::{QueueSlot, RecoveryQueue};
+use crate::table::{Counts, PartitionTable, RankError};
 use crate::time::Instant;
 use crate::tracker::PauseToken;
 
@@ -85,107 +84,6 @@ pub struct Storage<H, L, Q, P> {
     pub queue: Q,
     /// Coordinator state per partition.
     pub slots: P,
-}
-
-/// Why [`Coordinator::new`] refused its arguments.
-#[non_exhaustive]
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum NewError {
-    /// An invalid configuration field.
-    Config(ConfigError),
-    /// The health cells (see [`TableError`]).
-    Table(TableError),
-    /// The lock slots (see [`LockConfigError`]).
-    Lock(LockConfigError),
-    /// The queue slots (see [`QueueConfigError`]).
-    Queue(QueueConfigError),
-    /// The queue cannot hold every partition (`queue_storage_len(n, n)` slots needed).
-    QueueTooSmall {
-        /// Ring capacity the storage gives.
-        capacity: u32,
-        /// Partitions.
-        n: u32,
-    },
-    /// Fewer than `n` partition slots.
-    SlotsTooSmall {
-        /// Partitions.
-        n: u32,
-        /// Slots given.
-        len: usize,
-    },
-}
-
-impl fmt::Display for NewError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NewError::Config(e) => fmt::Display::fmt(e, f),
-            NewError::Table(e) => fmt::Display::fmt(e, f),
-            NewError::Lock(e) => fmt::Display::fmt(e, f),
-            NewError::Queue(e) => fmt::Display::fmt(e, f),
-            NewError::QueueTooSmall { capacity, n } => {
-                write!(f, "recovery queue holds {capacity} ranks, {n} needed")
-            }
-            NewError::SlotsTooSmall { n, len } => {
-                write!(f, "{len} partition slots given, {n} needed")
-            }
-        }
-    }
-}
-
-/// Why [`Coordinator::phase_done`] refused a completion. Nothing changed.
-#[non_exhaustive]
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum PhaseDoneError {
-    /// `rank >= n`.
-    UnknownPartition,
-    /// No running attempt has this id for this partition (it finished, timed out and was
-    /// cancelled, or never existed).
-    StaleAttempt,
-    /// The attempt's current phase was not handed out by `poll_action` yet.
-    NotRequested,
-    /// Another phase is running: a skipped or repeated phase.
-    OutOfOrder {
-        /// The running phase.
-        expected: Phase,
-        /// The phase reported.
-        got: Phase,
-    },
-}
-
-impl fmt::Display for PhaseDoneError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PhaseDoneError::UnknownPartition => f.write_str("unknown partition"),
-            PhaseDoneError::StaleAttempt => f.write_str("no such running recovery attempt"),
-            PhaseDoneError::NotRequested => f.write_str("phase was not handed out yet"),
-            PhaseDoneError::OutOfOrder { expected, got } => {
-                write!(f, "phase {got} reported while {expected} is running")
-            }
-        }
-    }
-}
-
-/// Why [`Coordinator::retry`] did nothing.
-#[non_exhaustive]
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum RetryError {
-    /// `rank >= n`.
-    UnknownPartition,
-    /// The partition is not FAILED.
-    NotFailed,
-    /// The partition is FAILED but already queued, backing off or recovering: it will be
-    /// retried without help.
-    AlreadyScheduled,
-}
-
-impl fmt::Display for RetryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RetryError::UnknownPartition => "unknown partition",
-            RetryError::NotFailed => "partition is not FAILED",
-            RetryError::AlreadyScheduled => "partition is already scheduled for recovery",
-        })
-    }
 }
 
 /// State of one recovery slot.
@@ -226,7 +124,11 @@ impl RecSlot {
         machine: PhaseMachine::new(),
         pending: false,
         joined: false,
-        permit: PermitToken { lock_id: 0, rank: 0, ticket: 0 },
+        permit: PermitToken {
+            lock_id: 0,
+            rank: 0,
+            ticket: 0,
+        },
         deadline: Instant::ZERO,
     };
 }
@@ -237,7 +139,11 @@ pub(crate) enum Pause {
     /// Recovery mode empty; the gate is open (as far as we are concerned).
     Idle,
     /// First enterer closed the gate and waits for quiescence until `deadline`.
-    Pausing { since: Instant, deadline: Instant, leader: usize },
+    Pausing {
+        since: Instant,
+        deadline: Instant,
+        leader: usize,
+    },
     /// Inside recovery mode; `since` is when the pause began.
     Active { since: Instant },
 }
@@ -304,7 +210,13 @@ where
     ///
     /// Errors: see [`NewError`]; `config.max_concurrent() > R` is a configuration error on
     /// `max_concurrent`.
-    pub fn new(config: Config, storage: Storage<H, L, Q, P>, n: u32, gate: G, now: Instant) -> Result<Self, NewError> {
+    pub fn new(
+        config: Config,
+        storage: Storage<H, L, Q, P>,
+        n: u32,
+        gate: G,
+        now: Instant,
+    ) -> Result<Self, NewError> {
         config.validate().map_err(NewError::Config)?;
         if config.max_concurrent() as usize > R {
             return Err(NewError::Config(ConfigError::new(
@@ -313,10 +225,14 @@ where
             )));
         }
         let table = PartitionTable::new(storage.cells, n).map_err(NewError::Table)?;
-        let lock = RecoveryLock::new(storage.locks, n, config.max_concurrent()).map_err(NewError::Lock)?;
+        let lock =
+            RecoveryLock::new(storage.locks, n, config.max_concurrent()).map_err(NewError::Lock)?;
         let queue = RecoveryQueue::new(storage.queue, n).map_err(NewError::Queue)?;
         if queue.capacity() < n {
-            return Err(NewError::QueueTooSmall { capacity: queue.capacity(), n });
+            return Err(NewError::QueueTooSmall {
+                capacity: queue.capacity(),
+                n,
+            });
         }
         let mut parts = storage.slots;
         let len = parts.as_ref().len();
@@ -364,11 +280,17 @@ where
                         p.on_suspected(now, conf);
                     }
                 }
-                Ok(Health::Recovering) => {
-                    if self.transit(rank, Health::Recovering, Health::Failed, Cause::RecoveryFailed, now) {
-                        if let Some(p) = self.part_mut(rank) {
-                            p.on_failed(now);
-                        }
+                Ok(Health::Recovering)
+                    if self.transit(
+                        rank,
+                        Health::Recovering,
+                        Health::Failed,
+                        Cause::RecoveryFailed,
+                        now,
+                    ) =>
+                {
+                    if let Some(p) = self.part_mut(rank) {
+                        p.on_failed(now);
                     }
                 }
                 _ => {}
@@ -459,7 +381,12 @@ where
     /// The health level from live counts.
     pub fn level(&self) -> HealthLevel {
         let c = self.table.counts();
-        health_level(c.healthy, c.suspected, c.failed.saturating_add(c.recovering), self.n)
+        health_level(
+            c.healthy,
+            c.suspected,
+            c.failed.saturating_add(c.recovering),
+            self.n,
+        )
     }
 
     /// The alerts raised at `now` under the configured thresholds.
@@ -490,7 +417,11 @@ where
     /// `action.rs`). Drain it after every input.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
-        if let Some(s) = self.recs.iter_mut().find(|s| s.state == RecState::Cancelling) {
+        if let Some(s) = self
+            .recs
+            .iter_mut()
+            .find(|s| s.state == RecState::Cancelling)
+        {
             let a = Action::CancelRecovery(Self::cancel_job(s));
             *s = RecSlot::FREE;
             return Some(a);
@@ -498,7 +429,11 @@ where
         if let Some(a) = self.hooks.next(self.mode.is_active()) {
             return Some(a);
         }
-        if let Some(s) = self.recs.iter_mut().find(|s| s.state == RecState::Running && s.pending) {
+        if let Some(s) = self
+            .recs
+            .iter_mut()
+            .find(|s| s.state == RecState::Running && s.pending)
+        {
             s.pending = false;
             return Some(Action::RunPhase(PhaseJob {
                 rank: s.rank,
@@ -535,171 +470,27 @@ where
         t
     }
 
-    // ----------------------------------------------------------------------------- inputs
-
-    pub(crate) fn advance(&mut self, now: Instant) -> Instant {
-        if now > self.now {
-            self.now = now;
-        }
-        self.now
-    }
-
-    /// Feed one observation. O(1) except for the recovery decision's queue operations
-    /// (O(1) amortised).
-    pub fn handle_report(&mut self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
-        let now = self.advance(now);
-        let (health, inc) = self.table.get(report.rank).map_err(|_| ReportError::UnknownPartition)?;
-        if report.incarnation.is_some_and(|i| i != inc) {
-            self.counters.on_stale();
-            return Ok(ReportOutcome::Stale);
-        }
-        let cfg = self.cfg;
-        let step = match self.part_mut(report.rank) {
-            Some(p) => p.detect_report(health, report.kind, now, &cfg),
-            None => return Err(ReportError::UnknownPartition),
-        };
-        let outcome = self.apply(report.rank, health, step, now);
-        self.drive(now);
-        Ok(outcome)
-    }
-
-    /// Advance time: confirmations, heartbeat verdicts, retries whose backoff expired,
-    /// recovery timeouts, the pause, and the recovery queue. O(n) while some partition is
-    /// SUSPECTED or FAILED or heartbeats are enabled, O(R) otherwise.
-    pub fn tick(&mut self, now: Instant) {
-        let now = self.advance(now);
-        let heartbeats = self.cfg.heartbeat().enabled();
-        let mut verdicts = heartbeats;
-        if heartbeats {
-            let paused_locally = self
-                .last_tick
-                .is_some_and(|t| now.saturating_duration_since(t) > self.cfg.heartbeat().max_local_pause());
-            if paused_locally {
-                // Our own stall, not the partitions' silence (Cassandra): re-base the clocks.
-                for p in self.parts.as_mut().iter_mut().take(self.n as usize) {
-                    p.hb.rebase(now);
-                }
-                verdicts = false;
-            }
-        }
-        self.last_tick = Some(now);
-        if heartbeats || self.part_deadline.is_some_and(|d| d <= now) {
-            self.scan(now, verdicts);
-        }
-        self.expire_recoveries(now);
-        self.drive(now);
-    }
-
-    fn scan(&mut self, now: Instant, verdicts: bool) {
-        let cfg = self.cfg;
-        let heartbeats = cfg.heartbeat().enabled();
-        let mut next: Option<Instant> = None;
-        for rank in 0..self.n {
-            let Ok((health, _)) = self.table.get(rank) else { continue };
-            let step = match self.part_mut(rank) {
-                Some(p) => p.detect_tick(health, now, &cfg, verdicts),
-                None => continue,
-            };
-            self.apply(rank, health, step, now);
-            let Ok((health, _)) = self.table.get(rank) else { continue };
-            if health == Health::Failed {
-                self.failed_due(rank, now);
-            }
-            let Ok((health, _)) = self.table.get(rank) else { continue };
-            if let Some(d) = self.partition(rank).ok().and_then(|p| p.next_deadline(health, &cfg, heartbeats)) {
-                next = Some(next.map_or(d, |x| x.min(d)));
-            }
-        }
-        self.part_deadline = next;
-    }
-
-    /// A FAILED partition at tick time: start its retry when the backoff expired; schedule it
-    /// if nothing else will (adopted cells, or any lost bookkeeping).
-    fn failed_due(&mut self, rank: u32, now: Instant) {
-        let Ok(p) = self.partition(rank).copied() else { return };
-        if p.flags & EXHAUSTED != 0 {
-            return;
-        }
-        if p.flags & BACKOFF != 0 {
-            if now < p.deadline {
-                return;
-            }
-            if let Some(m) = self.part_mut(rank) {
-                m.flags &= !BACKOFF;
-            }
-        } else if self.sched.queue().contains(rank) || self.recovery(rank).is_some() {
-            return;
-        }
-        self.decide_and_admit(rank, now);
-    }
-
-    /// Carry out a detection step; returns the report outcome.
-    fn apply(&mut self, rank: u32, health: Health, step: Detect, now: Instant) -> ReportOutcome {
-        match step {
-            Detect::Nothing => ReportOutcome::Counted,
-            Detect::Ignore => {
-                self.counters.on_ignored();
-                ReportOutcome::Ignored
-            }
-            Detect::Suspect(cause) => {
-                if self.suspect(rank, cause, now) {
-                    ReportOutcome::Suspected
-                } else {
-                    ReportOutcome::Counted
-                }
-            }
-            Detect::Confirm(cause) => {
-                if health == Health::Healthy && !self.suspect(rank, cause, now) {
-                    return ReportOutcome::Counted;
-                }
-                if self.transit(rank, Health::Suspected, Health::Failed, cause, now) {
-                    let latency = self.part_mut(rank).map(|p| p.on_failed(now)).unwrap_or_default();
-                    self.counters.on_failed(latency);
-                    self.decide_and_admit(rank, now);
-                    ReportOutcome::Failed
-                } else {
-                    ReportOutcome::Counted
-                }
-            }
-            Detect::Clear(cause) => {
-                if self.transit(rank, Health::Suspected, Health::Healthy, cause, now) {
-                    let cfg = self.cfg;
-                    if let Some(p) = self.part_mut(rank) {
-                        p.on_healthy(now, &cfg, false);
-                    }
-                    self.counters.on_false_alarm();
-                    ReportOutcome::Cleared
-                } else {
-                    ReportOutcome::Counted
-                }
-            }
-        }
-    }
-
-    fn suspect(&mut self, rank: u32, cause: Cause, now: Instant) -> bool {
-        if !self.transit(rank, Health::Healthy, Health::Suspected, cause, now) {
-            return false;
-        }
-        let conf = self.cfg.failure_confirmation();
-        if let Some(p) = self.part_mut(rank) {
-            p.on_suspected(now, conf);
-        }
-        self.lower_deadline(now.saturating_add(conf));
-        self.counters.on_suspected();
-        true
-    }
-
     pub(crate) fn lower_deadline(&mut self, d: Instant) {
         self.part_deadline = Some(self.part_deadline.map_or(d, |x| x.min(d)));
     }
 
     pub(crate) fn part_mut(&mut self, rank: u32) -> Option<&mut PartitionSlot> {
         let n = self.n as usize;
-        self.parts.as_mut().get_mut(..n).and_then(|s| s.get_mut(rank as usize))
+        self.parts
+            .as_mut()
+            .get_mut(..n)
+            .and_then(|s| s.get_mut(rank as usize))
     }
 
     /// One table transition, its one event, and the quorum check it may imply.
-    pub(crate) fn transit(&mut self, rank: u32, from: Health, to: Health, cause: Cause, now: Instant) -> bool {
+    pub(crate) fn transit(
+        &mut self,
+        rank: u32,
+        from: Health,
+        to: Health,
+        cause: Cause,
+        now: Instant,
+    ) -> bool {
         let Ok(t) = self.table.transition(rank, Some(from), to, None) else {
             return false;
         };
@@ -723,7 +514,11 @@ where
             return;
         }
         self.quorum = q;
-        let change = QuorumChange { healthy: self.table.count(Health::Healthy), total: self.n, time: now };
+        let change = QuorumChange {
+            healthy: self.table.count(Health::Healthy),
+            total: self.n,
+            time: now,
+        };
         if q {
             self.emit(Event::QuorumRestored(change));
         } else {

@@ -4,25 +4,39 @@
 use std::boxed::Box;
 
 use super::config::Config;
-use super::coordinator::{Coordinator, NewError, Storage};
+use super::coordinator::{Coordinator, Storage};
 use super::detect::PartitionSlot;
+use super::error::NewError;
 use super::gate::OpGate;
 use crate::health::HealthCell;
 use crate::lock::LockSlot;
 use crate::queue::{queue_storage_len, QueueSlot};
 use crate::time::Instant;
 
+/// Boxed caller storage.
+pub type BoxedStorage =
+    Storage<Box<[HealthCell]>, Box<[LockSlot]>, Box<[QueueSlot]>, Box<[PartitionSlot]>>;
+
 /// A coordinator over boxed storage.
-pub type BoxedCoordinator<G, const R: usize = 8, const E: usize = 256> =
-    Coordinator<Box<[HealthCell]>, Box<[LockSlot]>, Box<[QueueSlot]>, Box<[PartitionSlot]>, G, R, E>;
+pub type BoxedCoordinator<G, const R: usize = 8, const E: usize = 256> = Coordinator<
+    Box<[HealthCell]>,
+    Box<[LockSlot]>,
+    Box<[QueueSlot]>,
+    Box<[PartitionSlot]>,
+    G,
+    R,
+    E,
+>;
 
 /// Boxed storage for `n` partitions (fresh cells).
-pub fn boxed_storage(n: u32) -> Storage<Box<[HealthCell]>, Box<[LockSlot]>, Box<[QueueSlot]>, Box<[PartitionSlot]>> {
+pub fn boxed_storage(n: u32) -> BoxedStorage {
     let n_us = n as usize;
     Storage {
         cells: (0..n_us).map(|_| HealthCell::new()).collect(),
         locks: (0..n_us).map(|_| LockSlot::new()).collect(),
-        queue: (0..queue_storage_len(n, n)).map(|_| QueueSlot::new()).collect(),
+        queue: (0..queue_storage_len(n, n))
+            .map(|_| QueueSlot::new())
+            .collect(),
         slots: (0..n_us).map(|_| PartitionSlot::new()).collect(),
     }
 }

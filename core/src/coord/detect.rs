@@ -143,7 +143,13 @@ impl PartitionSlot {
     }
 
     /// Apply a report's rule (module docs). Mutates only the counters and heartbeat record.
-    pub(crate) fn detect_report(&mut self, health: Health, kind: ReportKind, now: Instant, cfg: &Config) -> Detect {
+    pub(crate) fn detect_report(
+        &mut self,
+        health: Health,
+        kind: ReportKind,
+        now: Instant,
+        cfg: &Config,
+    ) -> Detect {
         if matches!(health, Health::Failed | Health::Recovering) {
             return Detect::Ignore;
         }
@@ -177,7 +183,13 @@ impl PartitionSlot {
     }
 
     /// Apply the time rules at `now` (module docs).
-    pub(crate) fn detect_tick(&mut self, health: Health, now: Instant, cfg: &Config, heartbeats: bool) -> Detect {
+    pub(crate) fn detect_tick(
+        &mut self,
+        health: Health,
+        now: Instant,
+        cfg: &Config,
+        heartbeats: bool,
+    ) -> Detect {
         if matches!(health, Health::Failed | Health::Recovering) {
             return Detect::Nothing;
         }
@@ -188,7 +200,9 @@ impl PartitionSlot {
                 }
                 match (to, health) {
                     (Verdict::Dead, _) => return Detect::Confirm(Cause::HeartbeatTimeout),
-                    (Verdict::Suspect, Health::Healthy) => return Detect::Suspect(Cause::HeartbeatTimeout),
+                    (Verdict::Suspect, Health::Healthy) => {
+                        return Detect::Suspect(Cause::HeartbeatTimeout)
+                    }
                     _ => {}
                 }
             }
@@ -225,7 +239,12 @@ impl PartitionSlot {
     }
 
     /// The next instant at which `detect_tick` could change something, if any.
-    pub(crate) fn next_deadline(&self, health: Health, cfg: &Config, heartbeats: bool) -> Option<Instant> {
+    pub(crate) fn next_deadline(
+        &self,
+        health: Health,
+        cfg: &Config,
+        heartbeats: bool,
+    ) -> Option<Instant> {
         let hb = if heartbeats && matches!(health, Health::Healthy | Health::Suspected) {
             self.hb.next_deadline(cfg.heartbeat())
         } else {
@@ -261,10 +280,19 @@ mod tests {
     fn consecutive_means_consecutive() {
         let cfg = Config::default();
         let mut s = PartitionSlot::fresh(ms(0), &cfg);
-        assert_eq!(s.detect_report(Health::Healthy, ReportKind::BarrierTimeout, ms(10), &cfg), Detect::Nothing);
-        assert_eq!(s.detect_report(Health::Healthy, ReportKind::GhostSyncSuccess, ms(20), &cfg), Detect::Nothing);
+        assert_eq!(
+            s.detect_report(Health::Healthy, ReportKind::BarrierTimeout, ms(10), &cfg),
+            Detect::Nothing
+        );
+        assert_eq!(
+            s.detect_report(Health::Healthy, ReportKind::GhostSyncSuccess, ms(20), &cfg),
+            Detect::Nothing
+        );
         assert_eq!(s.consecutive_failures(), 0);
-        assert_eq!(s.detect_report(Health::Healthy, ReportKind::GhostSyncFailure, ms(30), &cfg), Detect::Nothing);
+        assert_eq!(
+            s.detect_report(Health::Healthy, ReportKind::GhostSyncFailure, ms(30), &cfg),
+            Detect::Nothing
+        );
         assert_eq!(
             s.detect_report(Health::Healthy, ReportKind::HeartbeatMissed, ms(40), &cfg),
             Detect::Suspect(Cause::HeartbeatMissed)
@@ -272,11 +300,23 @@ mod tests {
         // The streak began at the first failure after the success.
         assert_eq!(s.since, ms(30));
         s.on_suspected(ms(40), cfg.failure_confirmation());
-        assert_eq!(s.detect_report(Health::Suspected, ReportKind::BarrierTimeout, ms(50), &cfg), Detect::Nothing);
-        assert_eq!(s.detect_tick(Health::Suspected, ms(5039), &cfg, false), Detect::Nothing);
-        assert_eq!(s.detect_tick(Health::Suspected, ms(5040), &cfg, false), Detect::Confirm(Cause::ConfirmationTimeout));
+        assert_eq!(
+            s.detect_report(Health::Suspected, ReportKind::BarrierTimeout, ms(50), &cfg),
+            Detect::Nothing
+        );
+        assert_eq!(
+            s.detect_tick(Health::Suspected, ms(5039), &cfg, false),
+            Detect::Nothing
+        );
+        assert_eq!(
+            s.detect_tick(Health::Suspected, ms(5040), &cfg, false),
+            Detect::Confirm(Cause::ConfirmationTimeout)
+        );
         assert_eq!(s.on_failed(ms(5040)), Duration::from_millis(5010));
-        assert_eq!(s.detect_report(Health::Failed, ReportKind::Healthy, ms(6000), &cfg), Detect::Ignore);
+        assert_eq!(
+            s.detect_report(Health::Failed, ReportKind::Healthy, ms(6000), &cfg),
+            Detect::Ignore
+        );
     }
 
     #[test]
@@ -287,7 +327,10 @@ mod tests {
             s.detect_report(Health::Suspected, ReportKind::Healthy, ms(1), &cfg),
             Detect::Clear(Cause::MarkedHealthy)
         );
-        assert_eq!(s.detect_report(Health::Healthy, ReportKind::Crashed, ms(2), &cfg), Detect::Confirm(Cause::Crashed));
+        assert_eq!(
+            s.detect_report(Health::Healthy, ReportKind::Crashed, ms(2), &cfg),
+            Detect::Confirm(Cause::Crashed)
+        );
         assert_eq!(s.on_failed(ms(2)), Duration::ZERO);
         // Backward clock: latency clamps to zero (B14).
         let mut t = PartitionSlot::fresh(ms(0), &cfg);
@@ -303,23 +346,43 @@ mod tests {
             .unwrap();
         let mut s = PartitionSlot::fresh(ms(0), &cfg);
         assert_eq!(s.next_deadline(Health::Healthy, &cfg, true), Some(ms(2000)));
-        assert_eq!(s.detect_tick(Health::Healthy, ms(1999), &cfg, true), Detect::Nothing);
-        assert_eq!(s.detect_tick(Health::Healthy, ms(2000), &cfg, true), Detect::Suspect(Cause::HeartbeatTimeout));
+        assert_eq!(
+            s.detect_tick(Health::Healthy, ms(1999), &cfg, true),
+            Detect::Nothing
+        );
+        assert_eq!(
+            s.detect_tick(Health::Healthy, ms(2000), &cfg, true),
+            Detect::Suspect(Cause::HeartbeatTimeout)
+        );
         s.on_suspected(ms(2000), cfg.failure_confirmation());
-        assert_eq!(s.next_deadline(Health::Suspected, &cfg, true), Some(ms(5000)));
-        assert_eq!(s.detect_tick(Health::Suspected, ms(5000), &cfg, true), Detect::Confirm(Cause::HeartbeatTimeout));
+        assert_eq!(
+            s.next_deadline(Health::Suspected, &cfg, true),
+            Some(ms(5000))
+        );
+        assert_eq!(
+            s.detect_tick(Health::Suspected, ms(5000), &cfg, true),
+            Detect::Confirm(Cause::HeartbeatTimeout)
+        );
         // A heartbeat while suspected clears.
         let mut u = PartitionSlot::fresh(ms(0), &cfg);
         u.detect_tick(Health::Healthy, ms(2500), &cfg, true);
         assert_eq!(
-            u.detect_report(Health::Suspected, ReportKind::HeartbeatReceived, ms(2600), &cfg),
+            u.detect_report(
+                Health::Suspected,
+                ReportKind::HeartbeatReceived,
+                ms(2600),
+                &cfg
+            ),
             Detect::Clear(Cause::HeartbeatReceived)
         );
         assert_eq!(u.heartbeat().verdict(), Verdict::Alive);
         // A silence jumping past the failure timeout confirms directly (the coordinator makes
         // two transitions of it).
         let mut v = PartitionSlot::fresh(ms(0), &cfg);
-        assert_eq!(v.detect_tick(Health::Healthy, ms(9000), &cfg, true), Detect::Confirm(Cause::HeartbeatTimeout));
+        assert_eq!(
+            v.detect_tick(Health::Healthy, ms(9000), &cfg, true),
+            Detect::Confirm(Cause::HeartbeatTimeout)
+        );
     }
 
     #[test]

@@ -107,7 +107,8 @@ pub struct Queued {
 #[repr(u8)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum QueueReason {
-    /// K recoveries are running (or earlier partitions wait for a slot).
+    /// K recoveries are running, earlier partitions wait for a slot, or the queue is held
+    /// briefly after a pause timed out.
     Capacity = 0,
     /// STATE 2: quorum only holds counting the recoveries in progress.
     AwaitingRecoveries = 1,
@@ -277,7 +278,10 @@ impl<T, const N: usize> Default for Outbox<T, N> {
 impl<T, const N: usize> Outbox<T, N> {
     /// Empty.
     pub const fn new() -> Self {
-        Outbox { items: heapless::Deque::new(), dropped: 0 }
+        Outbox {
+            items: heapless::Deque::new(),
+            dropped: 0,
+        }
     }
 
     /// Append; when full, drop `item`, count it and return `false`.
@@ -332,8 +336,15 @@ mod tests {
     #[test]
     fn accessors() {
         let t = Instant::from_millis(7);
-        let e = Event::QuorumLost(QuorumChange { healthy: 1, total: 3, time: t });
-        assert_eq!((e.kind(), e.rank(), e.time()), (EventKind::QuorumLost, None, t));
+        let e = Event::QuorumLost(QuorumChange {
+            healthy: 1,
+            total: 3,
+            time: t,
+        });
+        assert_eq!(
+            (e.kind(), e.rank(), e.time()),
+            (EventKind::QuorumLost, None, t)
+        );
         let s = Event::StatusChanged(StatusChange {
             rank: 2,
             from: Health::Healthy,

@@ -94,7 +94,7 @@ impl HeartbeatConfig {
     };
 
     /// Check: `interval > 0`, `suspect_timeout > interval`, `failure_timeout >
-    /// suspect_timeout`, `0 < phi_suspect < phi_failure`, `max_local_pause > 0`.
+    /// suspect_timeout`, `0 < phi_suspect < phi_failure`, `max_local_pause > suspect_timeout`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.interval.is_zero() {
             return Err(ConfigError::new("heartbeat.interval", "must be positive"));
@@ -123,10 +123,12 @@ impl HeartbeatConfig {
                 "must exceed heartbeat.phi_suspect_milli",
             ));
         }
-        if self.max_local_pause.is_zero() {
+        if self.max_local_pause <= self.suspect_timeout {
+            // A driver that ticks at `poll_timeout` ticks at least every `suspect_timeout`;
+            // a smaller bound would read every such gap as a local pause and never convict.
             return Err(ConfigError::new(
                 "heartbeat.max_local_pause",
-                "must be positive",
+                "must exceed heartbeat.suspect_timeout",
             ));
         }
         Ok(())
@@ -351,15 +353,24 @@ mod tests {
         let mut h = HeartbeatState::new(ms(1000), &cfg);
         assert_eq!(h.next_deadline(&cfg), Some(ms(3000)));
         assert_eq!(h.update(ms(2999), &cfg), None);
-        assert_eq!(h.update(ms(3000), &cfg), Some((Verdict::Alive, Verdict::Suspect)));
+        assert_eq!(
+            h.update(ms(3000), &cfg),
+            Some((Verdict::Alive, Verdict::Suspect))
+        );
         assert_eq!(h.next_deadline(&cfg), Some(ms(6000)));
-        assert_eq!(h.update(ms(6000), &cfg), Some((Verdict::Suspect, Verdict::Dead)));
+        assert_eq!(
+            h.update(ms(6000), &cfg),
+            Some((Verdict::Suspect, Verdict::Dead))
+        );
         assert_eq!(h.next_deadline(&cfg), None);
         assert_eq!(h.record(ms(6100), &cfg), Verdict::Dead);
         assert_eq!(h.verdict(), Verdict::Alive);
         // A jump straight past the failure timeout reports Alive -> Dead in one step; the
         // coordinator turns it into two transitions (B25).
-        assert_eq!(h.update(ms(20_000), &cfg), Some((Verdict::Alive, Verdict::Dead)));
+        assert_eq!(
+            h.update(ms(20_000), &cfg),
+            Some((Verdict::Alive, Verdict::Dead))
+        );
     }
 
     #[test]
@@ -411,8 +422,14 @@ mod tests {
             slow.record(ms(i * 1900), &cfg);
         }
         let last = ms(100 * 1900);
-        assert_eq!(slow.verdict_at(last.saturating_add(Duration::from_secs(2)), &cfg), Verdict::Suspect);
-        assert_eq!(slow.verdict_at(last.saturating_add(Duration::from_secs(5)), &cfg), Verdict::Dead);
+        assert_eq!(
+            slow.verdict_at(last.saturating_add(Duration::from_secs(2)), &cfg),
+            Verdict::Suspect
+        );
+        assert_eq!(
+            slow.verdict_at(last.saturating_add(Duration::from_secs(5)), &cfg),
+            Verdict::Dead
+        );
     }
 
     #[test]
@@ -433,11 +450,24 @@ mod tests {
         assert_eq!(base.validate(), Ok(()));
         let bad = [
             (base.with_interval(Duration::ZERO), "heartbeat.interval"),
-            (base.with_suspect_timeout(Duration::from_millis(500)), "heartbeat.suspect_timeout"),
-            (base.with_failure_timeout(Duration::from_secs(2)), "heartbeat.failure_timeout"),
+            (
+                base.with_suspect_timeout(Duration::from_millis(500)),
+                "heartbeat.suspect_timeout",
+            ),
+            (
+                base.with_failure_timeout(Duration::from_secs(2)),
+                "heartbeat.failure_timeout",
+            ),
             (base.with_phi_milli(0, 10), "heartbeat.phi_suspect_milli"),
             (base.with_phi_milli(5, 5), "heartbeat.phi_failure_milli"),
-            (base.with_max_local_pause(Duration::ZERO), "heartbeat.max_local_pause"),
+            (
+                base.with_max_local_pause(Duration::ZERO),
+                "heartbeat.max_local_pause",
+            ),
+            (
+                base.with_max_local_pause(Duration::from_secs(2)),
+                "heartbeat.max_local_pause",
+            ),
         ];
         for (c, f) in bad {
             assert_eq!(c.validate().unwrap_err().field, f);

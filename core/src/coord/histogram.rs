@@ -106,7 +106,9 @@ impl Histogram {
 
     /// Exact mean, `None` when empty.
     pub fn mean(&self) -> Option<Duration> {
-        self.sum_us.checked_div(self.count).map(Duration::from_micros)
+        self.sum_us
+            .checked_div(self.count)
+            .map(Duration::from_micros)
     }
 
     /// The `permille`/1000 quantile (e.g. 950 for p95), `None` when empty.

@@ -32,7 +32,12 @@ pub enum HealthLevel {
 }
 
 /// The level from per-state counts (see the module docs for the precedence).
-pub const fn health_level(healthy: u32, suspected: u32, failed_or_recovering: u32, total: u32) -> HealthLevel {
+pub const fn health_level(
+    healthy: u32,
+    suspected: u32,
+    failed_or_recovering: u32,
+    total: u32,
+) -> HealthLevel {
     if !crate::table::has_quorum(healthy, total) {
         HealthLevel::QuorumLost
     } else if failed_or_recovering > 0 {
@@ -193,10 +198,20 @@ mod tests {
     #[test]
     fn default_thresholds_raise_exactly_the_seed_alerts() {
         let t = AlertThresholds::DEFAULT;
-        let calm = AlertInput { healthy: 3, total: 3, ..AlertInput::default() };
+        let calm = AlertInput {
+            healthy: 3,
+            total: 3,
+            ..AlertInput::default()
+        };
         assert_eq!(alerts(&calm, &t), Alerts::NONE);
         // One failed of three: exactly one alert (ForestMonitorTest).
-        let one = AlertInput { healthy: 2, total: 3, failed: 1, failures: 1, ..calm };
+        let one = AlertInput {
+            healthy: 2,
+            total: 3,
+            failed: 1,
+            failures: 1,
+            ..calm
+        };
         assert_eq!(alerts(&one, &t), Alerts::FAILED_PARTITIONS);
         let bad = AlertInput {
             healthy: 1,
@@ -223,11 +238,26 @@ mod tests {
 
     #[test]
     fn relaxed_thresholds_raise_none_for_one_failure() {
-        let t = AlertThresholds { max_failed: 1, ..AlertThresholds::DEFAULT };
-        let one = AlertInput { healthy: 2, total: 3, failed: 1, failures: 1, ..AlertInput::default() };
+        let t = AlertThresholds {
+            max_failed: 1,
+            ..AlertThresholds::DEFAULT
+        };
+        let one = AlertInput {
+            healthy: 2,
+            total: 3,
+            failed: 1,
+            failures: 1,
+            ..AlertInput::default()
+        };
         assert!(alerts(&one, &t).is_empty());
         assert_eq!(
-            AlertThresholds { min_healthy_percent: 101, ..t }.validate().unwrap_err().field,
+            AlertThresholds {
+                min_healthy_percent: 101,
+                ..t
+            }
+            .validate()
+            .unwrap_err()
+            .field,
             "alerts.min_healthy_percent"
         );
     }

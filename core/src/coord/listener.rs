@@ -119,8 +119,13 @@ impl<T, const N: usize> ListenerSet<T, N> {
 
     /// Take a free slot for `listener`.
     pub fn subscribe(&mut self, listener: T) -> Result<ListenerHandle, SubscribeError> {
-        let free = self.slots.iter().position(Option::is_none).ok_or(SubscribeError::Full)?;
-        let (Some(slot), Some(generation)) = (self.slots.get_mut(free), self.generations.get(free)) else {
+        let free = self
+            .slots
+            .iter()
+            .position(Option::is_none)
+            .ok_or(SubscribeError::Full)?;
+        let (Some(slot), Some(generation)) = (self.slots.get_mut(free), self.generations.get(free))
+        else {
             return Err(SubscribeError::Full);
         };
         *slot = Some(listener);
@@ -137,7 +142,8 @@ impl<T, const N: usize> ListenerSet<T, N> {
             return Err(UnsubscribeError::ForeignHandle);
         }
         let i = handle.slot as usize;
-        let (Some(slot), Some(generation)) = (self.slots.get_mut(i), self.generations.get_mut(i)) else {
+        let (Some(slot), Some(generation)) = (self.slots.get_mut(i), self.generations.get_mut(i))
+        else {
             return Err(UnsubscribeError::UnknownHandle);
         };
         if *generation != handle.generation || slot.is_none() {
@@ -175,7 +181,11 @@ mod tests {
     use core::cell::Cell;
 
     fn ev() -> Event {
-        Event::QuorumLost(super::super::event::QuorumChange { healthy: 0, total: 1, time: Instant::ZERO })
+        Event::QuorumLost(super::super::event::QuorumChange {
+            healthy: 0,
+            total: 1,
+            time: Instant::ZERO,
+        })
     }
 
     #[test]
@@ -191,20 +201,35 @@ mod tests {
         set.for_each(|f| f());
         assert_eq!((a.get(), b.get()), (1, 1));
         set.unsubscribe(ha).unwrap();
-        assert_eq!(set.unsubscribe(ha).err().unwrap(), UnsubscribeError::UnknownHandle);
+        assert_eq!(
+            set.unsubscribe(ha).err().unwrap(),
+            UnsubscribeError::UnknownHandle
+        );
         set.for_each(|f| f());
         assert_eq!((a.get(), b.get()), (1, 2));
         // The slot is reused with a new generation: the old handle stays dead.
         let ha2 = set.subscribe(&fa).unwrap();
         assert_eq!(ha2.slot, ha.slot);
         assert_ne!(ha2.generation, ha.generation);
-        assert_eq!(set.unsubscribe(ha).err().unwrap(), UnsubscribeError::UnknownHandle);
+        assert_eq!(
+            set.unsubscribe(ha).err().unwrap(),
+            UnsubscribeError::UnknownHandle
+        );
         let other: ListenerSet<&dyn Fn(), 2> = ListenerSet::new();
         assert_ne!(other.id(), set.id());
-        let forged = ListenerHandle { set: other.id(), ..hb };
-        assert_eq!(set.unsubscribe(forged).err().unwrap(), UnsubscribeError::ForeignHandle);
+        let forged = ListenerHandle {
+            set: other.id(),
+            ..hb
+        };
+        assert_eq!(
+            set.unsubscribe(forged).err().unwrap(),
+            UnsubscribeError::ForeignHandle
+        );
         let bad = ListenerHandle { slot: 99, ..hb };
-        assert_eq!(set.unsubscribe(bad).err().unwrap(), UnsubscribeError::UnknownHandle);
+        assert_eq!(
+            set.unsubscribe(bad).err().unwrap(),
+            UnsubscribeError::UnknownHandle
+        );
         assert_eq!(set.len(), 2);
     }
 

@@ -17,13 +17,13 @@
 //! 6. [`Event`]s (pulled from a bounded outbox, overflow counted), [`Stats`] with latency
 //!    [`Histogram`]s, the [`HealthLevel`] and [`Alerts`].
 //!
-//! [`Coordinator`] drives all of it. With the `std` feature, [`Monitor`] runs it on threads
-//! with an embedder [`Recovery`] trait and listener slots. [`Lightweight`] is the
+//! [`Coordinator`] drives all of it. With the `std` feature, `Monitor` runs it on threads
+//! with an embedder `Recovery` trait and listener slots. [`Lightweight`] is the
 //! pause/resume-only decorator.
 //!
 //! Every defect of the Java original that concerns this layer (digest §2: B1–B3, B6, B7, B9,
-//! B11–B15, B18–B21, B24, B25) has a test in `core/tests/coord_defects.rs` showing it cannot
-//! happen here.
+//! B11–B15, B18–B21, B24, B25) has a test in `core/tests/coord_defects.rs` (B2 and B20 also in
+//! `coord_monitor.rs`, with threads) showing it cannot happen here.
 
 mod action;
 mod backoff;
@@ -32,10 +32,12 @@ mod config;
 mod coordinator;
 mod decision;
 mod detect;
+mod error;
 mod event;
 mod gate;
 mod heartbeat;
 mod histogram;
+mod inputs;
 mod level;
 mod light;
 mod listener;
@@ -50,15 +52,18 @@ pub use action::{Action, ActionKind, CancelJob, PhaseJob};
 pub use backoff::{backoff, may_retry};
 pub use barrier::{Barrier, BarrierOutcome, ReportingBarrier};
 pub use config::{Config, ConfigBuilder, ConfigError, PauseTimeoutPolicy};
-pub use coordinator::{Coordinator, NewError, PhaseDoneError, RetryError, Storage, BYTES_PER_PARTITION};
+pub use coordinator::{Coordinator, Storage, BYTES_PER_PARTITION};
 pub use decision::{decide, Decision};
 pub use detect::PartitionSlot;
+pub use error::{NewError, PhaseDoneError, RetryError};
 pub use event::{
-    Cause, Escalation, EscalationReason, Event, EventKind, Finished, Outbox, PhaseChange, QueueReason, Queued,
-    QuorumChange, Retry, StatusChange,
+    Cause, Escalation, EscalationReason, Event, EventKind, Finished, Outbox, PhaseChange,
+    QueueReason, Queued, QuorumChange, Retry, StatusChange,
 };
 pub use gate::OpGate;
-pub use heartbeat::{phi_threshold, HeartbeatConfig, HeartbeatMode, HeartbeatState, Verdict, LN_10_NANOS};
+pub use heartbeat::{
+    phi_threshold, HeartbeatConfig, HeartbeatMode, HeartbeatState, Verdict, LN_10_NANOS,
+};
 pub use histogram::{Histogram, LatencySummary, BUCKETS};
 pub use level::{alerts, health_level, AlertInput, AlertThresholds, Alerts, HealthLevel};
 pub use light::Lightweight;

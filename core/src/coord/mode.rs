@@ -110,13 +110,17 @@ impl RecoveryMode {
     /// Empty, not transitioning.
     #[cfg(not(ftforest_loom))]
     pub const fn new() -> Self {
-        RecoveryMode { word: AtomicU32::new(0) }
+        RecoveryMode {
+            word: AtomicU32::new(0),
+        }
     }
 
     /// Empty, not transitioning (not `const` under loom).
     #[cfg(ftforest_loom)]
     pub fn new() -> Self {
-        RecoveryMode { word: AtomicU32::new(0) }
+        RecoveryMode {
+            word: AtomicU32::new(0),
+        }
     }
 
     /// Recoveries inside (including a first enterer still pausing).
@@ -168,7 +172,11 @@ impl RecoveryMode {
                 Ok(w + 1)
             }
         })?;
-        Ok(if prev == 0 { Enter::First } else { Enter::Joined })
+        Ok(if prev == 0 {
+            Enter::First
+        } else {
+            Enter::Joined
+        })
     }
 
     /// The first enterer finished pausing: others may join.
@@ -194,7 +202,11 @@ impl RecoveryMode {
                 Ok(w - 1)
             }
         })?;
-        Ok(if next == TRANSITION { Exit::Last } else { Exit::Left })
+        Ok(if next == TRANSITION {
+            Exit::Last
+        } else {
+            Exit::Left
+        })
     }
 
     /// The last exiter finished resuming: a new episode may begin.
@@ -246,7 +258,9 @@ mod tests {
 
     #[test]
     fn overflow_is_refused() {
-        let m = RecoveryMode { word: AtomicU32::new(COUNT) };
+        let m = RecoveryMode {
+            word: AtomicU32::new(COUNT),
+        };
         assert_eq!(m.try_enter(), Err(ModeError::Overflow));
         assert_eq!(m.count(), COUNT);
     }

@@ -2,8 +2,8 @@
 //!
 //! # Threads
 //!
-//! * one **dispatcher**: loops "lock the coordinator, `tick(clock.now())`, drain actions and
-//!   events, unlock; deliver events to listeners; carry out actions; sleep until
+//! * one **dispatcher**: loops "lock the coordinator, `tick(clock.now())` if `poll_timeout`
+//!   is due, drain actions and events, unlock; deliver events to listeners; carry out actions; sleep until
 //!   `poll_timeout` (at most [`MAX_SLEEP`]) or until woken". It is the only thread that calls
 //!   listeners and hooks, so they see events and actions in the coordinator's order;
 //! * `max_concurrent` **workers**: each takes a [`PhaseJob`] from a shared queue, calls the
@@ -26,10 +26,10 @@
 //! queued phase jobs, and `start` picks them up again (nothing is forgotten by a restart,
 //! unlike the Java detector, B25). Dropping the monitor stops it.
 
+use core::panic::AssertUnwindSafe;
 use std::boxed::Box;
 use std::collections::VecDeque;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::panic::catch_unwind;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::vec::Vec;
@@ -39,8 +39,8 @@ use core::time::Duration;
 
 use super::action::{Action, CancelJob, PhaseJob};
 use super::config::Config;
-use super::coordinator::NewError;
 use super::coordinator_std::BoxedCoordinator;
+use super::error::{NewError, RetryError};
 use super::event::Event;
 use super::gate::OpGate;
 use super::level::{Alerts, HealthLevel};
@@ -49,6 +49,7 @@ use super::phase::Phase;
 use super::report::{Report, ReportError, ReportOutcome, ReportSink};
 use super::stats::Stats;
 use crate::health::Health;
+use crate::sync::{AtomicBool, AtomicU64, Ordering};
 use crate::table::RankError;
 use crate::time::{Clock, Instant};
 
@@ -101,7 +102,7 @@ impl fmt::Display for MonitorError {
     }
 }
 
-impl std::error::Error for MonitorError {}
+impl core::error::Error for MonitorError {}
 
 type SharedListener = Arc<dyn Fn(&Event) + Send + Sync>;
 
@@ -147,7 +148,11 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
         let (now, next) = {
             let mut c = lock(&self.coord);
             let now = self.clock.now();
-            c.tick(now);
+            // Only when something is due: inputs drive the coordinator themselves, and a
+            // tick with heartbeats enabled scans every partition.
+            if c.poll_timeout().is_some_and(|t| t <= now) {
+                c.tick(now);
+            }
             while let Some(a) = c.poll_action() {
                 actions.push(a);
             }
@@ -189,7 +194,9 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                 }
             }
         }
-        next.map_or(MAX_SLEEP, |t| t.saturating_duration_since(now).min(MAX_SLEEP))
+        next.map_or(MAX_SLEEP, |t| {
+            t.saturating_duration_since(now).min(MAX_SLEEP)
+        })
     }
 
     fn dispatcher(&self) {
@@ -218,7 +225,10 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                     if let Some(j) = q.pop_front() {
                         break j;
                     }
-                    q = self.jobs_cv.wait(q).unwrap_or_else(std::sync::PoisonError::into_inner);
+                    q = self
+                        .jobs_cv
+                        .wait(q)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                 }
             };
             let mut ok = false;
@@ -256,7 +266,9 @@ where
     C: Clock + Send + Sync + 'static,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Monitor").field("running", &self.is_running()).finish()
+        f.debug_struct("Monitor")
+            .field("running", &self.is_running())
+            .finish()
     }
 }
 
@@ -267,9 +279,16 @@ where
     C: Clock + Send + Sync + 'static,
 {
     /// A stopped monitor over a new coordinator for `n` partitions (boxed storage).
-    pub fn new(config: Config, n: u32, gate: G, recovery: R, clock: C) -> Result<Self, MonitorError> {
+    pub fn new(
+        config: Config,
+        n: u32,
+        gate: G,
+        recovery: R,
+        clock: C,
+    ) -> Result<Self, MonitorError> {
         let now = clock.now();
-        let coord = BoxedCoordinator::new_boxed(config, n, gate, now).map_err(MonitorError::Coordinator)?;
+        let coord =
+            BoxedCoordinator::new_boxed(config, n, gate, now).map_err(MonitorError::Coordinator)?;
         Ok(Monitor {
             shared: Arc::new(Shared {
                 coord: Mutex::new(coord),
@@ -295,7 +314,9 @@ where
             return Ok(());
         }
         self.shared.stop.store(false, Ordering::Release);
-        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| std::thread::Builder::new().name(name.into()).spawn(f);
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new().name(name.into()).spawn(f)
+        };
         let s = self.shared.clone();
         match spawn("ftforest-dispatch", Box::new(move || s.dispatcher())) {
             Ok(h) => threads.push(h),
@@ -357,7 +378,7 @@ where
     }
 
     /// See [`Coordinator::retry`](super::Coordinator::retry).
-    pub fn retry(&self, rank: u32) -> Result<(), super::coordinator::RetryError> {
+    pub fn retry(&self, rank: u32) -> Result<(), RetryError> {
         let now = self.shared.clock.now();
         let r = lock(&self.shared.coord).retry(now, rank);
         self.shared.notify();
@@ -370,7 +391,10 @@ where
     }
 
     /// Subscribe a listener; it is called on the dispatcher thread, outside every lock.
-    pub fn subscribe(&self, f: impl Fn(&Event) + Send + Sync + 'static) -> Result<ListenerHandle, SubscribeError> {
+    pub fn subscribe(
+        &self,
+        f: impl Fn(&Event) + Send + Sync + 'static,
+    ) -> Result<ListenerHandle, SubscribeError> {
         lock(&self.shared.listeners).subscribe(Arc::new(f))
     }
 

@@ -125,7 +125,9 @@ pub enum PhaseError {
 impl fmt::Display for PhaseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PhaseError::Invalid { from, to } => write!(f, "phase transition {from} -> {to} is not allowed"),
+            PhaseError::Invalid { from, to } => {
+                write!(f, "phase transition {from} -> {to} is not allowed")
+            }
             PhaseError::OutOfOrder { expected, got } => {
                 write!(f, "phase {got} reported while {expected} is running")
             }
@@ -165,7 +167,10 @@ impl PhaseMachine {
     /// then steps to its successor (or `Failed`). Returns `(from, to)`.
     pub fn complete(&mut self, done: Phase, ok: bool) -> Result<(Phase, Phase), PhaseError> {
         if done != self.phase || !done.is_runnable() {
-            return Err(PhaseError::OutOfOrder { expected: self.phase, got: done });
+            return Err(PhaseError::OutOfOrder {
+                expected: self.phase,
+                got: done,
+            });
         }
         self.step(if ok { done.next() } else { Phase::Failed })
     }
@@ -228,24 +233,52 @@ mod tests {
     #[test]
     fn machine_refuses_skips_and_repeats() {
         let mut m = PhaseMachine::new();
-        assert_eq!(m.step(Phase::Detecting), Ok((Phase::Idle, Phase::Detecting)));
+        assert_eq!(
+            m.step(Phase::Detecting),
+            Ok((Phase::Idle, Phase::Detecting))
+        );
         assert_eq!(
             m.complete(Phase::Redistributing, true),
-            Err(PhaseError::OutOfOrder { expected: Phase::Detecting, got: Phase::Redistributing })
+            Err(PhaseError::OutOfOrder {
+                expected: Phase::Detecting,
+                got: Phase::Redistributing
+            })
         );
-        assert_eq!(m.complete(Phase::Detecting, true), Ok((Phase::Detecting, Phase::Redistributing)));
+        assert_eq!(
+            m.complete(Phase::Detecting, true),
+            Ok((Phase::Detecting, Phase::Redistributing))
+        );
         // Repeating the finished phase is refused.
         assert!(m.complete(Phase::Detecting, true).is_err());
-        assert_eq!(m.step(Phase::Validating), Err(PhaseError::Invalid { from: Phase::Redistributing, to: Phase::Validating }));
+        assert_eq!(
+            m.step(Phase::Validating),
+            Err(PhaseError::Invalid {
+                from: Phase::Redistributing,
+                to: Phase::Validating
+            })
+        );
         m.complete(Phase::Redistributing, true).unwrap();
         m.complete(Phase::Rebalancing, true).unwrap();
-        assert_eq!(m.complete(Phase::Validating, true), Ok((Phase::Validating, Phase::Complete)));
+        assert_eq!(
+            m.complete(Phase::Validating, true),
+            Ok((Phase::Validating, Phase::Complete))
+        );
         assert!(m.complete(Phase::Complete, true).is_err());
         assert_eq!(m.step(Phase::Idle), Ok((Phase::Complete, Phase::Idle)));
         m.step(Phase::Detecting).unwrap();
-        assert_eq!(m.complete(Phase::Detecting, false), Ok((Phase::Detecting, Phase::Failed)));
+        assert_eq!(
+            m.complete(Phase::Detecting, false),
+            Ok((Phase::Detecting, Phase::Failed))
+        );
         assert_eq!(m.phase(), Phase::Failed);
-        assert!(std::format!("{}", PhaseError::Invalid { from: Phase::Idle, to: Phase::Idle }).contains("IDLE"));
+        assert!(std::format!(
+            "{}",
+            PhaseError::Invalid {
+                from: Phase::Idle,
+                to: Phase::Idle
+            }
+        )
+        .contains("IDLE"));
     }
 
     #[test]
@@ -259,7 +292,11 @@ mod tests {
         assert_eq!(seen[1..5], Phase::RUNNABLE);
         assert_eq!(seen[5], Phase::Complete);
         assert_eq!(p, Phase::Idle);
-        assert!(Phase::Failed.is_terminal() && Phase::Idle.is_terminal() && Phase::Complete.is_terminal());
+        assert!(
+            Phase::Failed.is_terminal()
+                && Phase::Idle.is_terminal()
+                && Phase::Complete.is_terminal()
+        );
         assert_eq!(ALL.iter().filter(|p| p.is_runnable()).count(), 4);
     }
 }

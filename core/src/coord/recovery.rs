@@ -27,10 +27,13 @@
 use super::action::CancelJob;
 use super::backoff::{backoff, may_retry};
 use super::config::PauseTimeoutPolicy;
-use super::coordinator::{Coordinator, Pause, PhaseDoneError, RecSlot, RecState, RetryError};
+use super::coordinator::{Coordinator, Pause, RecSlot, RecState};
 use super::decision::{decide, Decision};
 use super::detect::{PartitionSlot, BACKOFF, EXHAUSTED};
-use super::event::{Cause, Escalation, EscalationReason, Event, Finished, PhaseChange, QueueReason, Queued, Retry};
+use super::error::{PhaseDoneError, RetryError};
+use super::event::{
+    Cause, Escalation, EscalationReason, Event, Finished, PhaseChange, QueueReason, Queued, Retry,
+};
 use super::gate::OpGate;
 use super::mode::{Enter, Exit};
 use super::phase::Phase;
@@ -54,7 +57,14 @@ where
     /// phase is refused, nothing changes). After `Validating` succeeds the partition is HEALTHY
     /// with a new incarnation; a failed phase fails the attempt (retry with backoff, or
     /// escalation after the last retry).
-    pub fn phase_done(&mut self, now: Instant, rank: u32, attempt: u32, phase: Phase, ok: bool) -> Result<(), PhaseDoneError> {
+    pub fn phase_done(
+        &mut self,
+        now: Instant,
+        rank: u32,
+        attempt: u32,
+        phase: Phase,
+        ok: bool,
+    ) -> Result<(), PhaseDoneError> {
         let now = self.advance(now);
         if rank >= self.n {
             return Err(PhaseDoneError::UnknownPartition);
@@ -71,15 +81,25 @@ where
             return Err(PhaseDoneError::NotRequested);
         }
         let expected = slot.machine.phase();
-        let (from, to) = slot
-            .machine
-            .complete(phase, ok)
-            .map_err(|_| PhaseDoneError::OutOfOrder { expected, got: phase })?;
+        let (from, to) =
+            slot.machine
+                .complete(phase, ok)
+                .map_err(|_| PhaseDoneError::OutOfOrder {
+                    expected,
+                    got: phase,
+                })?;
         let number = u32::from(slot.number);
         if to.is_runnable() {
             slot.pending = true;
         }
-        self.emit(Event::PhaseChanged(PhaseChange { rank, attempt, number, from, to, time: now }));
+        self.emit(Event::PhaseChanged(PhaseChange {
+            rank,
+            attempt,
+            number,
+            from,
+            to,
+            time: now,
+        }));
         match to {
             Phase::Complete => self.succeed(idx, now),
             Phase::Failed => self.fail_attempt(idx, now, Cause::RecoveryFailed),
@@ -94,7 +114,10 @@ where
     /// failure.
     pub fn retry(&mut self, now: Instant, rank: u32) -> Result<(), RetryError> {
         let now = self.advance(now);
-        let (health, _) = self.table.get(rank).map_err(|_| RetryError::UnknownPartition)?;
+        let (health, _) = self
+            .table
+            .get(rank)
+            .map_err(|_| RetryError::UnknownPartition)?;
         if health != Health::Failed {
             return Err(RetryError::NotFailed);
         }
@@ -131,9 +154,11 @@ where
         }
         match decision {
             Decision::Recover => {
-                self.promote(now);
+                let blocked = self.promote(now);
                 if self.sched.queue().contains(rank) {
-                    self.counters.on_blocked();
+                    if blocked == Some(AcquireError::AtCapacity) {
+                        self.counters.on_blocked();
+                    }
                     self.queued(rank, QueueReason::Capacity, now);
                 }
             }
@@ -141,7 +166,11 @@ where
             Decision::Escalate => {
                 self.queued(rank, QueueReason::QuorumLost, now);
                 self.counters.on_escalated();
-                self.emit(Event::Escalated(Escalation { rank, reason: EscalationReason::QuorumLost, time: now }));
+                self.emit(Event::Escalated(Escalation {
+                    rank,
+                    reason: EscalationReason::QuorumLost,
+                    time: now,
+                }));
             }
         }
     }
@@ -149,7 +178,12 @@ where
     fn queued(&mut self, rank: u32, reason: QueueReason, now: Instant) {
         let depth = self.sched.queue().len();
         self.counters.on_queued(depth);
-        self.emit(Event::RecoveryQueued(Queued { rank, depth, reason, time: now }));
+        self.emit(Event::RecoveryQueued(Queued {
+            rank,
+            depth,
+            reason,
+            time: now,
+        }));
     }
 
     /// Start queued recoveries while capacity, quorum and recovery slots allow.
@@ -177,7 +211,13 @@ where
             let _ = self.sched.admit(rank);
             return;
         };
-        if !self.transit(rank, Health::Failed, Health::Recovering, Cause::RecoveryStarted, now) {
+        if !self.transit(
+            rank,
+            Health::Failed,
+            Health::Recovering,
+            Cause::RecoveryStarted,
+            now,
+        ) {
             let _ = self.sched.release(token);
             return;
         }
@@ -193,7 +233,14 @@ where
         self.next_attempt = self.next_attempt.wrapping_add(1).max(1);
         self.counters.on_attempt();
         if let Some(s) = self.recs.get_mut(idx) {
-            *s = RecSlot { state: RecState::Waiting, rank, attempt, number, permit: token, ..RecSlot::FREE };
+            *s = RecSlot {
+                state: RecState::Waiting,
+                rank,
+                attempt,
+                number,
+                permit: token,
+                ..RecSlot::FREE
+            };
         }
         self.join(idx, now);
     }
@@ -231,7 +278,12 @@ where
 
     /// While pausing: quiescent → run; deadline passed → the policy.
     fn drive_pause(&mut self, now: Instant) {
-        let Pause::Pausing { since, deadline, leader } = self.pause else {
+        let Pause::Pausing {
+            since,
+            deadline,
+            leader,
+        } = self.pause
+        else {
             return;
         };
         let quiescent = self.gate.is_quiescent();
@@ -250,7 +302,11 @@ where
                 let hold = self.cfg.backoff_base().max(self.cfg.quiescence_poll());
                 self.hold_until = Some(now.saturating_add(hold));
                 for idx in 0..R {
-                    if self.recs.get(idx).is_some_and(|s| s.state == RecState::Waiting) {
+                    if self
+                        .recs
+                        .get(idx)
+                        .is_some_and(|s| s.state == RecState::Waiting)
+                    {
                         self.fail_attempt(idx, now, Cause::PauseTimedOut);
                     }
                 }
@@ -259,12 +315,20 @@ where
         }
         let _ = self.mode.finish_enter();
         self.pause = Pause::Active { since };
-        if let Some(s) = self.recs.get_mut(leader).filter(|s| s.state == RecState::Waiting) {
+        if let Some(s) = self
+            .recs
+            .get_mut(leader)
+            .filter(|s| s.state == RecState::Waiting)
+        {
             s.joined = true;
             self.begin_phases(leader, now);
         }
         for idx in 0..R {
-            if self.recs.get(idx).is_some_and(|s| s.state == RecState::Waiting) {
+            if self
+                .recs
+                .get(idx)
+                .is_some_and(|s| s.state == RecState::Waiting)
+            {
                 self.join(idx, now);
             }
         }
@@ -272,12 +336,23 @@ where
 
     fn begin_phases(&mut self, idx: usize, now: Instant) {
         let timeout = self.cfg.recovery_timeout();
-        let Some(s) = self.recs.get_mut(idx) else { return };
-        let Ok((from, to)) = s.machine.step(Phase::Detecting) else { return };
+        let Some(s) = self.recs.get_mut(idx) else {
+            return;
+        };
+        let Ok((from, to)) = s.machine.step(Phase::Detecting) else {
+            return;
+        };
         s.state = RecState::Running;
         s.pending = true;
         s.deadline = now.saturating_add(timeout);
-        let e = PhaseChange { rank: s.rank, attempt: s.attempt, number: u32::from(s.number), from, to, time: now };
+        let e = PhaseChange {
+            rank: s.rank,
+            attempt: s.attempt,
+            number: u32::from(s.number),
+            from,
+            to,
+            time: now,
+        };
         self.emit(Event::PhaseChanged(e));
     }
 
@@ -294,35 +369,65 @@ where
     /// Abandon attempts whose phases ran past the recovery timeout.
     pub(crate) fn expire_recoveries(&mut self, now: Instant) {
         for idx in 0..R {
-            if self.recs.get(idx).is_some_and(|s| s.state == RecState::Running && s.deadline <= now) {
+            if self
+                .recs
+                .get(idx)
+                .is_some_and(|s| s.state == RecState::Running && s.deadline <= now)
+            {
                 self.fail_attempt(idx, now, Cause::RecoveryTimedOut);
             }
         }
     }
 
     fn succeed(&mut self, idx: usize, now: Instant) {
-        let Some(s) = self.recs.get(idx).copied() else { return };
+        let Some(s) = self.recs.get(idx).copied() else {
+            return;
+        };
         let cfg = self.cfg;
         let (attempts, latency) = match self.part_mut(s.rank) {
-            Some(p) => (u32::from(p.attempts), now.saturating_duration_since(p.since)),
+            Some(p) => (
+                u32::from(p.attempts),
+                now.saturating_duration_since(p.since),
+            ),
             None => (u32::from(s.number), core::time::Duration::ZERO),
         };
-        if self.transit(s.rank, Health::Recovering, Health::Healthy, Cause::RecoverySucceeded, now) {
+        if self.transit(
+            s.rank,
+            Health::Recovering,
+            Health::Healthy,
+            Cause::RecoverySucceeded,
+            now,
+        ) {
             if let Some(p) = self.part_mut(s.rank) {
                 p.on_healthy(now, &cfg, true);
             }
             self.counters.on_attempt_succeeded(latency);
-            self.emit(Event::RecoveryFinished(Finished { rank: s.rank, success: true, attempts, latency, time: now }));
+            self.emit(Event::RecoveryFinished(Finished {
+                rank: s.rank,
+                success: true,
+                attempts,
+                latency,
+                time: now,
+            }));
         }
         self.release_slot(idx, false);
     }
 
     /// Fail the attempt in slot `idx` (Waiting or Running) for `cause`.
     fn fail_attempt(&mut self, idx: usize, now: Instant, cause: Cause) {
-        let Some(mut s) = self.recs.get(idx).copied() else { return };
+        let Some(mut s) = self.recs.get(idx).copied() else {
+            return;
+        };
         if s.state == RecState::Running && s.machine.phase().is_runnable() {
             if let Ok((from, to)) = s.machine.step(Phase::Failed) {
-                let e = PhaseChange { rank: s.rank, attempt: s.attempt, number: u32::from(s.number), from, to, time: now };
+                let e = PhaseChange {
+                    rank: s.rank,
+                    attempt: s.attempt,
+                    number: u32::from(s.number),
+                    from,
+                    to,
+                    time: now,
+                };
                 self.emit(Event::PhaseChanged(e));
             }
         }
@@ -331,7 +436,11 @@ where
         self.transit(rank, Health::Recovering, Health::Failed, cause, now);
         self.counters.on_attempt_failed(timed_out);
         self.release_slot(idx, timed_out);
-        let (base, cap, max) = (self.cfg.backoff_base(), self.cfg.backoff_cap(), self.cfg.max_retries());
+        let (base, cap, max) = (
+            self.cfg.backoff_base(),
+            self.cfg.backoff_cap(),
+            self.cfg.max_retries(),
+        );
         let Some(p) = self.part_mut(rank) else { return };
         let attempts = p.attempts;
         if may_retry(attempts, max) {
@@ -341,28 +450,50 @@ where
             self.lower_deadline(at);
             self.counters.on_retry();
             let next_number = u32::from(attempts) + 1;
-            self.emit(Event::RetryScheduled(Retry { rank, next_number, at, time: now }));
+            self.emit(Event::RetryScheduled(Retry {
+                rank,
+                next_number,
+                at,
+                time: now,
+            }));
         } else {
             p.flags |= EXHAUSTED;
             let latency = now.saturating_duration_since(p.since);
             self.counters.on_given_up(latency);
             self.counters.on_escalated();
             let attempts = u32::from(attempts);
-            self.emit(Event::RecoveryFinished(Finished { rank, success: false, attempts, latency, time: now }));
-            self.emit(Event::Escalated(Escalation { rank, reason: EscalationReason::RetriesExhausted, time: now }));
+            self.emit(Event::RecoveryFinished(Finished {
+                rank,
+                success: false,
+                attempts,
+                latency,
+                time: now,
+            }));
+            self.emit(Event::Escalated(Escalation {
+                rank,
+                reason: EscalationReason::RetriesExhausted,
+                time: now,
+            }));
         }
     }
 
     /// Give back the permit, note the mode exit, free (or keep for the cancel) the slot.
     fn release_slot(&mut self, idx: usize, cancel: bool) {
-        let Some(s) = self.recs.get(idx).copied() else { return };
+        let Some(s) = self.recs.get(idx).copied() else {
+            return;
+        };
         let _ = self.sched.release(s.permit);
         if s.joined {
             self.pending_exits += 1;
         }
         if let Some(slot) = self.recs.get_mut(idx) {
             *slot = if cancel {
-                RecSlot { state: RecState::Cancelling, joined: false, pending: false, ..s }
+                RecSlot {
+                    state: RecState::Cancelling,
+                    joined: false,
+                    pending: false,
+                    ..s
+                }
             } else {
                 RecSlot::FREE
             };
@@ -371,6 +502,9 @@ where
 
     /// The cancel a `Cancelling` slot stands for (used by `poll_action`).
     pub(crate) fn cancel_job(s: &RecSlot) -> CancelJob {
-        CancelJob { rank: s.rank, attempt: s.attempt }
+        CancelJob {
+            rank: s.rank,
+            attempt: s.attempt,
+        }
     }
 }

@@ -63,9 +63,9 @@ impl ReportKind {
     /// Failure, success or definitive.
     pub const fn class(self) -> ReportClass {
         match self {
-            ReportKind::BarrierTimeout | ReportKind::GhostSyncFailure | ReportKind::HeartbeatMissed => {
-                ReportClass::Failure
-            }
+            ReportKind::BarrierTimeout
+            | ReportKind::GhostSyncFailure
+            | ReportKind::HeartbeatMissed => ReportClass::Failure,
             ReportKind::BarrierPassed
             | ReportKind::GhostSyncSuccess
             | ReportKind::HeartbeatReceived
@@ -89,11 +89,19 @@ pub struct Report {
 impl Report {
     /// A report without incarnation (never stale).
     pub const fn new(kind: ReportKind, rank: u32) -> Self {
-        Report { kind, rank, incarnation: None }
+        Report {
+            kind,
+            rank,
+            incarnation: None,
+        }
     }
     /// A report about incarnation `inc` of `rank`.
     pub const fn with_incarnation(kind: ReportKind, rank: u32, inc: u32) -> Self {
-        Report { kind, rank, incarnation: Some(inc) }
+        Report {
+            kind,
+            rank,
+            incarnation: Some(inc),
+        }
     }
     /// `BarrierTimeout` for `rank`.
     pub const fn barrier_timeout(rank: u32) -> Self {
@@ -168,7 +176,11 @@ impl fmt::Display for ReportError {
 /// [`ReportingBarrier`](super::ReportingBarrier).
 pub trait ReportSink {
     /// Deliver `report`, observed at `now`.
-    fn report(&mut self, now: crate::time::Instant, report: Report) -> Result<ReportOutcome, ReportError>;
+    fn report(
+        &mut self,
+        now: crate::time::Instant,
+        report: Report,
+    ) -> Result<ReportOutcome, ReportError>;
 }
 
 /// Adapts a closure `FnMut(Instant, Report) -> Result<ReportOutcome, ReportError>` into a
@@ -180,13 +192,21 @@ impl<F> ReportSink for FnSink<F>
 where
     F: FnMut(crate::time::Instant, Report) -> Result<ReportOutcome, ReportError>,
 {
-    fn report(&mut self, now: crate::time::Instant, report: Report) -> Result<ReportOutcome, ReportError> {
+    fn report(
+        &mut self,
+        now: crate::time::Instant,
+        report: Report,
+    ) -> Result<ReportOutcome, ReportError> {
         (self.0)(now, report)
     }
 }
 
 impl<K: ReportSink + ?Sized> ReportSink for &mut K {
-    fn report(&mut self, now: crate::time::Instant, report: Report) -> Result<ReportOutcome, ReportError> {
+    fn report(
+        &mut self,
+        now: crate::time::Instant,
+        report: Report,
+    ) -> Result<ReportOutcome, ReportError> {
         (**self).report(now, report)
     }
 }
@@ -197,8 +217,14 @@ mod tests {
 
     #[test]
     fn classes_partition_the_kinds() {
-        let failures = ReportKind::ALL.iter().filter(|k| k.class() == ReportClass::Failure).count();
-        let successes = ReportKind::ALL.iter().filter(|k| k.class() == ReportClass::Success).count();
+        let failures = ReportKind::ALL
+            .iter()
+            .filter(|k| k.class() == ReportClass::Failure)
+            .count();
+        let successes = ReportKind::ALL
+            .iter()
+            .filter(|k| k.class() == ReportClass::Success)
+            .count();
         assert_eq!((failures, successes), (3, 4));
         assert_eq!(ReportKind::Crashed.class(), ReportClass::Definitive);
         for (i, k) in ReportKind::ALL.iter().enumerate() {
@@ -208,8 +234,21 @@ mod tests {
 
     #[test]
     fn constructors_fill_rank_and_incarnation() {
-        assert_eq!(Report::barrier_timeout(3), Report { kind: ReportKind::BarrierTimeout, rank: 3, incarnation: None });
-        assert_eq!(Report::with_incarnation(ReportKind::Healthy, 1, 7).incarnation, Some(7));
-        assert_eq!(std::format!("{}", ReportError::UnknownPartition), "unknown partition rank");
+        assert_eq!(
+            Report::barrier_timeout(3),
+            Report {
+                kind: ReportKind::BarrierTimeout,
+                rank: 3,
+                incarnation: None
+            }
+        );
+        assert_eq!(
+            Report::with_incarnation(ReportKind::Healthy, 1, 7).incarnation,
+            Some(7)
+        );
+        assert_eq!(
+            std::format!("{}", ReportError::UnknownPartition),
+            "unknown partition rank"
+        );
     }
 }

@@ -6,21 +6,37 @@
 //!
 //! 1. `peek` the head `p` (none → [`Promote::Empty`]);
 //! 2. `try_acquire(p, quorum)` — refused → [`Promote::Blocked`] with the reason
-//!    (`AtCapacity`, `NoQuorum`, or `AlreadyRecovering` while a concurrent promoter is
-//!    starting `p`); nothing changes;
-//! 3. `remove(p)` — true → [`Promote::Started`] with the permit as a token; false (a
-//!    concurrent `cancel` removed it) → drop the permit and go back to 1.
+//!    (`AtCapacity`, `NoQuorum`, or `AlreadyRecovering` while a concurrent promoter holds a
+//!    claim on `p`); nothing changes. `AtCapacity` is re-checked first (below);
+//! 3. `remove(p)` — true → [`Promote::Started`] with the permit as a token; false (our peek
+//!    was stale: another promoter started and removed `p`, or `cancel` removed it) → give the
+//!    permit back (with the release fence below) and go back to 1.
 //!
 //! **Protocol** (the only rule for callers): after every [`Scheduler::admit`] and after every
 //! [`Scheduler::release`], call `promote` until it returns `Empty` or `Blocked`.
 //!
+//! Why nothing starts twice: the lock admits one holder per rank, and only the holder that
+//! also removed the rank from the queue reports `Started`.
+//!
 //! Why nothing is stranded: a rank stays queued only while its promote was blocked by
-//! capacity, quorum or a concurrent promoter. Capacity is freed only by `release`, whose
-//! caller then promotes; a concurrent promoter that took the head keeps promoting after it;
-//! quorum is the caller's input and the caller promotes again when it changes (the
-//! coordinator does so whenever a partition becomes HEALTHY and on every tick). Why nothing
-//! starts twice: the lock admits one holder per rank, and only the holder that also removed
-//! the rank from the queue reports `Started`.
+//! capacity, quorum or a concurrent claim. Quorum is the caller's input and the caller
+//! promotes again when it changes (the coordinator does so whenever a partition becomes
+//! HEALTHY and on every tick). A concurrent claim either succeeds (that promoter removes the
+//! rank and keeps promoting afterwards) or fails with `AtCapacity`. Capacity is freed only by
+//! `release`, whose caller then promotes. The dangerous interleaving (found by the loom
+//! model) is a promoter P whose claim on `p` fails for capacity while a releaser R frees
+//! capacity and its own promote sees P's transient claim (`AlreadyRecovering`): each would
+//! leave `p` to the other. This is a store-buffering pattern, closed by a Dekker pair of
+//! `SeqCst` fences:
+//!
+//! * `release`: free the permit (`active -= 1`), then `fence(SeqCst)`, then (the caller's
+//!   `promote`) claim the head;
+//! * blocked `promote`: undo the claim (inside `try_acquire`), then `fence(SeqCst)`, then
+//!   re-read `active`; capacity free → try again.
+//!
+//! In the fences' total order, if R's fence comes first, P's re-read sees the freed
+//! capacity and P retries; if P's comes first, R's claim sees the undone (free) slot and R
+//! starts `p`. Either way somebody starts it.
 //!
 //! Everything is `&self` over the two lock-free/short-lock primitives; the loom model
 //! (`loom-tests/tests/loom_coord.rs`) runs admitters, releasers and promoters against each
@@ -29,6 +45,7 @@
 
 use crate::lock::{AcquireError, LockSlot, PermitToken, RecoveryLock, ReleaseError};
 use crate::queue::{PushError, QueueSlot, RecoveryQueue};
+use crate::sync::{fence, spin_loop, Ordering};
 
 /// What one [`Scheduler::promote`] did.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -83,13 +100,26 @@ impl<L: AsRef<[LockSlot]>, Q: AsRef<[QueueSlot]>> Scheduler<L, Q> {
                     if self.queue.remove(rank) {
                         return Promote::Started(permit.into_token());
                     }
-                    // Cancelled between peek and remove: the permit's drop releases it.
+                    // A stale peek (the rank was started and removed by another promoter,
+                    // or cancelled, between our peek and our claim): give the capacity
+                    // back, as `release` does, Dekker fence included.
                     drop(permit);
+                    fence(Ordering::SeqCst);
                 }
                 Err(AcquireError::UnknownPartition) => {
                     // Unreachable when lock and queue share `n`; drop the entry rather than
                     // block the queue forever.
                     self.queue.remove(rank);
+                }
+                Err(AcquireError::AtCapacity) => {
+                    // Dekker pair with `release` (module docs): our claim was undone before
+                    // this fence; a release ordered before it is visible to the re-read.
+                    fence(Ordering::SeqCst);
+                    if self.lock.active() < self.lock.max_concurrent() {
+                        spin_loop();
+                        continue;
+                    }
+                    return Promote::Blocked(AcquireError::AtCapacity);
                 }
                 Err(e) => return Promote::Blocked(e),
             }
@@ -98,7 +128,11 @@ impl<L: AsRef<[LockSlot]>, Q: AsRef<[QueueSlot]>> Scheduler<L, Q> {
 
     /// Give back a permit obtained from `promote` (then call `promote`).
     pub fn release(&self, token: PermitToken) -> Result<(), ReleaseError> {
-        self.lock.release_token(token)
+        let r = self.lock.release_token(token);
+        // Dekker pair with a blocked `promote` (module docs): the freed capacity is ordered
+        // before the claims of the promote that follows.
+        fence(Ordering::SeqCst);
+        r
     }
 
     /// Take `rank` out of the queue if it is there.
@@ -114,7 +148,9 @@ mod tests {
 
     fn sched(n: u32, k: u32) -> Scheduler<std::vec::Vec<LockSlot>, std::vec::Vec<QueueSlot>> {
         let locks = (0..n).map(|_| LockSlot::new()).collect();
-        let q = (0..queue_storage_len(n, n)).map(|_| QueueSlot::new()).collect();
+        let q = (0..queue_storage_len(n, n))
+            .map(|_| QueueSlot::new())
+            .collect();
         Scheduler::new(
             RecoveryLock::new(locks, n, k).unwrap(),
             RecoveryQueue::new(q, n).unwrap(),
@@ -129,15 +165,21 @@ mod tests {
             s.admit(r).unwrap();
         }
         assert_eq!(s.admit(1), Err(PushError::Duplicate));
-        let Promote::Started(a) = s.promote(true) else { panic!() };
-        let Promote::Started(b) = s.promote(true) else { panic!() };
+        let Promote::Started(a) = s.promote(true) else {
+            panic!()
+        };
+        let Promote::Started(b) = s.promote(true) else {
+            panic!()
+        };
         assert_eq!((a.rank, b.rank), (5, 1));
         assert_eq!(s.promote(true), Promote::Blocked(AcquireError::AtCapacity));
         assert!(s.queue().contains(3));
         s.release(a).unwrap();
         assert_eq!(s.release(a), Err(ReleaseError::NotHolder));
         assert_eq!(s.promote(false), Promote::Blocked(AcquireError::NoQuorum));
-        let Promote::Started(c) = s.promote(true) else { panic!() };
+        let Promote::Started(c) = s.promote(true) else {
+            panic!()
+        };
         assert_eq!(c.rank, 3);
         assert_eq!(s.promote(true), Promote::Empty);
         s.release(b).unwrap();
@@ -152,11 +194,16 @@ mod tests {
         s.admit(3).unwrap();
         assert!(s.cancel(2));
         assert!(!s.cancel(2));
-        let Promote::Started(t) = s.promote(true) else { panic!() };
+        let Promote::Started(t) = s.promote(true) else {
+            panic!()
+        };
         assert_eq!(t.rank, 3);
         s.admit(1).unwrap();
         assert_eq!(s.promote(true), Promote::Blocked(AcquireError::AtCapacity));
         s.release(t).unwrap();
-        assert!(matches!(s.promote(true), Promote::Started(PermitToken { rank: 1, .. })));
+        assert!(matches!(
+            s.promote(true),
+            Promote::Started(PermitToken { rank: 1, .. })
+        ));
     }
 }

@@ -129,7 +129,6 @@ fn phase41_semaphore_limit() {
 /// testConcurrentLockAcquisition: 10 threads, distinct partitions, K = 3. Each thread either
 /// gets a permit or is told AtCapacity; never more than 3 hold at once; all slots end free.
 #[test]
-#[cfg_attr(miri, ignore)]
 fn phase41_concurrent_lock_acquisition() {
     let lock = Arc::new(RecoveryLock::new(slots::<10>(), 10, 3).unwrap());
     let holding = Arc::new(StdAtomicU32::new(0));
@@ -277,6 +276,8 @@ fn op() -> impl Strategy<Value = Op> {
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: if cfg!(miri) { 4 } else { 256 },
+        // No regression files: keeps the tests hermetic (and Miri's isolation happy).
+        failure_persistence: None,
         ..ProptestConfig::default()
     })]
 
@@ -344,4 +345,114 @@ proptest! {
             prop_assert!(!lock.is_recovering(r));
         }
     }
+}
+
+// ---- acquire_wait ----
+
+use crate::time::{Instant, ManualClock};
+
+#[test]
+fn acquire_wait_returns_at_once_for_everything_but_capacity() {
+    let lock = RecoveryLock::new(slots::<3>(), 3, 1).unwrap();
+    let clock = ManualClock::new(Instant::ZERO);
+    let held = lock.acquire_wait(0, true, &clock, Instant::MAX).unwrap();
+    // With no deadline, these would hang if they were waited out.
+    for (rank, quorum, err) in [
+        (9, true, AcquireError::UnknownPartition),
+        (1, false, AcquireError::NoQuorum),
+        (0, true, AcquireError::AlreadyRecovering),
+    ] {
+        assert_eq!(
+            lock.acquire_wait(rank, quorum, &clock, Instant::MAX)
+                .unwrap_err(),
+            err
+        );
+    }
+    drop(held);
+}
+
+#[test]
+fn acquire_wait_times_out_at_the_deadline_holding_nothing() {
+    let lock = RecoveryLock::new(slots::<2>(), 2, 1).unwrap();
+    let clock = ManualClock::new(Instant::from_millis(10));
+    let _held = lock.try_acquire(0, true).unwrap();
+    for deadline in [Instant::ZERO, Instant::from_millis(10)] {
+        assert_eq!(
+            lock.acquire_wait(1, true, &clock, deadline).unwrap_err(),
+            AcquireError::TimedOut
+        );
+    }
+    assert!(!lock.is_recovering(1));
+    assert_eq!(lock.active(), 1);
+}
+
+/// The deadline is read from the caller's clock: advancing a ManualClock from another thread
+/// ends the wait (no real time involved).
+#[test]
+fn acquire_wait_follows_the_manual_clock() {
+    let lock = RecoveryLock::new(slots::<2>(), 2, 1).unwrap();
+    let clock = ManualClock::new(Instant::ZERO);
+    let _held = lock.try_acquire(0, true).unwrap();
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| lock.acquire_wait(1, true, &clock, Instant::from_millis(5)));
+        clock.advance(core::time::Duration::from_millis(5));
+        assert_eq!(waiter.join().unwrap().unwrap_err(), AcquireError::TimedOut);
+    });
+    assert!(!lock.is_recovering(1));
+}
+
+/// A waiter blocked in the std wait strategy gets the capacity a release returns.
+#[test]
+#[cfg(feature = "std")]
+fn acquire_wait_is_woken_by_a_release() {
+    let lock = RecoveryLock::with_waiter(slots::<2>(), 2, 1, crate::wait::StdWait::new()).unwrap();
+    let clock = crate::time::StdClock;
+    let held = lock.try_acquire(0, true).unwrap();
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            lock.acquire_wait(1, true, &clock, Instant::MAX)
+                .map(|p| p.rank())
+        });
+        drop(held);
+        assert_eq!(waiter.join().unwrap(), Ok(1));
+    });
+    assert_eq!(lock.active(), 0);
+}
+
+/// testConcurrentLockAcquisition with the waiting acquire: 10 threads, K = 3, no deadline —
+/// all ten recover, never more than three at once, nothing leaks.
+#[test]
+#[cfg(feature = "std")]
+fn phase41_concurrent_acquisition_with_waiting() {
+    let lock =
+        RecoveryLock::with_waiter(slots::<10>(), 10, 3, crate::wait::StdWait::new()).unwrap();
+    let holding = StdAtomicU32::new(0);
+    let max_seen = StdAtomicU32::new(0);
+    let start = Barrier::new(10);
+    let successes = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..10u32)
+            .map(|rank| {
+                let (lock, holding, max_seen, start) = (&lock, &holding, &max_seen, &start);
+                s.spawn(move || {
+                    start.wait();
+                    let permit = lock
+                        .acquire_wait(rank, true, &crate::time::StdClock, Instant::MAX)
+                        .unwrap();
+                    let now = holding.fetch_add(1, StdOrdering::SeqCst) + 1;
+                    max_seen.fetch_max(now, StdOrdering::SeqCst);
+                    std::thread::yield_now();
+                    holding.fetch_sub(1, StdOrdering::SeqCst);
+                    drop(permit);
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join())
+            .filter(Result::is_ok)
+            .count()
+    });
+    assert_eq!(successes, 10);
+    assert!(max_seen.load(StdOrdering::SeqCst) <= 3);
+    assert_eq!(lock.active(), 0);
 }

@@ -20,7 +20,7 @@
 //! | --- | --- | --- | --- |
 //! | `begin` | `fetch_add(1)` | Acquire | admitted iff `prev < GUARD - 1` (no flag, room left) |
 //! | rejected `begin` | `fetch_sub(1)` | Release | rollback; if it leaves exactly `PAUSED`: bump + wake |
-//! | `end` | `fetch_sub(1)` | Release | if `prev == PAUSED │ 1`: bump + wake (the pauser) |
+//! | `end` | `fetch_sub(1)` | Release | if `prev == PAUSED + 1`: bump + wake (the pauser) |
 //! | `end_token` | CAS loop `c → c-1` if `c & !PAUSED ≠ 0` | Release | else `NotInFlight`, never underflows |
 //! | first `pause` | `fetch_or(PAUSED)` per stripe | AcqRel | under the control lock |
 //! | last `resume` | `fetch_and(!PAUSED)` per stripe | AcqRel | under the control lock, then bump + wake |
@@ -99,6 +99,11 @@ const MAX_STRIPES: usize = 1 << 16;
 ///   `std`, or an embedder's strategy).
 /// * `S`: number of stripes, `1..=65536` (checked at compile time); a power of two is not
 ///   required but makes the stripe choice a mask.
+///
+/// ```compile_fail
+/// // S = 0 does not compile (a post-monomorphisation error, never a run-time panic).
+/// let t: ftforest_core::Tracker<ftforest_core::SpinWait, 0> = ftforest_core::Tracker::new();
+/// ```
 ///
 /// # Guarantees
 ///

@@ -80,6 +80,7 @@ fn end_token_never_underflows() {
     assert_eq!(raw(&t, 1), 0);
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn rejected_begin_rollback_wakes_a_waiting_pauser() {
     // B4. Simulate a begin that incremented a paused stripe (the `fetch_add` half), let a
@@ -147,4 +148,14 @@ fn begin_wait_with_passed_deadline_times_out() {
     );
     assert_eq!(t.in_flight(), 0);
     assert!((0..3).all(|i| raw(&t, i) == PAUSED));
+}
+
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn memory_cost_is_one_line_per_stripe_plus_one() {
+    // Documented on `Tracker`: S x 128 B + one line of control data on x86_64.
+    assert_eq!(core::mem::size_of::<Tracker>(), 9 * 128);
+    assert_eq!(core::mem::size_of::<Tracker<SpinWait, 1>>(), 2 * 128);
+    #[cfg(feature = "std")]
+    assert_eq!(core::mem::size_of::<Tracker<crate::StdWait, 4>>(), 5 * 128);
 }

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::vec::Vec;
 
 use ftforest_core::coord::{
-    Action, BoxedCoordinator, CancelJob, Config, Event, EventKind, Phase, PhaseJob, Report, ReportOutcome,
+    Action, BoxedCoordinator, CancelJob, Config, Event, EventKind, Phase, PhaseJob, Report,
+    ReportOutcome,
 };
 use ftforest_core::{Health, Instant, Tracker};
 
@@ -92,10 +93,20 @@ impl Sim {
                     self.ghost_paused = false;
                 }
                 Action::RunPhase(job) => {
-                    assert!(self.balancer_paused && self.ghost_paused, "phase handed out on a running forest");
-                    assert!(self.tracker.is_paused(), "phase handed out with the gate open");
+                    assert!(
+                        self.balancer_paused && self.ghost_paused,
+                        "phase handed out on a running forest"
+                    );
+                    assert!(
+                        self.tracker.is_paused(),
+                        "phase handed out with the gate open"
+                    );
                     assert!(job.phase.is_runnable());
-                    self.jobs.push((self.now.saturating_add(Duration::from_millis(self.phase_ms)), job));
+                    self.jobs.push((
+                        self.now
+                            .saturating_add(Duration::from_millis(self.phase_ms)),
+                        job,
+                    ));
                     let parallel = self.jobs.len();
                     self.max_parallel = self.max_parallel.max(parallel);
                 }
@@ -132,9 +143,15 @@ impl Sim {
 
     /// Complete one outstanding job now (manual mode).
     pub fn complete(&mut self, rank: u32, ok: bool) -> PhaseJob {
-        let i = self.jobs.iter().position(|(_, j)| j.rank == rank).expect("no job for rank");
+        let i = self
+            .jobs
+            .iter()
+            .position(|(_, j)| j.rank == rank)
+            .expect("no job for rank");
         let (_, job) = self.jobs.remove(i);
-        self.c.phase_done(self.now, job.rank, job.attempt, job.phase, ok).expect("phase_done");
+        self.c
+            .phase_done(self.now, job.rank, job.attempt, job.phase, ok)
+            .expect("phase_done");
         self.pump();
         job
     }
@@ -142,7 +159,11 @@ impl Sim {
     /// Process every job completion and timeout up to `t` in time order, then set the clock.
     pub fn run_until(&mut self, t: Instant) {
         loop {
-            let next_job = if self.auto { self.jobs.iter().map(|(d, _)| *d).min() } else { None };
+            let next_job = if self.auto {
+                self.jobs.iter().map(|(d, _)| *d).min()
+            } else {
+                None
+            };
             let next_timeout = self.c.poll_timeout();
             let next = match (next_job, next_timeout) {
                 (Some(a), Some(b)) => a.min(b),
@@ -161,7 +182,9 @@ impl Sim {
                 let i = self.jobs.iter().position(|(d, _)| *d == next).expect("job");
                 let (_, job) = self.jobs.remove(i);
                 let ok = (self.plan)(&job);
-                self.c.phase_done(self.now, job.rank, job.attempt, job.phase, ok).expect("phase_done");
+                self.c
+                    .phase_done(self.now, job.rank, job.attempt, job.phase, ok)
+                    .expect("phase_done");
             } else {
                 self.c.tick(self.now);
             }
@@ -228,7 +251,13 @@ impl Sim {
     }
 }
 
-pub const FULL: [Phase; 5] = [Phase::Detecting, Phase::Redistributing, Phase::Rebalancing, Phase::Validating, Phase::Complete];
+pub const FULL: [Phase; 5] = [
+    Phase::Detecting,
+    Phase::Redistributing,
+    Phase::Rebalancing,
+    Phase::Validating,
+    Phase::Complete,
+];
 
 /// The digest's E2E configuration: confirmation 1000 ms, 3 retries, 30 s recovery timeout,
 /// K = 3.

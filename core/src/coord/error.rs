@@ -1,0 +1,111 @@
+//! Error values of the coordinator's fallible verbs (one enum per verb; `Copy`, `Debug`,
+//! `Display`, `PartialEq`, `#[non_exhaustive]`). Every error leaves the coordinator unchanged.
+
+use core::fmt;
+
+use super::config::ConfigError;
+use super::phase::Phase;
+use crate::lock::LockConfigError;
+use crate::queue::QueueConfigError;
+use crate::table::TableError;
+
+/// Why [`Coordinator::new`](super::Coordinator::new) refused its arguments.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NewError {
+    /// An invalid configuration field.
+    Config(ConfigError),
+    /// The health cells (see [`TableError`]).
+    Table(TableError),
+    /// The lock slots (see [`LockConfigError`]).
+    Lock(LockConfigError),
+    /// The queue slots (see [`QueueConfigError`]).
+    Queue(QueueConfigError),
+    /// The queue cannot hold every partition (`queue_storage_len(n, n)` slots needed).
+    QueueTooSmall {
+        /// Ring capacity the storage gives.
+        capacity: u32,
+        /// Partitions.
+        n: u32,
+    },
+    /// Fewer than `n` partition slots.
+    SlotsTooSmall {
+        /// Partitions.
+        n: u32,
+        /// Slots given.
+        len: usize,
+    },
+}
+
+impl fmt::Display for NewError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NewError::Config(e) => fmt::Display::fmt(e, f),
+            NewError::Table(e) => fmt::Display::fmt(e, f),
+            NewError::Lock(e) => fmt::Display::fmt(e, f),
+            NewError::Queue(e) => fmt::Display::fmt(e, f),
+            NewError::QueueTooSmall { capacity, n } => {
+                write!(f, "recovery queue holds {capacity} ranks, {n} needed")
+            }
+            NewError::SlotsTooSmall { n, len } => {
+                write!(f, "{len} partition slots given, {n} needed")
+            }
+        }
+    }
+}
+
+/// Why [`Coordinator::phase_done`](super::Coordinator::phase_done) refused a completion. Nothing changed.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PhaseDoneError {
+    /// `rank >= n`.
+    UnknownPartition,
+    /// No running attempt has this id for this partition (it finished, timed out and was
+    /// cancelled, or never existed).
+    StaleAttempt,
+    /// The attempt's current phase was not handed out by `poll_action` yet.
+    NotRequested,
+    /// Another phase is running: a skipped or repeated phase.
+    OutOfOrder {
+        /// The running phase.
+        expected: Phase,
+        /// The phase reported.
+        got: Phase,
+    },
+}
+
+impl fmt::Display for PhaseDoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PhaseDoneError::UnknownPartition => f.write_str("unknown partition"),
+            PhaseDoneError::StaleAttempt => f.write_str("no such running recovery attempt"),
+            PhaseDoneError::NotRequested => f.write_str("phase was not handed out yet"),
+            PhaseDoneError::OutOfOrder { expected, got } => {
+                write!(f, "phase {got} reported while {expected} is running")
+            }
+        }
+    }
+}
+
+/// Why [`Coordinator::retry`](super::Coordinator::retry) did nothing.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RetryError {
+    /// `rank >= n`.
+    UnknownPartition,
+    /// The partition is not FAILED.
+    NotFailed,
+    /// The partition is FAILED but already queued, backing off or recovering: it will be
+    /// retried without help.
+    AlreadyScheduled,
+}
+
+impl fmt::Display for RetryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RetryError::UnknownPartition => "unknown partition",
+            RetryError::NotFailed => "partition is not FAILED",
+            RetryError::AlreadyScheduled => "partition is already scheduled for recovery",
+        })
+    }
+}

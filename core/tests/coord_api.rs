@@ -1,0 +1,226 @@
+//! The coordinator's API contracts: memory per partition, construction errors, caller
+//! storage without allocation, spurious ticks, outbox overflow, adopted cells, phase
+//! protocol errors and scale.
+#![cfg(feature = "std")]
+
+mod common;
+
+use core::time::Duration;
+use std::sync::Arc;
+
+use common::{ms, Coord, Sim};
+use ftforest_core::coord::{
+    boxed_storage, Action, Cause, Config, Coordinator, Event, NewError, PartitionSlot, Phase,
+    PhaseDoneError, Report, Storage, BYTES_PER_PARTITION,
+};
+use ftforest_core::{
+    queue_storage_len, Health, HealthCell, LockSlot, PartitionTable, QueueSlot, SpinWait,
+    TableError, Tracker,
+};
+
+/// Per-partition state: 4 (health) + 4 (lock) + 4 (queue ring) + 40 (coordinator slot) = 52
+/// bytes, plus one queue-membership bit. Goal: at most 64.
+#[test]
+fn bytes_per_partition_is_documented() {
+    assert_eq!(core::mem::size_of::<PartitionSlot>(), 40);
+    assert_eq!(core::mem::size_of::<HealthCell>(), 4);
+    assert_eq!(core::mem::size_of::<LockSlot>(), 4);
+    assert_eq!(core::mem::size_of::<QueueSlot>(), 4);
+    assert_eq!(BYTES_PER_PARTITION, 52);
+    // The queue's storage for n partitions is n ring entries plus n/32 bitset words.
+    let n = 65_536u32;
+    let total = n as usize * (BYTES_PER_PARTITION - 4) + queue_storage_len(n, n) * 4;
+    assert_eq!(total, 65_536 * 52 + 2048 * 4);
+    assert!(total <= 64 * n as usize);
+}
+
+#[test]
+fn construction_errors_name_the_problem() {
+    let t = Arc::new(Tracker::new());
+    let cfg = Config::default();
+    // R = 2 recovery slots cannot serve K = 3.
+    let e = Coordinator::<_, _, _, _, _, 2, 16>::new(cfg, boxed_storage(4), 4, t.clone(), ms(0))
+        .unwrap_err();
+    assert!(matches!(e, NewError::Config(c) if c.field == "max_concurrent"));
+    let mut st = boxed_storage(4);
+    st.queue = (0..4).map(|_| QueueSlot::new()).collect();
+    assert_eq!(
+        Coord::new(cfg, st, 4, t.clone(), ms(0)).unwrap_err(),
+        NewError::QueueTooSmall { capacity: 3, n: 4 }
+    );
+    let mut st = boxed_storage(4);
+    st.slots = (0..3).map(|_| PartitionSlot::new()).collect();
+    assert_eq!(
+        Coord::new(cfg, st, 4, t.clone(), ms(0)).unwrap_err(),
+        NewError::SlotsTooSmall { n: 4, len: 3 }
+    );
+    assert_eq!(
+        Coord::new(cfg, boxed_storage(4), 5, t.clone(), ms(0)).unwrap_err(),
+        NewError::Table(TableError::StorageTooSmall { n: 5, len: 4 })
+    );
+    assert!(matches!(
+        Coord::new(cfg, boxed_storage(1), 0, t, ms(0)).unwrap_err(),
+        NewError::Table(TableError::NoPartitions)
+    ));
+    assert!(
+        std::format!("{}", NewError::SlotsTooSmall { n: 4, len: 3 }).contains("partition slots")
+    );
+}
+
+const N: usize = 8;
+static CELLS: [HealthCell; N] = [const { HealthCell::new() }; N];
+static LOCKS: [LockSlot; N] = [const { LockSlot::new() }; N];
+static QUEUE: [QueueSlot; queue_storage_len(N as u32, N as u32)] =
+    [const { QueueSlot::new() }; queue_storage_len(N as u32, N as u32)];
+static TRACKER: Tracker<SpinWait, 2> = Tracker::new();
+
+/// `static` arrays and borrowed slices: how an embedded target without an allocator uses it.
+#[test]
+fn static_storage_without_allocation() {
+    let mut slots = [PartitionSlot::new(); N];
+    let storage = Storage {
+        cells: &CELLS[..],
+        locks: &LOCKS[..],
+        queue: &QUEUE[..],
+        slots: &mut slots[..],
+    };
+    let mut c: Coordinator<_, _, _, _, _, 4, 32> =
+        Coordinator::new(Config::default(), storage, N as u32, &TRACKER, ms(0)).unwrap();
+    c.handle_report(ms(1), Report::crashed(5)).unwrap();
+    let mut phases = 0;
+    while let Some(a) = c.poll_action() {
+        if let Action::RunPhase(j) = a {
+            phases += 1;
+            c.phase_done(ms(2), j.rank, j.attempt, j.phase, true)
+                .unwrap();
+        }
+    }
+    assert_eq!(phases, 4);
+    assert_eq!(c.health(5).unwrap(), (Health::Healthy, 1));
+    assert!(!TRACKER.is_paused());
+}
+
+/// A tick with nothing due changes nothing and emits nothing; `poll_timeout` is stable.
+#[test]
+fn spurious_ticks_are_no_ops() {
+    let mut s = Sim::new(5, Config::default());
+    s.tick(100);
+    assert!(s.events.is_empty() && s.actions.is_empty());
+    assert_eq!(s.c.poll_timeout(), None);
+    s.suspect(1, 200);
+    let due = s.c.poll_timeout().unwrap();
+    assert_eq!(due, ms(250 + 5000));
+    let before = s.events.len();
+    for t in [300, 1000, 5249] {
+        s.c.tick(ms(t));
+        s.pump();
+    }
+    assert_eq!(s.events.len(), before);
+    assert_eq!(s.c.poll_timeout(), Some(due));
+    assert_eq!(s.health(1), Health::Suspected);
+}
+
+/// Overflowing the event outbox is counted, never silent; state is unaffected.
+#[test]
+fn event_overflow_is_counted() {
+    let t: Arc<Tracker> = Arc::new(Tracker::new());
+    let mut c =
+        Coordinator::<_, _, _, _, _, 8, 4>::new(Config::default(), boxed_storage(9), 9, t, ms(0))
+            .unwrap();
+    for r in 0..4 {
+        c.handle_report(ms(1), Report::crashed(r)).unwrap();
+    }
+    let mut got = 0;
+    while c.poll_event().is_some() {
+        got += 1;
+    }
+    assert_eq!(got, 4);
+    let st = c.stats();
+    assert!(st.events_dropped > 0);
+    assert_eq!(st.recovering + st.failed, 4);
+}
+
+/// Cells that are not fresh are adopted: SUSPECTED gets a confirmation window, FAILED is
+/// scheduled on the first tick, RECOVERING (an interrupted recovery) is failed.
+#[test]
+fn adopts_non_fresh_cells() {
+    let mut st = boxed_storage(7);
+    {
+        let table = PartitionTable::new(&st.cells[..], 7).unwrap();
+        table.transition(1, None, Health::Suspected, None).unwrap();
+        table.transition(2, None, Health::Suspected, None).unwrap();
+        table.transition(2, None, Health::Failed, None).unwrap();
+        for h in [Health::Suspected, Health::Failed, Health::Recovering] {
+            table.transition(3, None, h, None).unwrap();
+        }
+    }
+    st.slots[0] = PartitionSlot::new();
+    let t = Arc::new(Tracker::new());
+    let mut c = Coord::new(Config::default(), st, 7, t, ms(1000)).unwrap();
+    let e = c.poll_event().unwrap();
+    assert!(
+        matches!(e, Event::StatusChanged(s) if s.rank == 3 && s.to == Health::Failed && s.cause == Cause::RecoveryFailed)
+    );
+    assert_eq!(c.poll_timeout(), Some(ms(1000)));
+    c.tick(ms(1000));
+    assert_eq!(c.health(2).unwrap().0, Health::Recovering);
+    assert_eq!(c.health(3).unwrap().0, Health::Recovering);
+    assert_eq!(c.health(1).unwrap().0, Health::Suspected);
+    c.tick(ms(5999));
+    assert_eq!(c.health(1).unwrap().0, Health::Suspected);
+    c.tick(ms(6000));
+    // Confirmed and, with quorum and a free slot, recovering at once.
+    assert_eq!(c.health(1).unwrap().0, Health::Recovering);
+    assert_eq!(c.stats().failures_detected, 1);
+}
+
+/// The phase protocol: a phase must be handed out before it is reported; the recovery
+/// timeout counts from the first phase, not from the pause.
+#[test]
+fn phase_protocol_and_timeout_origin() {
+    let mut s = Sim::new(5, Config::default());
+    s.auto = false;
+    let gate = s.tracker.clone();
+    let op = gate.begin().unwrap();
+    s.report(0, Report::crashed(2));
+    let (id, _, phase) = s.c.recovery(2).unwrap();
+    assert_eq!(phase, Phase::Idle);
+    assert_eq!(
+        s.c.phase_done(ms(1), 2, id, Phase::Detecting, true),
+        Err(PhaseDoneError::StaleAttempt)
+    );
+    s.tick(4000);
+    drop(op);
+    s.tick(4001);
+    // Quiescent at 4001: phases start now; the 30 s recovery timeout runs from here.
+    assert_eq!(s.c.recovery(2).unwrap().2, Phase::Detecting);
+    s.jump(34_000);
+    assert_eq!(s.health(2), Health::Recovering);
+    s.jump(34_001);
+    assert_eq!(s.health(2), Health::Failed);
+    assert_eq!(s.cancelled.len(), 1);
+    // Unknown ranks are refused.
+    assert_eq!(
+        s.c.phase_done(ms(34_002), 9, id, Phase::Detecting, true),
+        Err(PhaseDoneError::UnknownPartition)
+    );
+}
+
+/// 65,536 partitions: a report's decision path works at scale, a healthy coordinator has
+/// nothing to tick, and quorum counting stays O(1).
+#[test]
+fn sixty_five_thousand_partitions() {
+    let n = 65_536;
+    let t = Arc::new(Tracker::new());
+    let mut c = Coord::new_boxed(Config::default(), n, t, ms(0)).unwrap();
+    c.tick(ms(0));
+    assert_eq!(c.poll_timeout(), None);
+    for r in (0..n).step_by(4096) {
+        c.handle_report(ms(1), Report::crashed(r)).unwrap();
+    }
+    let st = c.stats();
+    assert_eq!((st.recovering, st.failed, st.queue_depth), (3, 13, 13));
+    assert!(c.has_quorum());
+    c.tick(ms(Duration::from_secs(1).as_millis() as u64));
+    assert_eq!(c.stats().failed, 13);
+}

@@ -1,0 +1,273 @@
+#![cfg(ftforest_loom)]
+//! Loom models of the tracker protocol (`core/src/tracker/`), on `Tracker<LoomWait, 2>` so
+//! that two stripes are exercised and a lost wake-up shows up as a loom deadlock.
+//!
+//! Each operation writes a `loom::cell::UnsafeCell` inside its critical section and the
+//! pauser reads it after `Quiescent`: if quiescence were reported while the operation is in
+//! flight, or without a happens-before edge from its end, loom reports a data race.
+//!
+//! Run: `RUSTFLAGS="--cfg ftforest_loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom
+//! cargo test --release -p ftforest-loom-tests --test loom_tracker`
+
+use ftforest_core::{
+    BeginError, Clock, EndError, Instant, LoomWait, OpGuard, Tracker, WaitOutcome,
+};
+use loom::cell::UnsafeCell;
+use loom::sync::Arc;
+use loom::thread;
+
+type T = Tracker<LoomWait, 2>;
+
+/// Loom has no time: a clock that never moves, so `Instant::MAX` never passes and
+/// `Instant::ZERO` has always passed.
+struct Frozen;
+
+impl Clock for Frozen {
+    fn now(&self) -> Instant {
+        Instant::ZERO
+    }
+}
+
+/// `loom::model` that also reports how many interleavings it explored (on stderr, visible
+/// with `--nocapture`).
+fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
+    use core::sync::atomic::{AtomicUsize, Ordering};
+    // Outside the model (a std atomic): counts executions, is not part of what loom checks.
+    let runs = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&runs);
+    loom::model(move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        f();
+    });
+    std::eprintln!("{name}: {} interleavings", runs.load(Ordering::Relaxed));
+}
+
+fn tracker() -> Arc<T> {
+    Arc::new(Tracker::with_waiter(LoomWait::new()))
+}
+
+/// Work done inside an operation: a plain (non-atomic) write that loom race-checks.
+struct Work(UnsafeCell<u32>);
+
+impl Work {
+    fn new() -> Arc<Self> {
+        Arc::new(Work(UnsafeCell::new(0)))
+    }
+
+    /// Called only while an operation is in flight.
+    fn write(&self, _op: &OpGuard<'_, LoomWait, 2>) {
+        // SAFETY: loom checks that no other access races with this one; the models only
+        // read the cell after quiescence, which must happen-after every operation's end.
+        self.0.with_mut(|p| unsafe { *p += 1 });
+    }
+
+    /// Called only after `Quiescent` (or after joining every writer).
+    fn read(&self) -> u32 {
+        // SAFETY: as above; a race here is exactly the protocol violation we look for.
+        self.0.with(|p| unsafe { *p })
+    }
+}
+
+/// begin vs pause vs end: two operations on two stripes race one pause. After `Quiescent`
+/// nothing is in flight (the work of admitted operations is visible, race-free) and no
+/// begin succeeds until resume.
+#[test]
+fn begin_vs_pause_vs_end() {
+    model("begin_vs_pause_vs_end", || {
+        let t = tracker();
+        let works = [Work::new(), Work::new()];
+        let ops: Vec<_> = (0..2)
+            .map(|stripe| {
+                let (t, work) = (Arc::clone(&t), Arc::clone(&works[stripe]));
+                thread::spawn(move || match t.begin_on(stripe) {
+                    Ok(op) => {
+                        work.write(&op);
+                        drop(op);
+                        true
+                    }
+                    Err(e) => {
+                        assert_eq!(e, BeginError::Paused);
+                        false
+                    }
+                })
+            })
+            .collect();
+
+        let (pause, out) = t.pause_wait(&Frozen, Instant::MAX).unwrap();
+        assert_eq!(out, WaitOutcome::Quiescent);
+        let done: u32 = works.iter().map(|w| w.read()).sum();
+        assert_eq!(t.begin_on(0).err(), Some(BeginError::Paused));
+        assert_eq!(t.begin_on(1).err(), Some(BeginError::Paused));
+        let admitted = ops.into_iter().map(|h| h.join().unwrap()).filter(|&a| a);
+        assert_eq!(
+            admitted.count() as u32,
+            done,
+            "an op was admitted after the pause"
+        );
+        assert_eq!(t.in_flight(), 0);
+        drop(pause);
+        assert!(t.begin_on(1).is_ok());
+    });
+}
+
+/// B4: a begin rejected by the pause increments then rolls back. If its rollback empties
+/// the stripe while the pauser waits, it must wake the pauser (otherwise: deadlock). The
+/// smallest model: one late begin against one pauser.
+#[test]
+fn rejected_begin_rollback_races_the_pauser() {
+    model("rejected_begin_rollback_races_the_pauser", || {
+        let t = tracker();
+        let work = Work::new();
+        let late = {
+            let (t, work) = (Arc::clone(&t), Arc::clone(&work));
+            thread::spawn(move || {
+                if let Ok(op) = t.begin_on(0) {
+                    work.write(&op);
+                }
+            })
+        };
+        let (pause, out) = t.pause_wait(&Frozen, Instant::MAX).unwrap();
+        assert_eq!(out, WaitOutcome::Quiescent);
+        let _ = work.read();
+        assert_eq!(t.begin_on(0).err(), Some(BeginError::Paused));
+        drop(pause);
+        late.join().unwrap();
+        assert_eq!(t.in_flight(), 0);
+    });
+}
+
+/// Two independent pausers with one operation in flight: each sees quiescence, each finds
+/// the gate closed while it holds its pause (even if the other already resumed), and the
+/// gate reopens after both resumes.
+#[test]
+fn two_pausers_and_their_resumes() {
+    model("two_pausers_and_their_resumes", || {
+        let t = tracker();
+        let work = Work::new();
+        let op = t.begin_on(0).unwrap();
+        let pausers: Vec<_> = (0..2)
+            .map(|stripe| {
+                let (t, work) = (Arc::clone(&t), Arc::clone(&work));
+                thread::spawn(move || {
+                    let (pause, out) = t.pause_wait(&Frozen, Instant::MAX).unwrap();
+                    assert_eq!(out, WaitOutcome::Quiescent);
+                    assert_eq!(work.read(), 1);
+                    assert_eq!(t.begin_on(stripe).err(), Some(BeginError::Paused));
+                    drop(pause);
+                })
+            })
+            .collect();
+        work.write(&op);
+        drop(op);
+        for p in pausers {
+            p.join().unwrap();
+        }
+        assert_eq!(t.pause_depth(), 0);
+        assert!(t.begin_on(0).is_ok());
+    });
+}
+
+/// A pauser waits for an operation while another pause holder resumes: the resume must
+/// not reopen the gate under the waiter, and the waiter must still be woken by the end.
+/// A quiescence waiter that holds no pause is released by the last resume (NotPaused).
+#[test]
+fn resume_races_a_waiting_pauser() {
+    model("resume_races_a_waiting_pauser", || {
+        let t = tracker();
+        let work = Work::new();
+        let op = t.begin_on(1).unwrap();
+        let other = t.pause_token().unwrap();
+        let pauser = {
+            let (t, work) = (Arc::clone(&t), Arc::clone(&work));
+            thread::spawn(move || {
+                let (pause, out) = t.pause_wait(&Frozen, Instant::MAX).unwrap();
+                assert_eq!(out, WaitOutcome::Quiescent);
+                assert_eq!(work.read(), 1);
+                assert_eq!(t.begin_on(0).err(), Some(BeginError::Paused));
+                drop(pause);
+            })
+        };
+        let resumer = {
+            let t = Arc::clone(&t);
+            thread::spawn(move || t.resume_token(other).unwrap())
+        };
+        work.write(&op);
+        drop(op);
+        pauser.join().unwrap();
+        resumer.join().unwrap();
+        assert!(!t.is_paused());
+    });
+}
+
+/// A thread blocked in `begin_wait` is woken by the last resume (no lost wake-up).
+#[test]
+fn resume_wakes_begin_wait() {
+    model("resume_wakes_begin_wait", || {
+        let t = tracker();
+        let pause = t.pause().unwrap();
+        let waiter = {
+            let t = Arc::clone(&t);
+            thread::spawn(move || {
+                let op = t.begin_wait(&Frozen, Instant::MAX).unwrap();
+                assert!(!t.is_paused() || t.pause_depth() == 0);
+                drop(op);
+            })
+        };
+        drop(pause);
+        waiter.join().unwrap();
+        assert_eq!(t.in_flight(), 0);
+    });
+}
+
+/// An operation begun on one thread, handed over as a token and ended on another: the
+/// end (checked CAS) wakes the pauser and publishes the work; a second end is refused.
+#[test]
+fn token_end_from_another_thread() {
+    model("token_end_from_another_thread", || {
+        let t = tracker();
+        let work = Work::new();
+        let op = t.begin_on(1).unwrap();
+        work.write(&op);
+        let token = op.into_token();
+        let ender = {
+            let (t, work) = (Arc::clone(&t), Arc::clone(&work));
+            thread::spawn(move || {
+                // The receiving thread continues the operation's work, then ends it.
+                // SAFETY: the operation is still in flight; see `Work`.
+                work.0.with_mut(|p| unsafe { *p += 1 });
+                t.end_token(token).unwrap();
+                assert_eq!(t.end_token(token), Err(EndError::NotInFlight));
+            })
+        };
+        let (pause, out) = t.pause_wait(&Frozen, Instant::MAX).unwrap();
+        assert_eq!(out, WaitOutcome::Quiescent);
+        assert_eq!(work.read(), 2);
+        drop(pause);
+        ender.join().unwrap();
+    });
+}
+
+/// A pause with an already-passed deadline reports `TimedOut` while the operation is in
+/// flight and stays paused; the later wait sees quiescence.
+#[test]
+fn timed_out_pause_stays_paused() {
+    model("timed_out_pause_stays_paused", || {
+        let t = tracker();
+        let token = t.begin_on(0).unwrap().into_token();
+        let pause = t.pause().unwrap();
+        let ender = {
+            let t = Arc::clone(&t);
+            thread::spawn(move || t.end_token(token).unwrap())
+        };
+        match pause.wait_quiescent(&Frozen, Instant::ZERO) {
+            WaitOutcome::TimedOut | WaitOutcome::Quiescent => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(t.is_paused());
+        assert_eq!(
+            pause.wait_quiescent(&Frozen, Instant::MAX),
+            WaitOutcome::Quiescent
+        );
+        ender.join().unwrap();
+    });
+}
