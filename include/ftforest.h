@@ -756,27 +756,6 @@ typedef struct ftf_listener_handle {
   uint32_t generation;
 } ftf_listener_handle;
 
-// One held recovery permit: release it exactly once with `ftf_recovery_lock_release`.
-// A plain value; the fields are checked by the library, never trusted.
-typedef struct ftf_permit_token {
-  // The issuing lock's id.
-  uint32_t lock_id;
-  // The partition being recovered.
-  uint32_t rank;
-  // The holder's ticket.
-  uint32_t ticket;
-} ftf_permit_token;
-
-// One successful state change (exactly one caller receives each).
-typedef struct ftf_transition {
-  // The state replaced (an `ftf_health`).
-  uint32_t from;
-  // The new state (an `ftf_health`).
-  uint32_t to;
-  // The incarnation after the change (bumped on entering HEALTHY).
-  uint32_t incarnation;
-} ftf_transition;
-
 // Blocks the calling thread while `*addr == expected`.
 //
 // Called by the thread that waits (a pauser waiting for quiescence, a `begin_wait`, a waiting
@@ -812,6 +791,27 @@ typedef struct ftf_wait_callbacks {
   // Releases `userdata` (optional, may be NULL).
   ftf_finalizer_fn finalizer;
 } ftf_wait_callbacks;
+
+// One held recovery permit: release it exactly once with `ftf_recovery_lock_release`.
+// A plain value; the fields are checked by the library, never trusted.
+typedef struct ftf_permit_token {
+  // The issuing lock's id.
+  uint32_t lock_id;
+  // The partition being recovered.
+  uint32_t rank;
+  // The holder's ticket.
+  uint32_t ticket;
+} ftf_permit_token;
+
+// One successful state change (exactly one caller receives each).
+typedef struct ftf_transition {
+  // The state replaced (an `ftf_health`).
+  uint32_t from;
+  // The new state (an `ftf_health`).
+  uint32_t to;
+  // The incarnation after the change (bumped on entering HEALTHY).
+  uint32_t incarnation;
+} ftf_transition;
 
 // One admitted operation: pass it to `ftf_op_end` exactly once (from any thread).
 //
@@ -1208,6 +1208,12 @@ ftf_result ftf_forest_metrics(const struct ftf_forest *forest, char *buf, size_t
 // On `FTF_OK`, `*lock_out` owns one reference (free with `ftf_recovery_lock_free`).
 ftf_result ftf_recovery_lock_new(uint32_t n, uint32_t max_concurrent, const struct ftf_recovery_lock **lock_out);
 
+// As `ftf_recovery_lock_new`, with the wait strategy `ftf_recovery_lock_acquire_wait`
+// blocks with: `wait_kind` is an `ftf_wait_kind` (`callbacks` required for
+// `FTF_WAIT_CALLBACKS`, copied; its finalizer runs when the lock is destroyed, not when
+// this call fails). `FTF_UNKNOWN_ENUM` for an unknown kind.
+ftf_result ftf_recovery_lock_new_with_wait(uint32_t n, uint32_t max_concurrent, uint32_t wait_kind, const struct ftf_wait_callbacks *callbacks, const struct ftf_recovery_lock **lock_out);
+
 // Adds a reference; returns the same pointer (NULL for NULL).
 const struct ftf_recovery_lock *ftf_recovery_lock_clone(const struct ftf_recovery_lock *lock);
 
@@ -1237,6 +1243,12 @@ bool ftf_recovery_lock_is_recovering(const struct ftf_recovery_lock *lock, uint3
 // `FTF_OK`, `*permit_out` holds the partition until `ftf_recovery_lock_release`; on error
 // nothing is held.
 ftf_result ftf_recovery_lock_try_acquire(const struct ftf_recovery_lock *lock, uint32_t rank, bool quorum, struct ftf_permit_token *permit_out);
+
+// As `ftf_recovery_lock_try_acquire`, but waits up to `timeout_ns` (`UINT64_MAX` =
+// forever) while K recoveries hold the lock (spin, then the lock's wait strategy; woken
+// by a release). Only capacity is waited out: `FTF_UNKNOWN_PARTITION`, `FTF_NO_QUORUM`
+// and `FTF_BUSY` return at once. `FTF_TIMEOUT` when the deadline passes (nothing held).
+ftf_result ftf_recovery_lock_acquire_wait(const struct ftf_recovery_lock *lock, uint32_t rank, bool quorum, uint64_t timeout_ns, struct ftf_permit_token *permit_out);
 
 // Releases the permit `permit` stands for, exactly once (from any thread).
 //

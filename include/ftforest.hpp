@@ -805,6 +805,18 @@ public:
         check(rc, "ftf_recovery_lock_try_acquire");
         return permit(get(), t);
     }
+    /// Waits up to `timeout` for capacity; nullopt on timeout or when busy / without quorum.
+    template <class Rep, class Period>
+    std::optional<permit> acquire_wait(uint32_t rank, bool quorum,
+                                       std::chrono::duration<Rep, Period> timeout,
+                                       uint32_t *why = nullptr) {
+        ftf_permit_token t{};
+        uint32_t rc = ftf_recovery_lock_acquire_wait(get(), rank, quorum, to_ns(timeout), &t);
+        if (why) *why = rc;
+        if (rc == FTF_TIMEOUT || rc == FTF_BUSY || rc == FTF_NO_QUORUM) return std::nullopt;
+        check(rc, "ftf_recovery_lock_acquire_wait");
+        return permit(get(), t);
+    }
     uint32_t active() const noexcept { return ftf_recovery_lock_active(get()); }
     bool is_recovering(uint32_t rank) const noexcept { return ftf_recovery_lock_is_recovering(get(), rank); }
     const ftf_recovery_lock *get() const noexcept { return h_.get(); }

@@ -128,6 +128,11 @@ static void table_lock_queue() {
     }  // released by the guard
     CHECK(l.active() == 0);
     CHECK(!l.try_acquire(1, false, &why) && why == FTF_NO_QUORUM);
+    {
+        auto a = l.acquire_wait(0, true, 1ms);
+        CHECK(a.has_value());
+        CHECK(!l.acquire_wait(2, true, 1ms, &why) && why == FTF_TIMEOUT);
+    }
 
     ftf::recovery_queue q(3, 3);
     CHECK(q.push(2) && !q.push(2) && q.push(0));

@@ -13,12 +13,14 @@
 
 use ftforest_core::{AcquireError, LockSlot, PermitToken, RecoveryLock, ReleaseError};
 
+use crate::clock::{deadline_after, FfiClock};
 use crate::handle::{
     arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc, try_out, try_ref_from_ptr,
     Castable, OwnershipArc,
 };
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
+use crate::wait::{ftf_wait_callbacks, FfiWait};
 
 /// One held recovery permit: release it exactly once with `ftf_recovery_lock_release`.
 /// A plain value; the fields are checked by the library, never trusted.
@@ -79,7 +81,27 @@ impl From<ReleaseError> for ftf_result {
 }
 
 /// The Rust lock behind an `ftf_recovery_lock` handle.
-pub(crate) type FfiLock = RecoveryLock<Box<[LockSlot]>>;
+pub(crate) type FfiLock = RecoveryLock<Box<[LockSlot]>, FfiWait>;
+
+fn new_lock(
+    n: u32,
+    max_concurrent: u32,
+    wait: FfiWait,
+    lock_out: *mut *const ftf_recovery_lock,
+) -> ftf_result {
+    let out = try_out!(lock_out);
+    if n == 0 || max_concurrent == 0 || n > ftforest_core::MAX_PARTITIONS {
+        return ftf_result::FTF_INVALID_ARGUMENT;
+    }
+    let slots: Box<[LockSlot]> = (0..n).map(|_| LockSlot::new()).collect();
+    match RecoveryLock::with_waiter(slots, n, max_concurrent, wait) {
+        Ok(l) => {
+            *out = to_arc_const_ptr::<ftf_recovery_lock>(l);
+            ftf_result::FTF_OK
+        }
+        Err(_) => ftf_result::FTF_INVALID_ARGUMENT,
+    }
+}
 
 /// One recovery per partition, at most `max_concurrent` at once, only with quorum.
 ///
@@ -107,17 +129,34 @@ impl ftf_recovery_lock {
         lock_out: *mut *const ftf_recovery_lock,
     ) -> ftf_result {
         ffi_panic_boundary! {
-            let out = try_out!(lock_out);
+            new_lock(n, max_concurrent, FfiWait::default(), lock_out)
+        }
+    }
+
+    /// As `ftf_recovery_lock_new`, with the wait strategy `ftf_recovery_lock_acquire_wait`
+    /// blocks with: `wait_kind` is an `ftf_wait_kind` (`callbacks` required for
+    /// `FTF_WAIT_CALLBACKS`, copied; its finalizer runs when the lock is destroyed, not when
+    /// this call fails). `FTF_UNKNOWN_ENUM` for an unknown kind.
+    #[no_mangle]
+    pub extern "C" fn ftf_recovery_lock_new_with_wait(
+        n: u32,
+        max_concurrent: u32,
+        wait_kind: u32,
+        callbacks: *const ftf_wait_callbacks,
+        lock_out: *mut *const ftf_recovery_lock,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            if lock_out.is_null() {
+                return ftf_result::FTF_NULL_PARAMETER;
+            }
+            // Validate everything first: once the callbacks are wrapped, dropping them runs
+            // their finalizer, which must not happen for a failed call.
             if n == 0 || max_concurrent == 0 || n > ftforest_core::MAX_PARTITIONS {
                 return ftf_result::FTF_INVALID_ARGUMENT;
             }
-            let slots: Box<[LockSlot]> = (0..n).map(|_| LockSlot::new()).collect();
-            match RecoveryLock::new(slots, n, max_concurrent) {
-                Ok(l) => {
-                    *out = to_arc_const_ptr::<ftf_recovery_lock>(l);
-                    ftf_result::FTF_OK
-                }
-                Err(_) => ftf_result::FTF_INVALID_ARGUMENT,
+            match FfiWait::from_c(wait_kind, callbacks) {
+                Ok(w) => new_lock(n, max_concurrent, w, lock_out),
+                Err(e) => e,
             }
         }
     }
@@ -201,6 +240,31 @@ impl ftf_recovery_lock {
             let l = try_ref_from_ptr!(lock);
             let out = try_out!(permit_out);
             match l.try_acquire(rank, quorum) {
+                Ok(p) => {
+                    *out = p.into_token().into();
+                    ftf_result::FTF_OK
+                }
+                Err(e) => e.into(),
+            }
+        }
+    }
+
+    /// As `ftf_recovery_lock_try_acquire`, but waits up to `timeout_ns` (`UINT64_MAX` =
+    /// forever) while K recoveries hold the lock (spin, then the lock's wait strategy; woken
+    /// by a release). Only capacity is waited out: `FTF_UNKNOWN_PARTITION`, `FTF_NO_QUORUM`
+    /// and `FTF_BUSY` return at once. `FTF_TIMEOUT` when the deadline passes (nothing held).
+    #[no_mangle]
+    pub extern "C" fn ftf_recovery_lock_acquire_wait(
+        lock: *const ftf_recovery_lock,
+        rank: u32,
+        quorum: bool,
+        timeout_ns: u64,
+        permit_out: *mut ftf_permit_token,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let l = try_ref_from_ptr!(lock);
+            let out = try_out!(permit_out);
+            match l.acquire_wait(rank, quorum, &FfiClock::default(), deadline_after(timeout_ns)) {
                 Ok(p) => {
                     *out = p.into_token().into();
                     ftf_result::FTF_OK

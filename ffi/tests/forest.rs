@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use ftforest::callbacks::*;
 use ftforest::enums::ftf_event_kind::*;
 use ftforest::enums::ftf_report_kind::*;
 use ftforest::enums::*;
 use ftforest::event::*;
-use ftforest::callbacks::*;
 use ftforest::forest::*;
 use ftforest::result::ftf_result::*;
 use ftforest::stats::ftf_stats;

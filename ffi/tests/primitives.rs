@@ -319,3 +319,65 @@ fn queue_is_fifo_deduplicated_and_bounded() {
     assert_eq!(ftf_recovery_queue::ftf_recovery_queue_push(q2, 0), FTF_OK);
     ftf_recovery_queue::ftf_recovery_queue_free(q2);
 }
+
+#[test]
+fn lock_acquire_wait_waits_out_capacity_only() {
+    let mut l = ptr::null();
+    assert_eq!(
+        ftf_recovery_lock::ftf_recovery_lock_new_with_wait(2, 1, 7, ptr::null(), &mut l),
+        FTF_UNKNOWN_ENUM
+    );
+    assert_eq!(
+        ftf_recovery_lock::ftf_recovery_lock_new_with_wait(
+            2,
+            1,
+            ftforest::wait::ftf_wait_kind::FTF_WAIT_PARK as u32,
+            ptr::null(),
+            &mut l
+        ),
+        FTF_OK
+    );
+    let (mut a, mut b) = (ftf_permit_token::default(), ftf_permit_token::default());
+    assert_eq!(
+        ftf_recovery_lock::ftf_recovery_lock_acquire_wait(l, 0, true, 0, &mut a),
+        FTF_OK
+    );
+    assert_eq!(
+        ftf_recovery_lock::ftf_recovery_lock_acquire_wait(l, 1, true, 1_000, &mut b),
+        FTF_TIMEOUT
+    );
+    assert_eq!(
+        ftf_recovery_lock::ftf_recovery_lock_acquire_wait(l, 0, true, u64::MAX, &mut b),
+        FTF_BUSY
+    );
+    assert_eq!(
+        ftf_recovery_lock::ftf_recovery_lock_acquire_wait(l, 1, false, u64::MAX, &mut b),
+        FTF_NO_QUORUM
+    );
+    #[derive(Clone, Copy)]
+    struct Shared(*const ftf_recovery_lock);
+    // SAFETY: lock handles are usable from any thread.
+    unsafe impl Send for Shared {}
+    let shared = Shared(l);
+    let got = std::thread::scope(|s| {
+        let h = s.spawn(move || {
+            let mut p = ftf_permit_token::default();
+            let rc = ftf_recovery_lock::ftf_recovery_lock_acquire_wait(
+                { shared }.0,
+                1,
+                true,
+                u64::MAX,
+                &mut p,
+            );
+            (rc, p)
+        });
+        assert_eq!(ftf_recovery_lock::ftf_recovery_lock_release(l, a), FTF_OK);
+        h.join().ok()
+    });
+    let Some((rc, p)) = got else {
+        panic!("waiter panicked")
+    };
+    assert_eq!((rc, p.rank), (FTF_OK, 1), "woken by the release");
+    assert_eq!(ftf_recovery_lock::ftf_recovery_lock_release(l, p), FTF_OK);
+    ftf_recovery_lock::ftf_recovery_lock_free(l);
+}

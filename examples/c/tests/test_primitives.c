@@ -1,5 +1,7 @@
 /* ftf_partition_table, ftf_recovery_lock, ftf_recovery_queue: every entry point and misuse. */
+#include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 #include "harness.h"
 
 TEST(table_transitions_and_quorum) {
@@ -143,9 +145,67 @@ TEST(queue_fifo_dedup_bounded) {
     ftf_recovery_queue_free(NULL);
 }
 
+typedef struct {
+    const ftf_recovery_lock *lock;
+    ftf_permit_token permit;
+    uint32_t rc;
+} waiter_arg;
+
+static void *lock_waiter(void *arg) {
+    waiter_arg *w = arg;
+    w->rc = ftf_recovery_lock_acquire_wait(w->lock, 1, true, UINT64_MAX, &w->permit);
+    return NULL;
+}
+
+static int spins;
+static void spin_wait(void *ud, uint32_t *addr, uint32_t expected, uint64_t deadline_ns) {
+    (void)ud;
+    (void)deadline_ns;
+    if (__atomic_load_n(addr, __ATOMIC_SEQ_CST) == expected) spins++;
+}
+static void spin_wake(void *ud, uint32_t *addr) {
+    (void)ud;
+    (void)addr;
+}
+
+TEST(lock_acquire_wait_blocks_for_capacity_only) {
+    const ftf_recovery_lock *l = NULL;
+    CHECK_RC(ftf_recovery_lock_new_with_wait(2, 1, 9, NULL, &l), FTF_UNKNOWN_ENUM);
+    CHECK_RC(ftf_recovery_lock_new_with_wait(2, 1, FTF_WAIT_CALLBACKS, NULL, &l), FTF_NULL_PARAMETER);
+    CHECK_RC(ftf_recovery_lock_new_with_wait(0, 1, FTF_WAIT_PARK, NULL, &l), FTF_INVALID_ARGUMENT);
+    CHECK_RC(ftf_recovery_lock_new_with_wait(2, 1, FTF_WAIT_PARK, NULL, NULL), FTF_NULL_PARAMETER);
+    CHECK_RC(ftf_recovery_lock_new_with_wait(2, 1, FTF_WAIT_PARK, NULL, &l), FTF_OK);
+    ftf_permit_token a, b;
+    CHECK_RC(ftf_recovery_lock_acquire_wait(l, 0, true, 0, &a), FTF_OK);
+    CHECK_RC(ftf_recovery_lock_acquire_wait(l, 1, true, 1000000, &b), FTF_TIMEOUT);
+    CHECK_RC(ftf_recovery_lock_acquire_wait(l, 0, true, UINT64_MAX, &b), FTF_BUSY);
+    CHECK_RC(ftf_recovery_lock_acquire_wait(l, 1, false, UINT64_MAX, &b), FTF_NO_QUORUM);
+    CHECK_RC(ftf_recovery_lock_acquire_wait(l, 5, true, UINT64_MAX, &b), FTF_UNKNOWN_PARTITION);
+    CHECK_RC(ftf_recovery_lock_acquire_wait(NULL, 1, true, 0, &b), FTF_NULL_PARAMETER);
+    CHECK_RC(ftf_recovery_lock_acquire_wait(l, 1, true, 0, NULL), FTF_NULL_PARAMETER);
+    waiter_arg w = {l, {0, 0, 0}, 999};
+    pthread_t th;
+    pthread_create(&th, NULL, lock_waiter, &w);
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    CHECK_RC(ftf_recovery_lock_release(l, a), FTF_OK); /* wakes the waiter */
+    pthread_join(th, NULL);
+    CHECK(w.rc == FTF_OK && w.permit.rank == 1);
+    CHECK_RC(ftf_recovery_lock_release(l, w.permit), FTF_OK);
+    ftf_recovery_lock_free(l);
+    /* C wait callbacks on a lock */
+    ftf_wait_callbacks cb = {NULL, spin_wait, spin_wake, NULL};
+    CHECK_RC(ftf_recovery_lock_new_with_wait(2, 1, FTF_WAIT_CALLBACKS, &cb, &l), FTF_OK);
+    CHECK_RC(ftf_recovery_lock_acquire_wait(l, 0, true, 0, &a), FTF_OK);
+    CHECK_RC(ftf_recovery_lock_acquire_wait(l, 1, true, 2000000, &b), FTF_TIMEOUT);
+    CHECK(spins > 0);
+    ftf_recovery_lock_free(l); /* permit a still held: allowed, nothing leaks */
+}
+
 int main(void) {
     RUN(table_transitions_and_quorum);
     RUN(lock_permits_are_owner_checked);
     RUN(queue_fifo_dedup_bounded);
+    RUN(lock_acquire_wait_blocks_for_capacity_only);
     return harness_summary();
 }
