@@ -474,6 +474,27 @@ typedef uint32_t ftf_heartbeat_mode;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The heartbeat detector's opinion of one partition.
+enum ftf_heartbeat_verdict
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Heartbeats arrive in time (or detection is off).
+  FTF_VERDICT_ALIVE = 0,
+  // Silent long enough to suspect.
+  FTF_VERDICT_SUSPECT = 1,
+  // Silent long enough to declare failed.
+  FTF_VERDICT_DEAD = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_heartbeat_verdict ftf_heartbeat_verdict;
+#else
+typedef uint32_t ftf_heartbeat_verdict;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // How a barrier wait ended (returned by an `ftf_barrier_fn`).
 enum ftf_barrier_outcome
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -604,6 +625,30 @@ typedef struct ftf_event {
   // RECOVERY_FINISHED: FAILED to finished, in nanoseconds.
   uint64_t latency_ns;
 } ftf_event;
+
+// The coordinator's detection and recovery bookkeeping of one partition.
+typedef struct ftf_partition_info {
+  // The `ftf_health`.
+  uint32_t health;
+  // The incarnation (bumped each time the partition becomes HEALTHY again).
+  uint32_t incarnation;
+  // Consecutive failure reports since the last success.
+  uint32_t consecutive_failures;
+  // Recovery attempts made for the current failure.
+  uint32_t attempts;
+  // A retry waits for its backoff to expire.
+  bool backing_off;
+  // Escalated after its last retry: waits for `_retry`.
+  bool exhausted;
+  // Waits in the recovery queue.
+  bool queued;
+  // The heartbeat detector's verdict (an `ftf_heartbeat_verdict`).
+  uint32_t heartbeat_verdict;
+  // When the last heartbeat arrived (or detection started), on the coordinator's time line.
+  uint64_t last_heartbeat_ns;
+  // Mean heartbeat interval observed (0 before two heartbeats).
+  uint64_t heartbeat_mean_ns;
+} ftf_partition_info;
 
 // Number of partitions per state.
 typedef struct ftf_counts {
@@ -1041,6 +1086,10 @@ uint32_t ftf_coordinator_len(const struct ftf_coordinator *coordinator);
 // `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_health(const struct ftf_coordinator *coordinator, uint32_t rank, uint32_t *health_out, uint32_t *incarnation_out);
 
+// The detection and recovery bookkeeping of `rank`. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_partition(const struct ftf_coordinator *coordinator, uint32_t rank, struct ftf_partition_info *info_out);
+
 // Per-state counts (O(1)). `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_counts(const struct ftf_coordinator *coordinator, struct ftf_counts *counts_out);
 
@@ -1166,6 +1215,10 @@ ftf_result ftf_forest_unsubscribe(const struct ftf_forest *forest, struct ftf_li
 // `rank`'s state (an `ftf_health`) and incarnation. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
 // `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_health(const struct ftf_forest *forest, uint32_t rank, uint32_t *health_out, uint32_t *incarnation_out);
+
+// The detection and recovery bookkeeping of `rank` (see `ftf_partition_info`; times on
+// `ftf_now_ns()`). `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_partition(const struct ftf_forest *forest, uint32_t rank, struct ftf_partition_info *info_out);
 
 // Per-state counts. `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_counts(const struct ftf_forest *forest, struct ftf_counts *counts_out);

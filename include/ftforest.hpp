@@ -578,6 +578,12 @@ public:
         check(ftf_forest_counts(get(), &c), "ftf_forest_counts");
         return c;
     }
+    /// Detection and recovery bookkeeping of `rank`.
+    ftf_partition_info partition(uint32_t rank) const {
+        ftf_partition_info i{};
+        check(ftf_forest_partition(get(), rank, &i), "ftf_forest_partition");
+        return i;
+    }
     ftf_stats stats() const {
         ftf_stats s{};
         check(ftf_forest_stats(get(), &s), "ftf_forest_stats");
@@ -705,6 +711,11 @@ public:
         ftf_stats s{};
         check(ftf_coordinator_stats(get(), &s), "ftf_coordinator_stats");
         return s;
+    }
+    ftf_partition_info partition(uint32_t rank) const {
+        ftf_partition_info i{};
+        check(ftf_coordinator_partition(get(), rank, &i), "ftf_coordinator_partition");
+        return i;
     }
     ftf_level level() const noexcept {
         return static_cast<ftf_level>(ftf_coordinator_level(get()));

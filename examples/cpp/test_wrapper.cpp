@@ -169,6 +169,7 @@ static void coordinator_sans_io() {
     }
     CHECK(finished == 1);
     CHECK(c.stats().recoveries_succeeded == 1 && c.level() == FTF_LEVEL_HEALTHY);
+    CHECK(c.partition(2).incarnation == 1 && c.partition(2).attempts == 0);
     CHECK(throws_code([&] { c.retry(now, 2); }) == FTF_UNEXPECTED_STATE);
     CHECK(throws_code([&] { c.phase_done(now, ftf_phase_job{2, 999, 1, FTF_PHASE_DETECTING}, true); }) ==
           FTF_NO_RECOVERY);
@@ -207,6 +208,8 @@ static void forest_lambdas_and_subscription() {
     ftf_stats s = f.stats();
     CHECK(s.recoveries_failed == 1 && s.recoveries_succeeded == 1);
     CHECK(f.metrics().find("# EOF") != std::string::npos);
+    CHECK(f.partition(1).health == FTF_HEALTH_HEALTHY);
+    CHECK(throws_code([&] { (void)f.partition(3); }) == FTF_UNKNOWN_PARTITION);
     ftf::recovery none;
     CHECK(throws_code([&] { ftf::forest g(cfg, 3, t, none); }) == FTF_NULL_PARAMETER);
 }

@@ -154,6 +154,58 @@ pub(crate) fn write_health(
     }
 }
 
+/// The coordinator's detection and recovery bookkeeping of one partition.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ftf_partition_info {
+    /// The `ftf_health`.
+    pub health: u32,
+    /// The incarnation (bumped each time the partition becomes HEALTHY again).
+    pub incarnation: u32,
+    /// Consecutive failure reports since the last success.
+    pub consecutive_failures: u32,
+    /// Recovery attempts made for the current failure.
+    pub attempts: u32,
+    /// A retry waits for its backoff to expire.
+    pub backing_off: bool,
+    /// Escalated after its last retry: waits for `_retry`.
+    pub exhausted: bool,
+    /// Waits in the recovery queue.
+    pub queued: bool,
+    /// The heartbeat detector's verdict (an `ftf_heartbeat_verdict`).
+    pub heartbeat_verdict: u32,
+    /// When the last heartbeat arrived (or detection started), on the coordinator's time line.
+    pub last_heartbeat_ns: u64,
+    /// Mean heartbeat interval observed (0 before two heartbeats).
+    pub heartbeat_mean_ns: u64,
+}
+
+/// Writes the bookkeeping of `rank`.
+pub(crate) fn write_partition(
+    c: &FfiCoord,
+    rank: u32,
+    info_out: *mut ftf_partition_info,
+) -> ftf_result {
+    let out = try_out!(info_out);
+    let (Ok((h, inc)), Ok(p)) = (c.health(rank), c.partition(rank)) else {
+        return ftf_result::FTF_UNKNOWN_PARTITION;
+    };
+    let hb = p.heartbeat();
+    *out = ftf_partition_info {
+        health: u32::from(h.as_u8()),
+        incarnation: inc,
+        consecutive_failures: u32::from(p.consecutive_failures()),
+        attempts: u32::from(p.attempts()),
+        backing_off: p.is_backing_off(),
+        exhausted: p.is_exhausted(),
+        queued: c.is_queued(rank),
+        heartbeat_verdict: hb.verdict() as u8 as u32,
+        last_heartbeat_ns: hb.last().as_nanos(),
+        heartbeat_mean_ns: crate::config::duration_ns(hb.mean()),
+    };
+    ftf_result::FTF_OK
+}
+
 /// Writes the running attempt of `rank` (phase = current phase).
 pub(crate) fn write_recovery(c: &FfiCoord, rank: u32, job_out: *mut ftf_phase_job) -> ftf_result {
     let out = try_out!(job_out);
@@ -416,6 +468,20 @@ impl ftf_coordinator {
         ffi_panic_boundary! {
             let c = try_ref_from_ptr!(coordinator);
             write_health(&c.lock(), rank, health_out, incarnation_out)
+        }
+    }
+
+    /// The detection and recovery bookkeeping of `rank`. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
+    /// `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_partition(
+        coordinator: *const ftf_coordinator,
+        rank: u32,
+        info_out: *mut ftf_partition_info,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            write_partition(&c.lock(), rank, info_out)
         }
     }
 

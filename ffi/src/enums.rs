@@ -206,6 +206,18 @@ pub enum ftf_heartbeat_mode {
     FTF_HEARTBEAT_PHI = 2,
 }
 
+/// The heartbeat detector's opinion of one partition.
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ftf_heartbeat_verdict {
+    /// Heartbeats arrive in time (or detection is off).
+    FTF_VERDICT_ALIVE = 0,
+    /// Silent long enough to suspect.
+    FTF_VERDICT_SUSPECT = 1,
+    /// Silent long enough to declare failed.
+    FTF_VERDICT_DEAD = 2,
+}
+
 /// How a barrier wait ended (returned by an `ftf_barrier_fn`).
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

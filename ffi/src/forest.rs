@@ -38,7 +38,8 @@ use crate::callbacks::{
 use crate::clock::FfiClock;
 use crate::config::ftf_config;
 use crate::coordinator::{
-    config_or_default, make_report, new_error, tracker_or_new, write_health, write_recovery,
+    config_or_default, ftf_partition_info, make_report, new_error, tracker_or_new, write_health,
+    write_partition, write_recovery,
 };
 use crate::event::ftf_phase_job;
 use crate::handle::{
@@ -347,6 +348,20 @@ impl ftf_forest {
         ffi_panic_boundary! {
             let f = try_ref_from_ptr!(forest);
             f.monitor.with_coordinator(|c| write_health(c, rank, health_out, incarnation_out))
+        }
+    }
+
+    /// The detection and recovery bookkeeping of `rank` (see `ftf_partition_info`; times on
+    /// `ftf_now_ns()`). `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_partition(
+        forest: *const ftf_forest,
+        rank: u32,
+        info_out: *mut ftf_partition_info,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            f.monitor.with_coordinator(|c| write_partition(c, rank, info_out))
         }
     }
 

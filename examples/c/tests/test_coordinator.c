@@ -128,6 +128,13 @@ TEST(coordinator_full_flow_with_retry) {
     CHECK(h == FTF_HEALTH_RECOVERING);
     CHECK(ftf_coordinator_in_recovery_mode(c));
     CHECK(ftf_tracker_is_paused(t)); /* nothing in flight: quiescent at once */
+    ftf_partition_info info;
+    CHECK_RC(ftf_coordinator_partition(c, 1, &info), FTF_OK);
+    CHECK(info.health == FTF_HEALTH_RECOVERING && info.attempts == 1 && !info.queued);
+    CHECK(info.heartbeat_verdict == FTF_VERDICT_ALIVE);
+    CHECK_RC(ftf_coordinator_partition(c, 5, &info), FTF_UNKNOWN_PARTITION);
+    CHECK_RC(ftf_coordinator_partition(c, 1, NULL), FTF_NULL_PARAMETER);
+    CHECK_RC(ftf_coordinator_partition(NULL, 1, &info), FTF_NULL_PARAMETER);
     ftf_action acts[16];
     int n = drain_actions(c, acts, 16);
     CHECK(n == 3);
@@ -251,6 +258,9 @@ TEST(coordinator_escalates_and_retries_on_command) {
         }
     }
     CHECK(escalated);
+    ftf_partition_info info;
+    CHECK_RC(ftf_coordinator_partition(c, 2, &info), FTF_OK);
+    CHECK(info.exhausted && info.health == FTF_HEALTH_FAILED && info.attempts == 2);
     uint32_t h, inc;
     CHECK_RC(ftf_coordinator_health(c, 2, &h, &inc), FTF_OK);
     CHECK(h == FTF_HEALTH_FAILED);

@@ -192,6 +192,11 @@ TEST(lifecycle_and_misuse) {
     ftf_phase_job job;
     CHECK_RC(ftf_forest_recovery(f, 0, &job), FTF_NO_RECOVERY);
     CHECK_RC(ftf_forest_recovery(f, 3, &job), FTF_UNKNOWN_PARTITION);
+    ftf_partition_info info;
+    CHECK_RC(ftf_forest_partition(f, 0, &info), FTF_OK);
+    CHECK(info.health == FTF_HEALTH_HEALTHY && info.incarnation == 0);
+    CHECK_RC(ftf_forest_partition(f, 3, &info), FTF_UNKNOWN_PARTITION);
+    CHECK_RC(ftf_forest_partition(f, 0, NULL), FTF_NULL_PARAMETER);
     ftf_counts c;
     CHECK_RC(ftf_forest_counts(f, &c), FTF_OK);
     CHECK(c.healthy == 3);
