@@ -10,10 +10,14 @@
 //! the model scheduler (an un-yielding spin makes loom exceed its branch limit).
 
 #[cfg(ftforest_loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64};
 
 #[cfg(not(ftforest_loom))]
-pub(crate) use portable_atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use portable_atomic::{fence, AtomicBool, AtomicU32, AtomicU64};
+
+/// Only the std build picks per-thread stripes with a word-sized counter.
+#[cfg(all(feature = "std", not(ftforest_loom)))]
+pub(crate) use portable_atomic::AtomicUsize;
 
 pub(crate) use core::sync::atomic::Ordering;
 
