@@ -11,6 +11,9 @@
  *   runs while a phase runs), runs the recovery phases through our callbacks, resumes, and we
  *   print the statistics and the OpenMetrics text.
  *
+ * The tracker blocks through a futex wait/wake pair supplied by this program (Linux; the
+ * library's own parking elsewhere): workers that find the forest paused wait for the resume.
+ *
  * Exits 0 when every invariant held, 1 otherwise:
  *   - no operation ran while a recovery phase was running (checked from both sides),
  *   - every partition is HEALTHY at the end and the dead one was recovered,
@@ -20,6 +23,11 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +52,8 @@ static atomic_int ops_running;      /* operations between begin and end right no
 static atomic_int phase_running;    /* recovery phases running right now */
 static atomic_int violations;       /* invariant breaks */
 static atomic_long ops_done;
-static atomic_long ops_rejected;    /* begins refused with FTF_PAUSED */
+static atomic_long ops_waited;      /* begins that found the forest paused and waited */
+static atomic_long futex_waits;     /* calls of our futex wait callback */
 static atomic_int partition_alive[N_PARTITIONS];
 static atomic_long partition_work[N_PARTITIONS];
 static atomic_int balancer_paused, ghost_paused;
@@ -68,6 +77,48 @@ static void sleep_ns(uint64_t ns) {
     nanosleep(&ts, NULL);
 }
 
+/* ---- blocking for the library: a futex wait/wake pair (Linux), or the built-in parking --- */
+
+#ifdef __linux__
+/* Blocks while *addr == expected, until woken or deadline_ns (on ftf_now_ns()'s time line).
+   Called by the pausing thread (the forest's dispatcher), no library lock held. */
+static void futex_wait(void *userdata, uint32_t *addr, uint32_t expected, uint64_t deadline_ns) {
+    (void)userdata;
+    atomic_fetch_add(&futex_waits, 1);
+    struct timespec rel, *timeout = NULL;
+    if (deadline_ns != UINT64_MAX) {
+        uint64_t now = ftf_now_ns();
+        if (now >= deadline_ns) return;
+        uint64_t left = deadline_ns - now;
+        rel.tv_sec = (time_t)(left / 1000000000ull);
+        rel.tv_nsec = (long)(left % 1000000000ull);
+        timeout = &rel;
+    }
+    /* the kernel compares *addr with expected atomically: no lost wake-up */
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, timeout, NULL, 0);
+}
+
+/* Wakes every waiter on addr; called after the library changed *addr. */
+static void futex_wake(void *userdata, uint32_t *addr) {
+    (void)userdata;
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+#endif
+
+static const ftf_tracker *make_tracker(void) {
+    const ftf_tracker *t = NULL;
+#ifdef __linux__
+    ftf_wait_callbacks cb = {NULL, futex_wait, futex_wake, NULL};
+    if (ftf_tracker_new_with_wait(FTF_WAIT_CALLBACKS, &cb, &t) == FTF_OK) {
+        printf("tracker: blocking through a futex wait/wake pair supplied by C\n");
+        return t;
+    }
+#endif
+    if (ftf_tracker_new(&t) != FTF_OK) return NULL;
+    printf("tracker: blocking by the library's parking\n");
+    return t;
+}
+
 /* ---- the forest's workers -------------------------------------------------------------- */
 
 static void *worker(void *arg) {
@@ -77,9 +128,11 @@ static void *worker(void *arg) {
         ftf_op_token op;
         uint32_t rc = ftf_op_begin_on(tracker, id, &op);
         if (rc == FTF_PAUSED) {
-            atomic_fetch_add(&ops_rejected, 1);
-            sleep_ns(1 * MS); /* the forest is paused for recovery: back off */
-            continue;
+            /* the forest is paused for recovery: block (through the futex callbacks) until the
+               resume, at most 100 ms at a time */
+            atomic_fetch_add(&ops_waited, 1);
+            rc = ftf_op_begin_wait(tracker, 100 * MS, &op);
+            if (rc == FTF_TIMEOUT) continue;
         }
         if (rc != FTF_OK) {
             LOG("worker %u: ftf_op_begin: %s", id, ftf_result_name(rc));
@@ -277,8 +330,11 @@ int main(void) {
         .resume_ghost_sync = resume_ghost_sync,
         .finalizer = NULL,
     };
-    if (!check(ftf_forest_new(cfg, N_PARTITIONS, NULL, &cb, &forest), "forest")) return 1;
+    const ftf_tracker *own = make_tracker();
+    if (!own) return 1;
+    if (!check(ftf_forest_new(cfg, N_PARTITIONS, own, &cb, &forest), "forest")) return 1;
     ftf_config_free(cfg);
+    ftf_tracker_free(own); /* the forest keeps its own reference */
     tracker = ftf_forest_tracker(forest);
     ftf_listener_handle listener;
     if (!check(ftf_forest_subscribe(forest, on_event, NULL, NULL, &listener), "subscribe"))
@@ -354,8 +410,10 @@ int main(void) {
            (double)s.detection_latency.avg_ns / 1e6);
     printf("recovery latency:  avg %.1f ms, max %.1f ms (FAILED -> HEALTHY)\n",
            (double)s.recovery_latency.avg_ns / 1e6, (double)s.recovery_latency.max_ns / 1e6);
-    printf("operations: %ld done, %ld rejected while paused, %d still running\n",
-           atomic_load(&ops_done), atomic_load(&ops_rejected), atomic_load(&ops_running));
+    printf("operations: %ld done, %ld found the forest paused and waited for the resume "
+           "(%ld futex waits), %d still running\n",
+           atomic_load(&ops_done), atomic_load(&ops_waited), atomic_load(&futex_waits),
+           atomic_load(&ops_running));
 
     size_t needed = 0;
     ftf_forest_metrics(forest, NULL, 0, &needed);

@@ -2,6 +2,11 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #include "harness.h"
 
 static const ftf_tracker *new_tracker(void) {
@@ -276,6 +281,61 @@ TEST(slow_wait_callback_still_times_out) {
     cv_destroy(&w);
 }
 
+#ifdef __linux__
+/* ---- a futex wait/wake pair ---- */
+static int futex_calls;
+static void fx_wait(void *ud, uint32_t *addr, uint32_t expected, uint64_t deadline_ns) {
+    (void)ud;
+    __atomic_fetch_add(&futex_calls, 1, __ATOMIC_SEQ_CST);
+    struct timespec rel, *to = NULL;
+    if (deadline_ns != UINT64_MAX) {
+        uint64_t now = ftf_now_ns();
+        if (now >= deadline_ns) return;
+        rel.tv_sec = (time_t)((deadline_ns - now) / 1000000000ull);
+        rel.tv_nsec = (long)((deadline_ns - now) % 1000000000ull);
+        to = &rel;
+    }
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, to, NULL, 0);
+}
+static void fx_wake(void *ud, uint32_t *addr) {
+    (void)ud;
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+
+static void *fx_ender(void *arg) {
+    ender_arg *a = arg;
+    /* end only once the pauser is inside the futex wait: deterministic blocking */
+    while (__atomic_load_n(&futex_calls, __ATOMIC_SEQ_CST) == 0) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    a->rc = (int)ftf_op_end(a->t, a->op);
+    return NULL;
+}
+
+TEST(futex_callbacks_block_the_pauser_until_the_last_end) {
+    ftf_wait_callbacks cb = {NULL, fx_wait, fx_wake, NULL};
+    const ftf_tracker *t = NULL;
+    CHECK_RC(ftf_tracker_new_with_wait(FTF_WAIT_CALLBACKS, &cb, &t), FTF_OK);
+    ender_arg a = {t, {0, 0}, -1};
+    CHECK_RC(ftf_op_begin(t, &a.op), FTF_OK);
+    pthread_t th;
+    pthread_create(&th, NULL, fx_ender, &a);
+    ftf_pause_token p;
+    bool q = false;
+    CHECK_RC(ftf_tracker_pause_wait(t, UINT64_MAX, &p, &q), FTF_OK);
+    pthread_join(th, NULL);
+    CHECK(q && a.rc == FTF_OK && futex_calls > 0);
+    /* a bounded begin_wait times out through the futex deadline */
+    ftf_op_token op;
+    CHECK_RC(ftf_op_begin_wait(t, 2000000, &op), FTF_TIMEOUT);
+    CHECK_RC(ftf_tracker_resume(t, p), FTF_OK);
+    CHECK_RC(ftf_op_begin_wait(t, 2000000, &op), FTF_OK);
+    CHECK_RC(ftf_op_end(t, op), FTF_OK);
+    ftf_tracker_free(t);
+}
+#endif
+
 /* ---- many threads on one handle, with pauses in between ---- */
 
 typedef struct {
@@ -339,5 +399,8 @@ int main(void) {
     RUN(condvar_callbacks_block_wake_and_finalize_once);
     RUN(slow_wait_callback_still_times_out);
     RUN(threads_never_run_during_a_quiescent_pause);
+#ifdef __linux__
+    RUN(futex_callbacks_block_the_pauser_until_the_last_end);
+#endif
     return harness_summary();
 }
