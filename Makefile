@@ -128,11 +128,11 @@ bench-c: lib $(BUILD)/bench_c
 
 # ---- install ------------------------------------------------------------------------------
 
-$(BUILD)/ftforest.pc: ffi/ftforest.pc.in Makefile | $(BUILD)
+# The .pc is generated at every install: it embeds PREFIX, which changes between installs.
+install: lib | $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' $< > $@
-
-install: lib $(BUILD)/ftforest.pc
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' \
+	    ffi/ftforest.pc.in > $(BUILD)/ftforest.pc
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
 	install -m 0755 $(RELEASE)/libftforest.so $(DESTDIR)$(LIBDIR)/libftforest.so
 	install -m 0644 $(RELEASE)/libftforest.a $(DESTDIR)$(LIBDIR)/libftforest.a
