@@ -1,0 +1,156 @@
+# libftforest: build, examples, C tests and install.
+#
+#   make lib                  build target/release/libftforest.{so,a}
+#   make demo                 build the library (release) and run the C demo (the main job)
+#   make cpp-demo             build and run the C++ example (include/ftforest.hpp)
+#   make check-c              build and run the C tests against the shared library
+#   make asan                 C tests, demo and C++ example with -fsanitize=address
+#   make valgrind             C tests, demo and C++ example under valgrind memcheck
+#   make bench-c              the C hot-path benchmark (ftf_op_begin + ftf_op_end)
+#   make install PREFIX=/usr/local   library, headers and ftforest.pc
+#   make header               regenerate include/ftforest.h (pinned cbindgen)
+#
+# The library itself is always built normally (no sanitizer): ASan instruments the C side and
+# intercepts malloc/free for the Rust side too.
+
+CARGO    ?= cargo
+CC       ?= cc
+CXX      ?= c++
+PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib
+INCDIR   ?= $(PREFIX)/include
+VALGRIND ?= valgrind
+
+ROOT     := $(abspath .)
+RELEASE  := $(ROOT)/target/release
+BUILD    := $(ROOT)/target/c
+VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+
+# What a static link of libftforest.a needs (rustc --print native-static-libs on Linux/glibc).
+LIBS_PRIVATE ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+
+CFLAGS   ?= -O2 -g
+CXXFLAGS ?= -O2 -g
+WARN     := -Wall -Wextra -Werror
+CSTD     := -std=c11 -D_GNU_SOURCE
+CXXSTD   := -std=c++17
+INC      := -I$(ROOT)/include
+LINK     := -L$(RELEASE) -Wl,-rpath,$(RELEASE) -lftforest -lpthread
+ASAN     := -fsanitize=address -fno-omit-frame-pointer
+
+C_TESTS  := $(patsubst examples/c/tests/%.c,%,$(wildcard examples/c/tests/test_*.c)) test_wrapper
+C_HDRS   := include/ftforest.h examples/c/tests/harness.h
+CPP_HDRS := include/ftforest.h include/ftforest.hpp
+
+VG_FLAGS := --suppressions=$(ROOT)/examples/c/valgrind.supp --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect,possible \
+            --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes --quiet
+
+.PHONY: all lib demo cpp-demo check-c asan valgrind bench-c install uninstall header clean-c \
+        print-native-static-libs print-libs-private \
+        c-programs asan-programs
+
+all: lib
+
+lib:
+	$(CARGO) build --release -p ftforest-ffi
+
+header:
+	scripts/gen-header.sh
+
+$(BUILD) $(BUILD)/asan:
+	mkdir -p $@
+
+# ---- plain builds -------------------------------------------------------------------------
+
+$(BUILD)/demo: examples/c/demo.c include/ftforest.h | $(BUILD)
+	$(CC) $(CFLAGS) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/demo_cpp: examples/cpp/demo.cpp $(CPP_HDRS) | $(BUILD)
+	$(CXX) $(CXXFLAGS) $(WARN) $(CXXSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/bench_c: examples/c/bench.c include/ftforest.h | $(BUILD)
+	$(CC) -O2 $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/test_%: examples/c/tests/test_%.c $(C_HDRS) | $(BUILD)
+	$(CC) $(CFLAGS) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/test_wrapper: examples/cpp/test_wrapper.cpp $(CPP_HDRS) | $(BUILD)
+	$(CXX) $(CXXFLAGS) $(WARN) $(CXXSTD) $(INC) $< -o $@ $(LINK)
+
+# ---- AddressSanitizer builds (C side instrumented, library built normally) ----------------
+
+$(BUILD)/asan/demo: examples/c/demo.c include/ftforest.h | $(BUILD)/asan
+	$(CC) -O1 -g $(ASAN) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/asan/demo_cpp: examples/cpp/demo.cpp $(CPP_HDRS) | $(BUILD)/asan
+	$(CXX) -O1 -g $(ASAN) $(WARN) $(CXXSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/asan/test_%: examples/c/tests/test_%.c $(C_HDRS) | $(BUILD)/asan
+	$(CC) -O1 -g $(ASAN) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/asan/test_wrapper: examples/cpp/test_wrapper.cpp $(CPP_HDRS) | $(BUILD)/asan
+	$(CXX) -O1 -g $(ASAN) $(WARN) $(CXXSTD) $(INC) $< -o $@ $(LINK)
+
+c-programs: lib $(addprefix $(BUILD)/,$(C_TESTS)) $(BUILD)/demo $(BUILD)/demo_cpp
+asan-programs: lib $(addprefix $(BUILD)/asan/,$(C_TESTS)) $(BUILD)/asan/demo $(BUILD)/asan/demo_cpp
+
+# ---- runs ---------------------------------------------------------------------------------
+
+demo: lib $(BUILD)/demo
+	$(BUILD)/demo
+
+cpp-demo: lib $(BUILD)/demo_cpp
+	$(BUILD)/demo_cpp
+
+check-c: lib $(addprefix $(BUILD)/,$(C_TESTS))
+	@set -e; for t in $(C_TESTS); do echo "== $$t"; $(BUILD)/$$t; done
+
+asan: asan-programs
+	@set -e; for p in $(C_TESTS) demo demo_cpp; do \
+	  nm $(BUILD)/asan/$$p | grep -q __asan_init || { echo "$$p: __asan_init not linked"; exit 1; }; \
+	done; echo "asan: __asan_init linked in every program"
+	@set -e; for p in $(C_TESTS); do echo "== asan $$p"; $(BUILD)/asan/$$p; done
+	@echo "== asan demo"; $(BUILD)/asan/demo > $(BUILD)/asan/demo.out || { cat $(BUILD)/asan/demo.out; exit 1; }
+	@tail -n 3 $(BUILD)/asan/demo.out
+	@echo "== asan demo_cpp"; $(BUILD)/asan/demo_cpp > $(BUILD)/asan/demo_cpp.out || { cat $(BUILD)/asan/demo_cpp.out; exit 1; }
+	@tail -n 3 $(BUILD)/asan/demo_cpp.out
+
+valgrind: c-programs
+	@set -e; for p in $(C_TESTS); do echo "== valgrind $$p"; \
+	  $(VALGRIND) $(VG_FLAGS) $(BUILD)/$$p; done
+	@echo "== valgrind demo"; $(VALGRIND) $(VG_FLAGS) $(BUILD)/demo > $(BUILD)/demo.vg.out || { cat $(BUILD)/demo.vg.out; exit 1; }
+	@tail -n 3 $(BUILD)/demo.vg.out
+	@echo "== valgrind demo_cpp"; $(VALGRIND) $(VG_FLAGS) $(BUILD)/demo_cpp > $(BUILD)/demo_cpp.vg.out || { cat $(BUILD)/demo_cpp.vg.out; exit 1; }
+	@tail -n 3 $(BUILD)/demo_cpp.vg.out
+
+bench-c: lib $(BUILD)/bench_c
+	$(BUILD)/bench_c
+
+# ---- install ------------------------------------------------------------------------------
+
+# The .pc is generated at every install: it embeds PREFIX, which changes between installs.
+install: lib | $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' \
+	    ffi/ftforest.pc.in > $(BUILD)/ftforest.pc
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
+	install -m 0755 $(RELEASE)/libftforest.so $(DESTDIR)$(LIBDIR)/libftforest.so
+	install -m 0644 $(RELEASE)/libftforest.a $(DESTDIR)$(LIBDIR)/libftforest.a
+	install -m 0644 include/ftforest.h include/ftforest.hpp $(DESTDIR)$(INCDIR)/
+	install -m 0644 $(BUILD)/ftforest.pc $(DESTDIR)$(LIBDIR)/pkgconfig/ftforest.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libftforest.so $(DESTDIR)$(LIBDIR)/libftforest.a \
+	      $(DESTDIR)$(INCDIR)/ftforest.h $(DESTDIR)$(INCDIR)/ftforest.hpp \
+	      $(DESTDIR)$(LIBDIR)/pkgconfig/ftforest.pc
+
+clean-c:
+	rm -rf $(BUILD)
+
+# The link line a static libftforest.a needs, straight from rustc (compare with LIBS_PRIVATE).
+print-native-static-libs:
+	@$(CARGO) rustc -q --release -p ftforest-ffi --crate-type staticlib -- --print native-static-libs 2>&1 \
+	  | sed -n 's/.*native-static-libs: //p'
+
+print-libs-private:
+	@echo "$(LIBS_PRIVATE)"

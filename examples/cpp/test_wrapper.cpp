@@ -1,0 +1,226 @@
+// Tests of include/ftforest.hpp: RAII, guards, lambdas, exceptions / error codes, and the
+// sans-io coordinator driven from C++. Prints "N passed, M failed"; exits non-zero on failure.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "ftforest.hpp"
+
+using namespace std::chrono_literals;
+
+static int passed, failed, current_failed;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            std::fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            current_failed = 1;                                                      \
+        }                                                                            \
+    } while (0)
+
+template <class F>
+static uint32_t throws_code(F &&f) {
+    try {
+        f();
+    } catch (const ftf::error &e) {
+        return e.result();
+    }
+    return FTF_OK;
+}
+
+#define RUN(fn)                                                                \
+    do {                                                                       \
+        current_failed = 0;                                                    \
+        try {                                                                  \
+            fn();                                                              \
+        } catch (const std::exception &e) {                                    \
+            std::fprintf(stderr, "  unexpected exception: %s\n", e.what());    \
+            current_failed = 1;                                                \
+        }                                                                      \
+        if (current_failed) { failed++; std::printf("FAIL %s\n", #fn); }       \
+        else { passed++; std::printf("ok   %s\n", #fn); }                      \
+    } while (0)
+
+static void tracker_guards() {
+    ftf::tracker t;
+    {
+        ftf::operation op = t.begin();
+        CHECK(t.in_flight() == 1);
+        ftf::pause_guard p = t.pause();
+        CHECK(t.is_paused());
+        CHECK(!t.try_begin().has_value());
+        CHECK(throws_code([&] { (void)t.begin(); }) == FTF_PAUSED);
+        CHECK(!p.wait_quiescent(1ms));
+        op.end();
+        CHECK(p.wait_quiescent(1s));
+    }  // pause resumed by the guard
+    CHECK(!t.is_paused() && t.in_flight() == 0);
+    ftf::tracker copy = t;  // shares the tracker
+    CHECK(copy.id() == t.id());
+    auto op = copy.try_begin_on(3);
+    CHECK(op.has_value() && t.in_flight() == 1);
+    op.reset();
+    CHECK(t.in_flight() == 0);
+    {
+        ftf::pause_guard p = t.pause_wait(1s);
+        CHECK(p.quiescent());
+        CHECK(!t.begin_wait(1ms).has_value());
+    }
+    CHECK(t.begin_wait(1ms).has_value());
+}
+
+static void custom_wait_lambdas() {
+    std::atomic<int> waits{0}, wakes{0};
+    ftf::tracker t(
+        [&](uint32_t *, uint32_t, uint64_t) {
+            ++waits;
+            std::this_thread::yield();
+        },
+        [&](uint32_t *) { ++wakes; });
+    ftf::operation op = t.begin();
+    std::thread ender([&] {
+        std::this_thread::sleep_for(10ms);
+        op.end();
+    });
+    ftf::pause_guard p = t.pause_wait(5s);
+    ender.join();
+    CHECK(p.quiescent());
+    CHECK(waits > 0);
+    ftf::tracker spin(FTF_WAIT_SPIN);
+    CHECK(spin.pause_wait(1ms).quiescent());
+}
+
+static void errors_are_system_errors() {
+    ftf::error e(FTF_NO_QUORUM, "ctx");
+    CHECK(e.result() == FTF_NO_QUORUM);
+    CHECK(e.code() == ftf::make_error_code(FTF_NO_QUORUM));
+    CHECK(std::string(e.code().category().name()) == "ftforest");
+    CHECK(e.code().message() == ftf_result_message(FTF_NO_QUORUM));
+    CHECK(std::string(e.what()).find("FTF_NO_QUORUM") != std::string::npos);
+    uint32_t rc = throws_code([] { ftf::config_builder().backoff(10ms, 1ms).build(); });
+    CHECK(rc == FTF_INVALID_CONFIG);
+    try {
+        ftf::config_builder().max_concurrent(0).build();
+        CHECK(false);
+    } catch (const ftf::error &x) {
+        CHECK(std::string(x.what()).find("max_concurrent") != std::string::npos);
+    }
+    CHECK(throws_code([] { ftf::partition_table t(0); }) == FTF_INVALID_ARGUMENT);
+}
+
+static void table_lock_queue() {
+    ftf::partition_table t(3);
+    CHECK(t.size() == 3 && t.has_quorum());
+    auto tr = t.transition(0, FTF_HEALTH_SUSPECTED, FTF_HEALTH_HEALTHY);
+    CHECK(tr && tr->to == FTF_HEALTH_SUSPECTED);
+    CHECK(!t.transition(0, FTF_HEALTH_SUSPECTED, FTF_HEALTH_HEALTHY));
+    CHECK(throws_code([&] { t.transition(0, FTF_HEALTH_RECOVERING); }) == FTF_INVALID_TRANSITION);
+    CHECK(t.health(0).first == FTF_HEALTH_SUSPECTED && t.counts().suspected == 1);
+
+    ftf::recovery_lock l(3, 1);
+    uint32_t why = 0;
+    {
+        auto a = l.try_acquire(1, true);
+        CHECK(a && a->rank() == 1 && l.is_recovering(1));
+        CHECK(!l.try_acquire(2, true, &why) && why == FTF_AT_CAPACITY);
+        CHECK(!l.try_acquire(1, true, &why) && why == FTF_BUSY);
+    }  // released by the guard
+    CHECK(l.active() == 0);
+    CHECK(!l.try_acquire(1, false, &why) && why == FTF_NO_QUORUM);
+    {
+        auto a = l.acquire_wait(0, true, 1ms);
+        CHECK(a.has_value());
+        CHECK(!l.acquire_wait(2, true, 1ms, &why) && why == FTF_TIMEOUT);
+    }
+
+    ftf::recovery_queue q(3, 3);
+    CHECK(q.push(2) && !q.push(2) && q.push(0));
+    CHECK(q.snapshot() == std::vector<uint32_t>({2, 0}));
+    CHECK(throws_code([&] { q.push(7); }) == FTF_UNKNOWN_PARTITION);
+    CHECK(q.pop() == std::optional<uint32_t>(2) && q.contains(0) && q.remove(0) && q.size() == 0);
+    CHECK(!q.pop());
+}
+
+static void coordinator_sans_io() {
+    ftf::config cfg = ftf::config_builder().failure_confirmation(10ms).build();
+    ftf::tracker t;
+    ftf::coordinator c(cfg, 4, t, 0);
+    const uint64_t ms = 1000000;
+    CHECK(c.report(1 * ms, FTF_REPORT_CRASHED, 2) == FTF_REPORT_FAILED);
+    CHECK(c.health(2).first == FTF_HEALTH_RECOVERING);
+    CHECK(t.is_paused());
+    int phases = 0;
+    uint64_t now = 2 * ms;
+    for (int guard = 0; guard < 20; guard++, now += ms) {
+        while (auto a = c.poll_action()) {
+            if (a->kind == FTF_ACTION_RUN_PHASE) {
+                c.phase_done(now, a->job, true);
+                phases++;
+            }
+        }
+    }
+    CHECK(phases == 4);
+    CHECK(c.health(2).first == FTF_HEALTH_HEALTHY && c.health(2).second == 1);
+    CHECK(!t.is_paused());
+    int finished = 0;
+    while (auto e = c.poll_event()) {
+        if (e->kind == FTF_EVENT_RECOVERY_FINISHED && e->success) finished++;
+    }
+    CHECK(finished == 1);
+    CHECK(c.stats().recoveries_succeeded == 1 && c.level() == FTF_LEVEL_HEALTHY);
+    CHECK(c.partition(2).incarnation == 1 && c.partition(2).attempts == 0);
+    CHECK(throws_code([&] { c.retry(now, 2); }) == FTF_UNEXPECTED_STATE);
+    CHECK(throws_code([&] { c.phase_done(now, ftf_phase_job{2, 999, 1, FTF_PHASE_DETECTING}, true); }) ==
+          FTF_NO_RECOVERY);
+}
+
+static void forest_lambdas_and_subscription() {
+    std::atomic<int> phases{0}, events{0};
+    ftf::recovery rec;
+    rec.run_phase = [&](const ftf_phase_job &job) {
+        ++phases;
+        if (job.number == 1 && job.phase == FTF_PHASE_REDISTRIBUTING) {
+            throw std::runtime_error("a throwing phase counts as a failed phase");
+        }
+        return true;
+    };
+    ftf::config cfg = ftf::config_builder().backoff(1ms, 2ms).build();
+    ftf::tracker t;
+    ftf::forest f(cfg, 3, t, rec);
+    {
+        ftf::subscription s = f.subscribe([&](const ftf_event &) {
+            ++events;
+            throw 42;  // swallowed by the trampoline
+        });
+        f.start();
+        f.start();  // idempotent
+        CHECK(f.report(FTF_REPORT_CRASHED, 1) == FTF_REPORT_FAILED);
+        for (int i = 0; i < 2000 && !(f.health(1).first == FTF_HEALTH_HEALTHY); i++) {
+            std::this_thread::sleep_for(5ms);
+        }
+        CHECK(f.health(1) == std::make_pair(FTF_HEALTH_HEALTHY, 1u));
+        f.stop();
+        f.stop();
+    }
+    CHECK(phases == 6);  // DETECTING, REDISTRIBUTING (threw), then all four
+    CHECK(events > 0);
+    ftf_stats s = f.stats();
+    CHECK(s.recoveries_failed == 1 && s.recoveries_succeeded == 1);
+    CHECK(f.metrics().find("# EOF") != std::string::npos);
+    CHECK(f.partition(1).health == FTF_HEALTH_HEALTHY);
+    CHECK(throws_code([&] { (void)f.partition(3); }) == FTF_UNKNOWN_PARTITION);
+    ftf::recovery none;
+    CHECK(throws_code([&] { ftf::forest g(cfg, 3, t, none); }) == FTF_NULL_PARAMETER);
+}
+
+int main() {
+    RUN(tracker_guards);
+    RUN(custom_wait_lambdas);
+    RUN(errors_are_system_errors);
+    RUN(table_lock_queue);
+    RUN(coordinator_sans_io);
+    RUN(forest_lambdas_and_subscription);
+    std::printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

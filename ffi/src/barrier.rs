@@ -1,0 +1,244 @@
+//! `ftf_barrier`: the forest barrier decorator for C. Wraps the embedder's barrier-with-timeout
+//! for one partition and reports every outcome to a forest or coordinator: a timeout becomes a
+//! `BARRIER_TIMEOUT` report (always: the Java decorator never reported, B3), a pass becomes a
+//! `BARRIER_PASSED` success (unless disabled), which resets the consecutive-failure count (B7).
+//!
+//! Invariants:
+//!
+//! * `Box`-owned (`ftf_barrier *`): one barrier is used by one thread at a time (typically
+//!   each participant owns one).
+//! * Reports carry `ftf_now_ns()` time; a coordinator fed by barriers should use that time
+//!   line for its other inputs too.
+//! * A callback result that is not an `ftf_barrier_outcome` is treated as a timeout (reported:
+//!   a broken barrier is never taken for a healthy one) and the wait returns
+//!   `FTF_CALLBACK_FAILED`.
+//! * The barrier holds a reference to its forest or coordinator, so either may be freed first.
+
+use core::ffi::c_void;
+use core::time::Duration;
+use std::sync::Arc;
+
+use ftforest_core::coord::{
+    Barrier, BarrierOutcome, Report, ReportError, ReportOutcome, ReportSink, ReportingBarrier,
+};
+use ftforest_core::Instant;
+
+use crate::clock::FfiClock;
+use crate::config::duration_ns;
+use crate::coordinator::{ftf_coordinator, FfiCoordinator};
+use crate::forest::{ftf_forest, FfiForest};
+use crate::handle::{
+    free_box, to_boxed_mut_ptr, try_clone_arc, try_from, try_mut_from_ptr, try_out, Castable,
+    OwnershipBox,
+};
+use crate::panic::ffi_panic_boundary;
+use crate::result::ftf_result;
+use crate::wait::ftf_finalizer_fn;
+
+/// Waits at most `timeout_ns` for the other participants of the barrier that partition `rank`
+/// takes part in; returns an `ftf_barrier_outcome` (`FTF_BARRIER_PASSED` or
+/// `FTF_BARRIER_TIMED_OUT`; any other value counts as a timeout and makes `ftf_barrier_wait`
+/// return `FTF_CALLBACK_FAILED`).
+///
+/// Called on the thread that calls `ftf_barrier_wait`, with no libftforest lock held. Must not
+/// unwind (C++: `noexcept`).
+pub type ftf_barrier_fn =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, rank: u32, timeout_ns: u64) -> u32>;
+
+/// Where a barrier's reports go.
+enum Sink {
+    Coordinator(Arc<FfiCoordinator>),
+    Forest(Arc<FfiForest>),
+}
+
+impl ReportSink for Sink {
+    fn report(&mut self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
+        match self {
+            Sink::Coordinator(c) => c.lock().handle_report(now, report),
+            Sink::Forest(f) => f.monitor.report_at(now, report),
+        }
+    }
+}
+
+/// The embedder's barrier.
+struct CBarrier {
+    userdata: *mut c_void,
+    wait: unsafe extern "C" fn(*mut c_void, u32, u64) -> u32,
+    finalizer: ftf_finalizer_fn,
+    rank: u32,
+    /// The last callback result was not an `ftf_barrier_outcome`.
+    invalid: bool,
+}
+
+impl Barrier for CBarrier {
+    fn wait(&mut self, timeout: Duration) -> BarrierOutcome {
+        // SAFETY: the embedder's callback for this userdata.
+        let r = unsafe { (self.wait)(self.userdata, self.rank, duration_ns(timeout)) };
+        self.invalid = false;
+        match r {
+            0 => BarrierOutcome::Passed,
+            1 => BarrierOutcome::TimedOut,
+            _ => {
+                self.invalid = true;
+                BarrierOutcome::TimedOut
+            }
+        }
+    }
+}
+
+impl Drop for CBarrier {
+    fn drop(&mut self) {
+        if let Some(fin) = self.finalizer {
+            // SAFETY: runs once, when the barrier is freed (never after a failed `_new`).
+            unsafe { fin(self.userdata) }
+        }
+    }
+}
+
+/// The Rust state behind an `ftf_barrier` handle.
+pub(crate) struct FfiBarrier(ReportingBarrier<CBarrier, Sink, FfiClock>);
+
+/// A barrier decorator for one partition (see `ftf_barrier_fn`). Owned by one thread at a
+/// time (`ftf_barrier *`); free with `ftf_barrier_free`.
+pub struct ftf_barrier {
+    _private: [u8; 0],
+}
+
+impl Castable for ftf_barrier {
+    type Ownership = OwnershipBox;
+    type RustType = FfiBarrier;
+}
+
+/// The embedder's side of a barrier, as passed to `_new`.
+struct BarrierArgs {
+    wait: ftf_barrier_fn,
+    userdata: *mut c_void,
+    finalizer: ftf_finalizer_fn,
+    report_passes: bool,
+}
+
+fn new_barrier(
+    sink: Sink,
+    len: u32,
+    rank: u32,
+    args: BarrierArgs,
+    barrier_out: *mut *mut ftf_barrier,
+) -> ftf_result {
+    let BarrierArgs {
+        wait,
+        userdata,
+        finalizer,
+        report_passes,
+    } = args;
+    let out = try_out!(barrier_out);
+    let Some(wait) = wait else {
+        return ftf_result::FTF_NULL_PARAMETER;
+    };
+    if rank >= len {
+        return ftf_result::FTF_UNKNOWN_PARTITION;
+    }
+    let inner = CBarrier {
+        userdata,
+        wait,
+        finalizer,
+        rank,
+        invalid: false,
+    };
+    let b =
+        ReportingBarrier::new(inner, sink, FfiClock::default(), rank).report_passes(report_passes);
+    *out = to_boxed_mut_ptr::<ftf_barrier>(FfiBarrier(b));
+    ftf_result::FTF_OK
+}
+
+impl ftf_barrier {
+    /// Creates a barrier for partition `rank` whose outcomes are reported to `forest`
+    /// (timeouts always; passes when `report_passes`). `wait` is required; `finalizer`
+    /// (optional) runs once on `ftf_barrier_free` (not when this call fails).
+    ///
+    /// `FTF_OK` (`*barrier_out` owned by the caller); `FTF_UNKNOWN_PARTITION`;
+    /// `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_barrier_new_for_forest(
+        forest: *const ftf_forest,
+        rank: u32,
+        wait: ftf_barrier_fn,
+        userdata: *mut c_void,
+        finalizer: ftf_finalizer_fn,
+        report_passes: bool,
+        barrier_out: *mut *mut ftf_barrier,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_clone_arc!(forest);
+            let len = f.monitor.with_coordinator(|c| c.len());
+            let args = BarrierArgs { wait, userdata, finalizer, report_passes };
+            new_barrier(Sink::Forest(f), len, rank, args, barrier_out)
+        }
+    }
+
+    /// As `ftf_barrier_new_for_forest`, reporting to a sans-io coordinator (at `ftf_now_ns()`
+    /// time).
+    #[no_mangle]
+    pub extern "C" fn ftf_barrier_new_for_coordinator(
+        coordinator: *const ftf_coordinator,
+        rank: u32,
+        wait: ftf_barrier_fn,
+        userdata: *mut c_void,
+        finalizer: ftf_finalizer_fn,
+        report_passes: bool,
+        barrier_out: *mut *mut ftf_barrier,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_clone_arc!(coordinator);
+            let len = c.lock().len();
+            let args = BarrierArgs { wait, userdata, finalizer, report_passes };
+            new_barrier(Sink::Coordinator(c), len, rank, args, barrier_out)
+        }
+    }
+
+    /// Frees a barrier (runs its finalizer); NULL is a no-op.
+    #[no_mangle]
+    pub extern "C" fn ftf_barrier_free(barrier: *mut ftf_barrier) {
+        ffi_panic_boundary! {
+            free_box(barrier);
+        }
+    }
+
+    /// Waits at most `timeout_ns` through the embedder's barrier and reports the outcome.
+    ///
+    /// `FTF_OK` (`*outcome_out` = an `ftf_barrier_outcome`); `FTF_CALLBACK_FAILED` (the
+    /// callback returned an unknown value: reported as a timeout; `*outcome_out` untouched);
+    /// `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_barrier_wait(
+        barrier: *mut ftf_barrier,
+        timeout_ns: u64,
+        outcome_out: *mut u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let b = try_mut_from_ptr!(barrier);
+            let out = try_out!(outcome_out);
+            let outcome = b.0.wait(Duration::from_nanos(timeout_ns));
+            if b.0.inner().invalid {
+                return ftf_result::FTF_CALLBACK_FAILED;
+            }
+            *out = outcome as u8 as u32;
+            ftf_result::FTF_OK
+        }
+    }
+
+    /// Timeouts seen (each was reported); 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_barrier_timeouts(barrier: *const ftf_barrier) -> u64 {
+        ffi_panic_boundary! {
+            try_from(barrier).map_or(0, |b| b.0.timeouts())
+        }
+    }
+
+    /// Reports the forest or coordinator refused (should stay 0); 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_barrier_report_errors(barrier: *const ftf_barrier) -> u64 {
+        ffi_panic_boundary! {
+            try_from(barrier).map_or(0, |b| b.0.report_errors())
+        }
+    }
+}

@@ -1,0 +1,625 @@
+//! `ftf_coordinator`: the sans-io fault-tolerance coordinator for C (the embedder drives it).
+//!
+//! The embedder feeds reports and `tick(now_ns)`, pulls actions (`ftf_action`: pause/resume the
+//! balancer and ghost sync, run a recovery phase, cancel an attempt) and events (`ftf_event`),
+//! and calls `ftf_coordinator_phase_done` when it finished a phase. The coordinator never reads
+//! a clock, starts no thread and never blocks; `ftf_forest` is the same coordinator run on
+//! library threads with callbacks.
+//!
+//! Invariants:
+//!
+//! * `Arc`-owned; the core coordinator (`&mut self` API) sits behind one mutex, so every entry
+//!   point may be called from any thread; calls are serialised. No callback exists here, so no
+//!   user code ever runs under that mutex.
+//! * The coordinator holds its own reference to the operation tracker it pauses (the
+//!   `ftf_tracker` passed at creation, or one it created); forest threads begin/end operations
+//!   on that tracker concurrently with the coordinator.
+//! * Time: the largest `now_ns` seen is kept; an earlier value reads as "no time passed" (a
+//!   backward clock step never produces a negative duration).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ftforest_core::coord::{
+    BoxedCoordinator, Config, NewError, PhaseDoneError, Report, ReportError, RetryError,
+};
+use ftforest_core::Instant;
+
+use crate::config::ftf_config;
+use crate::enums::{phase_from_u32, report_kind_from_u32};
+use crate::event::{ftf_action, ftf_event, ftf_phase_job};
+use crate::handle::{
+    arc_into_const_ptr, clone_arc, free_arc, to_arc_const_ptr, try_clone_arc, try_from, try_out,
+    try_ref_from_ptr, Castable, OwnershipArc,
+};
+use crate::panic::ffi_panic_boundary;
+use crate::result::ftf_result;
+use crate::stats::ftf_stats;
+use crate::table::{ftf_counts, FTF_INCARNATION_ANY};
+use crate::tracker::{ftf_tracker, FfiTracker};
+use crate::wait::FfiWait;
+
+/// Recovery slots of a coordinator or forest: the largest accepted `max_concurrent`.
+pub const FTF_MAX_CONCURRENT_RECOVERIES: u32 = 8;
+/// Events a coordinator buffers between polls (more are dropped and counted in
+/// `events_dropped`).
+pub const FTF_EVENT_CAPACITY: u32 = 256;
+
+/// The core coordinator type behind the handle (the core's default `R = 8`, `E = 256`).
+pub(crate) type FfiCoord = BoxedCoordinator<Arc<FfiTracker>>;
+
+/// The Rust state behind an `ftf_coordinator` handle.
+pub(crate) struct FfiCoordinator {
+    coord: Mutex<FfiCoord>,
+    tracker: Arc<FfiTracker>,
+}
+
+impl FfiCoordinator {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, FfiCoord> {
+        // The core never panics; a poisoned lock could only follow a bug caught by a panic
+        // boundary, and the coordinator's state is consistent between its calls.
+        self.coord
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The sans-io coordinator: detection, quorum decisions, recovery scheduling, pause/resume and
+/// statistics, driven by the embedder. Shared (`const ftf_coordinator *`), thread-safe
+/// (calls are serialised by an internal mutex; no user code runs under it).
+pub struct ftf_coordinator {
+    _private: [u8; 0],
+}
+
+impl Castable for ftf_coordinator {
+    type Ownership = OwnershipArc;
+    type RustType = FfiCoordinator;
+}
+
+/// Maps the coordinator constructor's errors.
+pub(crate) fn new_error(e: &NewError) -> ftf_result {
+    match e {
+        NewError::Config(_) => ftf_result::FTF_INVALID_CONFIG,
+        _ => ftf_result::FTF_INVALID_ARGUMENT,
+    }
+}
+
+/// The config behind `config`, or the defaults for NULL.
+pub(crate) fn config_or_default(config: *const ftf_config) -> Config {
+    try_from(config).copied().unwrap_or_default()
+}
+
+/// The tracker behind `tracker` (a new reference), or a new parking tracker for NULL.
+pub(crate) fn tracker_or_new(tracker: *const ftf_tracker) -> Arc<FfiTracker> {
+    clone_arc(tracker).unwrap_or_else(|| Arc::new(FfiTracker::with_waiter(FfiWait::default())))
+}
+
+/// Builds a core report from C values.
+pub(crate) fn make_report(kind: u32, rank: u32, incarnation: u32) -> Option<Report> {
+    let kind = report_kind_from_u32(kind)?;
+    Some(if incarnation == FTF_INCARNATION_ANY {
+        Report::new(kind, rank)
+    } else {
+        Report::with_incarnation(kind, rank, incarnation)
+    })
+}
+
+impl From<ReportError> for ftf_result {
+    fn from(e: ReportError) -> Self {
+        match e {
+            ReportError::UnknownPartition => ftf_result::FTF_UNKNOWN_PARTITION,
+            _ => ftf_result::FTF_INVALID_ARGUMENT,
+        }
+    }
+}
+
+impl From<RetryError> for ftf_result {
+    fn from(e: RetryError) -> Self {
+        match e {
+            RetryError::UnknownPartition => ftf_result::FTF_UNKNOWN_PARTITION,
+            RetryError::NotFailed => ftf_result::FTF_UNEXPECTED_STATE,
+            RetryError::AlreadyScheduled => ftf_result::FTF_BUSY,
+            _ => ftf_result::FTF_INVALID_ARGUMENT,
+        }
+    }
+}
+
+impl From<PhaseDoneError> for ftf_result {
+    fn from(e: PhaseDoneError) -> Self {
+        match e {
+            PhaseDoneError::UnknownPartition => ftf_result::FTF_UNKNOWN_PARTITION,
+            PhaseDoneError::StaleAttempt => ftf_result::FTF_NO_RECOVERY,
+            PhaseDoneError::NotRequested => ftf_result::FTF_UNEXPECTED_STATE,
+            PhaseDoneError::OutOfOrder { .. } => ftf_result::FTF_INVALID_TRANSITION,
+            _ => ftf_result::FTF_INVALID_ARGUMENT,
+        }
+    }
+}
+
+/// Writes `(health, incarnation)` of `rank` from any coordinator.
+pub(crate) fn write_health(
+    c: &FfiCoord,
+    rank: u32,
+    health_out: *mut u32,
+    incarnation_out: *mut u32,
+) -> ftf_result {
+    let h_out = try_out!(health_out);
+    let i_out = try_out!(incarnation_out);
+    match c.health(rank) {
+        Ok((h, inc)) => {
+            *h_out = u32::from(h.as_u8());
+            *i_out = inc;
+            ftf_result::FTF_OK
+        }
+        Err(_) => ftf_result::FTF_UNKNOWN_PARTITION,
+    }
+}
+
+/// The coordinator's detection and recovery bookkeeping of one partition.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ftf_partition_info {
+    /// The `ftf_health`.
+    pub health: u32,
+    /// The incarnation (bumped each time the partition becomes HEALTHY again).
+    pub incarnation: u32,
+    /// Consecutive failure reports since the last success.
+    pub consecutive_failures: u32,
+    /// Recovery attempts made for the current failure.
+    pub attempts: u32,
+    /// A retry waits for its backoff to expire.
+    pub backing_off: bool,
+    /// Escalated after its last retry: waits for `_retry`.
+    pub exhausted: bool,
+    /// Waits in the recovery queue.
+    pub queued: bool,
+    /// The heartbeat detector's verdict (an `ftf_heartbeat_verdict`).
+    pub heartbeat_verdict: u32,
+    /// When the last heartbeat arrived (or detection started), on the coordinator's time line.
+    pub last_heartbeat_ns: u64,
+    /// Mean heartbeat interval observed (0 before two heartbeats).
+    pub heartbeat_mean_ns: u64,
+}
+
+/// Writes the bookkeeping of `rank`.
+pub(crate) fn write_partition(
+    c: &FfiCoord,
+    rank: u32,
+    info_out: *mut ftf_partition_info,
+) -> ftf_result {
+    let out = try_out!(info_out);
+    let (Ok((h, inc)), Ok(p)) = (c.health(rank), c.partition(rank)) else {
+        return ftf_result::FTF_UNKNOWN_PARTITION;
+    };
+    let hb = p.heartbeat();
+    *out = ftf_partition_info {
+        health: u32::from(h.as_u8()),
+        incarnation: inc,
+        consecutive_failures: u32::from(p.consecutive_failures()),
+        attempts: u32::from(p.attempts()),
+        backing_off: p.is_backing_off(),
+        exhausted: p.is_exhausted(),
+        queued: c.is_queued(rank),
+        heartbeat_verdict: hb.verdict() as u8 as u32,
+        last_heartbeat_ns: hb.last().as_nanos(),
+        heartbeat_mean_ns: crate::config::duration_ns(hb.mean()),
+    };
+    ftf_result::FTF_OK
+}
+
+/// Writes the running attempt of `rank` (phase = current phase).
+pub(crate) fn write_recovery(c: &FfiCoord, rank: u32, job_out: *mut ftf_phase_job) -> ftf_result {
+    let out = try_out!(job_out);
+    if rank >= c.len() {
+        return ftf_result::FTF_UNKNOWN_PARTITION;
+    }
+    match c.recovery(rank) {
+        Some((attempt, number, phase)) => {
+            *out = ftf_phase_job {
+                rank,
+                attempt,
+                number,
+                phase: phase as u8 as u32,
+            };
+            ftf_result::FTF_OK
+        }
+        None => ftf_result::FTF_NO_RECOVERY,
+    }
+}
+
+impl ftf_coordinator {
+    /// Creates a coordinator for partitions `0..n` (all HEALTHY) started at `now_ns`.
+    ///
+    /// `config`: NULL for the defaults (copied; may be freed afterwards). `tracker`: the
+    /// operation tracker recovery mode pauses (the coordinator keeps its own reference), or
+    /// NULL to create one (get it with `ftf_coordinator_tracker`).
+    ///
+    /// `FTF_OK` (`*coordinator_out` owns one reference: free with `ftf_coordinator_free`);
+    /// `FTF_INVALID_ARGUMENT` (`n == 0` or too large); `FTF_INVALID_CONFIG` (`max_concurrent`
+    /// above `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_new(
+        config: *const ftf_config,
+        n: u32,
+        tracker: *const ftf_tracker,
+        now_ns: u64,
+        coordinator_out: *mut *const ftf_coordinator,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let out = try_out!(coordinator_out);
+            if n == 0 || n > ftforest_core::MAX_PARTITIONS {
+                return ftf_result::FTF_INVALID_ARGUMENT;
+            }
+            let cfg = config_or_default(config);
+            let tracker = tracker_or_new(tracker);
+            match FfiCoord::new_boxed(cfg, n, tracker.clone(), Instant::from_nanos(now_ns)) {
+                Ok(c) => {
+                    *out = to_arc_const_ptr::<ftf_coordinator>(FfiCoordinator {
+                        coord: Mutex::new(c),
+                        tracker,
+                    });
+                    ftf_result::FTF_OK
+                }
+                Err(e) => new_error(&e),
+            }
+        }
+    }
+
+    /// Adds a reference; returns the same pointer (NULL for NULL).
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_clone(
+        coordinator: *const ftf_coordinator,
+    ) -> *const ftf_coordinator {
+        ffi_panic_boundary! {
+            arc_into_const_ptr::<ftf_coordinator>(try_clone_arc!(coordinator))
+        }
+    }
+
+    /// Drops one reference; NULL is a no-op. The last one frees the coordinator (a pause it
+    /// holds on the tracker is then never given back: free it only when it is idle, or let
+    /// the tracker go with it).
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_free(coordinator: *const ftf_coordinator) {
+        ffi_panic_boundary! {
+            free_arc(coordinator);
+        }
+    }
+
+    /// A new reference to the operation tracker this coordinator pauses (free it with
+    /// `ftf_tracker_free`); NULL for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_tracker(
+        coordinator: *const ftf_coordinator,
+    ) -> *const ftf_tracker {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            arc_into_const_ptr::<ftf_tracker>(c.tracker.clone())
+        }
+    }
+
+    /// Feeds one observation about `rank`, made at `now_ns`. `kind` is an `ftf_report_kind`;
+    /// `incarnation` is the life the report is about (`FTF_INCARNATION_ANY` = current; another
+    /// value than the current one makes the report stale and ignored).
+    ///
+    /// `FTF_OK` (`*outcome_out` = an `ftf_report_outcome`); `FTF_UNKNOWN_PARTITION`;
+    /// `FTF_UNKNOWN_ENUM`; `FTF_NULL_PARAMETER`. Then drain actions and events.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_report(
+        coordinator: *const ftf_coordinator,
+        now_ns: u64,
+        kind: u32,
+        rank: u32,
+        incarnation: u32,
+        outcome_out: *mut u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            let out = try_out!(outcome_out);
+            let Some(report) = make_report(kind, rank, incarnation) else {
+                return ftf_result::FTF_UNKNOWN_ENUM;
+            };
+            match c.lock().handle_report(Instant::from_nanos(now_ns), report) {
+                Ok(o) => {
+                    *out = o as u8 as u32;
+                    ftf_result::FTF_OK
+                }
+                Err(e) => e.into(),
+            }
+        }
+    }
+
+    /// Advances time to `now_ns`: confirmations, heartbeat verdicts, retries, recovery
+    /// timeouts, the pause, the queue. Early or repeated ticks are harmless.
+    /// `FTF_OK`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_tick(
+        coordinator: *const ftf_coordinator,
+        now_ns: u64,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(coordinator).lock().tick(Instant::from_nanos(now_ns));
+            ftf_result::FTF_OK
+        }
+    }
+
+    /// The embedder finished phase `phase` (an `ftf_phase`) of attempt `attempt` of `rank`,
+    /// successfully (`ok`) or not. The phase must be the one handed out last for that attempt.
+    ///
+    /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNKNOWN_ENUM` (bad phase); `FTF_NO_RECOVERY`
+    /// (no such running attempt: finished, timed out and cancelled); `FTF_UNEXPECTED_STATE`
+    /// (the phase was not handed out yet); `FTF_INVALID_TRANSITION` (skipped or repeated
+    /// phase). An error changes nothing.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_phase_done(
+        coordinator: *const ftf_coordinator,
+        now_ns: u64,
+        rank: u32,
+        attempt: u32,
+        phase: u32,
+        ok: bool,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            let Some(phase) = phase_from_u32(phase) else {
+                return ftf_result::FTF_UNKNOWN_ENUM;
+            };
+            match c.lock().phase_done(Instant::from_nanos(now_ns), rank, attempt, phase, ok) {
+                Ok(()) => ftf_result::FTF_OK,
+                Err(e) => e.into(),
+            }
+        }
+    }
+
+    /// Recovers an escalated partition again (FAILED after its last retry).
+    ///
+    /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY`
+    /// (already queued, backing off or recovering); `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_retry(
+        coordinator: *const ftf_coordinator,
+        now_ns: u64,
+        rank: u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            match try_ref_from_ptr!(coordinator).lock().retry(Instant::from_nanos(now_ns), rank) {
+                Ok(()) => ftf_result::FTF_OK,
+                Err(e) => e.into(),
+            }
+        }
+    }
+
+    /// The next action for the embedder (cancels first, then balancer/ghost-sync hooks, then
+    /// phases). `FTF_OK` (`*action_out` written); `FTF_EMPTY`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_poll_action(
+        coordinator: *const ftf_coordinator,
+        action_out: *mut ftf_action,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            let out = try_out!(action_out);
+            match c.lock().poll_action() {
+                Some(a) => {
+                    *out = a.into();
+                    ftf_result::FTF_OK
+                }
+                None => ftf_result::FTF_EMPTY,
+            }
+        }
+    }
+
+    /// The next event, oldest first. `FTF_OK` (`*event_out` written); `FTF_EMPTY`;
+    /// `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_poll_event(
+        coordinator: *const ftf_coordinator,
+        event_out: *mut ftf_event,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            let out = try_out!(event_out);
+            match c.lock().poll_event() {
+                Some(e) => {
+                    *out = e.into();
+                    ftf_result::FTF_OK
+                }
+                None => ftf_result::FTF_EMPTY,
+            }
+        }
+    }
+
+    /// When `ftf_coordinator_tick` should be called next. `FTF_OK` (`*deadline_ns_out`
+    /// written, on the caller's time line); `FTF_EMPTY` (nothing pending on time);
+    /// `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_poll_timeout(
+        coordinator: *const ftf_coordinator,
+        deadline_ns_out: *mut u64,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            let out = try_out!(deadline_ns_out);
+            match c.lock().poll_timeout() {
+                Some(t) => {
+                    *out = t.as_nanos();
+                    ftf_result::FTF_OK
+                }
+                None => ftf_result::FTF_EMPTY,
+            }
+        }
+    }
+
+    /// The number of partitions; 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_len(coordinator: *const ftf_coordinator) -> u32 {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(coordinator).lock().len()
+        }
+    }
+
+    /// `rank`'s state (an `ftf_health`) and incarnation. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
+    /// `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_health(
+        coordinator: *const ftf_coordinator,
+        rank: u32,
+        health_out: *mut u32,
+        incarnation_out: *mut u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            write_health(&c.lock(), rank, health_out, incarnation_out)
+        }
+    }
+
+    /// The detection and recovery bookkeeping of `rank`. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
+    /// `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_partition(
+        coordinator: *const ftf_coordinator,
+        rank: u32,
+        info_out: *mut ftf_partition_info,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            write_partition(&c.lock(), rank, info_out)
+        }
+    }
+
+    /// Per-state counts (O(1)). `FTF_OK`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_counts(
+        coordinator: *const ftf_coordinator,
+        counts_out: *mut ftf_counts,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            let out = try_out!(counts_out);
+            *out = c.lock().counts().into();
+            ftf_result::FTF_OK
+        }
+    }
+
+    /// Whether HEALTHY partitions are a strict majority; false for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_has_quorum(coordinator: *const ftf_coordinator) -> bool {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(coordinator).lock().has_quorum()
+        }
+    }
+
+    /// The running attempt of `rank` (`phase` = its current phase). `FTF_OK`;
+    /// `FTF_NO_RECOVERY` (none running); `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_recovery(
+        coordinator: *const ftf_coordinator,
+        rank: u32,
+        job_out: *mut ftf_phase_job,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            write_recovery(&c.lock(), rank, job_out)
+        }
+    }
+
+    /// Attempts holding the recovery lock now; 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_in_progress(coordinator: *const ftf_coordinator) -> u32 {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(coordinator).lock().in_progress()
+        }
+    }
+
+    /// Whether recovery mode is active (the forest is paused or being paused); false for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_in_recovery_mode(
+        coordinator: *const ftf_coordinator,
+    ) -> bool {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(coordinator).lock().in_recovery_mode()
+        }
+    }
+
+    /// Whether `rank` waits in the recovery queue; false for NULL or an unknown rank.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_is_queued(
+        coordinator: *const ftf_coordinator,
+        rank: u32,
+    ) -> bool {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(coordinator).lock().is_queued(rank)
+        }
+    }
+
+    /// Events waiting to be polled; 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_pending_events(coordinator: *const ftf_coordinator) -> u32 {
+        ffi_panic_boundary! {
+            u32::try_from(try_ref_from_ptr!(coordinator).lock().pending_events()).unwrap_or(u32::MAX)
+        }
+    }
+
+    /// A statistics snapshot. `FTF_OK`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_stats(
+        coordinator: *const ftf_coordinator,
+        stats_out: *mut ftf_stats,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            let out = try_out!(stats_out);
+            *out = c.lock().stats().into();
+            ftf_result::FTF_OK
+        }
+    }
+
+    /// The health level (an `ftf_level`) from live counts; `FTF_LEVEL_QUORUM_LOST` for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_level(coordinator: *const ftf_coordinator) -> u32 {
+        ffi_panic_boundary! {
+            let Some(c) = try_from(coordinator) else {
+                return crate::enums::ftf_level::FTF_LEVEL_QUORUM_LOST as u32;
+            };
+            c.lock().level() as u8 as u32
+        }
+    }
+
+    /// The alerts raised at `now_ns` (`FTF_ALERT_*` bits); 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_alerts(
+        coordinator: *const ftf_coordinator,
+        now_ns: u64,
+    ) -> u32 {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(coordinator).lock().alerts(Instant::from_nanos(now_ns)).0
+        }
+    }
+
+    /// Writes the statistics, level and alerts at `now_ns` as OpenMetrics text
+    /// (NUL-terminated) into `buf[0..len)`; see `ftf_stats_metrics` for the buffer contract.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_metrics(
+        coordinator: *const ftf_coordinator,
+        now_ns: u64,
+        buf: *mut core::ffi::c_char,
+        len: usize,
+        needed_out: *mut usize,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            let (stats, level, alerts) = {
+                let g = c.lock();
+                (g.stats(), g.level(), g.alerts(Instant::from_nanos(now_ns)))
+            };
+            let text = crate::metrics::render(
+                &stats.into(),
+                level as u8 as u32,
+                alerts.0,
+                c.tracker.in_flight(),
+            );
+            crate::metrics::write_text(&text, buf, len, needed_out)
+        }
+    }
+}
+
+// cbindgen cannot evaluate paths; the slot count is the core's default `R`.
+const _: () = assert!(FTF_MAX_CONCURRENT_RECOVERIES == 8 && FTF_EVENT_CAPACITY == 256);

@@ -1,0 +1,476 @@
+//! `ftf_forest`: the fault-tolerant forest runtime for C: the coordinator run on library
+//! threads (the core's std `Monitor`), calling the embedder's recovery phases and hooks and
+//! delivering events to listeners.
+//!
+//! Threads and callbacks (the contract every callback type below repeats):
+//!
+//! * one **dispatcher** thread ticks the coordinator (on `ftf_now_ns()` time), delivers events
+//!   to listeners and calls the balancer/ghost-sync hooks and `cancel`, in the coordinator's
+//!   order;
+//! * `max_concurrent` **worker** threads call `run_phase`; phases of different partitions run
+//!   in parallel, phases of one attempt run in order, one at a time.
+//! * No libftforest lock is held while a callback runs, so a callback may call back into the
+//!   forest (`ftf_forest_report`, `ftf_forest_stats`, `ftf_forest_subscribe`, ...). It must
+//!   not unwind (C++: `noexcept`; an exception escaping into Rust aborts the process) and
+//!   should return promptly: a phase that runs longer than the recovery timeout is abandoned
+//!   (its `cancel` is called, its late result is refused).
+//!
+//! Invariants:
+//!
+//! * `Arc`-owned and thread-safe. The last `ftf_forest_free` stops the threads (joining them;
+//!   from inside a callback the calling thread is not joined, it exits on its own), then drops
+//!   the callbacks, whose finalizer runs exactly once.
+//! * A listener's finalizer runs exactly once, when the listener can no longer be called: on
+//!   `ftf_forest_unsubscribe` or, if a delivery to it is in progress, right after it.
+
+use core::ffi::c_void;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use ftforest_core::coord::{
+    Event, ListenerHandle, Monitor, MonitorError, SubscribeError, UnsubscribeError,
+};
+use ftforest_core::Instant;
+
+use crate::callbacks::{
+    ftf_event_fn, ftf_listener_handle, ftf_recovery_callbacks, CListener, CRecovery,
+};
+use crate::clock::FfiClock;
+use crate::config::ftf_config;
+use crate::coordinator::{
+    config_or_default, ftf_partition_info, make_report, new_error, tracker_or_new, write_health,
+    write_partition, write_recovery,
+};
+use crate::event::ftf_phase_job;
+use crate::handle::{
+    arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc, try_from, try_out,
+    try_ref_from_ptr, Castable, OwnershipArc,
+};
+use crate::panic::ffi_panic_boundary;
+use crate::result::ftf_result;
+use crate::stats::ftf_stats;
+use crate::table::ftf_counts;
+use crate::tracker::{ftf_tracker, FfiTracker};
+use crate::wait::ftf_finalizer_fn;
+
+/// The core monitor type behind an `ftf_forest`.
+pub(crate) type FfiMonitor = Monitor<CRecovery, Arc<FfiTracker>, FfiClock>;
+
+/// The Rust state behind an `ftf_forest` handle.
+pub(crate) struct FfiForest {
+    pub(crate) monitor: FfiMonitor,
+    tracker: Arc<FfiTracker>,
+}
+
+/// Listener slots of a forest.
+pub const FTF_MAX_LISTENERS: u32 = 16;
+
+const _: () = assert!(FTF_MAX_LISTENERS as usize == ftforest_core::coord::MONITOR_LISTENERS);
+
+/// The fault-tolerant forest runtime (coordinator + dispatcher and worker threads).
+/// Shared (`const ftf_forest *`), thread-safe.
+pub struct ftf_forest {
+    _private: [u8; 0],
+}
+
+impl Castable for ftf_forest {
+    type Ownership = OwnershipArc;
+    type RustType = FfiForest;
+}
+
+impl ftf_forest {
+    /// Creates a stopped forest runtime for partitions `0..n` (all HEALTHY) that recovers
+    /// through `callbacks` (copied; `run_phase` required).
+    ///
+    /// `config`: NULL for the defaults (copied). `tracker`: the operation tracker recovery
+    /// mode pauses (the forest keeps its own reference), or NULL to create one
+    /// (`ftf_forest_tracker`). Start the threads with `ftf_forest_start`.
+    ///
+    /// `FTF_OK` (`*forest_out` owns one reference: free with `ftf_forest_free`);
+    /// `FTF_INVALID_ARGUMENT` (`n == 0`); `FTF_INVALID_CONFIG` (`max_concurrent` above
+    /// `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
+    /// On error the callbacks' finalizer is not called.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_new(
+        config: *const ftf_config,
+        n: u32,
+        tracker: *const ftf_tracker,
+        callbacks: *const ftf_recovery_callbacks,
+        forest_out: *mut *const ftf_forest,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let out = try_out!(forest_out);
+            // SAFETY: C contract: a non-NULL `callbacks` points to a readable struct (copied).
+            let Some(cb) = (unsafe { callbacks.as_ref() }).copied() else {
+                return ftf_result::FTF_NULL_PARAMETER;
+            };
+            if cb.run_phase.is_none() {
+                return ftf_result::FTF_NULL_PARAMETER;
+            }
+            if n == 0 || n > ftforest_core::MAX_PARTITIONS {
+                return ftf_result::FTF_INVALID_ARGUMENT;
+            }
+            let cfg = config_or_default(config);
+            let tracker = tracker_or_new(tracker);
+            // Unarmed until created: on failure the embedder keeps its userdata.
+            let recovery = CRecovery(cb, AtomicBool::new(false));
+            match Monitor::new(cfg, n, tracker.clone(), recovery, FfiClock::default()) {
+                Ok(monitor) => {
+                    // Release: pairs with the Acquire in `CRecovery::drop`.
+                    monitor.recovery().1.store(true, Ordering::Release);
+                    let forest = FfiForest { monitor, tracker };
+                    *out = to_arc_const_ptr::<ftf_forest>(forest);
+                    ftf_result::FTF_OK
+                }
+                Err(MonitorError::Coordinator(e)) => new_error(&e),
+                Err(_) => ftf_result::FTF_INVALID_ARGUMENT,
+            }
+        }
+    }
+
+    /// Adds a reference; returns the same pointer (NULL for NULL).
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_clone(forest: *const ftf_forest) -> *const ftf_forest {
+        ffi_panic_boundary! {
+            arc_into_const_ptr::<ftf_forest>(try_clone_arc!(forest))
+        }
+    }
+
+    /// Drops one reference; NULL is a no-op. The last one stops and joins the threads (a
+    /// running phase is finished first), then runs the callbacks' finalizer.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_free(forest: *const ftf_forest) {
+        ffi_panic_boundary! {
+            free_arc(forest);
+        }
+    }
+
+    /// Starts the dispatcher and `max_concurrent` worker threads.
+    /// `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_CALLBACK_FAILED` (the OS refused a
+    /// thread; nothing runs); `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_start(forest: *const ftf_forest) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            if f.monitor.is_running() {
+                return ftf_result::FTF_ALREADY_RUNNING;
+            }
+            match f.monitor.start() {
+                Ok(()) => ftf_result::FTF_OK,
+                Err(_) => ftf_result::FTF_CALLBACK_FAILED,
+            }
+        }
+    }
+
+    /// Stops and joins the threads (a running phase finishes first); state and queued work are
+    /// kept for the next start. `FTF_OK`; `FTF_NOT_RUNNING` (no effect); `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_stop(forest: *const ftf_forest) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            if !f.monitor.is_running() {
+                return ftf_result::FTF_NOT_RUNNING;
+            }
+            f.monitor.stop();
+            ftf_result::FTF_OK
+        }
+    }
+
+    /// Whether the threads run; false for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_is_running(forest: *const ftf_forest) -> bool {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(forest).monitor.is_running()
+        }
+    }
+
+    /// A new reference to the operation tracker recovery mode pauses (free it with
+    /// `ftf_tracker_free`); NULL for NULL. Forest operations begin/end on it.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_tracker(forest: *const ftf_forest) -> *const ftf_tracker {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            arc_into_const_ptr::<ftf_tracker>(f.tracker.clone())
+        }
+    }
+
+    /// Feeds an observation about `rank` made now (`ftf_now_ns()`); wakes the dispatcher.
+    /// `kind`: an `ftf_report_kind`; `incarnation`: `FTF_INCARNATION_ANY` or the life the
+    /// report is about.
+    ///
+    /// `FTF_OK` (`*outcome_out` = an `ftf_report_outcome`); `FTF_UNKNOWN_PARTITION`;
+    /// `FTF_UNKNOWN_ENUM`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_report(
+        forest: *const ftf_forest,
+        kind: u32,
+        rank: u32,
+        incarnation: u32,
+        outcome_out: *mut u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            let out = try_out!(outcome_out);
+            let Some(report) = make_report(kind, rank, incarnation) else {
+                return ftf_result::FTF_UNKNOWN_ENUM;
+            };
+            match f.monitor.report(report) {
+                Ok(o) => {
+                    *out = o as u8 as u32;
+                    ftf_result::FTF_OK
+                }
+                Err(e) => e.into(),
+            }
+        }
+    }
+
+    /// As `ftf_forest_report`, observed at `now_ns` (on `ftf_now_ns()`'s time line).
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_report_at(
+        forest: *const ftf_forest,
+        now_ns: u64,
+        kind: u32,
+        rank: u32,
+        incarnation: u32,
+        outcome_out: *mut u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            let out = try_out!(outcome_out);
+            let Some(report) = make_report(kind, rank, incarnation) else {
+                return ftf_result::FTF_UNKNOWN_ENUM;
+            };
+            match f.monitor.report_at(Instant::from_nanos(now_ns), report) {
+                Ok(o) => {
+                    *out = o as u8 as u32;
+                    ftf_result::FTF_OK
+                }
+                Err(e) => e.into(),
+            }
+        }
+    }
+
+    /// Recovers an escalated partition again. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
+    /// `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY` (already scheduled);
+    /// `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_retry(forest: *const ftf_forest, rank: u32) -> ftf_result {
+        ffi_panic_boundary! {
+            match try_ref_from_ptr!(forest).monitor.retry(rank) {
+                Ok(()) => ftf_result::FTF_OK,
+                Err(e) => e.into(),
+            }
+        }
+    }
+
+    /// Wakes the dispatcher (it ticks at least every 50 ms anyway). `FTF_OK`;
+    /// `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_poke(forest: *const ftf_forest) -> ftf_result {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(forest).monitor.poke();
+            ftf_result::FTF_OK
+        }
+    }
+
+    /// Subscribes `callback` (see `ftf_event_fn`) with `userdata` and an optional `finalizer`
+    /// for it (runs once, when the listener can no longer be called).
+    ///
+    /// `FTF_OK` (`*handle_out` names the subscription); `FTF_FULL` (`FTF_MAX_LISTENERS`
+    /// taken; the finalizer is not called); `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_subscribe(
+        forest: *const ftf_forest,
+        callback: ftf_event_fn,
+        userdata: *mut c_void,
+        finalizer: ftf_finalizer_fn,
+        handle_out: *mut ftf_listener_handle,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            let out = try_out!(handle_out);
+            let Some(callback) = callback else {
+                return ftf_result::FTF_NULL_PARAMETER;
+            };
+            let listener = Arc::new(CListener {
+                userdata,
+                callback,
+                finalizer,
+                armed: AtomicBool::new(false),
+            });
+            let in_closure = listener.clone();
+            let res = f.monitor.subscribe(move |e: &Event| in_closure.deliver(e));
+            match res {
+                Ok(h) => {
+                    // Subscribed: from now on the finalizer belongs to the listener. Release:
+                    // pairs with the Acquire in `CListener::drop`.
+                    listener.armed.store(true, Ordering::Release);
+                    *out = ftf_listener_handle { set: h.set, slot: h.slot, generation: h.generation };
+                    ftf_result::FTF_OK
+                }
+                Err(SubscribeError::Full) => ftf_result::FTF_FULL,
+                Err(_) => ftf_result::FTF_FULL,
+            }
+        }
+    }
+
+    /// Removes the subscription `handle` names (only that one).
+    ///
+    /// `FTF_OK`; `FTF_FOREIGN_HANDLE` (another forest's handle); `FTF_NOT_HOLDER` (already
+    /// unsubscribed or never subscribed); `FTF_NULL_PARAMETER`. A delivery already in progress
+    /// on the dispatcher may still complete after this returns; free `userdata` in the
+    /// finalizer, not after this call.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_unsubscribe(
+        forest: *const ftf_forest,
+        handle: ftf_listener_handle,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            let h = ListenerHandle { set: handle.set, slot: handle.slot, generation: handle.generation };
+            match f.monitor.unsubscribe(h) {
+                Ok(()) => ftf_result::FTF_OK,
+                Err(UnsubscribeError::ForeignHandle) => ftf_result::FTF_FOREIGN_HANDLE,
+                Err(_) => ftf_result::FTF_NOT_HOLDER,
+            }
+        }
+    }
+
+    /// `rank`'s state (an `ftf_health`) and incarnation. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
+    /// `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_health(
+        forest: *const ftf_forest,
+        rank: u32,
+        health_out: *mut u32,
+        incarnation_out: *mut u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            f.monitor.with_coordinator(|c| write_health(c, rank, health_out, incarnation_out))
+        }
+    }
+
+    /// The detection and recovery bookkeeping of `rank` (see `ftf_partition_info`; times on
+    /// `ftf_now_ns()`). `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_partition(
+        forest: *const ftf_forest,
+        rank: u32,
+        info_out: *mut ftf_partition_info,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            f.monitor.with_coordinator(|c| write_partition(c, rank, info_out))
+        }
+    }
+
+    /// Per-state counts. `FTF_OK`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_counts(
+        forest: *const ftf_forest,
+        counts_out: *mut ftf_counts,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            let out = try_out!(counts_out);
+            *out = f.monitor.with_coordinator(|c| c.counts()).into();
+            ftf_result::FTF_OK
+        }
+    }
+
+    /// The running attempt of `rank`. `FTF_OK`; `FTF_NO_RECOVERY`; `FTF_UNKNOWN_PARTITION`;
+    /// `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_recovery(
+        forest: *const ftf_forest,
+        rank: u32,
+        job_out: *mut ftf_phase_job,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            f.monitor.with_coordinator(|c| write_recovery(c, rank, job_out))
+        }
+    }
+
+    /// Whether recovery mode is active (the forest is paused or being paused); false for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_in_recovery_mode(forest: *const ftf_forest) -> bool {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(forest).monitor.with_coordinator(|c| c.in_recovery_mode())
+        }
+    }
+
+    /// Whether `rank` waits in the recovery queue; false for NULL or an unknown rank.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_is_queued(forest: *const ftf_forest, rank: u32) -> bool {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(forest).monitor.with_coordinator(|c| c.is_queued(rank))
+        }
+    }
+
+    /// A statistics snapshot. `FTF_OK`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_stats(
+        forest: *const ftf_forest,
+        stats_out: *mut ftf_stats,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            let out = try_out!(stats_out);
+            *out = f.monitor.stats().into();
+            ftf_result::FTF_OK
+        }
+    }
+
+    /// The health level (an `ftf_level`); `FTF_LEVEL_QUORUM_LOST` for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_level(forest: *const ftf_forest) -> u32 {
+        ffi_panic_boundary! {
+            let Some(f) = try_from(forest) else {
+                return crate::enums::ftf_level::FTF_LEVEL_QUORUM_LOST as u32;
+            };
+            f.monitor.level() as u8 as u32
+        }
+    }
+
+    /// The alerts raised now (`FTF_ALERT_*` bits); 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_alerts(forest: *const ftf_forest) -> u32 {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(forest).monitor.alerts().0
+        }
+    }
+
+    /// Callback panics contained by the runtime so far (always 0 for C callbacks, which
+    /// cannot panic; counted for completeness); 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_callback_panics(forest: *const ftf_forest) -> u64 {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(forest).monitor.callback_panics()
+        }
+    }
+
+    /// Writes the statistics, level, alerts and operations in flight as OpenMetrics text
+    /// (NUL-terminated) into `buf[0..len)`, so a C service can serve `/metrics` with one call.
+    ///
+    /// `*needed_out` receives the size needed including the NUL on `FTF_OK` and on
+    /// `FTF_BUFFER_TOO_SMALL` (then nothing is written). `buf` may be NULL when `len == 0`
+    /// (to ask for the size). `FTF_NULL_PARAMETER` for a NULL forest or `needed_out`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_metrics(
+        forest: *const ftf_forest,
+        buf: *mut core::ffi::c_char,
+        len: usize,
+        needed_out: *mut usize,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            let stats = f.monitor.stats();
+            let level = f.monitor.level();
+            let alerts = f.monitor.alerts();
+            let text = crate::metrics::render(&stats.into(), level as u8 as u32, alerts.0, f.tracker.in_flight());
+            crate::metrics::write_text(&text, buf, len, needed_out)
+        }
+    }
+}

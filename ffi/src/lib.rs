@@ -1,0 +1,51 @@
+//! # libftforest: the C ABI of ftforest
+//!
+//! Built as `libftforest.so` / `libftforest.a` (and an rlib for Rust tests). The header is
+//! `include/ftforest.h`, generated from this crate by a pinned cbindgen (`scripts/gen-header.sh`)
+//! and committed; `tests/header.rs` fails when it is stale. `include/ftforest.hpp` is a C++17
+//! wrapper over it.
+//!
+//! ## Conventions (rustls-ffi's, see `ffi/README.md`)
+//!
+//! * Handles are opaque (`typedef struct ftf_x ftf_x;`). Builders are `Box`-owned
+//!   (`ftf_x *`, one thread at a time); everything shared across threads is `Arc`-owned
+//!   (`const ftf_x *`, `_clone` adds a reference, `_free` drops one, `_free(NULL)` is a no-op).
+//! * Every fallible function returns [`ftf_result`]; outputs go through out-parameters,
+//!   written only on `FTF_OK`. Parameter order: object, inputs, outputs.
+//! * Every pointer is checked for NULL (`FTF_NULL_PARAMETER`, or NULL/0/false for infallible
+//!   getters); enum values from C arrive as `uint32_t` and are range-checked
+//!   (`FTF_UNKNOWN_ENUM`); every body runs inside a panic boundary (`FTF_PANIC`).
+//! * Callbacks are `(void *userdata, ...)` C function pointers; each documents the thread that
+//!   calls it; no libftforest lock is held while it runs; it must not unwind (C++: `noexcept`).
+//! * Time: `now_ns` arguments are caller-chosen monotonic nanoseconds; deadlines the library
+//!   computes itself are on `ftf_now_ns()` (`CLOCK_MONOTONIC`).
+#![deny(missing_docs)]
+// The C ABI functions are safe `extern "C" fn`s that check their raw pointers (rustls-ffi).
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+// C names: ftf_x handles, ftf_x_fn callback typedefs, FTF_X constants.
+#![allow(non_camel_case_types)]
+// This crate is std-only by nature (threads, catch_unwind, Arc).
+#![allow(clippy::std_instead_of_core)]
+
+pub(crate) mod handle;
+pub(crate) mod panic;
+
+pub mod barrier;
+pub mod callbacks;
+pub mod clock;
+pub mod config;
+pub mod coordinator;
+pub mod enums;
+pub mod event;
+pub mod forest;
+pub mod lock;
+pub mod metrics;
+pub mod queue;
+pub mod result;
+pub mod stats;
+pub mod table;
+pub mod tracker;
+pub mod version;
+pub mod wait;
+
+pub use result::ftf_result;

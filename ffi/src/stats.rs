@@ -1,0 +1,140 @@
+//! `ftf_stats`: the coordinator's statistics snapshot as a plain `#[repr(C)]` struct.
+//!
+//! Invariants: a snapshot is a copy taken under the coordinator's lock (live per-state counts
+//! and queue depth, B24); counters are monotonic and saturate; latencies are nanoseconds from
+//! fixed-size histograms (percentiles bucketed, at most 25 % high; average and maximum exact).
+
+use ftforest_core::coord::{LatencySummary, Stats};
+
+use crate::config::duration_ns;
+
+/// A latency summary in nanoseconds (all zero when `count` is 0).
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ftf_latency {
+    /// Samples.
+    pub count: u64,
+    /// Exact mean.
+    pub avg_ns: u64,
+    /// Median (bucketed).
+    pub p50_ns: u64,
+    /// 95th percentile (bucketed).
+    pub p95_ns: u64,
+    /// 99th percentile (bucketed).
+    pub p99_ns: u64,
+    /// Exact maximum.
+    pub max_ns: u64,
+}
+
+impl From<LatencySummary> for ftf_latency {
+    fn from(l: LatencySummary) -> Self {
+        ftf_latency {
+            count: l.count,
+            avg_ns: duration_ns(l.avg),
+            p50_ns: duration_ns(l.p50),
+            p95_ns: duration_ns(l.p95),
+            p99_ns: duration_ns(l.p99),
+            max_ns: duration_ns(l.max),
+        }
+    }
+}
+
+/// A statistics snapshot.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ftf_stats {
+    /// Partitions.
+    pub total: u32,
+    /// HEALTHY partitions now.
+    pub healthy: u32,
+    /// SUSPECTED partitions now.
+    pub suspected: u32,
+    /// FAILED partitions now.
+    pub failed: u32,
+    /// RECOVERING partitions now.
+    pub recovering: u32,
+    /// Partitions in the recovery queue now.
+    pub queue_depth: u32,
+    /// The largest queue depth seen.
+    pub queue_depth_max: u32,
+    /// Recoveries holding the recovery lock now.
+    pub in_progress: u32,
+    /// Recoveries inside recovery mode now.
+    pub recovery_mode_depth: u32,
+    /// Whether HEALTHY partitions are a strict majority now.
+    pub quorum: bool,
+    /// Succeeded attempts per thousand attempts; `UINT32_MAX` when nothing was attempted.
+    pub success_rate_permille: u32,
+    /// HEALTHY -> SUSPECTED transitions.
+    pub suspicions: u64,
+    /// SUSPECTED -> HEALTHY transitions (false alarms).
+    pub false_alarms: u64,
+    /// SUSPECTED -> FAILED transitions (each failure once).
+    pub failures_detected: u64,
+    /// Recovery attempts started.
+    pub recoveries_attempted: u64,
+    /// Attempts that completed every phase.
+    pub recoveries_succeeded: u64,
+    /// Attempts that failed (phase error, recovery timeout, pause timeout).
+    pub recoveries_failed: u64,
+    /// Retries scheduled with backoff.
+    pub recoveries_retried: u64,
+    /// Attempts abandoned at the recovery timeout.
+    pub recoveries_timed_out: u64,
+    /// Partitions put in the recovery queue.
+    pub recoveries_queued: u64,
+    /// Escalations (quorum lost, retries exhausted).
+    pub escalations: u64,
+    /// Times a queued recovery could not start because K were running.
+    pub blocked_by_lock: u64,
+    /// Pauses whose timeout expired with operations in flight.
+    pub pause_timeouts: u64,
+    /// Times quorum was lost.
+    pub quorum_losses: u64,
+    /// Reports ignored as stale (older incarnation).
+    pub stale_reports: u64,
+    /// Reports about FAILED/RECOVERING partitions (no effect).
+    pub ignored_reports: u64,
+    /// Events dropped because the outbox was full.
+    pub events_dropped: u64,
+    /// First failure report -> FAILED.
+    pub detection_latency: ftf_latency,
+    /// FAILED -> recovered (or given up), across retries.
+    pub recovery_latency: ftf_latency,
+}
+
+impl From<Stats> for ftf_stats {
+    fn from(s: Stats) -> Self {
+        ftf_stats {
+            total: s.total,
+            healthy: s.healthy,
+            suspected: s.suspected,
+            failed: s.failed,
+            recovering: s.recovering,
+            queue_depth: s.queue_depth,
+            queue_depth_max: s.queue_depth_max,
+            in_progress: s.in_progress,
+            recovery_mode_depth: s.recovery_mode_depth,
+            quorum: s.quorum,
+            success_rate_permille: s.success_rate_permille().unwrap_or(u32::MAX),
+            suspicions: s.suspicions,
+            false_alarms: s.false_alarms,
+            failures_detected: s.failures_detected,
+            recoveries_attempted: s.recoveries_attempted,
+            recoveries_succeeded: s.recoveries_succeeded,
+            recoveries_failed: s.recoveries_failed,
+            recoveries_retried: s.recoveries_retried,
+            recoveries_timed_out: s.recoveries_timed_out,
+            recoveries_queued: s.recoveries_queued,
+            escalations: s.escalations,
+            blocked_by_lock: s.blocked_by_lock,
+            pause_timeouts: s.pause_timeouts,
+            quorum_losses: s.quorum_losses,
+            stale_reports: s.stale_reports,
+            ignored_reports: s.ignored_reports,
+            events_dropped: s.events_dropped,
+            detection_latency: s.detection_latency.into(),
+            recovery_latency: s.recovery_latency.into(),
+        }
+    }
+}
