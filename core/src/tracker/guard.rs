@@ -48,6 +48,7 @@ impl<'a, W: WaitStrategy, const S: usize> OpGuard<'a, W, S> {
 
     /// Give up the guard for a plain token: the operation stays in flight until
     /// [`Tracker::end_token`] is called with the token (exactly once).
+    #[inline]
     pub fn into_token(self) -> OpToken {
         let this = ManuallyDrop::new(self);
         OpToken {

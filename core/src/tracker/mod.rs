@@ -21,7 +21,7 @@
 //! | `begin` | `fetch_add(1)` | Acquire | admitted iff `prev < GUARD - 1` (no flag, room left) |
 //! | rejected `begin` | `fetch_sub(1)` | Release | rollback; if it leaves exactly `PAUSED`: bump + wake |
 //! | `end` | `fetch_sub(1)` | Release | if `prev == PAUSED + 1`: bump + wake (the pauser) |
-//! | `end_token` | CAS loop `c → c-1` if `c & !PAUSED ≠ 0` | Release | else `NotInFlight`, never underflows |
+//! | `end_token` | CAS loop `c → c-1` if `c & !PAUSED ≠ 0`, first try `c = 1` | Release | else `NotInFlight`, never underflows |
 //! | first `pause` | `fetch_or(PAUSED)` per stripe | AcqRel | under the control lock |
 //! | last `resume` | `fetch_and(!PAUSED)` per stripe | AcqRel | under the control lock, then bump + wake |
 //!
@@ -54,6 +54,40 @@
 //!
 //! A transient increment by a rejected `begin` can make a stripe read `PAUSED|1`
 //! momentarily; its rollback then performs the wake (the Java original forgot it: B4).
+//!
+//! # `end_token`: a checked decrement without a leading load
+//!
+//! A token can be forged, stale or ended twice, so `end_token` may not blindly
+//! `fetch_sub`: from a count of 0 that would borrow into `PAUSED`/`GUARD`, and even a
+//! repaired transient underflow (what `end_slow` does for guards) is visible to other
+//! threads — a legitimate `end_token` racing with it could read the borrowed value, be
+//! refused, and its own repair would leave a phantom operation that no pause ever sees
+//! end. So `end_token` decrements only with a CAS whose expected value `c` has
+//! `c & !PAUSED ≠ 0`:
+//!
+//! * The first attempt expects `c = 1` (one operation in flight, gate open), the common
+//!   case of a caller that holds one operation at a time, so the hot path is ONE
+//!   `compare_exchange` and no load. Every later attempt expects the value the failed CAS
+//!   returned, after checking its count: `0` gives `NotInFlight` with the word untouched.
+//! * Hence every successful CAS replaces a value whose count is ≥ 1 by that value − 1:
+//!   the count never underflows and the flags are never written, whatever the token. The
+//!   guess only decides how many attempts are needed, never what a success writes (a CAS
+//!   succeeds only if the word equals the expected value at that point of the stripe's
+//!   modification order). A refusal is linearised at the failed CAS that read count 0
+//!   (the failure ordering is Relaxed, as the load it replaces: a refusal publishes
+//!   nothing).
+//! * The success is the same Release RMW on the stripe as `end`'s `fetch_sub`, so the
+//!   quiescence argument above holds unchanged; it wakes iff the value it replaced was
+//!   `PAUSED|1` (it left exactly `PAUSED`), as `end` does. The guess `1` has `PAUSED`
+//!   clear, so a paused stripe always takes a second attempt with the real value, whose
+//!   wake check is exact: no lost wake-up.
+//!
+//! Cost (x86-64, measured with `bench/examples/pair_loop.rs`): a relaxed load of the
+//! stripe right after `begin`'s `lock xadd` put the load and the dependent `lock cmpxchg`
+//! on the critical path (token pair 1.4–1.5× the `fetch_add`+`fetch_sub` floor); with the
+//! guess the pair is two locked RMWs as for a guard (about 1.05×). With other operations
+//! in flight on the stripe the guess fails once: a failed CAS then replaces the load
+//! (measured no slower than load + CAS).
 //!
 //! # Waiting
 //!
@@ -220,12 +254,21 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
 
     /// This tracker's process-unique, non-zero id (assigned at first use; stable after).
     /// Tokens carry it so that a token of another tracker is refused.
+    #[inline]
     pub fn id(&self) -> u32 {
-        // Relaxed: the id is a label; the CAS makes every caller agree on one value.
+        // Relaxed: the id is a label; the CAS in `assign_id` makes every caller agree on
+        // one value, and once read non-zero it never changes.
         let id = self.id.load(Ordering::Relaxed);
         if id != 0 {
             return id;
         }
+        self.assign_id()
+    }
+
+    /// First use of the id (or a relaxed read that has not seen it yet): assign it once.
+    #[cold]
+    #[inline(never)]
+    fn assign_id(&self) -> u32 {
         let fresh = crate::sync::next_object_id();
         match self
             .id
@@ -311,6 +354,7 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
     /// its stripe: ending a token twice while another operation of the same stripe is in
     /// flight ends that other operation's count (its guard's later end is then repaired,
     /// never corrupting the flags). Wakes the pauser when it empties a paused stripe.
+    #[inline]
     pub fn end_token(&self, token: OpToken) -> Result<(), EndError> {
         if token.tracker_id() != self.id() {
             return Err(EndError::ForeignToken);
@@ -321,15 +365,18 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
         else {
             return Err(EndError::ForeignToken);
         };
-        let mut cur = stripe.load(Ordering::Relaxed);
+        // First guess: one operation in flight, gate open (see the module header: the guess
+        // only saves the load; each CAS below expects a value with a non-zero count).
+        let mut cur = 1;
         loop {
-            if cur & !PAUSED == 0 {
-                return Err(EndError::NotInFlight);
-            }
             // Release: pairs with the pauser's Acquire load (as `end`'s fetch_sub).
+            // Relaxed on failure: the value read only decides refusal or the next attempt.
             match stripe.compare_exchange_weak(cur, cur - 1, Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => break,
                 Err(actual) => cur = actual,
+            }
+            if cur & !PAUSED == 0 {
+                return Err(EndError::NotInFlight);
             }
         }
         if cur == PAUSED | 1 {

@@ -1,5 +1,6 @@
 //! Unit tests of the tracker internals: the stripe word layout, the overflow guard, the
-//! rollback wake (B4) and the repair of an underflowing guard end.
+//! rollback wake (B4), the repair of an underflowing guard end and `end_token`'s guessed
+//! first CAS.
 
 use super::*;
 use crate::time::ManualClock;
@@ -78,6 +79,36 @@ fn end_token_never_underflows() {
     drop(p);
     assert_eq!(t.end_token(tok), Err(EndError::NotInFlight));
     assert_eq!(raw(&t, 1), 0);
+}
+
+#[test]
+fn end_token_when_the_first_guess_misses() {
+    // `end_token` first tries a CAS from `1` (one in flight, gate open). Every other word
+    // must still lose exactly one count with its flags kept, and the end that empties a
+    // paused stripe must bump the wait word (the pauser's wake-up); no other end may.
+    let t: Tracker<SpinWait, 1> = Tracker::new();
+    let toks = [(); 3].map(|()| t.begin_token().unwrap());
+    assert_eq!(raw(&t, 0), 3);
+    assert_eq!(t.end_token(toks[0]), Ok(()));
+    assert_eq!(raw(&t, 0), 2);
+    let p = t.pause().unwrap();
+    let seen = t.word.load();
+    assert_eq!(t.end_token(toks[1]), Ok(()));
+    assert_eq!(raw(&t, 0), PAUSED | 1);
+    assert_eq!(t.word.load(), seen, "not empty yet: no wake");
+    assert!(!t.is_quiescent());
+    assert_eq!(t.end_token(toks[2]), Ok(()));
+    assert_eq!(raw(&t, 0), PAUSED);
+    assert_ne!(t.word.load(), seen, "emptied a paused stripe: woken");
+    assert!(t.is_quiescent());
+    assert_eq!(t.end_token(toks[2]), Err(EndError::NotInFlight));
+    assert_eq!(raw(&t, 0), PAUSED);
+    drop(p);
+    // The guess itself (count 1, open) succeeds without a wake.
+    let tok = t.begin_token().unwrap();
+    let seen = t.word.load();
+    assert_eq!(t.end_token(tok), Ok(()));
+    assert_eq!((raw(&t, 0), t.word.load()), (0, seen));
 }
 
 #[cfg(feature = "std")]
