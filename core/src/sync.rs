@@ -56,39 +56,51 @@ pub(crate) fn spin_loop() {
     core::hint::spin_loop();
 }
 
-/// Bounded exponential backoff for waits (crossbeam's ladder, loom-aware).
+/// Bounded exponential backoff for waits: crossbeam-utils' `Backoff` (spin `2^step` times,
+/// then, with `std`, yield; `is_completed` once spinning stops paying off), except under loom,
+/// where crossbeam's ladder would spin outside the model and each step yields to loom instead.
 ///
-/// `snooze` spins `2^step` times up to `SPIN_LIMIT`, and [`Backoff::is_completed`]
-/// says when the caller should stop spinning and block on its wait strategy.
+/// Callers `snooze` while waiting for another thread and block on their wait strategy once
+/// [`Backoff::is_completed`] says so.
 pub(crate) struct Backoff {
+    #[cfg(not(ftforest_loom))]
+    inner: crossbeam_utils::Backoff,
+    #[cfg(ftforest_loom)]
     step: u32,
 }
 
 impl Backoff {
-    const SPIN_LIMIT: u32 = 6;
+    /// Loom: steps before `is_completed` (crossbeam's `YIELD_LIMIT`).
+    #[cfg(ftforest_loom)]
     const YIELD_LIMIT: u32 = 10;
 
-    pub(crate) const fn new() -> Self {
-        Backoff { step: 0 }
+    pub(crate) fn new() -> Self {
+        Backoff {
+            #[cfg(not(ftforest_loom))]
+            inner: crossbeam_utils::Backoff::new(),
+            #[cfg(ftforest_loom)]
+            step: 0,
+        }
     }
 
     /// Busy-wait a little longer each call.
     #[inline]
     pub(crate) fn snooze(&mut self) {
-        let spins = 1u32 << self.step.min(Self::SPIN_LIMIT);
+        #[cfg(not(ftforest_loom))]
+        self.inner.snooze();
         #[cfg(ftforest_loom)]
-        let spins = spins.min(1);
-        for _ in 0..spins {
+        {
             spin_loop();
-        }
-        if self.step <= Self::YIELD_LIMIT {
-            self.step += 1;
+            self.step = self.step.saturating_add(1);
         }
     }
 
     /// True once spinning stops paying off: block instead.
     #[inline]
     pub(crate) fn is_completed(&self) -> bool {
-        self.step > Self::YIELD_LIMIT
+        #[cfg(not(ftforest_loom))]
+        return self.inner.is_completed();
+        #[cfg(ftforest_loom)]
+        return self.step > Self::YIELD_LIMIT;
     }
 }
