@@ -3,7 +3,7 @@
 //!
 //! Invariants:
 //!
-//! * [`FfiWait`] is one concrete type for every C-created tracker and lock, so all of them
+//! * `FfiWait` is one concrete type for every C-created tracker and lock, so all of them
 //!   share one monomorphisation and handles stay simple.
 //! * The callback variant is `Send + Sync` by the C contract stated on
 //!   [`ftf_wait_callbacks`]: both callbacks are thread-safe and `userdata` may be used from any
