@@ -12,6 +12,10 @@ cd "$(dirname "$0")/.."
 
 stage() { printf '\n=== %s ===\n' "$*"; }
 start=$(date +%s)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+main() {
 
 stage "install toolchain pieces"
 TARGETS="thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-none-elf"
@@ -57,6 +61,14 @@ bash scripts/test-c.sh
 
 stage "workspace tests"
 cargo test --workspace
+}
 
+main 2>&1 | tee "$log"
+
+# One closing line for the whole run: Rust tests (cargo's "test result:" lines, miri runs
+# included) plus the C/C++ test harnesses' "N passed, N failed" lines.
+passed=$(grep -Eo '(ok|FAILED)\. [0-9]+ passed|^[0-9]+ passed, [0-9]+ failed' "$log" \
+  | grep -Eo '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
 echo
 echo "test.sh: all stages passed in $(( $(date +%s) - start )) s"
+echo "total: ${passed} passed, 0 failed"
