@@ -43,52 +43,30 @@ impl<W: WaitStrategy, const S: usize> OpGate for Tracker<W, S> {
     }
 }
 
-impl<G: OpGate + ?Sized> OpGate for &G {
-    fn close(&self) -> Result<PauseToken, PauseError> {
-        (**self).close()
-    }
-    fn reopen(&self, token: PauseToken) -> Result<(), ResumeError> {
-        (**self).reopen(token)
-    }
-    fn is_quiescent(&self) -> bool {
-        (**self).is_quiescent()
-    }
-    fn in_flight(&self) -> u32 {
-        (**self).in_flight()
-    }
+/// Forwards [`OpGate`] through a pointer type (`&G`, and `Arc<G>`/`Box<G>` under std).
+macro_rules! forward_op_gate {
+    ($(#[$attr:meta])* $ptr:ty) => {
+        $(#[$attr])*
+        impl<G: OpGate + ?Sized> OpGate for $ptr {
+            fn close(&self) -> Result<PauseToken, PauseError> {
+                (**self).close()
+            }
+            fn reopen(&self, token: PauseToken) -> Result<(), ResumeError> {
+                (**self).reopen(token)
+            }
+            fn is_quiescent(&self) -> bool {
+                (**self).is_quiescent()
+            }
+            fn in_flight(&self) -> u32 {
+                (**self).in_flight()
+            }
+        }
+    };
 }
 
-#[cfg(feature = "std")]
-impl<G: OpGate + ?Sized> OpGate for std::sync::Arc<G> {
-    fn close(&self) -> Result<PauseToken, PauseError> {
-        (**self).close()
-    }
-    fn reopen(&self, token: PauseToken) -> Result<(), ResumeError> {
-        (**self).reopen(token)
-    }
-    fn is_quiescent(&self) -> bool {
-        (**self).is_quiescent()
-    }
-    fn in_flight(&self) -> u32 {
-        (**self).in_flight()
-    }
-}
-
-#[cfg(feature = "std")]
-impl<G: OpGate + ?Sized> OpGate for std::boxed::Box<G> {
-    fn close(&self) -> Result<PauseToken, PauseError> {
-        (**self).close()
-    }
-    fn reopen(&self, token: PauseToken) -> Result<(), ResumeError> {
-        (**self).reopen(token)
-    }
-    fn is_quiescent(&self) -> bool {
-        (**self).is_quiescent()
-    }
-    fn in_flight(&self) -> u32 {
-        (**self).in_flight()
-    }
-}
+forward_op_gate!(&G);
+forward_op_gate!(#[cfg(feature = "std")] std::sync::Arc<G>);
+forward_op_gate!(#[cfg(feature = "std")] std::boxed::Box<G>);
 
 #[cfg(test)]
 mod tests {
