@@ -73,7 +73,6 @@ fn new_refuses_storage_in_use() {
     );
     storage[0].0.store(FREE, Ordering::Relaxed);
     drop(held);
-    drop(first);
     let second = RecoveryLock::new(&storage, 3, 2).unwrap();
     assert!(second.try_acquire(2, true).is_ok());
     assert!(!std::format!("{}", LockConfigError::StorageInUse { rank: 2 }).is_empty());

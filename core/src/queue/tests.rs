@@ -66,7 +66,6 @@ fn new_refuses_storage_in_use() {
         QueueConfigError::StorageInUse { rank: 3 }
     );
     assert_eq!(first.pop(), Some(3));
-    drop(first);
     let second = RecoveryQueue::new(&storage, 40).unwrap();
     assert!(second.is_empty());
     assert_eq!(second.push(3), Ok(()));
