@@ -30,7 +30,7 @@
 //!
 //! `try_acquire`: unknown rank → quorum gate → claim the slot: it reads `FREE` (claimed) or a
 //! ticket (`AlreadyRecovering`) or `PENDING` (another acquire or release of this partition is
-//! half-way: spin with [`Backoff`] and read again, never answer from it) → take one of K by a
+//! half-way: spin with `Backoff` and read again, never answer from it) → take one of K by a
 //! CAS loop on `active` (else undo the claim, `AtCapacity`) → grant.
 //! Release: slot `ticket → PENDING`, then `active.fetch_sub(1)`, then slot `PENDING → FREE`.
 //!
@@ -408,7 +408,7 @@ impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryLock<S, W> {
     /// granted permit of `rank` existed when the slot was read, `AtCapacity` that K permits
     /// existed. "Never waits" means no waiting for another permit: an acquire or release of
     /// the same partition that is half-way (its slot reads `PENDING`) is spun out with
-    /// [`Backoff`], a window of a few atomic operations (see the module docs for the one
+    /// `Backoff`, a window of a few atomic operations (see the module docs for the one
     /// restriction this implies in interrupt handlers).
     pub fn try_acquire(
         &self,

@@ -121,6 +121,63 @@ fn spurious_ticks_are_no_ops() {
     assert_eq!(s.health(1), Health::Suspected);
 }
 
+/// Storage belongs to one coordinator at a time: a second coordinator over the lock and
+/// queue storage of a live one is refused (nothing of the first is reset), and dropping the
+/// first releases its permits, its queued ranks and its pause, so the storage serves a
+/// successor, which adopts the interrupted recoveries from the health cells.
+#[test]
+fn storage_passes_from_one_coordinator_to_the_next() {
+    let n = 6u32;
+    let st = boxed_storage(n);
+    let mut other: Vec<PartitionSlot> = (0..n).map(|_| PartitionSlot::new()).collect();
+    let mut slots: Vec<PartitionSlot> = (0..n).map(|_| PartitionSlot::new()).collect();
+    let t: Arc<Tracker> = Arc::new(Tracker::new());
+    let storage = |slots| Storage {
+        cells: &st.cells[..],
+        locks: &st.locks[..],
+        queue: &st.queue[..],
+        slots,
+    };
+    let mut third: Vec<PartitionSlot> = (0..n).map(|_| PartitionSlot::new()).collect();
+    let cfg = Config::builder().max_concurrent(1).build().unwrap();
+    let mut first: Coordinator<_, _, _, _, _, 8, 256> =
+        Coordinator::new(cfg, storage(&mut slots[..]), n, t.clone(), ms(0)).unwrap();
+    first.handle_report(ms(1), Report::crashed(1)).unwrap();
+    first.handle_report(ms(1), Report::crashed(2)).unwrap();
+    assert!(first.is_queued(2));
+    assert_eq!(first.in_progress(), 1);
+    assert!(t.is_paused());
+    let e = Coordinator::<_, _, _, _, _, 8, 256>::new(
+        cfg,
+        storage(&mut other[..]),
+        n,
+        t.clone(),
+        ms(2),
+    )
+    .unwrap_err();
+    assert!(matches!(
+        e,
+        NewError::Lock(ftforest_core::LockConfigError::StorageInUse { rank: 1 })
+    ));
+    assert!(
+        first.is_queued(2) && first.in_progress() == 1,
+        "the live one is untouched"
+    );
+    drop(first);
+    assert!(!t.is_paused(), "the pause was given back");
+    let mut next: Coordinator<_, _, _, _, _, 8, 256> =
+        Coordinator::new(cfg, storage(&mut third[..]), n, t.clone(), ms(3)).unwrap();
+    assert_eq!(next.health(1).unwrap().0, Health::Recovering);
+    assert_eq!(next.health(2).unwrap().0, Health::Failed);
+    next.tick(ms(3));
+    // The first tick scans in rank order: rank 1 (interrupted) is failed and starts again,
+    // rank 2 waits in the new queue for the one permit.
+    assert_eq!(next.health(1).unwrap().0, Health::Recovering);
+    assert_eq!(next.health(2).unwrap().0, Health::Failed);
+    assert!(next.is_queued(2));
+    assert!(t.is_paused());
+}
+
 /// Cells that are not fresh are adopted: SUSPECTED gets a confirmation window, FAILED is
 /// scheduled on the first tick, RECOVERING (an interrupted recovery) is failed.
 #[test]

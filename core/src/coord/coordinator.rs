@@ -597,34 +597,6 @@ where
     }
 }
 
-impl<H, L, Q, P, G, const R: usize, const E: usize> Drop for Coordinator<H, L, Q, P, G, R, E>
-where
-    H: AsRef<[HealthCell]>,
-    L: AsRef<[LockSlot]>,
-    Q: AsRef<[QueueSlot]>,
-    P: AsRef<[PartitionSlot]> + AsMut<[PartitionSlot]>,
-    G: OpGate,
-{
-    /// Give back what the coordinator holds in shared objects: its recovery permits, its
-    /// queued ranks (so the lock and queue storage can serve a successor) and its pause of
-    /// the operation gate (a dropped coordinator can never resume the forest). Health cells
-    /// are left as they are: a successor adopts them (see `new`).
-    fn drop(&mut self) {
-        for s in &self.recs {
-            if matches!(
-                s.state,
-                RecState::Waiting | RecState::Running | RecState::Aborting
-            ) {
-                let _ = self.sched.release(s.permit);
-            }
-        }
-        while self.sched.queue().pop().is_some() {}
-        if let Some(t) = self.pause_token.take() {
-            let _ = self.gate.reopen(t);
-        }
-    }
-}
-
 impl<H, L, Q, P, G, const R: usize, const E: usize> ReportSink for Coordinator<H, L, Q, P, G, R, E>
 where
     H: AsRef<[HealthCell]>,

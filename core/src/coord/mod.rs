@@ -47,6 +47,7 @@ mod recovery;
 mod report;
 mod sched;
 mod stats;
+mod teardown;
 
 pub use action::{Action, ActionKind, CancelJob, PhaseJob};
 pub use backoff::{backoff, may_retry};
