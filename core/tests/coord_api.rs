@@ -230,7 +230,10 @@ fn adopts_non_fresh_cells() {
 /// timeout counts from the first phase, not from the pause.
 #[test]
 fn phase_protocol_and_timeout_origin() {
-    let mut s = Sim::new(5, Config::default());
+    // Under Miri, poll quiescence every 100 ms instead of 10 (40 ticks until 4 s, not 400).
+    let poll = Duration::from_millis(if cfg!(miri) { 100 } else { 10 });
+    let cfg = Config::builder().quiescence_poll(poll).build().unwrap();
+    let mut s = Sim::new(5, cfg);
     s.auto = false;
     let gate = s.tracker.clone();
     let op = gate.begin().unwrap();
@@ -261,6 +264,10 @@ fn phase_protocol_and_timeout_origin() {
 /// 65,536 partitions: a report's decision path works at scale, a healthy coordinator has
 /// nothing to tick, and quorum counting stays O(1).
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "its point is scale: 65,536 partitions take minutes under Miri"
+)]
 fn sixty_five_thousand_partitions() {
     let n = 65_536;
     let t = Arc::new(Tracker::new());

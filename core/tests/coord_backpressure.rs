@@ -115,7 +115,7 @@ fn settle<G: OpGate, const E: usize>(
 /// finished recovery, exactly as with a roomy outbox (E = 256).
 #[test]
 fn no_event_is_lost_under_a_burst() {
-    let n: u32 = if cfg!(miri) { 30 } else { 1000 };
+    let n: u32 = if cfg!(miri) { 20 } else { 1000 };
     let failing = n * 2 / 5;
     fn run<const E: usize>(n: u32, failing: u32) -> (Vec<Event>, u32, Boxed<Arc<Tracker>, E>) {
         let t: Arc<Tracker> = Arc::new(Tracker::new());
@@ -525,7 +525,7 @@ proptest! {
     #[test]
     fn the_bound_holds_on_random_runs(
         variant in 0u8..60,
-        ops in proptest::collection::vec(op(6), 0..if cfg!(miri) { 40 } else { 200 }),
+        ops in proptest::collection::vec(op(6), 0..if cfg!(miri) { 24 } else { 200 }),
     ) {
         run_random::<MAX_EVENTS_PER_STEP>(6, variant, &ops)?;
         run_random::<{ MAX_EVENTS_PER_STEP + 1 }>(6, variant, &ops)?;

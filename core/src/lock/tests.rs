@@ -305,7 +305,7 @@ proptest! {
     })]
 
     #[test]
-    fn lock_matches_a_model(k in 1u32..4, ops in proptest::collection::vec(op(), 0..80)) {
+    fn lock_matches_a_model(k in 1u32..4, ops in proptest::collection::vec(op(), 0..if cfg!(miri) { 20 } else { 80 })) {
         const N: u32 = 6;
         let lock = RecoveryLock::new(slots::<6>(), N, k).unwrap();
         let mut permits: Vec<RecoveryPermit<'_, _>> = Vec::new();

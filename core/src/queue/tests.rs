@@ -298,7 +298,7 @@ proptest! {
     fn queue_matches_a_fifo_model(
         n in 1u32..12,
         cap in 1u32..14,
-        ops in proptest::collection::vec(op(), 0..100),
+        ops in proptest::collection::vec(op(), 0..if cfg!(miri) { 24 } else { 100 }),
     ) {
         let storage = slots::<16>();
         check_against_model(n, cap, &ops, &storage)?;
@@ -309,7 +309,7 @@ proptest! {
     fn capacity_at_least_n_never_overflows(
         n in 1u32..12,
         extra in 0u32..3,
-        ops in proptest::collection::vec(op(), 0..100),
+        ops in proptest::collection::vec(op(), 0..if cfg!(miri) { 24 } else { 100 }),
     ) {
         let storage = slots::<16>();
         check_against_model(n, n + extra, &ops, &storage)?;
