@@ -19,9 +19,15 @@ use ftforest_core::{Health, ManualClock, RankError};
 fn cfg() -> Config {
     Config::builder()
         .failure_confirmation(Duration::from_millis(500))
+        // Under Miri, re-check quiescence less often: the pause-timeout scenarios then tick
+        // 50 instead of 500 times per pause (the abort's hold stays 100 ms:
+        // max(backoff_base, quiescence_poll)).
+        .quiescence_poll(Duration::from_millis(if QUICK { 100 } else { 10 }))
         .build()
         .unwrap()
 }
+
+const QUICK: bool = cfg!(miri);
 
 fn no_self_transitions(s: &Sim) {
     for e in &s.events {

@@ -65,7 +65,10 @@ pub struct Stats {
     pub stale_reports: u64,
     /// Reports about FAILED or RECOVERING partitions (no effect).
     pub ignored_reports: u64,
-    /// Events dropped because the event outbox was full.
+    /// Always 0: the coordinator never drops an event (it applies backpressure instead: a
+    /// full outbox refuses inputs with `OutboxFull` and defers tick work). Kept so the C
+    /// ABI's statistics struct keeps its layout; a non-zero value would be a bug of the
+    /// per-step bound (`MAX_EVENTS_PER_STEP`).
     pub events_dropped: u64,
     /// First failure report → FAILED.
     pub detection_latency: LatencySummary,

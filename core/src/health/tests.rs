@@ -291,7 +291,7 @@ proptest! {
     fn cell_matches_sequential_model(
         ops in proptest::collection::vec(
             (proptest::option::of(health()), health(), proptest::option::of(0u32..4)),
-            0..64,
+            0..if cfg!(miri) { 20 } else { 64 },
         )
     ) {
         let cell = HealthCell::new();

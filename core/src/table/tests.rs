@@ -227,7 +227,7 @@ proptest! {
     #[test]
     fn counts_match_a_model_and_the_scan(
         n in 1u32..9,
-        ops in proptest::collection::vec((0u32..10, 0u8..4, any::<bool>()), 0..80),
+        ops in proptest::collection::vec((0u32..10, 0u8..4, any::<bool>()), 0..if cfg!(miri) { 20 } else { 80 }),
     ) {
         let table = PartitionTable::new(cells::<8>(), n.min(8)).unwrap();
         let n = n.min(8);
