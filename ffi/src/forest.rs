@@ -37,10 +37,8 @@ use crate::callbacks::{
 };
 use crate::clock::FfiClock;
 use crate::config::ftf_config;
-use crate::coordinator::{
-    config_or_default, ftf_partition_info, make_report, new_error, tracker_or_new, write_health,
-    write_partition, write_recovery,
-};
+use crate::coordinator::{config_or_default, make_report, new_error, tracker_or_new};
+use crate::coordinator_state::{ftf_partition_info, write_health, write_partition, write_recovery};
 use crate::event::ftf_phase_job;
 use crate::handle::{
     arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc, try_from, try_out,
