@@ -93,9 +93,11 @@ enum ftf_result
   FTF_TIMEOUT = 202,
   // The partitions do not have a quorum (strict majority healthy).
   FTF_NO_QUORUM = 203,
-  // The partition is already being recovered (or the object is busy with it).
+  // The partition is already being recovered (or the object is busy with it; an
+  // `ftf_op_slot` that already holds an operation).
   FTF_BUSY = 204,
-  // End of an operation token that is not in flight (already ended, or never begun).
+  // End of an operation token or slot that is not in flight (already ended, or never
+  // begun).
   FTF_NOT_IN_FLIGHT = 205,
   // The requested health or phase transition is not in the transition table.
   FTF_INVALID_TRANSITION = 206,
@@ -848,6 +850,18 @@ typedef struct ftf_permit_token {
   uint32_t ticket;
 } ftf_permit_token;
 
+// Caller-owned storage for one checked operation (see `ftf_op_begin_checked`).
+//
+// Zero-initialise it (`ftf_op_slot slot = {0};`) and then treat it as opaque: only the
+// library reads or writes `state`, atomically, so several threads may pass the same slot at
+// once. It must be 8-byte aligned (automatic on 64-bit targets; `FTF_INVALID_ARGUMENT`
+// otherwise) and must not be copied while it holds an operation (a copy is a second name for
+// the same operation, the hazard this API removes).
+typedef struct ftf_op_slot {
+  // Opaque: 0 when empty.
+  uint64_t state;
+} ftf_op_slot;
+
 // One successful state change (exactly one caller receives each).
 typedef struct ftf_transition {
   // The state replaced (an `ftf_health`).
@@ -860,7 +874,9 @@ typedef struct ftf_transition {
 
 // One admitted operation: pass it to `ftf_op_end` exactly once (from any thread).
 //
-// A plain value; the fields are opaque to C (checked by the library, never trusted).
+// A plain value; the fields are opaque to C (checked by the library, never trusted). It names
+// the tracker and the stripe, not the operation: see `ftf_op_end` for what a second end does
+// (use `ftf_op_begin_checked` / `ftf_op_end_checked` to have every double end detected).
 typedef struct ftf_op_token {
   // The issuing tracker's id.
   uint32_t tracker_id;
@@ -1319,6 +1335,26 @@ ftf_result ftf_recovery_lock_release(const struct ftf_recovery_lock *lock, struc
 // large enough). Thread-safe.
 ftf_result ftf_stats_metrics(const struct ftf_stats *stats, uint32_t level, uint32_t alerts, char *buf, size_t len, size_t *needed_out);
 
+// Begins an operation on the calling thread's stripe and stores it in `*slot` (checked
+// mode): end it with `ftf_op_end_checked(tracker, slot)`. Lock-free, never blocks.
+//
+// Unlike a token, a slot names one operation: a second `ftf_op_end_checked` of the same
+// slot is always refused, whatever else is in flight. `FTF_OK`; `FTF_BUSY` (the slot
+// already holds an operation; nothing begun); `FTF_PAUSED`; `FTF_OVERFLOW`;
+// `FTF_INVALID_ARGUMENT` (misaligned, or not a zero-initialised slot);
+// `FTF_NULL_PARAMETER`. On an error the slot is unchanged.
+ftf_result ftf_op_begin_checked(const struct ftf_tracker *tracker, struct ftf_op_slot *slot);
+
+// Ends the operation `*slot` holds and empties the slot (from any thread). Lock-free;
+// wakes a pauser when this was the last operation in flight.
+//
+// `FTF_OK`; `FTF_NOT_IN_FLIGHT` (the slot is empty: ended already, or never begun; this
+// is detected whatever else is in flight, and when two threads end one slot at once
+// exactly one gets `FTF_OK`); `FTF_FOREIGN_HANDLE` (the slot holds an operation of
+// another tracker: nothing changes, end it with that tracker); `FTF_INVALID_ARGUMENT`
+// (misaligned or not a slot); `FTF_NULL_PARAMETER`.
+ftf_result ftf_op_end_checked(const struct ftf_tracker *tracker, struct ftf_op_slot *slot);
+
 // Creates an empty queue for ranks `0..n` holding at most `capacity` ranks.
 //
 // `FTF_INVALID_ARGUMENT` when `n == 0` or `capacity == 0`; `FTF_NULL_PARAMETER`. On
@@ -1458,6 +1494,11 @@ uint32_t ftf_tracker_id(const struct ftf_tracker *tracker);
 // `FTF_OK`: `*token_out` is in flight until passed to `ftf_op_end`. `FTF_PAUSED`: the
 // tracker is paused (rejected, not queued). `FTF_OVERFLOW`: 2^30-1 operations on this
 // stripe. `FTF_NULL_PARAMETER`.
+//
+// Contract: end each token **exactly once**. The token names (tracker, stripe), not this
+// operation, so the library cannot tell a second end of it from the end of another
+// operation of the same stripe (see `ftf_op_end`). For detected double ends use
+// `ftf_op_begin_checked`.
 ftf_result ftf_op_begin(const struct ftf_tracker *tracker, struct ftf_op_token *token_out);
 
 // Begins an operation on stripe `stripe_hint % stripes` (e.g. a worker or core index),
@@ -1476,8 +1517,18 @@ ftf_result ftf_op_begin_wait(const struct ftf_tracker *tracker, uint64_t timeout
 //
 // `FTF_OK`; `FTF_FOREIGN_HANDLE` (token of another tracker, or a forged stripe);
 // `FTF_NOT_IN_FLIGHT` (nothing in flight on the token's stripe: ended twice, or never
-// begun). An error changes nothing. Note that a second end of a token whose stripe still
-// holds other operations ends one of those instead: end each token exactly once.
+// begun). An error changes nothing.
+//
+// Contract: each token must be ended **exactly once**. A token names (tracker, stripe),
+// not one operation, and the library keeps no per-operation storage, so a second end of
+// the same token (or a forged one) is detected (`FTF_NOT_IN_FLIGHT`) only when its stripe
+// has nothing in flight. Otherwise it returns `FTF_OK` and it is undefined which
+// operation's count it ends: one that is still running then no longer holds a pause
+// back, and a pause may report quiescence while it runs (its own later end is then the
+// detected one). This is never memory-unsafe and never corrupts the pause state (the
+// count cannot underflow into the flag bits). To have every double end detected, use
+// `ftf_op_begin_checked` / `ftf_op_end_checked` (one caller-owned `ftf_op_slot` per
+// operation) or the C++ `ftf::operation` guard.
 ftf_result ftf_op_end(const struct ftf_tracker *tracker, struct ftf_op_token token);
 
 // Takes a pause (counted) and returns at once: every later `ftf_op_begin` is rejected

@@ -41,6 +41,7 @@ pub mod event;
 pub mod forest;
 pub mod lock;
 pub mod metrics;
+pub mod op_slot;
 pub mod queue;
 pub mod result;
 pub mod stats;

@@ -50,9 +50,11 @@ pub enum ftf_result {
     FTF_TIMEOUT = 202,
     /// The partitions do not have a quorum (strict majority healthy).
     FTF_NO_QUORUM = 203,
-    /// The partition is already being recovered (or the object is busy with it).
+    /// The partition is already being recovered (or the object is busy with it; an
+    /// `ftf_op_slot` that already holds an operation).
     FTF_BUSY = 204,
-    /// End of an operation token that is not in flight (already ended, or never begun).
+    /// End of an operation token or slot that is not in flight (already ended, or never
+    /// begun).
     FTF_NOT_IN_FLIGHT = 205,
     /// The requested health or phase transition is not in the transition table.
     FTF_INVALID_TRANSITION = 206,
@@ -187,7 +189,7 @@ impl ftf_result {
             FTF_NOT_PAUSED => c"pause not held",
             FTF_TIMEOUT => c"deadline passed",
             FTF_NO_QUORUM => c"no quorum of healthy partitions",
-            FTF_BUSY => c"partition already being recovered",
+            FTF_BUSY => c"busy: partition already being recovered, or slot already in use",
             FTF_NOT_IN_FLIGHT => c"operation not in flight",
             FTF_INVALID_TRANSITION => c"transition not allowed",
             FTF_STALE => c"stale incarnation",
