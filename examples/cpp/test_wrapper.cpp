@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <thread>
+#include <type_traits>
 
 #include "ftforest.hpp"
 
@@ -68,6 +69,65 @@ static void tracker_guards() {
         CHECK(!t.begin_wait(1ms).has_value());
     }
     CHECK(t.begin_wait(1ms).has_value());
+}
+
+// Beginning an operation on a temporary tracker does not compile (the guard would dangle).
+template <class T, class = void>
+struct can_begin : std::false_type {};
+template <class T>
+struct can_begin<T, std::void_t<decltype(std::declval<T>().begin())>> : std::true_type {};
+static_assert(can_begin<ftf::tracker &>::value, "begin on an lvalue tracker");
+static_assert(!can_begin<ftf::tracker>::value, "begin on a temporary tracker is deleted");
+
+// The C ABI's contract is "end each ftf_op_token exactly once" (a second end may end another
+// operation of the same stripe, undetected); the guard cannot end twice.
+static void operation_guard_cannot_double_end() {
+    ftf::tracker t;
+    std::optional<ftf::operation> a = t.try_begin_on(5);
+    std::optional<ftf::operation> b = t.try_begin_on(5);  // same stripe: same token value
+    CHECK(a && b && a->token().stripe == b->token().stripe && t.in_flight() == 2);
+    a->end();
+    a->end();  // empty now: no second ftf_op_end that would take b's count
+    CHECK(t.in_flight() == 1);
+    ftf::operation moved = std::move(*b);
+    b.reset();  // the moved-from guard ends nothing
+    CHECK(t.in_flight() == 1);
+    a.reset();  // nor does the ended one
+    CHECK(t.in_flight() == 1);
+    {
+        ftf::pause_guard p = t.pause();
+        CHECK(!p.wait_quiescent(1ms));  // `moved` still holds the pause back
+        moved.end();
+        CHECK(p.wait_quiescent(1s));
+    }
+    CHECK(t.in_flight() == 0 && !t.is_paused());
+    // release() hands the token to C: one manual end, then the contract's documented code.
+    ftf_op_token tok = t.begin().release();
+    CHECK(ftf_op_end(t.get(), tok) == FTF_OK);
+    CHECK(ftf_op_end(t.get(), tok) == FTF_NOT_IN_FLIGHT);  // idle stripe: detected
+}
+
+// A pause guard and a permit hold their own references: they may outlive the handle objects.
+static void guards_outlive_their_handles() {
+    std::optional<ftf::pause_guard> p;
+    uint32_t id = 0;
+    {
+        ftf::tracker t;
+        id = t.id();
+        p.emplace(t.pause());
+    }
+    CHECK(id != 0);
+    p->resume();  // the tracker is still alive through the guard
+    p->resume();  // no-op
+    std::optional<ftf::permit> permit;
+    {
+        ftf::recovery_lock lock(3, 1);
+        permit = lock.try_acquire(1, true);
+        CHECK(permit.has_value());
+    }
+    CHECK(permit->rank() == 1);
+    permit->release();
+    permit->release();  // no-op
 }
 
 static void custom_wait_lambdas() {
@@ -216,6 +276,8 @@ static void forest_lambdas_and_subscription() {
 
 int main() {
     RUN(tracker_guards);
+    RUN(operation_guard_cannot_double_end);
+    RUN(guards_outlive_their_handles);
     RUN(custom_wait_lambdas);
     RUN(errors_are_system_errors);
     RUN(table_lock_queue);
