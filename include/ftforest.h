@@ -917,6 +917,12 @@ void ftf_barrier_free(struct ftf_barrier *barrier);
 
 // Waits at most `timeout_ns` through the embedder's barrier and reports the outcome.
 //
+// The report is about the partition's life (incarnation) when the wait began: if the
+// partition became HEALTHY again during the wait (recovered, or a false alarm cleared),
+// the report is stale and ignored (`ftf_barrier_last_report` gives `FTF_REPORT_STALE`),
+// so a wait that began before a recovery finished never counts against the recovered
+// partition.
+//
 // `FTF_OK` (`*outcome_out` = an `ftf_barrier_outcome`); `FTF_CALLBACK_FAILED` (the
 // callback returned an unknown value: reported as a timeout; `*outcome_out` untouched);
 // `FTF_NULL_PARAMETER`.
@@ -924,6 +930,16 @@ ftf_result ftf_barrier_wait(struct ftf_barrier *barrier, uint64_t timeout_ns, ui
 
 // Timeouts seen (each was reported); 0 for NULL.
 uint64_t ftf_barrier_timeouts(const struct ftf_barrier *barrier);
+
+// What the forest or coordinator made of the last wait's report: `*outcome_out` = an
+// `ftf_report_outcome` (e.g. `FTF_REPORT_COUNTED`, `FTF_REPORT_SUSPECTED` when this
+// timeout made the partition SUSPECTED, `FTF_REPORT_IGNORED` when it is already FAILED or
+// RECOVERING, `FTF_REPORT_STALE` when the partition became HEALTHY again during the
+// wait).
+//
+// `FTF_OK`; `FTF_EMPTY` (no wait yet, a pass that is not reported, or a refused report:
+// see `ftf_barrier_report_errors`); `FTF_NULL_PARAMETER`.
+ftf_result ftf_barrier_last_report(const struct ftf_barrier *barrier, uint32_t *outcome_out);
 
 // Reports the forest or coordinator refused (should stay 0); 0 for NULL.
 uint64_t ftf_barrier_report_errors(const struct ftf_barrier *barrier);

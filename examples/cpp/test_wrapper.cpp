@@ -235,6 +235,34 @@ static void coordinator_sans_io() {
           FTF_NO_RECOVERY);
 }
 
+static void barrier_reports_to_the_forest() {
+    ftf::recovery rec;
+    rec.run_phase = [](const ftf_phase_job &) { return true; };
+    ftf::config cfg = ftf::config_builder().reports_before_suspicion(2).build();
+    ftf::tracker t;
+    ftf::forest f(cfg, 3, t, rec);  // not started: reports are handled synchronously
+    int calls = 0;
+    ftf::barrier b(f, 2, [&](uint64_t timeout_ns) {
+        ++calls;
+        CHECK(timeout_ns == 1000000);
+        if (calls == 3) throw std::runtime_error("a throwing barrier counts as a timeout");
+        return calls == 4 ? FTF_BARRIER_PASSED : FTF_BARRIER_TIMED_OUT;
+    });
+    CHECK(!b.last_report().has_value());
+    CHECK(b.wait(1ms) == FTF_BARRIER_TIMED_OUT);
+    CHECK(b.last_report() == FTF_REPORT_COUNTED);
+    CHECK(b.wait(1ms) == FTF_BARRIER_TIMED_OUT);
+    CHECK(b.last_report() == FTF_REPORT_SUSPECTED);
+    CHECK(f.health(2).first == FTF_HEALTH_SUSPECTED);
+    CHECK(b.wait(1ms) == FTF_BARRIER_TIMED_OUT);
+    CHECK(b.wait(1ms) == FTF_BARRIER_PASSED);
+    CHECK(b.last_report() == FTF_REPORT_CLEARED);
+    CHECK(f.health(2) == std::make_pair(FTF_HEALTH_HEALTHY, 1u));
+    CHECK(b.timeouts() == 3 && b.report_errors() == 0);
+    CHECK(throws_code([&] { ftf::barrier bad(f, 3, [](uint64_t) { return FTF_BARRIER_PASSED; }); }) ==
+          FTF_UNKNOWN_PARTITION);
+}
+
 static void forest_lambdas_and_subscription() {
     std::atomic<int> phases{0}, events{0};
     ftf::recovery rec;
@@ -283,6 +311,7 @@ int main() {
     RUN(table_lock_queue);
     RUN(coordinator_sans_io);
     RUN(forest_lambdas_and_subscription);
+    RUN(barrier_reports_to_the_forest);
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -1,10 +1,9 @@
-//! The sans-io coordinator, config builder and barrier through the C ABI (Miri too).
+//! The sans-io coordinator and config builder through the C ABI (Miri too; the barrier is in
+//! `barrier.rs`).
 #![allow(clippy::std_instead_of_core)] // std-only test code
 
-use core::ffi::c_void;
 use std::ptr;
 
-use ftforest::barrier::*;
 use ftforest::config::*;
 use ftforest::coordinator::*;
 use ftforest::enums::ftf_action_kind::*;
@@ -14,7 +13,7 @@ use ftforest::enums::ftf_report_kind::*;
 use ftforest::enums::ftf_report_outcome::*;
 use ftforest::enums::*;
 use ftforest::event::*;
-use ftforest::result::ftf_result::{self, *};
+use ftforest::result::ftf_result::*;
 use ftforest::stats::ftf_stats;
 use ftforest::table::ftf_health::*;
 use ftforest::table::{ftf_counts, FTF_INCARNATION_ANY};
@@ -480,104 +479,4 @@ fn coordinator_arguments_are_checked() {
     let c2 = ftf_coordinator::ftf_coordinator_clone(c);
     ftf_coordinator::ftf_coordinator_free(c);
     ftf_coordinator::ftf_coordinator_free(c2);
-}
-
-unsafe extern "C" fn scripted_barrier(ud: *mut c_void, _rank: u32, _timeout: u64) -> u32 {
-    // SAFETY: the test passes a Vec<u32> that outlives the barrier.
-    let script = unsafe { &mut *(ud as *mut Vec<u32>) };
-    script
-        .pop()
-        .unwrap_or(ftf_barrier_outcome::FTF_BARRIER_PASSED as u32)
-}
-
-#[test]
-fn barrier_reports_every_timeout() {
-    let mut c = ptr::null();
-    assert_eq!(
-        ftf_coordinator::ftf_coordinator_new(
-            ptr::null(),
-            3,
-            ptr::null(),
-            ftforest::clock::ftf_now_ns(),
-            &mut c
-        ),
-        FTF_OK
-    );
-    // Popped from the back: timeout, garbage, timeout, pass.
-    let mut script: Vec<u32> = vec![0, 1, 42, 1];
-    let mut b = ptr::null_mut();
-    assert_eq!(
-        ftf_barrier::ftf_barrier_new_for_coordinator(
-            c,
-            3,
-            Some(scripted_barrier),
-            ptr::null_mut(),
-            None,
-            true,
-            &mut b
-        ),
-        FTF_UNKNOWN_PARTITION
-    );
-    assert_eq!(
-        ftf_barrier::ftf_barrier_new_for_coordinator(
-            c,
-            1,
-            None,
-            ptr::null_mut(),
-            None,
-            true,
-            &mut b
-        ),
-        FTF_NULL_PARAMETER
-    );
-    assert_eq!(
-        ftf_barrier::ftf_barrier_new_for_coordinator(
-            c,
-            1,
-            Some(scripted_barrier),
-            &mut script as *mut Vec<u32> as *mut c_void,
-            None,
-            true,
-            &mut b
-        ),
-        FTF_OK
-    );
-    let mut out = 99;
-    assert_eq!(ftf_barrier::ftf_barrier_wait(b, MS, &mut out), FTF_OK);
-    assert_eq!(out, ftf_barrier_outcome::FTF_BARRIER_TIMED_OUT as u32);
-    out = 99;
-    assert_eq!(
-        ftf_barrier::ftf_barrier_wait(b, MS, &mut out),
-        FTF_CALLBACK_FAILED
-    );
-    assert_eq!(out, 99);
-    // Two consecutive failures (the invalid result counted as a timeout): SUSPECTED.
-    let (mut h, mut inc) = (0, 0);
-    assert_eq!(
-        ftf_coordinator::ftf_coordinator_health(c, 1, &mut h, &mut inc),
-        FTF_OK
-    );
-    assert_eq!(h, FTF_HEALTH_SUSPECTED as u32);
-    assert_eq!(ftf_barrier::ftf_barrier_wait(b, MS, &mut out), FTF_OK);
-    assert_eq!(ftf_barrier::ftf_barrier_wait(b, MS, &mut out), FTF_OK);
-    assert_eq!(out, ftf_barrier_outcome::FTF_BARRIER_PASSED as u32);
-    assert_eq!(
-        ftf_coordinator::ftf_coordinator_health(c, 1, &mut h, &mut inc),
-        FTF_OK
-    );
-    assert_eq!(
-        h, FTF_HEALTH_HEALTHY as u32,
-        "a pass clears the suspicion (false alarm)"
-    );
-    assert_eq!(ftf_barrier::ftf_barrier_timeouts(b), 3);
-    assert_eq!(ftf_barrier::ftf_barrier_report_errors(b), 0);
-    assert_eq!(
-        ftf_barrier::ftf_barrier_wait(ptr::null_mut(), MS, &mut out),
-        FTF_NULL_PARAMETER
-    );
-    ftf_coordinator::ftf_coordinator_free(c); // the barrier keeps it alive
-    assert_eq!(ftf_barrier::ftf_barrier_wait(b, MS, &mut out), FTF_OK);
-    ftf_barrier::ftf_barrier_free(b);
-    ftf_barrier::ftf_barrier_free(ptr::null_mut());
-    let _: ftf_result = FTF_OK;
 }

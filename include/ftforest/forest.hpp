@@ -195,7 +195,8 @@ private:
     handle h_;
 };
 
-/// The barrier decorator for one partition; `wait(timeout_ns)` returns an outcome.
+/// The barrier decorator for one partition; `wait(timeout)` returns an outcome and reports it
+/// to the forest (pinned to the partition's incarnation when the wait began).
 class barrier {
 public:
     barrier(const forest &f, uint32_t rank, std::function<ftf_barrier_outcome(uint64_t)> wait,
@@ -227,6 +228,17 @@ public:
         return static_cast<ftf_barrier_outcome>(out);
     }
     uint64_t timeouts() const noexcept { return ftf_barrier_timeouts(h_.get()); }
+    /// Reports the forest refused (should stay 0).
+    uint64_t report_errors() const noexcept { return ftf_barrier_report_errors(h_.get()); }
+    /// What the forest made of the last wait's report (FTF_REPORT_STALE: the partition became
+    /// HEALTHY again during the wait); nullopt when nothing was reported.
+    std::optional<ftf_report_outcome> last_report() const {
+        uint32_t out = 0;
+        uint32_t rc = ftf_barrier_last_report(h_.get(), &out);
+        if (rc == FTF_EMPTY) return std::nullopt;
+        check(rc, "ftf_barrier_last_report");
+        return static_cast<ftf_report_outcome>(out);
+    }
 
 private:
     using handle = detail::unique<ftf_barrier, ftf_barrier_free>;
