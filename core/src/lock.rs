@@ -4,7 +4,8 @@
 //! # Words
 //!
 //! * one [`LockSlot`] (`AtomicU32`) per partition, caller storage:
-//!   `FREE = 0` | `PENDING = u32::MAX` (claimed by an acquire in progress) | a ticket
+//!   `FREE = 0` | `PENDING = u32::MAX` (an acquire or a release of this partition is in
+//!   progress: a window of a few instructions, no waiting inside) | a ticket
 //!   (`1..=u32::MAX - 1`, unique per lock among 2^32 − 2 consecutive acquisitions: the holder).
 //! * `active: AtomicU32`: permits taken, `0..=K`.
 //! * `next_ticket: AtomicU32`: ticket source (`fetch_add`, skipping `FREE` and `PENDING`).
@@ -13,29 +14,51 @@
 //!
 //! | step | from → to | RMW (success / failure ordering) | by |
 //! |---|---|---|---|
-//! | claim | `FREE → PENDING` | CAS (`Acquire` / `Relaxed`) | `try_acquire` |
+//! | claim | `FREE → PENDING` | CAS (`Acquire` / `Acquire`) | `try_acquire` |
 //! | undo | `PENDING → FREE` | store (`Release`) | `try_acquire` at capacity |
 //! | grant | `PENDING → ticket` | store (`Release`) | `try_acquire` after taking capacity |
-//! | release | `ticket → FREE` | CAS (`Release` / `Relaxed`) | permit drop, `release_token` |
+//! | retire | `ticket → PENDING` | CAS (`Acquire` / `Relaxed`) | permit drop, `release_token` |
+//! | free | `PENDING → FREE` | store (`Release`) | the same release, after returning capacity |
 //!
-//! Only the claimer writes a `PENDING` slot, and only the holder of `ticket` (its permit or
-//! its token) can make the CAS `ticket → FREE` succeed: a stale or foreign token names another
-//! ticket, or `PENDING`, and fails with [`ReleaseError::NotHolder`] without touching the slot
-//! (B22). Each ticket is granted once, so each grant is released at most once.
+//! Only the thread that wrote `PENDING` (claimer or releaser) writes the slot again, and only
+//! the holder of `ticket` (its permit or its token) can make the CAS `ticket → PENDING`
+//! succeed: a stale or foreign token names another ticket, or `PENDING`, and fails with
+//! [`ReleaseError::NotHolder`] without touching the slot (B22). Each ticket is granted once,
+//! so each grant is released at most once.
 //!
 //! # Acquire order and invariants
 //!
-//! `try_acquire`: unknown rank → quorum gate → claim the slot (else `AlreadyRecovering`, at
-//! once) → take one of K by a CAS loop on `active` (else undo the claim, `AtCapacity`) → grant.
-//! Release: slot `ticket → FREE`, then `active.fetch_sub(1)`.
+//! `try_acquire`: unknown rank → quorum gate → claim the slot: it reads `FREE` (claimed) or a
+//! ticket (`AlreadyRecovering`) or `PENDING` (another acquire or release of this partition is
+//! half-way: spin with `Backoff` and read again, never answer from it) → take one of K by a
+//! CAS loop on `active` (else undo the claim, `AtCapacity`) → grant.
+//! Release: slot `ticket → PENDING`, then `active.fetch_sub(1)`, then slot `PENDING → FREE`.
 //!
 //! * never two holders of one partition: the claim CAS from `FREE` admits one claimer until
 //!   the slot is `FREE` again;
 //! * `#granted slots <= active <= K` at every instant: a grant follows its increment and a
-//!   decrement follows its release CAS;
-//! * no leaked slot: every claim ends in an undo or a grant, and a grant is released by the
-//!   permit's drop or by `release_token`. When no acquire or release is in progress,
-//!   `active == #granted slots`.
+//!   decrement follows its retire CAS;
+//! * no leaked slot: every claim ends in an undo or a grant, a grant is released by the
+//!   permit's drop or by `release_token`, and every retire ends in a free. When no acquire or
+//!   release is in progress, `active == #granted slots`.
+//!
+//! # Exact answers
+//!
+//! A permit exists from the `active` increment of its acquire to the `active` decrement of
+//! its release (its linearisation points). Each refusal is true at the instant of the read it
+//! is made from:
+//!
+//! * `AlreadyRecovering` is answered only from a ticket, i.e. while a granted permit of the
+//!   partition exists (a releasing one still shows `PENDING`, not its ticket, and is waited
+//!   out); never from the transient claim of an acquire that may still fail;
+//! * `AtCapacity` is answered only from `active >= K`, and a release returns its capacity
+//!   before its slot reads `FREE`, so a re-acquire of the released partition never sees the
+//!   freed slot with the capacity still taken.
+//!
+//! The price: an acquire that meets `PENDING` spins until the other thread's window (a few
+//! atomic operations, no waiting, no user code) ends. Do not acquire from an interrupt
+//! handler that can preempt an acquire or release *of the same partition* on the same core:
+//! it would spin forever (acquires of other partitions never wait on each other).
 //!
 //! # Waiting for capacity
 //!
@@ -47,8 +70,10 @@
 //!
 //! # Orderings
 //!
-//! The claim CAS is `Acquire` and the release CAS `Release`: the next recovery of a partition
-//! sees everything its previous recovery wrote (pairs claim ↔ release, and claim ↔ undo).
+//! The claim CAS is `Acquire` and the free (and undo) store `Release`: the next recovery of a
+//! partition sees everything its previous recovery wrote (pairs claim ↔ free, and claim ↔
+//! undo). The retire CAS is `Acquire`: it pairs with the grant's `Release` store, so a token
+//! released on another thread than the acquirer's orders the recovery after the grant.
 //! `active` is taken with an `Acquire` CAS and returned with a `Release` `fetch_sub` (pairs
 //! with the next taker), so the K-limit hands over memory like a semaphore.
 //!
@@ -122,6 +147,13 @@ pub enum LockConfigError {
     },
     /// `max_concurrent == 0`: no recovery could ever run.
     ZeroCapacity,
+    /// A slot among the first `n` is not free: the storage is (or was) used by another lock,
+    /// whose permits it still records. Storage belongs to one lock at a time; it is never
+    /// reset behind a live lock's back.
+    StorageInUse {
+        /// The first partition whose slot is not free.
+        rank: u32,
+    },
 }
 
 impl fmt::Display for LockConfigError {
@@ -135,6 +167,12 @@ impl fmt::Display for LockConfigError {
                 )
             }
             LockConfigError::ZeroCapacity => f.write_str("max_concurrent must be at least 1"),
+            LockConfigError::StorageInUse { rank } => {
+                write!(
+                    f,
+                    "lock slot {rank} is in use: the storage belongs to another lock"
+                )
+            }
         }
     }
 }
@@ -145,9 +183,10 @@ impl fmt::Display for LockConfigError {
 pub enum AcquireError {
     /// The caller reported no quorum: recoveries must not start.
     NoQuorum,
-    /// A recovery of this partition holds (or is being granted) the lock. Never waited for.
+    /// A granted permit of this partition exists (answered only from a holder's ticket).
+    /// Never waited for.
     AlreadyRecovering,
-    /// K recoveries are running.
+    /// K permits exist (answered only from `active >= K`).
     AtCapacity,
     /// `rank >= n`.
     UnknownPartition,
@@ -272,12 +311,20 @@ impl<S: AsRef<[LockSlot]>> RecoveryLock<S, SpinWait> {
 impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryLock<S, W> {
     /// A lock for partitions `0..n` over the first `n` slots of `storage`, admitting at most
     /// `max_concurrent` recoveries at once (a K above `n` is allowed and acts as `n`), whose
-    /// [`RecoveryLock::acquire_wait`] blocks with `waiter`. Frees every slot (no other
-    /// thread may use the storage during construction).
+    /// [`RecoveryLock::acquire_wait`] blocks with `waiter`.
+    ///
+    /// **Storage belongs to one lock at a time.** The slots record the permits of the lock
+    /// that uses them, so `new` never writes them: storage whose first `n` slots are not all
+    /// free (another lock holds permits in it, or left some behind as unreleased tokens) is
+    /// refused with [`LockConfigError::StorageInUse`] rather than silently reset. Storage
+    /// that reads all free is accepted: building a second lock over storage that a live lock
+    /// still uses is a misuse this check cannot always see (the two would share slots but
+    /// not their capacity counts), so give each lock its own storage, or reuse it only after
+    /// the previous lock is gone.
     ///
     /// Errors: `n == 0` → [`LockConfigError::NoPartitions`]; `n > storage.len()` →
     /// [`LockConfigError::StorageTooSmall`]; `max_concurrent == 0` →
-    /// [`LockConfigError::ZeroCapacity`].
+    /// [`LockConfigError::ZeroCapacity`]; a slot in use → [`LockConfigError::StorageInUse`].
     pub fn with_waiter(
         storage: S,
         n: u32,
@@ -294,8 +341,17 @@ impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryLock<S, W> {
         if usize::try_from(n).map_or(true, |n| n > len) {
             return Err(LockConfigError::StorageTooSmall { n, len });
         }
-        for slot in storage.as_ref().iter().take(n as usize) {
-            slot.0.store(FREE, Ordering::Release);
+        // Acquire: pairs with the Release free/undo store of a previous user of the storage,
+        // so its recoveries happen-before ours.
+        if let Some(rank) = storage
+            .as_ref()
+            .iter()
+            .take(n as usize)
+            .position(|slot| slot.0.load(Ordering::Acquire) != FREE)
+        {
+            return Err(LockConfigError::StorageInUse {
+                rank: u32::try_from(rank).unwrap_or(u32::MAX),
+            });
         }
         Ok(RecoveryLock {
             slots: storage,
@@ -334,7 +390,8 @@ impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryLock<S, W> {
         self.active.load(Ordering::Acquire)
     }
 
-    /// Whether `rank` is held or being granted (a snapshot). `false` for unknown ranks.
+    /// Whether `rank` is held, being granted or being released (a snapshot). `false` for
+    /// unknown ranks.
     pub fn is_recovering(&self, rank: u32) -> bool {
         self.slot(rank)
             .is_some_and(|s| s.load(Ordering::Acquire) != FREE)
@@ -347,10 +404,12 @@ impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryLock<S, W> {
     /// ([`AcquireError::NoQuorum`]), the partition's slot ([`AcquireError::AlreadyRecovering`]),
     /// capacity ([`AcquireError::AtCapacity`]). On error nothing is held.
     ///
-    /// Under concurrency two refusals can be momentary: `AlreadyRecovering` while another
-    /// acquire of the same rank holds its claim on the way to `AtCapacity` (then undoes it),
-    /// and `AtCapacity` while a release has freed its slot but not yet returned its capacity.
-    /// Neither ever admits a second holder or a (K+1)-th recovery.
+    /// Every refusal is exact (module docs, "Exact answers"): `AlreadyRecovering` means a
+    /// granted permit of `rank` existed when the slot was read, `AtCapacity` that K permits
+    /// existed. "Never waits" means no waiting for another permit: an acquire or release of
+    /// the same partition that is half-way (its slot reads `PENDING`) is spun out with
+    /// `Backoff`, a window of a few atomic operations (see the module docs for the one
+    /// restriction this implies in interrupt handlers).
     pub fn try_acquire(
         &self,
         rank: u32,
@@ -360,9 +419,7 @@ impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryLock<S, W> {
         if !quorum {
             return Err(AcquireError::NoQuorum);
         }
-        // Acquire: pairs with the Release release-CAS (or undo store) that freed the slot.
-        slot.compare_exchange(FREE, PENDING, Ordering::Acquire, Ordering::Relaxed)
-            .map_err(|_| AcquireError::AlreadyRecovering)?;
+        self.claim(slot)?;
         let mut cur = self.active.load(Ordering::Relaxed);
         loop {
             if cur >= self.max {
@@ -398,9 +455,13 @@ impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryLock<S, W> {
     /// Like [`RecoveryLock::try_acquire`], but waits for capacity until `deadline` (read from
     /// `clock`): spins with backoff, then blocks with the wait strategy until a release.
     ///
-    /// Only [`AcquireError::AtCapacity`] is waited out; `UnknownPartition`, `NoQuorum` and
-    /// `AlreadyRecovering` return at once (as does any of them met while retrying). When the
-    /// deadline passes first: [`AcquireError::TimedOut`], nothing held. No lost wake-up: the
+    /// Only [`AcquireError::AtCapacity`] is waited out (until the deadline, however often it
+    /// is met); `UnknownPartition`, `NoQuorum` and `AlreadyRecovering` return at once (as does
+    /// any of them met while retrying). Like `try_acquire`'s, these answers are exact:
+    /// `AlreadyRecovering` only while a granted permit of `rank` exists, never because another
+    /// acquire of `rank` was half-way (that acquire is spun out and may still end
+    /// `AtCapacity`, which this call then keeps waiting out). When the deadline passes first:
+    /// [`AcquireError::TimedOut`], nothing held. No lost wake-up: the
     /// wait word is read before the retry, and every release bumps it after returning its
     /// capacity (see `crate::wait`). Waiters are not served in FIFO order.
     pub fn acquire_wait(
@@ -449,18 +510,37 @@ impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryLock<S, W> {
         self.release(token.rank, token.ticket)
     }
 
+    /// Claim `slot` (`FREE → PENDING`): `Ok` once claimed, `AlreadyRecovering` when it holds
+    /// a ticket; a `PENDING` slot (another acquire or release half-way) is spun out.
+    fn claim(&self, slot: &AtomicU32) -> Result<(), AcquireError> {
+        let mut backoff = Backoff::new();
+        loop {
+            // Acquire (success): pairs with the Release free (or undo) store that made the
+            // slot FREE. Acquire (failure): a ticket read here was stored by a grant (Release).
+            match slot.compare_exchange(FREE, PENDING, Ordering::Acquire, Ordering::Acquire) {
+                Ok(_) => return Ok(()),
+                Err(PENDING) => backoff.snooze(),
+                Err(_) => return Err(AcquireError::AlreadyRecovering),
+            }
+        }
+    }
+
     fn release(&self, rank: u32, ticket: u32) -> Result<(), ReleaseError> {
         let slot = self.slot(rank).ok_or(ReleaseError::UnknownPartition)?;
         if ticket == FREE || ticket == PENDING {
             return Err(ReleaseError::NotHolder);
         }
-        // Release: publishes the recovery's writes to the next claimer of this slot (pairs
-        // with the claim's Acquire). Only the holder's ticket matches (module docs).
-        slot.compare_exchange(ticket, FREE, Ordering::Release, Ordering::Relaxed)
+        // Retire: only the holder's ticket matches (module docs). Acquire: pairs with the
+        // grant's Release store (the token may be released on another thread).
+        slot.compare_exchange(ticket, PENDING, Ordering::Acquire, Ordering::Relaxed)
             .map_err(|_| ReleaseError::NotHolder)?;
         // Release: pairs with the Acquire CAS of the next capacity taker. Cannot underflow:
         // this ticket was granted after its increment and is released only once.
         self.active.fetch_sub(1, Ordering::Release);
+        // Free the slot only now that the capacity is back (exact `AtCapacity`). Release:
+        // publishes the recovery's writes to the next claimer (pairs with the claim's
+        // Acquire).
+        slot.store(FREE, Ordering::Release);
         // Capacity changed: bump after the decrement (Release, pairs with the Acquire load
         // of a waiter in `acquire_wait`), then wake (futex protocol of `crate::wait`).
         self.word.bump();

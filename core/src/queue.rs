@@ -119,6 +119,13 @@ pub enum QueueConfigError {
         /// Slots in the storage.
         len: usize,
     },
+    /// A membership bit is set: the storage is (or was) used by another queue that still
+    /// holds ranks in it. Storage belongs to one queue at a time; it is never reset behind a
+    /// live queue's back.
+    StorageInUse {
+        /// The lowest rank whose membership bit is set.
+        rank: u32,
+    },
 }
 
 impl fmt::Display for QueueConfigError {
@@ -129,6 +136,12 @@ impl fmt::Display for QueueConfigError {
                 write!(
                     f,
                     "queue storage holds {len} slots, at least {needed} needed"
+                )
+            }
+            QueueConfigError::StorageInUse { rank } => {
+                write!(
+                    f,
+                    "queue storage is in use: rank {rank} is queued by another queue"
                 )
             }
         }
@@ -204,11 +217,19 @@ impl Drop for RingGuard<'_> {
 }
 
 impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
-    /// An empty queue for ranks `0..n` over `storage` (layout in the module docs); clears the
-    /// membership bitset (no other thread may use the storage during `new`).
+    /// An empty queue for ranks `0..n` over `storage` (layout in the module docs).
+    ///
+    /// **Storage belongs to one queue at a time.** `new` never writes the storage: a
+    /// membership bitset with a bit set (another queue holds ranks in it) is refused with
+    /// [`QueueConfigError::StorageInUse`] rather than silently cleared. The ring entries are
+    /// not read (the bitset says the queue is empty). Storage whose bitset reads empty is
+    /// accepted: building a second queue over storage that a live queue still uses is a
+    /// misuse this check cannot always see, so give each queue its own storage, or reuse it
+    /// only after the previous queue is gone.
     ///
     /// Errors: `n == 0` → [`QueueConfigError::NoPartitions`]; fewer than
-    /// `ceil(n / 32) + 1` slots → [`QueueConfigError::StorageTooSmall`].
+    /// `ceil(n / 32) + 1` slots → [`QueueConfigError::StorageTooSmall`]; any bit of the
+    /// bitset words set → [`QueueConfigError::StorageInUse`].
     pub fn new(storage: S, n: u32) -> Result<Self, QueueConfigError> {
         if n == 0 {
             return Err(QueueConfigError::NoPartitions);
@@ -222,8 +243,22 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
             });
         }
         let capacity = u32::try_from(len - words).unwrap_or(u32::MAX);
-        for w in storage.as_ref().iter().take(words) {
-            w.0.store(0, Ordering::Release);
+        // Acquire: pairs with the Release `fetch_and` of a previous user's last pop/remove.
+        let in_use = storage
+            .as_ref()
+            .iter()
+            .take(words)
+            .enumerate()
+            .find_map(|(i, w)| {
+                let bits = w.0.load(Ordering::Acquire);
+                (bits != 0).then(|| {
+                    (i as u32)
+                        .saturating_mul(32)
+                        .saturating_add(bits.trailing_zeros())
+                })
+            });
+        if let Some(rank) = in_use {
+            return Err(QueueConfigError::StorageInUse { rank });
         }
         Ok(RecoveryQueue {
             storage,

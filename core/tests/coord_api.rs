@@ -1,6 +1,7 @@
 //! The coordinator's API contracts: memory per partition, construction errors, caller
-//! storage without allocation, spurious ticks, outbox overflow, adopted cells, phase
-//! protocol errors and scale.
+//! storage without allocation, spurious ticks, adopted cells, phase
+//! protocol errors and scale. (The outbox's backpressure has its own file,
+//! `coord_backpressure.rs`.)
 #![cfg(feature = "std")]
 
 mod common;
@@ -120,24 +121,61 @@ fn spurious_ticks_are_no_ops() {
     assert_eq!(s.health(1), Health::Suspected);
 }
 
-/// Overflowing the event outbox is counted, never silent; state is unaffected.
+/// Storage belongs to one coordinator at a time: a second coordinator over the lock and
+/// queue storage of a live one is refused (nothing of the first is reset), and dropping the
+/// first releases its permits, its queued ranks and its pause, so the storage serves a
+/// successor, which adopts the interrupted recoveries from the health cells.
 #[test]
-fn event_overflow_is_counted() {
+fn storage_passes_from_one_coordinator_to_the_next() {
+    let n = 6u32;
+    let st = boxed_storage(n);
+    let mut other: Vec<PartitionSlot> = (0..n).map(|_| PartitionSlot::new()).collect();
+    let mut slots: Vec<PartitionSlot> = (0..n).map(|_| PartitionSlot::new()).collect();
     let t: Arc<Tracker> = Arc::new(Tracker::new());
-    let mut c =
-        Coordinator::<_, _, _, _, _, 8, 4>::new(Config::default(), boxed_storage(9), 9, t, ms(0))
-            .unwrap();
-    for r in 0..4 {
-        c.handle_report(ms(1), Report::crashed(r)).unwrap();
-    }
-    let mut got = 0;
-    while c.poll_event().is_some() {
-        got += 1;
-    }
-    assert_eq!(got, 4);
-    let st = c.stats();
-    assert!(st.events_dropped > 0);
-    assert_eq!(st.recovering + st.failed, 4);
+    let storage = |slots| Storage {
+        cells: &st.cells[..],
+        locks: &st.locks[..],
+        queue: &st.queue[..],
+        slots,
+    };
+    let mut third: Vec<PartitionSlot> = (0..n).map(|_| PartitionSlot::new()).collect();
+    let cfg = Config::builder().max_concurrent(1).build().unwrap();
+    let mut first: Coordinator<_, _, _, _, _, 8, 256> =
+        Coordinator::new(cfg, storage(&mut slots[..]), n, t.clone(), ms(0)).unwrap();
+    first.handle_report(ms(1), Report::crashed(1)).unwrap();
+    first.handle_report(ms(1), Report::crashed(2)).unwrap();
+    assert!(first.is_queued(2));
+    assert_eq!(first.in_progress(), 1);
+    assert!(t.is_paused());
+    let e = Coordinator::<_, _, _, _, _, 8, 256>::new(
+        cfg,
+        storage(&mut other[..]),
+        n,
+        t.clone(),
+        ms(2),
+    )
+    .unwrap_err();
+    assert!(matches!(
+        e,
+        NewError::Lock(ftforest_core::LockConfigError::StorageInUse { rank: 1 })
+    ));
+    assert!(
+        first.is_queued(2) && first.in_progress() == 1,
+        "the live one is untouched"
+    );
+    drop(first);
+    assert!(!t.is_paused(), "the pause was given back");
+    let mut next: Coordinator<_, _, _, _, _, 8, 256> =
+        Coordinator::new(cfg, storage(&mut third[..]), n, t.clone(), ms(3)).unwrap();
+    assert_eq!(next.health(1).unwrap().0, Health::Recovering);
+    assert_eq!(next.health(2).unwrap().0, Health::Failed);
+    next.tick(ms(3));
+    // The first tick scans in rank order: rank 1 (interrupted) is failed and starts again,
+    // rank 2 waits in the new queue for the one permit.
+    assert_eq!(next.health(1).unwrap().0, Health::Recovering);
+    assert_eq!(next.health(2).unwrap().0, Health::Failed);
+    assert!(next.is_queued(2));
+    assert!(t.is_paused());
 }
 
 /// Cells that are not fresh are adopted: SUSPECTED gets a confirmation window, FAILED is
@@ -157,12 +195,26 @@ fn adopts_non_fresh_cells() {
     st.slots[0] = PartitionSlot::new();
     let t = Arc::new(Tracker::new());
     let mut c = Coord::new(Config::default(), st, 7, t, ms(1000)).unwrap();
-    let e = c.poll_event().unwrap();
-    assert!(
-        matches!(e, Event::StatusChanged(s) if s.rank == 3 && s.to == Health::Failed && s.cause == Cause::RecoveryFailed)
-    );
+    // Construction emits nothing; the first tick (due at once) fails the interrupted
+    // recovery with its one event, then schedules it like any FAILED partition.
+    assert_eq!(c.poll_event(), None);
     assert_eq!(c.poll_timeout(), Some(ms(1000)));
     c.tick(ms(1000));
+    let events: Vec<Event> = core::iter::from_fn(|| c.poll_event()).collect();
+    let of_3: Vec<(Health, Health, Cause)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StatusChanged(s) if s.rank == 3 => Some((s.from, s.to, s.cause)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        of_3,
+        [
+            (Health::Recovering, Health::Failed, Cause::RecoveryFailed),
+            (Health::Failed, Health::Recovering, Cause::RecoveryStarted)
+        ]
+    );
     assert_eq!(c.health(2).unwrap().0, Health::Recovering);
     assert_eq!(c.health(3).unwrap().0, Health::Recovering);
     assert_eq!(c.health(1).unwrap().0, Health::Suspected);

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::vec::Vec;
 
 use ftforest_core::coord::{
-    CancelJob, Config, Event, EventKind, Monitor, Phase, PhaseJob, Recovery, Report, ReportOutcome,
+    CancelJob, Config, Event, EventKind, ListenerHandle, Monitor, Phase, PhaseJob, Recovery,
+    Report, ReportOutcome, UnsubscribeError,
 };
 use ftforest_core::{Clock, Health, Instant, ManualClock, StdClock, Tracker};
 
@@ -310,4 +311,140 @@ fn recovery_timeout_cancels_the_embedder() {
     wait_for("retry", || m.health(0).unwrap().0 == Health::Healthy);
     m.stop();
     assert!(log.calls().iter().any(|c| c == "cancel 0"));
+}
+
+/// Backpressure is hidden: reports that meet a full outbox (256 slots, 200 crashes before
+/// the dispatcher runs) are retried by the monitor; its users never see `OutboxFull`, and
+/// listeners receive every event (four status changes per recovered partition).
+#[test]
+fn monitor_users_never_see_outbox_full() {
+    let n: u32 = if cfg!(miri) { 20 } else { 500 };
+    let failing = n * 2 / 5;
+    let log = Arc::new(Log::default());
+    let m = monitor(n, rec(&log));
+    let status = Arc::new(AtomicU32::new(0));
+    let s2 = status.clone();
+    m.subscribe(move |e: &Event| {
+        if e.kind() == EventKind::StatusChanged {
+            s2.fetch_add(1, Ordering::SeqCst);
+        }
+    })
+    .unwrap();
+    for r in 0..failing {
+        assert_eq!(m.report(Report::crashed(r)), Ok(ReportOutcome::Failed));
+    }
+    m.start().unwrap();
+    wait_for("every recovery", || {
+        m.stats().recoveries_succeeded == u64::from(failing)
+    });
+    wait_for("every status event", || {
+        status.load(Ordering::SeqCst) >= 4 * failing
+    });
+    m.stop();
+    assert_eq!(status.load(Ordering::SeqCst), 4 * failing);
+    assert_eq!(m.stats().events_dropped, 0);
+    assert_eq!(m.stats().healthy, n);
+}
+
+/// `unsubscribe` is synchronous: while a listener is being called on the dispatcher, an
+/// `unsubscribe` on another thread waits for that call to return, and after it returns the
+/// listener is never called again, although events keep coming.
+#[test]
+fn unsubscribe_waits_for_a_running_call_and_stops_delivery() {
+    let log = Arc::new(Log::default());
+    let m = Arc::new(monitor(5, rec(&log)));
+    let inside = Arc::new(AtomicBool::new(false));
+    let release = Arc::new(AtomicBool::new(false));
+    let calls_after = Arc::new(AtomicU32::new(0));
+    let unsubscribed = Arc::new(AtomicBool::new(false));
+    let h = {
+        let (inside, release) = (inside.clone(), release.clone());
+        let (calls_after, unsubscribed) = (calls_after.clone(), unsubscribed.clone());
+        m.subscribe(move |_: &Event| {
+            if unsubscribed.load(Ordering::SeqCst) {
+                calls_after.fetch_add(1, Ordering::SeqCst);
+            }
+            if !release.load(Ordering::SeqCst) {
+                inside.store(true, Ordering::SeqCst);
+                wait_for("release", || release.load(Ordering::SeqCst));
+            }
+        })
+        .unwrap()
+    };
+    let other = Arc::new(AtomicU32::new(0));
+    let o2 = other.clone();
+    m.subscribe(move |_: &Event| {
+        o2.fetch_add(1, Ordering::SeqCst);
+    })
+    .unwrap();
+    m.start().unwrap();
+    m.report(Report::crashed(1)).unwrap();
+    wait_for("the listener runs", || inside.load(Ordering::SeqCst));
+    let returned = Arc::new(AtomicBool::new(false));
+    let unsub = {
+        let (m, returned, unsubscribed) = (m.clone(), returned.clone(), unsubscribed.clone());
+        std::thread::spawn(move || {
+            m.unsubscribe(h).unwrap();
+            unsubscribed.store(true, Ordering::SeqCst);
+            returned.store(true, Ordering::SeqCst);
+        })
+    };
+    // The unsubscriber is blocked while the call runs (it cannot have returned: the
+    // listener is still parked inside its callback).
+    for _ in 0..50 {
+        std::thread::yield_now();
+    }
+    assert!(
+        !returned.load(Ordering::SeqCst),
+        "returned during a running call"
+    );
+    release.store(true, Ordering::SeqCst);
+    unsub.join().unwrap();
+    // More events: the others still get them, the removed one never again.
+    let before = other.load(Ordering::SeqCst);
+    m.report(Report::crashed(2)).unwrap();
+    wait_for("recovery", || m.health(2).unwrap().0 == Health::Healthy);
+    wait_for("delivery", || other.load(Ordering::SeqCst) > before + 4);
+    m.stop();
+    assert_eq!(calls_after.load(Ordering::SeqCst), 0);
+    assert_eq!(m.unsubscribe(h), Err(UnsubscribeError::UnknownHandle));
+}
+
+/// A listener may unsubscribe itself from inside its callback without deadlocking, and is
+/// not called again.
+#[test]
+fn a_listener_may_unsubscribe_itself() {
+    let log = Arc::new(Log::default());
+    let m = Arc::new(monitor(5, rec(&log)));
+    let weak = Arc::downgrade(&m);
+    let handle: Arc<Mutex<Option<ListenerHandle>>> = Arc::new(Mutex::new(None));
+    let calls = Arc::new(AtomicU32::new(0));
+    let h = {
+        let (handle, calls) = (handle.clone(), calls.clone());
+        m.subscribe(move |_: &Event| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let Some(m) = weak.upgrade() else { return };
+            if let Some(h) = handle.lock().unwrap().take() {
+                m.unsubscribe(h).unwrap();
+            }
+        })
+        .unwrap()
+    };
+    *handle.lock().unwrap() = Some(h);
+    let total = Arc::new(AtomicU32::new(0));
+    let t2 = total.clone();
+    m.subscribe(move |_: &Event| {
+        t2.fetch_add(1, Ordering::SeqCst);
+    })
+    .unwrap();
+    m.start().unwrap();
+    m.report(Report::crashed(3)).unwrap();
+    wait_for("recovery", || m.health(3).unwrap().0 == Health::Healthy);
+    wait_for("delivery", || total.load(Ordering::SeqCst) >= 8);
+    m.stop();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "called once, then removed itself"
+    );
 }

@@ -15,6 +15,25 @@
 //! (or the next input) and call `tick`. Calling `tick` early or twice is a no-op ("spurious
 //! ticks are harmless"); calling it late only delays what was due.
 //!
+//! # Backpressure: no event is ever dropped
+//!
+//! Events go to a bounded outbox of `E` slots. Every transition emits exactly one event and
+//! none is dropped: the coordinator works in *steps* (one report, one phase completion, one
+//! partition of a tick's scan, one attempt started, failed or joined, …), each of which
+//! emits at most [`MAX_EVENTS_PER_STEP`] events, and it starts a step only when the outbox
+//! has that much room:
+//!
+//! * the inputs `handle_report`, `phase_done` and `retry` check first and, without room,
+//!   return their `OutboxFull` error **without changing anything**: drain `poll_event` and
+//!   call again ([`Coordinator::has_outbox_room`] tells beforehand);
+//! * the work that follows an input (starting queued recoveries, completing a pause, …) and
+//!   `tick`'s work stop early when room runs out and leave the rest for the next `tick`;
+//!   [`poll_timeout`](Coordinator::poll_timeout) then returns "now" until it is done. Nothing
+//!   is lost or reordered, only delayed until the embedder drains the outbox.
+//!
+//! `new` refuses an `E` below [`MAX_EVENTS_PER_STEP`]. With the default `E = 256` a
+//! coordinator drained after every input (the documented loop) never defers anything.
+//!
 //! # Time
 //!
 //! The coordinator never reads a clock. It keeps the largest `now` it was given and uses
@@ -42,7 +61,7 @@ use super::action::{Action, Hooks, PhaseJob};
 use super::config::{Config, ConfigError};
 use super::detect::PartitionSlot;
 use super::error::NewError;
-use super::event::{Cause, Event, Outbox, QuorumChange, StatusChange};
+use super::event::{Cause, Event, Outbox, QuorumChange, StatusChange, MAX_EVENTS_PER_STEP};
 use super::gate::OpGate;
 use super::level::{alerts, health_level, AlertInput, Alerts, HealthLevel};
 use super::mode::RecoveryMode;
@@ -96,6 +115,9 @@ pub(crate) enum RecState {
     Running,
     /// Abandoned at the recovery timeout; the cancel was not polled yet.
     Cancelling,
+    /// Was Waiting when the pause timed out (policy `AbortAndRetry`); fails in the next step
+    /// that has room (still holds its permit, the partition is RECOVERING until then).
+    Aborting,
 }
 
 /// One in-progress recovery attempt.
@@ -148,6 +170,17 @@ pub(crate) enum Pause {
     Active { since: Instant },
 }
 
+/// Where an interrupted tick scan resumes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ScanCursor {
+    /// The partition to look at next.
+    pub(crate) rank: u32,
+    /// Its detection step is done; its FAILED follow-up is not.
+    pub(crate) detected: bool,
+    /// Earliest deadline of the partitions scanned so far.
+    pub(crate) next: Option<Instant>,
+}
+
 /// The heavyweight fault-tolerant coordinator (see the module docs).
 ///
 /// * `H`, `L`, `Q`, `P`: caller storage (see [`Storage`]);
@@ -155,7 +188,8 @@ pub(crate) enum Pause {
 /// * `R`: recovery slots, the most attempts that can be in progress (must be at least
 ///   `max_concurrent`; an attempt abandoned at its timeout keeps its slot until its cancel
 ///   is polled);
-/// * `E`: event outbox capacity (overflow is counted in `Stats::events_dropped`).
+/// * `E`: event outbox capacity, at least [`MAX_EVENTS_PER_STEP`] (a full outbox delays
+///   work, it never drops an event: see "Backpressure" in the module docs).
 #[derive(Debug)]
 pub struct Coordinator<H, L, Q, P, G, const R: usize = 8, const E: usize = 256>
 where
@@ -190,6 +224,10 @@ where
     pub(crate) pending_exits: u32,
     /// After a pause timed out (AbortAndRetry): the queue waits until then.
     pub(crate) hold_until: Option<Instant>,
+    /// Work was left undone for lack of outbox room: `poll_timeout` says "now".
+    pub(crate) deferred: bool,
+    /// An interrupted tick scan.
+    pub(crate) scan_at: Option<ScanCursor>,
 }
 
 impl<H, L, Q, P, G, const R: usize, const E: usize> Coordinator<H, L, Q, P, G, R, E>
@@ -206,10 +244,15 @@ where
     /// The health cells are taken as they are (fresh cells are HEALTHY): a SUSPECTED cell
     /// gets a full confirmation window from `now`, a FAILED one is scheduled on the first
     /// tick, and a RECOVERING one (a recovery interrupted with a previous coordinator) is
-    /// failed at once. Every partition's heartbeat clock starts at `now`.
+    /// failed on the first tick (`poll_timeout` is `now`), with its one event. Every
+    /// partition's heartbeat clock starts at `now`.
+    ///
+    /// The lock and queue storage must not be in use: storage belongs to one coordinator at
+    /// a time (a dropped coordinator releases its permits and empties its queue, so its
+    /// storage can serve the next one; see [`RecoveryLock::new`] and [`RecoveryQueue::new`]).
     ///
     /// Errors: see [`NewError`]; `config.max_concurrent() > R` is a configuration error on
-    /// `max_concurrent`.
+    /// `max_concurrent`; `E < MAX_EVENTS_PER_STEP` is [`NewError::OutboxTooSmall`].
     pub fn new(
         config: Config,
         storage: Storage<H, L, Q, P>,
@@ -218,6 +261,12 @@ where
         now: Instant,
     ) -> Result<Self, NewError> {
         config.validate().map_err(NewError::Config)?;
+        if E < MAX_EVENTS_PER_STEP {
+            return Err(NewError::OutboxTooSmall {
+                capacity: E,
+                needed: MAX_EVENTS_PER_STEP,
+            });
+        }
         if config.max_concurrent() as usize > R {
             return Err(NewError::Config(ConfigError::new(
                 "max_concurrent",
@@ -265,35 +314,22 @@ where
             part_deadline: None,
             pending_exits: 0,
             hold_until: None,
+            deferred: false,
+            scan_at: None,
         };
         c.adopt_cells(now);
         Ok(c)
     }
 
-    /// Bring non-fresh cells into the coordinator's bookkeeping (see `new`).
+    /// Bring non-fresh cells into the coordinator's bookkeeping (see `new`). Emits nothing:
+    /// RECOVERING cells are failed by the first tick's scan (one step each, with room).
     fn adopt_cells(&mut self, now: Instant) {
         let conf = self.cfg.failure_confirmation();
         for rank in 0..self.n {
-            match self.table.get(rank).map(|(h, _)| h) {
-                Ok(Health::Suspected) => {
-                    if let Some(p) = self.part_mut(rank) {
-                        p.on_suspected(now, conf);
-                    }
+            if let Ok(Health::Suspected) = self.table.get(rank).map(|(h, _)| h) {
+                if let Some(p) = self.part_mut(rank) {
+                    p.on_suspected(now, conf);
                 }
-                Ok(Health::Recovering)
-                    if self.transit(
-                        rank,
-                        Health::Recovering,
-                        Health::Failed,
-                        Cause::RecoveryFailed,
-                        now,
-                    ) =>
-                {
-                    if let Some(p) = self.part_mut(rank) {
-                        p.on_failed(now);
-                    }
-                }
-                _ => {}
             }
         }
         self.part_deadline = Some(now);
@@ -361,6 +397,19 @@ where
         self.events.len()
     }
 
+    /// Whether the outbox has room for one more step ([`MAX_EVENTS_PER_STEP`] free slots):
+    /// `handle_report`, `phase_done` and `retry` then do not return `OutboxFull`. Draining
+    /// `poll_event` until it returns `None` always makes it true.
+    pub fn has_outbox_room(&self) -> bool {
+        self.room(0)
+    }
+
+    /// Whether work was left for the next `tick` for lack of outbox room (`poll_timeout` is
+    /// then "now").
+    pub fn has_deferred_work(&self) -> bool {
+        self.deferred || self.scan_at.is_some()
+    }
+
     /// A statistics snapshot with live counts.
     pub fn stats(&self) -> Stats {
         let mut s = self.counters.snapshot();
@@ -374,6 +423,7 @@ where
         s.in_progress = self.sched.lock().active();
         s.recovery_mode_depth = self.mode.count();
         s.quorum = self.table.has_quorum();
+        // Always 0 (backpressure, module docs); kept in the snapshot for the C ABI.
         s.events_dropped = self.events.dropped();
         s
     }
@@ -452,9 +502,14 @@ where
     }
 
     /// When `tick` should be called next, if anything is pending on time. Changes only
-    /// through the inputs (`handle_report`, `tick`, `phase_done`, `retry`).
+    /// through the inputs (`handle_report`, `tick`, `phase_done`, `retry`). While work was
+    /// left undone for lack of outbox room ([`Coordinator::has_deferred_work`]) it is the
+    /// latest `now` seen: drain `poll_event`, then `tick`.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.has_deferred_work() {
+            return Some(self.now);
+        }
         let mut t = self.part_deadline;
         let mut add = |d: Instant| t = Some(t.map_or(d, |x| x.min(d)));
         for s in self.recs.iter().filter(|s| s.state == RecState::Running) {
@@ -527,6 +582,14 @@ where
         }
     }
 
+    /// Whether the outbox has room for one step plus `reserve` more events.
+    pub(crate) fn room(&self, reserve: usize) -> bool {
+        E.saturating_sub(self.events.len()) >= MAX_EVENTS_PER_STEP.saturating_add(reserve)
+    }
+
+    /// Queue one event. Every step checked [`Coordinator::room`] before it began and emits
+    /// at most [`MAX_EVENTS_PER_STEP`], so the push always succeeds; were the bound ever
+    /// wrong, the loss would be counted (`Stats::events_dropped`), never silent.
     pub(crate) fn emit(&mut self, e: Event) {
         if !self.events.push(e) {
             self.counters.on_event_dropped();

@@ -35,6 +35,13 @@ pub enum NewError {
         /// Slots given.
         len: usize,
     },
+    /// The event outbox `E` cannot hold one step's events.
+    OutboxTooSmall {
+        /// `E`.
+        capacity: usize,
+        /// [`MAX_EVENTS_PER_STEP`](super::MAX_EVENTS_PER_STEP).
+        needed: usize,
+    },
 }
 
 impl fmt::Display for NewError {
@@ -49,6 +56,9 @@ impl fmt::Display for NewError {
             }
             NewError::SlotsTooSmall { n, len } => {
                 write!(f, "{len} partition slots given, {n} needed")
+            }
+            NewError::OutboxTooSmall { capacity, needed } => {
+                write!(f, "event outbox holds {capacity} events, {needed} needed")
             }
         }
     }
@@ -72,6 +82,9 @@ pub enum PhaseDoneError {
         /// The phase reported.
         got: Phase,
     },
+    /// The event outbox has no room for this step's events: drain `poll_event`, then call
+    /// again (backpressure; nothing changed).
+    OutboxFull,
 }
 
 impl fmt::Display for PhaseDoneError {
@@ -83,6 +96,7 @@ impl fmt::Display for PhaseDoneError {
             PhaseDoneError::OutOfOrder { expected, got } => {
                 write!(f, "phase {got} reported while {expected} is running")
             }
+            PhaseDoneError::OutboxFull => f.write_str("event outbox full: drain events first"),
         }
     }
 }
@@ -98,6 +112,9 @@ pub enum RetryError {
     /// The partition is FAILED but already queued, backing off or recovering: it will be
     /// retried without help.
     AlreadyScheduled,
+    /// The event outbox has no room for this step's events: drain `poll_event`, then call
+    /// again (backpressure; nothing changed).
+    OutboxFull,
 }
 
 impl fmt::Display for RetryError {
@@ -106,6 +123,7 @@ impl fmt::Display for RetryError {
             RetryError::UnknownPartition => "unknown partition",
             RetryError::NotFailed => "partition is not FAILED",
             RetryError::AlreadyScheduled => "partition is already scheduled for recovery",
+            RetryError::OutboxFull => "event outbox full: drain events first",
         })
     }
 }

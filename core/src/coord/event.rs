@@ -10,8 +10,31 @@
 //! Every payload is a plain `Copy` struct of C-friendly fields (ranks `u32`, fieldless
 //! enums, [`Instant`], `Duration`), so the C library maps the enum to a tag plus a union.
 //!
-//! [`Outbox`]: a bounded FIFO (heapless `Deque`). When it is full the new event is dropped
-//! and counted (`Stats::events_dropped`), never silently: poll often enough, or size `E`.
+//! [`Outbox`]: a bounded FIFO (heapless `Deque`). The coordinator never lets it overflow: it
+//! starts a step only with room for [`MAX_EVENTS_PER_STEP`] events and otherwise refuses the
+//! input (`OutboxFull`, nothing changed) or leaves the work for the next tick
+//! (backpressure, see the coordinator's docs). An `Outbox` used on its own counts what a full
+//! push drops ([`Outbox::dropped`]), never silently.
+//!
+//! # The bound per step
+//!
+//! | step | most events |
+//! |---|---|
+//! | report: `Crashed` on a HEALTHY partition | H→S, `QuorumLost`, S→F, `RecoveryQueued`, `Escalated` = **5** |
+//! | report: failure / success | H→S + `QuorumLost`, or S→H + `QuorumRestored` = 2 |
+//! | tick scan, one partition (detection) | as a report = 5 (an adopted RECOVERING cell: 1) |
+//! | tick scan, one FAILED partition due (decision) | `RecoveryQueued`, `Escalated` = 2 |
+//! | `retry` | `RecoveryQueued`, `Escalated` = 2 |
+//! | start one queued attempt | F→R, then `PhaseChanged` (joined or pause complete), or a failed pause: R→F, `RecoveryFinished`, `Escalated` = 4 |
+//! | pause complete (leader's first phase) | `PhaseChanged` = 1 |
+//! | join one waiting attempt | as a start without its F→R = 3 |
+//! | fail one attempt aborted by a pause timeout | R→F, `RetryScheduled` or `RecoveryFinished` + `Escalated` = 3 |
+//! | expire one attempt (recovery timeout) | `PhaseChanged`, R→F, + 2 = 4 |
+//! | `phase_done` | `PhaseChanged`, then R→H, `QuorumRestored`, `RecoveryFinished`, or R→F + 2 = 4 |
+//!
+//! A step nested in a report, a scan step or `retry` (starting the attempts a new FAILED
+//! partition lets start) checks for one more slot than the bound, so the enclosing step
+//! keeps room for its own last event.
 
 use core::time::Duration;
 
@@ -19,6 +42,12 @@ use crate::health::Health;
 use crate::time::Instant;
 
 use super::phase::Phase;
+
+/// The most events one step of the coordinator emits (module docs, "The bound per step"):
+/// a `Crashed` report on a HEALTHY partition whose suspicion loses quorum. The coordinator
+/// starts a step only with this many free outbox slots, and needs an outbox of at least this
+/// capacity.
+pub const MAX_EVENTS_PER_STEP: usize = 5;
 
 /// Why a partition's health changed.
 #[repr(u8)]
@@ -262,7 +291,8 @@ impl Event {
     }
 }
 
-/// A bounded FIFO of `N` items whose overflow is counted, never silent.
+/// A bounded FIFO of `N` items whose overflow is counted, never silent (the coordinator
+/// never overflows its outbox: it checks for room first).
 #[derive(Debug)]
 pub struct Outbox<T, const N: usize> {
     items: heapless::Deque<T, N>,

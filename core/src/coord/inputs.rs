@@ -7,8 +7,13 @@
 //!
 //! Cost: a report is O(1) (plus O(1) amortised queue work). A tick scans all partitions only
 //! when a partition deadline is due or heartbeats are enabled, and otherwise costs O(R).
+//!
+//! Backpressure (coordinator docs): a report is refused with `OutboxFull`, unchanged, when
+//! the outbox lacks room for one step. A tick's scan takes one step per partition (plus one
+//! for a FAILED partition whose decision is due) and stops, remembering its position in a
+//! [`ScanCursor`], when room runs out; the next tick resumes there.
 
-use super::coordinator::Coordinator;
+use super::coordinator::{Coordinator, RecState, ScanCursor};
 use super::detect::{Detect, PartitionSlot, BACKOFF, EXHAUSTED};
 use super::event::Cause;
 use super::gate::OpGate;
@@ -35,16 +40,24 @@ where
 
     /// Feed one observation. O(1) except for the recovery decision's queue operations
     /// (O(1) amortised).
+    ///
+    /// Errors (nothing changed, the report is not counted): `rank >= n` →
+    /// [`ReportError::UnknownPartition`]; fewer than
+    /// [`MAX_EVENTS_PER_STEP`](super::MAX_EVENTS_PER_STEP) free outbox slots →
+    /// [`ReportError::OutboxFull`]: drain `poll_event` and report again.
     pub fn handle_report(
         &mut self,
         now: Instant,
         report: Report,
     ) -> Result<ReportOutcome, ReportError> {
-        let now = self.advance(now);
         let (health, inc) = self
             .table
             .get(report.rank)
             .map_err(|_| ReportError::UnknownPartition)?;
+        if !self.room(0) {
+            return Err(ReportError::OutboxFull);
+        }
+        let now = self.advance(now);
         if report.incarnation.is_some_and(|i| i != inc) {
             self.counters.on_stale();
             return Ok(ReportOutcome::Stale);
@@ -62,8 +75,12 @@ where
     /// Advance time: confirmations, heartbeat verdicts, retries whose backoff expired,
     /// recovery timeouts, the pause, and the recovery queue. O(n) while some partition is
     /// SUSPECTED or FAILED or heartbeats are enabled, O(R) otherwise.
+    ///
+    /// Stops early when the outbox runs out of room, leaving the rest (in order) for the
+    /// next call; `poll_timeout` is then `now` (see "Backpressure" in the coordinator docs).
     pub fn tick(&mut self, now: Instant) {
         let now = self.advance(now);
+        self.deferred = false;
         let heartbeats = self.cfg.heartbeat().enabled();
         let mut verdicts = heartbeats;
         if heartbeats {
@@ -79,30 +96,56 @@ where
             }
         }
         self.last_tick = Some(now);
-        if heartbeats || self.part_deadline.is_some_and(|d| d <= now) {
-            self.scan(now, verdicts);
+        let due = self.part_deadline.is_some_and(|d| d <= now);
+        if (heartbeats || due || self.scan_at.is_some()) && !self.scan(now, verdicts) {
+            self.deferred = true;
+            return;
         }
-        self.expire_recoveries(now);
+        if !self.expire_recoveries(now) {
+            self.deferred = true;
+            return;
+        }
         self.drive(now);
     }
 
-    fn scan(&mut self, now: Instant, verdicts: bool) {
+    /// Every partition's time rules, one step each (resuming an interrupted scan). Returns
+    /// `false` when it stopped for lack of room (the cursor says where to resume).
+    fn scan(&mut self, now: Instant, verdicts: bool) -> bool {
         let cfg = self.cfg;
         let heartbeats = cfg.heartbeat().enabled();
-        let mut next: Option<Instant> = None;
-        for rank in 0..self.n {
+        let mut cur = match self.scan_at.take() {
+            Some(c) => c,
+            None => {
+                // Deadlines lowered while this scan runs (a failed attempt's backoff, a new
+                // suspicion) collect here and are merged at the end.
+                self.part_deadline = None;
+                ScanCursor {
+                    rank: 0,
+                    detected: false,
+                    next: None,
+                }
+            }
+        };
+        while cur.rank < self.n {
+            let rank = cur.rank;
+            if !cur.detected {
+                if !self.room(0) {
+                    self.scan_at = Some(cur);
+                    return false;
+                }
+                self.detect_one(rank, now, verdicts);
+                cur.detected = true;
+            }
             let Ok((mut health, _)) = self.table.get(rank) else {
+                cur.rank += 1;
+                cur.detected = false;
                 continue;
             };
-            let step = match self.part_mut(rank) {
-                Some(p) => p.detect_tick(health, now, &cfg, verdicts),
-                None => continue,
-            };
-            if step != Detect::Nothing {
-                self.apply(rank, health, step, now);
-                health = self.table.get(rank).map_or(health, |(h, _)| h);
-            }
-            if health == Health::Failed {
+            if health == Health::Failed && self.failed_is_due(rank, now) {
+                if !self.room(0) {
+                    self.scan_at = Some(cur);
+                    return false;
+                }
                 self.failed_due(rank, now);
                 health = self.table.get(rank).map_or(health, |(h, _)| h);
             }
@@ -111,30 +154,80 @@ where
                 .ok()
                 .and_then(|p| p.next_deadline(health, &cfg, heartbeats))
             {
-                next = Some(next.map_or(d, |x| x.min(d)));
+                cur.next = Some(cur.next.map_or(d, |x| x.min(d)));
             }
+            cur.rank += 1;
+            cur.detected = false;
         }
-        self.part_deadline = next;
+        if let Some(d) = cur.next {
+            self.lower_deadline(d);
+        }
+        true
+    }
+
+    /// The detection step of one partition at tick time (at most one step's events).
+    fn detect_one(&mut self, rank: u32, now: Instant, verdicts: bool) {
+        let Ok((health, _)) = self.table.get(rank) else {
+            return;
+        };
+        if health == Health::Recovering && !self.holds(rank) {
+            // Adopted: a recovery interrupted with a previous coordinator (see `new`).
+            if self.transit(
+                rank,
+                Health::Recovering,
+                Health::Failed,
+                Cause::RecoveryFailed,
+                now,
+            ) {
+                if let Some(p) = self.part_mut(rank) {
+                    p.on_failed(now);
+                }
+            }
+            return;
+        }
+        let cfg = self.cfg;
+        let step = match self.part_mut(rank) {
+            Some(p) => p.detect_tick(health, now, &cfg, verdicts),
+            None => return,
+        };
+        if step != Detect::Nothing {
+            self.apply(rank, health, step, now);
+        }
+    }
+
+    /// Whether a recovery slot of this coordinator holds `rank`'s permit.
+    fn holds(&self, rank: u32) -> bool {
+        self.recs.iter().any(|s| {
+            s.rank == rank
+                && matches!(
+                    s.state,
+                    RecState::Waiting | RecState::Running | RecState::Aborting
+                )
+        })
+    }
+
+    /// Whether `failed_due` would act on this FAILED partition now.
+    fn failed_is_due(&self, rank: u32, now: Instant) -> bool {
+        let Ok(p) = self.partition(rank) else {
+            return false;
+        };
+        if p.flags & EXHAUSTED != 0 {
+            return false;
+        }
+        if p.flags & BACKOFF != 0 {
+            return now >= p.deadline;
+        }
+        !(self.sched.queue().contains(rank) || self.recovery(rank).is_some())
     }
 
     /// A FAILED partition at tick time: start its retry when the backoff expired; schedule it
-    /// if nothing else will (adopted cells, or any lost bookkeeping).
+    /// if nothing else will (adopted cells, or any lost bookkeeping). One step.
     fn failed_due(&mut self, rank: u32, now: Instant) {
-        let Ok(p) = self.partition(rank).copied() else {
-            return;
-        };
-        if p.flags & EXHAUSTED != 0 {
+        if !self.failed_is_due(rank, now) {
             return;
         }
-        if p.flags & BACKOFF != 0 {
-            if now < p.deadline {
-                return;
-            }
-            if let Some(m) = self.part_mut(rank) {
-                m.flags &= !BACKOFF;
-            }
-        } else if self.sched.queue().contains(rank) || self.recovery(rank).is_some() {
-            return;
+        if let Some(m) = self.part_mut(rank) {
+            m.flags &= !BACKOFF;
         }
         self.decide_and_admit(rank, now);
     }

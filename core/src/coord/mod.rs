@@ -14,7 +14,7 @@
 //!    one resumes them;
 //! 5. the [`Phase`]s of each attempt, handed out as [`Action::RunPhase`] and confirmed with
 //!    `phase_done`; failures retry with [`backoff`] and escalate after the last retry;
-//! 6. [`Event`]s (pulled from a bounded outbox, overflow counted), [`Stats`] with latency
+//! 6. [`Event`]s (pulled from a bounded outbox; backpressure, never dropped), [`Stats`] with latency
 //!    [`Histogram`]s, the [`HealthLevel`] and [`Alerts`].
 //!
 //! [`Coordinator`] drives all of it. With the `std` feature, `Monitor` runs it on threads
@@ -47,6 +47,7 @@ mod recovery;
 mod report;
 mod sched;
 mod stats;
+mod teardown;
 
 pub use action::{Action, ActionKind, CancelJob, PhaseJob};
 pub use backoff::{backoff, may_retry};
@@ -58,7 +59,7 @@ pub use detect::PartitionSlot;
 pub use error::{NewError, PhaseDoneError, RetryError};
 pub use event::{
     Cause, Escalation, EscalationReason, Event, EventKind, Finished, Outbox, PhaseChange,
-    QueueReason, Queued, QuorumChange, Retry, StatusChange,
+    QueueReason, Queued, QuorumChange, Retry, StatusChange, MAX_EVENTS_PER_STEP,
 };
 pub use gate::OpGate;
 pub use heartbeat::{

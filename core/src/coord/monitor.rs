@@ -15,9 +15,29 @@
 //! The coordinator mutex is never held while embedder code runs: listeners, hooks and phases
 //! are all called after it is released. Listeners are copied out of their own mutex before
 //! the calls. A listener or hook may therefore call back into the monitor (`report`,
-//! `stats`, `subscribe`, …) without deadlocking. A panicking listener, hook or phase is
-//! contained ([`std::panic::catch_unwind`]): the others still run, a panicking phase counts
-//! as a failed phase, and [`Monitor::callback_panics`] counts them.
+//! `stats`, `subscribe`, `unsubscribe`, …) without deadlocking. A panicking listener, hook or
+//! phase is contained ([`std::panic::catch_unwind`]): the others still run, a panicking
+//! phase counts as a failed phase, and [`Monitor::callback_panics`] counts them.
+//!
+//! # Unsubscribing is synchronous
+//!
+//! After [`Monitor::unsubscribe`] returns, the listener is never called again. Each call of a
+//! listener is announced under a small delivery mutex (`delivery`: which listener runs now,
+//! on which thread) that is *not* held during the call; `unsubscribe` marks the listener
+//! removed under that mutex and, if it is running on another thread, waits (condvar) until
+//! that one call returns. The dispatcher skips removed listeners. A listener that
+//! unsubscribes itself (or another) from inside a callback runs on the dispatcher thread, so
+//! it never waits for itself: its current call is the one in progress, and no later call
+//! happens. (Do not make a listener wait for another thread that unsubscribes it: that
+//! thread waits for the listener.)
+//!
+//! # Backpressure
+//!
+//! The coordinator's outbox never drops an event: an input refused with `OutboxFull` is
+//! retried by the monitor after moving the waiting events (in order) to its own unbounded
+//! spill queue, which the dispatcher delivers before the outbox's. Its users never see
+//! `OutboxFull`. A tick that stops early for room makes `poll_timeout` "now", so the
+//! dispatcher drains and ticks again without sleeping.
 //!
 //! # Lifecycle
 //!
@@ -40,7 +60,7 @@ use core::time::Duration;
 use super::action::{Action, CancelJob, PhaseJob};
 use super::config::Config;
 use super::coordinator_std::BoxedCoordinator;
-use super::error::{NewError, RetryError};
+use super::error::{NewError, PhaseDoneError, RetryError};
 use super::event::Event;
 use super::gate::OpGate;
 use super::level::{Alerts, HealthLevel};
@@ -104,11 +124,30 @@ impl fmt::Display for MonitorError {
 
 impl core::error::Error for MonitorError {}
 
-type SharedListener = Arc<dyn Fn(&Event) + Send + Sync>;
+/// One subscription: the callback and whether it was unsubscribed (written only under the
+/// `delivery` mutex, so `Relaxed` suffices: the mutex orders it).
+struct ListenerEntry {
+    f: Box<dyn Fn(&Event) + Send + Sync>,
+    removed: AtomicBool,
+}
+
+type SharedListener = Arc<ListenerEntry>;
+
+/// Which listener is being called now, and on which thread (see "Unsubscribing is
+/// synchronous").
+#[derive(Default)]
+struct Delivery {
+    current: Option<(SharedListener, std::thread::ThreadId)>,
+}
 
 struct Shared<R, G: OpGate, C> {
     coord: Mutex<BoxedCoordinator<G>>,
+    /// Events moved out of the coordinator's outbox so that a refused input could be
+    /// retried; delivered before the outbox's (locked after `coord`, never before).
+    spilled: Mutex<VecDeque<Event>>,
     listeners: Mutex<ListenerSet<SharedListener, MONITOR_LISTENERS>>,
+    delivery: Mutex<Delivery>,
+    delivered: Condvar,
     recovery: R,
     clock: C,
     /// Dispatcher wake-up flag.
@@ -131,6 +170,47 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
     fn notify(&self) {
         *lock(&self.wake) = true;
         self.wake_cv.notify_all();
+    }
+
+    /// Run an input on the coordinator; when it is refused for lack of outbox room
+    /// (`full`), spill the waiting events (in order) and run it again. Never returns the
+    /// refusal: after the spill the outbox is empty, which is room for any one step.
+    fn input<T, E>(
+        &self,
+        mut f: impl FnMut(&mut BoxedCoordinator<G>) -> Result<T, E>,
+        full: impl Fn(&E) -> bool,
+    ) -> Result<T, E> {
+        let mut c = lock(&self.coord);
+        loop {
+            match f(&mut c) {
+                Err(e) if full(&e) => {
+                    let mut spilled = lock(&self.spilled);
+                    let before = spilled.len();
+                    while let Some(ev) = c.poll_event() {
+                        spilled.push_back(ev);
+                    }
+                    if spilled.len() == before {
+                        // Cannot happen (an empty outbox has room); never spin on it.
+                        return Err(e);
+                    }
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// Call `l` with `e` unless it was unsubscribed (see "Unsubscribing is synchronous").
+    fn deliver(&self, l: &SharedListener, e: &Event) {
+        {
+            let mut d = lock(&self.delivery);
+            if l.removed.load(Ordering::Relaxed) {
+                return;
+            }
+            d.current = Some((l.clone(), std::thread::current().id()));
+        }
+        self.guarded(|| (l.f)(e));
+        lock(&self.delivery).current = None;
+        self.delivered.notify_all();
     }
 
     fn guarded(&self, f: impl FnOnce()) -> bool {
@@ -156,6 +236,7 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
             while let Some(a) = c.poll_action() {
                 actions.push(a);
             }
+            events.extend(lock(&self.spilled).drain(..));
             while let Some(e) = c.poll_event() {
                 events.push(e);
             }
@@ -166,7 +247,7 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
             lock(&self.listeners).for_each(|l| snapshot.push(l.clone()));
             for e in &events {
                 for l in &snapshot {
-                    self.guarded(|| l(e));
+                    self.deliver(l, e);
                 }
             }
         }
@@ -242,11 +323,13 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                     _ => false,
                 }
             });
-            {
-                let mut c = lock(&self.coord);
-                // A refusal means the attempt was abandoned meanwhile (timeout): nothing to do.
-                let _ = c.phase_done(self.clock.now(), job.rank, job.attempt, job.phase, ok);
-            }
+            // A refusal means the attempt was abandoned meanwhile (timeout): nothing to do.
+            // (`OutboxFull` is handled by `input`.)
+            let now = self.clock.now();
+            let _ = self.input(
+                |c| c.phase_done(now, job.rank, job.attempt, job.phase, ok),
+                |e| *e == PhaseDoneError::OutboxFull,
+            );
             self.notify();
         }
     }
@@ -292,7 +375,10 @@ where
         Ok(Monitor {
             shared: Arc::new(Shared {
                 coord: Mutex::new(coord),
+                spilled: Mutex::new(VecDeque::new()),
                 listeners: Mutex::new(ListenerSet::new()),
+                delivery: Mutex::new(Delivery::default()),
+                delivered: Condvar::new(),
                 recovery,
                 clock,
                 wake: Mutex::new(false),
@@ -370,17 +456,24 @@ where
         self.report_at(now, report)
     }
 
-    /// Feed a report observed at `now`.
+    /// Feed a report observed at `now`. Never [`ReportError::OutboxFull`] (module docs,
+    /// "Backpressure").
     pub fn report_at(&self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
-        let r = lock(&self.shared.coord).handle_report(now, report);
+        let r = self.shared.input(
+            |c| c.handle_report(now, report),
+            |e| *e == ReportError::OutboxFull,
+        );
         self.shared.notify();
         r
     }
 
-    /// See [`Coordinator::retry`](super::Coordinator::retry).
+    /// See [`Coordinator::retry`](super::Coordinator::retry). Never
+    /// [`RetryError::OutboxFull`] (module docs, "Backpressure").
     pub fn retry(&self, rank: u32) -> Result<(), RetryError> {
         let now = self.shared.clock.now();
-        let r = lock(&self.shared.coord).retry(now, rank);
+        let r = self
+            .shared
+            .input(|c| c.retry(now, rank), |e| *e == RetryError::OutboxFull);
         self.shared.notify();
         r
     }
@@ -390,17 +483,39 @@ where
         self.shared.notify();
     }
 
-    /// Subscribe a listener; it is called on the dispatcher thread, outside every lock.
+    /// Subscribe a listener; it is called on the dispatcher thread, outside every lock, with
+    /// every event emitted from now on until it is unsubscribed.
     pub fn subscribe(
         &self,
         f: impl Fn(&Event) + Send + Sync + 'static,
     ) -> Result<ListenerHandle, SubscribeError> {
-        lock(&self.shared.listeners).subscribe(Arc::new(f))
+        lock(&self.shared.listeners).subscribe(Arc::new(ListenerEntry {
+            f: Box::new(f),
+            removed: AtomicBool::new(false),
+        }))
     }
 
-    /// Remove the subscription `handle` names (only that one).
+    /// Remove the subscription `handle` names (only that one). Synchronous: once this
+    /// returns `Ok`, the listener is never called again. If it is being called on another
+    /// thread right now, this waits for that call to return; called from inside a listener
+    /// (any listener, including the one removed) it never waits. See the module docs.
     pub fn unsubscribe(&self, handle: ListenerHandle) -> Result<(), UnsubscribeError> {
-        lock(&self.shared.listeners).unsubscribe(handle).map(|_| ())
+        let entry = lock(&self.shared.listeners).unsubscribe(handle)?;
+        let me = std::thread::current().id();
+        let mut d = lock(&self.shared.delivery);
+        entry.removed.store(true, Ordering::Relaxed);
+        while d
+            .current
+            .as_ref()
+            .is_some_and(|(l, t)| Arc::ptr_eq(l, &entry) && *t != me)
+        {
+            d = self
+                .shared
+                .delivered
+                .wait(d)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        Ok(())
     }
 
     /// `(state, incarnation)` of `rank`.

@@ -17,6 +17,13 @@
 //! first, so a recovery that starts as another finishes joins the running mode instead of
 //! resuming and re-pausing the forest.
 //!
+//! Backpressure (coordinator docs): `drive` works in steps (complete or abort the pause; fail
+//! one aborted attempt; join one waiting attempt; start one queued attempt), each checked
+//! for outbox room first. When room runs out it stops, marks the coordinator `deferred`
+//! (`poll_timeout` = now) and the next `tick` carries on; the mode exits wait until every
+//! step is done. A pause that times out under `AbortAndRetry` marks its waiting attempts
+//! `Aborting`; each fails in a later step.
+//!
 //! Retries: after attempt `k` fails, if `k <= max_retries` the partition waits
 //! `backoff(k)` (FAILED with `BACKOFF`, a `RetryScheduled` event) and is then decided and
 //! queued again like a new failure; otherwise it is escalated (`RetriesExhausted`), stays
@@ -57,6 +64,10 @@ where
     /// phase is refused, nothing changes). After `Validating` succeeds the partition is HEALTHY
     /// with a new incarnation; a failed phase fails the attempt (retry with backoff, or
     /// escalation after the last retry).
+    ///
+    /// Errors change nothing; [`PhaseDoneError::OutboxFull`] (fewer than
+    /// [`MAX_EVENTS_PER_STEP`](super::MAX_EVENTS_PER_STEP) free outbox slots): drain
+    /// `poll_event` and call again.
     pub fn phase_done(
         &mut self,
         now: Instant,
@@ -65,7 +76,6 @@ where
         phase: Phase,
         ok: bool,
     ) -> Result<(), PhaseDoneError> {
-        let now = self.advance(now);
         if rank >= self.n {
             return Err(PhaseDoneError::UnknownPartition);
         }
@@ -74,12 +84,15 @@ where
             .iter()
             .position(|s| s.state == RecState::Running && s.rank == rank && s.attempt == attempt)
             .ok_or(PhaseDoneError::StaleAttempt)?;
+        if self.recs.get(idx).is_some_and(|s| s.pending) {
+            return Err(PhaseDoneError::NotRequested);
+        }
+        if !self.room(0) {
+            return Err(PhaseDoneError::OutboxFull);
+        }
         let Some(slot) = self.recs.get_mut(idx) else {
             return Err(PhaseDoneError::StaleAttempt);
         };
-        if slot.pending {
-            return Err(PhaseDoneError::NotRequested);
-        }
         let expected = slot.machine.phase();
         let (from, to) =
             slot.machine
@@ -88,6 +101,10 @@ where
                     expected,
                     got: phase,
                 })?;
+        let now = self.advance(now);
+        let Some(slot) = self.recs.get_mut(idx) else {
+            return Err(PhaseDoneError::StaleAttempt);
+        };
         let number = u32::from(slot.number);
         if to.is_runnable() {
             slot.pending = true;
@@ -112,8 +129,11 @@ where
     /// Recover an escalated partition again (after `max_retries` failed retries it waits
     /// for this command). Its attempt count starts over; the decision runs as for a new
     /// failure.
+    ///
+    /// Errors change nothing; [`RetryError::OutboxFull`] (fewer than
+    /// [`MAX_EVENTS_PER_STEP`](super::MAX_EVENTS_PER_STEP) free outbox slots): drain
+    /// `poll_event` and call again.
     pub fn retry(&mut self, now: Instant, rank: u32) -> Result<(), RetryError> {
-        let now = self.advance(now);
         let (health, _) = self
             .table
             .get(rank)
@@ -121,6 +141,15 @@ where
         if health != Health::Failed {
             return Err(RetryError::NotFailed);
         }
+        match self.partition(rank) {
+            Ok(p) if p.flags & EXHAUSTED != 0 => {}
+            Ok(_) => return Err(RetryError::AlreadyScheduled),
+            Err(_) => return Err(RetryError::UnknownPartition),
+        }
+        if !self.room(0) {
+            return Err(RetryError::OutboxFull);
+        }
+        let now = self.advance(now);
         match self.part_mut(rank) {
             Some(p) if p.flags & EXHAUSTED != 0 => {
                 p.flags &= !EXHAUSTED;
@@ -134,14 +163,56 @@ where
         Ok(())
     }
 
-    /// End of every input: the pause, the queue (FIFO, up to K), then deferred mode exits.
+    /// End of every input: the pause, aborted and waiting attempts, the queue (FIFO, up to
+    /// K), then deferred mode exits. Each step checks for room first; without room the rest
+    /// is left for the next tick (`deferred`), exits included.
     pub(crate) fn drive(&mut self, now: Instant) {
-        self.drive_pause(now);
-        self.promote(now);
+        if !self.drive_steps(now) {
+            self.deferred = true;
+            return;
+        }
         while self.pending_exits > 0 {
             self.pending_exits -= 1;
             self.exit_mode();
         }
+    }
+
+    /// The steps of `drive`; `false` when one lacked room.
+    fn drive_steps(&mut self, now: Instant) -> bool {
+        if matches!(self.pause, Pause::Pausing { .. }) {
+            if !self.room(0) {
+                return false;
+            }
+            self.drive_pause(now);
+        }
+        for idx in 0..R {
+            if self
+                .recs
+                .get(idx)
+                .is_some_and(|s| s.state == RecState::Aborting)
+            {
+                if !self.room(0) {
+                    return false;
+                }
+                self.fail_attempt(idx, now, Cause::PauseTimedOut);
+            }
+        }
+        for idx in 0..R {
+            if matches!(self.pause, Pause::Pausing { .. }) {
+                break;
+            }
+            if self
+                .recs
+                .get(idx)
+                .is_some_and(|s| s.state == RecState::Waiting)
+            {
+                if !self.room(0) {
+                    return false;
+                }
+                self.join(idx, now);
+            }
+        }
+        self.promote(now, 0).is_ok()
     }
 
     /// STATE 1/2/3 for a partition that is FAILED and due, then admission to the queue.
@@ -154,9 +225,10 @@ where
         }
         match decision {
             Decision::Recover => {
-                let blocked = self.promote(now);
+                // Keep one slot for this partition's `RecoveryQueued` (the enclosing step's).
+                let blocked = self.promote(now, 1);
                 if self.sched.queue().contains(rank) {
-                    if blocked == Some(AcquireError::AtCapacity) {
+                    if blocked == Ok(Some(AcquireError::AtCapacity)) {
                         self.counters.on_blocked();
                     }
                     self.queued(rank, QueueReason::Capacity, now);
@@ -186,20 +258,35 @@ where
         }));
     }
 
-    /// Start queued recoveries while capacity, quorum and recovery slots allow.
-    pub(crate) fn promote(&mut self, now: Instant) -> Option<AcquireError> {
+    /// Start queued recoveries while capacity, quorum and recovery slots allow, one step
+    /// (one attempt) at a time, each with room for a step plus `reserve` events. `Ok(why the
+    /// head is blocked)`, or `Err(())` when it stopped for lack of room (`deferred` set).
+    pub(crate) fn promote(
+        &mut self,
+        now: Instant,
+        reserve: usize,
+    ) -> Result<Option<AcquireError>, ()> {
         if self.hold_until.is_some_and(|t| now < t) {
-            return None;
+            return Ok(None);
         }
         self.hold_until = None;
         loop {
             if !self.recs.iter().any(|s| s.state == RecState::Free) {
-                return (!self.sched.queue().is_empty()).then_some(AcquireError::AtCapacity);
+                return Ok((!self.sched.queue().is_empty()).then_some(AcquireError::AtCapacity));
             }
-            match self.sched.promote(self.table.has_quorum()) {
+            let quorum = self.table.has_quorum();
+            let lock = self.sched.lock();
+            // Only a promote that can start an attempt emits; the others need no room.
+            let may_start =
+                quorum && lock.active() < lock.max_concurrent() && !self.sched.queue().is_empty();
+            if may_start && !self.room(reserve) {
+                self.deferred = true;
+                return Err(());
+            }
+            match self.sched.promote(quorum) {
                 Promote::Started(token) => self.start_attempt(token, now),
-                Promote::Empty => return None,
-                Promote::Blocked(e) => return Some(e),
+                Promote::Empty => return Ok(None),
+                Promote::Blocked(e) => return Ok(Some(e)),
             }
         }
     }
@@ -301,13 +388,10 @@ where
                 self.pause = Pause::Idle;
                 let hold = self.cfg.backoff_base().max(self.cfg.quiescence_poll());
                 self.hold_until = Some(now.saturating_add(hold));
-                for idx in 0..R {
-                    if self
-                        .recs
-                        .get(idx)
-                        .is_some_and(|s| s.state == RecState::Waiting)
-                    {
-                        self.fail_attempt(idx, now, Cause::PauseTimedOut);
+                // Each waiting attempt fails in a step of its own (`drive`).
+                for s in self.recs.iter_mut() {
+                    if s.state == RecState::Waiting {
+                        s.state = RecState::Aborting;
                     }
                 }
                 return;
@@ -323,15 +407,7 @@ where
             s.joined = true;
             self.begin_phases(leader, now);
         }
-        for idx in 0..R {
-            if self
-                .recs
-                .get(idx)
-                .is_some_and(|s| s.state == RecState::Waiting)
-            {
-                self.join(idx, now);
-            }
-        }
+        // The other waiting attempts join in steps of their own (`drive`).
     }
 
     fn begin_phases(&mut self, idx: usize, now: Instant) {
@@ -366,17 +442,22 @@ where
         }
     }
 
-    /// Abandon attempts whose phases ran past the recovery timeout.
-    pub(crate) fn expire_recoveries(&mut self, now: Instant) {
+    /// Abandon attempts whose phases ran past the recovery timeout, one step each; `false`
+    /// when one lacked room.
+    pub(crate) fn expire_recoveries(&mut self, now: Instant) -> bool {
         for idx in 0..R {
             if self
                 .recs
                 .get(idx)
                 .is_some_and(|s| s.state == RecState::Running && s.deadline <= now)
             {
+                if !self.room(0) {
+                    return false;
+                }
                 self.fail_attempt(idx, now, Cause::RecoveryTimedOut);
             }
         }
+        true
     }
 
     fn succeed(&mut self, idx: usize, now: Instant) {

@@ -162,12 +162,17 @@ pub enum ReportOutcome {
 pub enum ReportError {
     /// The rank is not below the table's length.
     UnknownPartition,
+    /// The coordinator's event outbox has no room for this report's events: drain
+    /// `poll_event`, then report again (backpressure; nothing changed, the report was not
+    /// counted).
+    OutboxFull,
 }
 
 impl fmt::Display for ReportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReportError::UnknownPartition => f.write_str("unknown partition rank"),
+            ReportError::OutboxFull => f.write_str("event outbox full: drain events first"),
         }
     }
 }

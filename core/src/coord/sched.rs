@@ -6,8 +6,9 @@
 //!
 //! 1. `peek` the head `p` (none → [`Promote::Empty`]);
 //! 2. `try_acquire(p, quorum)` — refused → [`Promote::Blocked`] with the reason
-//!    (`AtCapacity`, `NoQuorum`, or `AlreadyRecovering` while a concurrent promoter holds a
-//!    claim on `p`); nothing changes. `AtCapacity` is re-checked first (below);
+//!    (`AtCapacity`, `NoQuorum`, or `AlreadyRecovering` while a granted permit of `p` exists:
+//!    a concurrent promoter won `p` and is about to remove it); nothing changes. `AtCapacity`
+//!    is re-checked first (below);
 //! 3. `remove(p)` — true → [`Promote::Started`] with the permit as a token; false (our peek
 //!    was stale: another promoter started and removed `p`, or `cancel` removed it) → give the
 //!    permit back (with the release fence below) and go back to 1.
@@ -19,15 +20,23 @@
 //! also removed the rank from the queue reports `Started`.
 //!
 //! Why nothing is stranded: a rank stays queued only while its promote was blocked by
-//! capacity, quorum or a concurrent claim. Quorum is the caller's input and the caller
-//! promotes again when it changes (the coordinator does so whenever a partition becomes
-//! HEALTHY and on every tick). A concurrent claim either succeeds (that promoter removes the
-//! rank and keeps promoting afterwards) or fails with `AtCapacity`. Capacity is freed only by
-//! `release`, whose caller then promotes. The dangerous interleaving (found by the loom
-//! model) is a promoter P whose claim on `p` fails for capacity while a releaser R frees
-//! capacity and its own promote sees P's transient claim (`AlreadyRecovering`): each would
-//! leave `p` to the other. This is a store-buffering pattern, closed by a Dekker pair of
-//! `SeqCst` fences:
+//! capacity, quorum or a granted permit of another promoter. Quorum is the caller's input
+//! and the caller promotes again when it changes (the coordinator does so whenever a
+//! partition becomes HEALTHY and on every tick). A granted permit belongs to a promoter that
+//! removes the rank (and keeps promoting afterwards) or gives it back and re-peeks. Capacity
+//! is freed only by `release`, whose caller then promotes. The dangerous interleaving (found
+//! by the loom model) is a promoter P whose claim on `p` fails for capacity while a releaser
+//! R frees capacity and its own promote meets P's transient claim on `p`. The lock answers
+//! exactly (`crate::lock`, "Exact answers"): R's claim never reports `AlreadyRecovering`
+//! from P's transient claim but spins it out, finds the slot free once P has undone its
+//! claim, and sees its own freed capacity (a later value of `active` than its decrement, in
+//! the counter's modification order); so R starts `p` unless another taker got that
+//! capacity, in which case that taker releases and promotes later. Somebody starts `p`.
+//!
+//! Before the lock's answers were exact, R's promote could return `AlreadyRecovering` from
+//! P's claim, a store-buffering pattern closed by a Dekker pair of `SeqCst` fences. They are
+//! kept as a second, independent guard (one fence per release and per blocked promote, off
+//! the hot path):
 //!
 //! * `release`: free the permit (`active -= 1`), then `fence(SeqCst)`, then (the caller's
 //!   `promote`) claim the head;
@@ -36,7 +45,8 @@
 //!
 //! In the fences' total order, if R's fence comes first, P's re-read sees the freed
 //! capacity and P retries; if P's comes first, R's claim sees the undone (free) slot and R
-//! starts `p`. Either way somebody starts it.
+//! starts `p`. (Loom: with the old, inexact lock and no fences `scheduler_no_stranding`
+//! fails; with the exact lock it passes with or without the fences.)
 //!
 //! Everything is `&self` over the two lock-free/short-lock primitives; the loom model
 //! (`loom-tests/tests/loom_coord.rs`) runs admitters, releasers and promoters against each

@@ -46,13 +46,36 @@ fn ids_are_distinct() {
     assert_ne!(a.id(), b.id());
 }
 
+/// Storage belongs to one lock at a time: a second lock over slots a live lock still uses
+/// is refused (it used to reset them and free the first lock's permits); the first lock is
+/// untouched, and the storage is accepted again once its permits are released.
 #[test]
-fn new_frees_stale_slots() {
-    let storage = slots::<2>();
-    storage[1].0.store(77, Ordering::Relaxed);
-    let lock = RecoveryLock::new(&storage, 2, 1).unwrap();
-    assert!(!lock.is_recovering(1));
-    assert!(lock.try_acquire(1, true).is_ok());
+fn new_refuses_storage_in_use() {
+    let storage = slots::<3>();
+    let first = RecoveryLock::new(&storage, 3, 2).unwrap();
+    let held = first.try_acquire(2, true).unwrap();
+    assert_eq!(
+        RecoveryLock::new(&storage, 3, 2).unwrap_err(),
+        LockConfigError::StorageInUse { rank: 2 }
+    );
+    assert!(first.is_recovering(2), "the live lock's permit survived");
+    assert_eq!(
+        first.try_acquire(2, true).unwrap_err(),
+        AcquireError::AlreadyRecovering
+    );
+    // Only the first `n` slots matter.
+    assert!(RecoveryLock::new(&storage, 2, 1).is_ok());
+    // A claim half-way (PENDING) is in use too.
+    storage[0].0.store(PENDING, Ordering::Relaxed);
+    assert_eq!(
+        RecoveryLock::new(&storage, 1, 1).unwrap_err(),
+        LockConfigError::StorageInUse { rank: 0 }
+    );
+    storage[0].0.store(FREE, Ordering::Relaxed);
+    drop(held);
+    let second = RecoveryLock::new(&storage, 3, 2).unwrap();
+    assert!(second.try_acquire(2, true).is_ok());
+    assert!(!std::format!("{}", LockConfigError::StorageInUse { rank: 2 }).is_empty());
 }
 
 #[test]

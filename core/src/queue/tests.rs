@@ -47,13 +47,29 @@ fn new_rejects_bad_configuration() {
     assert!(!std::format!("{}", QueueConfigError::NoPartitions).is_empty());
 }
 
+/// Storage belongs to one queue at a time: a second queue over storage a live queue still
+/// uses is refused (it used to clear the bitset and lose the first queue's ranks).
 #[test]
-fn new_clears_a_used_bitset() {
-    let storage = slots::<3>();
-    storage[0].0.store(u32::MAX, Ordering::Relaxed);
-    let q = RecoveryQueue::new(&storage, 8).unwrap();
-    assert!(!q.contains(3));
-    assert_eq!(q.push(3), Ok(()));
+fn new_refuses_storage_in_use() {
+    let storage = slots::<{ queue_storage_len(40, 4) }>();
+    let first = RecoveryQueue::new(&storage, 40).unwrap();
+    first.push(35).unwrap();
+    first.push(3).unwrap();
+    assert_eq!(
+        RecoveryQueue::new(&storage, 40).unwrap_err(),
+        QueueConfigError::StorageInUse { rank: 3 }
+    );
+    assert!(first.contains(35) && first.contains(3));
+    assert_eq!(first.pop(), Some(35));
+    assert_eq!(
+        RecoveryQueue::new(&storage, 40).unwrap_err(),
+        QueueConfigError::StorageInUse { rank: 3 }
+    );
+    assert_eq!(first.pop(), Some(3));
+    let second = RecoveryQueue::new(&storage, 40).unwrap();
+    assert!(second.is_empty());
+    assert_eq!(second.push(3), Ok(()));
+    assert!(!std::format!("{}", QueueConfigError::StorageInUse { rank: 3 }).is_empty());
 }
 
 #[test]

@@ -111,30 +111,75 @@ fn end_token_when_the_first_guess_misses() {
     assert_eq!((raw(&t, 0), t.word.load()), (0, seen));
 }
 
-#[cfg(feature = "std")]
+/// A wait strategy that records instead of blocking: `wait` returns at once (so a missing
+/// wake cannot hide behind a timeout), `wake_all` counts its calls and notes the word value it
+/// saw (to check that the word was bumped first).
+#[derive(Debug, Default)]
+struct RecordingWait {
+    waits: core::cell::Cell<u32>,
+    wakes: core::cell::Cell<u32>,
+    word_at_wake: core::cell::Cell<u32>,
+}
+
+impl WaitStrategy for RecordingWait {
+    fn wait(&self, _word: &WaitWord, _expected: u32, _deadline: Instant) {
+        self.waits.set(self.waits.get() + 1);
+    }
+
+    fn wake_all(&self, word: &WaitWord) {
+        self.wakes.set(self.wakes.get() + 1);
+        self.word_at_wake.set(word.load());
+    }
+}
+
 #[test]
 fn rejected_begin_rollback_wakes_a_waiting_pauser() {
-    // B4. Simulate a begin that incremented a paused stripe (the `fetch_add` half), let a
-    // pauser block on it, then perform the rollback half.
-    use crate::time::{Clock, StdClock};
-    let t: Tracker<crate::StdWait, 1> = Tracker::default();
+    // B4. Simulate a begin that incremented a paused stripe (the `fetch_add` half) while a
+    // pauser waits for the stripe to empty, then perform the rollback half: the rollback that
+    // leaves exactly `PAUSED` must bump the word and call `wake_all` (a pauser blocked on the
+    // word would otherwise sleep until its deadline); one that leaves operations in flight
+    // must not.
+    let t: Tracker<RecordingWait, 1> = Tracker::with_waiter(RecordingWait::default());
+    let op = t.begin().unwrap();
     let p = t.pause().unwrap();
     let s = t.stripe(0).unwrap();
+
+    // Rollback over an operation still in flight: no wake.
+    let prev = s.fetch_add(1, Ordering::Acquire);
+    assert_eq!(prev, PAUSED | 1);
+    let seen = t.word.load();
+    assert_eq!(t.reject(s, prev), BeginError::Paused);
+    assert_eq!(raw(&t, 0), PAUSED | 1);
+    assert_eq!((t.waiter.wakes.get(), t.word.load()), (0, seen));
+    drop(op); // the end that empties the stripe wakes (one call)
+    assert_eq!(t.waiter.wakes.get(), 1);
+
+    // The pauser read the word and found the stripe busy (the transient increment).
     let prev = s.fetch_add(1, Ordering::Acquire);
     assert_eq!(prev, PAUSED);
+    let seen = t.word.load();
     assert!(!t.is_quiescent());
-    let deadline = StdClock
-        .now()
-        .saturating_add(core::time::Duration::from_secs(60));
-    std::thread::scope(|sc| {
-        let waiter = sc.spawn(|| p.wait_quiescent(&StdClock, deadline));
-        // Let the pauser reach its wait (not required for correctness; makes the wake matter).
-        for _ in 0..100 {
-            std::thread::yield_now();
-        }
-        assert_eq!(t.reject(s, prev), BeginError::Paused);
-        assert_eq!(waiter.join().unwrap(), WaitOutcome::Quiescent);
-    });
+    // The rollback empties the stripe: bump, then wake.
+    assert_eq!(t.reject(s, prev), BeginError::Paused);
+    assert_eq!(raw(&t, 0), PAUSED);
+    assert_eq!(t.waiter.wakes.get(), 2, "the rollback called wake_all");
+    assert_ne!(
+        t.word.load(),
+        seen,
+        "a futex wait on `seen` returns at once"
+    );
+    assert_eq!(
+        t.waiter.word_at_wake.get(),
+        t.word.load(),
+        "bumped before wake_all"
+    );
+    // The waiting pauser now sees quiescence without waiting (never times out: MAX).
+    let clock = ManualClock::new(Instant::ZERO);
+    assert_eq!(
+        p.wait_quiescent(&clock, Instant::MAX),
+        WaitOutcome::Quiescent
+    );
+    assert_eq!(t.waiter.waits.get(), 0);
 }
 
 #[test]

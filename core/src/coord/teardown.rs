@@ -1,0 +1,43 @@
+//! Dropping a coordinator: it gives back what it holds in objects that outlive it.
+//!
+//! The lock slots, queue slots and the operation gate are shared with the caller (caller
+//! storage, a `&Tracker` or `Arc<Tracker>`). A coordinator that is dropped with recoveries in
+//! progress would otherwise leave permits in the lock storage (refused by the next
+//! coordinator's `RecoveryLock::new` as `StorageInUse`), ranks in the queue storage, and the
+//! forest paused for good. Health cells are left as they are: a successor adopts them
+//! (`Coordinator::new`: RECOVERING cells are failed and scheduled again).
+
+use super::coordinator::{Coordinator, RecState};
+use super::detect::PartitionSlot;
+use super::gate::OpGate;
+use crate::health::HealthCell;
+use crate::lock::LockSlot;
+use crate::queue::QueueSlot;
+
+impl<H, L, Q, P, G, const R: usize, const E: usize> Drop for Coordinator<H, L, Q, P, G, R, E>
+where
+    H: AsRef<[HealthCell]>,
+    L: AsRef<[LockSlot]>,
+    Q: AsRef<[QueueSlot]>,
+    P: AsRef<[PartitionSlot]> + AsMut<[PartitionSlot]>,
+    G: OpGate,
+{
+    /// Give back what the coordinator holds in shared objects: its recovery permits, its
+    /// queued ranks (so the lock and queue storage can serve a successor) and its pause of
+    /// the operation gate (a dropped coordinator can never resume the forest). Health cells
+    /// are left as they are: a successor adopts them (see `new`).
+    fn drop(&mut self) {
+        for s in &self.recs {
+            if matches!(
+                s.state,
+                RecState::Waiting | RecState::Running | RecState::Aborting
+            ) {
+                let _ = self.sched.release(s.permit);
+            }
+        }
+        while self.sched.queue().pop().is_some() {}
+        if let Some(t) = self.pause_token.take() {
+            let _ = self.gate.reopen(t);
+        }
+    }
+}
