@@ -25,8 +25,8 @@
 // Recovery slots of a coordinator or forest: the largest accepted `max_concurrent`.
 #define FTF_MAX_CONCURRENT_RECOVERIES 8
 
-// Events a coordinator buffers between polls (more are dropped and counted in
-// `events_dropped`).
+// Events a coordinator buffers between polls. An input whose events would not fit is refused
+// with `FTF_OUTBOX_FULL` (nothing changed); no event is ever dropped.
 #define FTF_EVENT_CAPACITY 256
 
 // Alert bit: healthy partitions below `min_healthy_percent`.
@@ -85,6 +85,10 @@ enum ftf_result
   FTF_FOREIGN_HANDLE = 105,
   // A configuration value was refused; `ftf_config_builder_error_field()` names the field.
   FTF_INVALID_CONFIG = 106,
+  // Storage handed to a constructor is still in use by another lock or queue (the core's
+  // `StorageInUse`). The C constructors allocate fresh storage, so they do not return it
+  // today; the code is fixed for a constructor over caller storage.
+  FTF_STORAGE_IN_USE = 107,
   // The tracker is paused: the operation was rejected (never queued).
   FTF_PAUSED = 200,
   // Resume of a pause that is not held (never paused, already resumed, or stale).
@@ -125,6 +129,10 @@ enum ftf_result
   FTF_OVERFLOW = 303,
   // Too many concurrent pause holders.
   FTF_TOO_MANY_PAUSERS = 304,
+  // The coordinator's event outbox has no room for this input's events: drain
+  // `ftf_coordinator_poll_event`, then call again. Nothing changed (backpressure: no event
+  // is ever dropped).
+  FTF_OUTBOX_FULL = 305,
   // An embedder callback reported failure.
   FTF_CALLBACK_FAILED = 400,
   // A bug inside libftforest was caught at the boundary; the call had no further effect.
@@ -734,7 +742,9 @@ typedef struct ftf_stats {
   uint64_t stale_reports;
   // Reports about FAILED/RECOVERING partitions (no effect).
   uint64_t ignored_reports;
-  // Events dropped because the outbox was full.
+  // Events lost for lack of outbox room: always 0 (inputs are refused with
+  // `FTF_OUTBOX_FULL` and later work waits instead); counted, never silent, were the
+  // per-step bound ever wrong.
   uint64_t events_dropped;
   // First failure report -> FAILED.
   struct ftf_latency detection_latency;
@@ -909,7 +919,9 @@ extern "C" {
 ftf_result ftf_barrier_new_for_forest(const struct ftf_forest *forest, uint32_t rank, ftf_barrier_fn wait, void *userdata, ftf_finalizer_fn finalizer, bool report_passes, struct ftf_barrier **barrier_out);
 
 // As `ftf_barrier_new_for_forest`, reporting to a sans-io coordinator (at `ftf_now_ns()`
-// time).
+// time). The embedder drains the coordinator's events: a report it refuses for a full
+// outbox is lost and counted in `ftf_barrier_report_errors` (a forest never refuses
+// one).
 ftf_result ftf_barrier_new_for_coordinator(const struct ftf_coordinator *coordinator, uint32_t rank, ftf_barrier_fn wait, void *userdata, ftf_finalizer_fn finalizer, bool report_passes, struct ftf_barrier **barrier_out);
 
 // Frees a barrier (runs its finalizer); NULL is a no-op.
@@ -941,7 +953,9 @@ uint64_t ftf_barrier_timeouts(const struct ftf_barrier *barrier);
 // see `ftf_barrier_report_errors`); `FTF_NULL_PARAMETER`.
 ftf_result ftf_barrier_last_report(const struct ftf_barrier *barrier, uint32_t *outcome_out);
 
-// Reports the forest or coordinator refused (should stay 0); 0 for NULL.
+// Reports the forest or coordinator refused (should stay 0: an unknown rank cannot
+// happen, and only a coordinator whose event outbox is left full refuses one); 0 for
+// NULL.
 uint64_t ftf_barrier_report_errors(const struct ftf_barrier *barrier);
 
 // The library clock in nanoseconds: monotonic, origin at the first reading in the process,
@@ -1075,11 +1089,15 @@ const struct ftf_tracker *ftf_coordinator_tracker(const struct ftf_coordinator *
 // value than the current one makes the report stale and ignored).
 //
 // `FTF_OK` (`*outcome_out` = an `ftf_report_outcome`); `FTF_UNKNOWN_PARTITION`;
-// `FTF_UNKNOWN_ENUM`; `FTF_NULL_PARAMETER`. Then drain actions and events.
+// `FTF_UNKNOWN_ENUM`; `FTF_OUTBOX_FULL` (the report was not counted: drain
+// `ftf_coordinator_poll_event`, then report again); `FTF_NULL_PARAMETER`. Then drain
+// actions and events.
 ftf_result ftf_coordinator_report(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t kind, uint32_t rank, uint32_t incarnation, uint32_t *outcome_out);
 
 // Advances time to `now_ns`: confirmations, heartbeat verdicts, retries, recovery
-// timeouts, the pause, the queue. Early or repeated ticks are harmless.
+// timeouts, the pause, the queue. Early or repeated ticks are harmless. When the event
+// outbox runs out of room the tick stops early and `ftf_coordinator_poll_timeout` returns
+// "now" until the rest is done: drain events, then tick again.
 // `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_tick(const struct ftf_coordinator *coordinator, uint64_t now_ns);
 
@@ -1089,13 +1107,15 @@ ftf_result ftf_coordinator_tick(const struct ftf_coordinator *coordinator, uint6
 // `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNKNOWN_ENUM` (bad phase); `FTF_NO_RECOVERY`
 // (no such running attempt: finished, timed out and cancelled); `FTF_UNEXPECTED_STATE`
 // (the phase was not handed out yet); `FTF_INVALID_TRANSITION` (skipped or repeated
-// phase). An error changes nothing.
+// phase); `FTF_OUTBOX_FULL` (drain `ftf_coordinator_poll_event`, then call again). An
+// error changes nothing.
 ftf_result ftf_coordinator_phase_done(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank, uint32_t attempt, uint32_t phase, bool ok);
 
 // Recovers an escalated partition again (FAILED after its last retry).
 //
 // `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY`
-// (already queued, backing off or recovering); `FTF_NULL_PARAMETER`.
+// (already queued, backing off or recovering); `FTF_OUTBOX_FULL` (drain
+// `ftf_coordinator_poll_event`, then call again); `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_retry(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank);
 
 // The next action for the embedder (cancels first, then balancer/ghost-sync hooks, then
@@ -1107,8 +1127,8 @@ ftf_result ftf_coordinator_poll_action(const struct ftf_coordinator *coordinator
 ftf_result ftf_coordinator_poll_event(const struct ftf_coordinator *coordinator, struct ftf_event *event_out);
 
 // When `ftf_coordinator_tick` should be called next. `FTF_OK` (`*deadline_ns_out`
-// written, on the caller's time line); `FTF_EMPTY` (nothing pending on time);
-// `FTF_NULL_PARAMETER`.
+// written, on the caller's time line; the latest `now_ns` seen while work waits for
+// outbox room); `FTF_EMPTY` (nothing pending on time); `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_poll_timeout(const struct ftf_coordinator *coordinator, uint64_t *deadline_ns_out);
 
 // The number of partitions; 0 for NULL.
@@ -1140,6 +1160,11 @@ bool ftf_coordinator_in_recovery_mode(const struct ftf_coordinator *coordinator)
 
 // Whether `rank` waits in the recovery queue; false for NULL or an unknown rank.
 bool ftf_coordinator_is_queued(const struct ftf_coordinator *coordinator, uint32_t rank);
+
+// Whether the event outbox has room for one more input's events (then the next report,
+// phase result or retry does not return `FTF_OUTBOX_FULL`; draining
+// `ftf_coordinator_poll_event` until `FTF_EMPTY` always makes it true); false for NULL.
+bool ftf_coordinator_has_outbox_room(const struct ftf_coordinator *coordinator);
 
 // Events waiting to be polled; 0 for NULL.
 uint32_t ftf_coordinator_pending_events(const struct ftf_coordinator *coordinator);

@@ -228,6 +228,7 @@ static void coordinator_sans_io() {
         if (e->kind == FTF_EVENT_RECOVERY_FINISHED && e->success) finished++;
     }
     CHECK(finished == 1);
+    CHECK(c.has_outbox_room());  // drained
     CHECK(c.stats().recoveries_succeeded == 1 && c.level() == FTF_LEVEL_HEALTHY);
     CHECK(c.partition(2).incarnation == 1 && c.partition(2).attempts == 0);
     CHECK(throws_code([&] { c.retry(now, 2); }) == FTF_UNEXPECTED_STATE);

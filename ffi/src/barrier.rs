@@ -218,7 +218,9 @@ impl ftf_barrier {
     }
 
     /// As `ftf_barrier_new_for_forest`, reporting to a sans-io coordinator (at `ftf_now_ns()`
-    /// time).
+    /// time). The embedder drains the coordinator's events: a report it refuses for a full
+    /// outbox is lost and counted in `ftf_barrier_report_errors` (a forest never refuses
+    /// one).
     #[no_mangle]
     pub extern "C" fn ftf_barrier_new_for_coordinator(
         coordinator: *const ftf_coordinator,
@@ -312,7 +314,9 @@ impl ftf_barrier {
         }
     }
 
-    /// Reports the forest or coordinator refused (should stay 0); 0 for NULL.
+    /// Reports the forest or coordinator refused (should stay 0: an unknown rank cannot
+    /// happen, and only a coordinator whose event outbox is left full refuses one); 0 for
+    /// NULL.
     #[no_mangle]
     pub extern "C" fn ftf_barrier_report_errors(barrier: *const ftf_barrier) -> u64 {
         ffi_panic_boundary! {

@@ -18,6 +18,11 @@
 //!   on that tracker concurrently with the coordinator.
 //! * Time: the largest `now_ns` seen is kept; an earlier value reads as "no time passed" (a
 //!   backward clock step never produces a negative duration).
+//! * Backpressure: no event is ever dropped. An input (report, phase result, retry) that would
+//!   not fit its events into the outbox is refused with `FTF_OUTBOX_FULL` and changes nothing;
+//!   work that follows an input or a tick stops early instead and `poll_timeout` says "now"
+//!   until it is done. Draining `ftf_coordinator_poll_event` after every input (the documented
+//!   loop) never meets either.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -41,8 +46,8 @@ use crate::wait::FfiWait;
 
 /// Recovery slots of a coordinator or forest: the largest accepted `max_concurrent`.
 pub const FTF_MAX_CONCURRENT_RECOVERIES: u32 = 8;
-/// Events a coordinator buffers between polls (more are dropped and counted in
-/// `events_dropped`).
+/// Events a coordinator buffers between polls. An input whose events would not fit is refused
+/// with `FTF_OUTBOX_FULL` (nothing changed); no event is ever dropped.
 pub const FTF_EVENT_CAPACITY: u32 = 256;
 
 /// The core coordinator type behind the handle (the core's default `R = 8`, `E = 256`).
@@ -108,6 +113,7 @@ impl From<ReportError> for ftf_result {
     fn from(e: ReportError) -> Self {
         match e {
             ReportError::UnknownPartition => ftf_result::FTF_UNKNOWN_PARTITION,
+            ReportError::OutboxFull => ftf_result::FTF_OUTBOX_FULL,
             _ => ftf_result::FTF_INVALID_ARGUMENT,
         }
     }
@@ -119,6 +125,7 @@ impl From<RetryError> for ftf_result {
             RetryError::UnknownPartition => ftf_result::FTF_UNKNOWN_PARTITION,
             RetryError::NotFailed => ftf_result::FTF_UNEXPECTED_STATE,
             RetryError::AlreadyScheduled => ftf_result::FTF_BUSY,
+            RetryError::OutboxFull => ftf_result::FTF_OUTBOX_FULL,
             _ => ftf_result::FTF_INVALID_ARGUMENT,
         }
     }
@@ -131,6 +138,7 @@ impl From<PhaseDoneError> for ftf_result {
             PhaseDoneError::StaleAttempt => ftf_result::FTF_NO_RECOVERY,
             PhaseDoneError::NotRequested => ftf_result::FTF_UNEXPECTED_STATE,
             PhaseDoneError::OutOfOrder { .. } => ftf_result::FTF_INVALID_TRANSITION,
+            PhaseDoneError::OutboxFull => ftf_result::FTF_OUTBOX_FULL,
             _ => ftf_result::FTF_INVALID_ARGUMENT,
         }
     }
@@ -211,7 +219,9 @@ impl ftf_coordinator {
     /// value than the current one makes the report stale and ignored).
     ///
     /// `FTF_OK` (`*outcome_out` = an `ftf_report_outcome`); `FTF_UNKNOWN_PARTITION`;
-    /// `FTF_UNKNOWN_ENUM`; `FTF_NULL_PARAMETER`. Then drain actions and events.
+    /// `FTF_UNKNOWN_ENUM`; `FTF_OUTBOX_FULL` (the report was not counted: drain
+    /// `ftf_coordinator_poll_event`, then report again); `FTF_NULL_PARAMETER`. Then drain
+    /// actions and events.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_report(
         coordinator: *const ftf_coordinator,
@@ -238,7 +248,9 @@ impl ftf_coordinator {
     }
 
     /// Advances time to `now_ns`: confirmations, heartbeat verdicts, retries, recovery
-    /// timeouts, the pause, the queue. Early or repeated ticks are harmless.
+    /// timeouts, the pause, the queue. Early or repeated ticks are harmless. When the event
+    /// outbox runs out of room the tick stops early and `ftf_coordinator_poll_timeout` returns
+    /// "now" until the rest is done: drain events, then tick again.
     /// `FTF_OK`; `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_tick(
@@ -257,7 +269,8 @@ impl ftf_coordinator {
     /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNKNOWN_ENUM` (bad phase); `FTF_NO_RECOVERY`
     /// (no such running attempt: finished, timed out and cancelled); `FTF_UNEXPECTED_STATE`
     /// (the phase was not handed out yet); `FTF_INVALID_TRANSITION` (skipped or repeated
-    /// phase). An error changes nothing.
+    /// phase); `FTF_OUTBOX_FULL` (drain `ftf_coordinator_poll_event`, then call again). An
+    /// error changes nothing.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_phase_done(
         coordinator: *const ftf_coordinator,
@@ -282,7 +295,8 @@ impl ftf_coordinator {
     /// Recovers an escalated partition again (FAILED after its last retry).
     ///
     /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY`
-    /// (already queued, backing off or recovering); `FTF_NULL_PARAMETER`.
+    /// (already queued, backing off or recovering); `FTF_OUTBOX_FULL` (drain
+    /// `ftf_coordinator_poll_event`, then call again); `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_retry(
         coordinator: *const ftf_coordinator,
@@ -338,8 +352,8 @@ impl ftf_coordinator {
     }
 
     /// When `ftf_coordinator_tick` should be called next. `FTF_OK` (`*deadline_ns_out`
-    /// written, on the caller's time line); `FTF_EMPTY` (nothing pending on time);
-    /// `FTF_NULL_PARAMETER`.
+    /// written, on the caller's time line; the latest `now_ns` seen while work waits for
+    /// outbox room); `FTF_EMPTY` (nothing pending on time); `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_poll_timeout(
         coordinator: *const ftf_coordinator,

@@ -215,6 +215,16 @@ impl ftf_coordinator {
         }
     }
 
+    /// Whether the event outbox has room for one more input's events (then the next report,
+    /// phase result or retry does not return `FTF_OUTBOX_FULL`; draining
+    /// `ftf_coordinator_poll_event` until `FTF_EMPTY` always makes it true); false for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_has_outbox_room(coordinator: *const ftf_coordinator) -> bool {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(coordinator).lock().has_outbox_room()
+        }
+    }
+
     /// Events waiting to be polled; 0 for NULL.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_pending_events(coordinator: *const ftf_coordinator) -> u32 {

@@ -6,6 +6,7 @@ use std::ptr;
 
 use ftforest::config::*;
 use ftforest::coordinator::*;
+use ftforest::coordinator_state::ftf_partition_info;
 use ftforest::enums::ftf_action_kind::*;
 use ftforest::enums::ftf_event_kind::*;
 use ftforest::enums::ftf_phase::*;
@@ -479,4 +480,67 @@ fn coordinator_arguments_are_checked() {
     let c2 = ftf_coordinator::ftf_coordinator_clone(c);
     ftf_coordinator::ftf_coordinator_free(c);
     ftf_coordinator::ftf_coordinator_free(c2);
+}
+
+/// Backpressure: an input whose events would not fit is refused with `FTF_OUTBOX_FULL` and
+/// changes nothing; draining the events makes room; no event is ever dropped.
+#[test]
+fn a_full_outbox_refuses_inputs_until_drained() {
+    let cfg = config(1);
+    let mut c = ptr::null();
+    assert_eq!(
+        ftf_coordinator::ftf_coordinator_new(cfg, 3, ptr::null(), MS, &mut c),
+        FTF_OK
+    );
+    ftf_config::ftf_config_free(cfg);
+    let (bt, healthy) = (FTF_REPORT_BARRIER_TIMEOUT as u32, FTF_REPORT_HEALTHY as u32);
+    let any = FTF_INCARNATION_ANY;
+    // Suspect and clear partition 0 again and again without polling a single event.
+    let mut out = 0;
+    let mut refused = None;
+    'fill: for round in 0..1000u32 {
+        for kind in [bt, bt, healthy] {
+            let rc = ftf_coordinator::ftf_coordinator_report(c, MS, kind, 0, any, &mut out);
+            if rc == FTF_OUTBOX_FULL {
+                refused = Some((round, kind));
+                break 'fill;
+            }
+            assert_eq!(rc, FTF_OK);
+        }
+    }
+    let (_, kind) = refused.expect("the outbox fills up");
+    assert!(!ftf_coordinator::ftf_coordinator_has_outbox_room(c));
+    let pending = ftf_coordinator::ftf_coordinator_pending_events(c);
+    assert!(pending > FTF_EVENT_CAPACITY - 5 && pending <= FTF_EVENT_CAPACITY);
+    // Nothing changed: the same refusal again, the partition's state as before.
+    let mut before = ftf_partition_info::default();
+    assert_eq!(
+        ftf_coordinator::ftf_coordinator_partition(c, 0, &mut before),
+        FTF_OK
+    );
+    assert_eq!(
+        ftf_coordinator::ftf_coordinator_report(c, MS, kind, 0, any, &mut out),
+        FTF_OUTBOX_FULL
+    );
+    let mut after = ftf_partition_info::default();
+    assert_eq!(
+        ftf_coordinator::ftf_coordinator_partition(c, 0, &mut after),
+        FTF_OK
+    );
+    assert_eq!(before, after);
+    assert_eq!(ftf_coordinator::ftf_coordinator_pending_events(c), pending);
+    // Drain: every event is there, in order, and the input is accepted again.
+    assert_eq!(drain_events(c).len(), pending as usize);
+    assert!(ftf_coordinator::ftf_coordinator_has_outbox_room(c));
+    assert_eq!(
+        ftf_coordinator::ftf_coordinator_report(c, MS, kind, 0, any, &mut out),
+        FTF_OK
+    );
+    let mut s = ftf_stats::default();
+    assert_eq!(ftf_coordinator::ftf_coordinator_stats(c, &mut s), FTF_OK);
+    assert_eq!(s.events_dropped, 0);
+    assert!(!ftf_coordinator::ftf_coordinator_has_outbox_room(
+        ptr::null()
+    ));
+    ftf_coordinator::ftf_coordinator_free(c);
 }

@@ -75,6 +75,9 @@ public:
         check(ftf_coordinator_partition(get(), rank, &i), "ftf_coordinator_partition");
         return i;
     }
+    /// Whether the next input's events fit the outbox (else it throws FTF_OUTBOX_FULL: drain
+    /// poll_event() first).
+    bool has_outbox_room() const noexcept { return ftf_coordinator_has_outbox_room(get()); }
     ftf_level level() const noexcept {
         return static_cast<ftf_level>(ftf_coordinator_level(get()));
     }
