@@ -1263,10 +1263,14 @@ ftf_result ftf_forest_subscribe(const struct ftf_forest *forest, ftf_event_fn ca
 
 // Removes the subscription `handle` names (only that one).
 //
+// Synchronous: once this returns `FTF_OK` the listener is never called again. If the
+// dispatcher is calling it right now, this waits until that call returns (so a listener
+// must not wait for a thread that unsubscribes it); from inside a listener (itself or
+// another) it never waits. The finalizer may still run on the dispatcher just after this
+// returns: free `userdata` in the finalizer, not after this call.
+//
 // `FTF_OK`; `FTF_FOREIGN_HANDLE` (another forest's handle); `FTF_NOT_HOLDER` (already
-// unsubscribed or never subscribed); `FTF_NULL_PARAMETER`. A delivery already in progress
-// on the dispatcher may still complete after this returns; free `userdata` in the
-// finalizer, not after this call.
+// unsubscribed or never subscribed); `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_unsubscribe(const struct ftf_forest *forest, struct ftf_listener_handle handle);
 
 // `rank`'s state (an `ftf_health`) and incarnation. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
