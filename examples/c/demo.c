@@ -308,6 +308,11 @@ static void print_answer(int round, uint32_t p, const ftf_barrier *b) {
     if (ftf_barrier_last_report(b, &what) != FTF_OK || ftf_forest_health(forest, p, &h, &inc) != FTF_OK) {
         return;
     }
+    if (what == FTF_REPORT_STALE) {
+        /* the recovery finished during the wait: let the dispatcher print that first (its
+           events lag a little behind the coordinator), so the lines read in causal order */
+        for (int i = 0; i < 1000 && !atomic_load(&recovered); i++) sleep_ns(MS);
+    }
     const char *why = "";
     if (what == FTF_REPORT_STALE) {
         why = "the wait began before its recovery finished: stale report, ignored";

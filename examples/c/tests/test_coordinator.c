@@ -414,7 +414,10 @@ TEST(full_outbox_refuses_inputs_until_drained) {
     CHECK_RC(ftf_coordinator_partition(c, 1, &before), FTF_OK);
     CHECK_RC(ftf_coordinator_report(c, MS, kind, 1, FTF_INCARNATION_ANY, &out), FTF_OUTBOX_FULL);
     CHECK_RC(ftf_coordinator_partition(c, 1, &after), FTF_OK);
-    CHECK(memcmp(&before, &after, sizeof before) == 0); /* nothing changed */
+    /* nothing changed (field by field: the struct has padding) */
+    CHECK(before.health == after.health && before.incarnation == after.incarnation &&
+          before.consecutive_failures == after.consecutive_failures &&
+          before.attempts == after.attempts && before.queued == after.queued);
     CHECK(ftf_coordinator_pending_events(c) == pending);
     ftf_event e;
     uint32_t drained = 0;
