@@ -7,7 +7,7 @@
 #   make asan                 C tests, demo and C++ example with -fsanitize=address
 #   make valgrind             C tests, demo and C++ example under valgrind memcheck
 #   make bench-c              the C hot-path benchmark (ftf_op_begin + ftf_op_end)
-#   make install PREFIX=/usr/local   library, headers and ftforest.pc
+#   make install PREFIX=/usr/local   library, headers (ftforest.h, ftforest.hpp + ftforest/*.hpp), ftforest.pc
 #   make header               regenerate include/ftforest.h (pinned cbindgen)
 #
 # The library itself is always built normally (no sanitizer): ASan instruments the C side and
@@ -40,7 +40,7 @@ ASAN     := -fsanitize=address -fno-omit-frame-pointer
 
 C_TESTS  := $(patsubst examples/c/tests/%.c,%,$(wildcard examples/c/tests/test_*.c)) test_wrapper
 C_HDRS   := include/ftforest.h examples/c/tests/harness.h
-CPP_HDRS := include/ftforest.h include/ftforest.hpp
+CPP_HDRS := include/ftforest.h include/ftforest.hpp $(wildcard include/ftforest/*.hpp)
 
 VG_FLAGS := --suppressions=$(ROOT)/examples/c/valgrind.supp --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes --quiet
@@ -133,16 +133,19 @@ install: lib | $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
 	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' \
 	    ffi/ftforest.pc.in > $(BUILD)/ftforest.pc
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/ftforest
 	install -m 0755 $(RELEASE)/libftforest.so $(DESTDIR)$(LIBDIR)/libftforest.so
 	install -m 0644 $(RELEASE)/libftforest.a $(DESTDIR)$(LIBDIR)/libftforest.a
 	install -m 0644 include/ftforest.h include/ftforest.hpp $(DESTDIR)$(INCDIR)/
+	install -m 0644 include/ftforest/*.hpp $(DESTDIR)$(INCDIR)/ftforest/
 	install -m 0644 $(BUILD)/ftforest.pc $(DESTDIR)$(LIBDIR)/pkgconfig/ftforest.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libftforest.so $(DESTDIR)$(LIBDIR)/libftforest.a \
 	      $(DESTDIR)$(INCDIR)/ftforest.h $(DESTDIR)$(INCDIR)/ftforest.hpp \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/ftforest.pc
+	rm -f $(patsubst include/%,$(DESTDIR)$(INCDIR)/%,$(wildcard include/ftforest/*.hpp))
+	-rmdir $(DESTDIR)$(INCDIR)/ftforest 2>/dev/null
 
 clean-c:
 	rm -rf $(BUILD)

@@ -25,8 +25,8 @@
 // Recovery slots of a coordinator or forest: the largest accepted `max_concurrent`.
 #define FTF_MAX_CONCURRENT_RECOVERIES 8
 
-// Events a coordinator buffers between polls (more are dropped and counted in
-// `events_dropped`).
+// Events a coordinator buffers between polls. An input whose events would not fit is refused
+// with `FTF_OUTBOX_FULL` (nothing changed); no event is ever dropped.
 #define FTF_EVENT_CAPACITY 256
 
 // Alert bit: healthy partitions below `min_healthy_percent`.
@@ -85,6 +85,10 @@ enum ftf_result
   FTF_FOREIGN_HANDLE = 105,
   // A configuration value was refused; `ftf_config_builder_error_field()` names the field.
   FTF_INVALID_CONFIG = 106,
+  // Storage handed to a constructor is still in use by another lock or queue (the core's
+  // `StorageInUse`). The C constructors allocate fresh storage, so they do not return it
+  // today; the code is fixed for a constructor over caller storage.
+  FTF_STORAGE_IN_USE = 107,
   // The tracker is paused: the operation was rejected (never queued).
   FTF_PAUSED = 200,
   // Resume of a pause that is not held (never paused, already resumed, or stale).
@@ -93,9 +97,11 @@ enum ftf_result
   FTF_TIMEOUT = 202,
   // The partitions do not have a quorum (strict majority healthy).
   FTF_NO_QUORUM = 203,
-  // The partition is already being recovered (or the object is busy with it).
+  // The partition is already being recovered (or the object is busy with it; an
+  // `ftf_op_slot` that already holds an operation).
   FTF_BUSY = 204,
-  // End of an operation token that is not in flight (already ended, or never begun).
+  // End of an operation token or slot that is not in flight (already ended, or never
+  // begun).
   FTF_NOT_IN_FLIGHT = 205,
   // The requested health or phase transition is not in the transition table.
   FTF_INVALID_TRANSITION = 206,
@@ -123,6 +129,10 @@ enum ftf_result
   FTF_OVERFLOW = 303,
   // Too many concurrent pause holders.
   FTF_TOO_MANY_PAUSERS = 304,
+  // The coordinator's event outbox has no room for this input's events: drain
+  // `ftf_coordinator_poll_event`, then call again. Nothing changed (backpressure: no event
+  // is ever dropped).
+  FTF_OUTBOX_FULL = 305,
   // An embedder callback reported failure.
   FTF_CALLBACK_FAILED = 400,
   // A bug inside libftforest was caught at the boundary; the call had no further effect.
@@ -732,7 +742,9 @@ typedef struct ftf_stats {
   uint64_t stale_reports;
   // Reports about FAILED/RECOVERING partitions (no effect).
   uint64_t ignored_reports;
-  // Events dropped because the outbox was full.
+  // Events lost for lack of outbox room: always 0 (inputs are refused with
+  // `FTF_OUTBOX_FULL` and later work waits instead); counted, never silent, were the
+  // per-step bound ever wrong.
   uint64_t events_dropped;
   // First failure report -> FAILED.
   struct ftf_latency detection_latency;
@@ -848,6 +860,18 @@ typedef struct ftf_permit_token {
   uint32_t ticket;
 } ftf_permit_token;
 
+// Caller-owned storage for one checked operation (see `ftf_op_begin_checked`).
+//
+// Zero-initialise it (`ftf_op_slot slot = {0};`) and then treat it as opaque: only the
+// library reads or writes `state`, atomically, so several threads may pass the same slot at
+// once. It must be 8-byte aligned (automatic on 64-bit targets; `FTF_INVALID_ARGUMENT`
+// otherwise) and must not be copied while it holds an operation (a copy is a second name for
+// the same operation, the hazard this API removes).
+typedef struct ftf_op_slot {
+  // Opaque: 0 when empty.
+  uint64_t state;
+} ftf_op_slot;
+
 // One successful state change (exactly one caller receives each).
 typedef struct ftf_transition {
   // The state replaced (an `ftf_health`).
@@ -860,7 +884,9 @@ typedef struct ftf_transition {
 
 // One admitted operation: pass it to `ftf_op_end` exactly once (from any thread).
 //
-// A plain value; the fields are opaque to C (checked by the library, never trusted).
+// A plain value; the fields are opaque to C (checked by the library, never trusted). It names
+// the tracker and the stripe, not the operation: see `ftf_op_end` for what a second end does
+// (use `ftf_op_begin_checked` / `ftf_op_end_checked` to have every double end detected).
 typedef struct ftf_op_token {
   // The issuing tracker's id.
   uint32_t tracker_id;
@@ -893,13 +919,21 @@ extern "C" {
 ftf_result ftf_barrier_new_for_forest(const struct ftf_forest *forest, uint32_t rank, ftf_barrier_fn wait, void *userdata, ftf_finalizer_fn finalizer, bool report_passes, struct ftf_barrier **barrier_out);
 
 // As `ftf_barrier_new_for_forest`, reporting to a sans-io coordinator (at `ftf_now_ns()`
-// time).
+// time). The embedder drains the coordinator's events: a report it refuses for a full
+// outbox is lost and counted in `ftf_barrier_report_errors` (a forest never refuses
+// one).
 ftf_result ftf_barrier_new_for_coordinator(const struct ftf_coordinator *coordinator, uint32_t rank, ftf_barrier_fn wait, void *userdata, ftf_finalizer_fn finalizer, bool report_passes, struct ftf_barrier **barrier_out);
 
 // Frees a barrier (runs its finalizer); NULL is a no-op.
 void ftf_barrier_free(struct ftf_barrier *barrier);
 
 // Waits at most `timeout_ns` through the embedder's barrier and reports the outcome.
+//
+// The report is about the partition's life (incarnation) when the wait began: if the
+// partition became HEALTHY again during the wait (recovered, or a false alarm cleared),
+// the report is stale and ignored (`ftf_barrier_last_report` gives `FTF_REPORT_STALE`),
+// so a wait that began before a recovery finished never counts against the recovered
+// partition.
 //
 // `FTF_OK` (`*outcome_out` = an `ftf_barrier_outcome`); `FTF_CALLBACK_FAILED` (the
 // callback returned an unknown value: reported as a timeout; `*outcome_out` untouched);
@@ -909,7 +943,19 @@ ftf_result ftf_barrier_wait(struct ftf_barrier *barrier, uint64_t timeout_ns, ui
 // Timeouts seen (each was reported); 0 for NULL.
 uint64_t ftf_barrier_timeouts(const struct ftf_barrier *barrier);
 
-// Reports the forest or coordinator refused (should stay 0); 0 for NULL.
+// What the forest or coordinator made of the last wait's report: `*outcome_out` = an
+// `ftf_report_outcome` (e.g. `FTF_REPORT_COUNTED`, `FTF_REPORT_SUSPECTED` when this
+// timeout made the partition SUSPECTED, `FTF_REPORT_IGNORED` when it is already FAILED or
+// RECOVERING, `FTF_REPORT_STALE` when the partition became HEALTHY again during the
+// wait).
+//
+// `FTF_OK`; `FTF_EMPTY` (no wait yet, a pass that is not reported, or a refused report:
+// see `ftf_barrier_report_errors`); `FTF_NULL_PARAMETER`.
+ftf_result ftf_barrier_last_report(const struct ftf_barrier *barrier, uint32_t *outcome_out);
+
+// Reports the forest or coordinator refused (should stay 0: an unknown rank cannot
+// happen, and only a coordinator whose event outbox is left full refuses one); 0 for
+// NULL.
 uint64_t ftf_barrier_report_errors(const struct ftf_barrier *barrier);
 
 // The library clock in nanoseconds: monotonic, origin at the first reading in the process,
@@ -1043,11 +1089,15 @@ const struct ftf_tracker *ftf_coordinator_tracker(const struct ftf_coordinator *
 // value than the current one makes the report stale and ignored).
 //
 // `FTF_OK` (`*outcome_out` = an `ftf_report_outcome`); `FTF_UNKNOWN_PARTITION`;
-// `FTF_UNKNOWN_ENUM`; `FTF_NULL_PARAMETER`. Then drain actions and events.
+// `FTF_UNKNOWN_ENUM`; `FTF_OUTBOX_FULL` (the report was not counted: drain
+// `ftf_coordinator_poll_event`, then report again); `FTF_NULL_PARAMETER`. Then drain
+// actions and events.
 ftf_result ftf_coordinator_report(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t kind, uint32_t rank, uint32_t incarnation, uint32_t *outcome_out);
 
 // Advances time to `now_ns`: confirmations, heartbeat verdicts, retries, recovery
-// timeouts, the pause, the queue. Early or repeated ticks are harmless.
+// timeouts, the pause, the queue. Early or repeated ticks are harmless. When the event
+// outbox runs out of room the tick stops early and `ftf_coordinator_poll_timeout` returns
+// "now" until the rest is done: drain events, then tick again.
 // `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_tick(const struct ftf_coordinator *coordinator, uint64_t now_ns);
 
@@ -1057,13 +1107,15 @@ ftf_result ftf_coordinator_tick(const struct ftf_coordinator *coordinator, uint6
 // `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNKNOWN_ENUM` (bad phase); `FTF_NO_RECOVERY`
 // (no such running attempt: finished, timed out and cancelled); `FTF_UNEXPECTED_STATE`
 // (the phase was not handed out yet); `FTF_INVALID_TRANSITION` (skipped or repeated
-// phase). An error changes nothing.
+// phase); `FTF_OUTBOX_FULL` (drain `ftf_coordinator_poll_event`, then call again). An
+// error changes nothing.
 ftf_result ftf_coordinator_phase_done(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank, uint32_t attempt, uint32_t phase, bool ok);
 
 // Recovers an escalated partition again (FAILED after its last retry).
 //
 // `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY`
-// (already queued, backing off or recovering); `FTF_NULL_PARAMETER`.
+// (already queued, backing off or recovering); `FTF_OUTBOX_FULL` (drain
+// `ftf_coordinator_poll_event`, then call again); `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_retry(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank);
 
 // The next action for the embedder (cancels first, then balancer/ghost-sync hooks, then
@@ -1075,8 +1127,8 @@ ftf_result ftf_coordinator_poll_action(const struct ftf_coordinator *coordinator
 ftf_result ftf_coordinator_poll_event(const struct ftf_coordinator *coordinator, struct ftf_event *event_out);
 
 // When `ftf_coordinator_tick` should be called next. `FTF_OK` (`*deadline_ns_out`
-// written, on the caller's time line); `FTF_EMPTY` (nothing pending on time);
-// `FTF_NULL_PARAMETER`.
+// written, on the caller's time line; the latest `now_ns` seen while work waits for
+// outbox room); `FTF_EMPTY` (nothing pending on time); `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_poll_timeout(const struct ftf_coordinator *coordinator, uint64_t *deadline_ns_out);
 
 // The number of partitions; 0 for NULL.
@@ -1108,6 +1160,11 @@ bool ftf_coordinator_in_recovery_mode(const struct ftf_coordinator *coordinator)
 
 // Whether `rank` waits in the recovery queue; false for NULL or an unknown rank.
 bool ftf_coordinator_is_queued(const struct ftf_coordinator *coordinator, uint32_t rank);
+
+// Whether the event outbox has room for one more input's events (then the next report,
+// phase result or retry does not return `FTF_OUTBOX_FULL`; draining
+// `ftf_coordinator_poll_event` until `FTF_EMPTY` always makes it true); false for NULL.
+bool ftf_coordinator_has_outbox_room(const struct ftf_coordinator *coordinator);
 
 // Events waiting to be polled; 0 for NULL.
 uint32_t ftf_coordinator_pending_events(const struct ftf_coordinator *coordinator);
@@ -1206,10 +1263,14 @@ ftf_result ftf_forest_subscribe(const struct ftf_forest *forest, ftf_event_fn ca
 
 // Removes the subscription `handle` names (only that one).
 //
+// Synchronous: once this returns `FTF_OK` the listener is never called again. If the
+// dispatcher is calling it right now, this waits until that call returns (so a listener
+// must not wait for a thread that unsubscribes it); from inside a listener (itself or
+// another) it never waits. The finalizer may still run on the dispatcher just after this
+// returns: free `userdata` in the finalizer, not after this call.
+//
 // `FTF_OK`; `FTF_FOREIGN_HANDLE` (another forest's handle); `FTF_NOT_HOLDER` (already
-// unsubscribed or never subscribed); `FTF_NULL_PARAMETER`. A delivery already in progress
-// on the dispatcher may still complete after this returns; free `userdata` in the
-// finalizer, not after this call.
+// unsubscribed or never subscribed); `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_unsubscribe(const struct ftf_forest *forest, struct ftf_listener_handle handle);
 
 // `rank`'s state (an `ftf_health`) and incarnation. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
@@ -1318,6 +1379,26 @@ ftf_result ftf_recovery_lock_release(const struct ftf_recovery_lock *lock, struc
 // `FTF_NULL_PARAMETER` for a NULL `stats`/`needed_out` (or a NULL `buf` with `len > 0`
 // large enough). Thread-safe.
 ftf_result ftf_stats_metrics(const struct ftf_stats *stats, uint32_t level, uint32_t alerts, char *buf, size_t len, size_t *needed_out);
+
+// Begins an operation on the calling thread's stripe and stores it in `*slot` (checked
+// mode): end it with `ftf_op_end_checked(tracker, slot)`. Lock-free, never blocks.
+//
+// Unlike a token, a slot names one operation: a second `ftf_op_end_checked` of the same
+// slot is always refused, whatever else is in flight. `FTF_OK`; `FTF_BUSY` (the slot
+// already holds an operation; nothing begun); `FTF_PAUSED`; `FTF_OVERFLOW`;
+// `FTF_INVALID_ARGUMENT` (misaligned, or not a zero-initialised slot);
+// `FTF_NULL_PARAMETER`. On an error the slot is unchanged.
+ftf_result ftf_op_begin_checked(const struct ftf_tracker *tracker, struct ftf_op_slot *slot);
+
+// Ends the operation `*slot` holds and empties the slot (from any thread). Lock-free;
+// wakes a pauser when this was the last operation in flight.
+//
+// `FTF_OK`; `FTF_NOT_IN_FLIGHT` (the slot is empty: ended already, or never begun; this
+// is detected whatever else is in flight, and when two threads end one slot at once
+// exactly one gets `FTF_OK`); `FTF_FOREIGN_HANDLE` (the slot holds an operation of
+// another tracker: nothing changes, end it with that tracker); `FTF_INVALID_ARGUMENT`
+// (misaligned or not a slot); `FTF_NULL_PARAMETER`.
+ftf_result ftf_op_end_checked(const struct ftf_tracker *tracker, struct ftf_op_slot *slot);
 
 // Creates an empty queue for ranks `0..n` holding at most `capacity` ranks.
 //
@@ -1458,6 +1539,11 @@ uint32_t ftf_tracker_id(const struct ftf_tracker *tracker);
 // `FTF_OK`: `*token_out` is in flight until passed to `ftf_op_end`. `FTF_PAUSED`: the
 // tracker is paused (rejected, not queued). `FTF_OVERFLOW`: 2^30-1 operations on this
 // stripe. `FTF_NULL_PARAMETER`.
+//
+// Contract: end each token **exactly once**. The token names (tracker, stripe), not this
+// operation, so the library cannot tell a second end of it from the end of another
+// operation of the same stripe (see `ftf_op_end`). For detected double ends use
+// `ftf_op_begin_checked`.
 ftf_result ftf_op_begin(const struct ftf_tracker *tracker, struct ftf_op_token *token_out);
 
 // Begins an operation on stripe `stripe_hint % stripes` (e.g. a worker or core index),
@@ -1476,8 +1562,18 @@ ftf_result ftf_op_begin_wait(const struct ftf_tracker *tracker, uint64_t timeout
 //
 // `FTF_OK`; `FTF_FOREIGN_HANDLE` (token of another tracker, or a forged stripe);
 // `FTF_NOT_IN_FLIGHT` (nothing in flight on the token's stripe: ended twice, or never
-// begun). An error changes nothing. Note that a second end of a token whose stripe still
-// holds other operations ends one of those instead: end each token exactly once.
+// begun). An error changes nothing.
+//
+// Contract: each token must be ended **exactly once**. A token names (tracker, stripe),
+// not one operation, and the library keeps no per-operation storage, so a second end of
+// the same token (or a forged one) is detected (`FTF_NOT_IN_FLIGHT`) only when its stripe
+// has nothing in flight. Otherwise it returns `FTF_OK` and it is undefined which
+// operation's count it ends: one that is still running then no longer holds a pause
+// back, and a pause may report quiescence while it runs (its own later end is then the
+// detected one). This is never memory-unsafe and never corrupts the pause state (the
+// count cannot underflow into the flag bits). To have every double end detected, use
+// `ftf_op_begin_checked` / `ftf_op_end_checked` (one caller-owned `ftf_op_slot` per
+// operation) or the C++ `ftf::operation` guard.
 ftf_result ftf_op_end(const struct ftf_tracker *tracker, struct ftf_op_token token);
 
 // Takes a pause (counted) and returns at once: every later `ftf_op_begin` is rejected

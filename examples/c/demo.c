@@ -10,6 +10,13 @@
  *   confirms the failure, decides by quorum to recover it, pauses the forest (no operation
  *   runs while a phase runs), runs the recovery phases through our callbacks, resumes, and we
  *   print the statistics and the OpenMetrics text.
+ * - each barrier timeout is printed with what the forest made of its report
+ *   (ftf_barrier_last_report): counted towards suspicion, the suspicion itself, or ignored
+ *   while the partition is already FAILED/RECOVERING. A report is about the partition's
+ *   life (incarnation) when its wait began: the wait that is running when the recovery
+ *   restores the partition returns at once (passed), and its report is ignored either way,
+ *   as RECOVERING or, when the recovery finished first, as stale (counted in the metrics'
+ *   ftforest_stale_reports_total).
  *
  * The tracker blocks through a futex wait/wake pair supplied by this program (Linux; the
  * library's own parking elsewhere): workers that find the forest paused wait for the resume.
@@ -41,6 +48,8 @@
 #define DEAD_ROUND 3
 #define BARRIER_TIMEOUT_NS (20ull * 1000 * 1000)
 #define MS (1000ull * 1000)
+#define REPORTS_BEFORE_SUSPICION 2
+#define CONFIRMATION_MS 150
 
 static const ftf_forest *forest;
 static const ftf_tracker *tracker;
@@ -64,12 +73,15 @@ static double ms_since_start(void) {
     return (double)(ftf_now_ns() - t0) / 1e6;
 }
 
+/* One line per call, never interleaved with another thread's (stdio's lock held). */
 #define LOG(...)                                       \
     do {                                               \
+        flockfile(stdout);                             \
         printf("[%8.1f ms] ", ms_since_start());       \
         printf(__VA_ARGS__);                           \
         printf("\n");                                  \
         fflush(stdout);                                \
+        funlockfile(stdout);                           \
     } while (0)
 
 static void sleep_ns(uint64_t ns) {
@@ -165,11 +177,16 @@ static void *worker(void *arg) {
 
 static uint32_t partition_barrier(void *userdata, uint32_t rank, uint64_t timeout_ns) {
     (void)userdata;
-    if (atomic_load(&partition_alive[rank])) {
-        return FTF_BARRIER_PASSED;
+    /* the wait ends as soon as the partition answers (e.g. once its recovery restored it),
+       or at the timeout when nobody answers */
+    uint64_t deadline = ftf_now_ns() + timeout_ns;
+    while (!atomic_load(&partition_alive[rank])) {
+        if (ftf_now_ns() >= deadline) {
+            return FTF_BARRIER_TIMED_OUT;
+        }
+        sleep_ns(MS / 2);
     }
-    sleep_ns(timeout_ns); /* nobody answers: the wait runs into its timeout */
-    return FTF_BARRIER_TIMED_OUT;
+    return FTF_BARRIER_PASSED;
 }
 
 /* ---- recovery callbacks (called on the forest's threads, no library lock held) ---------- */
@@ -185,7 +202,7 @@ static bool run_phase(void *userdata, const ftf_phase_job *job) {
         LOG("INVARIANT BROKEN: a recovery phase runs while the forest is not quiescent");
         atomic_fetch_add(&violations, 1);
     }
-    sleep_ns(15 * MS); /* redistribute / rebalance / validate: pretend to work */
+    sleep_ns(12 * MS); /* redistribute / rebalance / validate: pretend to work */
     if (job->phase == FTF_PHASE_VALIDATING) {
         atomic_store(&partition_alive[job->rank], 1); /* the partition's data is back */
     }
@@ -281,6 +298,75 @@ static void on_event(void *userdata, const ftf_event *e) {
     }
 }
 
+/* ---- what the forest made of a barrier outcome (main thread) ---------------------------- */
+
+static int silent[N_PARTITIONS]; /* a timeout of this partition was printed, no pass since */
+
+/* The first pass after a silence: the partition answers again. */
+static void print_answer(int round, uint32_t p, const ftf_barrier *b) {
+    uint32_t what = 0, h = 0, inc = 0;
+    if (ftf_barrier_last_report(b, &what) != FTF_OK || ftf_forest_health(forest, p, &h, &inc) != FTF_OK) {
+        return;
+    }
+    if (what == FTF_REPORT_STALE) {
+        /* the recovery finished during the wait: let the dispatcher print that first (its
+           events lag a little behind the coordinator), so the lines read in causal order */
+        for (int i = 0; i < 1000 && !atomic_load(&recovered); i++) sleep_ns(MS);
+    }
+    const char *why = "";
+    if (what == FTF_REPORT_STALE) {
+        why = "the wait began before its recovery finished: stale report, ignored";
+    } else if (what == FTF_REPORT_IGNORED) {
+        why = "still being recovered: report ignored";
+    } else if (what == FTF_REPORT_CLEARED) {
+        why = "false alarm: suspicion cleared";
+    } else {
+        why = "success counted";
+    }
+    LOG("round %d: partition %u answers its barrier again (%s; %s, incarnation %u)", round, p, why,
+        ftf_health_name(h), inc);
+}
+
+static void print_timeout(int round, uint32_t p, const ftf_barrier *b) {
+    uint32_t what = 0;
+    ftf_partition_info info;
+    if (ftf_barrier_last_report(b, &what) != FTF_OK ||
+        ftf_forest_partition(forest, p, &info) != FTF_OK) {
+        LOG("round %d: barrier timeout of partition %u was not reported", round, p);
+        atomic_fetch_add(&violations, 1);
+        return;
+    }
+    switch (what) {
+    case FTF_REPORT_COUNTED:
+        if (info.health == FTF_HEALTH_HEALTHY) {
+            LOG("DETECTION: round %d: barrier timed out waiting for partition %u "
+                "(failure %u in a row, suspicion at %d)",
+                round, p, info.consecutive_failures, REPORTS_BEFORE_SUSPICION);
+        } else {
+            LOG("round %d: partition %u still silent (%s, failure confirmed %d ms after the "
+                "suspicion unless it answers)",
+                round, p, ftf_health_name(info.health), CONFIRMATION_MS);
+        }
+        break;
+    case FTF_REPORT_SUSPECTED:
+        LOG("DETECTION: round %d: barrier timed out waiting for partition %u "
+            "(failure %u in a row: the forest suspects it)",
+            round, p, info.consecutive_failures);
+        break;
+    case FTF_REPORT_IGNORED:
+        LOG("round %d: partition %u still silent (%s: recovery under way, report ignored)",
+            round, p, ftf_health_name(info.health));
+        break;
+    case FTF_REPORT_STALE:
+        LOG("round %d: a wait for partition %u that began before its recovery finished timed "
+            "out (it is %s in incarnation %u now: stale report, ignored)",
+            round, p, ftf_health_name(info.health), info.incarnation);
+        break;
+    default:
+        LOG("round %d: barrier timeout of partition %u: report outcome %u", round, p, what);
+    }
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
 static int check(uint32_t rc, const char *what) {
@@ -305,8 +391,8 @@ int main(void) {
     ftf_config_builder *b = NULL;
     const ftf_config *cfg = NULL;
     if (!check(ftf_config_builder_new(&b), "config builder")) return 1;
-    check(ftf_config_builder_set_reports_before_suspicion(b, 2), "reports");
-    check(ftf_config_builder_set_failure_confirmation_ns(b, 150 * MS), "confirmation");
+    check(ftf_config_builder_set_reports_before_suspicion(b, REPORTS_BEFORE_SUSPICION), "reports");
+    check(ftf_config_builder_set_failure_confirmation_ns(b, CONFIRMATION_MS * MS), "confirmation");
     check(ftf_config_builder_set_max_concurrent(b, 2), "max_concurrent");
     check(ftf_config_builder_set_recovery_timeout_ns(b, 5000 * MS), "recovery timeout");
     check(ftf_config_builder_set_backoff_ns(b, 20 * MS, 200 * MS), "backoff");
@@ -371,8 +457,11 @@ int main(void) {
                 LOG("barrier %u: %s", p, ftf_result_name(rc));
                 atomic_fetch_add(&violations, 1);
             } else if (outcome == FTF_BARRIER_TIMED_OUT) {
-                LOG("DETECTION: round %d: barrier timed out waiting for partition %u "
-                    "(reported to the forest)", round, p);
+                print_timeout(round, p, barriers[p]);
+                silent[p] = 1;
+            } else if (silent[p]) {
+                print_answer(round, p, barriers[p]);
+                silent[p] = 0;
             }
         }
         if (atomic_load(&recovered) && ++rounds_after_recovery >= 5) {

@@ -3,7 +3,8 @@
 //
 // Worker threads run operations through ftf::tracker guards; partition 5 stops answering its
 // barrier; the forest runtime detects, suspects, confirms, decides by quorum, pauses the
-// forest, runs the recovery phases (lambdas), resumes; we print statistics and metrics.
+// forest, runs the recovery phases (lambdas), resumes; we print statistics and metrics. Each
+// barrier timeout is printed with what the forest made of its report (barrier::last_report).
 // Exits 1 if an operation ran during a recovery phase or a partition is left unrecovered.
 #include <atomic>
 #include <chrono>
@@ -65,7 +66,7 @@ int main() {
             log("recovery: partition %u attempt #%u phase %-14s (paused=%d, ops in flight=%d)",
                 job.rank, job.number, ftf_phase_name(job.phase), tracker.is_paused(), in_flight);
             if (in_flight != 0 || !tracker.is_paused()) ++violations;
-            std::this_thread::sleep_for(15ms);
+            std::this_thread::sleep_for(12ms);
             if (job.phase == FTF_PHASE_VALIDATING) alive[job.rank] = true;
             if (ops_running.load() != 0) ++violations;
             --phase_running;
@@ -103,10 +104,14 @@ int main() {
 
         std::vector<ftf::barrier> barriers;
         for (uint32_t p = 0; p < kPartitions; p++) {
+            // The wait ends when the partition answers, or at the timeout.
             barriers.emplace_back(forest, p, [&alive, p](uint64_t timeout_ns) {
-                if (alive[p]) return FTF_BARRIER_PASSED;
-                std::this_thread::sleep_for(std::chrono::nanoseconds(timeout_ns));
-                return FTF_BARRIER_TIMED_OUT;
+                const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(timeout_ns);
+                while (!alive[p]) {
+                    if (std::chrono::steady_clock::now() >= until) return FTF_BARRIER_TIMED_OUT;
+                    std::this_thread::sleep_for(500us);
+                }
+                return FTF_BARRIER_PASSED;
             });
         }
 
@@ -139,7 +144,13 @@ int main() {
             }
             for (uint32_t p = 0; p < kPartitions; p++) {
                 if (barriers[p].wait(20ms) == FTF_BARRIER_TIMED_OUT) {
-                    log("detection: round %d: barrier timed out waiting for partition %u", round, p);
+                    std::optional<ftf_report_outcome> r = barriers[p].last_report();
+                    const char *what = !r                             ? "not reported"
+                                       : *r == FTF_REPORT_SUSPECTED ? "reported: now SUSPECTED"
+                                       : *r == FTF_REPORT_IGNORED   ? "already being recovered: ignored"
+                                       : *r == FTF_REPORT_STALE     ? "began before the recovery: stale"
+                                                                    : "reported: counted";
+                    log("round %d: barrier timed out waiting for partition %u (%s)", round, p, what);
                 }
             }
             if (recovered && ++after >= 5) break;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <thread>
+#include <type_traits>
 
 #include "ftforest.hpp"
 
@@ -68,6 +69,65 @@ static void tracker_guards() {
         CHECK(!t.begin_wait(1ms).has_value());
     }
     CHECK(t.begin_wait(1ms).has_value());
+}
+
+// Beginning an operation on a temporary tracker does not compile (the guard would dangle).
+template <class T, class = void>
+struct can_begin : std::false_type {};
+template <class T>
+struct can_begin<T, std::void_t<decltype(std::declval<T>().begin())>> : std::true_type {};
+static_assert(can_begin<ftf::tracker &>::value, "begin on an lvalue tracker");
+static_assert(!can_begin<ftf::tracker>::value, "begin on a temporary tracker is deleted");
+
+// The C ABI's contract is "end each ftf_op_token exactly once" (a second end may end another
+// operation of the same stripe, undetected); the guard cannot end twice.
+static void operation_guard_cannot_double_end() {
+    ftf::tracker t;
+    std::optional<ftf::operation> a = t.try_begin_on(5);
+    std::optional<ftf::operation> b = t.try_begin_on(5);  // same stripe: same token value
+    CHECK(a && b && a->token().stripe == b->token().stripe && t.in_flight() == 2);
+    a->end();
+    a->end();  // empty now: no second ftf_op_end that would take b's count
+    CHECK(t.in_flight() == 1);
+    ftf::operation moved = std::move(*b);
+    b.reset();  // the moved-from guard ends nothing
+    CHECK(t.in_flight() == 1);
+    a.reset();  // nor does the ended one
+    CHECK(t.in_flight() == 1);
+    {
+        ftf::pause_guard p = t.pause();
+        CHECK(!p.wait_quiescent(1ms));  // `moved` still holds the pause back
+        moved.end();
+        CHECK(p.wait_quiescent(1s));
+    }
+    CHECK(t.in_flight() == 0 && !t.is_paused());
+    // release() hands the token to C: one manual end, then the contract's documented code.
+    ftf_op_token tok = t.begin().release();
+    CHECK(ftf_op_end(t.get(), tok) == FTF_OK);
+    CHECK(ftf_op_end(t.get(), tok) == FTF_NOT_IN_FLIGHT);  // idle stripe: detected
+}
+
+// A pause guard and a permit hold their own references: they may outlive the handle objects.
+static void guards_outlive_their_handles() {
+    std::optional<ftf::pause_guard> p;
+    uint32_t id = 0;
+    {
+        ftf::tracker t;
+        id = t.id();
+        p.emplace(t.pause());
+    }
+    CHECK(id != 0);
+    p->resume();  // the tracker is still alive through the guard
+    p->resume();  // no-op
+    std::optional<ftf::permit> permit;
+    {
+        ftf::recovery_lock lock(3, 1);
+        permit = lock.try_acquire(1, true);
+        CHECK(permit.has_value());
+    }
+    CHECK(permit->rank() == 1);
+    permit->release();
+    permit->release();  // no-op
 }
 
 static void custom_wait_lambdas() {
@@ -168,11 +228,40 @@ static void coordinator_sans_io() {
         if (e->kind == FTF_EVENT_RECOVERY_FINISHED && e->success) finished++;
     }
     CHECK(finished == 1);
+    CHECK(c.has_outbox_room());  // drained
     CHECK(c.stats().recoveries_succeeded == 1 && c.level() == FTF_LEVEL_HEALTHY);
     CHECK(c.partition(2).incarnation == 1 && c.partition(2).attempts == 0);
     CHECK(throws_code([&] { c.retry(now, 2); }) == FTF_UNEXPECTED_STATE);
     CHECK(throws_code([&] { c.phase_done(now, ftf_phase_job{2, 999, 1, FTF_PHASE_DETECTING}, true); }) ==
           FTF_NO_RECOVERY);
+}
+
+static void barrier_reports_to_the_forest() {
+    ftf::recovery rec;
+    rec.run_phase = [](const ftf_phase_job &) { return true; };
+    ftf::config cfg = ftf::config_builder().reports_before_suspicion(2).build();
+    ftf::tracker t;
+    ftf::forest f(cfg, 3, t, rec);  // not started: reports are handled synchronously
+    int calls = 0;
+    ftf::barrier b(f, 2, [&](uint64_t timeout_ns) {
+        ++calls;
+        CHECK(timeout_ns == 1000000);
+        if (calls == 3) throw std::runtime_error("a throwing barrier counts as a timeout");
+        return calls == 4 ? FTF_BARRIER_PASSED : FTF_BARRIER_TIMED_OUT;
+    });
+    CHECK(!b.last_report().has_value());
+    CHECK(b.wait(1ms) == FTF_BARRIER_TIMED_OUT);
+    CHECK(b.last_report() == FTF_REPORT_COUNTED);
+    CHECK(b.wait(1ms) == FTF_BARRIER_TIMED_OUT);
+    CHECK(b.last_report() == FTF_REPORT_SUSPECTED);
+    CHECK(f.health(2).first == FTF_HEALTH_SUSPECTED);
+    CHECK(b.wait(1ms) == FTF_BARRIER_TIMED_OUT);
+    CHECK(b.wait(1ms) == FTF_BARRIER_PASSED);
+    CHECK(b.last_report() == FTF_REPORT_CLEARED);
+    CHECK(f.health(2) == std::make_pair(FTF_HEALTH_HEALTHY, 1u));
+    CHECK(b.timeouts() == 3 && b.report_errors() == 0);
+    CHECK(throws_code([&] { ftf::barrier bad(f, 3, [](uint64_t) { return FTF_BARRIER_PASSED; }); }) ==
+          FTF_UNKNOWN_PARTITION);
 }
 
 static void forest_lambdas_and_subscription() {
@@ -216,11 +305,14 @@ static void forest_lambdas_and_subscription() {
 
 int main() {
     RUN(tracker_guards);
+    RUN(operation_guard_cannot_double_end);
+    RUN(guards_outlive_their_handles);
     RUN(custom_wait_lambdas);
     RUN(errors_are_system_errors);
     RUN(table_lock_queue);
     RUN(coordinator_sans_io);
     RUN(forest_lambdas_and_subscription);
+    RUN(barrier_reports_to_the_forest);
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

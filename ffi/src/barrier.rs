@@ -12,8 +12,17 @@
 //! * A callback result that is not an `ftf_barrier_outcome` is treated as a timeout (reported:
 //!   a broken barrier is never taken for a healthy one) and the wait returns
 //!   `FTF_CALLBACK_FAILED`.
+//! * A wait's report is about the partition's life when the wait began: `ftf_barrier_wait`
+//!   reads the partition's incarnation just before it calls the embedder's barrier and the
+//!   report carries it. A wait that began before a recovery finished (or a false alarm was
+//!   cleared) and ends after it is therefore refused as stale by the coordinator
+//!   (`FTF_REPORT_STALE`): a timeout of the old life never counts against the recovered
+//!   partition. (The core's `ReportingBarrier` reports "current incarnation"; the pinning is
+//!   done by this file's sink.)
+//! * The outcome of the last wait's report is kept for `ftf_barrier_last_report`.
 //! * The barrier holds a reference to its forest or coordinator, so either may be freed first.
 
+use core::cell::Cell;
 use core::ffi::c_void;
 use core::time::Duration;
 use std::sync::Arc;
@@ -28,8 +37,8 @@ use crate::config::duration_ns;
 use crate::coordinator::{ftf_coordinator, FfiCoordinator};
 use crate::forest::{ftf_forest, FfiForest};
 use crate::handle::{
-    free_box, to_boxed_mut_ptr, try_clone_arc, try_from, try_mut_from_ptr, try_out, Castable,
-    OwnershipBox,
+    free_box, to_boxed_mut_ptr, try_clone_arc, try_from, try_mut_from_ptr, try_out,
+    try_ref_from_ptr, Castable, OwnershipBox,
 };
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
@@ -46,17 +55,45 @@ pub type ftf_barrier_fn =
     Option<unsafe extern "C" fn(userdata: *mut c_void, rank: u32, timeout_ns: u64) -> u32>;
 
 /// Where a barrier's reports go.
-enum Sink {
+enum Target {
     Coordinator(Arc<FfiCoordinator>),
     Forest(Arc<FfiForest>),
 }
 
+impl Target {
+    /// The partition's current incarnation (`None` for an unknown rank).
+    fn incarnation(&self, rank: u32) -> Option<u32> {
+        let health = match self {
+            Target::Coordinator(c) => c.lock().health(rank),
+            Target::Forest(f) => f.monitor.with_coordinator(|c| c.health(rank)),
+        };
+        health.ok().map(|(_, inc)| inc)
+    }
+}
+
+/// The barrier's sink: the target, plus what the current wait is about and what its report
+/// got. `Cell`s, because `ftf_barrier_wait` reaches the sink only by shared reference (the
+/// handle is used by one thread at a time).
+struct Sink {
+    target: Target,
+    /// The incarnation when the current wait began; its report is pinned to it.
+    life: Cell<Option<u32>>,
+    /// The last report's outcome (`None`: nothing reported yet, or refused).
+    last: Cell<Option<ReportOutcome>>,
+}
+
 impl ReportSink for Sink {
     fn report(&mut self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
-        match self {
-            Sink::Coordinator(c) => c.lock().handle_report(now, report),
-            Sink::Forest(f) => f.monitor.report_at(now, report),
-        }
+        let report = match self.life.get() {
+            Some(inc) => Report::with_incarnation(report.kind, report.rank, inc),
+            None => report,
+        };
+        let r = match &self.target {
+            Target::Coordinator(c) => c.lock().handle_report(now, report),
+            Target::Forest(f) => f.monitor.report_at(now, report),
+        };
+        self.last.set(r.ok());
+        r
     }
 }
 
@@ -118,7 +155,7 @@ struct BarrierArgs {
 }
 
 fn new_barrier(
-    sink: Sink,
+    target: Target,
     len: u32,
     rank: u32,
     args: BarrierArgs,
@@ -143,6 +180,11 @@ fn new_barrier(
         finalizer,
         rank,
         invalid: false,
+    };
+    let sink = Sink {
+        target,
+        life: Cell::new(None),
+        last: Cell::new(None),
     };
     let b =
         ReportingBarrier::new(inner, sink, FfiClock::default(), rank).report_passes(report_passes);
@@ -171,12 +213,14 @@ impl ftf_barrier {
             let f = try_clone_arc!(forest);
             let len = f.monitor.with_coordinator(|c| c.len());
             let args = BarrierArgs { wait, userdata, finalizer, report_passes };
-            new_barrier(Sink::Forest(f), len, rank, args, barrier_out)
+            new_barrier(Target::Forest(f), len, rank, args, barrier_out)
         }
     }
 
     /// As `ftf_barrier_new_for_forest`, reporting to a sans-io coordinator (at `ftf_now_ns()`
-    /// time).
+    /// time). The embedder drains the coordinator's events: a report it refuses for a full
+    /// outbox is lost and counted in `ftf_barrier_report_errors` (a forest never refuses
+    /// one).
     #[no_mangle]
     pub extern "C" fn ftf_barrier_new_for_coordinator(
         coordinator: *const ftf_coordinator,
@@ -191,7 +235,7 @@ impl ftf_barrier {
             let c = try_clone_arc!(coordinator);
             let len = c.lock().len();
             let args = BarrierArgs { wait, userdata, finalizer, report_passes };
-            new_barrier(Sink::Coordinator(c), len, rank, args, barrier_out)
+            new_barrier(Target::Coordinator(c), len, rank, args, barrier_out)
         }
     }
 
@@ -205,6 +249,12 @@ impl ftf_barrier {
 
     /// Waits at most `timeout_ns` through the embedder's barrier and reports the outcome.
     ///
+    /// The report is about the partition's life (incarnation) when the wait began: if the
+    /// partition became HEALTHY again during the wait (recovered, or a false alarm cleared),
+    /// the report is stale and ignored (`ftf_barrier_last_report` gives `FTF_REPORT_STALE`),
+    /// so a wait that began before a recovery finished never counts against the recovered
+    /// partition.
+    ///
     /// `FTF_OK` (`*outcome_out` = an `ftf_barrier_outcome`); `FTF_CALLBACK_FAILED` (the
     /// callback returned an unknown value: reported as a timeout; `*outcome_out` untouched);
     /// `FTF_NULL_PARAMETER`.
@@ -217,6 +267,10 @@ impl ftf_barrier {
         ffi_panic_boundary! {
             let b = try_mut_from_ptr!(barrier);
             let out = try_out!(outcome_out);
+            let rank = b.0.inner().rank;
+            let sink = b.0.sink();
+            sink.life.set(sink.target.incarnation(rank));
+            sink.last.set(None);
             let outcome = b.0.wait(Duration::from_nanos(timeout_ns));
             if b.0.inner().invalid {
                 return ftf_result::FTF_CALLBACK_FAILED;
@@ -234,7 +288,35 @@ impl ftf_barrier {
         }
     }
 
-    /// Reports the forest or coordinator refused (should stay 0); 0 for NULL.
+    /// What the forest or coordinator made of the last wait's report: `*outcome_out` = an
+    /// `ftf_report_outcome` (e.g. `FTF_REPORT_COUNTED`, `FTF_REPORT_SUSPECTED` when this
+    /// timeout made the partition SUSPECTED, `FTF_REPORT_IGNORED` when it is already FAILED or
+    /// RECOVERING, `FTF_REPORT_STALE` when the partition became HEALTHY again during the
+    /// wait).
+    ///
+    /// `FTF_OK`; `FTF_EMPTY` (no wait yet, a pass that is not reported, or a refused report:
+    /// see `ftf_barrier_report_errors`); `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_barrier_last_report(
+        barrier: *const ftf_barrier,
+        outcome_out: *mut u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let b = try_ref_from_ptr!(barrier);
+            let out = try_out!(outcome_out);
+            match b.0.sink().last.get() {
+                Some(o) => {
+                    *out = o as u8 as u32;
+                    ftf_result::FTF_OK
+                }
+                None => ftf_result::FTF_EMPTY,
+            }
+        }
+    }
+
+    /// Reports the forest or coordinator refused (should stay 0: an unknown rank cannot
+    /// happen, and only a coordinator whose event outbox is left full refuses one); 0 for
+    /// NULL.
     #[no_mangle]
     pub extern "C" fn ftf_barrier_report_errors(barrier: *const ftf_barrier) -> u64 {
         ffi_panic_boundary! {

@@ -4,7 +4,9 @@
 //! balancer and ghost sync, run a recovery phase, cancel an attempt) and events (`ftf_event`),
 //! and calls `ftf_coordinator_phase_done` when it finished a phase. The coordinator never reads
 //! a clock, starts no thread and never blocks; `ftf_forest` is the same coordinator run on
-//! library threads with callbacks.
+//! library threads with callbacks. This file holds the handle and the driving side (inputs and
+//! polls); `coordinator_state.rs` the read side (per-partition state, counts, statistics,
+//! metrics).
 //!
 //! Invariants:
 //!
@@ -16,6 +18,11 @@
 //!   on that tracker concurrently with the coordinator.
 //! * Time: the largest `now_ns` seen is kept; an earlier value reads as "no time passed" (a
 //!   backward clock step never produces a negative duration).
+//! * Backpressure: no event is ever dropped. An input (report, phase result, retry) that would
+//!   not fit its events into the outbox is refused with `FTF_OUTBOX_FULL` and changes nothing;
+//!   work that follows an input or a tick stops early instead and `poll_timeout` says "now"
+//!   until it is done. Draining `ftf_coordinator_poll_event` after every input (the documented
+//!   loop) never meets either.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -26,22 +33,21 @@ use ftforest_core::Instant;
 
 use crate::config::ftf_config;
 use crate::enums::{phase_from_u32, report_kind_from_u32};
-use crate::event::{ftf_action, ftf_event, ftf_phase_job};
+use crate::event::{ftf_action, ftf_event};
 use crate::handle::{
     arc_into_const_ptr, clone_arc, free_arc, to_arc_const_ptr, try_clone_arc, try_from, try_out,
     try_ref_from_ptr, Castable, OwnershipArc,
 };
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
-use crate::stats::ftf_stats;
-use crate::table::{ftf_counts, FTF_INCARNATION_ANY};
+use crate::table::FTF_INCARNATION_ANY;
 use crate::tracker::{ftf_tracker, FfiTracker};
 use crate::wait::FfiWait;
 
 /// Recovery slots of a coordinator or forest: the largest accepted `max_concurrent`.
 pub const FTF_MAX_CONCURRENT_RECOVERIES: u32 = 8;
-/// Events a coordinator buffers between polls (more are dropped and counted in
-/// `events_dropped`).
+/// Events a coordinator buffers between polls. An input whose events would not fit is refused
+/// with `FTF_OUTBOX_FULL` (nothing changed); no event is ever dropped.
 pub const FTF_EVENT_CAPACITY: u32 = 256;
 
 /// The core coordinator type behind the handle (the core's default `R = 8`, `E = 256`).
@@ -50,7 +56,7 @@ pub(crate) type FfiCoord = BoxedCoordinator<Arc<FfiTracker>>;
 /// The Rust state behind an `ftf_coordinator` handle.
 pub(crate) struct FfiCoordinator {
     coord: Mutex<FfiCoord>,
-    tracker: Arc<FfiTracker>,
+    pub(crate) tracker: Arc<FfiTracker>,
 }
 
 impl FfiCoordinator {
@@ -107,6 +113,7 @@ impl From<ReportError> for ftf_result {
     fn from(e: ReportError) -> Self {
         match e {
             ReportError::UnknownPartition => ftf_result::FTF_UNKNOWN_PARTITION,
+            ReportError::OutboxFull => ftf_result::FTF_OUTBOX_FULL,
             _ => ftf_result::FTF_INVALID_ARGUMENT,
         }
     }
@@ -118,6 +125,7 @@ impl From<RetryError> for ftf_result {
             RetryError::UnknownPartition => ftf_result::FTF_UNKNOWN_PARTITION,
             RetryError::NotFailed => ftf_result::FTF_UNEXPECTED_STATE,
             RetryError::AlreadyScheduled => ftf_result::FTF_BUSY,
+            RetryError::OutboxFull => ftf_result::FTF_OUTBOX_FULL,
             _ => ftf_result::FTF_INVALID_ARGUMENT,
         }
     }
@@ -130,99 +138,9 @@ impl From<PhaseDoneError> for ftf_result {
             PhaseDoneError::StaleAttempt => ftf_result::FTF_NO_RECOVERY,
             PhaseDoneError::NotRequested => ftf_result::FTF_UNEXPECTED_STATE,
             PhaseDoneError::OutOfOrder { .. } => ftf_result::FTF_INVALID_TRANSITION,
+            PhaseDoneError::OutboxFull => ftf_result::FTF_OUTBOX_FULL,
             _ => ftf_result::FTF_INVALID_ARGUMENT,
         }
-    }
-}
-
-/// Writes `(health, incarnation)` of `rank` from any coordinator.
-pub(crate) fn write_health(
-    c: &FfiCoord,
-    rank: u32,
-    health_out: *mut u32,
-    incarnation_out: *mut u32,
-) -> ftf_result {
-    let h_out = try_out!(health_out);
-    let i_out = try_out!(incarnation_out);
-    match c.health(rank) {
-        Ok((h, inc)) => {
-            *h_out = u32::from(h.as_u8());
-            *i_out = inc;
-            ftf_result::FTF_OK
-        }
-        Err(_) => ftf_result::FTF_UNKNOWN_PARTITION,
-    }
-}
-
-/// The coordinator's detection and recovery bookkeeping of one partition.
-#[repr(C)]
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct ftf_partition_info {
-    /// The `ftf_health`.
-    pub health: u32,
-    /// The incarnation (bumped each time the partition becomes HEALTHY again).
-    pub incarnation: u32,
-    /// Consecutive failure reports since the last success.
-    pub consecutive_failures: u32,
-    /// Recovery attempts made for the current failure.
-    pub attempts: u32,
-    /// A retry waits for its backoff to expire.
-    pub backing_off: bool,
-    /// Escalated after its last retry: waits for `_retry`.
-    pub exhausted: bool,
-    /// Waits in the recovery queue.
-    pub queued: bool,
-    /// The heartbeat detector's verdict (an `ftf_heartbeat_verdict`).
-    pub heartbeat_verdict: u32,
-    /// When the last heartbeat arrived (or detection started), on the coordinator's time line.
-    pub last_heartbeat_ns: u64,
-    /// Mean heartbeat interval observed (0 before two heartbeats).
-    pub heartbeat_mean_ns: u64,
-}
-
-/// Writes the bookkeeping of `rank`.
-pub(crate) fn write_partition(
-    c: &FfiCoord,
-    rank: u32,
-    info_out: *mut ftf_partition_info,
-) -> ftf_result {
-    let out = try_out!(info_out);
-    let (Ok((h, inc)), Ok(p)) = (c.health(rank), c.partition(rank)) else {
-        return ftf_result::FTF_UNKNOWN_PARTITION;
-    };
-    let hb = p.heartbeat();
-    *out = ftf_partition_info {
-        health: u32::from(h.as_u8()),
-        incarnation: inc,
-        consecutive_failures: u32::from(p.consecutive_failures()),
-        attempts: u32::from(p.attempts()),
-        backing_off: p.is_backing_off(),
-        exhausted: p.is_exhausted(),
-        queued: c.is_queued(rank),
-        heartbeat_verdict: hb.verdict() as u8 as u32,
-        last_heartbeat_ns: hb.last().as_nanos(),
-        heartbeat_mean_ns: crate::config::duration_ns(hb.mean()),
-    };
-    ftf_result::FTF_OK
-}
-
-/// Writes the running attempt of `rank` (phase = current phase).
-pub(crate) fn write_recovery(c: &FfiCoord, rank: u32, job_out: *mut ftf_phase_job) -> ftf_result {
-    let out = try_out!(job_out);
-    if rank >= c.len() {
-        return ftf_result::FTF_UNKNOWN_PARTITION;
-    }
-    match c.recovery(rank) {
-        Some((attempt, number, phase)) => {
-            *out = ftf_phase_job {
-                rank,
-                attempt,
-                number,
-                phase: phase as u8 as u32,
-            };
-            ftf_result::FTF_OK
-        }
-        None => ftf_result::FTF_NO_RECOVERY,
     }
 }
 
@@ -301,7 +219,9 @@ impl ftf_coordinator {
     /// value than the current one makes the report stale and ignored).
     ///
     /// `FTF_OK` (`*outcome_out` = an `ftf_report_outcome`); `FTF_UNKNOWN_PARTITION`;
-    /// `FTF_UNKNOWN_ENUM`; `FTF_NULL_PARAMETER`. Then drain actions and events.
+    /// `FTF_UNKNOWN_ENUM`; `FTF_OUTBOX_FULL` (the report was not counted: drain
+    /// `ftf_coordinator_poll_event`, then report again); `FTF_NULL_PARAMETER`. Then drain
+    /// actions and events.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_report(
         coordinator: *const ftf_coordinator,
@@ -328,7 +248,9 @@ impl ftf_coordinator {
     }
 
     /// Advances time to `now_ns`: confirmations, heartbeat verdicts, retries, recovery
-    /// timeouts, the pause, the queue. Early or repeated ticks are harmless.
+    /// timeouts, the pause, the queue. Early or repeated ticks are harmless. When the event
+    /// outbox runs out of room the tick stops early and `ftf_coordinator_poll_timeout` returns
+    /// "now" until the rest is done: drain events, then tick again.
     /// `FTF_OK`; `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_tick(
@@ -347,7 +269,8 @@ impl ftf_coordinator {
     /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNKNOWN_ENUM` (bad phase); `FTF_NO_RECOVERY`
     /// (no such running attempt: finished, timed out and cancelled); `FTF_UNEXPECTED_STATE`
     /// (the phase was not handed out yet); `FTF_INVALID_TRANSITION` (skipped or repeated
-    /// phase). An error changes nothing.
+    /// phase); `FTF_OUTBOX_FULL` (drain `ftf_coordinator_poll_event`, then call again). An
+    /// error changes nothing.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_phase_done(
         coordinator: *const ftf_coordinator,
@@ -372,7 +295,8 @@ impl ftf_coordinator {
     /// Recovers an escalated partition again (FAILED after its last retry).
     ///
     /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY`
-    /// (already queued, backing off or recovering); `FTF_NULL_PARAMETER`.
+    /// (already queued, backing off or recovering); `FTF_OUTBOX_FULL` (drain
+    /// `ftf_coordinator_poll_event`, then call again); `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_retry(
         coordinator: *const ftf_coordinator,
@@ -428,8 +352,8 @@ impl ftf_coordinator {
     }
 
     /// When `ftf_coordinator_tick` should be called next. `FTF_OK` (`*deadline_ns_out`
-    /// written, on the caller's time line); `FTF_EMPTY` (nothing pending on time);
-    /// `FTF_NULL_PARAMETER`.
+    /// written, on the caller's time line; the latest `now_ns` seen while work waits for
+    /// outbox room); `FTF_EMPTY` (nothing pending on time); `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_poll_timeout(
         coordinator: *const ftf_coordinator,
@@ -445,178 +369,6 @@ impl ftf_coordinator {
                 }
                 None => ftf_result::FTF_EMPTY,
             }
-        }
-    }
-
-    /// The number of partitions; 0 for NULL.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_len(coordinator: *const ftf_coordinator) -> u32 {
-        ffi_panic_boundary! {
-            try_ref_from_ptr!(coordinator).lock().len()
-        }
-    }
-
-    /// `rank`'s state (an `ftf_health`) and incarnation. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
-    /// `FTF_NULL_PARAMETER`.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_health(
-        coordinator: *const ftf_coordinator,
-        rank: u32,
-        health_out: *mut u32,
-        incarnation_out: *mut u32,
-    ) -> ftf_result {
-        ffi_panic_boundary! {
-            let c = try_ref_from_ptr!(coordinator);
-            write_health(&c.lock(), rank, health_out, incarnation_out)
-        }
-    }
-
-    /// The detection and recovery bookkeeping of `rank`. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
-    /// `FTF_NULL_PARAMETER`.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_partition(
-        coordinator: *const ftf_coordinator,
-        rank: u32,
-        info_out: *mut ftf_partition_info,
-    ) -> ftf_result {
-        ffi_panic_boundary! {
-            let c = try_ref_from_ptr!(coordinator);
-            write_partition(&c.lock(), rank, info_out)
-        }
-    }
-
-    /// Per-state counts (O(1)). `FTF_OK`; `FTF_NULL_PARAMETER`.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_counts(
-        coordinator: *const ftf_coordinator,
-        counts_out: *mut ftf_counts,
-    ) -> ftf_result {
-        ffi_panic_boundary! {
-            let c = try_ref_from_ptr!(coordinator);
-            let out = try_out!(counts_out);
-            *out = c.lock().counts().into();
-            ftf_result::FTF_OK
-        }
-    }
-
-    /// Whether HEALTHY partitions are a strict majority; false for NULL.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_has_quorum(coordinator: *const ftf_coordinator) -> bool {
-        ffi_panic_boundary! {
-            try_ref_from_ptr!(coordinator).lock().has_quorum()
-        }
-    }
-
-    /// The running attempt of `rank` (`phase` = its current phase). `FTF_OK`;
-    /// `FTF_NO_RECOVERY` (none running); `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_recovery(
-        coordinator: *const ftf_coordinator,
-        rank: u32,
-        job_out: *mut ftf_phase_job,
-    ) -> ftf_result {
-        ffi_panic_boundary! {
-            let c = try_ref_from_ptr!(coordinator);
-            write_recovery(&c.lock(), rank, job_out)
-        }
-    }
-
-    /// Attempts holding the recovery lock now; 0 for NULL.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_in_progress(coordinator: *const ftf_coordinator) -> u32 {
-        ffi_panic_boundary! {
-            try_ref_from_ptr!(coordinator).lock().in_progress()
-        }
-    }
-
-    /// Whether recovery mode is active (the forest is paused or being paused); false for NULL.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_in_recovery_mode(
-        coordinator: *const ftf_coordinator,
-    ) -> bool {
-        ffi_panic_boundary! {
-            try_ref_from_ptr!(coordinator).lock().in_recovery_mode()
-        }
-    }
-
-    /// Whether `rank` waits in the recovery queue; false for NULL or an unknown rank.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_is_queued(
-        coordinator: *const ftf_coordinator,
-        rank: u32,
-    ) -> bool {
-        ffi_panic_boundary! {
-            try_ref_from_ptr!(coordinator).lock().is_queued(rank)
-        }
-    }
-
-    /// Events waiting to be polled; 0 for NULL.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_pending_events(coordinator: *const ftf_coordinator) -> u32 {
-        ffi_panic_boundary! {
-            u32::try_from(try_ref_from_ptr!(coordinator).lock().pending_events()).unwrap_or(u32::MAX)
-        }
-    }
-
-    /// A statistics snapshot. `FTF_OK`; `FTF_NULL_PARAMETER`.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_stats(
-        coordinator: *const ftf_coordinator,
-        stats_out: *mut ftf_stats,
-    ) -> ftf_result {
-        ffi_panic_boundary! {
-            let c = try_ref_from_ptr!(coordinator);
-            let out = try_out!(stats_out);
-            *out = c.lock().stats().into();
-            ftf_result::FTF_OK
-        }
-    }
-
-    /// The health level (an `ftf_level`) from live counts; `FTF_LEVEL_QUORUM_LOST` for NULL.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_level(coordinator: *const ftf_coordinator) -> u32 {
-        ffi_panic_boundary! {
-            let Some(c) = try_from(coordinator) else {
-                return crate::enums::ftf_level::FTF_LEVEL_QUORUM_LOST as u32;
-            };
-            c.lock().level() as u8 as u32
-        }
-    }
-
-    /// The alerts raised at `now_ns` (`FTF_ALERT_*` bits); 0 for NULL.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_alerts(
-        coordinator: *const ftf_coordinator,
-        now_ns: u64,
-    ) -> u32 {
-        ffi_panic_boundary! {
-            try_ref_from_ptr!(coordinator).lock().alerts(Instant::from_nanos(now_ns)).0
-        }
-    }
-
-    /// Writes the statistics, level and alerts at `now_ns` as OpenMetrics text
-    /// (NUL-terminated) into `buf[0..len)`; see `ftf_stats_metrics` for the buffer contract.
-    #[no_mangle]
-    pub extern "C" fn ftf_coordinator_metrics(
-        coordinator: *const ftf_coordinator,
-        now_ns: u64,
-        buf: *mut core::ffi::c_char,
-        len: usize,
-        needed_out: *mut usize,
-    ) -> ftf_result {
-        ffi_panic_boundary! {
-            let c = try_ref_from_ptr!(coordinator);
-            let (stats, level, alerts) = {
-                let g = c.lock();
-                (g.stats(), g.level(), g.alerts(Instant::from_nanos(now_ns)))
-            };
-            let text = crate::metrics::render(
-                &stats.into(),
-                level as u8 as u32,
-                alerts.0,
-                c.tracker.in_flight(),
-            );
-            crate::metrics::write_text(&text, buf, len, needed_out)
         }
     }
 }

@@ -20,8 +20,11 @@
 //! * `Arc`-owned and thread-safe. The last `ftf_forest_free` stops the threads (joining them;
 //!   from inside a callback the calling thread is not joined, it exits on its own), then drops
 //!   the callbacks, whose finalizer runs exactly once.
-//! * A listener's finalizer runs exactly once, when the listener can no longer be called: on
-//!   `ftf_forest_unsubscribe` or, if a delivery to it is in progress, right after it.
+//! * Unsubscribing is synchronous (the core monitor's): once `ftf_forest_unsubscribe` returns
+//!   `FTF_OK` the listener is never called again; called from another thread while the
+//!   listener runs, it waits for that call to return (called from inside a listener it never
+//!   waits). A listener's finalizer runs exactly once, when the listener can no longer be
+//!   called: on `ftf_forest_unsubscribe` or right after the dispatcher lets go of it.
 
 use core::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,10 +40,8 @@ use crate::callbacks::{
 };
 use crate::clock::FfiClock;
 use crate::config::ftf_config;
-use crate::coordinator::{
-    config_or_default, ftf_partition_info, make_report, new_error, tracker_or_new, write_health,
-    write_partition, write_recovery,
-};
+use crate::coordinator::{config_or_default, make_report, new_error, tracker_or_new};
+use crate::coordinator_state::{ftf_partition_info, write_health, write_partition, write_recovery};
 use crate::event::ftf_phase_job;
 use crate::handle::{
     arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc, try_from, try_out,
@@ -316,10 +317,14 @@ impl ftf_forest {
 
     /// Removes the subscription `handle` names (only that one).
     ///
+    /// Synchronous: once this returns `FTF_OK` the listener is never called again. If the
+    /// dispatcher is calling it right now, this waits until that call returns (so a listener
+    /// must not wait for a thread that unsubscribes it); from inside a listener (itself or
+    /// another) it never waits. The finalizer may still run on the dispatcher just after this
+    /// returns: free `userdata` in the finalizer, not after this call.
+    ///
     /// `FTF_OK`; `FTF_FOREIGN_HANDLE` (another forest's handle); `FTF_NOT_HOLDER` (already
-    /// unsubscribed or never subscribed); `FTF_NULL_PARAMETER`. A delivery already in progress
-    /// on the dispatcher may still complete after this returns; free `userdata` in the
-    /// finalizer, not after this call.
+    /// unsubscribed or never subscribed); `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_forest_unsubscribe(
         forest: *const ftf_forest,

@@ -11,7 +11,9 @@
 //! * Freeing the last reference with permits outstanding is allowed; the tokens then name a
 //!   dead lock (nothing leaks).
 
-use ftforest_core::{AcquireError, LockSlot, PermitToken, RecoveryLock, ReleaseError};
+use ftforest_core::{
+    AcquireError, LockConfigError, LockSlot, PermitToken, RecoveryLock, ReleaseError,
+};
 
 use crate::clock::{deadline_after, FfiClock};
 use crate::handle::{
@@ -99,6 +101,7 @@ fn new_lock(
             *out = to_arc_const_ptr::<ftf_recovery_lock>(l);
             ftf_result::FTF_OK
         }
+        Err(LockConfigError::StorageInUse { .. }) => ftf_result::FTF_STORAGE_IN_USE,
         Err(_) => ftf_result::FTF_INVALID_ARGUMENT,
     }
 }

@@ -8,7 +8,7 @@
 //! * `Arc`-owned and `Sync`: the core serialises the ring with a short spin lock in which no
 //!   user code runs.
 
-use ftforest_core::{queue_storage_len, PushError, QueueSlot, RecoveryQueue};
+use ftforest_core::{queue_storage_len, PushError, QueueConfigError, QueueSlot, RecoveryQueue};
 
 use crate::handle::{
     arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc, try_out, try_ref_from_ptr,
@@ -67,6 +67,7 @@ impl ftf_recovery_queue {
                     *out = to_arc_const_ptr::<ftf_recovery_queue>(q);
                     ftf_result::FTF_OK
                 }
+                Err(QueueConfigError::StorageInUse { .. }) => ftf_result::FTF_STORAGE_IN_USE,
                 Err(_) => ftf_result::FTF_INVALID_ARGUMENT,
             }
         }

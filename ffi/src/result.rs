@@ -40,6 +40,10 @@ pub enum ftf_result {
     FTF_FOREIGN_HANDLE = 105,
     /// A configuration value was refused; `ftf_config_builder_error_field()` names the field.
     FTF_INVALID_CONFIG = 106,
+    /// Storage handed to a constructor is still in use by another lock or queue (the core's
+    /// `StorageInUse`). The C constructors allocate fresh storage, so they do not return it
+    /// today; the code is fixed for a constructor over caller storage.
+    FTF_STORAGE_IN_USE = 107,
 
     // ---- 2xx: state errors ----
     /// The tracker is paused: the operation was rejected (never queued).
@@ -50,9 +54,11 @@ pub enum ftf_result {
     FTF_TIMEOUT = 202,
     /// The partitions do not have a quorum (strict majority healthy).
     FTF_NO_QUORUM = 203,
-    /// The partition is already being recovered (or the object is busy with it).
+    /// The partition is already being recovered (or the object is busy with it; an
+    /// `ftf_op_slot` that already holds an operation).
     FTF_BUSY = 204,
-    /// End of an operation token that is not in flight (already ended, or never begun).
+    /// End of an operation token or slot that is not in flight (already ended, or never
+    /// begun).
     FTF_NOT_IN_FLIGHT = 205,
     /// The requested health or phase transition is not in the transition table.
     FTF_INVALID_TRANSITION = 206,
@@ -82,6 +88,10 @@ pub enum ftf_result {
     FTF_OVERFLOW = 303,
     /// Too many concurrent pause holders.
     FTF_TOO_MANY_PAUSERS = 304,
+    /// The coordinator's event outbox has no room for this input's events: drain
+    /// `ftf_coordinator_poll_event`, then call again. Nothing changed (backpressure: no event
+    /// is ever dropped).
+    FTF_OUTBOX_FULL = 305,
 
     // ---- 4xx: callbacks ----
     /// An embedder callback reported failure.
@@ -96,7 +106,7 @@ impl ftf_result {
     /// Every code except `FTF_PANIC`, in numeric order.
     ///
     /// cbindgen:ignore
-    pub const ALL: [ftf_result; 28] = [
+    pub const ALL: [ftf_result; 30] = [
         ftf_result::FTF_OK,
         ftf_result::FTF_NULL_PARAMETER,
         ftf_result::FTF_INVALID_ARGUMENT,
@@ -105,6 +115,7 @@ impl ftf_result {
         ftf_result::FTF_UNKNOWN_ENUM,
         ftf_result::FTF_FOREIGN_HANDLE,
         ftf_result::FTF_INVALID_CONFIG,
+        ftf_result::FTF_STORAGE_IN_USE,
         ftf_result::FTF_PAUSED,
         ftf_result::FTF_NOT_PAUSED,
         ftf_result::FTF_TIMEOUT,
@@ -124,6 +135,7 @@ impl ftf_result {
         ftf_result::FTF_DUPLICATE,
         ftf_result::FTF_OVERFLOW,
         ftf_result::FTF_TOO_MANY_PAUSERS,
+        ftf_result::FTF_OUTBOX_FULL,
         ftf_result::FTF_CALLBACK_FAILED,
     ];
 
@@ -147,6 +159,7 @@ impl ftf_result {
             FTF_UNKNOWN_ENUM => c"FTF_UNKNOWN_ENUM",
             FTF_FOREIGN_HANDLE => c"FTF_FOREIGN_HANDLE",
             FTF_INVALID_CONFIG => c"FTF_INVALID_CONFIG",
+            FTF_STORAGE_IN_USE => c"FTF_STORAGE_IN_USE",
             FTF_PAUSED => c"FTF_PAUSED",
             FTF_NOT_PAUSED => c"FTF_NOT_PAUSED",
             FTF_TIMEOUT => c"FTF_TIMEOUT",
@@ -166,6 +179,7 @@ impl ftf_result {
             FTF_DUPLICATE => c"FTF_DUPLICATE",
             FTF_OVERFLOW => c"FTF_OVERFLOW",
             FTF_TOO_MANY_PAUSERS => c"FTF_TOO_MANY_PAUSERS",
+            FTF_OUTBOX_FULL => c"FTF_OUTBOX_FULL",
             FTF_CALLBACK_FAILED => c"FTF_CALLBACK_FAILED",
             FTF_PANIC => c"FTF_PANIC",
         }
@@ -183,11 +197,12 @@ impl ftf_result {
             FTF_UNKNOWN_ENUM => c"unknown enum value",
             FTF_FOREIGN_HANDLE => c"token or handle belongs to another object",
             FTF_INVALID_CONFIG => c"invalid configuration value",
+            FTF_STORAGE_IN_USE => c"storage still in use by another object",
             FTF_PAUSED => c"operations are paused",
             FTF_NOT_PAUSED => c"pause not held",
             FTF_TIMEOUT => c"deadline passed",
             FTF_NO_QUORUM => c"no quorum of healthy partitions",
-            FTF_BUSY => c"partition already being recovered",
+            FTF_BUSY => c"busy: partition already being recovered, or slot already in use",
             FTF_NOT_IN_FLIGHT => c"operation not in flight",
             FTF_INVALID_TRANSITION => c"transition not allowed",
             FTF_STALE => c"stale incarnation",
@@ -202,6 +217,7 @@ impl ftf_result {
             FTF_DUPLICATE => c"item already present",
             FTF_OVERFLOW => c"counter overflow",
             FTF_TOO_MANY_PAUSERS => c"too many pause holders",
+            FTF_OUTBOX_FULL => c"event outbox full: drain events, then call again",
             FTF_CALLBACK_FAILED => c"an embedder callback reported failure",
             FTF_PANIC => c"internal error (caught panic)",
         }

@@ -95,7 +95,9 @@ pub struct ftf_stats {
     pub stale_reports: u64,
     /// Reports about FAILED/RECOVERING partitions (no effect).
     pub ignored_reports: u64,
-    /// Events dropped because the outbox was full.
+    /// Events lost for lack of outbox room: always 0 (inputs are refused with
+    /// `FTF_OUTBOX_FULL` and later work waits instead); counted, never silent, were the
+    /// per-step bound ever wrong.
     pub events_dropped: u64,
     /// First failure report -> FAILED.
     pub detection_latency: ftf_latency,

@@ -7,9 +7,17 @@
 //!   `Tracker` is `Sync` and lock-free on the begin/end path.
 //! * An operation or a pause is a plain value token (`ftf_op_token`, `ftf_pause_token`) naming
 //!   its tracker (by id) and its stripe or pause slot/generation. The core checks every token:
-//!   a token of another tracker is `FTF_FOREIGN_HANDLE`; ending a token twice is
-//!   `FTF_NOT_IN_FLIGHT` while its stripe is empty; resuming twice is `FTF_NOT_PAUSED`. Double
-//!   end/resume is therefore reported, never a silent double decrement (Java B5).
+//!   a token of another tracker is `FTF_FOREIGN_HANDLE`; resuming twice is `FTF_NOT_PAUSED`
+//!   (a pause token has a generation: always detected).
+//! * **The op-token limitation.** An `ftf_op_token` names (tracker, stripe), not one
+//!   operation: the library keeps a count per stripe and no per-operation storage. A second
+//!   end of a token is `FTF_NOT_IN_FLIGHT` only while its stripe has nothing in flight;
+//!   otherwise it ends one of the other operations of that stripe (which one is undefined) and
+//!   a pause may then report quiescence while that operation still runs. It is never
+//!   memory-unsafe and never corrupts the pause state (the count never underflows into the
+//!   flag bits: the decrement is a CAS on a non-zero count). Callers who want every double
+//!   end detected use the checked API (`op_slot.rs`: caller storage per operation) or the C++
+//!   guard (`ftf::operation`, which ends exactly once by construction).
 //! * Freeing a tracker handle drops one reference. The last free destroys the tracker even with
 //!   operations in flight or pauses held: their tokens then name a dead object and must not be
 //!   used with the freed pointer (nothing leaks, nothing else happens). A forest keeps its own
@@ -47,7 +55,9 @@ impl Castable for ftf_tracker {
 
 /// One admitted operation: pass it to `ftf_op_end` exactly once (from any thread).
 ///
-/// A plain value; the fields are opaque to C (checked by the library, never trusted).
+/// A plain value; the fields are opaque to C (checked by the library, never trusted). It names
+/// the tracker and the stripe, not the operation: see `ftf_op_end` for what a second end does
+/// (use `ftf_op_begin_checked` / `ftf_op_end_checked` to have every double end detected).
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -224,6 +234,11 @@ impl ftf_tracker {
     /// `FTF_OK`: `*token_out` is in flight until passed to `ftf_op_end`. `FTF_PAUSED`: the
     /// tracker is paused (rejected, not queued). `FTF_OVERFLOW`: 2^30-1 operations on this
     /// stripe. `FTF_NULL_PARAMETER`.
+    ///
+    /// Contract: end each token **exactly once**. The token names (tracker, stripe), not this
+    /// operation, so the library cannot tell a second end of it from the end of another
+    /// operation of the same stripe (see `ftf_op_end`). For detected double ends use
+    /// `ftf_op_begin_checked`.
     #[no_mangle]
     pub extern "C" fn ftf_op_begin(
         tracker: *const ftf_tracker,
@@ -292,8 +307,18 @@ impl ftf_tracker {
     ///
     /// `FTF_OK`; `FTF_FOREIGN_HANDLE` (token of another tracker, or a forged stripe);
     /// `FTF_NOT_IN_FLIGHT` (nothing in flight on the token's stripe: ended twice, or never
-    /// begun). An error changes nothing. Note that a second end of a token whose stripe still
-    /// holds other operations ends one of those instead: end each token exactly once.
+    /// begun). An error changes nothing.
+    ///
+    /// Contract: each token must be ended **exactly once**. A token names (tracker, stripe),
+    /// not one operation, and the library keeps no per-operation storage, so a second end of
+    /// the same token (or a forged one) is detected (`FTF_NOT_IN_FLIGHT`) only when its stripe
+    /// has nothing in flight. Otherwise it returns `FTF_OK` and it is undefined which
+    /// operation's count it ends: one that is still running then no longer holds a pause
+    /// back, and a pause may report quiescence while it runs (its own later end is then the
+    /// detected one). This is never memory-unsafe and never corrupts the pause state (the
+    /// count cannot underflow into the flag bits). To have every double end detected, use
+    /// `ftf_op_begin_checked` / `ftf_op_end_checked` (one caller-owned `ftf_op_slot` per
+    /// operation) or the C++ `ftf::operation` guard.
     #[no_mangle]
     pub extern "C" fn ftf_op_end(tracker: *const ftf_tracker, token: ftf_op_token) -> ftf_result {
         ffi_panic_boundary! {

@@ -1,12 +1,12 @@
-//! The sans-io coordinator, config builder and barrier through the C ABI (Miri too).
+//! The sans-io coordinator and config builder through the C ABI (Miri too; the barrier is in
+//! `barrier.rs`).
 #![allow(clippy::std_instead_of_core)] // std-only test code
 
-use core::ffi::c_void;
 use std::ptr;
 
-use ftforest::barrier::*;
 use ftforest::config::*;
 use ftforest::coordinator::*;
+use ftforest::coordinator_state::ftf_partition_info;
 use ftforest::enums::ftf_action_kind::*;
 use ftforest::enums::ftf_event_kind::*;
 use ftforest::enums::ftf_phase::*;
@@ -14,7 +14,7 @@ use ftforest::enums::ftf_report_kind::*;
 use ftforest::enums::ftf_report_outcome::*;
 use ftforest::enums::*;
 use ftforest::event::*;
-use ftforest::result::ftf_result::{self, *};
+use ftforest::result::ftf_result::*;
 use ftforest::stats::ftf_stats;
 use ftforest::table::ftf_health::*;
 use ftforest::table::{ftf_counts, FTF_INCARNATION_ANY};
@@ -482,102 +482,65 @@ fn coordinator_arguments_are_checked() {
     ftf_coordinator::ftf_coordinator_free(c2);
 }
 
-unsafe extern "C" fn scripted_barrier(ud: *mut c_void, _rank: u32, _timeout: u64) -> u32 {
-    // SAFETY: the test passes a Vec<u32> that outlives the barrier.
-    let script = unsafe { &mut *(ud as *mut Vec<u32>) };
-    script
-        .pop()
-        .unwrap_or(ftf_barrier_outcome::FTF_BARRIER_PASSED as u32)
-}
-
+/// Backpressure: an input whose events would not fit is refused with `FTF_OUTBOX_FULL` and
+/// changes nothing; draining the events makes room; no event is ever dropped.
 #[test]
-fn barrier_reports_every_timeout() {
+fn a_full_outbox_refuses_inputs_until_drained() {
+    let cfg = config(1);
     let mut c = ptr::null();
     assert_eq!(
-        ftf_coordinator::ftf_coordinator_new(
-            ptr::null(),
-            3,
-            ptr::null(),
-            ftforest::clock::ftf_now_ns(),
-            &mut c
-        ),
+        ftf_coordinator::ftf_coordinator_new(cfg, 3, ptr::null(), MS, &mut c),
         FTF_OK
     );
-    // Popped from the back: timeout, garbage, timeout, pass.
-    let mut script: Vec<u32> = vec![0, 1, 42, 1];
-    let mut b = ptr::null_mut();
+    ftf_config::ftf_config_free(cfg);
+    let (bt, healthy) = (FTF_REPORT_BARRIER_TIMEOUT as u32, FTF_REPORT_HEALTHY as u32);
+    let any = FTF_INCARNATION_ANY;
+    // Suspect and clear partition 0 again and again without polling a single event.
+    let mut out = 0;
+    let mut refused = None;
+    'fill: for round in 0..1000u32 {
+        for kind in [bt, bt, healthy] {
+            let rc = ftf_coordinator::ftf_coordinator_report(c, MS, kind, 0, any, &mut out);
+            if rc == FTF_OUTBOX_FULL {
+                refused = Some((round, kind));
+                break 'fill;
+            }
+            assert_eq!(rc, FTF_OK);
+        }
+    }
+    let (_, kind) = refused.expect("the outbox fills up");
+    assert!(!ftf_coordinator::ftf_coordinator_has_outbox_room(c));
+    let pending = ftf_coordinator::ftf_coordinator_pending_events(c);
+    assert!(pending > FTF_EVENT_CAPACITY - 5 && pending <= FTF_EVENT_CAPACITY);
+    // Nothing changed: the same refusal again, the partition's state as before.
+    let mut before = ftf_partition_info::default();
     assert_eq!(
-        ftf_barrier::ftf_barrier_new_for_coordinator(
-            c,
-            3,
-            Some(scripted_barrier),
-            ptr::null_mut(),
-            None,
-            true,
-            &mut b
-        ),
-        FTF_UNKNOWN_PARTITION
-    );
-    assert_eq!(
-        ftf_barrier::ftf_barrier_new_for_coordinator(
-            c,
-            1,
-            None,
-            ptr::null_mut(),
-            None,
-            true,
-            &mut b
-        ),
-        FTF_NULL_PARAMETER
-    );
-    assert_eq!(
-        ftf_barrier::ftf_barrier_new_for_coordinator(
-            c,
-            1,
-            Some(scripted_barrier),
-            &mut script as *mut Vec<u32> as *mut c_void,
-            None,
-            true,
-            &mut b
-        ),
-        FTF_OK
-    );
-    let mut out = 99;
-    assert_eq!(ftf_barrier::ftf_barrier_wait(b, MS, &mut out), FTF_OK);
-    assert_eq!(out, ftf_barrier_outcome::FTF_BARRIER_TIMED_OUT as u32);
-    out = 99;
-    assert_eq!(
-        ftf_barrier::ftf_barrier_wait(b, MS, &mut out),
-        FTF_CALLBACK_FAILED
-    );
-    assert_eq!(out, 99);
-    // Two consecutive failures (the invalid result counted as a timeout): SUSPECTED.
-    let (mut h, mut inc) = (0, 0);
-    assert_eq!(
-        ftf_coordinator::ftf_coordinator_health(c, 1, &mut h, &mut inc),
-        FTF_OK
-    );
-    assert_eq!(h, FTF_HEALTH_SUSPECTED as u32);
-    assert_eq!(ftf_barrier::ftf_barrier_wait(b, MS, &mut out), FTF_OK);
-    assert_eq!(ftf_barrier::ftf_barrier_wait(b, MS, &mut out), FTF_OK);
-    assert_eq!(out, ftf_barrier_outcome::FTF_BARRIER_PASSED as u32);
-    assert_eq!(
-        ftf_coordinator::ftf_coordinator_health(c, 1, &mut h, &mut inc),
+        ftf_coordinator::ftf_coordinator_partition(c, 0, &mut before),
         FTF_OK
     );
     assert_eq!(
-        h, FTF_HEALTH_HEALTHY as u32,
-        "a pass clears the suspicion (false alarm)"
+        ftf_coordinator::ftf_coordinator_report(c, MS, kind, 0, any, &mut out),
+        FTF_OUTBOX_FULL
     );
-    assert_eq!(ftf_barrier::ftf_barrier_timeouts(b), 3);
-    assert_eq!(ftf_barrier::ftf_barrier_report_errors(b), 0);
+    let mut after = ftf_partition_info::default();
     assert_eq!(
-        ftf_barrier::ftf_barrier_wait(ptr::null_mut(), MS, &mut out),
-        FTF_NULL_PARAMETER
+        ftf_coordinator::ftf_coordinator_partition(c, 0, &mut after),
+        FTF_OK
     );
-    ftf_coordinator::ftf_coordinator_free(c); // the barrier keeps it alive
-    assert_eq!(ftf_barrier::ftf_barrier_wait(b, MS, &mut out), FTF_OK);
-    ftf_barrier::ftf_barrier_free(b);
-    ftf_barrier::ftf_barrier_free(ptr::null_mut());
-    let _: ftf_result = FTF_OK;
+    assert_eq!(before, after);
+    assert_eq!(ftf_coordinator::ftf_coordinator_pending_events(c), pending);
+    // Drain: every event is there, in order, and the input is accepted again.
+    assert_eq!(drain_events(c).len(), pending as usize);
+    assert!(ftf_coordinator::ftf_coordinator_has_outbox_room(c));
+    assert_eq!(
+        ftf_coordinator::ftf_coordinator_report(c, MS, kind, 0, any, &mut out),
+        FTF_OK
+    );
+    let mut s = ftf_stats::default();
+    assert_eq!(ftf_coordinator::ftf_coordinator_stats(c, &mut s), FTF_OK);
+    assert_eq!(s.events_dropped, 0);
+    assert!(!ftf_coordinator::ftf_coordinator_has_outbox_room(
+        ptr::null()
+    ));
+    ftf_coordinator::ftf_coordinator_free(c);
 }

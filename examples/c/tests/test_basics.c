@@ -6,6 +6,9 @@ TEST(result_names_are_static_and_total) {
     CHECK(strcmp(ftf_result_name(FTF_OK), "FTF_OK") == 0);
     CHECK(strcmp(ftf_result_name(FTF_PAUSED), "FTF_PAUSED") == 0);
     CHECK(strcmp(ftf_result_name(FTF_PANIC), "FTF_PANIC") == 0);
+    CHECK(strcmp(ftf_result_name(FTF_OUTBOX_FULL), "FTF_OUTBOX_FULL") == 0);
+    CHECK(strcmp(ftf_result_name(FTF_STORAGE_IN_USE), "FTF_STORAGE_IN_USE") == 0);
+    CHECK(FTF_OUTBOX_FULL == 305 && FTF_STORAGE_IN_USE == 107); /* numbers never change */
     CHECK(strcmp(ftf_result_name(12345), "FTF_UNKNOWN_RESULT") == 0);
     CHECK(strcmp(ftf_result_name(UINT32_MAX), "FTF_UNKNOWN_RESULT") == 0);
     CHECK(ftf_result_message(FTF_TIMEOUT) != NULL);

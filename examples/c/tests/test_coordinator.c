@@ -392,6 +392,46 @@ TEST(barrier_reports_outcomes) {
     ftf_barrier_free(NULL);
 }
 
+/* Backpressure: without draining events, an input is eventually refused with FTF_OUTBOX_FULL
+   (nothing changed, nothing dropped); draining makes room again. */
+TEST(full_outbox_refuses_inputs_until_drained) {
+    const ftf_coordinator *c = NULL;
+    CHECK_RC(ftf_coordinator_new(NULL, 3, NULL, MS, &c), FTF_OK);
+    uint32_t out, rc = FTF_OK, kind = 0;
+    /* keep feeding reports that change partition 1's state without polling a single event:
+       suspect it (timeouts; the default needs 3) and clear it, again and again */
+    uint32_t cycle[4] = {FTF_REPORT_BARRIER_TIMEOUT, FTF_REPORT_BARRIER_TIMEOUT,
+                         FTF_REPORT_BARRIER_TIMEOUT, FTF_REPORT_HEALTHY};
+    for (int i = 0; i < 4000 && rc == FTF_OK; i++) {
+        kind = cycle[i % 4];
+        rc = ftf_coordinator_report(c, MS, kind, 1, FTF_INCARNATION_ANY, &out);
+    }
+    CHECK_RC(rc, FTF_OUTBOX_FULL);
+    CHECK(!ftf_coordinator_has_outbox_room(c));
+    uint32_t pending = ftf_coordinator_pending_events(c);
+    CHECK(pending > 0 && pending <= FTF_EVENT_CAPACITY);
+    ftf_partition_info before, after;
+    CHECK_RC(ftf_coordinator_partition(c, 1, &before), FTF_OK);
+    CHECK_RC(ftf_coordinator_report(c, MS, kind, 1, FTF_INCARNATION_ANY, &out), FTF_OUTBOX_FULL);
+    CHECK_RC(ftf_coordinator_partition(c, 1, &after), FTF_OK);
+    /* nothing changed (field by field: the struct has padding) */
+    CHECK(before.health == after.health && before.incarnation == after.incarnation &&
+          before.consecutive_failures == after.consecutive_failures &&
+          before.attempts == after.attempts && before.queued == after.queued);
+    CHECK(ftf_coordinator_pending_events(c) == pending);
+    ftf_event e;
+    uint32_t drained = 0;
+    while (ftf_coordinator_poll_event(c, &e) == FTF_OK) drained++;
+    CHECK(drained == pending);
+    CHECK(ftf_coordinator_has_outbox_room(c));
+    CHECK_RC(ftf_coordinator_report(c, MS, kind, 1, FTF_INCARNATION_ANY, &out), FTF_OK);
+    ftf_stats s;
+    CHECK_RC(ftf_coordinator_stats(c, &s), FTF_OK);
+    CHECK(s.events_dropped == 0);
+    CHECK(!ftf_coordinator_has_outbox_room(NULL));
+    ftf_coordinator_free(c);
+}
+
 TEST(enum_names) {
     CHECK(strcmp(ftf_phase_name(FTF_PHASE_REBALANCING), "REBALANCING") == 0);
     CHECK(strcmp(ftf_phase_name(7), "UNKNOWN") == 0);
@@ -409,6 +449,7 @@ int main(void) {
     RUN(coordinator_escalates_and_retries_on_command);
     RUN(coordinator_misuse);
     RUN(barrier_reports_outcomes);
+    RUN(full_outbox_refuses_inputs_until_drained);
     RUN(enum_names);
     return harness_summary();
 }

@@ -269,9 +269,56 @@ TEST(three_crashes_lose_quorum_and_are_all_recovered) {
     CHECK(e.finalized == 1);
 }
 
+/* Unsubscribing from another thread while the listener runs waits for that call to return;
+   after FTF_OK the listener is never called again. (The listener does not wait for the
+   unsubscribing thread: that would deadlock, as documented.) */
+typedef struct {
+    atomic_int in_call, returned, calls_after, unsubscribed, finalized;
+} slow_listener;
+
+static void slow_on_event(void *ud, const ftf_event *ev) {
+    slow_listener *l = ud;
+    (void)ev;
+    if (atomic_load(&l->unsubscribed)) atomic_fetch_add(&l->calls_after, 1);
+    if (atomic_exchange(&l->in_call, 1) == 0) {
+        sleep_ms(50); /* the first call is slow: the unsubscribe below overlaps it */
+        atomic_store(&l->returned, 1);
+    }
+}
+static void slow_fin(void *ud) { atomic_fetch_add(&((slow_listener *)ud)->finalized, 1); }
+
+TEST(unsubscribe_waits_for_a_delivery_in_progress) {
+    embedder e = {0};
+    ftf_recovery_callbacks cb = callbacks(&e);
+    const ftf_forest *f = NULL;
+    CHECK_RC(ftf_forest_new(NULL, 3, NULL, &cb, &f), FTF_OK);
+    slow_listener l = {0};
+    ftf_listener_handle h;
+    CHECK_RC(ftf_forest_subscribe(f, slow_on_event, &l, slow_fin, &h), FTF_OK);
+    CHECK_RC(ftf_forest_start(f), FTF_OK);
+    uint32_t out;
+    out = FTF_REPORT_COUNTED;
+    for (int i = 0; i < 10 && out != FTF_REPORT_SUSPECTED; i++) {
+        CHECK_RC(ftf_forest_report(f, FTF_REPORT_BARRIER_TIMEOUT, 1, FTF_INCARNATION_ANY, &out), FTF_OK);
+    }
+    CHECK(out == FTF_REPORT_SUSPECTED); /* an event: the listener gets called */
+    CHECK(wait_for(&l.in_call, 1));
+    CHECK_RC(ftf_forest_unsubscribe(f, h), FTF_OK);
+    atomic_store(&l.unsubscribed, 1);
+    CHECK(atomic_load(&l.returned) == 1); /* the call in progress finished before FTF_OK */
+    /* more events: the listener is not called again */
+    CHECK_RC(ftf_forest_report(f, FTF_REPORT_HEALTHY, 1, FTF_INCARNATION_ANY, &out), FTF_OK);
+    CHECK(out == FTF_REPORT_CLEARED);
+    CHECK_RC(ftf_forest_stop(f), FTF_OK); /* the dispatcher delivered what it had */
+    CHECK(atomic_load(&l.calls_after) == 0);
+    ftf_forest_free(f);
+    CHECK(atomic_load(&l.finalized) == 1);
+}
+
 int main(void) {
     RUN(failing_and_slow_callbacks_are_retried_until_recovered);
     RUN(lifecycle_and_misuse);
     RUN(three_crashes_lose_quorum_and_are_all_recovered);
+    RUN(unsubscribe_waits_for_a_delivery_in_progress);
     return harness_summary();
 }

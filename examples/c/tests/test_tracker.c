@@ -85,6 +85,75 @@ TEST(misuse_is_reported) {
     ftf_tracker_free(t);
 }
 
+/* The documented op-token contract: a token names (tracker, stripe), so a second end is
+   detected only while its stripe has nothing else in flight. */
+TEST(double_end_on_an_idle_stripe_is_not_in_flight) {
+    const ftf_tracker *t = new_tracker();
+    ftf_op_token a;
+    CHECK_RC(ftf_op_begin_on(t, 2, &a), FTF_OK);
+    CHECK_RC(ftf_op_end(t, a), FTF_OK);
+    CHECK_RC(ftf_op_end(t, a), FTF_NOT_IN_FLIGHT); /* the documented code */
+    CHECK(ftf_tracker_in_flight(t) == 0);
+    ftf_tracker_free(t);
+}
+
+TEST(double_end_on_a_busy_stripe_ends_another_count_without_corruption) {
+    const ftf_tracker *t = new_tracker();
+    ftf_op_token a, b;
+    CHECK_RC(ftf_op_begin_on(t, 2, &a), FTF_OK);
+    CHECK_RC(ftf_op_begin_on(t, 2, &b), FTF_OK); /* b still "runs" */
+    CHECK(a.tracker_id == b.tracker_id && a.stripe == b.stripe); /* same value */
+    CHECK_RC(ftf_op_end(t, a), FTF_OK);
+    CHECK_RC(ftf_op_end(t, a), FTF_OK); /* undetectable: ends b's count */
+    /* the documented hazard: a pause reports quiescence while b runs */
+    ftf_pause_token p;
+    bool q = false;
+    CHECK_RC(ftf_tracker_pause_wait(t, 0, &p, &q), FTF_OK);
+    CHECK(q);
+    CHECK_RC(ftf_op_end(t, b), FTF_NOT_IN_FLIGHT); /* b's own end is the refused one */
+    /* the pause state is intact: still paused, begins refused, resume reopens */
+    CHECK(ftf_tracker_is_paused(t) && ftf_tracker_is_quiescent(t));
+    CHECK_RC(ftf_op_begin_on(t, 2, &a), FTF_PAUSED);
+    CHECK_RC(ftf_tracker_resume(t, p), FTF_OK);
+    CHECK_RC(ftf_op_begin_on(t, 2, &a), FTF_OK);
+    CHECK(ftf_tracker_in_flight(t) == 1);
+    CHECK_RC(ftf_op_end(t, a), FTF_OK);
+    ftf_tracker_free(t);
+}
+
+/* The opt-in checked API: one caller-owned slot per operation, every double end detected. */
+TEST(checked_slots_detect_every_double_end) {
+    const ftf_tracker *t = new_tracker();
+    const ftf_tracker *other = new_tracker();
+    ftf_op_slot s1 = {0}, s2 = {0};
+    CHECK_RC(ftf_op_begin_checked(t, &s1), FTF_OK);
+    CHECK_RC(ftf_op_begin_checked(t, &s2), FTF_OK); /* same thread: same stripe */
+    CHECK_RC(ftf_op_begin_checked(t, &s1), FTF_BUSY); /* s1 holds an operation */
+    CHECK(ftf_tracker_in_flight(t) == 2);
+    CHECK_RC(ftf_op_end_checked(other, &s1), FTF_FOREIGN_HANDLE);
+    CHECK_RC(ftf_op_end_checked(t, &s1), FTF_OK);
+    CHECK_RC(ftf_op_end_checked(t, &s1), FTF_NOT_IN_FLIGHT); /* detected: s2 is in flight */
+    CHECK(ftf_tracker_in_flight(t) == 1);
+    ftf_pause_token p;
+    bool q = true;
+    CHECK_RC(ftf_tracker_pause_wait(t, 0, &p, &q), FTF_OK);
+    CHECK(!q); /* s2 still holds the pause back */
+    CHECK_RC(ftf_op_begin_checked(t, &s1), FTF_PAUSED);
+    CHECK_RC(ftf_op_end_checked(t, &s2), FTF_OK);
+    CHECK_RC(ftf_tracker_wait_quiescent(t, 0), FTF_OK);
+    CHECK_RC(ftf_tracker_resume(t, p), FTF_OK);
+    ftf_op_slot junk = {0x1234};
+    CHECK_RC(ftf_op_begin_checked(t, &junk), FTF_INVALID_ARGUMENT);
+    CHECK_RC(ftf_op_end_checked(t, &junk), FTF_INVALID_ARGUMENT);
+    CHECK_RC(ftf_op_begin_checked(NULL, &s1), FTF_NULL_PARAMETER);
+    CHECK_RC(ftf_op_begin_checked(t, NULL), FTF_NULL_PARAMETER);
+    CHECK_RC(ftf_op_end_checked(NULL, &s1), FTF_NULL_PARAMETER);
+    CHECK_RC(ftf_op_end_checked(t, NULL), FTF_NULL_PARAMETER);
+    CHECK(ftf_tracker_in_flight(t) == 0);
+    ftf_tracker_free(other);
+    ftf_tracker_free(t);
+}
+
 TEST(null_everywhere) {
     const ftf_tracker *t = new_tracker();
     ftf_op_token op = {0, 0};
@@ -393,6 +462,9 @@ TEST(threads_never_run_during_a_quiescent_pause) {
 int main(void) {
     RUN(begin_end_pause_resume);
     RUN(misuse_is_reported);
+    RUN(double_end_on_an_idle_stripe_is_not_in_flight);
+    RUN(double_end_on_a_busy_stripe_ends_another_count_without_corruption);
+    RUN(checked_slots_detect_every_double_end);
     RUN(null_everywhere);
     RUN(unknown_wait_kind_and_missing_callbacks);
     RUN(clone_and_free_with_operations_in_flight);

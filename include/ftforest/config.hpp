@@ -1,0 +1,109 @@
+// ftforest/config.hpp: ftf::config and ftf::config_builder.
+//
+// Part of the C++17 wrapper; include <ftforest.hpp> (which includes every part), not this
+// file alone. Conventions: see ftforest.hpp.
+#ifndef FTFOREST_CONFIG_HPP
+#define FTFOREST_CONFIG_HPP
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "base.hpp"
+
+namespace ftf {
+
+class config {
+public:
+    /// The defaults.
+    config() {
+        const ftf_config *c = nullptr;
+        check(ftf_config_default(&c), "ftf_config_default");
+        h_ = handle(c);
+    }
+    uint32_t max_concurrent() const noexcept { return ftf_config_max_concurrent(get()); }
+    const ftf_config *get() const noexcept { return h_.get(); }
+
+private:
+    friend class config_builder;
+    using handle = detail::shared<ftf_config, ftf_config_clone, ftf_config_free>;
+    explicit config(handle h) : h_(std::move(h)) {}
+    handle h_;
+};
+
+/// Fluent builder; build() throws ftf::error naming the refused field.
+class config_builder {
+public:
+    config_builder() {
+        ftf_config_builder *b = nullptr;
+        check(ftf_config_builder_new(&b), "ftf_config_builder_new");
+        h_ = handle(b);
+    }
+    config_builder &reports_before_suspicion(uint32_t n) {
+        check(ftf_config_builder_set_reports_before_suspicion(h_.get(), n));
+        return *this;
+    }
+    template <class R, class P>
+    config_builder &failure_confirmation(std::chrono::duration<R, P> d) {
+        check(ftf_config_builder_set_failure_confirmation_ns(h_.get(), to_ns(d)));
+        return *this;
+    }
+    template <class R, class P>
+    config_builder &recovery_timeout(std::chrono::duration<R, P> d) {
+        check(ftf_config_builder_set_recovery_timeout_ns(h_.get(), to_ns(d)));
+        return *this;
+    }
+    config_builder &max_retries(uint32_t n) {
+        check(ftf_config_builder_set_max_retries(h_.get(), n));
+        return *this;
+    }
+    template <class R1, class P1, class R2, class P2>
+    config_builder &backoff(std::chrono::duration<R1, P1> base, std::chrono::duration<R2, P2> cap) {
+        check(ftf_config_builder_set_backoff_ns(h_.get(), to_ns(base), to_ns(cap)));
+        return *this;
+    }
+    config_builder &max_concurrent(uint32_t k) {
+        check(ftf_config_builder_set_max_concurrent(h_.get(), k));
+        return *this;
+    }
+    template <class R, class P>
+    config_builder &pause_timeout(std::chrono::duration<R, P> d,
+                                  ftf_pause_policy policy = FTF_PAUSE_ABORT_AND_RETRY) {
+        check(ftf_config_builder_set_pause_timeout_ns(h_.get(), to_ns(d),
+                                                      static_cast<uint32_t>(policy)));
+        return *this;
+    }
+    template <class R, class P>
+    config_builder &quiescence_poll(std::chrono::duration<R, P> d) {
+        check(ftf_config_builder_set_quiescence_poll_ns(h_.get(), to_ns(d)));
+        return *this;
+    }
+    template <class R1, class P1, class R2, class P2, class R3, class P3>
+    config_builder &heartbeat(ftf_heartbeat_mode mode, std::chrono::duration<R1, P1> interval,
+                              std::chrono::duration<R2, P2> suspect,
+                              std::chrono::duration<R3, P3> failure) {
+        check(ftf_config_builder_set_heartbeat(h_.get(), static_cast<uint32_t>(mode),
+                                               to_ns(interval), to_ns(suspect), to_ns(failure)));
+        return *this;
+    }
+    config build() {
+        const ftf_config *c = nullptr;
+        uint32_t rc = ftf_config_builder_build(h_.get(), &c);
+        if (rc != FTF_OK) {
+            const char *field = ftf_config_builder_error_field(h_.get());
+            const char *reason = ftf_config_builder_error_reason(h_.get());
+            throw error(rc, std::string("config field ") + (field ? field : "?") + " " +
+                                (reason ? reason : ""));
+        }
+        return config(config::handle(c));
+    }
+
+private:
+    using handle = detail::unique<ftf_config_builder, ftf_config_builder_free>;
+    handle h_;
+};
+
+}  // namespace ftf
+
+#endif  // FTFOREST_CONFIG_HPP

@@ -1,0 +1,93 @@
+// ftforest/coordinator.hpp: ftf::coordinator, the sans-io coordinator driven by the embedder.
+//
+// Part of the C++17 wrapper; include <ftforest.hpp> (which includes every part), not this
+// file alone. Conventions: see ftforest.hpp.
+#ifndef FTFOREST_COORDINATOR_HPP
+#define FTFOREST_COORDINATOR_HPP
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "base.hpp"
+#include "config.hpp"
+#include "tracker.hpp"
+
+namespace ftf {
+
+/// The sans-io coordinator: the embedder feeds reports/ticks and polls actions and events.
+class coordinator {
+public:
+    coordinator(const config &cfg, uint32_t n, const tracker &t, uint64_t now_ns) {
+        const ftf_coordinator *c = nullptr;
+        check(ftf_coordinator_new(cfg.get(), n, t.get(), now_ns, &c), "ftf_coordinator_new");
+        h_ = handle(c);
+    }
+    ftf_report_outcome report(uint64_t now_ns, ftf_report_kind kind, uint32_t rank,
+                              uint32_t incarnation = FTF_INCARNATION_ANY) {
+        uint32_t out = 0;
+        check(ftf_coordinator_report(get(), now_ns, static_cast<uint32_t>(kind), rank,
+                                     incarnation, &out),
+              "ftf_coordinator_report");
+        return static_cast<ftf_report_outcome>(out);
+    }
+    void tick(uint64_t now_ns) { check(ftf_coordinator_tick(get(), now_ns)); }
+    void phase_done(uint64_t now_ns, const ftf_phase_job &job, bool ok) {
+        check(ftf_coordinator_phase_done(get(), now_ns, job.rank, job.attempt, job.phase, ok),
+              "ftf_coordinator_phase_done");
+    }
+    void retry(uint64_t now_ns, uint32_t rank) {
+        check(ftf_coordinator_retry(get(), now_ns, rank), "ftf_coordinator_retry");
+    }
+    std::optional<ftf_action> poll_action() {
+        ftf_action a{};
+        uint32_t rc = ftf_coordinator_poll_action(get(), &a);
+        if (rc == FTF_EMPTY) return std::nullopt;
+        check(rc, "ftf_coordinator_poll_action");
+        return a;
+    }
+    std::optional<ftf_event> poll_event() {
+        ftf_event e{};
+        uint32_t rc = ftf_coordinator_poll_event(get(), &e);
+        if (rc == FTF_EMPTY) return std::nullopt;
+        check(rc, "ftf_coordinator_poll_event");
+        return e;
+    }
+    std::optional<uint64_t> poll_timeout() const {
+        uint64_t d = 0;
+        uint32_t rc = ftf_coordinator_poll_timeout(get(), &d);
+        if (rc == FTF_EMPTY) return std::nullopt;
+        check(rc, "ftf_coordinator_poll_timeout");
+        return d;
+    }
+    std::pair<ftf_health, uint32_t> health(uint32_t rank) const {
+        uint32_t h = 0, inc = 0;
+        check(ftf_coordinator_health(get(), rank, &h, &inc), "ftf_coordinator_health");
+        return {static_cast<ftf_health>(h), inc};
+    }
+    ftf_stats stats() const {
+        ftf_stats s{};
+        check(ftf_coordinator_stats(get(), &s), "ftf_coordinator_stats");
+        return s;
+    }
+    ftf_partition_info partition(uint32_t rank) const {
+        ftf_partition_info i{};
+        check(ftf_coordinator_partition(get(), rank, &i), "ftf_coordinator_partition");
+        return i;
+    }
+    /// Whether the next input's events fit the outbox (else it throws FTF_OUTBOX_FULL: drain
+    /// poll_event() first).
+    bool has_outbox_room() const noexcept { return ftf_coordinator_has_outbox_room(get()); }
+    ftf_level level() const noexcept {
+        return static_cast<ftf_level>(ftf_coordinator_level(get()));
+    }
+    const ftf_coordinator *get() const noexcept { return h_.get(); }
+
+private:
+    using handle = detail::shared<ftf_coordinator, ftf_coordinator_clone, ftf_coordinator_free>;
+    handle h_;
+};
+
+}  // namespace ftf
+
+#endif  // FTFOREST_COORDINATOR_HPP
