@@ -13,12 +13,12 @@
 //!   a broken barrier is never taken for a healthy one) and the wait returns
 //!   `FTF_CALLBACK_FAILED`.
 //! * A wait's report is about the partition's life when the wait began: `ftf_barrier_wait`
-//!   reads the partition's incarnation just before it calls the embedder's barrier and the
+//!   reads the partition's incarnation just before it calls the embedder's barrier (the core's
+//!   `ReportingBarrier` asks this file's sink through `ReportSink::incarnation`) and the
 //!   report carries it. A wait that began before a recovery finished (or a false alarm was
 //!   cleared) and ends after it is therefore refused as stale by the coordinator
 //!   (`FTF_REPORT_STALE`): a timeout of the old life never counts against the recovered
-//!   partition. (The core's `ReportingBarrier` reports "current incarnation"; the pinning is
-//!   done by this file's sink.)
+//!   partition.
 //! * The outcome of the last wait's report is kept for `ftf_barrier_last_report`.
 //! * The barrier holds a reference to its forest or coordinator, so either may be freed first.
 
@@ -71,23 +71,22 @@ impl Target {
     }
 }
 
-/// The barrier's sink: the target, plus what the current wait is about and what its report
-/// got. `Cell`s, because `ftf_barrier_wait` reaches the sink only by shared reference (the
-/// handle is used by one thread at a time).
+/// The barrier's sink: the target, plus what the last report got (a `Cell`, because
+/// `ftf_barrier_wait` reaches the sink only by shared reference; the handle is used by one
+/// thread at a time).
 struct Sink {
     target: Target,
-    /// The incarnation when the current wait began; its report is pinned to it.
-    life: Cell<Option<u32>>,
     /// The last report's outcome (`None`: nothing reported yet, or refused).
     last: Cell<Option<ReportOutcome>>,
 }
 
 impl ReportSink for Sink {
+    /// Read by the core's `ReportingBarrier` before each wait: the report is pinned to it.
+    fn incarnation(&mut self, rank: u32) -> Option<u32> {
+        self.target.incarnation(rank)
+    }
+
     fn report(&mut self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
-        let report = match self.life.get() {
-            Some(inc) => Report::with_incarnation(report.kind, report.rank, inc),
-            None => report,
-        };
         let r = match &self.target {
             Target::Coordinator(c) => c.lock().handle_report(now, report),
             Target::Forest(f) => f.monitor.report_at(now, report),
@@ -183,7 +182,6 @@ fn new_barrier(
     };
     let sink = Sink {
         target,
-        life: Cell::new(None),
         last: Cell::new(None),
     };
     let b =
@@ -267,10 +265,7 @@ impl ftf_barrier {
         ffi_panic_boundary! {
             let b = try_mut_from_ptr!(barrier);
             let out = try_out!(outcome_out);
-            let rank = b.0.inner().rank;
-            let sink = b.0.sink();
-            sink.life.set(sink.target.incarnation(rank));
-            sink.last.set(None);
+            b.0.sink().last.set(None);
             let outcome = b.0.wait(Duration::from_nanos(timeout_ns));
             if b.0.inner().invalid {
                 return ftf_result::FTF_CALLBACK_FAILED;

@@ -11,12 +11,17 @@
 //!   consecutive-failure count, so "consecutive" means consecutive, B7), unless disabled with
 //!   [`ReportingBarrier::report_passes`].
 //!
+//! Each report is pinned to the partition's incarnation when the wait began
+//! ([`ReportSink::incarnation`]): a wait that straddles a recovery (or a cleared false alarm)
+//! ends in a stale report that the coordinator ignores, so a timeout of the old life never
+//! counts against the recovered partition.
+//!
 //! The outcome is returned unchanged. A sink that refuses a report (e.g. an unknown rank) is
 //! counted in [`ReportingBarrier::report_errors`], never silently ignored.
 
 use core::time::Duration;
 
-use super::report::{Report, ReportSink};
+use super::report::{Report, ReportKind, ReportSink};
 use crate::time::Clock;
 
 /// How a barrier wait ended.
@@ -101,15 +106,21 @@ impl<B: Barrier, K: ReportSink, C: Clock> ReportingBarrier<B, K, C> {
 
 impl<B: Barrier, K: ReportSink, C: Clock> Barrier for ReportingBarrier<B, K, C> {
     fn wait(&mut self, timeout: Duration) -> BarrierOutcome {
+        // The wait is about the partition's life when it began (see the module docs).
+        let life = self.sink.incarnation(self.rank);
         let outcome = self.inner.wait(timeout);
-        let report = match outcome {
+        let kind = match outcome {
             BarrierOutcome::TimedOut => {
                 self.timeouts = self.timeouts.saturating_add(1);
-                Some(Report::barrier_timeout(self.rank))
+                Some(ReportKind::BarrierTimeout)
             }
-            BarrierOutcome::Passed if self.report_passes => Some(Report::barrier_passed(self.rank)),
+            BarrierOutcome::Passed if self.report_passes => Some(ReportKind::BarrierPassed),
             BarrierOutcome::Passed => None,
         };
+        let report = kind.map(|k| match life {
+            Some(inc) => Report::with_incarnation(k, self.rank, inc),
+            None => Report::new(k, self.rank),
+        });
         if let Some(r) = report {
             if self.sink.report(self.clock.now(), r).is_err() {
                 self.report_errors = self.report_errors.saturating_add(1);
@@ -121,7 +132,7 @@ impl<B: Barrier, K: ReportSink, C: Clock> Barrier for ReportingBarrier<B, K, C> 
 
 #[cfg(test)]
 mod tests {
-    use super::super::report::{FnSink, ReportError, ReportKind, ReportOutcome};
+    use super::super::report::{FnSink, ReportError, ReportOutcome};
     use super::*;
     use crate::time::{Instant, ManualClock};
     use std::vec::Vec;
@@ -190,5 +201,48 @@ mod tests {
         assert_eq!(b.wait(Duration::ZERO), BarrierOutcome::TimedOut);
         assert_eq!(b.wait(Duration::ZERO), BarrierOutcome::Passed);
         assert_eq!((b.timeouts(), b.report_errors()), (1, 1));
+    }
+
+    /// A sink whose partition changes life while the barrier waits.
+    struct Lives<'a> {
+        life: &'a core::cell::Cell<u32>,
+        seen: Vec<Report>,
+    }
+
+    impl ReportSink for Lives<'_> {
+        fn report(&mut self, _: Instant, r: Report) -> Result<ReportOutcome, ReportError> {
+            self.seen.push(r);
+            Ok(ReportOutcome::Counted)
+        }
+        fn incarnation(&mut self, _: u32) -> Option<u32> {
+            Some(self.life.get())
+        }
+    }
+
+    /// A barrier during whose wait the partition is recovered (incarnation 4 → 5).
+    struct RecoveredDuringWait<'a>(&'a core::cell::Cell<u32>);
+
+    impl Barrier for RecoveredDuringWait<'_> {
+        fn wait(&mut self, _: Duration) -> BarrierOutcome {
+            self.0.set(self.0.get() + 1);
+            BarrierOutcome::TimedOut
+        }
+    }
+
+    #[test]
+    fn a_report_is_pinned_to_the_life_its_wait_began_in() {
+        let life = core::cell::Cell::new(4);
+        let clock = ManualClock::new(Instant::ZERO);
+        let sink = Lives {
+            life: &life,
+            seen: Vec::new(),
+        };
+        let mut b = ReportingBarrier::new(RecoveredDuringWait(&life), sink, &clock, 2);
+        b.wait(Duration::ZERO);
+        b.wait(Duration::ZERO);
+        let seen: Vec<_> = b.sink().seen.iter().map(|r| r.incarnation).collect();
+        // Each report is about the life when its wait began, not the one it ended in.
+        assert_eq!(seen, [Some(4), Some(5)]);
+        assert_eq!(life.get(), 6);
     }
 }

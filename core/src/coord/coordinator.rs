@@ -608,4 +608,8 @@ where
     fn report(&mut self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
         self.handle_report(now, report)
     }
+
+    fn incarnation(&mut self, rank: u32) -> Option<u32> {
+        self.health(rank).ok().map(|(_, inc)| inc)
+    }
 }

@@ -575,4 +575,8 @@ where
     fn report(&mut self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
         self.report_at(now, report)
     }
+
+    fn incarnation(&mut self, rank: u32) -> Option<u32> {
+        self.health(rank).ok().map(|(_, inc)| inc)
+    }
 }

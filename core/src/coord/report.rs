@@ -186,6 +186,16 @@ pub trait ReportSink {
         now: crate::time::Instant,
         report: Report,
     ) -> Result<ReportOutcome, ReportError>;
+
+    /// The current incarnation of `rank`, if the sink knows it (`None`: unknown rank, or a
+    /// sink without health state). A [`ReportingBarrier`](super::ReportingBarrier) reads it
+    /// before each wait and pins the wait's report to it, so a wait that began before a
+    /// recovery (or a cleared false alarm) and ends after it is refused as stale instead of
+    /// counting against the partition's new life.
+    fn incarnation(&mut self, rank: u32) -> Option<u32> {
+        let _ = rank;
+        None
+    }
 }
 
 /// Adapts a closure `FnMut(Instant, Report) -> Result<ReportOutcome, ReportError>` into a
@@ -213,6 +223,10 @@ impl<K: ReportSink + ?Sized> ReportSink for &mut K {
         report: Report,
     ) -> Result<ReportOutcome, ReportError> {
         (**self).report(now, report)
+    }
+
+    fn incarnation(&mut self, rank: u32) -> Option<u32> {
+        (**self).incarnation(rank)
     }
 }
 
