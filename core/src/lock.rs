@@ -60,6 +60,18 @@
 //! handler that can preempt an acquire or release *of the same partition* on the same core:
 //! it would spin forever (acquires of other partitions never wait on each other).
 //!
+//! Bounds. The spin lasts as long as the other thread takes to finish its window, so it is
+//! bounded by that thread's scheduling, not by this code: with `std` the `Backoff` yields
+//! after a few rounds, so a preempted holder of the window gets the core back under any
+//! time-slicing scheduler; without `std` it only spins. The interrupt restriction above
+//! therefore also applies to a strict-priority scheduler without time slicing (an RTOS):
+//! a higher-priority task must not acquire a partition that a lower-priority task on the
+//! same core may be acquiring or releasing. Progress is lock-free, not wait-free: an
+//! acquire meets `PENDING` only while another thread of the same partition is inside its
+//! window, and each such window ends in a grant, an undo or a free, so a spinner can be
+//! overtaken repeatedly (e.g. by `acquire_wait` retries of the same partition at capacity)
+//! only while those others keep making steps.
+//!
 //! # Waiting for capacity
 //!
 //! Every release bumps a [`WaitWord`] after its `fetch_sub` and calls

@@ -404,8 +404,8 @@ where
         self.room(0)
     }
 
-    /// Whether work was left for the next `tick` for lack of outbox room (`poll_timeout` is
-    /// then "now").
+    /// Whether work was left for the next `tick` for lack of outbox room, or a polled cancel
+    /// freed a recovery slot that queued partitions wait for (`poll_timeout` is then "now").
     pub fn has_deferred_work(&self) -> bool {
         self.deferred || self.scan_at.is_some()
     }
@@ -474,6 +474,12 @@ where
         {
             let a = Action::CancelRecovery(Self::cancel_job(s));
             *s = RecSlot::FREE;
+            // The freed recovery slot may be the one a queued partition waits for (R = K):
+            // nothing else would tick for it (an escalated attempt leaves no deadline), so
+            // ask for a tick now (`poll_timeout`), which promotes the queue.
+            if !self.sched.queue().is_empty() {
+                self.deferred = true;
+            }
             return Some(a);
         }
         if let Some(a) = self.hooks.next(self.mode.is_active()) {
@@ -502,7 +508,9 @@ where
     }
 
     /// When `tick` should be called next, if anything is pending on time. Changes only
-    /// through the inputs (`handle_report`, `tick`, `phase_done`, `retry`). While work was
+    /// through the inputs (`handle_report`, `tick`, `phase_done`, `retry`) and through a
+    /// `poll_action` that hands out a cancel, freeing a recovery slot while partitions are
+    /// queued (then "now", so the next `tick` starts them). While work was
     /// left undone for lack of outbox room ([`Coordinator::has_deferred_work`]) it is the
     /// latest `now` seen: drain `poll_event`, then `tick`.
     #[must_use]

@@ -29,7 +29,12 @@
 //! unsubscribes itself (or another) from inside a callback runs on the dispatcher thread, so
 //! it never waits for itself: its current call is the one in progress, and no later call
 //! happens. (Do not make a listener wait for another thread that unsubscribes it: that
-//! thread waits for the listener.)
+//! thread waits for the listener. The same holds for [`Monitor::stop`] or dropping the
+//! monitor from inside a listener while a phase or another thread unsubscribes that
+//! listener: `stop` joins the worker, which waits for the listener. Unsubscribing a listener
+//! that is *not* running, or calling any other monitor method from a listener, never waits:
+//! `unsubscribe` holds no lock while it waits, and the dispatcher's delivery takes the
+//! `delivery` mutex only around the bookkeeping, never across the call.)
 //!
 //! # Backpressure
 //!

@@ -6,6 +6,18 @@
 //! coordinator's `RecoveryLock::new` as `StorageInUse`), ranks in the queue storage, and the
 //! forest paused for good. Health cells are left as they are: a successor adopts them
 //! (`Coordinator::new`: RECOVERING cells are failed and scheduled again).
+//!
+//! Why this releases exactly the permits the coordinator holds: every permit it takes is
+//! turned into a token by `Scheduler::promote` and, in the same call (`start_attempt`),
+//! either stored in a recovery slot (`Waiting`, later `Running` or `Aborting`) or released;
+//! `release_slot` gives it back before a slot becomes `Cancelling` or `Free`. So the tokens
+//! in `Waiting | Running | Aborting` slots are all of them, each released once (a token
+//! released twice would be refused as `NotHolder`, never free another holder's slot), and
+//! each release bumps the lock's wait word (a thread in `acquire_wait` is woken).
+//! Drop needs `&mut self`, so no input of this coordinator runs meanwhile; an embedder phase
+//! still running on its own thread simply finds no coordinator to report to. (The std
+//! `Monitor` keeps its coordinator in an `Arc` shared with its threads, and joins them in
+//! `stop`: it is dropped only after every worker has finished its phase.)
 
 use super::coordinator::{Coordinator, RecState};
 use super::detect::PartitionSlot;

@@ -1,0 +1,72 @@
+//! Review findings (review2): liveness cases where queued work must not stall.
+#![cfg(feature = "std")]
+
+use core::time::Duration;
+
+use ftforest_core::coord::{Action, Config, Coordinator, PartitionSlot, Report};
+use ftforest_core::{Health, HealthCell, Instant, LockSlot, QueueSlot, Tracker};
+
+fn ms(n: u64) -> Instant {
+    Instant::from_millis(n)
+}
+
+type OneSlot<'t> = Coordinator<
+    Box<[HealthCell]>,
+    Box<[LockSlot]>,
+    Box<[QueueSlot]>,
+    Box<[PartitionSlot]>,
+    &'t Tracker,
+    1,
+    16,
+>;
+
+/// R = K = 1. Partition 0's attempt runs past its recovery timeout with no retries left
+/// (escalated, so no backoff deadline), while partition 1 waits in the queue. The timed-out
+/// attempt keeps the only recovery slot until its cancel is polled; polling it frees the
+/// slot, and the queued partition must then be started by the next `tick`, which
+/// `poll_timeout` must ask for (otherwise the queue stalls until some unrelated input).
+#[test]
+fn polling_a_cancel_that_frees_the_last_slot_asks_for_a_tick() {
+    let cfg = Config::builder()
+        .max_concurrent(1)
+        .max_retries(0)
+        .recovery_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let tracker = Tracker::new();
+    let mut c: OneSlot<'_> = Coordinator::new(
+        cfg,
+        ftforest_core::coord::boxed_storage(5),
+        5,
+        &tracker,
+        ms(0),
+    )
+    .unwrap();
+    c.handle_report(ms(0), Report::crashed(0)).unwrap();
+    c.handle_report(ms(0), Report::crashed(1)).unwrap();
+    while c.poll_event().is_some() {}
+    assert!(c.recovery(0).is_some(), "partition 0 recovers");
+    assert!(c.is_queued(1), "partition 1 waits for capacity");
+    // Hand out partition 0's first phase, which never completes.
+    while c.poll_action().is_some() {}
+    // The recovery timeout: partition 0 fails for good (no retries), its slot is kept for
+    // the cancel.
+    c.tick(ms(100));
+    while c.poll_event().is_some() {}
+    assert_eq!(c.health(0).unwrap().0, Health::Failed);
+    assert!(c.is_queued(1));
+    let mut cancelled = false;
+    while let Some(a) = c.poll_action() {
+        cancelled |= matches!(a, Action::CancelRecovery(j) if j.rank == 0);
+    }
+    assert!(cancelled);
+    // The slot is free now: the coordinator must ask to be ticked so partition 1 starts.
+    let t = c.poll_timeout();
+    assert!(
+        t.is_some_and(|t| t <= ms(100)),
+        "queued partition 1 stalls: poll_timeout = {t:?}"
+    );
+    c.tick(t.unwrap_or(ms(100)));
+    assert!(c.recovery(1).is_some(), "partition 1 started");
+    assert_eq!(c.health(1).unwrap().0, Health::Recovering);
+}
