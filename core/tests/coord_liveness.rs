@@ -1,4 +1,4 @@
-//! Review findings (review2): liveness cases where queued work must not stall.
+//! Liveness: queued work never stalls waiting for an unrelated input.
 #![cfg(feature = "std")]
 
 use core::time::Duration;
