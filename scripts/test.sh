@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole ftforest test suite, runnable on a fresh Debian machine with rustup.
 # Installs what it needs (rustup targets, nightly with miri, Debian packages), then runs:
-# fmt, clippy, docs, workspace tests, the no_std target builds, the loom models, miri,
+# fmt, clippy, docs, the no_std target builds, the MSRV check, the loom models, miri,
 # and the C library's tests (header staleness, C tests plain/ASan/valgrind, examples, install).
 #
 # Environment knobs:
@@ -45,6 +45,12 @@ stage "no_std target builds"
 cargo build -p ftforest-core --no-default-features --target thumbv7em-none-eabihf
 cargo build -p ftforest-core --no-default-features --features critical-section --target thumbv6m-none-eabi
 cargo build -p ftforest-core --no-default-features --features critical-section --target riscv32imc-unknown-none-elf
+
+stage "MSRV: the workspace's rust-version (1.88) builds the core and the C library"
+msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+rustup toolchain install "$msrv" --profile minimal
+CARGO_TARGET_DIR=target/msrv cargo "+$msrv" check -p ftforest-core -p ftforest-ffi
+CARGO_TARGET_DIR=target/msrv cargo "+$msrv" check -p ftforest-core --no-default-features
 
 stage "loom models (release, LOOM_MAX_PREEMPTIONS=${LOOM_MAX_PREEMPTIONS:-3})"
 RUSTFLAGS="--cfg ftforest_loom" CARGO_TARGET_DIR=target/loom \
