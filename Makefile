@@ -8,6 +8,7 @@
 #   make valgrind             C tests, demo and C++ example under valgrind memcheck
 #   make bench-c              the C hot-path benchmark (ftf_op_begin + ftf_op_end)
 #   make install PREFIX=/usr/local   library, headers (ftforest.h, ftforest.hpp + ftforest/*.hpp), ftforest.pc
+#   make uninstall PREFIX=/usr/local what install put there
 #   make header               regenerate include/ftforest.h (pinned cbindgen)
 #
 # The library itself is always built normally (no sanitizer): ASan instruments the C side and
@@ -25,6 +26,16 @@ ROOT     := $(abspath .)
 RELEASE  := $(ROOT)/target/release
 BUILD    := $(ROOT)/target/c
 VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+
+# Shared-library names (ffi/build.rs sets the same soname from CARGO_PKG_VERSION_*): the soname
+# carries the ABI version, MAJOR, or 0.MINOR while MAJOR is 0 (a 0.x minor bump is breaking).
+# Installed: the real file libftforest.so.$(VERSION), the runtime link $(SONAME) and the
+# development link libftforest.so (what -lftforest finds).
+V_MAJOR  := $(word 1,$(subst ., ,$(VERSION)))
+V_MINOR  := $(word 2,$(subst ., ,$(VERSION)))
+SOABI    := $(if $(filter 0,$(V_MAJOR)),0.$(V_MINOR),$(V_MAJOR))
+SONAME   := libftforest.so.$(SOABI)
+REALNAME := libftforest.so.$(VERSION)
 
 # What a static link of libftforest.a needs (rustc --print native-static-libs on Linux/glibc).
 LIBS_PRIVATE ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
@@ -46,13 +57,16 @@ VG_FLAGS := --suppressions=$(ROOT)/examples/c/valgrind.supp --error-exitcode=1 -
             --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes --quiet
 
 .PHONY: all lib demo cpp-demo check-c asan valgrind bench-c install uninstall header clean-c \
-        print-native-static-libs print-libs-private \
+        print-native-static-libs print-libs-private print-soname print-version \
         c-programs asan-programs
 
 all: lib
 
+# The in-tree programs link target/release/libftforest.so with an rpath; the loader then looks
+# for its soname there, so the soname link is made next to it.
 lib:
 	$(CARGO) build --release -p ftforest-ffi
+	ln -sf libftforest.so $(RELEASE)/$(SONAME)
 
 header:
 	scripts/gen-header.sh
@@ -134,14 +148,17 @@ install: lib | $(BUILD)
 	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' \
 	    ffi/ftforest.pc.in > $(BUILD)/ftforest.pc
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/ftforest
-	install -m 0755 $(RELEASE)/libftforest.so $(DESTDIR)$(LIBDIR)/libftforest.so
+	install -m 0755 $(RELEASE)/libftforest.so $(DESTDIR)$(LIBDIR)/$(REALNAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libftforest.so
 	install -m 0644 $(RELEASE)/libftforest.a $(DESTDIR)$(LIBDIR)/libftforest.a
 	install -m 0644 include/ftforest.h include/ftforest.hpp $(DESTDIR)$(INCDIR)/
 	install -m 0644 include/ftforest/*.hpp $(DESTDIR)$(INCDIR)/ftforest/
 	install -m 0644 $(BUILD)/ftforest.pc $(DESTDIR)$(LIBDIR)/pkgconfig/ftforest.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libftforest.so $(DESTDIR)$(LIBDIR)/libftforest.a \
+	rm -f $(DESTDIR)$(LIBDIR)/libftforest.so $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	      $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/libftforest.a \
 	      $(DESTDIR)$(INCDIR)/ftforest.h $(DESTDIR)$(INCDIR)/ftforest.hpp \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/ftforest.pc
 	rm -f $(patsubst include/%,$(DESTDIR)$(INCDIR)/%,$(wildcard include/ftforest/*.hpp))
@@ -157,3 +174,9 @@ print-native-static-libs:
 
 print-libs-private:
 	@echo "$(LIBS_PRIVATE)"
+
+print-soname:
+	@echo "$(SONAME)"
+
+print-version:
+	@echo "$(VERSION)"
