@@ -118,6 +118,32 @@ struct Coverage {
     all_healthy_endings: u64,
 }
 
+impl Coverage {
+    fn merge(&mut self, o: &Coverage) {
+        macro_rules! add {
+            ($($f:ident),*) => { $( self.$f += o.$f; )* };
+        }
+        add!(
+            runs,
+            small_outbox,
+            phases,
+            succeeded,
+            failed_attempts,
+            retries_exhausted,
+            explicit_retries,
+            pause_timeouts,
+            cancels,
+            proceed_with_ops,
+            refused_calls,
+            stale_reports,
+            deferred,
+            backward_ticks,
+            quorum_lost_endings,
+            all_healthy_endings
+        );
+    }
+}
+
 struct Run<'a, const R: usize, const E: usize> {
     cov: &'a mut Coverage,
     seed: u64,
@@ -291,11 +317,9 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                         self.exhausted.remove(&s.rank);
                     }
                 }
-                Event::Escalated(x) => {
-                    if x.reason == EscalationReason::RetriesExhausted {
-                        self.exhausted.insert(x.rank);
-                        self.cov.retries_exhausted += 1;
-                    }
+                Event::Escalated(x) if x.reason == EscalationReason::RetriesExhausted => {
+                    self.exhausted.insert(x.rank);
+                    self.cov.retries_exhausted += 1;
                 }
                 _ => {}
             }
@@ -474,13 +498,32 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                 (r, u32::MAX - self.rng.range(0, 5) as u32, Phase::Detecting)
             }
         };
+        // The typed error each case must get (everything handed out was polled, so a running
+        // attempt's current phase is always requested).
+        let expected = if rank >= self.n {
+            PhaseDoneError::UnknownPartition
+        } else {
+            match self.c.recovery(rank) {
+                Some((a, _, running)) if a == attempt => PhaseDoneError::OutOfOrder {
+                    expected: running,
+                    got: phase,
+                },
+                _ => PhaseDoneError::StaleAttempt,
+            }
+        };
         let ok = self.rng.pct(50);
         match self.c.phase_done(ms(self.now), rank, attempt, phase, ok) {
             Ok(()) => self.fail(&format!(
                 "late/duplicate phase_done({rank}, {attempt}, {phase:?}) accepted"
             )),
-            Err(PhaseDoneError::OutboxFull) => self.fail("OutboxFull on a drained outbox"),
-            Err(_) => self.cov.refused_calls += 1,
+            Err(e) => {
+                self.ensure(e == expected, || {
+                    format!(
+                        "phase_done({rank}, {attempt}, {phase:?}): {e:?}, expected {expected:?}"
+                    )
+                });
+                self.cov.refused_calls += 1;
+            }
         }
         let a = self.c.poll_action();
         self.ensure(a.is_none(), || "refused call left an action".into());
@@ -759,10 +802,29 @@ fn seeded_simulation() {
             .unwrap_or(64u64);
         (n, 2_000)
     };
+    // Two shards on two threads (the machine has 2 cores); each seed's run is still
+    // single-threaded and deterministic.
+    let shards: u64 = if cfg!(miri) { 1 } else { 2 };
     let mut cov = Coverage::default();
-    for seed in 0..seeds {
-        run_seed(&mut cov, seed, steps);
-    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..shards)
+            .map(|shard| {
+                scope.spawn(move || {
+                    let mut cov = Coverage::default();
+                    for seed in (shard..seeds).step_by(shards as usize) {
+                        run_seed(&mut cov, seed, steps);
+                    }
+                    cov
+                })
+            })
+            .collect();
+        for h in handles {
+            match h.join() {
+                Ok(c) => cov.merge(&c),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+    });
     std::println!("{cov:#?}");
     if cfg!(miri) {
         return;
