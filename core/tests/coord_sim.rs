@@ -9,82 +9,39 @@
 //! `phase_done` calls and `retry` commands. After every step the invariants of
 //! [`Run::check`] hold; at the end failures stop and the run must converge (liveness).
 //!
+//! Invariants checked after every step: hook actions alternate and follow recovery mode, and
+//! nothing stays paused (hooks, gate) without a recovery; a phase is handed out only on a
+//! paused forest, with no operation in flight unless the policy is `Proceed`; one recovery
+//! per partition, at most K phases outstanding; table counts (and `stats`) equal a scan;
+//! every `StatusChanged` is an edge of the crate's transition table, starts where the last
+//! one ended, never lowers the incarnation, and the events replay the table exactly; no event
+//! dropped; queue depth equals its distinct members, all FAILED; queued partitions that
+//! could start always have a `poll_timeout` (nothing stranded); refused `phase_done`,
+//! `retry` and stale reports return the expected typed result and change nothing.
+//!
+//! Checked to catch deliberate breaks: dropping the "freed cancel slot asks for a tick" fix
+//! (seed 9: queued partitions stranded with `poll_timeout` `None`), not reopening the gate
+//! when recovery mode ends, and accepting reports of a newer incarnation.
+//!
 //! `FTF_SIM_SEEDS=N` runs seeds `0..N` instead of the fixed 64. A failure prints the seed and
 //! the step. Under miri: 2 seeds × 100 steps. Everything is single-threaded and uses a
 //! manual millisecond clock; no assertion depends on wall-clock time.
 
 mod common;
+mod sim;
 
-use core::time::Duration;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::vec::Vec;
 
 use common::ms;
 use ftforest_core::coord::{
-    Action, BoxedCoordinator, Cause, Config, EscalationReason, Event, PauseTimeoutPolicy, Phase,
+    Action, BoxedCoordinator, Cause, EscalationReason, Event, PauseTimeoutPolicy, Phase,
     PhaseDoneError, PhaseJob, Report, ReportKind, ReportOutcome, RetryError, Stats,
     MAX_EVENTS_PER_STEP,
 };
 use ftforest_core::{is_allowed, Counts, Health, OpToken, Tracker};
-
-/// Every phase, for out-of-order `phase_done` calls.
-const PHASES: [Phase; 7] = [
-    Phase::Idle,
-    Phase::Detecting,
-    Phase::Redistributing,
-    Phase::Rebalancing,
-    Phase::Validating,
-    Phase::Complete,
-    Phase::Failed,
-];
-
-/// xorshift64* (no dependency); never seeded with zero.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform-ish in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-    /// True with probability `p` percent.
-    fn pct(&mut self, p: u64) -> bool {
-        self.next() % 100 < p
-    }
-}
-
-fn random_config(rng: &mut Rng) -> Config {
-    let policy = if rng.pct(50) {
-        PauseTimeoutPolicy::AbortAndRetry
-    } else {
-        PauseTimeoutPolicy::Proceed
-    };
-    let base = rng.range(0, 50);
-    Config::builder()
-        .reports_before_suspicion(rng.range(1, 3) as u32)
-        .failure_confirmation(Duration::from_millis(rng.range(0, 200)))
-        .max_retries(rng.range(0, 3) as u32)
-        .backoff_base(Duration::from_millis(base))
-        .backoff_cap(Duration::from_millis(base + rng.range(0, 200)))
-        .recovery_timeout(Duration::from_millis(rng.range(20, 500)))
-        .max_concurrent(rng.range(1, 4) as u32)
-        .pause_timeout(Duration::from_millis(rng.range(0, 300)))
-        .pause_timeout_policy(policy)
-        .quiescence_poll(Duration::from_millis(rng.range(1, 20)))
-        .build()
-        .expect("valid random config")
-}
+use sim::{random_config, Coverage, Rng, PHASES};
 
 /// Everything observable that an refused input must leave unchanged.
 #[derive(Debug, PartialEq, Eq)]
@@ -95,53 +52,6 @@ struct Snapshot {
     timeout: Option<ftforest_core::Instant>,
     in_progress: u32,
     mode: bool,
-}
-
-/// What the runs exercised (asserted at the end so the simulation cannot go vacuous).
-#[derive(Debug, Default)]
-struct Coverage {
-    runs: u64,
-    small_outbox: u64,
-    phases: u64,
-    succeeded: u64,
-    failed_attempts: u64,
-    retries_exhausted: u64,
-    explicit_retries: u64,
-    pause_timeouts: u64,
-    cancels: u64,
-    proceed_with_ops: u64,
-    refused_calls: u64,
-    stale_reports: u64,
-    deferred: u64,
-    backward_ticks: u64,
-    quorum_lost_endings: u64,
-    all_healthy_endings: u64,
-}
-
-impl Coverage {
-    fn merge(&mut self, o: &Coverage) {
-        macro_rules! add {
-            ($($f:ident),*) => { $( self.$f += o.$f; )* };
-        }
-        add!(
-            runs,
-            small_outbox,
-            phases,
-            succeeded,
-            failed_attempts,
-            retries_exhausted,
-            explicit_retries,
-            pause_timeouts,
-            cancels,
-            proceed_with_ops,
-            refused_calls,
-            stale_reports,
-            deferred,
-            backward_ticks,
-            quorum_lost_endings,
-            all_healthy_endings
-        );
-    }
 }
 
 struct Run<'a, const R: usize, const E: usize> {
