@@ -1,0 +1,113 @@
+//! Building blocks of the seeded coordinator simulation (`coord_sim.rs`): a tiny
+//! deterministic PRNG (xorshift64*, no dependency), the random configuration of one run and
+//! the coverage counters that keep the simulation from going vacuous.
+#![allow(dead_code)]
+
+use core::time::Duration;
+
+use ftforest_core::coord::{Config, PauseTimeoutPolicy, Phase};
+
+/// Every phase, for out-of-order `phase_done` calls.
+pub const PHASES: [Phase; 7] = [
+    Phase::Idle,
+    Phase::Detecting,
+    Phase::Redistributing,
+    Phase::Rebalancing,
+    Phase::Validating,
+    Phase::Complete,
+    Phase::Failed,
+];
+
+/// xorshift64* (no dependency); never seeded with zero.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform-ish in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+    /// True with probability `p` percent.
+    pub fn pct(&mut self, p: u64) -> bool {
+        self.next() % 100 < p
+    }
+}
+
+pub fn random_config(rng: &mut Rng) -> Config {
+    let policy = if rng.pct(50) {
+        PauseTimeoutPolicy::AbortAndRetry
+    } else {
+        PauseTimeoutPolicy::Proceed
+    };
+    let base = rng.range(0, 50);
+    Config::builder()
+        .reports_before_suspicion(rng.range(1, 3) as u32)
+        .failure_confirmation(Duration::from_millis(rng.range(0, 200)))
+        .max_retries(rng.range(0, 3) as u32)
+        .backoff_base(Duration::from_millis(base))
+        .backoff_cap(Duration::from_millis(base + rng.range(0, 200)))
+        .recovery_timeout(Duration::from_millis(rng.range(20, 500)))
+        .max_concurrent(rng.range(1, 4) as u32)
+        .pause_timeout(Duration::from_millis(rng.range(0, 300)))
+        .pause_timeout_policy(policy)
+        .quiescence_poll(Duration::from_millis(rng.range(1, 20)))
+        .build()
+        .expect("valid random config")
+}
+
+/// What the runs exercised (asserted at the end so the simulation cannot go vacuous).
+#[derive(Debug, Default)]
+pub struct Coverage {
+    pub runs: u64,
+    pub small_outbox: u64,
+    pub phases: u64,
+    pub succeeded: u64,
+    pub failed_attempts: u64,
+    pub retries_exhausted: u64,
+    pub explicit_retries: u64,
+    pub pause_timeouts: u64,
+    pub cancels: u64,
+    pub proceed_with_ops: u64,
+    pub refused_calls: u64,
+    pub stale_reports: u64,
+    pub deferred: u64,
+    pub backward_ticks: u64,
+    pub quorum_lost_endings: u64,
+    pub all_healthy_endings: u64,
+}
+
+impl Coverage {
+    pub fn merge(&mut self, o: &Coverage) {
+        macro_rules! add {
+            ($($f:ident),*) => { $( self.$f += o.$f; )* };
+        }
+        add!(
+            runs,
+            small_outbox,
+            phases,
+            succeeded,
+            failed_attempts,
+            retries_exhausted,
+            explicit_retries,
+            pause_timeouts,
+            cancels,
+            proceed_with_ops,
+            refused_calls,
+            stale_reports,
+            deferred,
+            backward_ticks,
+            quorum_lost_endings,
+            all_healthy_endings
+        );
+    }
+}
