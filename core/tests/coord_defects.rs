@@ -312,14 +312,7 @@ fn b15_attempt_accounting() {
     s.plan = Box::new(|_| false);
     s.report(0, Report::crashed(2));
     s.settle(10_000);
-    let fin: Vec<_> = s
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::RecoveryFinished(f) => Some(*f),
-            _ => None,
-        })
-        .collect();
+    let fin = s.finished();
     assert_eq!(fin.len(), 1);
     assert_eq!((fin[0].success, fin[0].attempts), (false, 4));
     assert_eq!(s.c.stats().recoveries_attempted, 4);

@@ -54,14 +54,7 @@ fn full_fault_detection_to_recovery_flow() {
             (Health::Recovering, Health::Healthy)
         ]
     );
-    let fin: Vec<_> = s
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::RecoveryFinished(f) => Some(*f),
-            _ => None,
-        })
-        .collect();
+    let fin = s.finished();
     assert_eq!(fin.len(), 1);
     assert!(fin[0].success);
     assert_eq!(fin[0].attempts, 1);
@@ -264,10 +257,7 @@ fn transient_then_persistent_failure_with_retry_and_backoff() {
     assert_eq!(s.health(0), Health::Failed);
     s.settle(1000);
     assert_eq!(s.health(0), Health::Healthy);
-    let fin = s.events.iter().rev().find_map(|e| match e {
-        Event::RecoveryFinished(f) => Some(*f),
-        _ => None,
-    });
+    let fin = s.finished().last().copied();
     assert_eq!(fin.map(|f| (f.success, f.attempts)), Some((true, 2)));
 
     // Persistent: every attempt fails; 1 + 3 retries, then escalation.
@@ -421,10 +411,7 @@ fn clock_edge_cases() {
         b.pump();
     }
     assert_eq!(b.health(0), Health::Healthy);
-    let fin = b.events.iter().find_map(|e| match e {
-        Event::RecoveryFinished(f) => Some(*f),
-        _ => None,
-    });
+    let fin = b.finished().first().copied();
     // Measured against the latest instant seen (1600), never negative.
     assert_eq!(fin.unwrap().latency, Duration::from_millis(50));
     assert!(b.events.iter().all(|e| e.time() >= ms(1000)));

@@ -21,6 +21,15 @@ fn far() -> Instant {
     StdClock.now().saturating_add(Duration::from_secs(60))
 }
 
+/// A thread that pauses `t`, waits for quiescence (far deadline), sends the outcome and then
+/// resumes (the guard drops when the thread ends).
+fn spawn_pauser<'s>(s: &'s thread::Scope<'s, '_>, t: &'s T, tx: mpsc::Sender<WaitOutcome>) {
+    s.spawn(move || {
+        let (_p, out) = t.pause_wait(&StdClock, far()).unwrap();
+        tx.send(out).unwrap();
+    });
+}
+
 fn wait_until(mut cond: impl FnMut() -> bool) {
     while !cond() {
         thread::yield_now();
@@ -68,11 +77,7 @@ fn java04_pause_waits_for_operations() {
     let op = t.begin().unwrap();
     let (tx, rx) = mpsc::channel();
     thread::scope(|s| {
-        s.spawn(|| {
-            let (p, out) = t.pause_wait(&StdClock, far()).unwrap();
-            tx.send(out).unwrap();
-            drop(p);
-        });
+        spawn_pauser(s, &t, tx);
         wait_until(|| t.is_paused());
         assert_eq!(t.in_flight(), 1);
         assert!(
@@ -90,10 +95,7 @@ fn java05_begin_while_pauser_waits_is_rejected() {
     let op = t.begin().unwrap();
     let (tx, rx) = mpsc::channel();
     thread::scope(|s| {
-        s.spawn(|| {
-            let (_p, out) = t.pause_wait(&StdClock, far()).unwrap();
-            tx.send(out).unwrap();
-        });
+        spawn_pauser(s, &t, tx);
         wait_until(|| t.is_paused());
         let err = t.begin().unwrap_err();
         assert_eq!(err, BeginError::Paused);
@@ -188,10 +190,7 @@ fn java12_multiple_operations_with_pause() {
     let ops = [t.begin().unwrap(), t.begin().unwrap(), t.begin().unwrap()];
     let (tx, rx) = mpsc::channel();
     thread::scope(|s| {
-        s.spawn(|| {
-            let (_p, out) = t.pause_wait(&StdClock, far()).unwrap();
-            tx.send(out).unwrap();
-        });
+        spawn_pauser(s, &t, tx);
         wait_until(|| t.is_paused());
         let mut left = 3;
         for op in ops {

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::vec::Vec;
 
 use ftforest_core::coord::{
-    Action, BoxedCoordinator, CancelJob, Config, Event, EventKind, Phase, PhaseJob, Report,
-    ReportOutcome,
+    Action, BoxedCoordinator, CancelJob, Config, Event, EventKind, Finished, Phase, PhaseJob,
+    Report, ReportOutcome,
 };
 use ftforest_core::{Health, Instant, Tracker};
 
@@ -238,6 +238,17 @@ impl Sim {
             Event::StatusChanged(s) if s.rank == rank && s.to == to => Some(s.time),
             _ => None,
         })
+    }
+
+    /// Every `RecoveryFinished` event so far, in order.
+    pub fn finished(&self) -> Vec<Finished> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::RecoveryFinished(f) => Some(*f),
+                _ => None,
+            })
+            .collect()
     }
 
     pub fn count(&self, k: EventKind) -> usize {
