@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::{ms, Coord, Sim};
 use ftforest_core::coord::{
-    boxed_storage, Action, Cause, Config, Coordinator, Event, NewError, PartitionSlot, Phase,
+    boxed_stats, boxed_storage, Action, Cause, Config, Coordinator, Event, NewError, PartitionSlot, Phase,
     PhaseDoneError, Report, Storage, BYTES_PER_PARTITION,
 };
 use ftforest_core::{
@@ -46,21 +46,21 @@ fn construction_errors_name_the_problem() {
     let mut st = boxed_storage(4);
     st.queue = (0..4).map(|_| QueueSlot::new()).collect();
     assert_eq!(
-        Coord::new(cfg, st, 4, t.clone(), ms(0)).unwrap_err(),
+        Coord::new_with_stats(cfg, st, boxed_stats(4), 4, t.clone(), ms(0)).unwrap_err(),
         NewError::QueueTooSmall { capacity: 3, n: 4 }
     );
     let mut st = boxed_storage(4);
     st.slots = (0..3).map(|_| PartitionSlot::new()).collect();
     assert_eq!(
-        Coord::new(cfg, st, 4, t.clone(), ms(0)).unwrap_err(),
+        Coord::new_with_stats(cfg, st, boxed_stats(4), 4, t.clone(), ms(0)).unwrap_err(),
         NewError::SlotsTooSmall { n: 4, len: 3 }
     );
     assert_eq!(
-        Coord::new(cfg, boxed_storage(4), 5, t.clone(), ms(0)).unwrap_err(),
+        Coord::new_with_stats(cfg, boxed_storage(4), boxed_stats(5), 5, t.clone(), ms(0)).unwrap_err(),
         NewError::Table(TableError::StorageTooSmall { n: 5, len: 4 })
     );
     assert!(matches!(
-        Coord::new(cfg, boxed_storage(1), 0, t, ms(0)).unwrap_err(),
+        Coord::new_with_stats(cfg, boxed_storage(1), boxed_stats(0), 0, t, ms(0)).unwrap_err(),
         NewError::Table(TableError::NoPartitions)
     ));
     assert!(
@@ -194,7 +194,7 @@ fn adopts_non_fresh_cells() {
     }
     st.slots[0] = PartitionSlot::new();
     let t = Arc::new(Tracker::new());
-    let mut c = Coord::new(Config::default(), st, 7, t, ms(1000)).unwrap();
+    let mut c = Coord::new_with_stats(Config::default(), st, boxed_stats(7), 7, t, ms(1000)).unwrap();
     // Construction emits nothing; the first tick (due at once) fails the interrupted
     // recovery with its one event, then schedules it like any FAILED partition.
     assert_eq!(c.poll_event(), None);

@@ -156,20 +156,21 @@ fn b6_heartbeat_detection_is_live() {
     }
 }
 
-/// B7: counts are consecutive: a success resets them; a false alarm is an event.
+/// B7: counts are consecutive per signal: a success of the same signal resets them (issue 7
+/// item 2: a success of another signal does not); a false alarm is an event.
 #[test]
 fn b7_consecutive_counting_and_false_alarm_events() {
     let mut s = Sim::new(3, cfg());
-    for (i, kind) in [Report::barrier_timeout(0), Report::ghost_sync_failure(0)]
-        .into_iter()
-        .enumerate()
+    for (i, (fail, ok)) in [
+        (Report::barrier_timeout(0), Report::barrier_passed(0)),
+        (Report::ghost_sync_failure(0), Report::ghost_sync_success(0)),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let t = 100 * i as u64;
-        assert_eq!(s.report(t, kind), ReportOutcome::Counted);
-        assert_eq!(
-            s.report(t + 10, Report::ghost_sync_success(0)),
-            ReportOutcome::Counted
-        );
+        assert_eq!(s.report(t, fail), ReportOutcome::Counted);
+        assert_eq!(s.report(t + 10, ok), ReportOutcome::Counted);
     }
     assert_eq!(s.health(0), Health::Healthy);
     assert_eq!(s.c.partition(0).unwrap().consecutive_failures(), 0);

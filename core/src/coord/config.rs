@@ -3,8 +3,10 @@
 //! Invariants maintained (checked by [`Config::validate`], which [`ConfigBuilder::build`] and
 //! the coordinator's constructor both run):
 //!
-//! * `reports_before_suspicion` in `1..=u16::MAX` (the per-partition counter is a `u16`).
-//! * `recovery_timeout > 0`, `quiescence_poll > 0`.
+//! * `reports_before_suspicion` in `1..=u16::MAX` (the per-partition counters are `u16`).
+//! * `reports_before_failure` is 0 (no confirmation by count) or in
+//!   `reports_before_suspicion + 1..=u16::MAX`.
+//! * `quiescence_poll > 0`. (`recovery_timeout = 0` is legal: no timeout, as in the original.)
 //! * `max_retries <= 254` (attempts are numbered `1..=max_retries + 1` in a `u8`).
 //! * `backoff_base <= backoff_cap`.
 //! * `max_concurrent >= 1` (the coordinator additionally checks it against its slot count).
@@ -13,7 +15,8 @@
 //! Defaults come from the Java original (digest §1.2, §1.3): 2 reports before suspicion,
 //! failure confirmation 5 s, heartbeat 500 ms / 2 s / 5 s, recovery timeout 30 s, 3 retries,
 //! backoff 100 ms doubling up to 10 s, K = 3 concurrent recoveries, pause timeout 5 s with
-//! [`PauseTimeoutPolicy::AbortAndRetry`]. Unlike the original, every field is read by the
+//! [`PauseTimeoutPolicy::AbortAndRetry`], confirmation by time only. The original recommends
+//! K = `min(n/4, 5)`, at least 1, for `n` partitions: [`Config::recommended_max_concurrent`]. Unlike the original, every field is read by the
 //! coordinator (the Java `suspectTimeoutMs`, `autoRecoveryEnabled` and
 //! `maxConcurrentRecoveries` were never read).
 
@@ -71,6 +74,7 @@ impl fmt::Display for ConfigError {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     reports_before_suspicion: u16,
+    reports_before_failure: u16,
     failure_confirmation: Duration,
     heartbeat: HeartbeatConfig,
     recovery_timeout: Duration,
@@ -94,6 +98,7 @@ impl Config {
     /// The defaults listed in the module docs.
     pub const DEFAULT: Config = Config {
         reports_before_suspicion: 2,
+        reports_before_failure: 0,
         failure_confirmation: Duration::from_secs(5),
         heartbeat: HeartbeatConfig::DEFAULT,
         recovery_timeout: Duration::from_secs(30),
@@ -112,7 +117,23 @@ impl Config {
         ConfigBuilder {
             cfg: Config::DEFAULT,
             reports_before_suspicion: 2,
+            reports_before_failure: 0,
             max_retries: 3,
+        }
+    }
+
+    /// The original's recommended K for `n` partitions: `min(n / 4, 5)`, at least 1
+    /// (`n = 0..=7` → 1, `8` → 2, `20` and more → 5). Not the default (which stays 3, the
+    /// original's `FaultConfiguration` default): pass it to
+    /// [`ConfigBuilder::max_concurrent`] when the partition count is known.
+    pub const fn recommended_max_concurrent(n: u32) -> u32 {
+        let k = n / 4;
+        if k < 1 {
+            1
+        } else if k > 5 {
+            5
+        } else {
+            k
         }
     }
 
@@ -121,6 +142,7 @@ impl Config {
         ConfigBuilder {
             cfg: *self,
             reports_before_suspicion: self.reports_before_suspicion as u32,
+            reports_before_failure: self.reports_before_failure as u32,
             max_retries: self.max_retries as u32,
         }
     }
@@ -133,8 +155,13 @@ impl Config {
                 "must be at least 1",
             ));
         }
-        if self.recovery_timeout.is_zero() {
-            return Err(ConfigError::new("recovery_timeout", "must be positive"));
+        if self.reports_before_failure != 0
+            && self.reports_before_failure <= self.reports_before_suspicion
+        {
+            return Err(ConfigError::new(
+                "reports_before_failure",
+                "must be 0 (off) or exceed reports_before_suspicion",
+            ));
         }
         if self.max_retries > 254 {
             return Err(ConfigError::new("max_retries", "must be at most 254"));
@@ -156,13 +183,21 @@ impl Config {
         Ok(())
     }
 
-    /// Consecutive failure reports (barrier timeouts, ghost-sync failures, missed heartbeats,
-    /// in any mix) that move a HEALTHY partition to SUSPECTED. A success report resets the
-    /// count to zero.
+    /// Failure reports (barrier timeouts, ghost-sync failures, missed heartbeats, in any mix)
+    /// that move a HEALTHY partition to SUSPECTED: the total of the per-signal streaks, where
+    /// a success report ends the streak of its own signal only (`detect.rs`, "Signals").
     pub const fn reports_before_suspicion(&self) -> u16 {
         self.reports_before_suspicion
     }
-    /// How long a partition stays SUSPECTED before `tick` confirms it FAILED (inclusive).
+    /// Confirmation by count: a SUSPECTED partition whose failure total (as for
+    /// [`Config::reports_before_suspicion`]) reaches this is confirmed FAILED by that report,
+    /// beside the confirmation by time. 0 (the default) = by time only. The original's
+    /// `SimpleFaultHandler` is `reports_before_suspicion = 1`, `reports_before_failure = 2`.
+    pub const fn reports_before_failure(&self) -> u16 {
+        self.reports_before_failure
+    }
+    /// How long a partition stays SUSPECTED before `tick` confirms it FAILED (inclusive);
+    /// the rule by time, always on (`Duration::MAX` in effect disables it).
     pub const fn failure_confirmation(&self) -> Duration {
         self.failure_confirmation
     }
@@ -170,7 +205,9 @@ impl Config {
     pub const fn heartbeat(&self) -> &HeartbeatConfig {
         &self.heartbeat
     }
-    /// How long the phases of one attempt may take before it is abandoned and cancelled.
+    /// How long the phases of one attempt may take before it is abandoned and cancelled;
+    /// zero means no timeout (the original accepted 0: an attempt then runs until its phases
+    /// report).
     pub const fn recovery_timeout(&self) -> Duration {
         self.recovery_timeout
     }
@@ -207,6 +244,14 @@ impl Config {
     pub const fn alerts(&self) -> &AlertThresholds {
         &self.alerts
     }
+
+    /// Replace the alert thresholds (validated), leaving every other field as it is. Used by
+    /// [`Coordinator::set_alert_thresholds`](super::Coordinator::set_alert_thresholds).
+    pub(crate) fn set_alerts(&mut self, a: AlertThresholds) -> Result<(), ConfigError> {
+        a.validate()?;
+        self.alerts = a;
+        Ok(())
+    }
 }
 
 /// Builder of a [`Config`]; every setter takes plain values (C-friendly) and [`build`]
@@ -218,6 +263,7 @@ pub struct ConfigBuilder {
     cfg: Config,
     // Kept wide so that out-of-range values are refused by `build` rather than truncated.
     reports_before_suspicion: u32,
+    reports_before_failure: u32,
     max_retries: u32,
 }
 
@@ -225,6 +271,12 @@ impl ConfigBuilder {
     /// See [`Config::reports_before_suspicion`]; `1..=65535`.
     pub const fn reports_before_suspicion(mut self, n: u32) -> Self {
         self.reports_before_suspicion = n;
+        self
+    }
+    /// See [`Config::reports_before_failure`]; 0 (off) or above `reports_before_suspicion`,
+    /// at most 65535.
+    pub const fn reports_before_failure(mut self, n: u32) -> Self {
+        self.reports_before_failure = n;
         self
     }
     /// See [`Config::failure_confirmation`]; zero confirms on the next tick.
@@ -237,7 +289,7 @@ impl ConfigBuilder {
         self.cfg.heartbeat = h;
         self
     }
-    /// See [`Config::recovery_timeout`]; must be positive.
+    /// See [`Config::recovery_timeout`]; zero = no timeout.
     pub const fn recovery_timeout(mut self, d: Duration) -> Self {
         self.cfg.recovery_timeout = d;
         self
@@ -295,6 +347,15 @@ impl ConfigBuilder {
                 ))
             }
         };
+        cfg.reports_before_failure = match u16::try_from(self.reports_before_failure) {
+            Ok(n) => n,
+            Err(_) => {
+                return Err(ConfigError::new(
+                    "reports_before_failure",
+                    "must be at most 65535",
+                ))
+            }
+        };
         cfg.max_retries = match u8::try_from(self.max_retries) {
             Ok(n) => n,
             Err(_) => return Err(ConfigError::new("max_retries", "must be at most 254")),
@@ -328,7 +389,7 @@ mod tests {
 
     #[test]
     fn each_invalid_field_is_named() {
-        let cases: [(ConfigBuilder, &str); 8] = [
+        let cases: [(ConfigBuilder, &str); 10] = [
             (
                 Config::builder().reports_before_suspicion(0),
                 "reports_before_suspicion",
@@ -338,8 +399,18 @@ mod tests {
                 "reports_before_suspicion",
             ),
             (
-                Config::builder().recovery_timeout(Duration::ZERO),
-                "recovery_timeout",
+                Config::builder().reports_before_failure(2),
+                "reports_before_failure",
+            ),
+            (
+                Config::builder().reports_before_failure(70_000),
+                "reports_before_failure",
+            ),
+            (
+                Config::builder()
+                    .reports_before_suspicion(3)
+                    .reports_before_failure(1),
+                "reports_before_failure",
             ),
             (Config::builder().max_retries(255), "max_retries"),
             (Config::builder().max_retries(1000), "max_retries"),
@@ -369,6 +440,7 @@ mod tests {
             .to_builder()
             .failure_confirmation(Duration::ZERO)
             .pause_timeout(Duration::ZERO)
+            .recovery_timeout(Duration::ZERO)
             .backoff_base(Duration::ZERO)
             .max_retries(0)
             .build()
@@ -376,12 +448,19 @@ mod tests {
         assert_eq!(c.failure_confirmation(), Duration::ZERO);
         assert_eq!(c.pause_timeout(), Duration::ZERO);
         assert_eq!(c.max_retries(), 0);
-        assert_eq!(c.recovery_timeout(), base.recovery_timeout());
+        assert_eq!(c.recovery_timeout(), Duration::ZERO);
+        assert_eq!(c.backoff_cap(), base.backoff_cap());
         assert_eq!(base, Config::default());
         let d = Config::builder()
             .pause_timeout_policy(PauseTimeoutPolicy::Proceed)
             .build()
             .unwrap();
         assert_eq!(d.pause_timeout_policy(), PauseTimeoutPolicy::Proceed);
+    }
+
+    #[test]
+    fn recommended_k_is_min_quarter_five_at_least_one() {
+        let k = Config::recommended_max_concurrent;
+        assert_eq!([k(0), k(1), k(7), k(8), k(12), k(19), k(20), k(u32::MAX)], [1, 1, 1, 2, 3, 4, 5, 5]);
     }
 }

@@ -59,6 +59,7 @@
 
 use super::action::{Action, Hooks, PhaseJob};
 use super::config::{Config, ConfigError};
+use super::level::AlertThresholds;
 use super::detect::PartitionSlot;
 use super::error::NewError;
 use super::event::{Cause, Event, Outbox, QuorumChange, StatusChange, MAX_EVENTS_PER_STEP};
@@ -66,6 +67,10 @@ use super::gate::OpGate;
 use super::level::{alerts, health_level, AlertInput, Alerts, HealthLevel};
 use super::mode::RecoveryMode;
 use super::phase::{Phase, PhaseMachine};
+use super::pstats::{
+    NoPartitionStats, PartitionStats, PartitionStatsError, PartitionStatsSlot,
+    PartitionStatsStorage,
+};
 use super::report::{Report, ReportError, ReportOutcome, ReportSink};
 use super::sched::Scheduler;
 use super::stats::{Counters, Stats};
@@ -189,9 +194,11 @@ pub(crate) struct ScanCursor {
 ///   `max_concurrent`; an attempt abandoned at its timeout keeps its slot until its cancel
 ///   is polled);
 /// * `E`: event outbox capacity, at least [`MAX_EVENTS_PER_STEP`] (a full outbox delays
-///   work, it never drops an event: see "Backpressure" in the module docs).
+///   work, it never drops an event: see "Backpressure" in the module docs);
+/// * `S`: optional per-partition statistics storage ([`PartitionStatsStorage`]; the default
+///   [`NoPartitionStats`] keeps none, see [`Coordinator::new_with_stats`]).
 #[derive(Debug)]
-pub struct Coordinator<H, L, Q, P, G, const R: usize = 8, const E: usize = 256>
+pub struct Coordinator<H, L, Q, P, G, const R: usize = 8, const E: usize = 256, S = NoPartitionStats>
 where
     H: AsRef<[HealthCell]>,
     L: AsRef<[LockSlot]>,
@@ -228,6 +235,8 @@ where
     pub(crate) deferred: bool,
     /// An interrupted tick scan.
     pub(crate) scan_at: Option<ScanCursor>,
+    /// Per-partition statistics (optional caller storage, `pstats.rs`).
+    pub(crate) pstats: S,
 }
 
 impl<H, L, Q, P, G, const R: usize, const E: usize> Coordinator<H, L, Q, P, G, R, E>
@@ -239,7 +248,32 @@ where
     G: OpGate,
 {
     /// A coordinator for partitions `0..n` over `storage`, closing `gate` in recovery mode,
-    /// started at `now`.
+    /// started at `now`, without per-partition statistics
+    /// ([`Coordinator::new_with_stats`] keeps them). See `new_with_stats` for the rest.
+    pub fn new(
+        config: Config,
+        storage: Storage<H, L, Q, P>,
+        n: u32,
+        gate: G,
+        now: Instant,
+    ) -> Result<Self, NewError> {
+        Self::new_with_stats(config, storage, NoPartitionStats, n, gate, now)
+    }
+}
+
+impl<H, L, Q, P, G, const R: usize, const E: usize, S> Coordinator<H, L, Q, P, G, R, E, S>
+where
+    H: AsRef<[HealthCell]>,
+    L: AsRef<[LockSlot]>,
+    Q: AsRef<[QueueSlot]>,
+    P: AsRef<[PartitionSlot]> + AsMut<[PartitionSlot]>,
+    G: OpGate,
+    S: PartitionStatsStorage,
+{
+    /// A coordinator for partitions `0..n` over `storage`, closing `gate` in recovery mode,
+    /// started at `now`, keeping per-partition statistics in `stats` (at least `n`
+    /// [`PartitionStatsSlot`]s, reset here; [`NoPartitionStats`] for none, which is what
+    /// [`Coordinator::new`] passes).
     ///
     /// The health cells are taken as they are (fresh cells are HEALTHY): a SUSPECTED cell
     /// gets a full confirmation window from `now`, a FAILED one is scheduled on the first
@@ -253,9 +287,12 @@ where
     ///
     /// Errors: see [`NewError`]; `config.max_concurrent() > R` is a configuration error on
     /// `max_concurrent`; `E < MAX_EVENTS_PER_STEP` is [`NewError::OutboxTooSmall`].
-    pub fn new(
+    ///
+    /// Errors also: [`NewError::StatsTooSmall`] (some, but fewer than `n`, statistics slots).
+    pub fn new_with_stats(
         config: Config,
         storage: Storage<H, L, Q, P>,
+        mut stats: S,
         n: u32,
         gate: G,
         now: Instant,
@@ -288,8 +325,15 @@ where
         if usize::try_from(n).map_or(true, |n| n > len) {
             return Err(NewError::SlotsTooSmall { n, len });
         }
+        let stats_len = stats.as_ref().len();
+        if stats_len != 0 && usize::try_from(n).map_or(true, |n| n > stats_len) {
+            return Err(NewError::StatsTooSmall { n, len: stats_len });
+        }
         for p in parts.as_mut().iter_mut().take(n as usize) {
             *p = PartitionSlot::fresh(now, &config);
+        }
+        for p in stats.as_mut().iter_mut().take(n as usize) {
+            *p = PartitionStatsSlot::new();
         }
         let quorum = table.has_quorum();
         let mut c = Coordinator {
@@ -316,6 +360,7 @@ where
             hold_until: None,
             deferred: false,
             scan_at: None,
+            pstats: stats,
         };
         c.adopt_cells(now);
         Ok(c)
@@ -455,10 +500,49 @@ where
             total: self.n,
             failed: c.failed.saturating_add(c.recovering),
             avg_recovery: self.counters.avg_recovery(),
-            failures: self.counters.s.failures_detected,
+            unrecovered: self.counters.unrecovered(),
             pause_stall: stall,
+            success_permille: self.counters.finished_success_permille(),
+            queue_depth: self.sched.queue().len(),
+            suspected: c.suspected,
+            avg_detection: self.counters.avg_detection(),
         };
         alerts(&input, self.cfg.alerts())
+    }
+
+    /// Replace the alert thresholds of this running coordinator (the original monitor's
+    /// maximum suspected partitions, maximum detection latency, minimum recovery success rate
+    /// and the rest, see [`AlertThresholds`]). Validated first: an invalid value is refused
+    /// with the field named and nothing changes. Takes effect on the next
+    /// [`alerts`](Coordinator::alerts) call (alerts are computed, not latched); nothing else
+    /// in the configuration changes.
+    pub fn set_alert_thresholds(&mut self, thresholds: AlertThresholds) -> Result<(), ConfigError> {
+        self.cfg.set_alerts(thresholds)
+    }
+
+    /// The statistics of partition `rank` (per-signal consecutive failures, suspicions,
+    /// failures, recoveries, last report time, last detection and recovery latency).
+    ///
+    /// Errors: `rank >= n` → [`PartitionStatsError::UnknownPartition`]; a coordinator made
+    /// without statistics storage ([`Coordinator::new`]) →
+    /// [`PartitionStatsError::Disabled`].
+    pub fn partition_stats(&self, rank: u32) -> Result<PartitionStats, PartitionStatsError> {
+        let p = self
+            .partition(rank)
+            .map_err(|_| PartitionStatsError::UnknownPartition)?;
+        let slot = self
+            .pstats
+            .as_ref()
+            .get(rank as usize)
+            .ok_or(PartitionStatsError::Disabled)?;
+        Ok(slot.snapshot(p.streaks))
+    }
+
+    /// Update `rank`'s statistics slot, if this coordinator keeps them.
+    pub(crate) fn pstat(&mut self, rank: u32, f: impl FnOnce(&mut PartitionStatsSlot)) {
+        if let Some(s) = self.pstats.as_mut().get_mut(rank as usize) {
+            f(s);
+        }
     }
 
     // ----------------------------------------------------------------------------- outputs
@@ -520,7 +604,9 @@ where
         }
         let mut t = self.part_deadline;
         let mut add = |d: Instant| t = Some(t.map_or(d, |x| x.min(d)));
-        for s in self.recs.iter().filter(|s| s.state == RecState::Running) {
+        // A zero recovery timeout is no timeout: running attempts have no deadline.
+        let timeouts = !self.cfg.recovery_timeout().is_zero();
+        for s in self.recs.iter().filter(|s| timeouts && s.state == RecState::Running) {
             add(s.deadline);
         }
         if let Pause::Pausing { deadline, .. } = self.pause {
@@ -605,13 +691,15 @@ where
     }
 }
 
-impl<H, L, Q, P, G, const R: usize, const E: usize> ReportSink for Coordinator<H, L, Q, P, G, R, E>
+impl<H, L, Q, P, G, const R: usize, const E: usize, S> ReportSink
+    for Coordinator<H, L, Q, P, G, R, E, S>
 where
     H: AsRef<[HealthCell]>,
     L: AsRef<[LockSlot]>,
     Q: AsRef<[QueueSlot]>,
     P: AsRef<[PartitionSlot]> + AsMut<[PartitionSlot]>,
     G: OpGate,
+    S: PartitionStatsStorage,
 {
     fn report(&mut self, now: Instant, report: Report) -> Result<ReportOutcome, ReportError> {
         self.handle_report(now, report)

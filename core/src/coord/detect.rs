@@ -5,22 +5,45 @@
 //!
 //! | field | meaning |
 //! |---|---|
-//! | `consecutive: u16` | failure reports since the last success (saturating) |
-//! | `since: Instant` | HEALTHY/SUSPECTED: first failure of the current streak; FAILED/RECOVERING: when it failed |
+//! | `streaks: [u16; 3]` | per [`Signal`] (barrier, ghost sync, heartbeat): failure reports since that signal's last success (saturating) |
+//! | `since: Instant` | HEALTHY/SUSPECTED: first failure of the current streak (all signals together); FAILED/RECOVERING: when it failed |
 //! | `deadline: Instant` | SUSPECTED: confirmation due; FAILED with `BACKOFF`: retry due |
 //! | `hb: HeartbeatState` | the heartbeat detector's record |
 //! | `attempts: u8` | recovery attempts for the current failure |
 //! | `flags: u8` | `BACKOFF` (waiting for a retry), `EXHAUSTED` (escalated after the last retry) |
 //!
+//! The three streak counters fill what was padding next to the single counter they replace:
+//! the slot stays 40 bytes.
+//!
+//! # Signals: which success clears which failure (issue 7, item 2)
+//!
+//! Each failure report belongs to one [`Signal`] and adds one to that signal's streak; each
+//! success report ends the streak of **its own signal only**:
+//!
+//! | report | streak it ends |
+//! |---|---|
+//! | `BarrierPassed` | barrier (`BarrierTimeout`) |
+//! | `GhostSyncSuccess` | ghost sync (`GhostSyncFailure`) |
+//! | `HeartbeatReceived` | heartbeat (`HeartbeatMissed`; also makes the detector's verdict Alive) |
+//! | `Healthy` (the embedder's word for the whole partition) | every streak |
+//!
+//! So a partition whose heartbeat thread is alive but whose forest worker is wedged (a barrier
+//! timeout after every heartbeat) keeps a growing barrier streak and is suspected, then
+//! failed. A signal is *failing* while its streak is non-zero; the heartbeat signal is also
+//! failing while the heartbeat detector's verdict is not Alive. The *total* is the sum of the
+//! three streaks: without any success in between it counts every failure report, as the single
+//! counter did, so the per-signal rule never suspects later than the old one.
+//!
 //! # Rules (`detect_report`, `detect_tick`)
 //!
 //! | health | input | result |
 //! |---|---|---|
-//! | HEALTHY | failure report | count; `count >= reports_before_suspicion` → Suspect |
-//! | SUSPECTED | failure report | count (confirmation is by time only) |
-//! | HEALTHY / SUSPECTED | success report | count := 0 (consecutive means consecutive, B7); SUSPECTED → Clear |
+//! | HEALTHY | failure report | count; `total >= reports_before_suspicion` → Suspect |
+//! | SUSPECTED | failure report | count; `reports_before_failure > 0` and `total >= reports_before_failure` → Confirm (rule by count); otherwise confirmation is by time |
+//! | HEALTHY / SUSPECTED | success report | end its signal's streak; SUSPECTED and no signal failing → Clear |
+//! | HEALTHY / SUSPECTED | `Healthy` report | end every streak; SUSPECTED → Clear |
 //! | HEALTHY / SUSPECTED | `Crashed` | Confirm (through SUSPECTED when HEALTHY) |
-//! | SUSPECTED | tick, `now >= deadline` | Confirm (ConfirmationTimeout) |
+//! | SUSPECTED | tick, `now >= deadline` | Confirm (ConfirmationTimeout, rule by time) |
 //! | HEALTHY | heartbeat verdict Suspect | Suspect (HeartbeatTimeout) |
 //! | HEALTHY / SUSPECTED | heartbeat verdict Dead | Confirm (HeartbeatTimeout), through SUSPECTED |
 //! | FAILED / RECOVERING | any report | Ignore (recovery decides) |
@@ -34,7 +57,7 @@ use core::time::Duration;
 use super::config::Config;
 use super::event::Cause;
 use super::heartbeat::{HeartbeatState, Verdict};
-use super::report::{ReportClass, ReportKind};
+use super::report::{ReportClass, ReportKind, Signal};
 use crate::health::Health;
 use crate::time::Instant;
 
@@ -48,7 +71,8 @@ pub struct PartitionSlot {
     pub(crate) since: Instant,
     pub(crate) deadline: Instant,
     pub(crate) hb: HeartbeatState,
-    pub(crate) consecutive: u16,
+    /// Failure streak per [`Signal`], indexed by its discriminant.
+    pub(crate) streaks: [u16; 3],
     pub(crate) attempts: u8,
     pub(crate) flags: u8,
 }
@@ -94,7 +118,7 @@ impl PartitionSlot {
             since: Instant::ZERO,
             deadline: Instant::ZERO,
             hb: HeartbeatState::empty(),
-            consecutive: 0,
+            streaks: [0; 3],
             attempts: 0,
             flags: 0,
         }
@@ -107,7 +131,7 @@ impl PartitionSlot {
             since: now,
             deadline: now,
             hb: HeartbeatState::new(now, cfg.heartbeat()),
-            consecutive: 0,
+            streaks: [0; 3],
             attempts: 0,
             flags: 0,
         }
@@ -117,9 +141,22 @@ impl PartitionSlot {
     pub fn heartbeat(&self) -> &HeartbeatState {
         &self.hb
     }
-    /// Consecutive failure reports since the last success.
+    /// The total of the failure streaks of every signal (saturating): the failure reports
+    /// not yet answered by a success of their own signal (module docs). Compared with
+    /// `reports_before_suspicion` and `reports_before_failure`.
     pub fn consecutive_failures(&self) -> u16 {
-        self.consecutive
+        self.streaks
+            .iter()
+            .fold(0u16, |a, &b| a.saturating_add(b))
+    }
+    /// Failure reports of `signal` since its last success (saturating).
+    pub fn consecutive(&self, signal: Signal) -> u16 {
+        self.streaks.get(signal as usize).copied().unwrap_or(0)
+    }
+    /// Whether some signal is failing: a non-zero streak, or a heartbeat verdict other than
+    /// Alive (module docs).
+    pub fn is_failing(&self) -> bool {
+        self.streaks.iter().any(|&c| c > 0) || self.hb.verdict() != Verdict::Alive
     }
     /// Recovery attempts made for the current failure.
     pub fn attempts(&self) -> u8 {
@@ -134,12 +171,14 @@ impl PartitionSlot {
         self.flags & EXHAUSTED != 0
     }
 
-    /// Start or extend a failure streak.
-    fn count_failure(&mut self, now: Instant) {
-        if self.consecutive == 0 {
+    /// Start or extend the failure streak of `signal`.
+    fn count_failure(&mut self, signal: Signal, now: Instant) {
+        if self.consecutive_failures() == 0 {
             self.since = now;
         }
-        self.consecutive = self.consecutive.saturating_add(1);
+        if let Some(c) = self.streaks.get_mut(signal as usize) {
+            *c = c.saturating_add(1);
+        }
     }
 
     /// Apply a report's rule (module docs). Mutates only the counters and heartbeat record.
@@ -153,28 +192,37 @@ impl PartitionSlot {
         if matches!(health, Health::Failed | Health::Recovering) {
             return Detect::Ignore;
         }
-        match kind.class() {
-            ReportClass::Failure => {
-                self.count_failure(now);
-                if health == Health::Healthy && self.consecutive >= cfg.reports_before_suspicion() {
+        match (kind.class(), kind.signal()) {
+            (ReportClass::Failure, Some(signal)) => {
+                self.count_failure(signal, now);
+                let total = self.consecutive_failures();
+                let by_count = cfg.reports_before_failure();
+                if health == Health::Healthy && total >= cfg.reports_before_suspicion() {
                     Detect::Suspect(cause_of(kind))
+                } else if health == Health::Suspected && by_count > 0 && total >= by_count {
+                    Detect::Confirm(cause_of(kind))
                 } else {
                     Detect::Nothing
                 }
             }
-            ReportClass::Success => {
-                self.consecutive = 0;
+            (ReportClass::Success, signal) => {
+                match signal.and_then(|s| self.streaks.get_mut(s as usize)) {
+                    Some(c) => *c = 0,
+                    // `Healthy`: the embedder vouches for the whole partition.
+                    None => self.streaks = [0; 3],
+                }
                 if kind == ReportKind::HeartbeatReceived {
                     self.hb.record(now, cfg.heartbeat());
                 }
-                if health == Health::Suspected {
+                let vouched = signal.is_none();
+                if health == Health::Suspected && (vouched || !self.is_failing()) {
                     Detect::Clear(cause_of(kind))
                 } else {
                     Detect::Nothing
                 }
             }
-            ReportClass::Definitive => {
-                if self.consecutive == 0 {
+            _ => {
+                if self.consecutive_failures() == 0 {
                     self.since = now;
                 }
                 Detect::Confirm(cause_of(kind))
@@ -195,7 +243,7 @@ impl PartitionSlot {
         }
         if heartbeats {
             if let Some((_, to)) = self.hb.update(now, cfg.heartbeat()) {
-                if self.consecutive == 0 && health == Health::Healthy {
+                if self.consecutive_failures() == 0 && health == Health::Healthy {
                     self.since = now;
                 }
                 match (to, health) {
@@ -223,7 +271,7 @@ impl PartitionSlot {
     pub(crate) fn on_failed(&mut self, now: Instant) -> Duration {
         let latency = now.saturating_duration_since(self.since);
         self.since = now;
-        self.consecutive = 0;
+        self.streaks = [0; 3];
         self.attempts = 0;
         self.flags = 0;
         latency
@@ -234,7 +282,7 @@ impl PartitionSlot {
         if fresh_life {
             *self = PartitionSlot::fresh(now, cfg);
         } else {
-            self.consecutive = 0;
+            self.streaks = [0; 3];
         }
     }
 
@@ -273,19 +321,27 @@ mod tests {
 
     #[test]
     fn slot_is_forty_bytes() {
+        // Three per-signal streaks replaced one counter and its padding.
         assert_eq!(core::mem::size_of::<PartitionSlot>(), 40);
     }
 
     #[test]
-    fn consecutive_means_consecutive() {
+    fn consecutive_means_consecutive_per_signal() {
         let cfg = Config::default();
         let mut s = PartitionSlot::fresh(ms(0), &cfg);
         assert_eq!(
             s.detect_report(Health::Healthy, ReportKind::BarrierTimeout, ms(10), &cfg),
             Detect::Nothing
         );
+        // A success of another signal leaves the barrier streak alone ...
         assert_eq!(
-            s.detect_report(Health::Healthy, ReportKind::GhostSyncSuccess, ms(20), &cfg),
+            s.detect_report(Health::Healthy, ReportKind::GhostSyncSuccess, ms(15), &cfg),
+            Detect::Nothing
+        );
+        assert_eq!(s.consecutive(Signal::Barrier), 1);
+        // ... a success of its own signal ends it.
+        assert_eq!(
+            s.detect_report(Health::Healthy, ReportKind::BarrierPassed, ms(20), &cfg),
             Detect::Nothing
         );
         assert_eq!(s.consecutive_failures(), 0);
@@ -294,15 +350,34 @@ mod tests {
             Detect::Nothing
         );
         assert_eq!(
+            s.detect_report(Health::Healthy, ReportKind::HeartbeatReceived, ms(35), &cfg),
+            Detect::Nothing
+        );
+        // Failures of different signals add up (never later than the single counter).
+        assert_eq!(
             s.detect_report(Health::Healthy, ReportKind::HeartbeatMissed, ms(40), &cfg),
             Detect::Suspect(Cause::HeartbeatMissed)
         );
-        // The streak began at the first failure after the success.
+        // The streak began at the first failure after the last success of that signal.
         assert_eq!(s.since, ms(30));
         s.on_suspected(ms(40), cfg.failure_confirmation());
         assert_eq!(
             s.detect_report(Health::Suspected, ReportKind::BarrierTimeout, ms(50), &cfg),
             Detect::Nothing
+        );
+        // A heartbeat ends only the heartbeat streak: ghost sync and barrier still fail, so
+        // the suspicion stays.
+        assert_eq!(
+            s.detect_report(Health::Suspected, ReportKind::HeartbeatReceived, ms(60), &cfg),
+            Detect::Nothing
+        );
+        assert_eq!(
+            (
+                s.consecutive(Signal::Barrier),
+                s.consecutive(Signal::GhostSync),
+                s.consecutive(Signal::Heartbeat)
+            ),
+            (1, 1, 0)
         );
         assert_eq!(
             s.detect_tick(Health::Suspected, ms(5039), &cfg, false),
@@ -317,6 +392,59 @@ mod tests {
             s.detect_report(Health::Failed, ReportKind::Healthy, ms(6000), &cfg),
             Detect::Ignore
         );
+    }
+
+    #[test]
+    fn suspicion_clears_only_when_no_signal_fails() {
+        let cfg = Config::default();
+        let mut s = PartitionSlot::fresh(ms(0), &cfg);
+        s.detect_report(Health::Healthy, ReportKind::BarrierTimeout, ms(1), &cfg);
+        s.detect_report(Health::Healthy, ReportKind::GhostSyncFailure, ms(2), &cfg);
+        assert_eq!(
+            s.detect_report(Health::Suspected, ReportKind::BarrierPassed, ms(3), &cfg),
+            Detect::Nothing
+        );
+        assert_eq!(
+            s.detect_report(Health::Suspected, ReportKind::GhostSyncSuccess, ms(4), &cfg),
+            Detect::Clear(Cause::GhostSyncSuccess)
+        );
+        // `Healthy` vouches for the whole partition.
+        s.detect_report(Health::Healthy, ReportKind::BarrierTimeout, ms(5), &cfg);
+        s.detect_report(Health::Healthy, ReportKind::HeartbeatMissed, ms(6), &cfg);
+        assert_eq!(
+            s.detect_report(Health::Suspected, ReportKind::Healthy, ms(7), &cfg),
+            Detect::Clear(Cause::MarkedHealthy)
+        );
+        assert_eq!(s.consecutive_failures(), 0);
+    }
+
+    #[test]
+    fn confirmation_by_count_is_the_simple_handler() {
+        // SimpleFaultHandler: 1st report → SUSPECTED, 2nd → FAILED.
+        let cfg = Config::builder()
+            .reports_before_suspicion(1)
+            .reports_before_failure(2)
+            .build()
+            .unwrap();
+        let mut s = PartitionSlot::fresh(ms(0), &cfg);
+        assert_eq!(
+            s.detect_report(Health::Healthy, ReportKind::GhostSyncFailure, ms(1), &cfg),
+            Detect::Suspect(Cause::GhostSyncFailure)
+        );
+        assert_eq!(
+            s.detect_report(Health::Suspected, ReportKind::BarrierTimeout, ms(2), &cfg),
+            Detect::Confirm(Cause::BarrierTimeout)
+        );
+        // Off by default: confirmation by time only.
+        let d = Config::default();
+        let mut t = PartitionSlot::fresh(ms(0), &d);
+        for i in 0..10 {
+            let h = if i < 2 { Health::Healthy } else { Health::Suspected };
+            assert_ne!(
+                t.detect_report(h, ReportKind::BarrierTimeout, ms(i), &d),
+                Detect::Confirm(Cause::BarrierTimeout)
+            );
+        }
     }
 
     #[test]

@@ -35,6 +35,13 @@ pub enum NewError {
         /// Slots given.
         len: usize,
     },
+    /// Per-partition statistics storage given, but fewer than `n` slots (`new_with_stats`).
+    StatsTooSmall {
+        /// Partitions.
+        n: u32,
+        /// Statistics slots given.
+        len: usize,
+    },
     /// The event outbox `E` cannot hold one step's events.
     OutboxTooSmall {
         /// `E`.
@@ -56,6 +63,9 @@ impl fmt::Display for NewError {
             }
             NewError::SlotsTooSmall { n, len } => {
                 write!(f, "{len} partition slots given, {n} needed")
+            }
+            NewError::StatsTooSmall { n, len } => {
+                write!(f, "{len} partition statistics slots given, {n} needed")
             }
             NewError::OutboxTooSmall { capacity, needed } => {
                 write!(f, "event outbox holds {capacity} events, {needed} needed")

@@ -17,19 +17,21 @@ use super::coordinator::{Coordinator, RecState, ScanCursor};
 use super::detect::{Detect, PartitionSlot, BACKOFF, EXHAUSTED};
 use super::event::Cause;
 use super::gate::OpGate;
+use super::pstats::PartitionStatsStorage;
 use super::report::{Report, ReportError, ReportOutcome};
 use crate::health::{Health, HealthCell};
 use crate::lock::LockSlot;
 use crate::queue::QueueSlot;
 use crate::time::Instant;
 
-impl<H, L, Q, P, G, const R: usize, const E: usize> Coordinator<H, L, Q, P, G, R, E>
+impl<H, L, Q, P, G, const R: usize, const E: usize, S> Coordinator<H, L, Q, P, G, R, E, S>
 where
     H: AsRef<[HealthCell]>,
     L: AsRef<[LockSlot]>,
     Q: AsRef<[QueueSlot]>,
     P: AsRef<[PartitionSlot]> + AsMut<[PartitionSlot]>,
     G: OpGate,
+    S: PartitionStatsStorage,
 {
     pub(crate) fn advance(&mut self, now: Instant) -> Instant {
         if now > self.now {
@@ -62,6 +64,7 @@ where
             self.counters.on_stale();
             return Ok(ReportOutcome::Stale);
         }
+        self.pstat(report.rank, |p| p.on_report(now));
         let cfg = self.cfg;
         let step = match self.part_mut(report.rank) {
             Some(p) => p.detect_report(health, report.kind, now, &cfg),
@@ -257,6 +260,7 @@ where
                         .map(|p| p.on_failed(now))
                         .unwrap_or_default();
                     self.counters.on_failed(latency);
+                    self.pstat(rank, |p| p.on_failed(latency));
                     self.decide_and_admit(rank, now);
                     ReportOutcome::Failed
                 } else {
@@ -288,6 +292,7 @@ where
         }
         self.lower_deadline(now.saturating_add(conf));
         self.counters.on_suspected();
+        self.pstat(rank, |p| p.on_suspected());
         true
     }
 }

@@ -43,6 +43,7 @@ mod light;
 mod listener;
 mod mode;
 mod phase;
+mod pstats;
 mod recovery;
 mod report;
 mod sched;
@@ -71,7 +72,13 @@ pub use light::Lightweight;
 pub use listener::{Listener, ListenerHandle, ListenerSet, SubscribeError, UnsubscribeError};
 pub use mode::{Enter, Exit, ModeError, RecoveryMode};
 pub use phase::{is_allowed as phase_allowed, Phase, PhaseError, PhaseMachine};
-pub use report::{FnSink, Report, ReportClass, ReportError, ReportKind, ReportOutcome, ReportSink};
+pub use pstats::{
+    NoPartitionStats, PartitionStats, PartitionStatsError, PartitionStatsSlot,
+    PartitionStatsStorage,
+};
+pub use report::{
+    FnSink, Report, ReportClass, ReportError, ReportKind, ReportOutcome, ReportSink, Signal,
+};
 pub use sched::{Promote, Scheduler};
 pub use stats::Stats;
 

@@ -42,6 +42,7 @@ use super::event::{
     Cause, Escalation, EscalationReason, Event, Finished, PhaseChange, QueueReason, Queued, Retry,
 };
 use super::gate::OpGate;
+use super::pstats::PartitionStatsStorage;
 use super::mode::{Enter, Exit};
 use super::phase::Phase;
 use super::sched::Promote;
@@ -50,13 +51,14 @@ use crate::lock::{AcquireError, LockSlot, PermitToken};
 use crate::queue::QueueSlot;
 use crate::time::Instant;
 
-impl<H, L, Q, P, G, const R: usize, const E: usize> Coordinator<H, L, Q, P, G, R, E>
+impl<H, L, Q, P, G, const R: usize, const E: usize, S> Coordinator<H, L, Q, P, G, R, E, S>
 where
     H: AsRef<[HealthCell]>,
     L: AsRef<[LockSlot]>,
     Q: AsRef<[QueueSlot]>,
     P: AsRef<[PartitionSlot]> + AsMut<[PartitionSlot]>,
     G: OpGate,
+    S: PartitionStatsStorage,
 {
     /// The embedder finished phase `phase` of attempt `attempt` of `rank`, successfully or not.
     ///
@@ -319,6 +321,7 @@ where
         let attempt = self.next_attempt;
         self.next_attempt = self.next_attempt.wrapping_add(1).max(1);
         self.counters.on_attempt();
+        self.pstat(rank, |p| p.on_attempt());
         if let Some(s) = self.recs.get_mut(idx) {
             *s = RecSlot {
                 state: RecState::Waiting,
@@ -443,8 +446,11 @@ where
     }
 
     /// Abandon attempts whose phases ran past the recovery timeout, one step each; `false`
-    /// when one lacked room.
+    /// when one lacked room. A zero recovery timeout means no timeout: nothing expires.
     pub(crate) fn expire_recoveries(&mut self, now: Instant) -> bool {
+        if self.cfg.recovery_timeout().is_zero() {
+            return true;
+        }
         for idx in 0..R {
             if self
                 .recs
@@ -482,7 +488,8 @@ where
             if let Some(p) = self.part_mut(s.rank) {
                 p.on_healthy(now, &cfg, true);
             }
-            self.counters.on_attempt_succeeded(latency);
+            self.counters.on_attempt_succeeded(latency, attempts);
+            self.pstat(s.rank, |p| p.on_recovered(latency));
             self.emit(Event::RecoveryFinished(Finished {
                 rank: s.rank,
                 success: true,

@@ -4,11 +4,14 @@
 //! carry the incarnation the observer believed current. The time of the observation is the
 //! `now` argument of [`Coordinator::handle_report`](super::Coordinator::handle_report).
 //!
-//! Kinds split into *failures* (count towards suspicion), *successes* (reset the consecutive
-//! count and clear a suspicion: B7), and one *definitive* kind ([`ReportKind::Crashed`]) for an
-//! embedder that observed the partition's death directly. A report whose incarnation is not
-//! the partition's current one is *stale*: it describes a previous life and is ignored
-//! entirely (memberlist refutation; Java had no incarnations).
+//! Kinds split into *failures* (count towards suspicion), *successes* (end a failure streak,
+//! B7), and one *definitive* kind ([`ReportKind::Crashed`]) for an embedder that observed the
+//! partition's death directly. Every failure and success but [`ReportKind::Healthy`] belongs to
+//! one [`Signal`] (barrier, ghost sync, heartbeat): a success ends the streak of *its own*
+//! signal only, so a live heartbeat never hides a wedged barrier (see `detect.rs` for the full
+//! table); `Healthy` is the embedder's word for the whole partition and ends every streak. A
+//! report whose incarnation is not the partition's current one is *stale*: it describes a
+//! previous life and is ignored entirely (memberlist refutation; Java had no incarnations).
 
 use core::fmt;
 
@@ -35,13 +38,33 @@ pub enum ReportKind {
     Crashed = 7,
 }
 
+/// The independent observation channels whose failures are counted separately (see
+/// [`ReportKind::signal`]).
+#[repr(u8)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Signal {
+    /// Barrier waits: `BarrierTimeout` (failure), `BarrierPassed` (success).
+    Barrier = 0,
+    /// Ghost-layer synchronisation: `GhostSyncFailure`, `GhostSyncSuccess`.
+    GhostSync = 1,
+    /// Heartbeats: `HeartbeatMissed`, `HeartbeatReceived` (and the heartbeat detector's
+    /// verdict, when it runs).
+    Heartbeat = 2,
+}
+
+impl Signal {
+    /// Every signal, in discriminant order (the index of its streak counter).
+    pub const ALL: [Signal; 3] = [Signal::Barrier, Signal::GhostSync, Signal::Heartbeat];
+}
+
 /// How a report is classified.
 #[repr(u8)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReportClass {
     /// Counts towards suspicion.
     Failure = 0,
-    /// Resets the consecutive count, clears a suspicion.
+    /// Ends the failure streak of its signal (`Healthy`: of every signal); clears a suspicion
+    /// once no signal is failing.
     Success = 1,
     /// Fails the partition at once.
     Definitive = 2,
@@ -71,6 +94,21 @@ impl ReportKind {
             | ReportKind::HeartbeatReceived
             | ReportKind::Healthy => ReportClass::Success,
             ReportKind::Crashed => ReportClass::Definitive,
+        }
+    }
+
+    /// The signal this kind reports on; `None` for `Healthy` (the whole partition) and
+    /// `Crashed` (definitive).
+    pub const fn signal(self) -> Option<Signal> {
+        match self {
+            ReportKind::BarrierTimeout | ReportKind::BarrierPassed => Some(Signal::Barrier),
+            ReportKind::GhostSyncFailure | ReportKind::GhostSyncSuccess => {
+                Some(Signal::GhostSync)
+            }
+            ReportKind::HeartbeatReceived | ReportKind::HeartbeatMissed => {
+                Some(Signal::Heartbeat)
+            }
+            ReportKind::Healthy | ReportKind::Crashed => None,
         }
     }
 }
@@ -248,6 +286,12 @@ mod tests {
         assert_eq!(ReportKind::Crashed.class(), ReportClass::Definitive);
         for (i, k) in ReportKind::ALL.iter().enumerate() {
             assert_eq!(*k as usize, i);
+            // Every failure and every success but `Healthy` has a signal.
+            let has = k.signal().is_some();
+            assert_eq!(has, !matches!(k, ReportKind::Healthy | ReportKind::Crashed));
+        }
+        for (i, s) in Signal::ALL.iter().enumerate() {
+            assert_eq!(*s as usize, i);
         }
     }
 

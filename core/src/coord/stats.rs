@@ -95,6 +95,9 @@ pub(crate) struct Counters {
     pub(crate) s: Stats,
     detection: Histogram,
     recovery: Histogram,
+    /// Failed attempts of failures that were later recovered (closed incidents): the
+    /// `MANY_FAILURES` alert counts attempted − succeeded − this.
+    closed_failed: u64,
 }
 
 fn inc(c: &mut u64) {
@@ -115,9 +118,13 @@ impl Counters {
     pub(crate) fn on_attempt(&mut self) {
         inc(&mut self.s.recoveries_attempted);
     }
-    pub(crate) fn on_attempt_succeeded(&mut self, latency: Duration) {
+    /// An attempt succeeded; it was attempt `attempts` of its failure (the failed ones before
+    /// it leave the open-failure count, see [`Counters::unrecovered`]).
+    pub(crate) fn on_attempt_succeeded(&mut self, latency: Duration, attempts: u32) {
         inc(&mut self.s.recoveries_succeeded);
         self.recovery.record(latency);
+        let failed_before = u64::from(attempts.saturating_sub(1));
+        self.closed_failed = self.closed_failed.saturating_add(failed_before);
     }
     pub(crate) fn on_attempt_failed(&mut self, timed_out: bool) {
         inc(&mut self.s.recoveries_failed);
@@ -159,6 +166,29 @@ impl Counters {
     pub(crate) fn avg_recovery(&self) -> Option<Duration> {
         self.recovery.mean()
     }
+    pub(crate) fn avg_detection(&self) -> Option<Duration> {
+        self.detection.mean()
+    }
+    /// Attempted − succeeded recoveries, over the failures still open: every attempt is
+    /// either running, succeeded, or failed; a failed one leaves the count when a later
+    /// attempt of the same failure succeeds (`closed_failed`). Per-failure attempt numbers
+    /// saturate at 255 (`PartitionSlot::attempts`), far above any useful threshold.
+    pub(crate) fn unrecovered(&self) -> u64 {
+        self.s
+            .recoveries_attempted
+            .saturating_sub(self.s.recoveries_succeeded)
+            .saturating_sub(self.closed_failed)
+    }
+    /// Succeeded / finished (succeeded + failed) attempts in thousandths; `None` before any
+    /// attempt finished.
+    pub(crate) fn finished_success_permille(&self) -> Option<u32> {
+        let ok = u128::from(self.s.recoveries_succeeded);
+        let finished = ok + u128::from(self.s.recoveries_failed);
+        if finished == 0 {
+            return None;
+        }
+        Some(u32::try_from(ok * 1000 / finished).unwrap_or(1000))
+    }
 
     /// The snapshot, with the live figures filled in by the caller.
     pub(crate) fn snapshot(&self) -> Stats {
@@ -180,10 +210,14 @@ mod tests {
         c.on_attempt();
         c.on_attempt();
         c.on_attempt();
-        c.on_attempt_succeeded(Duration::from_millis(10));
+        c.on_attempt_succeeded(Duration::from_millis(10), 1);
         c.on_attempt_failed(true);
         let s = c.snapshot();
         assert_eq!(s.success_rate_permille(), Some(333));
+        // Over finished attempts only: 1 of 2.
+        assert_eq!(c.finished_success_permille(), Some(500));
+        // One attempt still running + one failed of an open failure.
+        assert_eq!(c.unrecovered(), 2);
         assert_eq!((s.recoveries_failed, s.recoveries_timed_out), (1, 1));
         assert_eq!(s.recovery_latency.count, 1);
     }
@@ -201,5 +235,22 @@ mod tests {
         c.on_queued(2);
         assert_eq!(c.snapshot().queue_depth_max, 4);
         assert_eq!(c.snapshot().recoveries_queued, 2);
+    }
+
+    #[test]
+    fn unrecovered_leaves_with_the_recovered_failure() {
+        let mut c = Counters::default();
+        assert_eq!(c.finished_success_permille(), None);
+        // One failure, three attempts: two fail, the third succeeds.
+        for _ in 0..2 {
+            c.on_attempt();
+            c.on_attempt_failed(false);
+        }
+        assert_eq!(c.unrecovered(), 2);
+        c.on_attempt();
+        assert_eq!(c.unrecovered(), 3);
+        c.on_attempt_succeeded(Duration::from_millis(1), 3);
+        assert_eq!(c.unrecovered(), 0);
+        assert_eq!(c.finished_success_permille(), Some(333));
     }
 }

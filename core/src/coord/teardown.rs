@@ -26,7 +26,8 @@ use crate::health::HealthCell;
 use crate::lock::LockSlot;
 use crate::queue::QueueSlot;
 
-impl<H, L, Q, P, G, const R: usize, const E: usize> Drop for Coordinator<H, L, Q, P, G, R, E>
+impl<H, L, Q, P, G, const R: usize, const E: usize, S> Drop
+    for Coordinator<H, L, Q, P, G, R, E, S>
 where
     H: AsRef<[HealthCell]>,
     L: AsRef<[LockSlot]>,
