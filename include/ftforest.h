@@ -38,17 +38,33 @@
 // Alert bit: average recovery latency above `max_avg_recovery`.
 #define FTF_ALERT_SLOW_RECOVERY 4
 
-// Alert bit: more failures detected in total than `max_failures`.
+// Alert bit: recovery attempts not (yet) succeeded, over the failures still open, above
+// `max_unrecovered` (the original's "attempted - succeeded > 5"; clears when they recover).
 #define FTF_ALERT_MANY_FAILURES 8
 
 // Alert bit: operations still in flight `max_pause_stall` into a pause.
 #define FTF_ALERT_PAUSE_STALLED 16
+
+// Alert bit: succeeded / finished recovery attempts below `min_success_permille`.
+#define FTF_ALERT_LOW_SUCCESS_RATE 32
+
+// Alert bit: more partitions in the recovery queue than `max_queue_depth`.
+#define FTF_ALERT_QUEUE_BACKLOG 64
+
+// Alert bit: more SUSPECTED partitions than `max_suspected`.
+#define FTF_ALERT_MANY_SUSPECTED 128
+
+// Alert bit: average detection latency above `max_avg_detection_ns`.
+#define FTF_ALERT_SLOW_DETECTION 256
 
 // `rank` of an event that concerns no single partition (quorum lost/restored).
 #define FTF_NO_RANK UINT32_MAX
 
 // Listener slots of a forest.
 #define FTF_MAX_LISTENERS 16
+
+// "Never" in `ftf_partition_stats` times and latencies.
+#define FTF_NO_TIME UINT64_MAX
 
 // "Any state" for the `from` argument of `ftf_partition_table_transition`.
 #define FTF_HEALTH_ANY UINT32_MAX
@@ -581,6 +597,34 @@ typedef uint32_t (*ftf_barrier_fn)(void *userdata, uint32_t rank, uint64_t timeo
 // with no libftforest lock held. Must not unwind.
 typedef void (*ftf_finalizer_fn)(void *userdata);
 
+// Alert thresholds (see `FTF_ALERT_*`). Defaults (`ftf_alert_thresholds_default`): 50 %,
+// 0, 30 s, 5, 5 s, 800, 5, 2, 10 s.
+typedef struct ftf_alert_thresholds {
+  // `FTF_ALERT_LOW_HEALTHY_RATIO` while `healthy * 100 < total * min_healthy_percent`
+  // (`<= 100`).
+  uint32_t min_healthy_percent;
+  // `FTF_ALERT_FAILED_PARTITIONS` while FAILED + RECOVERING partitions exceed this.
+  uint32_t max_failed;
+  // `FTF_ALERT_SLOW_RECOVERY` while the average recovery latency exceeds this.
+  uint64_t max_avg_recovery_ns;
+  // `FTF_ALERT_MANY_FAILURES` while attempted - succeeded recoveries, over the failures
+  // still open, exceed this.
+  uint64_t max_unrecovered;
+  // `FTF_ALERT_PAUSE_STALLED` while operations are in flight this long into a pause.
+  uint64_t max_pause_stall_ns;
+  // `FTF_ALERT_LOW_SUCCESS_RATE` while succeeded / finished attempts are below this many
+  // thousandths (`<= 1000`; 0 disables).
+  uint32_t min_success_permille;
+  // `FTF_ALERT_QUEUE_BACKLOG` while more partitions than this wait in the recovery queue.
+  uint32_t max_queue_depth;
+  // `FTF_ALERT_MANY_SUSPECTED` while more partitions than this are SUSPECTED (the
+  // original monitor's maximum suspected partitions).
+  uint32_t max_suspected;
+  // `FTF_ALERT_SLOW_DETECTION` while the average detection latency exceeds this (the
+  // original monitor's maximum detection latency).
+  uint64_t max_avg_detection_ns;
+} ftf_alert_thresholds;
+
 // One phase to run: run it, then report the result with `_phase_done` quoting `attempt`.
 typedef struct ftf_phase_job {
   // The partition being recovered.
@@ -642,7 +686,8 @@ typedef struct ftf_partition_info {
   uint32_t health;
   // The incarnation (bumped each time the partition becomes HEALTHY again).
   uint32_t incarnation;
-  // Consecutive failure reports since the last success.
+  // Failure reports not yet answered by a success of their own signal (the total of the
+  // per-signal streaks, see `ftf_partition_stats` for each).
   uint32_t consecutive_failures;
   // Recovery attempts made for the current failure.
   uint32_t attempts;
@@ -659,6 +704,33 @@ typedef struct ftf_partition_info {
   // Mean heartbeat interval observed (0 before two heartbeats).
   uint64_t heartbeat_mean_ns;
 } ftf_partition_info;
+
+// The statistics of one partition (`ftf_coordinator_partition_stats`,
+// `ftf_forest_partition_stats`).
+typedef struct ftf_partition_stats {
+  // Consecutive barrier timeouts (since the last barrier passed or `FTF_REPORT_HEALTHY`).
+  uint32_t consecutive_barrier;
+  // Consecutive ghost-sync failures (since the last ghost-sync success).
+  uint32_t consecutive_ghost_sync;
+  // Consecutive missed heartbeats (since the last heartbeat received).
+  uint32_t consecutive_heartbeat;
+  // Reports handled (not stale).
+  uint32_t reports;
+  // HEALTHY -> SUSPECTED transitions.
+  uint32_t suspicions;
+  // Transitions to FAILED.
+  uint32_t failures;
+  // Recovery attempts started.
+  uint32_t recoveries_attempted;
+  // Recovery attempts that succeeded.
+  uint32_t recoveries_succeeded;
+  // When the last handled report arrived (the coordinator's time line), or `FTF_NO_TIME`.
+  uint64_t last_report_ns;
+  // First failure report -> FAILED of the last failure, or `FTF_NO_TIME`.
+  uint64_t last_detection_latency_ns;
+  // FAILED -> HEALTHY of the last successful recovery, or `FTF_NO_TIME`.
+  uint64_t last_recovery_latency_ns;
+} ftf_partition_stats;
 
 // Number of partitions per state.
 typedef struct ftf_counts {
@@ -965,10 +1037,11 @@ uint64_t ftf_barrier_report_errors(const struct ftf_barrier *barrier);
 // Thread-safe, never fails.
 uint64_t ftf_now_ns(void);
 
-// Creates a builder holding the defaults (2 reports before suspicion, 5 s confirmation,
-// heartbeats off (500 ms / 2 s / 5 s, phi 5.0 / 8.0), 30 s recovery timeout, 3 retries,
-// backoff 100 ms doubling to 10 s, 3 concurrent recoveries, 5 s pause timeout with
-// abort-and-retry, 10 ms quiescence poll, the seed's alert thresholds).
+// Creates a builder holding the defaults (2 reports before suspicion, no confirmation by
+// count, 5 s confirmation, heartbeats off (500 ms / 2 s / 5 s, phi 5.0 / 8.0), 30 s
+// recovery timeout, 3 retries, backoff 100 ms doubling to 10 s, 3 concurrent recoveries,
+// 5 s pause timeout with abort-and-retry, 10 ms quiescence poll, the default alert
+// thresholds of `ftf_alert_thresholds_default`).
 //
 // On `FTF_OK`, `*builder_out` is owned by the caller: free it with
 // `ftf_config_builder_free`.
@@ -977,13 +1050,23 @@ ftf_result ftf_config_builder_new(struct ftf_config_builder **builder_out);
 // Frees a builder; NULL is a no-op. Configs built from it stay valid.
 void ftf_config_builder_free(struct ftf_config_builder *builder);
 
-// Consecutive failure reports before a HEALTHY partition is SUSPECTED (`1..=65535`).
+// Failure reports before a HEALTHY partition is SUSPECTED (`1..=65535`): the total of the
+// per-signal streaks (barrier, ghost sync, heartbeat), where a success report ends the
+// streak of its own signal only (`FTF_REPORT_HEALTHY`: of every signal).
 ftf_result ftf_config_builder_set_reports_before_suspicion(struct ftf_config_builder *builder, uint32_t n);
+
+// Confirmation by count: a SUSPECTED partition whose failure total (as for
+// `ftf_config_builder_set_reports_before_suspicion`) reaches `n` is confirmed FAILED by
+// that report, beside the confirmation by time. 0 = off (the default); otherwise above
+// the reports before suspicion, at most 65535 (checked by build). The original's simple
+// handler: suspicion 1, failure 2.
+ftf_result ftf_config_builder_set_reports_before_failure(struct ftf_config_builder *builder, uint32_t n);
 
 // Time a partition stays SUSPECTED before it is confirmed FAILED (0 = next tick).
 ftf_result ftf_config_builder_set_failure_confirmation_ns(struct ftf_config_builder *builder, uint64_t nanos);
 
-// The time one recovery attempt may take before it is abandoned and cancelled (> 0).
+// The time one recovery attempt may take before it is abandoned and cancelled; 0 = no
+// timeout (an attempt runs until its phases report, as the original accepted).
 ftf_result ftf_config_builder_set_recovery_timeout_ns(struct ftf_config_builder *builder, uint64_t nanos);
 
 // Retries after a failed attempt before the partition is escalated (`0..=254`).
@@ -993,7 +1076,8 @@ ftf_result ftf_config_builder_set_max_retries(struct ftf_config_builder *builder
 ftf_result ftf_config_builder_set_backoff_ns(struct ftf_config_builder *builder, uint64_t base_ns, uint64_t cap_ns);
 
 // Recoveries running at once, K (`>= 1`; a coordinator or forest accepts at most
-// `FTF_MAX_CONCURRENT_RECOVERIES`).
+// `FTF_MAX_CONCURRENT_RECOVERIES`). The original recommends
+// `ftf_recommended_max_concurrent(n)`; the default is 3.
 ftf_result ftf_config_builder_set_max_concurrent(struct ftf_config_builder *builder, uint32_t k);
 
 // How long recovery mode waits for the operations in flight to end, and what happens
@@ -1014,11 +1098,17 @@ ftf_result ftf_config_builder_set_heartbeat_phi(struct ftf_config_builder *build
 // silence: heartbeat verdicts are skipped for that tick (> 0, default 5 s).
 ftf_result ftf_config_builder_set_heartbeat_max_local_pause_ns(struct ftf_config_builder *builder, uint64_t nanos);
 
-// Alert thresholds (defaults 50 %, 0, 30 s, 5, 5 s): healthy ratio below
+// The first five alert thresholds (defaults 50 %, 0, 30 s, 5, 5 s): healthy ratio below
 // `min_healthy_percent` (`<= 100`), more than `max_failed` FAILED/RECOVERING partitions,
-// average recovery above `max_avg_recovery_ns`, more than `max_failures` failures, and
-// operations in flight `max_pause_stall_ns` into a pause.
-ftf_result ftf_config_builder_set_alerts(struct ftf_config_builder *builder, uint32_t min_healthy_percent, uint32_t max_failed, uint64_t max_avg_recovery_ns, uint64_t max_failures, uint64_t max_pause_stall_ns);
+// average recovery above `max_avg_recovery_ns`, more than `max_unrecovered` recovery
+// attempts not succeeded over the failures still open, and operations in flight
+// `max_pause_stall_ns` into a pause. The others keep their values; set them all with
+// `ftf_config_builder_set_alert_thresholds`.
+ftf_result ftf_config_builder_set_alerts(struct ftf_config_builder *builder, uint32_t min_healthy_percent, uint32_t max_failed, uint64_t max_avg_recovery_ns, uint64_t max_unrecovered, uint64_t max_pause_stall_ns);
+
+// Every alert threshold (see `ftf_alert_thresholds`; copied; checked by build).
+// `FTF_OK`; `FTF_NULL_PARAMETER` (also for a NULL `thresholds`).
+ftf_result ftf_config_builder_set_alert_thresholds(struct ftf_config_builder *builder, const struct ftf_alert_thresholds *thresholds);
 
 // Validates the builder's values and creates a frozen config. The builder is not
 // consumed.
@@ -1055,11 +1145,21 @@ uint32_t ftf_config_max_concurrent(const struct ftf_config *config);
 // The configured failure-confirmation time in nanoseconds; 0 for NULL.
 uint64_t ftf_config_failure_confirmation_ns(const struct ftf_config *config);
 
-// The configured recovery timeout in nanoseconds; 0 for NULL.
+// The configured recovery timeout in nanoseconds (0 = no timeout); 0 for NULL.
 uint64_t ftf_config_recovery_timeout_ns(const struct ftf_config *config);
 
 // The configured pause timeout in nanoseconds; 0 for NULL.
 uint64_t ftf_config_pause_timeout_ns(const struct ftf_config *config);
+
+// The configured confirmation by count (0 = off); 0 for NULL.
+uint32_t ftf_config_reports_before_failure(const struct ftf_config *config);
+
+// The configured alert thresholds. `FTF_OK`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_config_alert_thresholds(const struct ftf_config *config, struct ftf_alert_thresholds *thresholds_out);
+
+// The original's recommended K for `n` partitions: `min(n / 4, 5)`, at least 1 (pass it to
+// `ftf_config_builder_set_max_concurrent`; the default stays 3). Never fails.
+uint32_t ftf_recommended_max_concurrent(uint32_t n);
 
 // Creates a coordinator for partitions `0..n` (all HEALTHY) started at `now_ns`.
 //
@@ -1141,6 +1241,11 @@ ftf_result ftf_coordinator_health(const struct ftf_coordinator *coordinator, uin
 // The detection and recovery bookkeeping of `rank`. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
 // `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_partition(const struct ftf_coordinator *coordinator, uint32_t rank, struct ftf_partition_info *info_out);
+
+// The statistics of `rank` (per-signal consecutive failures, suspicions, failures,
+// recoveries, last report time, last detection and recovery latency). `FTF_OK`;
+// `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_partition_stats(const struct ftf_coordinator *coordinator, uint32_t rank, struct ftf_partition_stats *stats_out);
 
 // Per-state counts (O(1)). `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_counts(const struct ftf_coordinator *coordinator, struct ftf_counts *counts_out);
@@ -1280,6 +1385,10 @@ ftf_result ftf_forest_health(const struct ftf_forest *forest, uint32_t rank, uin
 // The detection and recovery bookkeeping of `rank` (see `ftf_partition_info`; times on
 // `ftf_now_ns()`). `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_partition(const struct ftf_forest *forest, uint32_t rank, struct ftf_partition_info *info_out);
+
+// The statistics of `rank` (see `ftf_partition_stats`; times on `ftf_now_ns()`).
+// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_partition_stats(const struct ftf_forest *forest, uint32_t rank, struct ftf_partition_stats *stats_out);
 
 // Per-state counts. `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_counts(const struct ftf_forest *forest, struct ftf_counts *counts_out);
@@ -1507,6 +1616,24 @@ ftf_result ftf_partition_table_scan(const struct ftf_partition_table *table, str
 
 // True when a strict majority of all partitions is HEALTHY (O(1)); false for NULL.
 bool ftf_partition_table_has_quorum(const struct ftf_partition_table *table);
+
+// Writes the default thresholds. `FTF_OK`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_alert_thresholds_default(struct ftf_alert_thresholds *thresholds_out);
+
+// Replaces the alert thresholds of the running coordinator (validated first; nothing
+// else changes). `FTF_OK`; `FTF_INVALID_CONFIG` (`min_healthy_percent > 100` or
+// `min_success_permille > 1000`; nothing changed); `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_set_thresholds(const struct ftf_coordinator *coordinator, const struct ftf_alert_thresholds *thresholds);
+
+// The alert thresholds in force. `FTF_OK`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_thresholds(const struct ftf_coordinator *coordinator, struct ftf_alert_thresholds *thresholds_out);
+
+// Replaces the alert thresholds of the forest's coordinator, running or not (as
+// `ftf_coordinator_set_thresholds`); may be called from a callback.
+ftf_result ftf_forest_set_thresholds(const struct ftf_forest *forest, const struct ftf_alert_thresholds *thresholds);
+
+// The alert thresholds in force. `FTF_OK`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_forest_thresholds(const struct ftf_forest *forest, struct ftf_alert_thresholds *thresholds_out);
 
 // Creates a tracker whose waiters park on a mutex + condition variable.
 //

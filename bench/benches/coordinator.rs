@@ -13,7 +13,9 @@
 //!   every partition's heartbeat verdict).
 //!
 //! Memory: prints `BYTES_PER_PARTITION` and the caller storage of 65,536 partitions (goal:
-//! ≤ 64 bytes per partition) and fails if the goal is missed.
+//! ≤ 64 bytes per partition) and fails if the goal is missed; prints the optional
+//! per-partition statistics (`PartitionStatsSlot`, which the boxed coordinator measured here
+//! keeps) separately.
 //!
 //! Each measured batch runs on a coordinator prepared outside the timed region; events are
 //! drained outside it too (an unpolled outbox would only count drops).
@@ -25,7 +27,8 @@ use std::time::Instant as WallInstant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ftforest_core::coord::{
-    decide, BoxedCoordinator, Config, HeartbeatConfig, HeartbeatMode, Report, BYTES_PER_PARTITION,
+    decide, BoxedCoordinator, Config, HeartbeatConfig, HeartbeatMode, PartitionStatsSlot, Report,
+    BYTES_PER_PARTITION,
 };
 use ftforest_core::{queue_storage_len, Instant, Tracker};
 
@@ -53,6 +56,11 @@ fn memory() {
     println!(
         "coordinator memory: {per} bytes per partition (+1 queue bit); {N} partitions = {total} bytes ({:.3} bytes/partition)",
         total as f64 / f64::from(N)
+    );
+    let stats = core::mem::size_of::<PartitionStatsSlot>();
+    println!(
+        "optional per-partition statistics: {stats} bytes per partition; {N} partitions = {} bytes",
+        stats * N as usize
     );
     assert!(
         per <= 64,

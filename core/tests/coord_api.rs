@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use common::{ms, Coord, Sim};
 use ftforest_core::coord::{
-    boxed_stats, boxed_storage, Action, Cause, Config, Coordinator, Event, NewError, PartitionSlot, Phase,
-    PhaseDoneError, Report, Storage, BYTES_PER_PARTITION,
+    boxed_stats, boxed_storage, Action, Cause, Config, Coordinator, Event, NewError, PartitionSlot,
+    Phase, PhaseDoneError, Report, Storage, BYTES_PER_PARTITION,
 };
 use ftforest_core::{
     queue_storage_len, Health, HealthCell, LockSlot, PartitionTable, QueueSlot, SpinWait,
@@ -56,7 +56,8 @@ fn construction_errors_name_the_problem() {
         NewError::SlotsTooSmall { n: 4, len: 3 }
     );
     assert_eq!(
-        Coord::new_with_stats(cfg, boxed_storage(4), boxed_stats(5), 5, t.clone(), ms(0)).unwrap_err(),
+        Coord::new_with_stats(cfg, boxed_storage(4), boxed_stats(5), 5, t.clone(), ms(0))
+            .unwrap_err(),
         NewError::Table(TableError::StorageTooSmall { n: 5, len: 4 })
     );
     assert!(matches!(
@@ -194,7 +195,8 @@ fn adopts_non_fresh_cells() {
     }
     st.slots[0] = PartitionSlot::new();
     let t = Arc::new(Tracker::new());
-    let mut c = Coord::new_with_stats(Config::default(), st, boxed_stats(7), 7, t, ms(1000)).unwrap();
+    let mut c =
+        Coord::new_with_stats(Config::default(), st, boxed_stats(7), 7, t, ms(1000)).unwrap();
     // Construction emits nothing; the first tick (due at once) fails the interrupted
     // recovery with its one event, then schedules it like any FAILED partition.
     assert_eq!(c.poll_event(), None);

@@ -10,11 +10,11 @@ use core::time::Duration;
 use std::sync::Arc;
 
 use common::{e2e_config, ms, Sim};
+use ftforest_core::coord::PartitionSlot;
 use ftforest_core::coord::{
     AlertThresholds, Alerts, Cause, Config, Coordinator, Event, HeartbeatConfig, HeartbeatMode,
     PartitionStatsError, Report, ReportOutcome, Signal, Storage,
 };
-use ftforest_core::coord::PartitionSlot;
 use ftforest_core::{Health, HealthCell, LockSlot, QueueSlot, Tracker};
 
 /// Item 2: a partition whose heartbeat thread is alive but whose forest worker is wedged: a
@@ -75,12 +75,18 @@ fn suspicion_clears_only_when_every_signal_recovered() {
     );
     let p = s.c.partition(0).unwrap();
     assert_eq!(
-        (p.consecutive(Signal::Barrier), p.consecutive(Signal::GhostSync)),
+        (
+            p.consecutive(Signal::Barrier),
+            p.consecutive(Signal::GhostSync)
+        ),
         (1, 1)
     );
     // A heartbeat and a barrier pass leave ghost sync failing.
     assert_eq!(s.report(20, Report::heartbeat(0)), ReportOutcome::Counted);
-    assert_eq!(s.report(30, Report::barrier_passed(0)), ReportOutcome::Counted);
+    assert_eq!(
+        s.report(30, Report::barrier_passed(0)),
+        ReportOutcome::Counted
+    );
     assert_eq!(s.health(0), Health::Suspected);
     assert_eq!(
         s.report(40, Report::ghost_sync_success(0)),
@@ -247,7 +253,10 @@ fn per_partition_statistics() {
     s.settle(2_000);
     assert_eq!(s.health(1), Health::Healthy);
     let p = s.c.partition_stats(1).unwrap();
-    assert_eq!((p.failures, p.recoveries_attempted, p.recoveries_succeeded), (1, 1, 1));
+    assert_eq!(
+        (p.failures, p.recoveries_attempted, p.recoveries_succeeded),
+        (1, 1, 1)
+    );
     assert_eq!(p.last_detection_latency, Some(Duration::from_millis(1020)));
     // Four phases of 10 ms after the failure at 1120.
     assert_eq!(p.last_recovery_latency, Some(Duration::from_millis(40)));
@@ -260,7 +269,12 @@ fn per_partition_statistics() {
     let storage = Storage {
         cells: [HealthCell::new(), HealthCell::new()],
         locks: [LockSlot::new(), LockSlot::new()],
-        queue: [QueueSlot::new(), QueueSlot::new(), QueueSlot::new(), QueueSlot::new()],
+        queue: [
+            QueueSlot::new(),
+            QueueSlot::new(),
+            QueueSlot::new(),
+            QueueSlot::new(),
+        ],
         slots: [PartitionSlot::new(), PartitionSlot::new()],
     };
     let c: Coordinator<_, _, _, _, _> =
@@ -350,4 +364,57 @@ fn recommended_max_concurrent() {
     let k = Config::recommended_max_concurrent(8);
     let cfg = Config::builder().max_concurrent(k).build().unwrap();
     assert_eq!(cfg.max_concurrent(), 2);
+}
+
+struct NoRecovery;
+impl ftforest_core::coord::Recovery for NoRecovery {
+    fn detecting(&self, _: &ftforest_core::coord::PhaseJob) -> bool {
+        true
+    }
+    fn redistributing(&self, _: &ftforest_core::coord::PhaseJob) -> bool {
+        true
+    }
+    fn rebalancing(&self, _: &ftforest_core::coord::PhaseJob) -> bool {
+        true
+    }
+    fn validating(&self, _: &ftforest_core::coord::PhaseJob) -> bool {
+        true
+    }
+}
+
+/// Item 13 through the std `Monitor` (not started: no threads): per-partition statistics
+/// and thresholds changed while it exists.
+#[test]
+fn monitor_partition_stats_and_thresholds() {
+    use ftforest_core::coord::Monitor;
+    use ftforest_core::ManualClock;
+    let clock = ManualClock::new(ms(5));
+    let m = Monitor::new(
+        e2e_config(),
+        4,
+        Arc::new(Tracker::<ftforest_core::SpinWait, 8>::new()),
+        NoRecovery,
+        clock,
+    )
+    .unwrap();
+    m.report_at(ms(7), Report::barrier_timeout(2)).unwrap();
+    let p = m.partition_stats(2).unwrap();
+    assert_eq!((p.reports, p.last_report), (1, Some(ms(7))));
+    assert_eq!(p.consecutive(Signal::Barrier), 1);
+    assert_eq!(
+        m.partition_stats(9).unwrap_err(),
+        PartitionStatsError::UnknownPartition
+    );
+    let t = AlertThresholds {
+        max_failed: 3,
+        ..AlertThresholds::DEFAULT
+    };
+    m.set_alert_thresholds(t).unwrap();
+    assert_eq!(m.with_coordinator(|c| *c.config().alerts()), t);
+    let bad = AlertThresholds {
+        min_healthy_percent: 101,
+        ..t
+    };
+    assert!(m.set_alert_thresholds(bad).is_err());
+    assert_eq!(m.with_coordinator(|c| c.config().alerts().max_failed), 3);
 }

@@ -26,6 +26,7 @@ use crate::handle::{
 };
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
+use crate::thresholds::{ftf_alert_thresholds, read_thresholds};
 
 /// The Rust state behind an `ftf_config_builder`.
 pub(crate) struct FfiConfigBuilder {
@@ -78,10 +79,11 @@ macro_rules! set {
 }
 
 impl ftf_config_builder {
-    /// Creates a builder holding the defaults (2 reports before suspicion, 5 s confirmation,
-    /// heartbeats off (500 ms / 2 s / 5 s, phi 5.0 / 8.0), 30 s recovery timeout, 3 retries,
-    /// backoff 100 ms doubling to 10 s, 3 concurrent recoveries, 5 s pause timeout with
-    /// abort-and-retry, 10 ms quiescence poll, the seed's alert thresholds).
+    /// Creates a builder holding the defaults (2 reports before suspicion, no confirmation by
+    /// count, 5 s confirmation, heartbeats off (500 ms / 2 s / 5 s, phi 5.0 / 8.0), 30 s
+    /// recovery timeout, 3 retries, backoff 100 ms doubling to 10 s, 3 concurrent recoveries,
+    /// 5 s pause timeout with abort-and-retry, 10 ms quiescence poll, the default alert
+    /// thresholds of `ftf_alert_thresholds_default`).
     ///
     /// On `FTF_OK`, `*builder_out` is owned by the caller: free it with
     /// `ftf_config_builder_free`.
@@ -110,7 +112,9 @@ impl ftf_config_builder {
         }
     }
 
-    /// Consecutive failure reports before a HEALTHY partition is SUSPECTED (`1..=65535`).
+    /// Failure reports before a HEALTHY partition is SUSPECTED (`1..=65535`): the total of the
+    /// per-signal streaks (barrier, ghost sync, heartbeat), where a success report ends the
+    /// streak of its own signal only (`FTF_REPORT_HEALTHY`: of every signal).
     #[no_mangle]
     pub extern "C" fn ftf_config_builder_set_reports_before_suspicion(
         builder: *mut ftf_config_builder,
@@ -118,6 +122,19 @@ impl ftf_config_builder {
     ) -> ftf_result {
         set!(builder, |b| b.builder =
             b.builder.reports_before_suspicion(n))
+    }
+
+    /// Confirmation by count: a SUSPECTED partition whose failure total (as for
+    /// `ftf_config_builder_set_reports_before_suspicion`) reaches `n` is confirmed FAILED by
+    /// that report, beside the confirmation by time. 0 = off (the default); otherwise above
+    /// the reports before suspicion, at most 65535 (checked by build). The original's simple
+    /// handler: suspicion 1, failure 2.
+    #[no_mangle]
+    pub extern "C" fn ftf_config_builder_set_reports_before_failure(
+        builder: *mut ftf_config_builder,
+        n: u32,
+    ) -> ftf_result {
+        set!(builder, |b| b.builder = b.builder.reports_before_failure(n))
     }
 
     /// Time a partition stays SUSPECTED before it is confirmed FAILED (0 = next tick).
@@ -130,7 +147,8 @@ impl ftf_config_builder {
             b.builder.failure_confirmation(ns(nanos)))
     }
 
-    /// The time one recovery attempt may take before it is abandoned and cancelled (> 0).
+    /// The time one recovery attempt may take before it is abandoned and cancelled; 0 = no
+    /// timeout (an attempt runs until its phases report, as the original accepted).
     #[no_mangle]
     pub extern "C" fn ftf_config_builder_set_recovery_timeout_ns(
         builder: *mut ftf_config_builder,
@@ -161,7 +179,8 @@ impl ftf_config_builder {
     }
 
     /// Recoveries running at once, K (`>= 1`; a coordinator or forest accepts at most
-    /// `FTF_MAX_CONCURRENT_RECOVERIES`).
+    /// `FTF_MAX_CONCURRENT_RECOVERIES`). The original recommends
+    /// `ftf_recommended_max_concurrent(n)`; the default is 3.
     #[no_mangle]
     pub extern "C" fn ftf_config_builder_set_max_concurrent(
         builder: *mut ftf_config_builder,
@@ -247,26 +266,47 @@ impl ftf_config_builder {
             b.heartbeat.with_max_local_pause(ns(nanos)))
     }
 
-    /// Alert thresholds (defaults 50 %, 0, 30 s, 5, 5 s): healthy ratio below
+    /// The first five alert thresholds (defaults 50 %, 0, 30 s, 5, 5 s): healthy ratio below
     /// `min_healthy_percent` (`<= 100`), more than `max_failed` FAILED/RECOVERING partitions,
-    /// average recovery above `max_avg_recovery_ns`, more than `max_failures` failures, and
-    /// operations in flight `max_pause_stall_ns` into a pause.
+    /// average recovery above `max_avg_recovery_ns`, more than `max_unrecovered` recovery
+    /// attempts not succeeded over the failures still open, and operations in flight
+    /// `max_pause_stall_ns` into a pause. The others keep their values; set them all with
+    /// `ftf_config_builder_set_alert_thresholds`.
     #[no_mangle]
     pub extern "C" fn ftf_config_builder_set_alerts(
         builder: *mut ftf_config_builder,
         min_healthy_percent: u32,
         max_failed: u32,
         max_avg_recovery_ns: u64,
-        max_failures: u64,
+        max_unrecovered: u64,
         max_pause_stall_ns: u64,
     ) -> ftf_result {
         set!(builder, |b| b.alerts = AlertThresholds {
             min_healthy_percent,
             max_failed,
             max_avg_recovery: ns(max_avg_recovery_ns),
-            max_failures,
+            max_unrecovered,
             max_pause_stall: ns(max_pause_stall_ns),
+            ..b.alerts
         })
+    }
+
+    /// Every alert threshold (see `ftf_alert_thresholds`; copied; checked by build).
+    /// `FTF_OK`; `FTF_NULL_PARAMETER` (also for a NULL `thresholds`).
+    #[no_mangle]
+    pub extern "C" fn ftf_config_builder_set_alert_thresholds(
+        builder: *mut ftf_config_builder,
+        thresholds: *const ftf_alert_thresholds,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let b = try_mut_from_ptr!(builder);
+            let Some(t) = read_thresholds(thresholds) else {
+                return ftf_result::FTF_NULL_PARAMETER;
+            };
+            b.error = None;
+            b.alerts = t;
+            ftf_result::FTF_OK
+        }
     }
 
     /// Validates the builder's values and creates a frozen config. The builder is not
@@ -371,7 +411,7 @@ impl ftf_config {
         }
     }
 
-    /// The configured recovery timeout in nanoseconds; 0 for NULL.
+    /// The configured recovery timeout in nanoseconds (0 = no timeout); 0 for NULL.
     #[no_mangle]
     pub extern "C" fn ftf_config_recovery_timeout_ns(config: *const ftf_config) -> u64 {
         ffi_panic_boundary! {
@@ -385,6 +425,37 @@ impl ftf_config {
         ffi_panic_boundary! {
             duration_ns(try_ref_from_ptr!(config).pause_timeout())
         }
+    }
+
+    /// The configured confirmation by count (0 = off); 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_config_reports_before_failure(config: *const ftf_config) -> u32 {
+        ffi_panic_boundary! {
+            u32::from(try_ref_from_ptr!(config).reports_before_failure())
+        }
+    }
+
+    /// The configured alert thresholds. `FTF_OK`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_config_alert_thresholds(
+        config: *const ftf_config,
+        thresholds_out: *mut ftf_alert_thresholds,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(config);
+            let out = try_out!(thresholds_out);
+            *out = (*c.alerts()).into();
+            ftf_result::FTF_OK
+        }
+    }
+}
+
+/// The original's recommended K for `n` partitions: `min(n / 4, 5)`, at least 1 (pass it to
+/// `ftf_config_builder_set_max_concurrent`; the default stays 3). Never fails.
+#[no_mangle]
+pub extern "C" fn ftf_recommended_max_concurrent(n: u32) -> u32 {
+    ffi_panic_boundary! {
+        Config::recommended_max_concurrent(n)
     }
 }
 

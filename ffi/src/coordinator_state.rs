@@ -12,6 +12,7 @@
 //! * The `write_*` helpers take the core coordinator by reference, so `ftf_forest` answers the
 //!   same questions from inside its monitor's lock with the same code.
 
+use ftforest_core::coord::PartitionStatsError;
 use ftforest_core::Instant;
 
 use crate::coordinator::{ftf_coordinator, FfiCoord};
@@ -19,7 +20,7 @@ use crate::event::ftf_phase_job;
 use crate::handle::{try_from, try_out, try_ref_from_ptr};
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
-use crate::stats::ftf_stats;
+use crate::stats::{ftf_partition_stats, ftf_stats};
 use crate::table::ftf_counts;
 
 /// Writes `(health, incarnation)` of `rank` from any coordinator.
@@ -49,7 +50,8 @@ pub struct ftf_partition_info {
     pub health: u32,
     /// The incarnation (bumped each time the partition becomes HEALTHY again).
     pub incarnation: u32,
-    /// Consecutive failure reports since the last success.
+    /// Failure reports not yet answered by a success of their own signal (the total of the
+    /// per-signal streaks, see `ftf_partition_stats` for each).
     pub consecutive_failures: u32,
     /// Recovery attempts made for the current failure.
     pub attempts: u32,
@@ -91,6 +93,24 @@ pub(crate) fn write_partition(
         heartbeat_mean_ns: crate::config::duration_ns(hb.mean()),
     };
     ftf_result::FTF_OK
+}
+
+/// Writes the statistics of `rank`.
+pub(crate) fn write_partition_stats(
+    c: &FfiCoord,
+    rank: u32,
+    stats_out: *mut ftf_partition_stats,
+) -> ftf_result {
+    let out = try_out!(stats_out);
+    match c.partition_stats(rank) {
+        Ok(p) => {
+            *out = p.into();
+            ftf_result::FTF_OK
+        }
+        Err(PartitionStatsError::UnknownPartition) => ftf_result::FTF_UNKNOWN_PARTITION,
+        // Boxed coordinators always keep statistics; never reached.
+        Err(_) => ftf_result::FTF_UNEXPECTED_STATE,
+    }
 }
 
 /// Writes the running attempt of `rank` (phase = current phase).
@@ -147,6 +167,21 @@ impl ftf_coordinator {
         ffi_panic_boundary! {
             let c = try_ref_from_ptr!(coordinator);
             write_partition(&c.lock(), rank, info_out)
+        }
+    }
+
+    /// The statistics of `rank` (per-signal consecutive failures, suspicions, failures,
+    /// recoveries, last report time, last detection and recovery latency). `FTF_OK`;
+    /// `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_partition_stats(
+        coordinator: *const ftf_coordinator,
+        rank: u32,
+        stats_out: *mut ftf_partition_stats,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            write_partition_stats(&c.lock(), rank, stats_out)
         }
     }
 

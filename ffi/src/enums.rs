@@ -234,10 +234,19 @@ pub const FTF_ALERT_LOW_HEALTHY_RATIO: u32 = 1;
 pub const FTF_ALERT_FAILED_PARTITIONS: u32 = 2;
 /// Alert bit: average recovery latency above `max_avg_recovery`.
 pub const FTF_ALERT_SLOW_RECOVERY: u32 = 4;
-/// Alert bit: more failures detected in total than `max_failures`.
+/// Alert bit: recovery attempts not (yet) succeeded, over the failures still open, above
+/// `max_unrecovered` (the original's "attempted - succeeded > 5"; clears when they recover).
 pub const FTF_ALERT_MANY_FAILURES: u32 = 8;
 /// Alert bit: operations still in flight `max_pause_stall` into a pause.
 pub const FTF_ALERT_PAUSE_STALLED: u32 = 16;
+/// Alert bit: succeeded / finished recovery attempts below `min_success_permille`.
+pub const FTF_ALERT_LOW_SUCCESS_RATE: u32 = 32;
+/// Alert bit: more partitions in the recovery queue than `max_queue_depth`.
+pub const FTF_ALERT_QUEUE_BACKLOG: u32 = 64;
+/// Alert bit: more SUSPECTED partitions than `max_suspected`.
+pub const FTF_ALERT_MANY_SUSPECTED: u32 = 128;
+/// Alert bit: average detection latency above `max_avg_detection_ns`.
+pub const FTF_ALERT_SLOW_DETECTION: u32 = 256;
 
 // cbindgen cannot evaluate paths, so the bits are spelled out and checked here.
 const _: () = {
@@ -247,6 +256,10 @@ const _: () = {
     assert!(FTF_ALERT_SLOW_RECOVERY == Alerts::SLOW_RECOVERY.0);
     assert!(FTF_ALERT_MANY_FAILURES == Alerts::MANY_FAILURES.0);
     assert!(FTF_ALERT_PAUSE_STALLED == Alerts::PAUSE_STALLED.0);
+    assert!(FTF_ALERT_LOW_SUCCESS_RATE == Alerts::LOW_SUCCESS_RATE.0);
+    assert!(FTF_ALERT_QUEUE_BACKLOG == Alerts::QUEUE_BACKLOG.0);
+    assert!(FTF_ALERT_MANY_SUSPECTED == Alerts::MANY_SUSPECTED.0);
+    assert!(FTF_ALERT_SLOW_DETECTION == Alerts::SLOW_DETECTION.0);
 };
 
 /// Range-checks a phase from C.

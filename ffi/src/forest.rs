@@ -41,7 +41,9 @@ use crate::callbacks::{
 use crate::clock::FfiClock;
 use crate::config::ftf_config;
 use crate::coordinator::{config_or_default, make_report, new_error, tracker_or_new};
-use crate::coordinator_state::{ftf_partition_info, write_health, write_partition, write_recovery};
+use crate::coordinator_state::{
+    ftf_partition_info, write_health, write_partition, write_partition_stats, write_recovery,
+};
 use crate::event::ftf_phase_job;
 use crate::handle::{
     arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc, try_from, try_out,
@@ -49,7 +51,7 @@ use crate::handle::{
 };
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
-use crate::stats::ftf_stats;
+use crate::stats::{ftf_partition_stats, ftf_stats};
 use crate::table::ftf_counts;
 use crate::tracker::{ftf_tracker, FfiTracker};
 use crate::wait::ftf_finalizer_fn;
@@ -367,6 +369,20 @@ impl ftf_forest {
         ffi_panic_boundary! {
             let f = try_ref_from_ptr!(forest);
             f.monitor.with_coordinator(|c| write_partition(c, rank, info_out))
+        }
+    }
+
+    /// The statistics of `rank` (see `ftf_partition_stats`; times on `ftf_now_ns()`).
+    /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_partition_stats(
+        forest: *const ftf_forest,
+        rank: u32,
+        stats_out: *mut ftf_partition_stats,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            f.monitor.with_coordinator(|c| write_partition_stats(c, rank, stats_out))
         }
     }
 

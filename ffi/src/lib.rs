@@ -46,6 +46,7 @@ pub mod queue;
 pub mod result;
 pub mod stats;
 pub mod table;
+pub mod thresholds;
 pub mod tracker;
 pub mod version;
 pub mod wait;

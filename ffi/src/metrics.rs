@@ -100,6 +100,10 @@ pub(crate) fn render(s: &ftf_stats, level: u32, alerts: u32, in_flight: u32) -> 
         ("slow_recovery", crate::enums::FTF_ALERT_SLOW_RECOVERY),
         ("many_failures", crate::enums::FTF_ALERT_MANY_FAILURES),
         ("pause_stalled", crate::enums::FTF_ALERT_PAUSE_STALLED),
+        ("low_success_rate", crate::enums::FTF_ALERT_LOW_SUCCESS_RATE),
+        ("queue_backlog", crate::enums::FTF_ALERT_QUEUE_BACKLOG),
+        ("many_suspected", crate::enums::FTF_ALERT_MANY_SUSPECTED),
+        ("slow_detection", crate::enums::FTF_ALERT_SLOW_DETECTION),
     ] {
         let _ = writeln!(
             o,

@@ -1,10 +1,12 @@
-//! `ftf_stats`: the coordinator's statistics snapshot as a plain `#[repr(C)]` struct.
+//! `ftf_stats`: the coordinator's statistics snapshot as a plain `#[repr(C)]` struct, and
+//! `ftf_partition_stats`, the statistics of one partition.
 //!
 //! Invariants: a snapshot is a copy taken under the coordinator's lock (live per-state counts
 //! and queue depth, B24); counters are monotonic and saturate; latencies are nanoseconds from
 //! fixed-size histograms (percentiles bucketed, at most 25 % high; average and maximum exact).
+//! Per-partition times and latencies that do not exist yet read `FTF_NO_TIME`.
 
-use ftforest_core::coord::{LatencySummary, Stats};
+use ftforest_core::coord::{LatencySummary, PartitionStats, Signal, Stats};
 
 use crate::config::duration_ns;
 
@@ -137,6 +139,56 @@ impl From<Stats> for ftf_stats {
             events_dropped: s.events_dropped,
             detection_latency: s.detection_latency.into(),
             recovery_latency: s.recovery_latency.into(),
+        }
+    }
+}
+
+/// "Never" in `ftf_partition_stats` times and latencies.
+pub const FTF_NO_TIME: u64 = u64::MAX;
+
+/// The statistics of one partition (`ftf_coordinator_partition_stats`,
+/// `ftf_forest_partition_stats`).
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ftf_partition_stats {
+    /// Consecutive barrier timeouts (since the last barrier passed or `FTF_REPORT_HEALTHY`).
+    pub consecutive_barrier: u32,
+    /// Consecutive ghost-sync failures (since the last ghost-sync success).
+    pub consecutive_ghost_sync: u32,
+    /// Consecutive missed heartbeats (since the last heartbeat received).
+    pub consecutive_heartbeat: u32,
+    /// Reports handled (not stale).
+    pub reports: u32,
+    /// HEALTHY -> SUSPECTED transitions.
+    pub suspicions: u32,
+    /// Transitions to FAILED.
+    pub failures: u32,
+    /// Recovery attempts started.
+    pub recoveries_attempted: u32,
+    /// Recovery attempts that succeeded.
+    pub recoveries_succeeded: u32,
+    /// When the last handled report arrived (the coordinator's time line), or `FTF_NO_TIME`.
+    pub last_report_ns: u64,
+    /// First failure report -> FAILED of the last failure, or `FTF_NO_TIME`.
+    pub last_detection_latency_ns: u64,
+    /// FAILED -> HEALTHY of the last successful recovery, or `FTF_NO_TIME`.
+    pub last_recovery_latency_ns: u64,
+}
+
+impl From<PartitionStats> for ftf_partition_stats {
+    fn from(p: PartitionStats) -> Self {
+        ftf_partition_stats {
+            consecutive_barrier: u32::from(p.consecutive(Signal::Barrier)),
+            consecutive_ghost_sync: u32::from(p.consecutive(Signal::GhostSync)),
+            consecutive_heartbeat: u32::from(p.consecutive(Signal::Heartbeat)),
+            reports: p.reports,
+            suspicions: p.suspicions,
+            failures: p.failures,
+            recoveries_attempted: p.recoveries_attempted,
+            recoveries_succeeded: p.recoveries_succeeded,
+            last_report_ns: p.last_report.map_or(FTF_NO_TIME, |t| t.as_nanos()),
+            last_detection_latency_ns: p.last_detection_latency.map_or(FTF_NO_TIME, duration_ns),
+            last_recovery_latency_ns: p.last_recovery_latency.map_or(FTF_NO_TIME, duration_ns),
         }
     }
 }

@@ -461,6 +461,9 @@ mod tests {
     #[test]
     fn recommended_k_is_min_quarter_five_at_least_one() {
         let k = Config::recommended_max_concurrent;
-        assert_eq!([k(0), k(1), k(7), k(8), k(12), k(19), k(20), k(u32::MAX)], [1, 1, 1, 2, 3, 4, 5, 5]);
+        assert_eq!(
+            [k(0), k(1), k(7), k(8), k(12), k(19), k(20), k(u32::MAX)],
+            [1, 1, 1, 2, 3, 4, 5, 5]
+        );
     }
 }

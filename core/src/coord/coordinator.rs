@@ -9,7 +9,9 @@
 //!   [`poll_event`](Coordinator::poll_event) (news for observers),
 //!   [`poll_timeout`](Coordinator::poll_timeout) (when to call `tick` next);
 //! * getters on `&self`: [`health`](Coordinator::health), [`stats`](Coordinator::stats),
-//!   [`level`](Coordinator::level), [`alerts`](Coordinator::alerts), ….
+//!   [`partition_stats`](Coordinator::partition_stats), [`level`](Coordinator::level),
+//!   [`alerts`](Coordinator::alerts), …; the command
+//!   [`set_alert_thresholds`](Coordinator::set_alert_thresholds).
 //!
 //! After every input, drain `poll_action` and `poll_event`, then sleep until `poll_timeout`
 //! (or the next input) and call `tick`. Calling `tick` early or twice is a no-op ("spurious
@@ -53,17 +55,20 @@
 //! # Memory per partition
 //!
 //! [`BYTES_PER_PARTITION`] = 4 (health cell) + 4 (lock slot) + 4 (queue ring entry) + 40
-//! ([`PartitionSlot`]) = 52 bytes, plus one queue-membership bit (4/32 byte), all in caller
-//! storage. 65,536 partitions: 3.3 MiB. The coordinator's own size is fixed (it grows with
-//! `R` recovery slots and `E` event slots, not with `n`).
+//! ([`PartitionSlot`], three per-signal failure streaks included) = 52 bytes, plus one
+//! queue-membership bit (4/32 byte), all in caller storage. 65,536 partitions: 3.3 MiB.
+//! Per-partition statistics are optional: 48 more bytes ([`PartitionStatsSlot`]) per
+//! partition with [`Coordinator::new_with_stats`] (the boxed coordinator keeps them: 3 MiB
+//! more for 65,536), none with [`Coordinator::new`]. The coordinator's own size is fixed (it
+//! grows with `R` recovery slots and `E` event slots, not with `n`).
 
 use super::action::{Action, Hooks, PhaseJob};
 use super::config::{Config, ConfigError};
-use super::level::AlertThresholds;
 use super::detect::PartitionSlot;
 use super::error::NewError;
 use super::event::{Cause, Event, Outbox, QuorumChange, StatusChange, MAX_EVENTS_PER_STEP};
 use super::gate::OpGate;
+use super::level::AlertThresholds;
 use super::level::{alerts, health_level, AlertInput, Alerts, HealthLevel};
 use super::mode::RecoveryMode;
 use super::phase::{Phase, PhaseMachine};
@@ -198,8 +203,16 @@ pub(crate) struct ScanCursor {
 /// * `S`: optional per-partition statistics storage ([`PartitionStatsStorage`]; the default
 ///   [`NoPartitionStats`] keeps none, see [`Coordinator::new_with_stats`]).
 #[derive(Debug)]
-pub struct Coordinator<H, L, Q, P, G, const R: usize = 8, const E: usize = 256, S = NoPartitionStats>
-where
+pub struct Coordinator<
+    H,
+    L,
+    Q,
+    P,
+    G,
+    const R: usize = 8,
+    const E: usize = 256,
+    S = NoPartitionStats,
+> where
     H: AsRef<[HealthCell]>,
     L: AsRef<[LockSlot]>,
     Q: AsRef<[QueueSlot]>,
@@ -606,7 +619,11 @@ where
         let mut add = |d: Instant| t = Some(t.map_or(d, |x| x.min(d)));
         // A zero recovery timeout is no timeout: running attempts have no deadline.
         let timeouts = !self.cfg.recovery_timeout().is_zero();
-        for s in self.recs.iter().filter(|s| timeouts && s.state == RecState::Running) {
+        for s in self
+            .recs
+            .iter()
+            .filter(|s| timeouts && s.state == RecState::Running)
+        {
             add(s.deadline);
         }
         if let Pause::Pausing { deadline, .. } = self.pause {

@@ -145,9 +145,7 @@ impl PartitionSlot {
     /// not yet answered by a success of their own signal (module docs). Compared with
     /// `reports_before_suspicion` and `reports_before_failure`.
     pub fn consecutive_failures(&self) -> u16 {
-        self.streaks
-            .iter()
-            .fold(0u16, |a, &b| a.saturating_add(b))
+        self.streaks.iter().fold(0u16, |a, &b| a.saturating_add(b))
     }
     /// Failure reports of `signal` since its last success (saturating).
     pub fn consecutive(&self, signal: Signal) -> u16 {
@@ -368,7 +366,12 @@ mod tests {
         // A heartbeat ends only the heartbeat streak: ghost sync and barrier still fail, so
         // the suspicion stays.
         assert_eq!(
-            s.detect_report(Health::Suspected, ReportKind::HeartbeatReceived, ms(60), &cfg),
+            s.detect_report(
+                Health::Suspected,
+                ReportKind::HeartbeatReceived,
+                ms(60),
+                &cfg
+            ),
             Detect::Nothing
         );
         assert_eq!(
@@ -439,7 +442,11 @@ mod tests {
         let d = Config::default();
         let mut t = PartitionSlot::fresh(ms(0), &d);
         for i in 0..10 {
-            let h = if i < 2 { Health::Healthy } else { Health::Suspected };
+            let h = if i < 2 {
+                Health::Healthy
+            } else {
+                Health::Suspected
+            };
             assert_ne!(
                 t.detect_report(h, ReportKind::BarrierTimeout, ms(i), &d),
                 Detect::Confirm(Cause::BarrierTimeout)

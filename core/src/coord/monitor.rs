@@ -63,14 +63,16 @@ use core::fmt;
 use core::time::Duration;
 
 use super::action::{Action, CancelJob, PhaseJob};
-use super::config::Config;
+use super::config::{Config, ConfigError};
 use super::coordinator_std::BoxedCoordinator;
 use super::error::{NewError, PhaseDoneError, RetryError};
 use super::event::Event;
 use super::gate::OpGate;
+use super::level::AlertThresholds;
 use super::level::{Alerts, HealthLevel};
 use super::listener::{ListenerHandle, ListenerSet, SubscribeError, UnsubscribeError};
 use super::phase::Phase;
+use super::pstats::{PartitionStats, PartitionStatsError};
 use super::report::{Report, ReportError, ReportOutcome, ReportSink};
 use super::stats::Stats;
 use crate::health::Health;
@@ -542,6 +544,20 @@ where
     pub fn alerts(&self) -> Alerts {
         let now = self.shared.clock.now();
         lock(&self.shared.coord).alerts(now)
+    }
+
+    /// Replace the alert thresholds of the running coordinator (see
+    /// [`Coordinator::set_alert_thresholds`](super::Coordinator::set_alert_thresholds));
+    /// an invalid value is refused by name and nothing changes. Never waits for a callback.
+    pub fn set_alert_thresholds(&self, thresholds: AlertThresholds) -> Result<(), ConfigError> {
+        lock(&self.shared.coord).set_alert_thresholds(thresholds)
+    }
+
+    /// The statistics of partition `rank` (see
+    /// [`Coordinator::partition_stats`](super::Coordinator::partition_stats); a monitor
+    /// always keeps them).
+    pub fn partition_stats(&self, rank: u32) -> Result<PartitionStats, PartitionStatsError> {
+        lock(&self.shared.coord).partition_stats(rank)
     }
 
     /// Read the coordinator under its lock (do not block inside `f`).

@@ -99,10 +99,7 @@ impl PartitionStatsSlot {
 /// Storage of per-partition statistics: anything that reads and writes a slice of
 /// [`PartitionStatsSlot`]s (arrays, slices, boxes, [`NoPartitionStats`]). Implemented for
 /// every such type; not meant to be implemented by hand.
-pub trait PartitionStatsStorage:
-    AsRef<[PartitionStatsSlot]> + AsMut<[PartitionStatsSlot]>
-{
-}
+pub trait PartitionStatsStorage: AsRef<[PartitionStatsSlot]> + AsMut<[PartitionStatsSlot]> {}
 
 impl<T: AsRef<[PartitionStatsSlot]> + AsMut<[PartitionStatsSlot]> + ?Sized> PartitionStatsStorage
     for T
@@ -190,7 +187,11 @@ mod tests {
         let mut s = PartitionStatsSlot::new();
         let p = s.snapshot([0; 3]);
         assert_eq!(
-            (p.last_report, p.last_detection_latency, p.last_recovery_latency),
+            (
+                p.last_report,
+                p.last_detection_latency,
+                p.last_recovery_latency
+            ),
             (None, None, None)
         );
         s.on_report(Instant::from_millis(7));

@@ -42,9 +42,9 @@ use super::event::{
     Cause, Escalation, EscalationReason, Event, Finished, PhaseChange, QueueReason, Queued, Retry,
 };
 use super::gate::OpGate;
-use super::pstats::PartitionStatsStorage;
 use super::mode::{Enter, Exit};
 use super::phase::Phase;
+use super::pstats::PartitionStatsStorage;
 use super::sched::Promote;
 use crate::health::{Health, HealthCell};
 use crate::lock::{AcquireError, LockSlot, PermitToken};

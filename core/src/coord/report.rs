@@ -102,12 +102,8 @@ impl ReportKind {
     pub const fn signal(self) -> Option<Signal> {
         match self {
             ReportKind::BarrierTimeout | ReportKind::BarrierPassed => Some(Signal::Barrier),
-            ReportKind::GhostSyncFailure | ReportKind::GhostSyncSuccess => {
-                Some(Signal::GhostSync)
-            }
-            ReportKind::HeartbeatReceived | ReportKind::HeartbeatMissed => {
-                Some(Signal::Heartbeat)
-            }
+            ReportKind::GhostSyncFailure | ReportKind::GhostSyncSuccess => Some(Signal::GhostSync),
+            ReportKind::HeartbeatReceived | ReportKind::HeartbeatMissed => Some(Signal::Heartbeat),
             ReportKind::Healthy | ReportKind::Crashed => None,
         }
     }

@@ -26,8 +26,7 @@ use crate::health::HealthCell;
 use crate::lock::LockSlot;
 use crate::queue::QueueSlot;
 
-impl<H, L, Q, P, G, const R: usize, const E: usize, S> Drop
-    for Coordinator<H, L, Q, P, G, R, E, S>
+impl<H, L, Q, P, G, const R: usize, const E: usize, S> Drop for Coordinator<H, L, Q, P, G, R, E, S>
 where
     H: AsRef<[HealthCell]>,
     L: AsRef<[LockSlot]>,
