@@ -162,14 +162,18 @@ fn config_builder_validates_and_names_the_field() {
         ftf_config_builder::ftf_config_builder_set_alerts(b, 50, 0, MS, 5, MS),
         FTF_OK
     );
+    // A zero recovery timeout is accepted: no timeout (issue 7, item 13).
     assert_eq!(
         ftf_config_builder::ftf_config_builder_set_recovery_timeout_ns(b, 0),
         FTF_OK
     );
     assert_eq!(
         ftf_config_builder::ftf_config_builder_build(b, &mut c),
-        FTF_INVALID_CONFIG
+        FTF_OK
     );
+    assert_eq!(ftf_config::ftf_config_recovery_timeout_ns(c), 0);
+    ftf_config::ftf_config_free(c);
+    c = ptr::null();
     assert_eq!(
         ftf_config_builder::ftf_config_builder_set_recovery_timeout_ns(b, 500 * MS),
         FTF_OK
