@@ -298,9 +298,52 @@ static void forest_lambdas_and_subscription() {
     CHECK(s.recoveries_failed == 1 && s.recoveries_succeeded == 1);
     CHECK(f.metrics().find("# EOF") != std::string::npos);
     CHECK(f.partition(1).health == FTF_HEALTH_HEALTHY);
+    ftf_partition_stats ps = f.partition_stats(1);
+    CHECK(ps.failures == 1 && ps.recoveries_attempted == 2 && ps.recoveries_succeeded == 1);
+    CHECK(ps.last_recovery_latency_ns != FTF_NO_TIME);
+    ftf_alert_thresholds th = f.thresholds();
+    th.max_failed = 2;
+    f.set_thresholds(th);
+    CHECK(f.thresholds().max_failed == 2);
     CHECK(throws_code([&] { (void)f.partition(3); }) == FTF_UNKNOWN_PARTITION);
     ftf::recovery none;
     CHECK(throws_code([&] { ftf::forest g(cfg, 3, t, none); }) == FTF_NULL_PARAMETER);
+}
+
+// Issue 7: per-signal detection, per-partition statistics, thresholds at run time,
+// confirmation by count, recommended K.
+static void coordinator_detection_and_thresholds() {
+    CHECK(ftf::config::recommended_max_concurrent(12) == 3);
+    ftf_alert_thresholds th = ftf::default_alert_thresholds();
+    CHECK(th.max_queue_depth == 5 && th.min_success_permille == 800);
+    ftf::config cfg = ftf::config_builder()
+                          .reports_before_suspicion(1)
+                          .reports_before_failure(2)
+                          .alert_thresholds(th)
+                          .build();
+    CHECK(cfg.reports_before_failure() == 2);
+    CHECK(cfg.alert_thresholds().max_suspected == 2);
+    CHECK(throws_code([] { ftf::config_builder().reports_before_failure(2).build(); }) ==
+          FTF_INVALID_CONFIG);
+    ftf::tracker t;
+    ftf::coordinator c(cfg, 5, t, 0);
+    CHECK(c.report(1, FTF_REPORT_BARRIER_TIMEOUT, 2) == FTF_REPORT_SUSPECTED);
+    CHECK(c.report(2, FTF_REPORT_HEARTBEAT_RECEIVED, 2) == FTF_REPORT_COUNTED);
+    CHECK(c.health(2).first == FTF_HEALTH_SUSPECTED);
+    ftf_partition_stats ps = c.partition_stats(2);
+    CHECK(ps.consecutive_barrier == 1 && ps.reports == 2 && ps.suspicions == 1);
+    CHECK(ps.last_report_ns == 2 && ps.last_detection_latency_ns == FTF_NO_TIME);
+    CHECK(c.report(3, FTF_REPORT_GHOST_SYNC_FAILURE, 2) == FTF_REPORT_FAILED);
+    while (c.poll_event()) {
+    }
+    th.max_failed = 1;
+    c.set_thresholds(th);
+    CHECK(c.thresholds().max_failed == 1);
+    CHECK((c.alerts(3) & FTF_ALERT_FAILED_PARTITIONS) == 0);
+    th.min_healthy_percent = 101;
+    CHECK(throws_code([&] { c.set_thresholds(th); }) == FTF_INVALID_CONFIG);
+    CHECK(c.thresholds().min_healthy_percent == 50);
+    CHECK(throws_code([&] { (void)c.partition_stats(5); }) == FTF_UNKNOWN_PARTITION);
 }
 
 int main() {
@@ -311,6 +354,7 @@ int main() {
     RUN(errors_are_system_errors);
     RUN(table_lock_queue);
     RUN(coordinator_sans_io);
+    RUN(coordinator_detection_and_thresholds);
     RUN(forest_lambdas_and_subscription);
     RUN(barrier_reports_to_the_forest);
     std::printf("%d passed, %d failed\n", passed, failed);

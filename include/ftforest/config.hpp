@@ -14,6 +14,13 @@
 
 namespace ftf {
 
+/// The default alert thresholds (see ftf_alert_thresholds).
+inline ftf_alert_thresholds default_alert_thresholds() {
+    ftf_alert_thresholds t{};
+    check(ftf_alert_thresholds_default(&t), "ftf_alert_thresholds_default");
+    return t;
+}
+
 class config {
 public:
     /// The defaults.
@@ -23,6 +30,18 @@ public:
         h_ = handle(c);
     }
     uint32_t max_concurrent() const noexcept { return ftf_config_max_concurrent(get()); }
+    uint32_t reports_before_failure() const noexcept {
+        return ftf_config_reports_before_failure(get());
+    }
+    ftf_alert_thresholds alert_thresholds() const {
+        ftf_alert_thresholds t{};
+        check(ftf_config_alert_thresholds(get(), &t), "ftf_config_alert_thresholds");
+        return t;
+    }
+    /// The original's recommended K for n partitions: min(n / 4, 5), at least 1.
+    static uint32_t recommended_max_concurrent(uint32_t n) noexcept {
+        return ftf_recommended_max_concurrent(n);
+    }
     const ftf_config *get() const noexcept { return h_.get(); }
 
 private:
@@ -44,11 +63,21 @@ public:
         check(ftf_config_builder_set_reports_before_suspicion(h_.get(), n));
         return *this;
     }
+    /// Confirmation by count (0 = off; otherwise above reports_before_suspicion).
+    config_builder &reports_before_failure(uint32_t n) {
+        check(ftf_config_builder_set_reports_before_failure(h_.get(), n));
+        return *this;
+    }
+    config_builder &alert_thresholds(const ftf_alert_thresholds &t) {
+        check(ftf_config_builder_set_alert_thresholds(h_.get(), &t));
+        return *this;
+    }
     template <class R, class P>
     config_builder &failure_confirmation(std::chrono::duration<R, P> d) {
         check(ftf_config_builder_set_failure_confirmation_ns(h_.get(), to_ns(d)));
         return *this;
     }
+    /// Zero: no recovery timeout.
     template <class R, class P>
     config_builder &recovery_timeout(std::chrono::duration<R, P> d) {
         check(ftf_config_builder_set_recovery_timeout_ns(h_.get(), to_ns(d)));

@@ -75,6 +75,24 @@ public:
         check(ftf_coordinator_partition(get(), rank, &i), "ftf_coordinator_partition");
         return i;
     }
+    ftf_partition_stats partition_stats(uint32_t rank) const {
+        ftf_partition_stats s{};
+        check(ftf_coordinator_partition_stats(get(), rank, &s),
+              "ftf_coordinator_partition_stats");
+        return s;
+    }
+    uint32_t alerts(uint64_t now_ns) const noexcept {
+        return ftf_coordinator_alerts(get(), now_ns);
+    }
+    ftf_alert_thresholds thresholds() const {
+        ftf_alert_thresholds t{};
+        check(ftf_coordinator_thresholds(get(), &t), "ftf_coordinator_thresholds");
+        return t;
+    }
+    /// Replace the alert thresholds while running (throws FTF_INVALID_CONFIG, unchanged).
+    void set_thresholds(const ftf_alert_thresholds &t) {
+        check(ftf_coordinator_set_thresholds(get(), &t), "ftf_coordinator_set_thresholds");
+    }
     /// Whether the next input's events fit the outbox (else it throws FTF_OUTBOX_FULL: drain
     /// poll_event() first).
     bool has_outbox_room() const noexcept { return ftf_coordinator_has_outbox_room(get()); }

@@ -167,6 +167,20 @@ public:
         check(ftf_forest_stats(get(), &s), "ftf_forest_stats");
         return s;
     }
+    ftf_partition_stats partition_stats(uint32_t rank) const {
+        ftf_partition_stats s{};
+        check(ftf_forest_partition_stats(get(), rank, &s), "ftf_forest_partition_stats");
+        return s;
+    }
+    ftf_alert_thresholds thresholds() const {
+        ftf_alert_thresholds t{};
+        check(ftf_forest_thresholds(get(), &t), "ftf_forest_thresholds");
+        return t;
+    }
+    /// Replace the alert thresholds while running (throws FTF_INVALID_CONFIG, unchanged).
+    void set_thresholds(const ftf_alert_thresholds &t) {
+        check(ftf_forest_set_thresholds(get(), &t), "ftf_forest_set_thresholds");
+    }
     ftf_level level() const noexcept { return static_cast<ftf_level>(ftf_forest_level(get())); }
     uint32_t alerts() const noexcept { return ftf_forest_alerts(get()); }
     bool in_recovery_mode() const noexcept { return ftf_forest_in_recovery_mode(get()); }
