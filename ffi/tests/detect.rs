@@ -228,7 +228,10 @@ fn builder_confirmation_by_count_thresholds_and_recommended_k() {
     });
     assert_eq!(ftf_config::ftf_config_reports_before_failure(cfg), 2);
     let mut back = ftf_alert_thresholds::default();
-    assert_eq!(ftf_config::ftf_config_alert_thresholds(cfg, &mut back), FTF_OK);
+    assert_eq!(
+        ftf_config::ftf_config_alert_thresholds(cfg, &mut back),
+        FTF_OK
+    );
     assert_eq!(back, t);
     let c = coordinator(cfg, 5);
     // The simple handler: first report suspects, second confirms.

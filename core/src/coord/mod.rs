@@ -5,7 +5,8 @@
 //!
 //! 1. [`Report`]s (barrier timeouts through the [`ReportingBarrier`], ghost-sync results,
 //!    heartbeats) and `tick(now)` → detection ([`PartitionSlot`], [`HeartbeatState`]):
-//!    consecutive failures → SUSPECTED → (confirmation time) → FAILED;
+//!    consecutive failures per signal (a success ends only its own signal's streak) →
+//!    SUSPECTED → (confirmation time, or a count of failure reports) → FAILED;
 //! 2. the recovery [`decide`] function (STATE 1 recover / 2 queue / 3 escalate and queue);
 //! 3. the [`Scheduler`] (recovery queue + recovery lock): FIFO, one recovery per partition,
 //!    at most K at once;
@@ -15,7 +16,8 @@
 //! 5. the [`Phase`]s of each attempt, handed out as [`Action::RunPhase`] and confirmed with
 //!    `phase_done`; failures retry with [`backoff`] and escalate after the last retry;
 //! 6. [`Event`]s (pulled from a bounded outbox; backpressure, never dropped), [`Stats`] with latency
-//!    [`Histogram`]s, the [`HealthLevel`] and [`Alerts`].
+//!    [`Histogram`]s, optional [`PartitionStats`] per partition, the [`HealthLevel`] and
+//!    [`Alerts`] (thresholds changeable on a running coordinator).
 //!
 //! [`Coordinator`] drives all of it. With the `std` feature, `Monitor` runs it on threads
 //! with an embedder `Recovery` trait and listener slots. [`Lightweight`] is the
