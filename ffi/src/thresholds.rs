@@ -14,7 +14,7 @@
 
 use core::time::Duration;
 
-use ftforest_core::coord::AlertThresholds;
+use ftforest_core::coord::{AlertThresholds, ConfigError};
 
 use crate::config::duration_ns;
 use crate::coordinator::ftf_coordinator;
@@ -91,6 +91,21 @@ pub(crate) fn read_thresholds(t: *const ftf_alert_thresholds) -> Option<AlertThr
     unsafe { t.as_ref() }.map(|t| AlertThresholds::from(*t))
 }
 
+/// Reads the caller's thresholds and hands them to `set` (a validating setter):
+/// `FTF_NULL_PARAMETER` for NULL, `FTF_INVALID_CONFIG` when refused, else `FTF_OK`.
+fn set_with(
+    thresholds: *const ftf_alert_thresholds,
+    set: impl FnOnce(AlertThresholds) -> Result<(), ConfigError>,
+) -> ftf_result {
+    let Some(t) = read_thresholds(thresholds) else {
+        return ftf_result::FTF_NULL_PARAMETER;
+    };
+    match set(t) {
+        Ok(()) => ftf_result::FTF_OK,
+        Err(_) => ftf_result::FTF_INVALID_CONFIG,
+    }
+}
+
 /// Writes the default thresholds. `FTF_OK`; `FTF_NULL_PARAMETER`.
 #[no_mangle]
 pub extern "C" fn ftf_alert_thresholds_default(
@@ -114,13 +129,7 @@ impl ftf_coordinator {
     ) -> ftf_result {
         ffi_panic_boundary! {
             let c = try_ref_from_ptr!(coordinator);
-            let Some(t) = read_thresholds(thresholds) else {
-                return ftf_result::FTF_NULL_PARAMETER;
-            };
-            match c.lock().set_alert_thresholds(t) {
-                Ok(()) => ftf_result::FTF_OK,
-                Err(_) => ftf_result::FTF_INVALID_CONFIG,
-            }
+            set_with(thresholds, |t| c.lock().set_alert_thresholds(t))
         }
     }
 
@@ -149,13 +158,7 @@ impl ftf_forest {
     ) -> ftf_result {
         ffi_panic_boundary! {
             let f = try_ref_from_ptr!(forest);
-            let Some(t) = read_thresholds(thresholds) else {
-                return ftf_result::FTF_NULL_PARAMETER;
-            };
-            match f.monitor.set_alert_thresholds(t) {
-                Ok(()) => ftf_result::FTF_OK,
-                Err(_) => ftf_result::FTF_INVALID_CONFIG,
-            }
+            set_with(thresholds, |t| f.monitor.set_alert_thresholds(t))
         }
     }
 
