@@ -7,7 +7,8 @@
 # thumbv6m-none-eabi (microbit, Cortex-M0) and riscv32imc-unknown-none-elf (virt), runs the
 # on-target test suite on each board (each prints "N passed, M failed" and exits non-zero on a
 # failure; QEMU runs under `timeout` because a hang inside the interrupt handler cannot be
-# caught by the firmware's own tick watchdog), then the footprint report and its gates.
+# caught by the firmware's own tick watchdog), the bare-metal libftforest (no_std staticlib)
+# with the C firmware in examples/baremetal, then the footprint report and its gates.
 #
 # Environment: FTF_EMBEDDED_REPORT=FILE also writes the footprint/cycles report to FILE.
 set -euo pipefail
@@ -48,12 +49,13 @@ for t in $TARGETS; do
     cargo build --release --target "$t" --bins
 done
 
+# (SYS_WRITE0 semihosting output goes to QEMU's stderr: merged into stdout.)
 qemu() {
     local t=$1 elf=$2
     case $t in
     thumbv7em-none-eabihf)
         timeout 120 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial null \
-            -semihosting-config enable=on,target=native -icount shift=0,sleep=off -kernel "$elf" ;;
+            -semihosting-config enable=on,target=native -icount shift=0,sleep=off -kernel "$elf" 2>&1 ;;
     thumbv6m-none-eabi)
         timeout 120 qemu-system-arm -M microbit -nographic -monitor none -serial null \
             -semihosting-config enable=on,target=native -icount shift=0,sleep=off -kernel "$elf" ;;
@@ -81,6 +83,24 @@ for t in $TARGETS; do
     rm -f "$out"
 done
 [ "$status" = 0 ] || { echo "embedded: on-target tests failed"; exit 1; }
+
+cd ..
+step "libftforest bare-metal staticlib: clippy, then the C firmware (examples/baremetal) on mps2-an386"
+cargo clippy -p ftforest-ffi --no-default-features --target thumbv7em-none-eabihf -- -D warnings
+bash examples/baremetal/build.sh
+cout=$(mktemp)
+if qemu thumbv7em-none-eabihf examples/baremetal/build/ftf-c-firmware.elf | tee "$cout"; then :; else
+    echo "C firmware: QEMU exited non-zero"; status=1
+fi
+grep -q '^[0-9]* passed, 0 failed$' "$cout" || status=1
+{
+    echo "C firmware (examples/baremetal, libftforest no_std, arm-none-eabi-gcc -Os, thumbv7em):"
+    grep '^storage bytes' "$cout" | sed 's/^/  /'
+    arm-none-eabi-size examples/baremetal/build/ftf-c-firmware.elf | sed 's/^/  /'
+} >>"$report"
+rm -f "$cout"
+[ "$status" = 0 ] || { echo "embedded: C firmware failed"; exit 1; }
+cd "$EMB"
 
 step "footprint (opt-level \"s\", LTO; gates on thumbv7em-none-eabihf)"
 python3 footprint.py target --gate | tee -a "$report"
