@@ -87,6 +87,8 @@ done
 cd ..
 step "libftforest bare-metal staticlib: clippy, then the C firmware (examples/baremetal) on mps2-an386"
 cargo clippy -p ftforest-ffi --no-default-features --target thumbv7em-none-eabihf -- -D warnings
+# The bare build's constructors, on the host (the std test harness; Miri runs them in test.sh).
+cargo test -p ftforest-ffi --no-default-features --lib
 bash examples/baremetal/build.sh
 cout=$(mktemp)
 if qemu thumbv7em-none-eabihf examples/baremetal/build/ftf-c-firmware.elf | tee "$cout"; then :; else

@@ -62,6 +62,8 @@ RUSTFLAGS="--cfg ftforest_loom" CARGO_TARGET_DIR=target/loom \
 if [ "${FTF_SKIP_MIRI:-0}" != 1 ]; then
   stage "miri (core and ffi tests)"
   MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p ftforest-core -p ftforest-ffi
+  # The bare-metal libftforest's caller-storage constructors (pointer carving, placement).
+  MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p ftforest-ffi --no-default-features --lib bare
 fi
 
 stage "C library: header, C tests (plain, ASan, valgrind), examples, install"

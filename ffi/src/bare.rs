@@ -152,30 +152,36 @@ impl FfiCoordinator {
 
 // ---- carving caller storage ---------------------------------------------------------------
 
-/// A bump allocator over the caller's buffer; `None` once it runs out.
+/// A bump allocator over the caller's buffer; `None` once it runs out. Pointer arithmetic
+/// only (the carved pointers keep the buffer's provenance).
 struct Arena {
-    next: usize,
-    end: usize,
+    next: *mut u8,
+    left: usize,
 }
 
 impl Arena {
     fn new(storage: *mut c_void, size: usize) -> Self {
-        let next = storage as usize;
         Arena {
-            next,
-            end: next.saturating_add(size),
+            next: storage.cast(),
+            left: size,
         }
     }
 
     /// Room for `n` values of `T`, aligned.
     fn take<T>(&mut self, n: usize) -> Option<*mut T> {
-        let start = self.next.checked_add(align_of::<T>() - 1)? & !(align_of::<T>() - 1);
-        let end = start.checked_add(size_of::<T>().checked_mul(n)?)?;
-        if end > self.end {
+        let pad = self.next.align_offset(align_of::<T>());
+        let bytes = size_of::<T>().checked_mul(n)?;
+        let total = pad.checked_add(bytes)?;
+        if total > self.left {
             return None;
         }
-        self.next = end;
-        Some(start as *mut T)
+        // SAFETY: `pad + bytes <= left`: both offsets stay inside the caller's buffer
+        // (C contract: `size` bytes at `storage`).
+        let start = unsafe { self.next.add(pad) };
+        // SAFETY: as above.
+        self.next = unsafe { start.add(bytes) };
+        self.left -= total;
+        Some(start.cast())
     }
 }
 
@@ -590,5 +596,209 @@ pub extern "C" fn ftf_coordinator_deinit(coordinator: *const ftf_coordinator) {
 fn panic(_: &core::panic::PanicInfo) -> ! {
     loop {
         core::hint::spin_loop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The bare-metal build's constructors on the host (`cargo test -p ftforest-ffi
+    //! --no-default-features --lib bare`; also under Miri: the carving and placement are the
+    //! unsafe part).
+    use super::*;
+    use crate::event::ftf_event;
+    use crate::tracker::ftf_op_token;
+
+    fn ftf_op_begin(t: *const ftf_tracker, tok: *mut ftf_op_token) -> ftf_result {
+        ftf_tracker::ftf_op_begin(t, tok)
+    }
+    fn ftf_op_end(t: *const ftf_tracker, tok: ftf_op_token) -> ftf_result {
+        ftf_tracker::ftf_op_end(t, tok)
+    }
+    fn ftf_tracker_in_flight(t: *const ftf_tracker) -> u32 {
+        ftf_tracker::ftf_tracker_in_flight(t)
+    }
+    use ftf_coordinator as C;
+    use ftf_partition_table as PT;
+
+    /// A buffer with a deliberately odd start (every init must align by itself).
+    struct Buf(std::vec::Vec<u64>);
+
+    impl Buf {
+        fn new(bytes: usize) -> Self {
+            Buf(std::vec![0u64; bytes / 8 + 2])
+        }
+        fn odd(&mut self) -> *mut c_void {
+            // SAFETY: 1 byte into an allocation of at least 16 bytes.
+            unsafe { self.0.as_mut_ptr().cast::<u8>().add(1).cast() }
+        }
+        fn len(&self) -> usize {
+            self.0.len() * 8 - 1
+        }
+    }
+
+    #[test]
+    fn tracker_lives_in_caller_storage() {
+        let mut buf = Buf::new(ftf_tracker_storage_size());
+        let mut t = core::ptr::null();
+        assert_eq!(
+            ftf_tracker_init(buf.odd(), 8, 1, core::ptr::null(), &mut t),
+            ftf_result::FTF_BUFFER_TOO_SMALL
+        );
+        assert!(t.is_null(), "out-param untouched on error");
+        assert_eq!(
+            ftf_tracker_init(buf.odd(), buf.len(), 0, core::ptr::null(), &mut t),
+            ftf_result::FTF_INVALID_ARGUMENT,
+            "FTF_WAIT_PARK needs an OS"
+        );
+        assert_eq!(
+            ftf_tracker_init(core::ptr::null_mut(), 64, 1, core::ptr::null(), &mut t),
+            ftf_result::FTF_NULL_PARAMETER
+        );
+        assert_eq!(
+            ftf_tracker_init(buf.odd(), buf.len(), 1, core::ptr::null(), &mut t),
+            ftf_result::FTF_OK
+        );
+        assert_eq!((t as usize) % align_of::<FfiTracker>(), 0);
+        let mut tok = ftf_op_token::default();
+        assert_eq!(ftf_op_begin(t, &mut tok), ftf_result::FTF_OK);
+        assert_eq!(ftf_tracker_in_flight(t), 1);
+        assert_eq!(ftf_op_end(t, tok), ftf_result::FTF_OK);
+        ftf_tracker_deinit(t);
+        ftf_tracker_deinit(core::ptr::null());
+    }
+
+    #[test]
+    fn table_lock_queue_in_caller_storage() {
+        assert_eq!(ftf_partition_table_storage_size(0), 0);
+        let mut buf = Buf::new(ftf_partition_table_storage_size(5));
+        let mut t = core::ptr::null();
+        assert_eq!(
+            ftf_partition_table_init(
+                buf.odd(),
+                ftf_partition_table_storage_size(5) / 2,
+                5,
+                &mut t
+            ),
+            ftf_result::FTF_BUFFER_TOO_SMALL
+        );
+        assert_eq!(
+            ftf_partition_table_init(buf.odd(), buf.len(), 5, &mut t),
+            ftf_result::FTF_OK
+        );
+        let mut tr = crate::table::ftf_transition::default();
+        assert_eq!(
+            PT::ftf_partition_table_transition(t, 4, u32::MAX, 1, u32::MAX, &mut tr),
+            ftf_result::FTF_OK
+        );
+        ftf_partition_table_deinit(t);
+
+        let mut buf = Buf::new(ftf_recovery_lock_storage_size(5));
+        let mut l = core::ptr::null();
+        assert_eq!(
+            ftf_recovery_lock_init(buf.odd(), buf.len(), 5, 0, 1, core::ptr::null(), &mut l),
+            ftf_result::FTF_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            ftf_recovery_lock_init(buf.odd(), buf.len(), 5, 2, 1, core::ptr::null(), &mut l),
+            ftf_result::FTF_OK
+        );
+        ftf_recovery_lock_deinit(l);
+
+        let mut buf = Buf::new(ftf_recovery_queue_storage_size(40, 3));
+        let mut q = core::ptr::null();
+        assert_eq!(
+            ftf_recovery_queue_init(buf.odd(), buf.len(), 40, 3, &mut q),
+            ftf_result::FTF_OK
+        );
+        assert_eq!(
+            ftf_recovery_queue::ftf_recovery_queue_push(q, 39),
+            ftf_result::FTF_OK
+        );
+        assert_eq!(ftf_recovery_queue::ftf_recovery_queue_len(q), 1);
+        ftf_recovery_queue_deinit(q);
+    }
+
+    unsafe extern "C" fn fixed_clock(userdata: *mut c_void) -> u64 {
+        userdata.addr() as u64
+    }
+
+    #[test]
+    fn coordinator_in_caller_storage_with_a_built_config() {
+        let mut bb = Buf::new(ftf_config_builder_storage_size());
+        let mut b = core::ptr::null_mut();
+        assert_eq!(
+            ftf_config_builder_init(bb.odd(), bb.len(), &mut b),
+            ftf_result::FTF_OK
+        );
+        let mut cb = Buf::new(ftf_config_storage_size());
+        let mut cfg = core::ptr::null();
+        assert_eq!(
+            ftf_config_builder::ftf_config_builder_set_max_concurrent(b, 9),
+            ftf_result::FTF_OK
+        );
+        let mut tb = Buf::new(ftf_tracker_storage_size());
+        let mut t = core::ptr::null();
+        assert_eq!(
+            ftf_tracker_init(tb.odd(), tb.len(), 1, core::ptr::null(), &mut t),
+            ftf_result::FTF_OK
+        );
+        assert_eq!(
+            ftf_config_builder_build_into(b, cb.odd(), cb.len(), &mut cfg),
+            ftf_result::FTF_OK
+        );
+        let mut store = Buf::new(ftf_coordinator_storage_size(6));
+        let mut c = core::ptr::null();
+        assert_eq!(
+            ftf_coordinator_init(store.odd(), store.len(), cfg, 6, t, 0, &mut c),
+            ftf_result::FTF_INVALID_CONFIG,
+            "max_concurrent above FTF_MAX_CONCURRENT_RECOVERIES"
+        );
+        assert!(c.is_null());
+        assert_eq!(
+            ftf_config_builder::ftf_config_builder_set_max_concurrent(b, 2),
+            ftf_result::FTF_OK
+        );
+        assert_eq!(
+            ftf_config_builder_build_into(b, cb.odd(), cb.len(), &mut cfg),
+            ftf_result::FTF_OK
+        );
+        assert_eq!(
+            ftf_coordinator_init(
+                store.odd(),
+                store.len(),
+                cfg,
+                6,
+                core::ptr::null(),
+                0,
+                &mut c
+            ),
+            ftf_result::FTF_NULL_PARAMETER,
+            "the tracker is required"
+        );
+        assert_eq!(
+            ftf_coordinator_init(store.odd(), store.len(), cfg, 6, t, 0, &mut c),
+            ftf_result::FTF_OK
+        );
+        let mut outcome = 0;
+        for _ in 0..2 {
+            assert_eq!(
+                C::ftf_coordinator_report(c, 1, 0, 5, u32::MAX, &mut outcome),
+                ftf_result::FTF_OK
+            );
+        }
+        let mut e = ftf_event::default();
+        assert_eq!(C::ftf_coordinator_poll_event(c, &mut e), ftf_result::FTF_OK);
+        assert_eq!(e.rank, 5);
+        ftf_coordinator_deinit(c);
+        ftf_tracker_deinit(t);
+    }
+
+    #[test]
+    fn clock_callback_drives_the_library_clock() {
+        assert_eq!(crate::clock::ftf_now_ns(), 0, "no clock set: reads 0");
+        ftf_clock_set(Some(fixed_clock), core::ptr::without_provenance_mut(42));
+        assert_eq!(crate::clock::ftf_now_ns(), 42);
+        ftf_clock_set(None, core::ptr::null_mut());
+        assert_eq!(crate::clock::ftf_now_ns(), 0);
     }
 }

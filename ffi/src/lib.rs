@@ -23,7 +23,8 @@
 //!   !defined(FTF_HOSTED)`; the header defines `FTF_HOSTED` unless `FTF_BARE_METAL` is.
 //! * Time: `now_ns` arguments are caller-chosen monotonic nanoseconds; deadlines the library
 //!   computes itself are on `ftf_now_ns()` (`CLOCK_MONOTONIC`).
-#![cfg_attr(not(feature = "std"), no_std)]
+// Unit tests of the bare-metal build run on the host with the std test harness.
+#![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
 #![deny(missing_docs)]
 // The C ABI functions are safe `extern "C" fn`s that check their raw pointers (rustls-ffi).
 #![allow(clippy::not_unsafe_ptr_arg_deref)]

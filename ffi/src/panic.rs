@@ -121,7 +121,7 @@ impl NullParameterOrDefault for ftf_result {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 
