@@ -68,6 +68,12 @@ pub(crate) fn on_tick() {
     }
 }
 
+/// Add one to a counter that only one context writes (load + store: thumbv6m and rv32imc
+/// have no atomic read-modify-write, and none is needed for a single writer).
+pub fn bump(c: &AtomicU32) {
+    c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+}
+
 /// Install `f` as the timer hook (runs in interrupt context on every tick), or remove it.
 pub fn set_hook(f: Option<fn()>) {
     HOOK.store(f.map_or(0, |f| f as usize), Ordering::Release);

@@ -147,3 +147,20 @@ pub fn coordinator() {
         c.has_quorum(),
     ));
 }
+
+/// A footprint image: the entry point, stack paint, the given probe layers, the painted
+/// depth on the console, exit. `probe_image!("fp-coord", tracker_health_table, lock_queue);`
+#[macro_export]
+macro_rules! probe_image {
+    ($name:literal $(, $layer:ident)*) => {
+        $crate::entry!(__ftf_probe_main);
+
+        fn __ftf_probe_main() -> ! {
+            $crate::stack::paint();
+            $crate::board::start_timer();
+            $($crate::probe::$layer();)*
+            $crate::println!(concat!($name, " stack {}"), $crate::stack::max_depth());
+            $crate::board::exit(0)
+        }
+    };
+}

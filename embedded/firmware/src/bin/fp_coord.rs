@@ -2,16 +2,4 @@
 #![no_std]
 #![no_main]
 
-use ftforest_firmware::{board, probe, stack};
-
-ftforest_firmware::entry!(main);
-
-fn main() -> ! {
-    stack::paint();
-    board::start_timer();
-    probe::tracker_health_table();
-    probe::lock_queue();
-    probe::coordinator();
-    ftforest_firmware::println!("fp-coord stack {}", stack::max_depth());
-    board::exit(0)
-}
+ftforest_firmware::probe_image!("fp-coord", tracker_health_table, lock_queue, coordinator);

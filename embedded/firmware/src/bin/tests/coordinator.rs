@@ -18,7 +18,7 @@ use ftforest_core::{
 };
 use ftforest_firmware::cell::Singleton;
 use ftforest_firmware::harness::{Failure, TestResult};
-use ftforest_firmware::{board, ensure, set_hook, TickClock};
+use ftforest_firmware::{board, bump, ensure, set_hook, TickClock};
 
 pub const N: u32 = 64;
 const NU: usize = N as usize;
@@ -118,10 +118,6 @@ static HOME: Singleton<MaybeUninit<Coord<'static>>> = Singleton::new(MaybeUninit
 static GATE: Tracker<SpinWait, 1> = Tracker::new();
 static ADMITTED: AtomicU32 = AtomicU32::new(0);
 static REFUSED: AtomicU32 = AtomicU32::new(0);
-
-fn bump(c: &AtomicU32) {
-    c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
-}
 
 /// The forest: two operations per tick, begun and ended inside the handler.
 fn forest_hook() {

@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicU32, Ordering::*};
 use ftforest_core::{Health, HealthCell, PartitionTable, TableTransitionError};
 use ftforest_firmware::cell::Once;
 use ftforest_firmware::harness::TestResult;
-use ftforest_firmware::{ensure, set_hook, wait_ticks};
+use ftforest_firmware::{bump, ensure, set_hook, wait_ticks};
 
 const N: u32 = 8;
 static CELLS: [HealthCell; N as usize] = [const { HealthCell::new() }; N as usize];
@@ -23,17 +23,17 @@ fn flip_hook() {
             Ok((Health::Healthy, _)) => Health::Suspected,
             Ok((Health::Suspected, _)) => Health::Healthy,
             _ => {
-                ISR_BAD.store(ISR_BAD.load(Relaxed) + 1, Relaxed);
+                bump(&ISR_BAD);
                 continue;
             }
         };
         if t.transition(rank, None, to, None).is_err() {
-            ISR_BAD.store(ISR_BAD.load(Relaxed) + 1, Relaxed);
+            bump(&ISR_BAD);
         }
-        ISR_FLIPS.store(ISR_FLIPS.load(Relaxed) + 1, Relaxed);
+        bump(&ISR_FLIPS);
     }
     let _ = core::hint::black_box(t.has_quorum());
-    ISR_READS.store(ISR_READS.load(Relaxed) + 1, Relaxed);
+    bump(&ISR_READS);
 }
 
 pub fn table_and_quorum() -> TestResult {

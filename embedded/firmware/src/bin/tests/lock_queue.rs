@@ -15,7 +15,7 @@ use ftforest_core::{
 };
 use ftforest_firmware::cell::Once;
 use ftforest_firmware::harness::TestResult;
-use ftforest_firmware::{ensure, set_hook, wait_ticks};
+use ftforest_firmware::{bump, ensure, set_hook, wait_ticks};
 
 const N: u32 = 8;
 const K: u32 = 2;
@@ -24,10 +24,6 @@ static LOCK: Once<RecoveryLock<&'static [LockSlot; N as usize]>> = Once::new();
 static ISR_GRANTS: AtomicU32 = AtomicU32::new(0);
 static ISR_FULL: AtomicU32 = AtomicU32::new(0);
 static ISR_BAD: AtomicU32 = AtomicU32::new(0);
-
-fn bump(c: &AtomicU32) {
-    c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
-}
 
 /// Acquire and release partitions 4..8 (never acquired by main) inside the handler.
 fn lock_hook() {

@@ -11,15 +11,10 @@ use core::sync::atomic::{AtomicU32, Ordering::*};
 use critical_section::Mutex;
 use ftforest_core::{BeginError, Instant, PauseToken, SpinWait, Tracker, WaitOutcome};
 use ftforest_firmware::harness::TestResult;
-use ftforest_firmware::{ensure, set_hook, ticks, wait_ticks, TickClock};
+use ftforest_firmware::{bump, ensure, set_hook, ticks, wait_ticks, TickClock};
 
 /// One stripe: a single core has no contention to spread.
 type T1 = Tracker<SpinWait, 1>;
-
-/// Add one to a counter written by one context only (no RMW: thumbv6m/rv32imc have none).
-fn bump(c: &AtomicU32) {
-    c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
-}
 
 fn deadline_in(ms: u64) -> Instant {
     Instant::from_millis(u64::from(ticks()) + ms)
