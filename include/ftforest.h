@@ -21,13 +21,35 @@
 #define FTF_VERSION_PATCH 0
 #define FTF_VERSION_NUMBER ((FTF_VERSION_MAJOR << 16) | (FTF_VERSION_MINOR << 8) | FTF_VERSION_PATCH)
 
+/* Two builds of libftforest share this header:
+   - FTF_HOSTED (defined below unless the includer defines FTF_BARE_METAL): the hosted
+     library, libftforest.so / libftforest.a (default `std` feature): Arc-owned handles
+     (ftf_X_new / _clone / _free), the threaded ftf_forest, parking waits, the
+     CLOCK_MONOTONIC library clock, OpenMetrics text, checked operations;
+   - FTF_BARE_METAL: the no_std staticlib for microcontrollers (`cargo build -p ftforest-ffi
+     --no-default-features --target thumbv7em-none-eabihf`): no allocator, no threads;
+     objects in caller storage (ftf_X_storage_size / ftf_X_init / ftf_X_deinit), the
+     embedder's clock (ftf_clock_set), spin or callback waits.
+   Everything else (the verbs on the handles) is in both. */
+#if !defined(FTF_BARE_METAL) && !defined(FTF_HOSTED)
+#define FTF_HOSTED 1
+#endif
+
 
 // Recovery slots of a coordinator or forest: the largest accepted `max_concurrent`.
 #define FTF_MAX_CONCURRENT_RECOVERIES 8
 
+#if defined(FTF_HOSTED)
 // Events a coordinator buffers between polls. An input whose events would not fit is refused
 // with `FTF_OUTBOX_FULL` (nothing changed); no event is ever dropped.
 #define FTF_EVENT_CAPACITY 256
+#endif
+
+#if !defined(FTF_HOSTED)
+// Events a coordinator buffers between polls (bare-metal build: 16, 40 bytes each). An input
+// whose events would not fit is refused with `FTF_OUTBOX_FULL` (nothing changed).
+#define FTF_EVENT_CAPACITY 16
+#endif
 
 // Alert bit: healthy partitions below `min_healthy_percent`.
 #define FTF_ALERT_LOW_HEALTHY_RATIO 1
@@ -60,8 +82,10 @@
 // `rank` of an event that concerns no single partition (quorum lost/restored).
 #define FTF_NO_RANK UINT32_MAX
 
+#if defined(FTF_HOSTED)
 // Listener slots of a forest.
 #define FTF_MAX_LISTENERS 16
+#endif
 
 // "Never" in `ftf_partition_stats` times and latencies.
 #define FTF_NO_TIME UINT64_MAX
@@ -540,9 +564,11 @@ typedef uint32_t ftf_barrier_outcome;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+#if defined(FTF_HOSTED)
 // A barrier decorator for one partition (see `ftf_barrier_fn`). Owned by one thread at a
 // time (`ftf_barrier *`); free with `ftf_barrier_free`.
 typedef struct ftf_barrier ftf_barrier;
+#endif
 
 // A validated, immutable configuration. Shared (`const ftf_config *`), thread-safe.
 typedef struct ftf_config ftf_config;
@@ -556,9 +582,11 @@ typedef struct ftf_config_builder ftf_config_builder;
 // (calls are serialised by an internal mutex; no user code runs under it).
 typedef struct ftf_coordinator ftf_coordinator;
 
+#if defined(FTF_HOSTED)
 // The fault-tolerant forest runtime (coordinator + dispatcher and worker threads).
 // Shared (`const ftf_forest *`), thread-safe.
 typedef struct ftf_forest ftf_forest;
+#endif
 
 // Partitions `0..n`, each with a health state and an incarnation; per-state counts; quorum.
 //
@@ -582,6 +610,56 @@ typedef struct ftf_recovery_queue ftf_recovery_queue;
 // `ftf_tracker_free` drops one.
 typedef struct ftf_tracker ftf_tracker;
 
+#if !defined(FTF_HOSTED)
+// Reads the embedder's monotonic clock in nanoseconds (e.g. a timer tick count times its
+// period). Called from whichever context calls a waiting function; must not block or call
+// back into libftforest.
+typedef uint64_t (*ftf_clock_fn)(void *userdata);
+#endif
+
+// Blocks the calling thread while `*addr == expected`.
+//
+// Called by the thread that waits (a pauser waiting for quiescence, a `begin_wait`, a waiting
+// recovery-lock acquire), with no libftforest lock held. Must return when `*addr != expected`
+// (read it atomically, e.g. `__atomic_load_n` or `FUTEX_WAIT`), when `wake` was called on
+// `addr` after the caller read `expected`, or when `ftf_now_ns() >= deadline_ns`
+// (`UINT64_MAX` = no deadline); it may also return early or spuriously (the library re-checks
+// and calls again). It must not miss a wake: make the comparison and the sleep atomic with
+// respect to `wake` (futex semantics, or check under the mutex `wake` takes). Must not unwind
+// (C++: `noexcept`), must not call back into libftforest.
+typedef void (*ftf_wait_fn)(void *userdata, uint32_t *addr, uint32_t expected, uint64_t deadline_ns);
+
+// Wakes every thread blocked in the `wait` callback on `addr`.
+//
+// Called by the thread that changed the state (an operation's end, a resume, a permit
+// release), with no libftforest lock held, after `*addr` was changed. Must not block for
+// long, must not unwind (C++: `noexcept`), must not call back into libftforest.
+typedef void (*ftf_wake_fn)(void *userdata, uint32_t *addr);
+
+// Releases `userdata` when the object that holds it is destroyed.
+//
+// Called exactly once, by the thread that frees the last handle reference to the object,
+// with no libftforest lock held. Must not unwind.
+typedef void (*ftf_finalizer_fn)(void *userdata);
+
+// An embedder-supplied blocking strategy (see `ftf_wait_fn` / `ftf_wake_fn`).
+//
+// `wait` and `wake` are required. `userdata` is passed to every call; it and both callbacks
+// must be usable from any thread. `finalizer` (optional) is called once when the owning
+// object is destroyed; when the `_new` call fails, it is not called and `userdata` stays the
+// caller's.
+typedef struct ftf_wait_callbacks {
+  // Passed as the first argument of every callback.
+  void *userdata;
+  // Blocks while `*addr == expected` (required).
+  ftf_wait_fn wait;
+  // Wakes the waiters on `addr` (required).
+  ftf_wake_fn wake;
+  // Releases `userdata` (optional, may be NULL).
+  ftf_finalizer_fn finalizer;
+} ftf_wait_callbacks;
+
+#if defined(FTF_HOSTED)
 // Waits at most `timeout_ns` for the other participants of the barrier that partition `rank`
 // takes part in; returns an `ftf_barrier_outcome` (`FTF_BARRIER_PASSED` or
 // `FTF_BARRIER_TIMED_OUT`; any other value counts as a timeout and makes `ftf_barrier_wait`
@@ -590,12 +668,7 @@ typedef struct ftf_tracker ftf_tracker;
 // Called on the thread that calls `ftf_barrier_wait`, with no libftforest lock held. Must not
 // unwind (C++: `noexcept`).
 typedef uint32_t (*ftf_barrier_fn)(void *userdata, uint32_t rank, uint64_t timeout_ns);
-
-// Releases `userdata` when the object that holds it is destroyed.
-//
-// Called exactly once, by the thread that frees the last handle reference to the object,
-// with no libftforest lock held. Must not unwind.
-typedef void (*ftf_finalizer_fn)(void *userdata);
+#endif
 
 // Alert thresholds (see `FTF_ALERT_*`). Defaults (`ftf_alert_thresholds_default`): 50 %,
 // 0, 30 s, 5, 5 s, 800, 5, 2, 10 s.
@@ -824,6 +897,7 @@ typedef struct ftf_stats {
   struct ftf_latency recovery_latency;
 } ftf_stats;
 
+#if defined(FTF_HOSTED)
 // Runs one recovery phase (`job->phase`) of attempt `job->attempt` of partition `job->rank`;
 // returns true on success, false on failure (the attempt fails and is retried with backoff,
 // or escalated after the last retry).
@@ -831,20 +905,26 @@ typedef struct ftf_stats {
 // Called on a forest worker thread, with no libftforest lock held; phases of different
 // partitions run concurrently. Must not unwind (C++: `noexcept`). May call into the forest.
 typedef bool (*ftf_run_phase_fn)(void *userdata, const struct ftf_phase_job *job);
+#endif
 
+#if defined(FTF_HOSTED)
 // Told that attempt `job->attempt` of `job->rank` was abandoned at the recovery timeout: stop
 // working on it (a late `run_phase` result is refused anyway).
 //
 // Called on the forest's dispatcher thread, with no libftforest lock held. Must not unwind.
 typedef void (*ftf_cancel_fn)(void *userdata, const struct ftf_phase_job *job);
+#endif
 
+#if defined(FTF_HOSTED)
 // A recovery-mode hook: pause or resume the cross-partition balancer or ghost sync.
 //
 // Called on the forest's dispatcher thread, with no libftforest lock held; pauses are always
 // delivered before the phases they protect, and each resume follows its pause. Must not
 // unwind (C++: `noexcept`).
 typedef void (*ftf_hook_fn)(void *userdata);
+#endif
 
+#if defined(FTF_HOSTED)
 // The embedder's recovery: the phases (required), cancellation and the recovery-mode hooks
 // (optional, NULL = nothing to do). `userdata` is passed to every callback and must be usable
 // from any thread; `finalizer` (optional) runs once when the forest is destroyed (not when
@@ -867,14 +947,18 @@ typedef struct ftf_recovery_callbacks {
   // Releases `userdata` when the forest is destroyed (optional).
   ftf_finalizer_fn finalizer;
 } ftf_recovery_callbacks;
+#endif
 
+#if defined(FTF_HOSTED)
 // Receives one event (the pointer is valid for the call only).
 //
 // Called on the forest's dispatcher thread, in the coordinator's order, with no libftforest
 // lock held. Must not unwind (C++: `noexcept`). May call into the forest, including
 // `ftf_forest_unsubscribe` of itself.
 typedef void (*ftf_event_fn)(void *userdata, const struct ftf_event *event);
+#endif
 
+#if defined(FTF_HOSTED)
 // Names one listener subscription (a plain value, checked by the library).
 typedef struct ftf_listener_handle {
   // The issuing forest's listener-set id.
@@ -884,42 +968,7 @@ typedef struct ftf_listener_handle {
   // The slot's generation.
   uint32_t generation;
 } ftf_listener_handle;
-
-// Blocks the calling thread while `*addr == expected`.
-//
-// Called by the thread that waits (a pauser waiting for quiescence, a `begin_wait`, a waiting
-// recovery-lock acquire), with no libftforest lock held. Must return when `*addr != expected`
-// (read it atomically, e.g. `__atomic_load_n` or `FUTEX_WAIT`), when `wake` was called on
-// `addr` after the caller read `expected`, or when `ftf_now_ns() >= deadline_ns`
-// (`UINT64_MAX` = no deadline); it may also return early or spuriously (the library re-checks
-// and calls again). It must not miss a wake: make the comparison and the sleep atomic with
-// respect to `wake` (futex semantics, or check under the mutex `wake` takes). Must not unwind
-// (C++: `noexcept`), must not call back into libftforest.
-typedef void (*ftf_wait_fn)(void *userdata, uint32_t *addr, uint32_t expected, uint64_t deadline_ns);
-
-// Wakes every thread blocked in the `wait` callback on `addr`.
-//
-// Called by the thread that changed the state (an operation's end, a resume, a permit
-// release), with no libftforest lock held, after `*addr` was changed. Must not block for
-// long, must not unwind (C++: `noexcept`), must not call back into libftforest.
-typedef void (*ftf_wake_fn)(void *userdata, uint32_t *addr);
-
-// An embedder-supplied blocking strategy (see `ftf_wait_fn` / `ftf_wake_fn`).
-//
-// `wait` and `wake` are required. `userdata` is passed to every call; it and both callbacks
-// must be usable from any thread. `finalizer` (optional) is called once when the owning
-// object is destroyed; when the `_new` call fails, it is not called and `userdata` stays the
-// caller's.
-typedef struct ftf_wait_callbacks {
-  // Passed as the first argument of every callback.
-  void *userdata;
-  // Blocks while `*addr == expected` (required).
-  ftf_wait_fn wait;
-  // Wakes the waiters on `addr` (required).
-  ftf_wake_fn wake;
-  // Releases `userdata` (optional, may be NULL).
-  ftf_finalizer_fn finalizer;
-} ftf_wait_callbacks;
+#endif
 
 // One held recovery permit: release it exactly once with `ftf_recovery_lock_release`.
 // A plain value; the fields are checked by the library, never trusted.
@@ -932,6 +981,7 @@ typedef struct ftf_permit_token {
   uint32_t ticket;
 } ftf_permit_token;
 
+#if defined(FTF_HOSTED)
 // Caller-owned storage for one checked operation (see `ftf_op_begin_checked`).
 //
 // Zero-initialise it (`ftf_op_slot slot = {0};`) and then treat it as opaque: only the
@@ -943,6 +993,7 @@ typedef struct ftf_op_slot {
   // Opaque: 0 when empty.
   uint64_t state;
 } ftf_op_slot;
+#endif
 
 // One successful state change (exactly one caller receives each).
 typedef struct ftf_transition {
@@ -982,6 +1033,126 @@ typedef struct ftf_pause_token {
 extern "C" {
 #endif // __cplusplus
 
+#if !defined(FTF_HOSTED)
+// Sets the library clock of the bare-metal build (`ftf_now_ns()`, every timeout of a
+// `_wait` function and the `deadline_ns` handed to the wait callback). NULL clears it (the
+// clock then reads 0). Set it once at start-up, before any waiting call.
+void ftf_clock_set(ftf_clock_fn clock, void *userdata);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Bytes `ftf_tracker_init` needs.
+size_t ftf_tracker_storage_size(void);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Creates a tracker in `storage` (`size >= ftf_tracker_storage_size()` bytes) whose waiters
+// use `wait_kind`: `FTF_WAIT_SPIN`, or `FTF_WAIT_CALLBACKS` with `callbacks` (copied);
+// `FTF_WAIT_PARK` needs an OS (`FTF_INVALID_ARGUMENT` here). Destroy with
+// `ftf_tracker_deinit`.
+ftf_result ftf_tracker_init(void *storage, size_t size, uint32_t wait_kind, const struct ftf_wait_callbacks *callbacks, const struct ftf_tracker **tracker_out);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Destroys a tracker made by `ftf_tracker_init` (its wait finalizer runs); NULL is a no-op.
+void ftf_tracker_deinit(const struct ftf_tracker *tracker);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Bytes `ftf_partition_table_init` needs for `n` partitions (0 when `n` is invalid).
+size_t ftf_partition_table_storage_size(uint32_t n);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Creates a table of `n` HEALTHY partitions in `storage` (see
+// `ftf_partition_table_storage_size`). Destroy with `ftf_partition_table_deinit`.
+ftf_result ftf_partition_table_init(void *storage, size_t size, uint32_t n, const struct ftf_partition_table **table_out);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Destroys a table made by `ftf_partition_table_init`; NULL is a no-op.
+void ftf_partition_table_deinit(const struct ftf_partition_table *table);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Bytes `ftf_recovery_lock_init` needs for `n` partitions (0 when `n` is invalid).
+size_t ftf_recovery_lock_storage_size(uint32_t n);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Creates a recovery lock for `n` partitions, at most `max_concurrent` at once, in
+// `storage`; waiters use `wait_kind` / `callbacks` as for `ftf_tracker_init`. Destroy with
+// `ftf_recovery_lock_deinit`.
+ftf_result ftf_recovery_lock_init(void *storage, size_t size, uint32_t n, uint32_t max_concurrent, uint32_t wait_kind, const struct ftf_wait_callbacks *callbacks, const struct ftf_recovery_lock **lock_out);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Destroys a lock made by `ftf_recovery_lock_init`; NULL is a no-op.
+void ftf_recovery_lock_deinit(const struct ftf_recovery_lock *lock);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Bytes `ftf_recovery_queue_init` needs (0 when `n` or `capacity` is invalid).
+size_t ftf_recovery_queue_storage_size(uint32_t n, uint32_t capacity);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Creates an empty queue for ranks `0..n` holding at most `capacity` ranks in `storage`.
+// Destroy with `ftf_recovery_queue_deinit`.
+ftf_result ftf_recovery_queue_init(void *storage, size_t size, uint32_t n, uint32_t capacity, const struct ftf_recovery_queue **queue_out);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Destroys a queue made by `ftf_recovery_queue_init`; NULL is a no-op.
+void ftf_recovery_queue_deinit(const struct ftf_recovery_queue *queue);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Bytes `ftf_config_builder_init` needs.
+size_t ftf_config_builder_storage_size(void);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Creates a configuration builder holding the defaults in `storage` (the setters are the
+// hosted build's). Nothing to destroy: the storage may be reused once done.
+ftf_result ftf_config_builder_init(void *storage, size_t size, struct ftf_config_builder **builder_out);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Bytes `ftf_config_builder_build_into` needs.
+size_t ftf_config_storage_size(void);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Validates the builder's settings into a config in `storage`: `FTF_OK` (`*config_out` is
+// valid while the storage is), `FTF_INVALID_CONFIG` (nothing written; the bare-metal build
+// has no error strings), `FTF_BUFFER_TOO_SMALL`, `FTF_NULL_PARAMETER`.
+ftf_result ftf_config_builder_build_into(struct ftf_config_builder *builder, void *storage, size_t size, const struct ftf_config **config_out);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Bytes `ftf_coordinator_init` needs for `n` partitions (0 when `n` is invalid): the
+// coordinator (fixed) plus 52 bytes and one bit per partition.
+size_t ftf_coordinator_storage_size(uint32_t n);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Creates the poll-driven coordinator for partitions `0..n` in `storage`, with `config`
+// (NULL: the defaults; copied), closing `tracker` (required; it must outlive the
+// coordinator) in recovery mode, started at `now_ns`. Destroy with `ftf_coordinator_deinit`.
+//
+// Errors: `FTF_INVALID_CONFIG` (e.g. `max_concurrent > FTF_MAX_CONCURRENT_RECOVERIES`),
+// `FTF_INVALID_ARGUMENT`, `FTF_BUFFER_TOO_SMALL`, `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_init(void *storage, size_t size, const struct ftf_config *config, uint32_t n, const struct ftf_tracker *tracker, uint64_t now_ns, const struct ftf_coordinator **coordinator_out);
+#endif
+
+#if !defined(FTF_HOSTED)
+// Destroys a coordinator made by `ftf_coordinator_init` (returns its permits, empties its
+// queue, reopens its pause); NULL is a no-op.
+void ftf_coordinator_deinit(const struct ftf_coordinator *coordinator);
+#endif
+
+#if defined(FTF_HOSTED)
 // Creates a barrier for partition `rank` whose outcomes are reported to `forest`
 // (timeouts always; passes when `report_passes`). `wait` is required; `finalizer`
 // (optional) runs once on `ftf_barrier_free` (not when this call fails).
@@ -989,16 +1160,22 @@ extern "C" {
 // `FTF_OK` (`*barrier_out` owned by the caller); `FTF_UNKNOWN_PARTITION`;
 // `FTF_NULL_PARAMETER`.
 ftf_result ftf_barrier_new_for_forest(const struct ftf_forest *forest, uint32_t rank, ftf_barrier_fn wait, void *userdata, ftf_finalizer_fn finalizer, bool report_passes, struct ftf_barrier **barrier_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // As `ftf_barrier_new_for_forest`, reporting to a sans-io coordinator (at `ftf_now_ns()`
 // time). The embedder drains the coordinator's events: a report it refuses for a full
 // outbox is lost and counted in `ftf_barrier_report_errors` (a forest never refuses
 // one).
 ftf_result ftf_barrier_new_for_coordinator(const struct ftf_coordinator *coordinator, uint32_t rank, ftf_barrier_fn wait, void *userdata, ftf_finalizer_fn finalizer, bool report_passes, struct ftf_barrier **barrier_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Frees a barrier (runs its finalizer); NULL is a no-op.
 void ftf_barrier_free(struct ftf_barrier *barrier);
+#endif
 
+#if defined(FTF_HOSTED)
 // Waits at most `timeout_ns` through the embedder's barrier and reports the outcome.
 //
 // The report is about the partition's life (incarnation) when the wait began: if the
@@ -1011,10 +1188,14 @@ void ftf_barrier_free(struct ftf_barrier *barrier);
 // callback returned an unknown value: reported as a timeout; `*outcome_out` untouched);
 // `FTF_NULL_PARAMETER`.
 ftf_result ftf_barrier_wait(struct ftf_barrier *barrier, uint64_t timeout_ns, uint32_t *outcome_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Timeouts seen (each was reported); 0 for NULL.
 uint64_t ftf_barrier_timeouts(const struct ftf_barrier *barrier);
+#endif
 
+#if defined(FTF_HOSTED)
 // What the forest or coordinator made of the last wait's report: `*outcome_out` = an
 // `ftf_report_outcome` (e.g. `FTF_REPORT_COUNTED`, `FTF_REPORT_SUSPECTED` when this
 // timeout made the partition SUSPECTED, `FTF_REPORT_IGNORED` when it is already FAILED or
@@ -1024,11 +1205,14 @@ uint64_t ftf_barrier_timeouts(const struct ftf_barrier *barrier);
 // `FTF_OK`; `FTF_EMPTY` (no wait yet, a pass that is not reported, or a refused report:
 // see `ftf_barrier_report_errors`); `FTF_NULL_PARAMETER`.
 ftf_result ftf_barrier_last_report(const struct ftf_barrier *barrier, uint32_t *outcome_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Reports the forest or coordinator refused (should stay 0: an unknown rank cannot
 // happen, and only a coordinator whose event outbox is left full refuses one); 0 for
 // NULL.
 uint64_t ftf_barrier_report_errors(const struct ftf_barrier *barrier);
+#endif
 
 // The library clock in nanoseconds: monotonic, origin at the first reading in the process,
 // never 0.
@@ -1037,6 +1221,7 @@ uint64_t ftf_barrier_report_errors(const struct ftf_barrier *barrier);
 // Thread-safe, never fails.
 uint64_t ftf_now_ns(void);
 
+#if defined(FTF_HOSTED)
 // Creates a builder holding the defaults (2 reports before suspicion, no confirmation by
 // count, 5 s confirmation, heartbeats off (500 ms / 2 s / 5 s, phi 5.0 / 8.0), 30 s
 // recovery timeout, 3 retries, backoff 100 ms doubling to 10 s, 3 concurrent recoveries,
@@ -1046,9 +1231,12 @@ uint64_t ftf_now_ns(void);
 // On `FTF_OK`, `*builder_out` is owned by the caller: free it with
 // `ftf_config_builder_free`.
 ftf_result ftf_config_builder_new(struct ftf_config_builder **builder_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Frees a builder; NULL is a no-op. Configs built from it stay valid.
 void ftf_config_builder_free(struct ftf_config_builder *builder);
+#endif
 
 // Failure reports before a HEALTHY partition is SUSPECTED (`1..=65535`): the total of the
 // per-signal streaks (barrier, ghost sync, heartbeat), where a success report ends the
@@ -1110,6 +1298,7 @@ ftf_result ftf_config_builder_set_alerts(struct ftf_config_builder *builder, uin
 // `FTF_OK`; `FTF_NULL_PARAMETER` (also for a NULL `thresholds`).
 ftf_result ftf_config_builder_set_alert_thresholds(struct ftf_config_builder *builder, const struct ftf_alert_thresholds *thresholds);
 
+#if defined(FTF_HOSTED)
 // Validates the builder's values and creates a frozen config. The builder is not
 // consumed.
 //
@@ -1117,27 +1306,38 @@ ftf_result ftf_config_builder_set_alert_thresholds(struct ftf_config_builder *bu
 // `FTF_INVALID_CONFIG` (see `ftf_config_builder_error_field`/`_error_reason`);
 // `FTF_NULL_PARAMETER`.
 ftf_result ftf_config_builder_build(struct ftf_config_builder *builder, const struct ftf_config **config_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // The field refused by the last `ftf_config_builder_build` (e.g. `"backoff_cap"`,
 // `"heartbeat.suspect_timeout"`), NUL-terminated and owned by the builder: valid until
 // the next call on the builder or its free. NULL when the last build succeeded, no build
 // happened since the last setter, or `builder` is NULL.
 const char *ftf_config_builder_error_field(struct ftf_config_builder *builder);
+#endif
 
+#if defined(FTF_HOSTED)
 // Why the last build refused the field (owned by the builder, same lifetime as
 // `ftf_config_builder_error_field`), or NULL as for it.
 const char *ftf_config_builder_error_reason(struct ftf_config_builder *builder);
+#endif
 
+#if defined(FTF_HOSTED)
 // Creates a config holding the defaults (see `ftf_config_builder_new`).
 //
 // On `FTF_OK`, `*config_out` owns one reference: free it with `ftf_config_free`.
 ftf_result ftf_config_default(const struct ftf_config **config_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Adds a reference; returns the same pointer (NULL for NULL).
 const struct ftf_config *ftf_config_clone(const struct ftf_config *config);
+#endif
 
+#if defined(FTF_HOSTED)
 // Drops one reference; NULL is a no-op.
 void ftf_config_free(const struct ftf_config *config);
+#endif
 
 // The configured K (maximum concurrent recoveries); 0 for NULL.
 uint32_t ftf_config_max_concurrent(const struct ftf_config *config);
@@ -1161,6 +1361,7 @@ ftf_result ftf_config_alert_thresholds(const struct ftf_config *config, struct f
 // `ftf_config_builder_set_max_concurrent`; the default stays 3). Never fails.
 uint32_t ftf_recommended_max_concurrent(uint32_t n);
 
+#if defined(FTF_HOSTED)
 // Creates a coordinator for partitions `0..n` (all HEALTHY) started at `now_ns`.
 //
 // `config`: NULL for the defaults (copied; may be freed afterwards). `tracker`: the
@@ -1171,18 +1372,25 @@ uint32_t ftf_recommended_max_concurrent(uint32_t n);
 // `FTF_INVALID_ARGUMENT` (`n == 0` or too large); `FTF_INVALID_CONFIG` (`max_concurrent`
 // above `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_new(const struct ftf_config *config, uint32_t n, const struct ftf_tracker *tracker, uint64_t now_ns, const struct ftf_coordinator **coordinator_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Adds a reference; returns the same pointer (NULL for NULL).
 const struct ftf_coordinator *ftf_coordinator_clone(const struct ftf_coordinator *coordinator);
+#endif
 
+#if defined(FTF_HOSTED)
 // Drops one reference; NULL is a no-op. The last one frees the coordinator (a pause it
 // holds on the tracker is then never given back: free it only when it is idle, or let
 // the tracker go with it).
 void ftf_coordinator_free(const struct ftf_coordinator *coordinator);
+#endif
 
+#if defined(FTF_HOSTED)
 // A new reference to the operation tracker this coordinator pauses (free it with
 // `ftf_tracker_free`); NULL for NULL.
 const struct ftf_tracker *ftf_coordinator_tracker(const struct ftf_coordinator *coordinator);
+#endif
 
 // Feeds one observation about `rank`, made at `now_ns`. `kind` is an `ftf_report_kind`;
 // `incarnation` is the life the report is about (`FTF_INCARNATION_ANY` = current; another
@@ -1283,9 +1491,11 @@ uint32_t ftf_coordinator_level(const struct ftf_coordinator *coordinator);
 // The alerts raised at `now_ns` (`FTF_ALERT_*` bits); 0 for NULL.
 uint32_t ftf_coordinator_alerts(const struct ftf_coordinator *coordinator, uint64_t now_ns);
 
+#if defined(FTF_HOSTED)
 // Writes the statistics, level and alerts at `now_ns` as OpenMetrics text
 // (NUL-terminated) into `buf[0..len)`; see `ftf_stats_metrics` for the buffer contract.
 ftf_result ftf_coordinator_metrics(const struct ftf_coordinator *coordinator, uint64_t now_ns, char *buf, size_t len, size_t *needed_out);
+#endif
 
 // The name of phase `phase` (`"DETECTING"`, ...) as a static NUL-terminated string;
 // `"UNKNOWN"` for a value that is not an `ftf_phase`. Never NULL.
@@ -1303,6 +1513,7 @@ const char *ftf_event_kind_name(uint32_t kind);
 // `"UNKNOWN"` otherwise. Never NULL.
 const char *ftf_cause_name(uint32_t cause);
 
+#if defined(FTF_HOSTED)
 // Creates a stopped forest runtime for partitions `0..n` (all HEALTHY) that recovers
 // through `callbacks` (copied; `run_phase` required).
 //
@@ -1315,30 +1526,44 @@ const char *ftf_cause_name(uint32_t cause);
 // `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
 // On error the callbacks' finalizer is not called.
 ftf_result ftf_forest_new(const struct ftf_config *config, uint32_t n, const struct ftf_tracker *tracker, const struct ftf_recovery_callbacks *callbacks, const struct ftf_forest **forest_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Adds a reference; returns the same pointer (NULL for NULL).
 const struct ftf_forest *ftf_forest_clone(const struct ftf_forest *forest);
+#endif
 
+#if defined(FTF_HOSTED)
 // Drops one reference; NULL is a no-op. The last one stops and joins the threads (a
 // running phase is finished first), then runs the callbacks' finalizer.
 void ftf_forest_free(const struct ftf_forest *forest);
+#endif
 
+#if defined(FTF_HOSTED)
 // Starts the dispatcher and `max_concurrent` worker threads.
 // `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_CALLBACK_FAILED` (the OS refused a
 // thread; nothing runs); `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_start(const struct ftf_forest *forest);
+#endif
 
+#if defined(FTF_HOSTED)
 // Stops and joins the threads (a running phase finishes first); state and queued work are
 // kept for the next start. `FTF_OK`; `FTF_NOT_RUNNING` (no effect); `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_stop(const struct ftf_forest *forest);
+#endif
 
+#if defined(FTF_HOSTED)
 // Whether the threads run; false for NULL.
 bool ftf_forest_is_running(const struct ftf_forest *forest);
+#endif
 
+#if defined(FTF_HOSTED)
 // A new reference to the operation tracker recovery mode pauses (free it with
 // `ftf_tracker_free`); NULL for NULL. Forest operations begin/end on it.
 const struct ftf_tracker *ftf_forest_tracker(const struct ftf_forest *forest);
+#endif
 
+#if defined(FTF_HOSTED)
 // Feeds an observation about `rank` made now (`ftf_now_ns()`); wakes the dispatcher.
 // `kind`: an `ftf_report_kind`; `incarnation`: `FTF_INCARNATION_ANY` or the life the
 // report is about.
@@ -1346,26 +1571,36 @@ const struct ftf_tracker *ftf_forest_tracker(const struct ftf_forest *forest);
 // `FTF_OK` (`*outcome_out` = an `ftf_report_outcome`); `FTF_UNKNOWN_PARTITION`;
 // `FTF_UNKNOWN_ENUM`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_report(const struct ftf_forest *forest, uint32_t kind, uint32_t rank, uint32_t incarnation, uint32_t *outcome_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // As `ftf_forest_report`, observed at `now_ns` (on `ftf_now_ns()`'s time line).
 ftf_result ftf_forest_report_at(const struct ftf_forest *forest, uint64_t now_ns, uint32_t kind, uint32_t rank, uint32_t incarnation, uint32_t *outcome_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Recovers an escalated partition again. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
 // `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY` (already scheduled);
 // `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_retry(const struct ftf_forest *forest, uint32_t rank);
+#endif
 
+#if defined(FTF_HOSTED)
 // Wakes the dispatcher (it ticks at least every 50 ms anyway). `FTF_OK`;
 // `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_poke(const struct ftf_forest *forest);
+#endif
 
+#if defined(FTF_HOSTED)
 // Subscribes `callback` (see `ftf_event_fn`) with `userdata` and an optional `finalizer`
 // for it (runs once, when the listener can no longer be called).
 //
 // `FTF_OK` (`*handle_out` names the subscription); `FTF_FULL` (`FTF_MAX_LISTENERS`
 // taken; the finalizer is not called); `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_subscribe(const struct ftf_forest *forest, ftf_event_fn callback, void *userdata, ftf_finalizer_fn finalizer, struct ftf_listener_handle *handle_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Removes the subscription `handle` names (only that one).
 //
 // Synchronous: once this returns `FTF_OK` the listener is never called again. If the
@@ -1377,45 +1612,69 @@ ftf_result ftf_forest_subscribe(const struct ftf_forest *forest, ftf_event_fn ca
 // `FTF_OK`; `FTF_FOREIGN_HANDLE` (another forest's handle); `FTF_NOT_HOLDER` (already
 // unsubscribed or never subscribed); `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_unsubscribe(const struct ftf_forest *forest, struct ftf_listener_handle handle);
+#endif
 
+#if defined(FTF_HOSTED)
 // `rank`'s state (an `ftf_health`) and incarnation. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
 // `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_health(const struct ftf_forest *forest, uint32_t rank, uint32_t *health_out, uint32_t *incarnation_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // The detection and recovery bookkeeping of `rank` (see `ftf_partition_info`; times on
 // `ftf_now_ns()`). `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_partition(const struct ftf_forest *forest, uint32_t rank, struct ftf_partition_info *info_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // The statistics of `rank` (see `ftf_partition_stats`; times on `ftf_now_ns()`).
 // `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_partition_stats(const struct ftf_forest *forest, uint32_t rank, struct ftf_partition_stats *stats_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Per-state counts. `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_counts(const struct ftf_forest *forest, struct ftf_counts *counts_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // The running attempt of `rank`. `FTF_OK`; `FTF_NO_RECOVERY`; `FTF_UNKNOWN_PARTITION`;
 // `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_recovery(const struct ftf_forest *forest, uint32_t rank, struct ftf_phase_job *job_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Whether recovery mode is active (the forest is paused or being paused); false for NULL.
 bool ftf_forest_in_recovery_mode(const struct ftf_forest *forest);
+#endif
 
+#if defined(FTF_HOSTED)
 // Whether `rank` waits in the recovery queue; false for NULL or an unknown rank.
 bool ftf_forest_is_queued(const struct ftf_forest *forest, uint32_t rank);
+#endif
 
+#if defined(FTF_HOSTED)
 // A statistics snapshot. `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_stats(const struct ftf_forest *forest, struct ftf_stats *stats_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // The health level (an `ftf_level`); `FTF_LEVEL_QUORUM_LOST` for NULL.
 uint32_t ftf_forest_level(const struct ftf_forest *forest);
+#endif
 
+#if defined(FTF_HOSTED)
 // The alerts raised now (`FTF_ALERT_*` bits); 0 for NULL.
 uint32_t ftf_forest_alerts(const struct ftf_forest *forest);
+#endif
 
+#if defined(FTF_HOSTED)
 // Callback panics contained by the runtime so far (always 0 for C callbacks, which
 // cannot panic; counted for completeness); 0 for NULL.
 uint64_t ftf_forest_callback_panics(const struct ftf_forest *forest);
+#endif
 
+#if defined(FTF_HOSTED)
 // Writes the statistics, level, alerts and operations in flight as OpenMetrics text
 // (NUL-terminated) into `buf[0..len)`, so a C service can serve `/metrics` with one call.
 //
@@ -1423,25 +1682,34 @@ uint64_t ftf_forest_callback_panics(const struct ftf_forest *forest);
 // `FTF_BUFFER_TOO_SMALL` (then nothing is written). `buf` may be NULL when `len == 0`
 // (to ask for the size). `FTF_NULL_PARAMETER` for a NULL forest or `needed_out`.
 ftf_result ftf_forest_metrics(const struct ftf_forest *forest, char *buf, size_t len, size_t *needed_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Creates a lock for partitions `0..n` admitting at most `max_concurrent` recoveries at
 // once (a value above `n` acts as `n`).
 //
 // `FTF_INVALID_ARGUMENT` when `n == 0` or `max_concurrent == 0`; `FTF_NULL_PARAMETER`.
 // On `FTF_OK`, `*lock_out` owns one reference (free with `ftf_recovery_lock_free`).
 ftf_result ftf_recovery_lock_new(uint32_t n, uint32_t max_concurrent, const struct ftf_recovery_lock **lock_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // As `ftf_recovery_lock_new`, with the wait strategy `ftf_recovery_lock_acquire_wait`
 // blocks with: `wait_kind` is an `ftf_wait_kind` (`callbacks` required for
 // `FTF_WAIT_CALLBACKS`, copied; its finalizer runs when the lock is destroyed, not when
 // this call fails). `FTF_UNKNOWN_ENUM` for an unknown kind.
 ftf_result ftf_recovery_lock_new_with_wait(uint32_t n, uint32_t max_concurrent, uint32_t wait_kind, const struct ftf_wait_callbacks *callbacks, const struct ftf_recovery_lock **lock_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Adds a reference; returns the same pointer (NULL for NULL).
 const struct ftf_recovery_lock *ftf_recovery_lock_clone(const struct ftf_recovery_lock *lock);
+#endif
 
+#if defined(FTF_HOSTED)
 // Drops one reference; NULL is a no-op; the last one frees the lock.
 void ftf_recovery_lock_free(const struct ftf_recovery_lock *lock);
+#endif
 
 // The lock's process-unique, non-zero id (tokens carry it); 0 for NULL.
 uint32_t ftf_recovery_lock_id(const struct ftf_recovery_lock *lock);
@@ -1479,6 +1747,7 @@ ftf_result ftf_recovery_lock_acquire_wait(const struct ftf_recovery_lock *lock, 
 // twice, stale or forged: nothing freed); `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_recovery_lock_release(const struct ftf_recovery_lock *lock, struct ftf_permit_token permit);
 
+#if defined(FTF_HOSTED)
 // Writes the OpenMetrics text of a statistics snapshot `stats` (as returned by
 // `ftf_forest_stats` / `ftf_coordinator_stats`) with health level `level` and alert bits
 // `alerts`, NUL-terminated, into `buf[0..len)`.
@@ -1488,7 +1757,9 @@ ftf_result ftf_recovery_lock_release(const struct ftf_recovery_lock *lock, struc
 // `FTF_NULL_PARAMETER` for a NULL `stats`/`needed_out` (or a NULL `buf` with `len > 0`
 // large enough). Thread-safe.
 ftf_result ftf_stats_metrics(const struct ftf_stats *stats, uint32_t level, uint32_t alerts, char *buf, size_t len, size_t *needed_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Begins an operation on the calling thread's stripe and stores it in `*slot` (checked
 // mode): end it with `ftf_op_end_checked(tracker, slot)`. Lock-free, never blocks.
 //
@@ -1498,7 +1769,9 @@ ftf_result ftf_stats_metrics(const struct ftf_stats *stats, uint32_t level, uint
 // `FTF_INVALID_ARGUMENT` (misaligned, or not a zero-initialised slot);
 // `FTF_NULL_PARAMETER`. On an error the slot is unchanged.
 ftf_result ftf_op_begin_checked(const struct ftf_tracker *tracker, struct ftf_op_slot *slot);
+#endif
 
+#if defined(FTF_HOSTED)
 // Ends the operation `*slot` holds and empties the slot (from any thread). Lock-free;
 // wakes a pauser when this was the last operation in flight.
 //
@@ -1508,18 +1781,25 @@ ftf_result ftf_op_begin_checked(const struct ftf_tracker *tracker, struct ftf_op
 // another tracker: nothing changes, end it with that tracker); `FTF_INVALID_ARGUMENT`
 // (misaligned or not a slot); `FTF_NULL_PARAMETER`.
 ftf_result ftf_op_end_checked(const struct ftf_tracker *tracker, struct ftf_op_slot *slot);
+#endif
 
+#if defined(FTF_HOSTED)
 // Creates an empty queue for ranks `0..n` holding at most `capacity` ranks.
 //
 // `FTF_INVALID_ARGUMENT` when `n == 0` or `capacity == 0`; `FTF_NULL_PARAMETER`. On
 // `FTF_OK`, `*queue_out` owns one reference (free with `ftf_recovery_queue_free`).
 ftf_result ftf_recovery_queue_new(uint32_t n, uint32_t capacity, const struct ftf_recovery_queue **queue_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Adds a reference; returns the same pointer (NULL for NULL).
 const struct ftf_recovery_queue *ftf_recovery_queue_clone(const struct ftf_recovery_queue *queue);
+#endif
 
+#if defined(FTF_HOSTED)
 // Drops one reference; NULL is a no-op; the last one frees the queue.
 void ftf_recovery_queue_free(const struct ftf_recovery_queue *queue);
+#endif
 
 // Appends `rank`. `FTF_OK`; `FTF_DUPLICATE` (already queued); `FTF_FULL`;
 // `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`. An error changes nothing.
@@ -1543,12 +1823,14 @@ uint32_t ftf_recovery_queue_len(const struct ftf_recovery_queue *queue);
 // The fixed capacity; 0 for NULL.
 uint32_t ftf_recovery_queue_capacity(const struct ftf_recovery_queue *queue);
 
+#if defined(FTF_HOSTED)
 // Copies a consistent snapshot of the queued ranks, oldest first, into `ranks[0..len)`.
 //
 // `*count_out` receives the number of ranks on `FTF_OK` and on `FTF_BUFFER_TOO_SMALL`
 // (then nothing is written to `ranks`; retry with a larger buffer). `ranks` may be NULL
 // when `len == 0`. `FTF_NULL_PARAMETER` for a NULL queue or `count_out`.
 ftf_result ftf_recovery_queue_snapshot(const struct ftf_recovery_queue *queue, uint32_t *ranks, size_t len, size_t *count_out);
+#endif
 
 // The constant name of result code `result` (e.g. `"FTF_PAUSED"`), as a static NUL-terminated
 // string; `"FTF_UNKNOWN_RESULT"` for a number that is not a code.
@@ -1574,17 +1856,23 @@ bool ftf_health_transition_allowed(uint32_t from, uint32_t to);
 // The quorum rule: `healthy > total / 2` (integer division, strict majority of all).
 bool ftf_has_quorum(uint32_t healthy, uint32_t total);
 
+#if defined(FTF_HOSTED)
 // Creates a table of `n` partitions (ranks `0..n`), all HEALTHY with incarnation 0.
 //
 // `FTF_INVALID_ARGUMENT` when `n == 0` or `n > 2^31 - 1`; `FTF_NULL_PARAMETER`. On
 // `FTF_OK`, `*table_out` owns one reference (free with `ftf_partition_table_free`).
 ftf_result ftf_partition_table_new(uint32_t n, const struct ftf_partition_table **table_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Adds a reference; returns the same pointer (NULL for NULL).
 const struct ftf_partition_table *ftf_partition_table_clone(const struct ftf_partition_table *table);
+#endif
 
+#if defined(FTF_HOSTED)
 // Drops one reference; NULL is a no-op; the last one frees the table.
 void ftf_partition_table_free(const struct ftf_partition_table *table);
+#endif
 
 // The number of partitions `n`; 0 for NULL.
 uint32_t ftf_partition_table_len(const struct ftf_partition_table *table);
@@ -1635,11 +1923,14 @@ ftf_result ftf_forest_set_thresholds(const struct ftf_forest *forest, const stru
 // The alert thresholds in force. `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_thresholds(const struct ftf_forest *forest, struct ftf_alert_thresholds *thresholds_out);
 
+#if defined(FTF_HOSTED)
 // Creates a tracker whose waiters park on a mutex + condition variable.
 //
 // On `FTF_OK`, `*tracker_out` owns one reference: free it with `ftf_tracker_free`.
 ftf_result ftf_tracker_new(const struct ftf_tracker **tracker_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Creates a tracker that blocks waiters with `wait_kind` (an `ftf_wait_kind`):
 // `FTF_WAIT_PARK`, `FTF_WAIT_SPIN`, or `FTF_WAIT_CALLBACKS` with `callbacks` (copied; both
 // `wait` and `wake` required; `callbacks` is ignored for the other kinds and may be NULL).
@@ -1648,15 +1939,20 @@ ftf_result ftf_tracker_new(const struct ftf_tracker **tracker_out);
 // `*tracker_out` owns one reference (free with `ftf_tracker_free`; the callbacks'
 // finalizer runs when the last reference is freed). On error the finalizer is not called.
 ftf_result ftf_tracker_new_with_wait(uint32_t wait_kind, const struct ftf_wait_callbacks *callbacks, const struct ftf_tracker **tracker_out);
+#endif
 
+#if defined(FTF_HOSTED)
 // Adds a reference to `tracker` and returns it (the same pointer); NULL for NULL.
 // Each reference is freed with `ftf_tracker_free`.
 const struct ftf_tracker *ftf_tracker_clone(const struct ftf_tracker *tracker);
+#endif
 
+#if defined(FTF_HOSTED)
 // Drops one reference; NULL is a no-op. The last reference destroys the tracker even with
 // operations in flight or pauses held (their tokens become meaningless; nothing leaks).
 // Freeing a reference twice is undefined behaviour, as for `free(3)`.
 void ftf_tracker_free(const struct ftf_tracker *tracker);
+#endif
 
 // The tracker's process-unique, non-zero id (tokens carry it); 0 for NULL.
 uint32_t ftf_tracker_id(const struct ftf_tracker *tracker);
@@ -1747,14 +2043,18 @@ uint32_t ftf_tracker_in_flight(const struct ftf_tracker *tracker);
 // Number of pauses held (a snapshot, at most `FTF_MAX_PAUSERS`); 0 for NULL.
 uint32_t ftf_tracker_pause_depth(const struct ftf_tracker *tracker);
 
+#if defined(FTF_HOSTED)
 // The library's version as a static NUL-terminated string `"ftforest/MAJOR.MINOR.PATCH"`.
 //
 // Never NULL; must not be freed. Thread-safe.
 const char *ftf_version(void);
+#endif
 
+#if defined(FTF_HOSTED)
 // The library's version packed as `MAJOR << 16 | MINOR << 8 | PATCH`, to compare with the
 // header's `FTF_VERSION_NUMBER` at run time. Thread-safe.
 uint32_t ftf_version_number(void);
+#endif
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -2,7 +2,8 @@
 # The whole ftforest test suite, runnable on a fresh Debian machine with rustup.
 # Installs what it needs (rustup targets, nightly with miri, Debian packages), then runs:
 # fmt, clippy, docs, the no_std target builds, the MSRV check, the loom models, miri,
-# and the C library's tests (header staleness, C tests plain/ASan/valgrind, examples, install).
+# the C library's tests (header staleness, C tests plain/ASan/valgrind, examples, install),
+# and the firmware images under QEMU with the footprint gates (scripts/test-embedded.sh).
 #
 # Environment knobs:
 #   FTF_SKIP_MIRI=1          skip the miri stage (it is the slowest)
@@ -43,6 +44,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p ftforest-core -p ftforest-ffi
 
 stage "no_std target builds"
 cargo build -p ftforest-core --no-default-features --target thumbv7em-none-eabihf
+cargo build -p ftforest-core --no-default-features --features phi-accrual --target thumbv7em-none-eabihf
 cargo build -p ftforest-core --no-default-features --features critical-section --target thumbv6m-none-eabi
 cargo build -p ftforest-core --no-default-features --features critical-section --target riscv32imc-unknown-none-elf
 
@@ -60,10 +62,15 @@ RUSTFLAGS="--cfg ftforest_loom" CARGO_TARGET_DIR=target/loom \
 if [ "${FTF_SKIP_MIRI:-0}" != 1 ]; then
   stage "miri (core and ffi tests)"
   MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p ftforest-core -p ftforest-ffi
+  # The bare-metal libftforest's caller-storage constructors (pointer carving, placement).
+  MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p ftforest-ffi --no-default-features --lib bare
 fi
 
 stage "C library: header, C tests (plain, ASan, valgrind), examples, install"
 bash scripts/test-c.sh
+
+stage "embedded: firmware under QEMU (Cortex-M4F, Cortex-M0, RISC-V), footprint gates"
+bash scripts/test-embedded.sh
 
 stage "workspace tests"
 cargo test --workspace

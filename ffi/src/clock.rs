@@ -1,5 +1,6 @@
 //! The library's clock: the core's `StdClock` (monotonic nanoseconds, origin at the first
-//! reading in the process, never 0). Every deadline the library computes itself (pause and
+//! reading in the process, never 0); in the bare-metal build, the embedder's clock callback
+//! (`ftf_clock_set`; before it is set the clock reads 0 and every wait times out at once). Every deadline the library computes itself (pause and
 //! begin timeouts, the wait callback's `deadline_ns`, the monitor's ticks) is on this time
 //! line, and `ftf_now_ns()` reads it, so C code can turn a `deadline_ns` into a relative
 //! timeout with `deadline_ns - ftf_now_ns()`.
@@ -8,16 +9,27 @@
 //! clock: the caller may use any monotonic time line there (`clock_gettime`, `ftf_now_ns()`,
 //! a simulated clock), as long as it uses one consistently for one forest.
 
-use ftforest_core::{Clock, Instant, StdClock};
+#[cfg(feature = "std")]
+use ftforest_core::StdClock;
+use ftforest_core::{Clock, Instant};
 
 use crate::panic::ffi_panic_boundary;
 
 /// The library clock as a core [`Clock`].
+#[cfg(feature = "std")]
 pub(crate) type FfiClock = StdClock;
+
+/// The library clock as a core [`Clock`] (bare metal: the embedder's callback).
+#[cfg(not(feature = "std"))]
+pub(crate) type FfiClock = crate::bare::BareClock;
 
 /// Reads the library clock in nanoseconds.
 pub(crate) fn now() -> Instant {
-    StdClock.now()
+    #[cfg(feature = "std")]
+    let clock = StdClock;
+    #[cfg(not(feature = "std"))]
+    let clock = crate::bare::BareClock;
+    clock.now()
 }
 
 /// `now() + timeout_ns`, saturating; `UINT64_MAX` means "no deadline".
@@ -40,7 +52,7 @@ pub extern "C" fn ftf_now_ns() -> u64 {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

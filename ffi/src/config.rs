@@ -13,15 +13,20 @@
 //!   coordinator copies it at creation, so the config may be freed right after.
 //! * Durations cross the ABI as `uint64_t` nanoseconds.
 
+#[cfg(feature = "std")]
 use core::ffi::c_char;
 use core::time::Duration;
+#[cfg(feature = "std")]
 use std::ffi::CString;
 
 use ftforest_core::coord::{AlertThresholds, Config, ConfigBuilder, ConfigError, HeartbeatConfig};
 
 use crate::enums::{heartbeat_mode_from_u32, pause_policy_from_u32};
+#[cfg(feature = "std")]
 use crate::handle::{
     arc_into_const_ptr, free_arc, free_box, to_arc_const_ptr, to_boxed_mut_ptr, try_clone_arc,
+};
+use crate::handle::{
     try_mut_from_ptr, try_out, try_ref_from_ptr, Castable, OwnershipArc, OwnershipBox,
 };
 use crate::panic::ffi_panic_boundary;
@@ -30,13 +35,31 @@ use crate::thresholds::{ftf_alert_thresholds, read_thresholds};
 
 /// The Rust state behind an `ftf_config_builder`.
 pub(crate) struct FfiConfigBuilder {
-    builder: ConfigBuilder,
-    heartbeat: HeartbeatConfig,
-    alerts: AlertThresholds,
+    pub(crate) builder: ConfigBuilder,
+    pub(crate) heartbeat: HeartbeatConfig,
+    pub(crate) alerts: AlertThresholds,
     /// The last build's refusal: (field, reason) as C strings owned by the builder.
+    #[cfg(feature = "std")]
     error: Option<(CString, CString)>,
+    /// The last build's refusal (bare metal: no C strings are allocated).
+    #[cfg(not(feature = "std"))]
+    pub(crate) error: Option<ConfigError>,
 }
 
+impl FfiConfigBuilder {
+    /// A builder holding the defaults.
+    pub(crate) fn new() -> Self {
+        let d = Config::DEFAULT;
+        FfiConfigBuilder {
+            builder: Config::builder(),
+            heartbeat: *d.heartbeat(),
+            alerts: *d.alerts(),
+            error: None,
+        }
+    }
+}
+
+#[cfg(feature = "std")]
 fn c_string(s: &str) -> CString {
     CString::new(s.replace('\0', "")).unwrap_or_default()
 }
@@ -79,6 +102,7 @@ macro_rules! set {
 }
 
 impl ftf_config_builder {
+    #[cfg(feature = "std")]
     /// Creates a builder holding the defaults (2 reports before suspicion, no confirmation by
     /// count, 5 s confirmation, heartbeats off (500 ms / 2 s / 5 s, phi 5.0 / 8.0), 30 s
     /// recovery timeout, 3 retries, backoff 100 ms doubling to 10 s, 3 concurrent recoveries,
@@ -93,17 +117,12 @@ impl ftf_config_builder {
     ) -> ftf_result {
         ffi_panic_boundary! {
             let out = try_out!(builder_out);
-            let d = Config::DEFAULT;
-            *out = to_boxed_mut_ptr::<ftf_config_builder>(FfiConfigBuilder {
-                builder: Config::builder(),
-                heartbeat: *d.heartbeat(),
-                alerts: *d.alerts(),
-                error: None,
-            });
+            *out = to_boxed_mut_ptr::<ftf_config_builder>(FfiConfigBuilder::new());
             ftf_result::FTF_OK
         }
     }
 
+    #[cfg(feature = "std")]
     /// Frees a builder; NULL is a no-op. Configs built from it stay valid.
     #[no_mangle]
     pub extern "C" fn ftf_config_builder_free(builder: *mut ftf_config_builder) {
@@ -309,6 +328,7 @@ impl ftf_config_builder {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Validates the builder's values and creates a frozen config. The builder is not
     /// consumed.
     ///
@@ -339,6 +359,7 @@ impl ftf_config_builder {
         }
     }
 
+    #[cfg(feature = "std")]
     /// The field refused by the last `ftf_config_builder_build` (e.g. `"backoff_cap"`,
     /// `"heartbeat.suspect_timeout"`), NUL-terminated and owned by the builder: valid until
     /// the next call on the builder or its free. NULL when the last build succeeded, no build
@@ -353,6 +374,7 @@ impl ftf_config_builder {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Why the last build refused the field (owned by the builder, same lifetime as
     /// `ftf_config_builder_error_field`), or NULL as for it.
     #[no_mangle]
@@ -367,6 +389,7 @@ impl ftf_config_builder {
 }
 
 impl ftf_config {
+    #[cfg(feature = "std")]
     /// Creates a config holding the defaults (see `ftf_config_builder_new`).
     ///
     /// On `FTF_OK`, `*config_out` owns one reference: free it with `ftf_config_free`.
@@ -379,6 +402,7 @@ impl ftf_config {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Adds a reference; returns the same pointer (NULL for NULL).
     #[no_mangle]
     pub extern "C" fn ftf_config_clone(config: *const ftf_config) -> *const ftf_config {
@@ -387,6 +411,7 @@ impl ftf_config {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Drops one reference; NULL is a no-op.
     #[no_mangle]
     pub extern "C" fn ftf_config_free(config: *const ftf_config) {

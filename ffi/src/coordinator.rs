@@ -24,41 +24,72 @@
 //!   until it is done. Draining `ftf_coordinator_poll_event` after every input (the documented
 //!   loop) never meets either.
 
+#[cfg(feature = "std")]
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use ftforest_core::coord::{
-    BoxedCoordinator, Config, NewError, PhaseDoneError, Report, ReportError, RetryError,
-};
+#[cfg(feature = "std")]
+use ftforest_core::coord::BoxedCoordinator;
+use ftforest_core::coord::{Config, NewError, PhaseDoneError, Report, ReportError, RetryError};
 use ftforest_core::Instant;
 
 use crate::config::ftf_config;
 use crate::enums::{phase_from_u32, report_kind_from_u32};
 use crate::event::{ftf_action, ftf_event};
-use crate::handle::{
-    arc_into_const_ptr, clone_arc, free_arc, to_arc_const_ptr, try_clone_arc, try_from, try_out,
-    try_ref_from_ptr, Castable, OwnershipArc,
-};
+#[cfg(feature = "std")]
+use crate::handle::{arc_into_const_ptr, clone_arc, free_arc, to_arc_const_ptr, try_clone_arc};
+use crate::handle::{try_from, try_out, try_ref_from_ptr, Castable, OwnershipArc};
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
 use crate::table::FTF_INCARNATION_ANY;
-use crate::tracker::{ftf_tracker, FfiTracker};
+#[cfg(feature = "std")]
+use crate::tracker::ftf_tracker;
+use crate::tracker::FfiTracker;
+#[cfg(feature = "std")]
 use crate::wait::FfiWait;
 
 /// Recovery slots of a coordinator or forest: the largest accepted `max_concurrent`.
 pub const FTF_MAX_CONCURRENT_RECOVERIES: u32 = 8;
 /// Events a coordinator buffers between polls. An input whose events would not fit is refused
 /// with `FTF_OUTBOX_FULL` (nothing changed); no event is ever dropped.
+#[cfg(feature = "std")]
 pub const FTF_EVENT_CAPACITY: u32 = 256;
+/// Events a coordinator buffers between polls (bare-metal build: 16, 40 bytes each). An input
+/// whose events would not fit is refused with `FTF_OUTBOX_FULL` (nothing changed).
+#[cfg(not(feature = "std"))]
+pub const FTF_EVENT_CAPACITY: u32 = 16;
 
 /// The core coordinator type behind the handle (the core's default `R = 8`, `E = 256`).
+#[cfg(feature = "std")]
 pub(crate) type FfiCoord = BoxedCoordinator<Arc<FfiTracker>>;
 
+/// The core coordinator type behind the handle (bare metal: caller storage, `R = 8`,
+/// `E = FTF_EVENT_CAPACITY`).
+#[cfg(not(feature = "std"))]
+pub(crate) type FfiCoord = ftforest_core::coord::Coordinator<
+    crate::storage::Cells<ftforest_core::HealthCell>,
+    crate::storage::Cells<ftforest_core::LockSlot>,
+    crate::storage::Cells<ftforest_core::QueueSlot>,
+    crate::storage::CellsMut<ftforest_core::coord::PartitionSlot>,
+    &'static FfiTracker,
+    { FTF_MAX_CONCURRENT_RECOVERIES as usize },
+    { FTF_EVENT_CAPACITY as usize },
+>;
+
 /// The Rust state behind an `ftf_coordinator` handle.
+#[cfg(feature = "std")]
 pub(crate) struct FfiCoordinator {
     coord: Mutex<FfiCoord>,
     pub(crate) tracker: Arc<FfiTracker>,
 }
 
+/// The Rust state behind an `ftf_coordinator` handle (bare metal: calls are serialised by
+/// a spin lock; drive the coordinator from one context, never from an interrupt handler).
+#[cfg(not(feature = "std"))]
+pub(crate) struct FfiCoordinator {
+    pub(crate) coord: crate::bare::SpinLock<FfiCoord>,
+}
+
+#[cfg(feature = "std")]
 impl FfiCoordinator {
     pub(crate) fn lock(&self) -> MutexGuard<'_, FfiCoord> {
         // The core never panics; a poisoned lock could only follow a bug caught by a panic
@@ -95,6 +126,7 @@ pub(crate) fn config_or_default(config: *const ftf_config) -> Config {
 }
 
 /// The tracker behind `tracker` (a new reference), or a new parking tracker for NULL.
+#[cfg(feature = "std")]
 pub(crate) fn tracker_or_new(tracker: *const ftf_tracker) -> Arc<FfiTracker> {
     clone_arc(tracker).unwrap_or_else(|| Arc::new(FfiTracker::with_waiter(FfiWait::default())))
 }
@@ -145,6 +177,7 @@ impl From<PhaseDoneError> for ftf_result {
 }
 
 impl ftf_coordinator {
+    #[cfg(feature = "std")]
     /// Creates a coordinator for partitions `0..n` (all HEALTHY) started at `now_ns`.
     ///
     /// `config`: NULL for the defaults (copied; may be freed afterwards). `tracker`: the
@@ -182,6 +215,7 @@ impl ftf_coordinator {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Adds a reference; returns the same pointer (NULL for NULL).
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_clone(
@@ -192,6 +226,7 @@ impl ftf_coordinator {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Drops one reference; NULL is a no-op. The last one frees the coordinator (a pause it
     /// holds on the tracker is then never given back: free it only when it is idle, or let
     /// the tracker go with it).
@@ -202,6 +237,7 @@ impl ftf_coordinator {
         }
     }
 
+    #[cfg(feature = "std")]
     /// A new reference to the operation tracker this coordinator pauses (free it with
     /// `ftf_tracker_free`); NULL for NULL.
     #[no_mangle]
@@ -374,4 +410,5 @@ impl ftf_coordinator {
 }
 
 // cbindgen cannot evaluate paths; the slot count is the core's default `R`.
+#[cfg(feature = "std")]
 const _: () = assert!(FTF_MAX_CONCURRENT_RECOVERIES == 8 && FTF_EVENT_CAPACITY == 256);

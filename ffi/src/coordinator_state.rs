@@ -304,6 +304,7 @@ impl ftf_coordinator {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Writes the statistics, level and alerts at `now_ns` as OpenMetrics text
     /// (NUL-terminated) into `buf[0..len)`; see `ftf_stats_metrics` for the buffer contract.
     #[no_mangle]

@@ -10,6 +10,10 @@
 //!   any number of C threads may use one handle concurrently; `_clone` adds a reference and
 //!   `_free` drops one.
 //!
+//! In the bare-metal build (no `std` feature) neither exists: `bare.rs` places the value in
+//! caller storage and hands out the same kind of pointer; the borrowing functions below are
+//! shared by both builds.
+//!
 //! Because a handle type implements `Castable` once, confusing Box and Arc ownership for one
 //! type is a compile error, and the only `as` casts between handle pointers and Rust pointers are
 //! in this file.
@@ -18,6 +22,7 @@
 //! returned and that has not been freed (the C contract, as for `free(3)`); NULL is always
 //! checked and answered with `FTF_NULL_PARAMETER` (or the function's documented fallback).
 
+#[cfg(feature = "std")]
 use std::sync::Arc;
 
 /// Marks a handle whose Rust value is owned by a `Box` (unique owner).
@@ -33,6 +38,7 @@ pub(crate) trait Castable {
     type RustType;
 }
 
+#[cfg(feature = "std")]
 /// Boxes `value` and returns the handle pointer that owns it.
 pub(crate) fn to_boxed_mut_ptr<C>(value: C::RustType) -> *mut C
 where
@@ -41,6 +47,7 @@ where
     Box::into_raw(Box::new(value)).cast::<C>()
 }
 
+#[cfg(feature = "std")]
 /// Moves `value` into an `Arc` and returns the handle pointer that owns one reference.
 pub(crate) fn to_arc_const_ptr<C>(value: C::RustType) -> *const C
 where
@@ -49,6 +56,7 @@ where
     Arc::into_raw(Arc::new(value)).cast::<C>()
 }
 
+#[cfg(feature = "std")]
 /// Hands an existing `Arc` to C as a handle owning one reference.
 pub(crate) fn arc_into_const_ptr<C>(value: Arc<C::RustType>) -> *const C
 where
@@ -61,7 +69,8 @@ where
 ///
 /// The lifetime is chosen by the caller; it must not outlive the handle (C contract).
 pub(crate) fn try_from<'a, C: Castable>(ptr: *const C) -> Option<&'a C::RustType> {
-    // SAFETY: a non-NULL handle was produced by `to_boxed_mut_ptr`/`to_arc_const_ptr` for this
+    // SAFETY: a non-NULL handle was produced by `to_boxed_mut_ptr`/`to_arc_const_ptr` (or,
+    // in the bare-metal build, placed in caller storage by `bare.rs`) for this
     // very `C` (one `Castable` impl per handle type) and is still alive (C contract), so it
     // points to a valid, initialised `C::RustType`.
     unsafe { ptr.cast::<C::RustType>().as_ref() }
@@ -77,6 +86,7 @@ where
     unsafe { ptr.cast::<C::RustType>().as_mut() }
 }
 
+#[cfg(feature = "std")]
 /// Returns a new `Arc` sharing the value behind an Arc-owned handle, leaving the caller's
 /// reference intact; `None` for NULL.
 pub(crate) fn clone_arc<C>(ptr: *const C) -> Option<Arc<C::RustType>>
@@ -96,6 +106,7 @@ where
     }
 }
 
+#[cfg(feature = "std")]
 /// Drops the reference owned by an Arc-owned handle; NULL is a no-op.
 pub(crate) fn free_arc<C>(ptr: *const C)
 where
@@ -109,6 +120,7 @@ where
     drop(unsafe { Arc::from_raw(ptr.cast::<C::RustType>()) });
 }
 
+#[cfg(feature = "std")]
 /// Drops the value owned by a Box-owned handle; NULL is a no-op.
 pub(crate) fn free_box<C>(ptr: *mut C)
 where
@@ -145,6 +157,7 @@ macro_rules! try_mut_from_ptr {
 pub(crate) use try_mut_from_ptr;
 
 /// Clones the `Arc` behind a handle or returns the NULL fallback.
+#[cfg(feature = "std")]
 macro_rules! try_clone_arc {
     ($ptr:expr) => {
         match $crate::handle::clone_arc($ptr) {
@@ -153,6 +166,7 @@ macro_rules! try_clone_arc {
         }
     };
 }
+#[cfg(feature = "std")]
 pub(crate) use try_clone_arc;
 
 /// Checks an out-parameter (`T *out`) for NULL and yields `&mut T`, or returns the NULL
@@ -176,6 +190,7 @@ pub(crate) fn out_param<'a, T>(ptr: *mut T) -> Option<&'a mut T> {
 }
 
 /// Borrows a C byte buffer `(ptr, len)` as a mutable slice; a zero length accepts NULL.
+#[cfg_attr(not(feature = "std"), allow(dead_code))] // metrics text only
 pub(crate) fn out_bytes<'a>(ptr: *mut u8, len: usize) -> Option<&'a mut [u8]> {
     if len == 0 {
         return Some(&mut []);

@@ -17,20 +17,31 @@
 //!   (`FTF_UNKNOWN_ENUM`); every body runs inside a panic boundary (`FTF_PANIC`).
 //! * Callbacks are `(void *userdata, ...)` C function pointers; each documents the thread that
 //!   calls it; no libftforest lock is held while it runs; it must not unwind (C++: `noexcept`).
+//! * Two builds, one header: the hosted library (default feature `std`) and the bare-metal
+//!   `no_std` staticlib (`--no-default-features`; objects in caller storage, `bare.rs`).
+//!   Header items of one build only sit under `#if defined(FTF_HOSTED)` / `#if
+//!   !defined(FTF_HOSTED)`; the header defines `FTF_HOSTED` unless `FTF_BARE_METAL` is.
 //! * Time: `now_ns` arguments are caller-chosen monotonic nanoseconds; deadlines the library
 //!   computes itself are on `ftf_now_ns()` (`CLOCK_MONOTONIC`).
+// Unit tests of the bare-metal build run on the host with the std test harness.
+#![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
 #![deny(missing_docs)]
 // The C ABI functions are safe `extern "C" fn`s that check their raw pointers (rustls-ffi).
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 // C names: ftf_x handles, ftf_x_fn callback typedefs, FTF_X constants.
 #![allow(non_camel_case_types)]
-// This crate is std-only by nature (threads, catch_unwind, Arc).
+// The hosted build uses std by nature (threads, catch_unwind, Arc).
 #![allow(clippy::std_instead_of_core)]
 
 pub(crate) mod handle;
 pub(crate) mod panic;
+pub(crate) mod storage;
 
+#[cfg(not(feature = "std"))]
+pub mod bare;
+#[cfg(feature = "std")]
 pub mod barrier;
+#[cfg(feature = "std")]
 pub mod callbacks;
 pub mod clock;
 pub mod config;
@@ -38,9 +49,13 @@ pub mod coordinator;
 pub mod coordinator_state;
 pub mod enums;
 pub mod event;
+#[cfg(feature = "std")]
 pub mod forest;
 pub mod lock;
+#[cfg(feature = "std")]
 pub mod metrics;
+// Needs 64-bit atomics (absent on thumbv7em and below): hosted build only.
+#[cfg(feature = "std")]
 pub mod op_slot;
 pub mod queue;
 pub mod result;
@@ -48,6 +63,7 @@ pub mod stats;
 pub mod table;
 pub mod thresholds;
 pub mod tracker;
+#[cfg(feature = "std")]
 pub mod version;
 pub mod wait;
 

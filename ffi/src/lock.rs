@@ -11,18 +11,19 @@
 //! * Freeing the last reference with permits outstanding is allowed; the tokens then name a
 //!   dead lock (nothing leaks).
 
-use ftforest_core::{
-    AcquireError, LockConfigError, LockSlot, PermitToken, RecoveryLock, ReleaseError,
-};
+use ftforest_core::{AcquireError, LockSlot, PermitToken, RecoveryLock, ReleaseError};
 
 use crate::clock::{deadline_after, FfiClock};
-use crate::handle::{
-    arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc, try_out, try_ref_from_ptr,
-    Castable, OwnershipArc,
-};
+#[cfg(feature = "std")]
+use crate::handle::{arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc};
+use crate::handle::{try_out, try_ref_from_ptr, Castable, OwnershipArc};
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
-use crate::wait::{ftf_wait_callbacks, FfiWait};
+#[cfg(feature = "std")]
+use crate::wait::ftf_wait_callbacks;
+use crate::wait::FfiWait;
+#[cfg(feature = "std")]
+use ftforest_core::LockConfigError;
 
 /// One held recovery permit: release it exactly once with `ftf_recovery_lock_release`.
 /// A plain value; the fields are checked by the library, never trusted.
@@ -83,8 +84,9 @@ impl From<ReleaseError> for ftf_result {
 }
 
 /// The Rust lock behind an `ftf_recovery_lock` handle.
-pub(crate) type FfiLock = RecoveryLock<Box<[LockSlot]>, FfiWait>;
+pub(crate) type FfiLock = RecoveryLock<crate::storage::Cells<LockSlot>, FfiWait>;
 
+#[cfg(feature = "std")]
 fn new_lock(
     n: u32,
     max_concurrent: u32,
@@ -120,6 +122,7 @@ impl Castable for ftf_recovery_lock {
 }
 
 impl ftf_recovery_lock {
+    #[cfg(feature = "std")]
     /// Creates a lock for partitions `0..n` admitting at most `max_concurrent` recoveries at
     /// once (a value above `n` acts as `n`).
     ///
@@ -136,6 +139,7 @@ impl ftf_recovery_lock {
         }
     }
 
+    #[cfg(feature = "std")]
     /// As `ftf_recovery_lock_new`, with the wait strategy `ftf_recovery_lock_acquire_wait`
     /// blocks with: `wait_kind` is an `ftf_wait_kind` (`callbacks` required for
     /// `FTF_WAIT_CALLBACKS`, copied; its finalizer runs when the lock is destroyed, not when
@@ -164,6 +168,7 @@ impl ftf_recovery_lock {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Adds a reference; returns the same pointer (NULL for NULL).
     #[no_mangle]
     pub extern "C" fn ftf_recovery_lock_clone(
@@ -174,6 +179,7 @@ impl ftf_recovery_lock {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Drops one reference; NULL is a no-op; the last one frees the lock.
     #[no_mangle]
     pub extern "C" fn ftf_recovery_lock_free(lock: *const ftf_recovery_lock) {

@@ -23,6 +23,7 @@ use crate::result::ftf_result;
 ///
 /// The body is the whole function body; `return` inside it returns from the closure, which has
 /// the function's return type, so early returns (NULL checks) work as in a plain function.
+#[cfg(feature = "std")]
 macro_rules! ffi_panic_boundary {
     ( $($tt:tt)* ) => {
         match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| { $($tt)* })) {
@@ -31,9 +32,27 @@ macro_rules! ffi_panic_boundary {
         }
     };
 }
+
+/// Bare-metal build: no unwinding (`panic = "abort"` targets), so the body runs as a closure
+/// and a panic ends in the library's panic handler (which parks the core: see `bare.rs`).
+/// The core never panics on any input; the footprint gates check no panic path is linked.
+#[cfg(not(feature = "std"))]
+macro_rules! ffi_panic_boundary {
+    ( $($tt:tt)* ) => {
+        $crate::panic::run(|| { $($tt)* })
+    };
+}
+
+/// Runs the body of a bare-metal entry point (a closure, so that `return` works as above).
+#[cfg(not(feature = "std"))]
+#[inline(always)]
+pub(crate) fn run<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
 pub(crate) use ffi_panic_boundary;
 
 /// The value an `extern "C"` function returns when its body panicked.
+#[cfg_attr(not(feature = "std"), allow(dead_code))] // no unwinding to catch on bare metal
 pub(crate) trait PanicOrDefault {
     /// The fallback value.
     fn value() -> Self;
@@ -102,7 +121,7 @@ impl NullParameterOrDefault for ftf_result {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

@@ -8,12 +8,13 @@
 //! * `Arc`-owned and `Sync`: the core serialises the ring with a short spin lock in which no
 //!   user code runs.
 
-use ftforest_core::{queue_storage_len, PushError, QueueConfigError, QueueSlot, RecoveryQueue};
+#[cfg(feature = "std")]
+use ftforest_core::{queue_storage_len, QueueConfigError};
+use ftforest_core::{PushError, QueueSlot, RecoveryQueue};
 
-use crate::handle::{
-    arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc, try_out, try_ref_from_ptr,
-    Castable, OwnershipArc,
-};
+#[cfg(feature = "std")]
+use crate::handle::{arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc};
+use crate::handle::{try_out, try_ref_from_ptr, Castable, OwnershipArc};
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
 
@@ -29,7 +30,7 @@ impl From<PushError> for ftf_result {
 }
 
 /// The Rust queue behind an `ftf_recovery_queue` handle.
-pub(crate) type FfiQueue = RecoveryQueue<Box<[QueueSlot]>>;
+pub(crate) type FfiQueue = RecoveryQueue<crate::storage::Cells<QueueSlot>>;
 
 /// A bounded FIFO of partition ranks waiting for recovery; each rank at most once.
 ///
@@ -45,6 +46,7 @@ impl Castable for ftf_recovery_queue {
 }
 
 impl ftf_recovery_queue {
+    #[cfg(feature = "std")]
     /// Creates an empty queue for ranks `0..n` holding at most `capacity` ranks.
     ///
     /// `FTF_INVALID_ARGUMENT` when `n == 0` or `capacity == 0`; `FTF_NULL_PARAMETER`. On
@@ -73,6 +75,7 @@ impl ftf_recovery_queue {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Adds a reference; returns the same pointer (NULL for NULL).
     #[no_mangle]
     pub extern "C" fn ftf_recovery_queue_clone(
@@ -83,6 +86,7 @@ impl ftf_recovery_queue {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Drops one reference; NULL is a no-op; the last one frees the queue.
     #[no_mangle]
     pub extern "C" fn ftf_recovery_queue_free(queue: *const ftf_recovery_queue) {
@@ -182,6 +186,7 @@ impl ftf_recovery_queue {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Copies a consistent snapshot of the queued ranks, oldest first, into `ranks[0..len)`.
     ///
     /// `*count_out` receives the number of ranks on `FTF_OK` and on `FTF_BUFFER_TOO_SMALL`

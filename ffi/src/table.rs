@@ -17,10 +17,9 @@ use ftforest_core::{
     Transition,
 };
 
-use crate::handle::{
-    arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc, try_out, try_ref_from_ptr,
-    Castable, OwnershipArc,
-};
+#[cfg(feature = "std")]
+use crate::handle::{arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc};
+use crate::handle::{try_out, try_ref_from_ptr, Castable, OwnershipArc};
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
 
@@ -112,7 +111,7 @@ impl From<TableTransitionError> for ftf_result {
 }
 
 /// The Rust table behind an `ftf_partition_table` handle.
-pub(crate) type FfiTable = PartitionTable<Box<[HealthCell]>>;
+pub(crate) type FfiTable = PartitionTable<crate::storage::Cells<HealthCell>>;
 
 /// Partitions `0..n`, each with a health state and an incarnation; per-state counts; quorum.
 ///
@@ -164,6 +163,7 @@ pub extern "C" fn ftf_has_quorum(healthy: u32, total: u32) -> bool {
 }
 
 impl ftf_partition_table {
+    #[cfg(feature = "std")]
     /// Creates a table of `n` partitions (ranks `0..n`), all HEALTHY with incarnation 0.
     ///
     /// `FTF_INVALID_ARGUMENT` when `n == 0` or `n > 2^31 - 1`; `FTF_NULL_PARAMETER`. On
@@ -189,6 +189,7 @@ impl ftf_partition_table {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Adds a reference; returns the same pointer (NULL for NULL).
     #[no_mangle]
     pub extern "C" fn ftf_partition_table_clone(
@@ -199,6 +200,7 @@ impl ftf_partition_table {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Drops one reference; NULL is a no-op; the last one frees the table.
     #[no_mangle]
     pub extern "C" fn ftf_partition_table_free(table: *const ftf_partition_table) {

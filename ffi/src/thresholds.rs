@@ -18,6 +18,7 @@ use ftforest_core::coord::{AlertThresholds, ConfigError};
 
 use crate::config::duration_ns;
 use crate::coordinator::ftf_coordinator;
+#[cfg(feature = "std")]
 use crate::forest::ftf_forest;
 use crate::handle::{try_out, try_ref_from_ptr};
 use crate::panic::ffi_panic_boundary;
@@ -148,6 +149,7 @@ impl ftf_coordinator {
     }
 }
 
+#[cfg(feature = "std")]
 impl ftf_forest {
     /// Replaces the alert thresholds of the forest's coordinator, running or not (as
     /// `ftf_coordinator_set_thresholds`); may be called from a callback.

@@ -28,12 +28,14 @@ use ftforest_core::{
 };
 
 use crate::clock::{deadline_after, FfiClock};
-use crate::handle::{
-    free_arc, to_arc_const_ptr, try_clone_arc, try_out, try_ref_from_ptr, Castable, OwnershipArc,
-};
+#[cfg(feature = "std")]
+use crate::handle::{free_arc, to_arc_const_ptr, try_clone_arc};
+use crate::handle::{try_out, try_ref_from_ptr, Castable, OwnershipArc};
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
-use crate::wait::{ftf_wait_callbacks, FfiWait};
+#[cfg(feature = "std")]
+use crate::wait::ftf_wait_callbacks;
+use crate::wait::FfiWait;
 
 /// The Rust tracker behind an `ftf_tracker` handle.
 pub(crate) type FfiTracker = Tracker<FfiWait>;
@@ -165,6 +167,7 @@ pub(crate) fn outcome_result(o: WaitOutcome) -> ftf_result {
 }
 
 impl ftf_tracker {
+    #[cfg(feature = "std")]
     /// Creates a tracker whose waiters park on a mutex + condition variable.
     ///
     /// On `FTF_OK`, `*tracker_out` owns one reference: free it with `ftf_tracker_free`.
@@ -177,6 +180,7 @@ impl ftf_tracker {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Creates a tracker that blocks waiters with `wait_kind` (an `ftf_wait_kind`):
     /// `FTF_WAIT_PARK`, `FTF_WAIT_SPIN`, or `FTF_WAIT_CALLBACKS` with `callbacks` (copied; both
     /// `wait` and `wake` required; `callbacks` is ignored for the other kinds and may be NULL).
@@ -201,6 +205,7 @@ impl ftf_tracker {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Adds a reference to `tracker` and returns it (the same pointer); NULL for NULL.
     /// Each reference is freed with `ftf_tracker_free`.
     #[no_mangle]
@@ -211,6 +216,7 @@ impl ftf_tracker {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Drops one reference; NULL is a no-op. The last reference destroys the tracker even with
     /// operations in flight or pauses held (their tokens become meaningless; nothing leaks).
     /// Freeing a reference twice is undefined behaviour, as for `free(3)`.

@@ -14,7 +14,9 @@
 
 use core::ffi::c_void;
 
-use ftforest_core::{Instant, SpinWait, StdWait, WaitStrategy, WaitWord};
+#[cfg(feature = "std")]
+use ftforest_core::StdWait;
+use ftforest_core::{Instant, SpinWait, WaitStrategy, WaitWord};
 
 use crate::result::ftf_result;
 
@@ -133,6 +135,7 @@ impl WaitStrategy for CallbackWait {
 #[derive(Debug)]
 pub(crate) enum FfiWait {
     /// Mutex + condvar parking; deadlines on the library clock (`StdClock`).
+    #[cfg(feature = "std")]
     Park(StdWait),
     /// Busy-wait.
     Spin(SpinWait),
@@ -140,9 +143,19 @@ pub(crate) enum FfiWait {
     Callbacks(CallbackWait),
 }
 
+#[cfg(feature = "std")]
 impl Default for FfiWait {
+    /// Parking.
     fn default() -> Self {
         FfiWait::Park(StdWait::new())
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl Default for FfiWait {
+    /// Busy-waiting (bare metal: no OS to park on).
+    fn default() -> Self {
+        FfiWait::Spin(SpinWait)
     }
 }
 
@@ -155,7 +168,11 @@ impl FfiWait {
     ) -> Result<FfiWait, ftf_result> {
         match ftf_wait_kind::from_u32(kind) {
             None => Err(ftf_result::FTF_UNKNOWN_ENUM),
+            #[cfg(feature = "std")]
             Some(ftf_wait_kind::FTF_WAIT_PARK) => Ok(FfiWait::Park(StdWait::new())),
+            // Bare metal: nothing to park on; `FTF_WAIT_SPIN` or the callbacks.
+            #[cfg(not(feature = "std"))]
+            Some(ftf_wait_kind::FTF_WAIT_PARK) => Err(ftf_result::FTF_INVALID_ARGUMENT),
             Some(ftf_wait_kind::FTF_WAIT_SPIN) => Ok(FfiWait::Spin(SpinWait)),
             Some(ftf_wait_kind::FTF_WAIT_CALLBACKS) => {
                 // SAFETY: C contract: a non-NULL `callbacks` points to a readable struct for
@@ -180,6 +197,7 @@ impl FfiWait {
 impl WaitStrategy for FfiWait {
     fn wait(&self, word: &WaitWord, expected: u32, deadline: Instant) {
         match self {
+            #[cfg(feature = "std")]
             FfiWait::Park(w) => w.wait(word, expected, deadline),
             FfiWait::Spin(w) => w.wait(word, expected, deadline),
             FfiWait::Callbacks(w) => w.wait(word, expected, deadline),
@@ -188,6 +206,7 @@ impl WaitStrategy for FfiWait {
 
     fn wake_all(&self, word: &WaitWord) {
         match self {
+            #[cfg(feature = "std")]
             FfiWait::Park(w) => w.wake_all(word),
             FfiWait::Spin(w) => w.wake_all(word),
             FfiWait::Callbacks(w) => w.wake_all(word),

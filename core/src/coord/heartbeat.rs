@@ -1,5 +1,10 @@
 //! Heartbeat failure detection over an injected clock, without floating point.
 //!
+//! The phi-accrual detector is behind the `phi-accrual` feature (default on): its `u128`
+//! arithmetic costs about 1.9 KiB of flash on Cortex-M. Without the feature,
+//! [`HeartbeatMode::Phi`] still exists (stable C enum values) but `validate` refuses it
+//! with a typed error on `heartbeat.mode`.
+//!
 //! Per partition the detector keeps a [`HeartbeatState`] (16 bytes): the instant of the last
 //! heartbeat, a running mean of the inter-arrival time in microseconds, and the detector's
 //! current [`Verdict`]. The verdict is a pure function of `now`:
@@ -34,6 +39,7 @@ use super::config::ConfigError;
 use crate::time::Instant;
 
 /// `ln 10` in units of 10⁻⁹ (2.302585093).
+#[cfg(feature = "phi-accrual")]
 pub const LN_10_NANOS: u128 = 2_302_585_093;
 
 /// Which heartbeat detector runs.
@@ -46,7 +52,8 @@ pub enum HeartbeatMode {
     Off = 0,
     /// Fixed suspicion and failure timeouts since the last heartbeat.
     Interval = 1,
-    /// Exponential phi accrual, bounded by the fixed timeouts.
+    /// Exponential phi accrual, bounded by the fixed timeouts (needs the `phi-accrual`
+    /// feature; without it `HeartbeatConfig::validate` refuses this mode).
     Phi = 2,
 }
 
@@ -96,6 +103,13 @@ impl HeartbeatConfig {
     /// Check: `interval > 0`, `suspect_timeout > interval`, `failure_timeout >
     /// suspect_timeout`, `0 < phi_suspect < phi_failure`, `max_local_pause > suspect_timeout`.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        #[cfg(not(feature = "phi-accrual"))]
+        if matches!(self.mode, HeartbeatMode::Phi) {
+            return Err(ConfigError::new(
+                "heartbeat.mode",
+                "phi accrual needs the `phi-accrual` feature",
+            ));
+        }
         if self.interval.is_zero() {
             return Err(ConfigError::new("heartbeat.interval", "must be positive"));
         }
@@ -278,6 +292,7 @@ impl HeartbeatState {
     /// The silence after which the verdict becomes Suspect (resp. Dead).
     fn thresholds(&self, cfg: &HeartbeatConfig) -> (Duration, Duration) {
         match cfg.mode {
+            #[cfg(feature = "phi-accrual")]
             HeartbeatMode::Phi => {
                 let s = phi_threshold(cfg.phi_suspect_milli, self.mean_us);
                 let f = phi_threshold(cfg.phi_failure_milli, self.mean_us);
@@ -331,6 +346,7 @@ impl HeartbeatState {
 }
 
 /// `ceil(phi_milli/1000 · ln 10 · mean)` as a duration.
+#[cfg(feature = "phi-accrual")]
 pub fn phi_threshold(phi_milli: u32, mean_us: u32) -> Duration {
     // nanos = phi_milli * LN_10_NANOS * mean_us * 1000 / (1000 * 10^9)
     //       = phi_milli * LN_10_NANOS * mean_us / 10^9
@@ -389,6 +405,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "phi-accrual")]
     fn phi_threshold_matches_cassandra_formula() {
         // phi 8 with mean 100 ms: 8 * ln 10 * 0.1 s = 1.842068 s.
         let d = phi_threshold(8_000, 100_000);
@@ -398,6 +415,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "phi-accrual")]
     fn phi_mode_adapts_to_fast_heartbeats_and_stays_bounded() {
         let cfg = HeartbeatConfig::DEFAULT
             .with_mode(HeartbeatMode::Phi)
@@ -433,6 +451,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "phi-accrual")]
     fn long_gaps_are_not_sampled() {
         let cfg = HeartbeatConfig::DEFAULT.with_mode(HeartbeatMode::Phi);
         let mut h = HeartbeatState::new(ms(0), &cfg);

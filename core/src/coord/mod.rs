@@ -65,9 +65,9 @@ pub use event::{
     QueueReason, Queued, QuorumChange, Retry, StatusChange, MAX_EVENTS_PER_STEP,
 };
 pub use gate::OpGate;
-pub use heartbeat::{
-    phi_threshold, HeartbeatConfig, HeartbeatMode, HeartbeatState, Verdict, LN_10_NANOS,
-};
+#[cfg(feature = "phi-accrual")]
+pub use heartbeat::{phi_threshold, LN_10_NANOS};
+pub use heartbeat::{HeartbeatConfig, HeartbeatMode, HeartbeatState, Verdict};
 pub use histogram::{Histogram, LatencySummary, BUCKETS};
 pub use level::{alerts, health_level, AlertInput, AlertThresholds, Alerts, HealthLevel};
 pub use light::Lightweight;
