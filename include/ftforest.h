@@ -1916,12 +1916,16 @@ ftf_result ftf_coordinator_set_thresholds(const struct ftf_coordinator *coordina
 // The alert thresholds in force. `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_thresholds(const struct ftf_coordinator *coordinator, struct ftf_alert_thresholds *thresholds_out);
 
+#if defined(FTF_HOSTED)
 // Replaces the alert thresholds of the forest's coordinator, running or not (as
 // `ftf_coordinator_set_thresholds`); may be called from a callback.
 ftf_result ftf_forest_set_thresholds(const struct ftf_forest *forest, const struct ftf_alert_thresholds *thresholds);
+#endif
 
+#if defined(FTF_HOSTED)
 // The alert thresholds in force. `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_thresholds(const struct ftf_forest *forest, struct ftf_alert_thresholds *thresholds_out);
+#endif
 
 #if defined(FTF_HOSTED)
 // Creates a tracker whose waiters park on a mutex + condition variable.

@@ -151,6 +151,7 @@ impl ftf_coordinator {
 
 #[cfg(feature = "std")]
 impl ftf_forest {
+    #[cfg(feature = "std")]
     /// Replaces the alert thresholds of the forest's coordinator, running or not (as
     /// `ftf_coordinator_set_thresholds`); may be called from a callback.
     #[no_mangle]
@@ -164,6 +165,7 @@ impl ftf_forest {
         }
     }
 
+    #[cfg(feature = "std")]
     /// The alert thresholds in force. `FTF_OK`; `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_forest_thresholds(
