@@ -186,7 +186,8 @@ impl ftf_recovery_queue {
     ///
     /// `*count_out` receives the number of ranks on `FTF_OK` and on `FTF_BUFFER_TOO_SMALL`
     /// (then nothing is written to `ranks`; retry with a larger buffer). `ranks` may be NULL
-    /// when `len == 0`. `FTF_NULL_PARAMETER` for a NULL queue or `count_out`.
+    /// when `len == 0`. `FTF_NULL_PARAMETER` for a NULL queue or `count_out`, or a NULL `ranks`
+    /// while ranks are queued and `len` would hold them (then `*count_out` is untouched).
     #[no_mangle]
     pub extern "C" fn ftf_recovery_queue_snapshot(
         queue: *const ftf_recovery_queue,
@@ -197,27 +198,29 @@ impl ftf_recovery_queue {
         ffi_panic_boundary! {
             let q = try_ref_from_ptr!(queue);
             let count = try_out!(count_out);
-            let mut snap: Vec<u32> = Vec::with_capacity(q.capacity() as usize);
+            // Grows to the ranks actually queued (never sized from the capacity, which may be
+            // large).
+            let mut snap: Vec<u32> = Vec::new();
             loop {
                 snap.clear();
                 if q.for_each(|r| snap.push(r)) {
                     break;
                 }
             }
-            *count = snap.len();
             if snap.len() > len {
+                *count = snap.len();
                 return ftf_result::FTF_BUFFER_TOO_SMALL;
             }
-            if snap.is_empty() {
-                return ftf_result::FTF_OK;
-            }
-            if ranks.is_null() {
+            if !snap.is_empty() && ranks.is_null() {
                 return ftf_result::FTF_NULL_PARAMETER;
             }
-            // SAFETY: C contract: `ranks` points to `len` writable u32s; we write
-            // `snap.len() <= len` of them.
-            let dst = unsafe { core::slice::from_raw_parts_mut(ranks, snap.len()) };
-            dst.copy_from_slice(&snap);
+            if !snap.is_empty() {
+                // SAFETY: C contract: a non-NULL `ranks` points to `len` writable u32s; we
+                // write `snap.len() <= len` of them.
+                let dst = unsafe { core::slice::from_raw_parts_mut(ranks, snap.len()) };
+                dst.copy_from_slice(&snap);
+            }
+            *count = snap.len();
             ftf_result::FTF_OK
         }
     }
