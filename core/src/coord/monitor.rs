@@ -56,7 +56,6 @@ use std::boxed::Box;
 use std::collections::VecDeque;
 use std::panic::catch_unwind;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::vec::Vec;
 
 use core::fmt;
@@ -69,6 +68,7 @@ use super::error::{NewError, PhaseDoneError, RetryError};
 use super::event::Event;
 use super::gate::OpGate;
 use super::level::{Alerts, HealthLevel};
+use super::lifecycle::{Lifecycle, RunId, StartError};
 use super::listener::{ListenerHandle, ListenerSet, SubscribeError, UnsubscribeError};
 use super::phase::Phase;
 use super::report::{Report, ReportError, ReportOutcome, ReportSink};
@@ -116,6 +116,8 @@ pub enum MonitorError {
     Coordinator(NewError),
     /// The OS refused a thread.
     Spawn(std::io::Error),
+    /// [`Monitor::close_then`] was called: the monitor never starts again.
+    Closed,
 }
 
 impl fmt::Display for MonitorError {
@@ -123,6 +125,7 @@ impl fmt::Display for MonitorError {
         match self {
             MonitorError::Coordinator(e) => write!(f, "coordinator: {e}"),
             MonitorError::Spawn(e) => write!(f, "cannot start a monitor thread: {e}"),
+            MonitorError::Closed => f.write_str("the monitor is closed"),
         }
     }
 }
@@ -145,6 +148,15 @@ struct Delivery {
     current: Option<(SharedListener, std::thread::ThreadId)>,
 }
 
+/// What a stopped dispatcher had taken out of the coordinator but not handed out yet, kept
+/// for the next run (see "Lifecycle"): the event it was delivering with the listeners still
+/// owed it, then the actions of its round.
+#[derive(Default)]
+struct Held {
+    partial: Option<(Event, Vec<SharedListener>)>,
+    actions: VecDeque<Action>,
+}
+
 struct Shared<R, G: OpGate, C> {
     coord: Mutex<BoxedCoordinator<G>>,
     /// Events moved out of the coordinator's outbox so that a refused input could be
@@ -161,7 +173,10 @@ struct Shared<R, G: OpGate, C> {
     /// Phase jobs for the workers.
     jobs: Mutex<VecDeque<PhaseJob>>,
     jobs_cv: Condvar,
-    stop: AtomicBool,
+    /// Runs, their threads, stop and close (see `lifecycle.rs`).
+    life: Lifecycle,
+    /// Left over by a stopped dispatcher (locked after `coord`, or alone).
+    held: Mutex<Held>,
     panics: AtomicU64,
 }
 
@@ -175,6 +190,14 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
     fn notify(&self) {
         *lock(&self.wake) = true;
         self.wake_cv.notify_all();
+    }
+
+    /// Wakes every thread after a stop request: the dispatcher's sleep and idle workers (both
+    /// check their run under the mutex they wait on, so the wake-up is not lost).
+    fn wake_all(&self) {
+        self.notify();
+        let _q = lock(&self.jobs);
+        self.jobs_cv.notify_all();
     }
 
     /// Run an input on the coordinator; when it is refused for lack of outbox room
@@ -226,11 +249,11 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
         ok
     }
 
-    /// One dispatcher round; returns how long to sleep.
-    fn round(&self) -> Duration {
-        let mut actions = Vec::new();
-        let mut events = Vec::new();
-        let (now, next) = {
+    /// One dispatcher round of `run`; returns how long to sleep, or `None` when `run` was
+    /// stopped before every callback of the round was made (the rest is [`Held`] for the next
+    /// run, in order).
+    fn round(&self, run: RunId) -> Option<Duration> {
+        let (now, next, partial, mut actions, events) = {
             let mut c = lock(&self.coord);
             let now = self.clock.now();
             // Only when something is due: inputs drive the coordinator themselves, and a
@@ -238,25 +261,56 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
             if c.poll_timeout().is_some_and(|t| t <= now) {
                 c.tick(now);
             }
+            let (partial, mut actions) = {
+                let mut h = lock(&self.held);
+                (h.partial.take(), core::mem::take(&mut h.actions))
+            };
             while let Some(a) = c.poll_action() {
-                actions.push(a);
+                actions.push_back(a);
             }
-            events.extend(lock(&self.spilled).drain(..));
+            let mut events: VecDeque<Event> = lock(&self.spilled).drain(..).collect();
             while let Some(e) = c.poll_event() {
-                events.push(e);
+                events.push_back(e);
             }
-            (now, c.poll_timeout())
+            (now, c.poll_timeout(), partial, actions, events)
         };
+        let mut snapshot: Vec<SharedListener> = Vec::new();
         if !events.is_empty() {
-            let mut snapshot: Vec<SharedListener> = Vec::new();
             lock(&self.listeners).for_each(|l| snapshot.push(l.clone()));
-            for e in &events {
-                for l in &snapshot {
-                    self.deliver(l, e);
+        }
+        let owed = partial.into_iter().chain(
+            events
+                .into_iter()
+                .map(|e| (e, snapshot.clone())),
+        );
+        let mut owed = owed;
+        while let Some((e, ls)) = owed.next() {
+            for (i, l) in ls.iter().enumerate() {
+                if !self.life.is_current(run) {
+                    // Stopped (perhaps by this very listener): keep the rest, in order.
+                    let rest: Vec<Event> = owed.by_ref().map(|(e, _)| e).collect();
+                    let mut h = lock(&self.held);
+                    h.partial = Some((e, ls[i..].to_vec()));
+                    actions.append(&mut h.actions);
+                    h.actions = actions;
+                    drop(h);
+                    let mut sp = lock(&self.spilled);
+                    for ev in rest.into_iter().rev() {
+                        sp.push_front(ev);
+                    }
+                    return None;
                 }
+                self.deliver(l, &e);
             }
         }
-        for a in actions {
+        while let Some(a) = actions.pop_front() {
+            if !self.life.is_current(run) {
+                actions.push_front(a);
+                let mut h = lock(&self.held);
+                actions.append(&mut h.actions);
+                h.actions = actions;
+                return None;
+            }
             match a {
                 Action::PauseBalancer => {
                     self.guarded(|| self.recovery.pause_balancer());
@@ -280,16 +334,21 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                 }
             }
         }
-        next.map_or(MAX_SLEEP, |t| {
+        Some(next.map_or(MAX_SLEEP, |t| {
             t.saturating_duration_since(now).min(MAX_SLEEP)
-        })
+        }))
     }
 
-    fn dispatcher(&self) {
-        while !self.stop.load(Ordering::Acquire) {
-            let sleep = self.round();
+    fn dispatcher(&self, run: RunId) {
+        if !self.life.wait_turn(run) {
+            return;
+        }
+        while self.life.is_current(run) {
+            let Some(sleep) = self.round(run) else {
+                return;
+            };
             let mut woken = lock(&self.wake);
-            if !*woken && !sleep.is_zero() && !self.stop.load(Ordering::Acquire) {
+            if !*woken && !sleep.is_zero() && self.life.is_current(run) {
                 woken = self
                     .wake_cv
                     .wait_timeout(woken, sleep)
@@ -300,12 +359,15 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
         }
     }
 
-    fn worker(&self) {
+    fn worker(&self, run: RunId) {
+        if !self.life.wait_turn(run) {
+            return;
+        }
         loop {
             let job = {
                 let mut q = lock(&self.jobs);
                 loop {
-                    if self.stop.load(Ordering::Acquire) {
+                    if !self.life.is_current(run) {
                         return;
                     }
                     if let Some(j) = q.pop_front() {
@@ -343,7 +405,6 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
 /// The coordinator on threads (see the module docs).
 pub struct Monitor<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> {
     shared: Arc<Shared<R, G, C>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
     workers: usize,
 }
 
@@ -390,69 +451,101 @@ where
                 wake_cv: Condvar::new(),
                 jobs: Mutex::new(VecDeque::new()),
                 jobs_cv: Condvar::new(),
-                stop: AtomicBool::new(false),
+                life: Lifecycle::default(),
+                held: Mutex::new(Held::default()),
                 panics: AtomicU64::new(0),
             }),
-            threads: Mutex::new(Vec::new()),
             workers: config.max_concurrent() as usize,
         })
     }
 
-    /// Start the dispatcher and the workers; a no-op when running.
+    /// Start the dispatcher and the workers of a new run; a no-op when running. Never waits,
+    /// so it may be called from any callback: if the previous run's threads are still
+    /// finishing (it was stopped from a callback), the new threads call nothing until they
+    /// have exited (module docs, "Lifecycle"). [`MonitorError::Closed`] after
+    /// [`close_then`](Self::close_then).
     pub fn start(&self) -> Result<(), MonitorError> {
-        let mut threads = lock(&self.threads);
-        if !threads.is_empty() {
-            return Ok(());
-        }
-        self.shared.stop.store(false, Ordering::Release);
-        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
-            std::thread::Builder::new().name(name.into()).spawn(f)
-        };
-        let s = self.shared.clone();
-        match spawn("ftforest-dispatch", Box::new(move || s.dispatcher())) {
-            Ok(h) => threads.push(h),
-            Err(e) => return Err(MonitorError::Spawn(e)),
-        }
-        for _ in 0..self.workers {
+        let workers = self.workers;
+        let mut spawned = 0usize;
+        let r = self.shared.life.start(1 + workers, |run| {
             let s = self.shared.clone();
-            match spawn("ftforest-recovery", Box::new(move || s.worker())) {
-                Ok(h) => threads.push(h),
-                Err(e) => {
-                    drop(threads);
-                    self.stop();
-                    return Err(MonitorError::Spawn(e));
+            let (name, dispatcher) = if spawned == 0 {
+                ("ftforest-dispatch", true)
+            } else {
+                ("ftforest-recovery", false)
+            };
+            spawned += 1;
+            std::thread::Builder::new().name(name.into()).spawn(move || {
+                // Marks the thread done however it ends (module docs, "Lifecycle").
+                struct Exit<'a>(&'a Lifecycle);
+                impl Drop for Exit<'_> {
+                    fn drop(&mut self) {
+                        self.0.exit();
+                    }
                 }
+                let _exit = Exit(&s.life);
+                if dispatcher {
+                    s.dispatcher(run);
+                } else {
+                    s.worker(run);
+                }
+            })
+        });
+        match r {
+            Ok(_) => Ok(()),
+            Err(StartError::Closed) => Err(MonitorError::Closed),
+            Err(StartError::Spawn(e)) => {
+                // The threads already spawned were stopped; join them (unless in a callback).
+                let run = self.shared.life.request_stop();
+                self.shared.wake_all();
+                self.shared.life.join(run);
+                Err(MonitorError::Spawn(e))
             }
         }
-        Ok(())
     }
 
-    /// Stop and join every thread (except the calling one, if `stop` runs inside a callback);
-    /// a no-op when stopped. State and queued jobs are kept.
+    /// Stop the current run; a no-op when stopped. State, queued phase jobs and whatever the
+    /// dispatcher had not handed out yet are kept for the next [`start`](Self::start).
+    ///
+    /// From a thread that is not one of the monitor's, this joins every thread of the stopped
+    /// runs: when it returns, no callback of theirs is running (a worker first finishes the
+    /// phase it is in). From inside a callback (a listener, hook or phase) it only requests
+    /// the stop and returns at once, without waiting for any thread (they may be waiting for
+    /// this one): the run starts no further callback on the calling thread, and its other
+    /// threads exit after the callback they are in.
     pub fn stop(&self) {
-        let mut threads = lock(&self.threads);
-        if threads.is_empty() {
-            return;
-        }
-        self.shared.stop.store(true, Ordering::Release);
-        self.shared.notify();
-        {
-            let _q = lock(&self.shared.jobs);
-            self.shared.jobs_cv.notify_all();
-        }
-        let me = std::thread::current().id();
-        for h in threads.drain(..) {
-            // A monitor dropped from one of its own callbacks must not join itself: that
-            // thread exits on its own once it sees `stop`.
-            if h.thread().id() != me {
-                let _ = h.join();
-            }
+        let run = self.shared.life.request_stop();
+        self.shared.wake_all();
+        self.shared.life.join(run);
+    }
+
+    /// Stop for good ([`start`](Self::start) is then refused with [`MonitorError::Closed`])
+    /// and run `last` exactly once, when no thread of the monitor runs embedder code any more:
+    /// before returning (after joining every thread) when called from outside the monitor's
+    /// threads, else on the last of them to finish, after its last callback. Never waits
+    /// when called from a callback. Dropping the monitor closes it.
+    pub fn close_then(&self, last: impl FnOnce() + Send + 'static) {
+        self.close(Some(Box::new(last)));
+    }
+
+    fn close(&self, last: Option<Box<dyn FnOnce() + Send>>) {
+        let (run, now) = self.shared.life.close(last);
+        self.shared.wake_all();
+        self.shared.life.join(run);
+        if let Some(f) = now {
+            f();
         }
     }
 
-    /// Whether the threads run.
+    /// Whether a run is current (started and not stopped). Never blocks: callable from any
+    /// callback while another thread stops or drops the monitor.
     pub fn is_running(&self) -> bool {
-        !lock(&self.threads).is_empty()
+        self.shared.life.is_running()
+    }
+
+    /// Whether the calling thread is one of the monitor's (inside one of its callbacks).
+    pub fn on_monitor_thread(&self) -> bool {
+        self.shared.life.on_member_thread()
     }
 
     /// Feed a report observed now (the monitor's clock); wakes the dispatcher.
@@ -567,7 +660,7 @@ where
     C: Clock + Send + Sync + 'static,
 {
     fn drop(&mut self) {
-        self.stop();
+        self.close(None);
     }
 }
 
