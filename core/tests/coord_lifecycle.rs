@@ -14,10 +14,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::vec::Vec;
 
+use ftforest_core::coord::{BoxedCoordinator, Report};
 use ftforest_core::coord::{
     Config, Event, EventKind, Monitor, MonitorError, NewError, PhaseJob, Recovery,
 };
-use ftforest_core::coord::{BoxedCoordinator, Report};
 use ftforest_core::{Health, Instant, StdClock, TableError, Tracker, MAX_PARTITIONS};
 
 /// Runs `f` on its own thread; fails with "deadlock: {what}" if it does not finish in 30 s
@@ -88,7 +88,14 @@ fn monitor(phase: PhaseFn) -> (Arc<M>, Arc<OnceLock<Weak<M>>>, Arc<AtomicBool>) 
         dropped: dropped.clone(),
     };
     let m = Arc::new(
-        Monitor::new(Config::default(), 4, Arc::new(Tracker::new()), rec, StdClock).unwrap(),
+        Monitor::new(
+            Config::default(),
+            4,
+            Arc::new(Tracker::new()),
+            rec,
+            StdClock,
+        )
+        .unwrap(),
     );
     let slot = Arc::new(OnceLock::new());
     let _ = slot.set(Arc::downgrade(&m));
@@ -127,7 +134,10 @@ fn is_running_from_a_listener_while_another_thread_stops() {
         m.report(Report::crashed(1)).unwrap();
         rx.recv().unwrap();
         m.stop();
-        assert!(saw_stop.load(Ordering::SeqCst), "stop returned before the listener");
+        assert!(
+            saw_stop.load(Ordering::SeqCst),
+            "stop returned before the listener"
+        );
         assert!(!m.is_running());
     });
 }
@@ -266,7 +276,11 @@ fn stop_then_start_from_a_listener_never_runs_two_dispatchers() {
         m.stop();
         assert!(!m.is_running());
         let after_stop = calls.total.load(Ordering::SeqCst);
-        assert_eq!(calls.inside.load(Ordering::SeqCst), 0, "a listener still runs");
+        assert_eq!(
+            calls.inside.load(Ordering::SeqCst),
+            0,
+            "a listener still runs"
+        );
         assert_eq!(
             calls.max_inside.load(Ordering::SeqCst),
             1,
@@ -275,12 +289,18 @@ fn stop_then_start_from_a_listener_never_runs_two_dispatchers() {
         let threads = calls.threads.lock().unwrap().clone();
         let later: Vec<_> = threads[1..].iter().filter(|t| **t != threads[0]).collect();
         assert_eq!(later.len(), threads.len() - 1, "the old dispatcher went on");
-        assert!(later.windows(2).all(|w| w[0] == w[1]), "two new dispatchers");
+        assert!(
+            later.windows(2).all(|w| w[0] == w[1]),
+            "two new dispatchers"
+        );
         // Events of one partition arrive in the coordinator's order: it fails (a status
         // change) before its recovery finishes.
         for rank in [1, 3] {
             let k = calls.kinds.lock().unwrap();
-            let of = |kind| k.iter().position(|e| e.kind() == kind && e.rank() == Some(rank));
+            let of = |kind| {
+                k.iter()
+                    .position(|e| e.kind() == kind && e.rank() == Some(rank))
+            };
             let (failed, finished) = (
                 of(EventKind::StatusChanged),
                 of(EventKind::RecoveryFinished),
@@ -320,8 +340,14 @@ fn last_drop_from_a_listener() {
         *holder.lock().unwrap() = Some(m.clone());
         m.report(Report::crashed(0)).unwrap();
         drop(m); // the listener now holds the last reference
-        wait_for("the recovery object dropped", || dropped.load(Ordering::SeqCst));
-        assert_eq!(after.load(Ordering::SeqCst), 0, "a listener ran after the drop");
+        wait_for("the recovery object dropped", || {
+            dropped.load(Ordering::SeqCst)
+        });
+        assert_eq!(
+            after.load(Ordering::SeqCst),
+            0,
+            "a listener ran after the drop"
+        );
     });
 }
 

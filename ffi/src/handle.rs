@@ -96,17 +96,25 @@ where
     }
 }
 
+/// Takes over the reference owned by an Arc-owned handle; `None` for NULL.
+pub(crate) fn arc_from_raw<C>(ptr: *const C) -> Option<Arc<C::RustType>>
+where
+    C: Castable<Ownership = OwnershipArc>,
+{
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` came from `Arc::into_raw` for this type and the caller gives up its
+    // reference here (C contract: each reference is freed exactly once).
+    Some(unsafe { Arc::from_raw(ptr.cast::<C::RustType>()) })
+}
+
 /// Drops the reference owned by an Arc-owned handle; NULL is a no-op.
 pub(crate) fn free_arc<C>(ptr: *const C)
 where
     C: Castable<Ownership = OwnershipArc>,
 {
-    if ptr.is_null() {
-        return;
-    }
-    // SAFETY: `ptr` came from `Arc::into_raw` for this type and the caller gives up its
-    // reference here (C contract: each reference is freed exactly once).
-    drop(unsafe { Arc::from_raw(ptr.cast::<C::RustType>()) });
+    drop(arc_from_raw(ptr));
 }
 
 /// Drops the value owned by a Box-owned handle; NULL is a no-op.

@@ -39,7 +39,10 @@ fn metrics_leave_the_size_alone_on_a_null_buffer() {
         ftf_coordinator::ftf_coordinator_metrics(c, 0, ptr::null_mut(), 1 << 20, &mut needed),
         FTF_NULL_PARAMETER
     );
-    assert_eq!(needed, SENTINEL, "ftf_coordinator_metrics wrote *needed_out");
+    assert_eq!(
+        needed, SENTINEL,
+        "ftf_coordinator_metrics wrote *needed_out"
+    );
     // The size query still works.
     assert_eq!(
         ftf_coordinator::ftf_coordinator_metrics(c, 0, ptr::null_mut(), 0, &mut needed),
@@ -85,7 +88,10 @@ fn queue_snapshot_leaves_the_count_alone_on_a_null_buffer() {
         ftf_recovery_queue::ftf_recovery_queue_snapshot(q, ptr::null_mut(), 4, &mut count),
         FTF_NULL_PARAMETER
     );
-    assert_eq!(count, SENTINEL, "ftf_recovery_queue_snapshot wrote *count_out");
+    assert_eq!(
+        count, SENTINEL,
+        "ftf_recovery_queue_snapshot wrote *count_out"
+    );
     assert_eq!(
         ftf_recovery_queue::ftf_recovery_queue_snapshot(q, ptr::null_mut(), 0, &mut count),
         FTF_BUFFER_TOO_SMALL

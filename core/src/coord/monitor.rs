@@ -14,10 +14,30 @@
 //!
 //! The coordinator mutex is never held while embedder code runs: listeners, hooks and phases
 //! are all called after it is released. Listeners are copied out of their own mutex before
-//! the calls. A listener or hook may therefore call back into the monitor (`report`,
-//! `stats`, `subscribe`, `unsubscribe`, …) without deadlocking. A panicking listener, hook or
-//! phase is contained ([`std::panic::catch_unwind`]): the others still run, a panicking
-//! phase counts as a failed phase, and [`Monitor::callback_panics`] counts them.
+//! the calls. A panicking listener, hook or phase is contained
+//! ([`std::panic::catch_unwind`]): the others still run, a panicking phase counts as a failed
+//! phase, and [`Monitor::callback_panics`] counts them.
+//!
+//! # What a callback may call
+//!
+//! | callback | thread | runs |
+//! |---|---|---|
+//! | listeners, `pause_*`/`resume_*` hooks, [`Recovery::cancel`] | the dispatcher | one at a time, in the coordinator's order |
+//! | the four phase methods | a worker | phases of different partitions in parallel |
+//!
+//! Every method may be called from every callback without deadlocking on the monitor:
+//! [`report`](Monitor::report), the getters, [`subscribe`](Monitor::subscribe) and
+//! [`is_running`](Monitor::is_running) take only short internal locks that are never held
+//! while embedder code runs or while a thread is joined; [`start`](Monitor::start) never
+//! waits; [`stop`](Monitor::stop), [`close_then`](Monitor::close_then) and dropping the last
+//! monitor only *request* the stop when called on one of the monitor's threads (they never
+//! join from there). Two calls can wait, and only for embedder code:
+//! [`unsubscribe`](Monitor::unsubscribe) of a listener that the dispatcher is calling right
+//! now (from another thread: from a worker or an outside thread, never from a listener), and
+//! `stop`/drop from outside the monitor's threads, which wait for the callbacks in progress
+//! to return. So a callback must not wait for a thread that is in one of these calls about
+//! it (a listener waiting for the phase that unsubscribes it; a phase waiting for the thread
+//! that stops the monitor).
 //!
 //! # Unsubscribing is synchronous
 //!
@@ -27,14 +47,9 @@
 //! removed under that mutex and, if it is running on another thread, waits (condvar) until
 //! that one call returns. The dispatcher skips removed listeners. A listener that
 //! unsubscribes itself (or another) from inside a callback runs on the dispatcher thread, so
-//! it never waits for itself: its current call is the one in progress, and no later call
-//! happens. (Do not make a listener wait for another thread that unsubscribes it: that
-//! thread waits for the listener. The same holds for [`Monitor::stop`] or dropping the
-//! monitor from inside a listener while a phase or another thread unsubscribes that
-//! listener: `stop` joins the worker, which waits for the listener. Unsubscribing a listener
-//! that is *not* running, or calling any other monitor method from a listener, never waits:
-//! `unsubscribe` holds no lock while it waits, and the dispatcher's delivery takes the
-//! `delivery` mutex only around the bookkeeping, never across the call.)
+//! it never waits: its current call is the one in progress, and no later call happens. Only
+//! one dispatcher ever delivers at a time (see "Lifecycle"), so the one `delivery` slot
+//! always names the call in progress.
 //!
 //! # Backpressure
 //!
@@ -46,10 +61,23 @@
 //!
 //! # Lifecycle
 //!
-//! [`Monitor::start`] and [`Monitor::stop`] are idempotent; `stop` joins every thread (a
-//! worker first finishes the phase it is running), keeps the coordinator's state and the
-//! queued phase jobs, and `start` picks them up again (nothing is forgotten by a restart,
-//! unlike the Java detector, B25). Dropping the monitor stops it.
+//! [`Monitor::start`] and [`Monitor::stop`] are idempotent; state, the queued phase jobs and
+//! whatever the dispatcher had taken out of the coordinator but not handed out yet (the rest
+//! of its round: the event being delivered with the listeners still owed it, later events,
+//! actions) are kept across a stop, and `start` picks them up again (nothing is forgotten by
+//! a restart, unlike the Java detector, B25). A running thread starts no further callback
+//! once its run is stopped (checked before each one).
+//!
+//! Each `start` opens a new numbered run (state machine in `lifecycle.rs`). Its threads call
+//! nothing before every thread of the previous runs has finished, so a `stop` and a `start`
+//! from inside a listener never leave two dispatchers running: the old one finishes the
+//! listener it is in, keeps the rest of its round, and exits; the new one delivers it.
+//! `stop` from outside the monitor's threads joins every thread of the runs it stopped (a
+//! worker first finishes the phase it is running); from a callback it returns at once.
+//! [`Monitor::close_then`] stops for good and runs an action after the last callback.
+//! Dropping the monitor closes it: from outside its threads, after joining them; from a
+//! callback (the last `Arc<Monitor>` dropped by a listener), the threads finish their
+//! current callback and exit on their own, and the recovery object is dropped by the last.
 
 use core::panic::AssertUnwindSafe;
 use std::boxed::Box;
@@ -278,11 +306,9 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
         if !events.is_empty() {
             lock(&self.listeners).for_each(|l| snapshot.push(l.clone()));
         }
-        let owed = partial.into_iter().chain(
-            events
-                .into_iter()
-                .map(|e| (e, snapshot.clone())),
-        );
+        let owed = partial
+            .into_iter()
+            .chain(events.into_iter().map(|e| (e, snapshot.clone())));
         let mut owed = owed;
         while let Some((e, ls)) = owed.next() {
             for (i, l) in ls.iter().enumerate() {
@@ -475,21 +501,23 @@ where
                 ("ftforest-recovery", false)
             };
             spawned += 1;
-            std::thread::Builder::new().name(name.into()).spawn(move || {
-                // Marks the thread done however it ends (module docs, "Lifecycle").
-                struct Exit<'a>(&'a Lifecycle);
-                impl Drop for Exit<'_> {
-                    fn drop(&mut self) {
-                        self.0.exit();
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || {
+                    // Marks the thread done however it ends (module docs, "Lifecycle").
+                    struct Exit<'a>(&'a Lifecycle);
+                    impl Drop for Exit<'_> {
+                        fn drop(&mut self) {
+                            self.0.exit();
+                        }
                     }
-                }
-                let _exit = Exit(&s.life);
-                if dispatcher {
-                    s.dispatcher(run);
-                } else {
-                    s.worker(run);
-                }
-            })
+                    let _exit = Exit(&s.life);
+                    if dispatcher {
+                        s.dispatcher(run);
+                    } else {
+                        s.worker(run);
+                    }
+                })
         });
         match r {
             Ok(_) => Ok(()),
