@@ -85,6 +85,7 @@ impl Castable for ftf_coordinator {
 pub(crate) fn new_error(e: &NewError) -> ftf_result {
     match e {
         NewError::Config(_) => ftf_result::FTF_INVALID_CONFIG,
+        NewError::OutOfMemory { .. } => ftf_result::FTF_OUT_OF_MEMORY,
         _ => ftf_result::FTF_INVALID_ARGUMENT,
     }
 }
@@ -152,8 +153,10 @@ impl ftf_coordinator {
     /// NULL to create one (get it with `ftf_coordinator_tracker`).
     ///
     /// `FTF_OK` (`*coordinator_out` owns one reference: free with `ftf_coordinator_free`);
-    /// `FTF_INVALID_ARGUMENT` (`n == 0` or too large); `FTF_INVALID_CONFIG` (`max_concurrent`
-    /// above `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER`.
+    /// `FTF_INVALID_ARGUMENT` (`n == 0` or above `2^31 - 1`, refused before allocating);
+    /// `FTF_OUT_OF_MEMORY` (the storage for `n` partitions could not be allocated);
+    /// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`);
+    /// `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_new(
         config: *const ftf_config,

@@ -146,8 +146,10 @@ impl ftf_forest {
     /// (`ftf_forest_tracker`). Start the threads with `ftf_forest_start`.
     ///
     /// `FTF_OK` (`*forest_out` owns one reference: free with `ftf_forest_free`);
-    /// `FTF_INVALID_ARGUMENT` (`n == 0`); `FTF_INVALID_CONFIG` (`max_concurrent` above
-    /// `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
+    /// `FTF_INVALID_ARGUMENT` (`n == 0` or above `2^31 - 1`, refused before allocating);
+    /// `FTF_OUT_OF_MEMORY` (the storage for `n` partitions could not be allocated);
+    /// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`);
+    /// `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
     /// On error the callbacks' finalizer is not called.
     #[no_mangle]
     pub extern "C" fn ftf_forest_new(

@@ -183,6 +183,15 @@ pub(crate) fn out_param<'a, T>(ptr: *mut T) -> Option<&'a mut T> {
     unsafe { ptr.as_mut() }
 }
 
+/// `len` fresh values in one fallible allocation, for storage sized by the caller: `None`
+/// (`FTF_OUT_OF_MEMORY`) when the allocator refuses it, never an abort.
+pub(crate) fn try_boxed<T>(len: usize, new: impl Fn() -> T) -> Option<Box<[T]>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).ok()?;
+    v.extend((0..len).map(|_| new()));
+    Some(v.into_boxed_slice())
+}
+
 /// Borrows a C byte buffer `(ptr, len)` as a mutable slice; a zero length accepts NULL.
 pub(crate) fn out_bytes<'a>(ptr: *mut u8, len: usize) -> Option<&'a mut [u8]> {
     if len == 0 {

@@ -11,8 +11,8 @@
 use ftforest_core::{queue_storage_len, PushError, QueueConfigError, QueueSlot, RecoveryQueue};
 
 use crate::handle::{
-    arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc, try_out, try_ref_from_ptr,
-    Castable, OwnershipArc,
+    arc_into_const_ptr, free_arc, to_arc_const_ptr, try_boxed, try_clone_arc, try_out,
+    try_ref_from_ptr, Castable, OwnershipArc,
 };
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
@@ -45,10 +45,14 @@ impl Castable for ftf_recovery_queue {
 }
 
 impl ftf_recovery_queue {
-    /// Creates an empty queue for ranks `0..n` holding at most `capacity` ranks.
+    /// Creates an empty queue for ranks `0..n` holding at most `capacity` ranks. A queue
+    /// never holds more than `n` ranks (each at most once), so a `capacity` above `n` is
+    /// clamped to `n` (`ftf_recovery_queue_capacity` then reports `n`).
     ///
-    /// `FTF_INVALID_ARGUMENT` when `n == 0` or `capacity == 0`; `FTF_NULL_PARAMETER`. On
-    /// `FTF_OK`, `*queue_out` owns one reference (free with `ftf_recovery_queue_free`).
+    /// `FTF_INVALID_ARGUMENT` when `n == 0`, `n > 2^31 - 1` (refused before allocating) or
+    /// `capacity == 0`; `FTF_OUT_OF_MEMORY` (the storage could not be allocated);
+    /// `FTF_NULL_PARAMETER`. On `FTF_OK`, `*queue_out` owns one reference (free with
+    /// `ftf_recovery_queue_free`).
     #[no_mangle]
     pub extern "C" fn ftf_recovery_queue_new(
         n: u32,
@@ -60,8 +64,10 @@ impl ftf_recovery_queue {
             if n == 0 || capacity == 0 || n > ftforest_core::MAX_PARTITIONS {
                 return ftf_result::FTF_INVALID_ARGUMENT;
             }
-            let len = queue_storage_len(n, capacity);
-            let slots: Box<[QueueSlot]> = (0..len).map(|_| QueueSlot::new()).collect();
+            let len = queue_storage_len(n, capacity.min(n));
+            let Some(slots) = try_boxed(len, QueueSlot::new) else {
+                return ftf_result::FTF_OUT_OF_MEMORY;
+            };
             match RecoveryQueue::new(slots, n) {
                 Ok(q) => {
                     *out = to_arc_const_ptr::<ftf_recovery_queue>(q);
