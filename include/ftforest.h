@@ -105,7 +105,8 @@ enum ftf_result
   FTF_NOT_IN_FLIGHT = 205,
   // The requested health or phase transition is not in the transition table.
   FTF_INVALID_TRANSITION = 206,
-  // A report or transition carried an older incarnation than the partition's current one.
+  // A report or transition named an incarnation that is not the partition's current one
+  // (any mismatch: older, or one the partition never had).
   FTF_STALE = 207,
   // The partition is not in the state the call required.
   FTF_UNEXPECTED_STATE = 208,
@@ -133,6 +134,9 @@ enum ftf_result
   // `ftf_coordinator_poll_event`, then call again. Nothing changed (backpressure: no event
   // is ever dropped).
   FTF_OUTBOX_FULL = 305,
+  // The memory for the size asked for could not be allocated (a constructor with a large
+  // `n` or capacity); nothing was created. Never an abort of the process.
+  FTF_OUT_OF_MEMORY = 306,
   // An embedder callback reported failure.
   FTF_CALLBACK_FAILED = 400,
   // A bug inside libftforest was caught at the boundary; the call had no further effect.
@@ -1068,16 +1072,20 @@ uint64_t ftf_config_pause_timeout_ns(const struct ftf_config *config);
 // NULL to create one (get it with `ftf_coordinator_tracker`).
 //
 // `FTF_OK` (`*coordinator_out` owns one reference: free with `ftf_coordinator_free`);
-// `FTF_INVALID_ARGUMENT` (`n == 0` or too large); `FTF_INVALID_CONFIG` (`max_concurrent`
-// above `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER`.
+// `FTF_INVALID_ARGUMENT` (`n == 0` or above `2^31 - 1`, refused before allocating);
+// `FTF_OUT_OF_MEMORY` (the storage for `n` partitions could not be allocated);
+// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`);
+// `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_new(const struct ftf_config *config, uint32_t n, const struct ftf_tracker *tracker, uint64_t now_ns, const struct ftf_coordinator **coordinator_out);
 
 // Adds a reference; returns the same pointer (NULL for NULL).
 const struct ftf_coordinator *ftf_coordinator_clone(const struct ftf_coordinator *coordinator);
 
-// Drops one reference; NULL is a no-op. The last one frees the coordinator (a pause it
-// holds on the tracker is then never given back: free it only when it is idle, or let
-// the tracker go with it).
+// Drops one reference; NULL is a no-op. The last one frees the coordinator and gives
+// back what it holds in objects that outlive it: the pause it holds on the tracker is
+// resumed (the forest reopens), its recovery permits are released and its queue is
+// emptied. A phase the embedder is still running for it has nowhere to report to; stop
+// the embedder's phases first if they must not overlap the reopened forest.
 void ftf_coordinator_free(const struct ftf_coordinator *coordinator);
 
 // A new reference to the operation tracker this coordinator pauses (free it with
@@ -1206,28 +1214,41 @@ const char *ftf_cause_name(uint32_t cause);
 // (`ftf_forest_tracker`). Start the threads with `ftf_forest_start`.
 //
 // `FTF_OK` (`*forest_out` owns one reference: free with `ftf_forest_free`);
-// `FTF_INVALID_ARGUMENT` (`n == 0`); `FTF_INVALID_CONFIG` (`max_concurrent` above
-// `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
+// `FTF_INVALID_ARGUMENT` (`n == 0` or above `2^31 - 1`, refused before allocating);
+// `FTF_OUT_OF_MEMORY` (the storage for `n` partitions could not be allocated);
+// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`);
+// `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
 // On error the callbacks' finalizer is not called.
 ftf_result ftf_forest_new(const struct ftf_config *config, uint32_t n, const struct ftf_tracker *tracker, const struct ftf_recovery_callbacks *callbacks, const struct ftf_forest **forest_out);
 
 // Adds a reference; returns the same pointer (NULL for NULL).
 const struct ftf_forest *ftf_forest_clone(const struct ftf_forest *forest);
 
-// Drops one reference; NULL is a no-op. The last one stops and joins the threads (a
-// running phase is finished first), then runs the callbacks' finalizer.
+// Drops one reference; NULL is a no-op. The last one (counting the barriers made for
+// the forest) stops the threads for good. Called from a thread that is not the
+// forest's, it joins them (a running phase is finished first) and runs the finalizers
+// before returning. Called from inside a callback, it returns at once: the threads
+// finish the callbacks they are in (those may still use the handle) and exit, and the
+// last of them frees the forest and runs the finalizers. Either way no callback starts
+// on the calling thread after this call.
 void ftf_forest_free(const struct ftf_forest *forest);
 
-// Starts the dispatcher and `max_concurrent` worker threads.
-// `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_CALLBACK_FAILED` (the OS refused a
+// Starts the dispatcher and `max_concurrent` worker threads. Never waits; callable from
+// a callback (after a stop there, the new threads call nothing until the old ones have
+// finished their callbacks: listeners never run on two threads at once).
+// `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_NOT_RUNNING` (the forest's last
+// reference was freed: it never starts again); `FTF_CALLBACK_FAILED` (the OS refused a
 // thread; nothing runs); `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_start(const struct ftf_forest *forest);
 
-// Stops and joins the threads (a running phase finishes first); state and queued work are
-// kept for the next start. `FTF_OK`; `FTF_NOT_RUNNING` (no effect); `FTF_NULL_PARAMETER`.
+// Stops the threads; state and queued work are kept for the next start. From a thread
+// that is not the forest's it joins them (a running phase finishes first: when it
+// returns no callback runs); from inside a callback it returns at once (no callback
+// starts on the calling thread afterwards; the others finish the callback they are in).
+// `FTF_OK`; `FTF_NOT_RUNNING` (no effect); `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_stop(const struct ftf_forest *forest);
 
-// Whether the threads run; false for NULL.
+// Whether the threads run (started and not stopped); false for NULL. Never blocks.
 bool ftf_forest_is_running(const struct ftf_forest *forest);
 
 // A new reference to the operation tracker recovery mode pauses (free it with
@@ -1318,8 +1339,10 @@ ftf_result ftf_forest_metrics(const struct ftf_forest *forest, char *buf, size_t
 // Creates a lock for partitions `0..n` admitting at most `max_concurrent` recoveries at
 // once (a value above `n` acts as `n`).
 //
-// `FTF_INVALID_ARGUMENT` when `n == 0` or `max_concurrent == 0`; `FTF_NULL_PARAMETER`.
-// On `FTF_OK`, `*lock_out` owns one reference (free with `ftf_recovery_lock_free`).
+// `FTF_INVALID_ARGUMENT` when `n == 0`, `n > 2^31 - 1` (refused before allocating) or
+// `max_concurrent == 0`; `FTF_OUT_OF_MEMORY` (the slots for `n` partitions could not be
+// allocated); `FTF_NULL_PARAMETER`. On `FTF_OK`, `*lock_out` owns one reference (free
+// with `ftf_recovery_lock_free`).
 ftf_result ftf_recovery_lock_new(uint32_t n, uint32_t max_concurrent, const struct ftf_recovery_lock **lock_out);
 
 // As `ftf_recovery_lock_new`, with the wait strategy `ftf_recovery_lock_acquire_wait`
@@ -1376,8 +1399,8 @@ ftf_result ftf_recovery_lock_release(const struct ftf_recovery_lock *lock, struc
 //
 // `*needed_out` receives the size needed including the NUL, both on `FTF_OK` and on
 // `FTF_BUFFER_TOO_SMALL` (then nothing is written: call again with a larger buffer).
-// `FTF_NULL_PARAMETER` for a NULL `stats`/`needed_out` (or a NULL `buf` with `len > 0`
-// large enough). Thread-safe.
+// `FTF_NULL_PARAMETER` for a NULL `stats`/`needed_out` (or a NULL `buf` with a `len` large
+// enough); then `*needed_out` is left untouched. Thread-safe.
 ftf_result ftf_stats_metrics(const struct ftf_stats *stats, uint32_t level, uint32_t alerts, char *buf, size_t len, size_t *needed_out);
 
 // Begins an operation on the calling thread's stripe and stores it in `*slot` (checked
@@ -1400,10 +1423,14 @@ ftf_result ftf_op_begin_checked(const struct ftf_tracker *tracker, struct ftf_op
 // (misaligned or not a slot); `FTF_NULL_PARAMETER`.
 ftf_result ftf_op_end_checked(const struct ftf_tracker *tracker, struct ftf_op_slot *slot);
 
-// Creates an empty queue for ranks `0..n` holding at most `capacity` ranks.
+// Creates an empty queue for ranks `0..n` holding at most `capacity` ranks. A queue
+// never holds more than `n` ranks (each at most once), so a `capacity` above `n` is
+// clamped to `n` (`ftf_recovery_queue_capacity` then reports `n`).
 //
-// `FTF_INVALID_ARGUMENT` when `n == 0` or `capacity == 0`; `FTF_NULL_PARAMETER`. On
-// `FTF_OK`, `*queue_out` owns one reference (free with `ftf_recovery_queue_free`).
+// `FTF_INVALID_ARGUMENT` when `n == 0`, `n > 2^31 - 1` (refused before allocating) or
+// `capacity == 0`; `FTF_OUT_OF_MEMORY` (the storage could not be allocated);
+// `FTF_NULL_PARAMETER`. On `FTF_OK`, `*queue_out` owns one reference (free with
+// `ftf_recovery_queue_free`).
 ftf_result ftf_recovery_queue_new(uint32_t n, uint32_t capacity, const struct ftf_recovery_queue **queue_out);
 
 // Adds a reference; returns the same pointer (NULL for NULL).
@@ -1438,7 +1465,8 @@ uint32_t ftf_recovery_queue_capacity(const struct ftf_recovery_queue *queue);
 //
 // `*count_out` receives the number of ranks on `FTF_OK` and on `FTF_BUFFER_TOO_SMALL`
 // (then nothing is written to `ranks`; retry with a larger buffer). `ranks` may be NULL
-// when `len == 0`. `FTF_NULL_PARAMETER` for a NULL queue or `count_out`.
+// when `len == 0`. `FTF_NULL_PARAMETER` for a NULL queue or `count_out`, or a NULL `ranks`
+// while ranks are queued and `len` would hold them (then `*count_out` is untouched).
 ftf_result ftf_recovery_queue_snapshot(const struct ftf_recovery_queue *queue, uint32_t *ranks, size_t len, size_t *count_out);
 
 // The constant name of result code `result` (e.g. `"FTF_PAUSED"`), as a static NUL-terminated
@@ -1467,8 +1495,10 @@ bool ftf_has_quorum(uint32_t healthy, uint32_t total);
 
 // Creates a table of `n` partitions (ranks `0..n`), all HEALTHY with incarnation 0.
 //
-// `FTF_INVALID_ARGUMENT` when `n == 0` or `n > 2^31 - 1`; `FTF_NULL_PARAMETER`. On
-// `FTF_OK`, `*table_out` owns one reference (free with `ftf_partition_table_free`).
+// `FTF_INVALID_ARGUMENT` when `n == 0` or `n > 2^31 - 1` (refused before allocating);
+// `FTF_OUT_OF_MEMORY` (the cells for `n` partitions could not be allocated);
+// `FTF_NULL_PARAMETER`. On `FTF_OK`, `*table_out` owns one reference (free with
+// `ftf_partition_table_free`).
 ftf_result ftf_partition_table_new(uint32_t n, const struct ftf_partition_table **table_out);
 
 // Adds a reference; returns the same pointer (NULL for NULL).

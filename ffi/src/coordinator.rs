@@ -195,9 +195,11 @@ impl ftf_coordinator {
         }
     }
 
-    /// Drops one reference; NULL is a no-op. The last one frees the coordinator (a pause it
-    /// holds on the tracker is then never given back: free it only when it is idle, or let
-    /// the tracker go with it).
+    /// Drops one reference; NULL is a no-op. The last one frees the coordinator and gives
+    /// back what it holds in objects that outlive it: the pause it holds on the tracker is
+    /// resumed (the forest reopens), its recovery permits are released and its queue is
+    /// emptied. A phase the embedder is still running for it has nowhere to report to; stop
+    /// the embedder's phases first if they must not overlap the reopened forest.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_free(coordinator: *const ftf_coordinator) {
         ffi_panic_boundary! {
