@@ -62,8 +62,8 @@
 
 // Result of every fallible libftforest function.
 //
-// Out-parameters are written only when the function returns `FTF_OK`; there are no partial
-// successes. Use `ftf_result_name()` / `ftf_result_message()` for text.
+// Out-parameters are written only when the function returns `FTF_OK` (a size or count
+// out-parameter also with `FTF_BUFFER_TOO_SMALL`); there are no partial successes. Use `ftf_result_name()` / `ftf_result_message()` for text.
 enum ftf_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -1333,7 +1333,8 @@ uint64_t ftf_forest_callback_panics(const struct ftf_forest *forest);
 //
 // `*needed_out` receives the size needed including the NUL on `FTF_OK` and on
 // `FTF_BUFFER_TOO_SMALL` (then nothing is written). `buf` may be NULL when `len == 0`
-// (to ask for the size). `FTF_NULL_PARAMETER` for a NULL forest or `needed_out`.
+// (to ask for the size). `FTF_NULL_PARAMETER` for a NULL forest or `needed_out`, or a
+// NULL `buf` with a `len` large enough (then `*needed_out` is untouched).
 ftf_result ftf_forest_metrics(const struct ftf_forest *forest, char *buf, size_t len, size_t *needed_out);
 
 // Creates a lock for partitions `0..n` admitting at most `max_concurrent` recoveries at

@@ -536,7 +536,8 @@ impl ftf_forest {
     ///
     /// `*needed_out` receives the size needed including the NUL on `FTF_OK` and on
     /// `FTF_BUFFER_TOO_SMALL` (then nothing is written). `buf` may be NULL when `len == 0`
-    /// (to ask for the size). `FTF_NULL_PARAMETER` for a NULL forest or `needed_out`.
+    /// (to ask for the size). `FTF_NULL_PARAMETER` for a NULL forest or `needed_out`, or a
+    /// NULL `buf` with a `len` large enough (then `*needed_out` is untouched).
     #[no_mangle]
     pub extern "C" fn ftf_forest_metrics(
         forest: *const ftf_forest,

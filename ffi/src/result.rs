@@ -16,8 +16,8 @@ use crate::panic::ffi_panic_boundary;
 
 /// Result of every fallible libftforest function.
 ///
-/// Out-parameters are written only when the function returns `FTF_OK`; there are no partial
-/// successes. Use `ftf_result_name()` / `ftf_result_message()` for text.
+/// Out-parameters are written only when the function returns `FTF_OK` (a size or count
+/// out-parameter also with `FTF_BUFFER_TOO_SMALL`); there are no partial successes. Use `ftf_result_name()` / `ftf_result_message()` for text.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
