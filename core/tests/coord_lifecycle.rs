@@ -106,6 +106,32 @@ fn ok_phase() -> PhaseFn {
     Box::new(|_| true)
 }
 
+/// Subscribes a listener that, on its first call, says so on the returned channel, polls
+/// `is_running` until another thread stops the monitor, then runs `then`.
+fn after_stop_in_a_listener(
+    m: &M,
+    slot: Arc<OnceLock<Weak<M>>>,
+    then: impl Fn(&M) + Send + Sync + 'static,
+) -> mpsc::Receiver<()> {
+    let (entered, rx) = mpsc::channel();
+    let first = AtomicBool::new(true);
+    m.subscribe(move |_: &Event| {
+        if !first.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let Some(m) = slot.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        entered.send(()).unwrap();
+        while m.is_running() {
+            std::thread::yield_now();
+        }
+        then(&m);
+    })
+    .unwrap();
+    rx
+}
+
 /// (a) A listener polls `is_running` until it sees the stop another thread is making. Before
 /// the fix `stop` held the thread lock while joining the dispatcher, which was blocked on that
 /// lock inside `is_running`: a deadlock.
@@ -113,23 +139,9 @@ fn ok_phase() -> PhaseFn {
 fn is_running_from_a_listener_while_another_thread_stops() {
     within("is_running in a listener during stop", || {
         let (m, slot, _) = monitor(ok_phase());
-        let (entered, rx) = mpsc::channel();
         let saw_stop = Arc::new(AtomicBool::new(false));
-        let (s2, first) = (saw_stop.clone(), AtomicBool::new(true));
-        m.subscribe(move |_: &Event| {
-            if !first.swap(false, Ordering::SeqCst) {
-                return;
-            }
-            let Some(m) = slot.get().and_then(Weak::upgrade) else {
-                return;
-            };
-            entered.send(()).unwrap();
-            while m.is_running() {
-                std::thread::yield_now();
-            }
-            s2.store(true, Ordering::SeqCst);
-        })
-        .unwrap();
+        let s2 = saw_stop.clone();
+        let rx = after_stop_in_a_listener(&m, slot, move |_| s2.store(true, Ordering::SeqCst));
         m.start().unwrap();
         m.report(Report::crashed(1)).unwrap();
         rx.recv().unwrap();
@@ -180,25 +192,12 @@ fn is_running_from_a_phase_while_another_thread_stops() {
 fn start_from_a_listener_while_another_thread_stops() {
     within("start in a listener during stop", || {
         let (m, slot, _) = monitor(ok_phase());
-        let (entered, rx) = mpsc::channel();
-        let first = AtomicBool::new(true);
         let restarted = Arc::new(AtomicBool::new(false));
         let r2 = restarted.clone();
-        m.subscribe(move |_: &Event| {
-            if !first.swap(false, Ordering::SeqCst) {
-                return;
-            }
-            let Some(m) = slot.get().and_then(Weak::upgrade) else {
-                return;
-            };
-            entered.send(()).unwrap();
-            while m.is_running() {
-                std::thread::yield_now();
-            }
+        let rx = after_stop_in_a_listener(&m, slot, move |m| {
             m.start().unwrap();
             r2.store(true, Ordering::SeqCst);
-        })
-        .unwrap();
+        });
         m.start().unwrap();
         m.report(Report::crashed(1)).unwrap();
         rx.recv().unwrap();

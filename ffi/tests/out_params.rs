@@ -2,12 +2,11 @@
 //! `FTF_BUFFER_TOO_SMALL`), never on `FTF_NULL_PARAMETER`.
 #![allow(clippy::std_instead_of_core)] // std-only test code
 
-use core::ffi::c_void;
+mod common;
+
 use std::ptr;
 
-use ftforest::callbacks::ftf_recovery_callbacks;
 use ftforest::coordinator::ftf_coordinator;
-use ftforest::event::ftf_phase_job;
 use ftforest::forest::ftf_forest;
 use ftforest::metrics::ftf_stats_metrics;
 use ftforest::queue::ftf_recovery_queue;
@@ -15,10 +14,6 @@ use ftforest::result::ftf_result::*;
 use ftforest::stats::ftf_stats;
 
 const SENTINEL: usize = 0xdead;
-
-unsafe extern "C" fn run_phase(_: *mut c_void, _: *const ftf_phase_job) -> bool {
-    true
-}
 
 #[test]
 fn metrics_leave_the_size_alone_on_a_null_buffer() {
@@ -51,16 +46,7 @@ fn metrics_leave_the_size_alone_on_a_null_buffer() {
     assert!(needed > 1 && needed != SENTINEL);
     ftf_coordinator::ftf_coordinator_free(c);
 
-    let cb = ftf_recovery_callbacks {
-        userdata: ptr::null_mut(),
-        run_phase: Some(run_phase),
-        cancel: None,
-        pause_balancer: None,
-        resume_balancer: None,
-        pause_ghost_sync: None,
-        resume_ghost_sync: None,
-        finalizer: None,
-    };
+    let cb = common::ok_callbacks(None);
     let mut f = ptr::null();
     assert_eq!(
         ftf_forest::ftf_forest_new(ptr::null(), 3, ptr::null(), &cb, &mut f),

@@ -4,13 +4,13 @@
 //! whose address space is limited with `ulimit -v`, so the refusal is certain on any machine).
 #![allow(clippy::std_instead_of_core)] // std-only test code
 
+mod common;
+
 use core::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use ftforest::callbacks::ftf_recovery_callbacks;
 use ftforest::coordinator::ftf_coordinator;
-use ftforest::event::ftf_phase_job;
 use ftforest::forest::ftf_forest;
 use ftforest::lock::ftf_recovery_lock;
 use ftforest::queue::ftf_recovery_queue;
@@ -22,27 +22,11 @@ const MAX: u32 = ftforest_core::MAX_PARTITIONS;
 
 static FINALIZED: AtomicU32 = AtomicU32::new(0);
 
-unsafe extern "C" fn run_phase(_: *mut c_void, _: *const ftf_phase_job) -> bool {
-    true
-}
 unsafe extern "C" fn finalize(_: *mut c_void) {
     FINALIZED.fetch_add(1, Ordering::SeqCst);
 }
 unsafe extern "C" fn wait(_: *mut c_void, _: *mut u32, _: u32, _: u64) {}
 unsafe extern "C" fn wake(_: *mut c_void, _: *mut u32) {}
-
-fn callbacks() -> ftf_recovery_callbacks {
-    ftf_recovery_callbacks {
-        userdata: ptr::null_mut(),
-        run_phase: Some(run_phase),
-        cancel: None,
-        pause_balancer: None,
-        resume_balancer: None,
-        pause_ghost_sync: None,
-        resume_ghost_sync: None,
-        finalizer: Some(finalize),
-    }
-}
 
 /// Every sized constructor with `n` partitions; the results in a fixed order. Objects that
 /// were created are freed.
@@ -74,7 +58,7 @@ fn construct_all(n: u32) -> [ftf_result; 6] {
     let mut c = ptr::null();
     let coord = ftf_coordinator::ftf_coordinator_new(ptr::null(), n, ptr::null(), 0, &mut c);
     ftf_coordinator::ftf_coordinator_free(c);
-    let cb = callbacks();
+    let cb = common::ok_callbacks(Some(finalize));
     let mut f = ptr::null();
     let forest = ftf_forest::ftf_forest_new(ptr::null(), n, ptr::null(), &cb, &mut f);
     ftf_forest::ftf_forest_free(f);

@@ -392,16 +392,24 @@ static const ftf_forest *life_forest(life *l, ftf_run_phase_fn phase) {
     return f;
 }
 
+/* A started forest with `listener` (may be NULL) subscribed, `crash` reported crashed, once
+   a callback set `entered`. */
+static const ftf_forest *life_entered(life *l, ftf_run_phase_fn phase, ftf_event_fn listener,
+                                      ftf_finalizer_fn listener_fin, uint32_t crash) {
+    const ftf_forest *f = life_forest(l, phase);
+    ftf_listener_handle h;
+    if (listener) CHECK_RC(ftf_forest_subscribe(f, listener, l, listener_fin, &h), FTF_OK);
+    CHECK_RC(ftf_forest_start(f), FTF_OK);
+    uint32_t out;
+    CHECK_RC(ftf_forest_report(f, FTF_REPORT_CRASHED, crash, FTF_INCARNATION_ANY, &out), FTF_OK);
+    CHECK(wait_for(&l->entered, 1));
+    return f;
+}
+
 TEST(is_running_in_a_listener_while_another_thread_stops) {
     watchdog("is_running_in_a_listener_while_another_thread_stops");
     life l = {0};
-    const ftf_forest *f = life_forest(&l, life_phase);
-    ftf_listener_handle h;
-    CHECK_RC(ftf_forest_subscribe(f, polling_listener, &l, NULL, &h), FTF_OK);
-    CHECK_RC(ftf_forest_start(f), FTF_OK);
-    uint32_t out;
-    CHECK_RC(ftf_forest_report(f, FTF_REPORT_CRASHED, 1, FTF_INCARNATION_ANY, &out), FTF_OK);
-    CHECK(wait_for(&l.entered, 1));
+    const ftf_forest *f = life_entered(&l, life_phase, polling_listener, NULL, 1);
     CHECK_RC(ftf_forest_stop(f), FTF_OK);
     CHECK(atomic_load(&l.saw_stop) == 1); /* stop returned after the listener */
     ftf_forest_free(f);
@@ -412,13 +420,7 @@ TEST(is_running_in_a_listener_while_another_thread_stops) {
 TEST(is_running_in_a_listener_while_another_thread_frees) {
     watchdog("is_running_in_a_listener_while_another_thread_frees");
     life l = {0};
-    const ftf_forest *f = life_forest(&l, life_phase);
-    ftf_listener_handle h;
-    CHECK_RC(ftf_forest_subscribe(f, polling_listener, &l, life_listener_fin, &h), FTF_OK);
-    CHECK_RC(ftf_forest_start(f), FTF_OK);
-    uint32_t out;
-    CHECK_RC(ftf_forest_report(f, FTF_REPORT_CRASHED, 1, FTF_INCARNATION_ANY, &out), FTF_OK);
-    CHECK(wait_for(&l.entered, 1));
+    const ftf_forest *f = life_entered(&l, life_phase, polling_listener, life_listener_fin, 1);
     ftf_forest_free(f); /* the last reference: the listener still uses the handle */
     CHECK(atomic_load(&l.saw_stop) == 1);
     CHECK(l.finalized == 1 && l.listener_finalized == 1);
@@ -436,11 +438,7 @@ static bool polling_phase(void *ud, const ftf_phase_job *job) {
 TEST(is_running_in_a_phase_while_another_thread_stops) {
     watchdog("is_running_in_a_phase_while_another_thread_stops");
     life l = {0};
-    const ftf_forest *f = life_forest(&l, polling_phase);
-    CHECK_RC(ftf_forest_start(f), FTF_OK);
-    uint32_t out;
-    CHECK_RC(ftf_forest_report(f, FTF_REPORT_CRASHED, 2, FTF_INCARNATION_ANY, &out), FTF_OK);
-    CHECK(wait_for(&l.entered, 1));
+    const ftf_forest *f = life_entered(&l, polling_phase, NULL, NULL, 2);
     CHECK_RC(ftf_forest_stop(f), FTF_OK);
     CHECK(atomic_load(&l.saw_stop) == 1);
     ftf_forest_free(f);
@@ -463,13 +461,7 @@ static void restarting_listener(void *ud, const ftf_event *ev) {
 TEST(start_in_a_listener_while_another_thread_stops) {
     watchdog("start_in_a_listener_while_another_thread_stops");
     life l = {0};
-    const ftf_forest *f = life_forest(&l, life_phase);
-    ftf_listener_handle h;
-    CHECK_RC(ftf_forest_subscribe(f, restarting_listener, &l, NULL, &h), FTF_OK);
-    CHECK_RC(ftf_forest_start(f), FTF_OK);
-    uint32_t out;
-    CHECK_RC(ftf_forest_report(f, FTF_REPORT_CRASHED, 1, FTF_INCARNATION_ANY, &out), FTF_OK);
-    CHECK(wait_for(&l.entered, 1));
+    const ftf_forest *f = life_entered(&l, life_phase, restarting_listener, NULL, 1);
     CHECK_RC(ftf_forest_stop(f), FTF_OK);
     CHECK(atomic_load(&l.restart_rc) == 1000 + FTF_OK);
     CHECK(ftf_forest_is_running(f));
