@@ -761,7 +761,9 @@ typedef struct ftf_stats {
 // or escalated after the last retry).
 //
 // Called on a forest worker thread, with no libftforest lock held; phases of different
-// partitions run concurrently. Must not unwind (C++: `noexcept`). May call into the forest.
+// partitions run concurrently. Must not unwind (C++: `noexcept`). May call every forest
+// function, including `ftf_forest_stop`, `ftf_forest_start` and the last `ftf_forest_free`
+// (from a callback they never wait for a thread; see `ftf_forest_free`).
 typedef bool (*ftf_run_phase_fn)(void *userdata, const struct ftf_phase_job *job);
 
 // Told that attempt `job->attempt` of `job->rank` was abandoned at the recovery timeout: stop
@@ -803,8 +805,9 @@ typedef struct ftf_recovery_callbacks {
 // Receives one event (the pointer is valid for the call only).
 //
 // Called on the forest's dispatcher thread, in the coordinator's order, with no libftforest
-// lock held. Must not unwind (C++: `noexcept`). May call into the forest, including
-// `ftf_forest_unsubscribe` of itself.
+// lock held. Must not unwind (C++: `noexcept`). May call every forest function, including
+// `ftf_forest_unsubscribe` of itself, `ftf_forest_stop`, `ftf_forest_start` and the last
+// `ftf_forest_free` (from a callback they never wait for a thread; see `ftf_forest_free`).
 typedef void (*ftf_event_fn)(void *userdata, const struct ftf_event *event);
 
 // Names one listener subscription (a plain value, checked by the library).
