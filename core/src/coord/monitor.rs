@@ -488,8 +488,9 @@ where
     /// Start the dispatcher and the workers of a new run; a no-op when running. Never waits,
     /// so it may be called from any callback: if the previous run's threads are still
     /// finishing (it was stopped from a callback), the new threads call nothing until they
-    /// have exited (module docs, "Lifecycle"). [`MonitorError::Closed`] after
-    /// [`close_then`](Self::close_then).
+    /// have exited (module docs, "Lifecycle"); so a callback that restarts the monitor must
+    /// return before it can see the new run do anything (do not wait for it there).
+    /// [`MonitorError::Closed`] after [`close_then`](Self::close_then).
     pub fn start(&self) -> Result<(), MonitorError> {
         let workers = self.workers;
         let mut spawned = 0usize;
