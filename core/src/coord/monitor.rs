@@ -306,24 +306,15 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
         if !events.is_empty() {
             lock(&self.listeners).for_each(|l| snapshot.push(l.clone()));
         }
-        let owed = partial
+        let mut owed = partial
             .into_iter()
             .chain(events.into_iter().map(|e| (e, snapshot.clone())));
-        let mut owed = owed;
         while let Some((e, ls)) = owed.next() {
             for (i, l) in ls.iter().enumerate() {
                 if !self.life.is_current(run) {
                     // Stopped (perhaps by this very listener): keep the rest, in order.
-                    let rest: Vec<Event> = owed.by_ref().map(|(e, _)| e).collect();
-                    let mut h = lock(&self.held);
-                    h.partial = Some((e, ls[i..].to_vec()));
-                    actions.append(&mut h.actions);
-                    h.actions = actions;
-                    drop(h);
-                    let mut sp = lock(&self.spilled);
-                    for ev in rest.into_iter().rev() {
-                        sp.push_front(ev);
-                    }
+                    let rest = owed.by_ref().map(|(e, _)| e).collect();
+                    self.hold(Some((e, ls[i..].to_vec())), rest, actions);
                     return None;
                 }
                 self.deliver(l, &e);
@@ -332,9 +323,7 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
         while let Some(a) = actions.pop_front() {
             if !self.life.is_current(run) {
                 actions.push_front(a);
-                let mut h = lock(&self.held);
-                actions.append(&mut h.actions);
-                h.actions = actions;
+                self.hold(None, Vec::new(), actions);
                 return None;
             }
             match a {
@@ -363,6 +352,26 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
         Some(next.map_or(MAX_SLEEP, |t| {
             t.saturating_duration_since(now).min(MAX_SLEEP)
         }))
+    }
+
+    /// Keeps what a stopped round did not hand out for the next run: the event being
+    /// delivered with the listeners still owed it, the later events (before any spilled
+    /// since: they are older), and the actions.
+    fn hold(
+        &self,
+        partial: Option<(Event, Vec<SharedListener>)>,
+        rest: Vec<Event>,
+        actions: VecDeque<Action>,
+    ) {
+        {
+            let mut h = lock(&self.held);
+            h.partial = partial;
+            h.actions = actions;
+        }
+        let mut spilled = lock(&self.spilled);
+        for e in rest.into_iter().rev() {
+            spilled.push_front(e);
+        }
     }
 
     fn dispatcher(&self, run: RunId) {
