@@ -102,8 +102,8 @@
 
 // Result of every fallible libftforest function.
 //
-// Out-parameters are written only when the function returns `FTF_OK`; there are no partial
-// successes. Use `ftf_result_name()` / `ftf_result_message()` for text.
+// Out-parameters are written only when the function returns `FTF_OK` (a size or count
+// out-parameter also with `FTF_BUFFER_TOO_SMALL`); there are no partial successes. Use `ftf_result_name()` / `ftf_result_message()` for text.
 enum ftf_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -145,7 +145,8 @@ enum ftf_result
   FTF_NOT_IN_FLIGHT = 205,
   // The requested health or phase transition is not in the transition table.
   FTF_INVALID_TRANSITION = 206,
-  // A report or transition carried an older incarnation than the partition's current one.
+  // A report or transition named an incarnation that is not the partition's current one
+  // (any mismatch: older, or one the partition never had).
   FTF_STALE = 207,
   // The partition is not in the state the call required.
   FTF_UNEXPECTED_STATE = 208,
@@ -173,6 +174,9 @@ enum ftf_result
   // `ftf_coordinator_poll_event`, then call again. Nothing changed (backpressure: no event
   // is ever dropped).
   FTF_OUTBOX_FULL = 305,
+  // The memory for the size asked for could not be allocated (a constructor with a large
+  // `n` or capacity); nothing was created. Never an abort of the process.
+  FTF_OUT_OF_MEMORY = 306,
   // An embedder callback reported failure.
   FTF_CALLBACK_FAILED = 400,
   // A bug inside libftforest was caught at the boundary; the call had no further effect.
@@ -903,7 +907,9 @@ typedef struct ftf_stats {
 // or escalated after the last retry).
 //
 // Called on a forest worker thread, with no libftforest lock held; phases of different
-// partitions run concurrently. Must not unwind (C++: `noexcept`). May call into the forest.
+// partitions run concurrently. Must not unwind (C++: `noexcept`). May call every forest
+// function, including `ftf_forest_stop`, `ftf_forest_start` and the last `ftf_forest_free`
+// (from a callback they never wait for a thread; see `ftf_forest_free`).
 typedef bool (*ftf_run_phase_fn)(void *userdata, const struct ftf_phase_job *job);
 #endif
 
@@ -953,8 +959,9 @@ typedef struct ftf_recovery_callbacks {
 // Receives one event (the pointer is valid for the call only).
 //
 // Called on the forest's dispatcher thread, in the coordinator's order, with no libftforest
-// lock held. Must not unwind (C++: `noexcept`). May call into the forest, including
-// `ftf_forest_unsubscribe` of itself.
+// lock held. Must not unwind (C++: `noexcept`). May call every forest function, including
+// `ftf_forest_unsubscribe` of itself, `ftf_forest_stop`, `ftf_forest_start` and the last
+// `ftf_forest_free` (from a callback they never wait for a thread; see `ftf_forest_free`).
 typedef void (*ftf_event_fn)(void *userdata, const struct ftf_event *event);
 #endif
 
@@ -1369,8 +1376,10 @@ uint32_t ftf_recommended_max_concurrent(uint32_t n);
 // NULL to create one (get it with `ftf_coordinator_tracker`).
 //
 // `FTF_OK` (`*coordinator_out` owns one reference: free with `ftf_coordinator_free`);
-// `FTF_INVALID_ARGUMENT` (`n == 0` or too large); `FTF_INVALID_CONFIG` (`max_concurrent`
-// above `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER`.
+// `FTF_INVALID_ARGUMENT` (`n == 0` or above `2^31 - 1`, refused before allocating);
+// `FTF_OUT_OF_MEMORY` (the storage for `n` partitions could not be allocated);
+// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`);
+// `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_new(const struct ftf_config *config, uint32_t n, const struct ftf_tracker *tracker, uint64_t now_ns, const struct ftf_coordinator **coordinator_out);
 #endif
 
@@ -1380,9 +1389,11 @@ const struct ftf_coordinator *ftf_coordinator_clone(const struct ftf_coordinator
 #endif
 
 #if defined(FTF_HOSTED)
-// Drops one reference; NULL is a no-op. The last one frees the coordinator (a pause it
-// holds on the tracker is then never given back: free it only when it is idle, or let
-// the tracker go with it).
+// Drops one reference; NULL is a no-op. The last one frees the coordinator and gives
+// back what it holds in objects that outlive it: the pause it holds on the tracker is
+// resumed (the forest reopens), its recovery permits are released and its queue is
+// emptied. A phase the embedder is still running for it has nowhere to report to; stop
+// the embedder's phases first if they must not overlap the reopened forest.
 void ftf_coordinator_free(const struct ftf_coordinator *coordinator);
 #endif
 
@@ -1522,8 +1533,10 @@ const char *ftf_cause_name(uint32_t cause);
 // (`ftf_forest_tracker`). Start the threads with `ftf_forest_start`.
 //
 // `FTF_OK` (`*forest_out` owns one reference: free with `ftf_forest_free`);
-// `FTF_INVALID_ARGUMENT` (`n == 0`); `FTF_INVALID_CONFIG` (`max_concurrent` above
-// `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
+// `FTF_INVALID_ARGUMENT` (`n == 0` or above `2^31 - 1`, refused before allocating);
+// `FTF_OUT_OF_MEMORY` (the storage for `n` partitions could not be allocated);
+// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`);
+// `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
 // On error the callbacks' finalizer is not called.
 ftf_result ftf_forest_new(const struct ftf_config *config, uint32_t n, const struct ftf_tracker *tracker, const struct ftf_recovery_callbacks *callbacks, const struct ftf_forest **forest_out);
 #endif
@@ -1534,26 +1547,37 @@ const struct ftf_forest *ftf_forest_clone(const struct ftf_forest *forest);
 #endif
 
 #if defined(FTF_HOSTED)
-// Drops one reference; NULL is a no-op. The last one stops and joins the threads (a
-// running phase is finished first), then runs the callbacks' finalizer.
+// Drops one reference; NULL is a no-op. The last one (counting the barriers made for
+// the forest) stops the threads for good. Called from a thread that is not the
+// forest's, it joins them (a running phase is finished first) and runs the finalizers
+// before returning. Called from inside a callback, it returns at once: the threads
+// finish the callbacks they are in (those may still use the handle) and exit, and the
+// last of them frees the forest and runs the finalizers. Either way no callback starts
+// on the calling thread after this call.
 void ftf_forest_free(const struct ftf_forest *forest);
 #endif
 
 #if defined(FTF_HOSTED)
-// Starts the dispatcher and `max_concurrent` worker threads.
-// `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_CALLBACK_FAILED` (the OS refused a
+// Starts the dispatcher and `max_concurrent` worker threads. Never waits; callable from
+// a callback (after a stop there, the new threads call nothing until the old ones have
+// finished their callbacks: listeners never run on two threads at once).
+// `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_NOT_RUNNING` (the forest's last
+// reference was freed: it never starts again); `FTF_CALLBACK_FAILED` (the OS refused a
 // thread; nothing runs); `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_start(const struct ftf_forest *forest);
 #endif
 
 #if defined(FTF_HOSTED)
-// Stops and joins the threads (a running phase finishes first); state and queued work are
-// kept for the next start. `FTF_OK`; `FTF_NOT_RUNNING` (no effect); `FTF_NULL_PARAMETER`.
+// Stops the threads; state and queued work are kept for the next start. From a thread
+// that is not the forest's it joins them (a running phase finishes first: when it
+// returns no callback runs); from inside a callback it returns at once (no callback
+// starts on the calling thread afterwards; the others finish the callback they are in).
+// `FTF_OK`; `FTF_NOT_RUNNING` (no effect); `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_stop(const struct ftf_forest *forest);
 #endif
 
 #if defined(FTF_HOSTED)
-// Whether the threads run; false for NULL.
+// Whether the threads run (started and not stopped); false for NULL. Never blocks.
 bool ftf_forest_is_running(const struct ftf_forest *forest);
 #endif
 
@@ -1680,7 +1704,8 @@ uint64_t ftf_forest_callback_panics(const struct ftf_forest *forest);
 //
 // `*needed_out` receives the size needed including the NUL on `FTF_OK` and on
 // `FTF_BUFFER_TOO_SMALL` (then nothing is written). `buf` may be NULL when `len == 0`
-// (to ask for the size). `FTF_NULL_PARAMETER` for a NULL forest or `needed_out`.
+// (to ask for the size). `FTF_NULL_PARAMETER` for a NULL forest or `needed_out`, or a
+// NULL `buf` with a `len` large enough (then `*needed_out` is untouched).
 ftf_result ftf_forest_metrics(const struct ftf_forest *forest, char *buf, size_t len, size_t *needed_out);
 #endif
 
@@ -1688,8 +1713,10 @@ ftf_result ftf_forest_metrics(const struct ftf_forest *forest, char *buf, size_t
 // Creates a lock for partitions `0..n` admitting at most `max_concurrent` recoveries at
 // once (a value above `n` acts as `n`).
 //
-// `FTF_INVALID_ARGUMENT` when `n == 0` or `max_concurrent == 0`; `FTF_NULL_PARAMETER`.
-// On `FTF_OK`, `*lock_out` owns one reference (free with `ftf_recovery_lock_free`).
+// `FTF_INVALID_ARGUMENT` when `n == 0`, `n > 2^31 - 1` (refused before allocating) or
+// `max_concurrent == 0`; `FTF_OUT_OF_MEMORY` (the slots for `n` partitions could not be
+// allocated); `FTF_NULL_PARAMETER`. On `FTF_OK`, `*lock_out` owns one reference (free
+// with `ftf_recovery_lock_free`).
 ftf_result ftf_recovery_lock_new(uint32_t n, uint32_t max_concurrent, const struct ftf_recovery_lock **lock_out);
 #endif
 
@@ -1754,8 +1781,8 @@ ftf_result ftf_recovery_lock_release(const struct ftf_recovery_lock *lock, struc
 //
 // `*needed_out` receives the size needed including the NUL, both on `FTF_OK` and on
 // `FTF_BUFFER_TOO_SMALL` (then nothing is written: call again with a larger buffer).
-// `FTF_NULL_PARAMETER` for a NULL `stats`/`needed_out` (or a NULL `buf` with `len > 0`
-// large enough). Thread-safe.
+// `FTF_NULL_PARAMETER` for a NULL `stats`/`needed_out` (or a NULL `buf` with a `len` large
+// enough); then `*needed_out` is left untouched. Thread-safe.
 ftf_result ftf_stats_metrics(const struct ftf_stats *stats, uint32_t level, uint32_t alerts, char *buf, size_t len, size_t *needed_out);
 #endif
 
@@ -1784,10 +1811,14 @@ ftf_result ftf_op_end_checked(const struct ftf_tracker *tracker, struct ftf_op_s
 #endif
 
 #if defined(FTF_HOSTED)
-// Creates an empty queue for ranks `0..n` holding at most `capacity` ranks.
+// Creates an empty queue for ranks `0..n` holding at most `capacity` ranks. A queue
+// never holds more than `n` ranks (each at most once), so a `capacity` above `n` is
+// clamped to `n` (`ftf_recovery_queue_capacity` then reports `n`).
 //
-// `FTF_INVALID_ARGUMENT` when `n == 0` or `capacity == 0`; `FTF_NULL_PARAMETER`. On
-// `FTF_OK`, `*queue_out` owns one reference (free with `ftf_recovery_queue_free`).
+// `FTF_INVALID_ARGUMENT` when `n == 0`, `n > 2^31 - 1` (refused before allocating) or
+// `capacity == 0`; `FTF_OUT_OF_MEMORY` (the storage could not be allocated);
+// `FTF_NULL_PARAMETER`. On `FTF_OK`, `*queue_out` owns one reference (free with
+// `ftf_recovery_queue_free`).
 ftf_result ftf_recovery_queue_new(uint32_t n, uint32_t capacity, const struct ftf_recovery_queue **queue_out);
 #endif
 
@@ -1828,7 +1859,8 @@ uint32_t ftf_recovery_queue_capacity(const struct ftf_recovery_queue *queue);
 //
 // `*count_out` receives the number of ranks on `FTF_OK` and on `FTF_BUFFER_TOO_SMALL`
 // (then nothing is written to `ranks`; retry with a larger buffer). `ranks` may be NULL
-// when `len == 0`. `FTF_NULL_PARAMETER` for a NULL queue or `count_out`.
+// when `len == 0`. `FTF_NULL_PARAMETER` for a NULL queue or `count_out`, or a NULL `ranks`
+// while ranks are queued and `len` would hold them (then `*count_out` is untouched).
 ftf_result ftf_recovery_queue_snapshot(const struct ftf_recovery_queue *queue, uint32_t *ranks, size_t len, size_t *count_out);
 #endif
 
@@ -1859,8 +1891,10 @@ bool ftf_has_quorum(uint32_t healthy, uint32_t total);
 #if defined(FTF_HOSTED)
 // Creates a table of `n` partitions (ranks `0..n`), all HEALTHY with incarnation 0.
 //
-// `FTF_INVALID_ARGUMENT` when `n == 0` or `n > 2^31 - 1`; `FTF_NULL_PARAMETER`. On
-// `FTF_OK`, `*table_out` owns one reference (free with `ftf_partition_table_free`).
+// `FTF_INVALID_ARGUMENT` when `n == 0` or `n > 2^31 - 1` (refused before allocating);
+// `FTF_OUT_OF_MEMORY` (the cells for `n` partitions could not be allocated);
+// `FTF_NULL_PARAMETER`. On `FTF_OK`, `*table_out` owns one reference (free with
+// `ftf_partition_table_free`).
 ftf_result ftf_partition_table_new(uint32_t n, const struct ftf_partition_table **table_out);
 #endif
 

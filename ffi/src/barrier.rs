@@ -35,7 +35,7 @@ use ftforest_core::Instant;
 use crate::clock::FfiClock;
 use crate::config::duration_ns;
 use crate::coordinator::{ftf_coordinator, FfiCoordinator};
-use crate::forest::{ftf_forest, FfiForest};
+use crate::forest::{ftf_forest, ForestRef};
 use crate::handle::{
     free_box, to_boxed_mut_ptr, try_clone_arc, try_from, try_mut_from_ptr, try_out,
     try_ref_from_ptr, Castable, OwnershipBox,
@@ -57,7 +57,7 @@ pub type ftf_barrier_fn =
 /// Where a barrier's reports go.
 enum Target {
     Coordinator(Arc<FfiCoordinator>),
-    Forest(Arc<FfiForest>),
+    Forest(ForestRef),
 }
 
 impl Target {
@@ -208,7 +208,9 @@ impl ftf_barrier {
         barrier_out: *mut *mut ftf_barrier,
     ) -> ftf_result {
         ffi_panic_boundary! {
-            let f = try_clone_arc!(forest);
+            let Some(f) = ForestRef::clone_from_ptr(forest) else {
+                return ftf_result::FTF_NULL_PARAMETER;
+            };
             let len = f.monitor.with_coordinator(|c| c.len());
             let args = BarrierArgs { wait, userdata, finalizer, report_passes };
             new_barrier(Target::Forest(f), len, rank, args, barrier_out)

@@ -23,7 +23,9 @@ use crate::wait::ftf_finalizer_fn;
 /// or escalated after the last retry).
 ///
 /// Called on a forest worker thread, with no libftforest lock held; phases of different
-/// partitions run concurrently. Must not unwind (C++: `noexcept`). May call into the forest.
+/// partitions run concurrently. Must not unwind (C++: `noexcept`). May call every forest
+/// function, including `ftf_forest_stop`, `ftf_forest_start` and the last `ftf_forest_free`
+/// (from a callback they never wait for a thread; see `ftf_forest_free`).
 pub type ftf_run_phase_fn =
     Option<unsafe extern "C" fn(userdata: *mut c_void, job: *const ftf_phase_job) -> bool>;
 
@@ -44,8 +46,9 @@ pub type ftf_hook_fn = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
 /// Receives one event (the pointer is valid for the call only).
 ///
 /// Called on the forest's dispatcher thread, in the coordinator's order, with no libftforest
-/// lock held. Must not unwind (C++: `noexcept`). May call into the forest, including
-/// `ftf_forest_unsubscribe` of itself.
+/// lock held. Must not unwind (C++: `noexcept`). May call every forest function, including
+/// `ftf_forest_unsubscribe` of itself, `ftf_forest_stop`, `ftf_forest_start` and the last
+/// `ftf_forest_free` (from a callback they never wait for a thread; see `ftf_forest_free`).
 pub type ftf_event_fn =
     Option<unsafe extern "C" fn(userdata: *mut c_void, event: *const ftf_event)>;
 
@@ -142,7 +145,8 @@ impl Drop for CRecovery {
             return;
         }
         if let Some(fin) = self.0.finalizer {
-            // SAFETY: runs once, after the monitor's threads stopped using the callbacks.
+            // SAFETY: runs once, when the monitor's shared state is dropped: after its last
+            // thread let go of it, so no callback runs or will run.
             unsafe { fin(self.0.userdata) }
         }
     }

@@ -116,6 +116,7 @@ impl Castable for ftf_coordinator {
 pub(crate) fn new_error(e: &NewError) -> ftf_result {
     match e {
         NewError::Config(_) => ftf_result::FTF_INVALID_CONFIG,
+        NewError::OutOfMemory { .. } => ftf_result::FTF_OUT_OF_MEMORY,
         _ => ftf_result::FTF_INVALID_ARGUMENT,
     }
 }
@@ -185,8 +186,10 @@ impl ftf_coordinator {
     /// NULL to create one (get it with `ftf_coordinator_tracker`).
     ///
     /// `FTF_OK` (`*coordinator_out` owns one reference: free with `ftf_coordinator_free`);
-    /// `FTF_INVALID_ARGUMENT` (`n == 0` or too large); `FTF_INVALID_CONFIG` (`max_concurrent`
-    /// above `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER`.
+    /// `FTF_INVALID_ARGUMENT` (`n == 0` or above `2^31 - 1`, refused before allocating);
+    /// `FTF_OUT_OF_MEMORY` (the storage for `n` partitions could not be allocated);
+    /// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`);
+    /// `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_new(
         config: *const ftf_config,
@@ -227,9 +230,11 @@ impl ftf_coordinator {
     }
 
     #[cfg(feature = "std")]
-    /// Drops one reference; NULL is a no-op. The last one frees the coordinator (a pause it
-    /// holds on the tracker is then never given back: free it only when it is idle, or let
-    /// the tracker go with it).
+    /// Drops one reference; NULL is a no-op. The last one frees the coordinator and gives
+    /// back what it holds in objects that outlive it: the pause it holds on the tracker is
+    /// resumed (the forest reopens), its recovery permits are released and its queue is
+    /// emptied. A phase the embedder is still running for it has nowhere to report to; stop
+    /// the embedder's phases first if they must not overlap the reopened forest.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_free(coordinator: *const ftf_coordinator) {
         ffi_panic_boundary! {

@@ -6,20 +6,31 @@
 //!
 //! * one **dispatcher** thread ticks the coordinator (on `ftf_now_ns()` time), delivers events
 //!   to listeners and calls the balancer/ghost-sync hooks and `cancel`, in the coordinator's
-//!   order;
+//!   order, one at a time;
 //! * `max_concurrent` **worker** threads call `run_phase`; phases of different partitions run
 //!   in parallel, phases of one attempt run in order, one at a time.
-//! * No libftforest lock is held while a callback runs, so a callback may call back into the
-//!   forest (`ftf_forest_report`, `ftf_forest_stats`, `ftf_forest_subscribe`, ...). It must
-//!   not unwind (C++: `noexcept`; an exception escaping into Rust aborts the process) and
-//!   should return promptly: a phase that runs longer than the recovery timeout is abandoned
-//!   (its `cancel` is called, its late result is refused).
+//! * No libftforest lock is held while a callback runs, so a callback may call every forest
+//!   function, including `ftf_forest_is_running`, `ftf_forest_start`, `ftf_forest_stop` and
+//!   the last `ftf_forest_free`, also while another thread stops or frees the forest. From a
+//!   callback, stop and the last free never wait for a thread (they request, and return);
+//!   start never waits. The only calls that wait are `ftf_forest_unsubscribe` of a listener
+//!   the dispatcher is calling (from another thread), and stop / the last free from a thread
+//!   that is not the forest's: they wait for callbacks in progress to return, so a callback
+//!   must not wait for a thread in one of those calls. A callback must not unwind (C++:
+//!   `noexcept`; an exception escaping into Rust aborts the process) and should return
+//!   promptly: a phase that runs longer than the recovery timeout is abandoned (its `cancel`
+//!   is called, its late result is refused).
 //!
 //! Invariants:
 //!
-//! * `Arc`-owned and thread-safe. The last `ftf_forest_free` stops the threads (joining them;
-//!   from inside a callback the calling thread is not joined, it exits on its own), then drops
-//!   the callbacks, whose finalizer runs exactly once.
+//! * `Arc`-owned and thread-safe, with a count of *references* (`refs`: C handles and
+//!   barriers, each also owning one `Arc` count) beside the `Arc`'s own count. The last
+//!   reference closes the monitor (`Monitor::close_then`): from a thread that is not the
+//!   forest's, it stops and joins the threads, then drops the state and the callbacks (whose
+//!   finalizer runs exactly once) before returning. From inside a callback it only stops the
+//!   threads and hands its `Arc` to the monitor, which drops it after the last callback has
+//!   returned (on a library thread): callbacks still running on other threads may keep
+//!   using the handle until they return, and nothing joins its own thread.
 //! * Unsubscribing is synchronous (the core monitor's): once `ftf_forest_unsubscribe` returns
 //!   `FTF_OK` the listener is never called again; called from another thread while the
 //!   listener runs, it waits for that call to return (called from inside a listener it never
@@ -27,7 +38,9 @@
 //!   called: on `ftf_forest_unsubscribe` or right after the dispatcher lets go of it.
 
 use core::ffi::c_void;
-use std::sync::atomic::{AtomicBool, Ordering};
+use core::mem::ManuallyDrop;
+use core::ops::Deref;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use ftforest_core::coord::{
@@ -46,7 +59,7 @@ use crate::coordinator_state::{
 };
 use crate::event::ftf_phase_job;
 use crate::handle::{
-    arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc, try_from, try_out,
+    arc_from_raw, arc_into_const_ptr, clone_arc, to_arc_const_ptr, try_from, try_out,
     try_ref_from_ptr, Castable, OwnershipArc,
 };
 use crate::panic::ffi_panic_boundary;
@@ -63,6 +76,51 @@ pub(crate) type FfiMonitor = Monitor<CRecovery, Arc<FfiTracker>, FfiClock>;
 pub(crate) struct FfiForest {
     pub(crate) monitor: FfiMonitor,
     tracker: Arc<FfiTracker>,
+    /// Counted references (module invariants): C handles and barriers.
+    refs: AtomicUsize,
+}
+
+/// One counted reference to a forest (a C handle's or a barrier's); dropping the last one
+/// closes the forest (module invariants).
+pub(crate) struct ForestRef(Arc<FfiForest>);
+
+impl ForestRef {
+    /// A new reference to the forest behind `ptr`; `None` for NULL.
+    pub(crate) fn clone_from_ptr(ptr: *const ftf_forest) -> Option<ForestRef> {
+        let arc = clone_arc(ptr)?;
+        // Relaxed, as `Arc::clone`: the caller's own reference keeps the count above zero.
+        arc.refs.fetch_add(1, Ordering::Relaxed);
+        Some(ForestRef(arc))
+    }
+
+    /// Takes over the reference a C handle owns; `None` for NULL.
+    fn from_handle(ptr: *const ftf_forest) -> Option<ForestRef> {
+        arc_from_raw(ptr).map(ForestRef)
+    }
+
+    /// Hands the reference to C as a handle.
+    fn into_handle(self) -> *const ftf_forest {
+        let me = ManuallyDrop::new(self);
+        // SAFETY: `me` is never dropped, so its `Arc` is moved out exactly once.
+        arc_into_const_ptr::<ftf_forest>(unsafe { core::ptr::read(&me.0) })
+    }
+}
+
+impl Deref for ForestRef {
+    type Target = FfiForest;
+    fn deref(&self) -> &FfiForest {
+        &self.0
+    }
+}
+
+impl Drop for ForestRef {
+    fn drop(&mut self) {
+        // AcqRel, as `Arc`'s drop: the last reference sees every use made through the others.
+        if self.0.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let keep = self.0.clone();
+            self.0.monitor.close_then(move || drop(keep));
+        }
+    }
 }
 
 /// Listener slots of a forest.
@@ -90,8 +148,10 @@ impl ftf_forest {
     /// (`ftf_forest_tracker`). Start the threads with `ftf_forest_start`.
     ///
     /// `FTF_OK` (`*forest_out` owns one reference: free with `ftf_forest_free`);
-    /// `FTF_INVALID_ARGUMENT` (`n == 0`); `FTF_INVALID_CONFIG` (`max_concurrent` above
-    /// `FTF_MAX_CONCURRENT_RECOVERIES`); `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
+    /// `FTF_INVALID_ARGUMENT` (`n == 0` or above `2^31 - 1`, refused before allocating);
+    /// `FTF_OUT_OF_MEMORY` (the storage for `n` partitions could not be allocated);
+    /// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`);
+    /// `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
     /// On error the callbacks' finalizer is not called.
     #[no_mangle]
     pub extern "C" fn ftf_forest_new(
@@ -121,8 +181,8 @@ impl ftf_forest {
                 Ok(monitor) => {
                     // Release: pairs with the Acquire in `CRecovery::drop`.
                     monitor.recovery().1.store(true, Ordering::Release);
-                    let forest = FfiForest { monitor, tracker };
-                    *out = to_arc_const_ptr::<ftf_forest>(forest);
+                    let refs = AtomicUsize::new(1);
+                    *out = to_arc_const_ptr::<ftf_forest>(FfiForest { monitor, tracker, refs });
                     ftf_result::FTF_OK
                 }
                 Err(MonitorError::Coordinator(e)) => new_error(&e),
@@ -135,21 +195,32 @@ impl ftf_forest {
     #[no_mangle]
     pub extern "C" fn ftf_forest_clone(forest: *const ftf_forest) -> *const ftf_forest {
         ffi_panic_boundary! {
-            arc_into_const_ptr::<ftf_forest>(try_clone_arc!(forest))
+            match ForestRef::clone_from_ptr(forest) {
+                Some(r) => r.into_handle(),
+                None => core::ptr::null(),
+            }
         }
     }
 
-    /// Drops one reference; NULL is a no-op. The last one stops and joins the threads (a
-    /// running phase is finished first), then runs the callbacks' finalizer.
+    /// Drops one reference; NULL is a no-op. The last one (counting the barriers made for
+    /// the forest) stops the threads for good. Called from a thread that is not the
+    /// forest's, it joins them (a running phase is finished first) and runs the finalizers
+    /// before returning. Called from inside a callback, it returns at once: the threads
+    /// finish the callbacks they are in (those may still use the handle) and exit, and the
+    /// last of them frees the forest and runs the finalizers. Either way no callback starts
+    /// on the calling thread after this call.
     #[no_mangle]
     pub extern "C" fn ftf_forest_free(forest: *const ftf_forest) {
         ffi_panic_boundary! {
-            free_arc(forest);
+            drop(ForestRef::from_handle(forest));
         }
     }
 
-    /// Starts the dispatcher and `max_concurrent` worker threads.
-    /// `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_CALLBACK_FAILED` (the OS refused a
+    /// Starts the dispatcher and `max_concurrent` worker threads. Never waits; callable from
+    /// a callback (after a stop there, the new threads call nothing until the old ones have
+    /// finished their callbacks: listeners never run on two threads at once).
+    /// `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_NOT_RUNNING` (the forest's last
+    /// reference was freed: it never starts again); `FTF_CALLBACK_FAILED` (the OS refused a
     /// thread; nothing runs); `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_forest_start(forest: *const ftf_forest) -> ftf_result {
@@ -160,13 +231,17 @@ impl ftf_forest {
             }
             match f.monitor.start() {
                 Ok(()) => ftf_result::FTF_OK,
+                Err(MonitorError::Closed) => ftf_result::FTF_NOT_RUNNING,
                 Err(_) => ftf_result::FTF_CALLBACK_FAILED,
             }
         }
     }
 
-    /// Stops and joins the threads (a running phase finishes first); state and queued work are
-    /// kept for the next start. `FTF_OK`; `FTF_NOT_RUNNING` (no effect); `FTF_NULL_PARAMETER`.
+    /// Stops the threads; state and queued work are kept for the next start. From a thread
+    /// that is not the forest's it joins them (a running phase finishes first: when it
+    /// returns no callback runs); from inside a callback it returns at once (no callback
+    /// starts on the calling thread afterwards; the others finish the callback they are in).
+    /// `FTF_OK`; `FTF_NOT_RUNNING` (no effect); `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_forest_stop(forest: *const ftf_forest) -> ftf_result {
         ffi_panic_boundary! {
@@ -179,7 +254,7 @@ impl ftf_forest {
         }
     }
 
-    /// Whether the threads run; false for NULL.
+    /// Whether the threads run (started and not stopped); false for NULL. Never blocks.
     #[no_mangle]
     pub extern "C" fn ftf_forest_is_running(forest: *const ftf_forest) -> bool {
         ffi_panic_boundary! {
@@ -477,7 +552,8 @@ impl ftf_forest {
     ///
     /// `*needed_out` receives the size needed including the NUL on `FTF_OK` and on
     /// `FTF_BUFFER_TOO_SMALL` (then nothing is written). `buf` may be NULL when `len == 0`
-    /// (to ask for the size). `FTF_NULL_PARAMETER` for a NULL forest or `needed_out`.
+    /// (to ask for the size). `FTF_NULL_PARAMETER` for a NULL forest or `needed_out`, or a
+    /// NULL `buf` with a `len` large enough (then `*needed_out` is untouched).
     #[no_mangle]
     pub extern "C" fn ftf_forest_metrics(
         forest: *const ftf_forest,

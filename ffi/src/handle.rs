@@ -107,17 +107,26 @@ where
 }
 
 #[cfg(feature = "std")]
+/// Takes over the reference owned by an Arc-owned handle; `None` for NULL.
+pub(crate) fn arc_from_raw<C>(ptr: *const C) -> Option<Arc<C::RustType>>
+where
+    C: Castable<Ownership = OwnershipArc>,
+{
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` came from `Arc::into_raw` for this type and the caller gives up its
+    // reference here (C contract: each reference is freed exactly once).
+    Some(unsafe { Arc::from_raw(ptr.cast::<C::RustType>()) })
+}
+
+#[cfg(feature = "std")]
 /// Drops the reference owned by an Arc-owned handle; NULL is a no-op.
 pub(crate) fn free_arc<C>(ptr: *const C)
 where
     C: Castable<Ownership = OwnershipArc>,
 {
-    if ptr.is_null() {
-        return;
-    }
-    // SAFETY: `ptr` came from `Arc::into_raw` for this type and the caller gives up its
-    // reference here (C contract: each reference is freed exactly once).
-    drop(unsafe { Arc::from_raw(ptr.cast::<C::RustType>()) });
+    drop(arc_from_raw(ptr));
 }
 
 #[cfg(feature = "std")]
@@ -187,6 +196,16 @@ pub(crate) fn out_param<'a, T>(ptr: *mut T) -> Option<&'a mut T> {
     // for a `T` that nothing else accesses during the call. `T` is always a plain C type here
     // (integers, pointers, `repr(C)` structs of those), valid for any bit pattern we write.
     unsafe { ptr.as_mut() }
+}
+
+#[cfg(feature = "std")]
+/// `len` fresh values in one fallible allocation, for storage sized by the caller: `None`
+/// (`FTF_OUT_OF_MEMORY`) when the allocator refuses it, never an abort.
+pub(crate) fn try_boxed<T>(len: usize, new: impl Fn() -> T) -> Option<Box<[T]>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).ok()?;
+    v.extend((0..len).map(|_| new()));
+    Some(v.into_boxed_slice())
 }
 
 /// Borrows a C byte buffer `(ptr, len)` as a mutable slice; a zero length accepts NULL.

@@ -15,7 +15,7 @@ use ftforest_core::{AcquireError, LockSlot, PermitToken, RecoveryLock, ReleaseEr
 
 use crate::clock::{deadline_after, FfiClock};
 #[cfg(feature = "std")]
-use crate::handle::{arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc};
+use crate::handle::{arc_into_const_ptr, free_arc, to_arc_const_ptr, try_boxed, try_clone_arc};
 use crate::handle::{try_out, try_ref_from_ptr, Castable, OwnershipArc};
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
@@ -87,17 +87,23 @@ impl From<ReleaseError> for ftf_result {
 pub(crate) type FfiLock = RecoveryLock<crate::storage::Cells<LockSlot>, FfiWait>;
 
 #[cfg(feature = "std")]
+/// Validated arguments and fallibly allocated slots (before any callback is wrapped, so a
+/// refusal never runs a finalizer).
+fn lock_slots(n: u32, max_concurrent: u32) -> Result<Box<[LockSlot]>, ftf_result> {
+    if n == 0 || max_concurrent == 0 || n > ftforest_core::MAX_PARTITIONS {
+        return Err(ftf_result::FTF_INVALID_ARGUMENT);
+    }
+    try_boxed(n as usize, LockSlot::new).ok_or(ftf_result::FTF_OUT_OF_MEMORY)
+}
+
+#[cfg(feature = "std")]
 fn new_lock(
+    slots: Box<[LockSlot]>,
     n: u32,
     max_concurrent: u32,
     wait: FfiWait,
-    lock_out: *mut *const ftf_recovery_lock,
+    out: &mut *const ftf_recovery_lock,
 ) -> ftf_result {
-    let out = try_out!(lock_out);
-    if n == 0 || max_concurrent == 0 || n > ftforest_core::MAX_PARTITIONS {
-        return ftf_result::FTF_INVALID_ARGUMENT;
-    }
-    let slots: Box<[LockSlot]> = (0..n).map(|_| LockSlot::new()).collect();
     match RecoveryLock::with_waiter(slots, n, max_concurrent, wait) {
         Ok(l) => {
             *out = to_arc_const_ptr::<ftf_recovery_lock>(l);
@@ -126,8 +132,10 @@ impl ftf_recovery_lock {
     /// Creates a lock for partitions `0..n` admitting at most `max_concurrent` recoveries at
     /// once (a value above `n` acts as `n`).
     ///
-    /// `FTF_INVALID_ARGUMENT` when `n == 0` or `max_concurrent == 0`; `FTF_NULL_PARAMETER`.
-    /// On `FTF_OK`, `*lock_out` owns one reference (free with `ftf_recovery_lock_free`).
+    /// `FTF_INVALID_ARGUMENT` when `n == 0`, `n > 2^31 - 1` (refused before allocating) or
+    /// `max_concurrent == 0`; `FTF_OUT_OF_MEMORY` (the slots for `n` partitions could not be
+    /// allocated); `FTF_NULL_PARAMETER`. On `FTF_OK`, `*lock_out` owns one reference (free
+    /// with `ftf_recovery_lock_free`).
     #[no_mangle]
     pub extern "C" fn ftf_recovery_lock_new(
         n: u32,
@@ -135,7 +143,11 @@ impl ftf_recovery_lock {
         lock_out: *mut *const ftf_recovery_lock,
     ) -> ftf_result {
         ffi_panic_boundary! {
-            new_lock(n, max_concurrent, FfiWait::default(), lock_out)
+            let out = try_out!(lock_out);
+            match lock_slots(n, max_concurrent) {
+                Ok(slots) => new_lock(slots, n, max_concurrent, FfiWait::default(), out),
+                Err(e) => e,
+            }
         }
     }
 
@@ -153,16 +165,15 @@ impl ftf_recovery_lock {
         lock_out: *mut *const ftf_recovery_lock,
     ) -> ftf_result {
         ffi_panic_boundary! {
-            if lock_out.is_null() {
-                return ftf_result::FTF_NULL_PARAMETER;
-            }
-            // Validate everything first: once the callbacks are wrapped, dropping them runs
+            let out = try_out!(lock_out);
+            // Validate and allocate first: once the callbacks are wrapped, dropping them runs
             // their finalizer, which must not happen for a failed call.
-            if n == 0 || max_concurrent == 0 || n > ftforest_core::MAX_PARTITIONS {
-                return ftf_result::FTF_INVALID_ARGUMENT;
-            }
+            let slots = match lock_slots(n, max_concurrent) {
+                Ok(s) => s,
+                Err(e) => return e,
+            };
             match FfiWait::from_c(wait_kind, callbacks) {
-                Ok(w) => new_lock(n, max_concurrent, w, lock_out),
+                Ok(w) => new_lock(slots, n, max_concurrent, w, out),
                 Err(e) => e,
             }
         }

@@ -244,7 +244,8 @@ pub(crate) fn render(s: &ftf_stats, level: u32, alerts: u32, in_flight: u32) -> 
 /// Copies `text` plus a NUL into `(buf, len)`, all or nothing.
 ///
 /// `*needed_out` = `text.len() + 1` on `FTF_OK` and on `FTF_BUFFER_TOO_SMALL` (then nothing is
-/// written). `buf` may be NULL when `len == 0`.
+/// written), untouched on `FTF_NULL_PARAMETER` (a NULL `needed_out`, or a NULL `buf` whose
+/// `len` would hold the text). `buf` may be NULL when `len == 0`.
 pub(crate) fn write_text(
     text: &str,
     buf: *mut core::ffi::c_char,
@@ -255,13 +256,14 @@ pub(crate) fn write_text(
         return ftf_result::FTF_NULL_PARAMETER;
     };
     let want = text.len() + 1;
-    *needed = want;
     if len < want {
+        *needed = want;
         return ftf_result::FTF_BUFFER_TOO_SMALL;
     }
     let Some(dst) = crate::handle::out_bytes(buf.cast::<u8>(), want) else {
         return ftf_result::FTF_NULL_PARAMETER;
     };
+    *needed = want;
     let (body, nul) = dst.split_at_mut(text.len());
     body.copy_from_slice(text.as_bytes());
     if let Some(b) = nul.first_mut() {
@@ -276,8 +278,8 @@ pub(crate) fn write_text(
 ///
 /// `*needed_out` receives the size needed including the NUL, both on `FTF_OK` and on
 /// `FTF_BUFFER_TOO_SMALL` (then nothing is written: call again with a larger buffer).
-/// `FTF_NULL_PARAMETER` for a NULL `stats`/`needed_out` (or a NULL `buf` with `len > 0`
-/// large enough). Thread-safe.
+/// `FTF_NULL_PARAMETER` for a NULL `stats`/`needed_out` (or a NULL `buf` with a `len` large
+/// enough); then `*needed_out` is left untouched. Thread-safe.
 #[no_mangle]
 pub extern "C" fn ftf_stats_metrics(
     stats: *const ftf_stats,

@@ -13,7 +13,7 @@ use ftforest_core::{queue_storage_len, QueueConfigError};
 use ftforest_core::{PushError, QueueSlot, RecoveryQueue};
 
 #[cfg(feature = "std")]
-use crate::handle::{arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc};
+use crate::handle::{arc_into_const_ptr, free_arc, to_arc_const_ptr, try_boxed, try_clone_arc};
 use crate::handle::{try_out, try_ref_from_ptr, Castable, OwnershipArc};
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
@@ -47,10 +47,14 @@ impl Castable for ftf_recovery_queue {
 
 impl ftf_recovery_queue {
     #[cfg(feature = "std")]
-    /// Creates an empty queue for ranks `0..n` holding at most `capacity` ranks.
+    /// Creates an empty queue for ranks `0..n` holding at most `capacity` ranks. A queue
+    /// never holds more than `n` ranks (each at most once), so a `capacity` above `n` is
+    /// clamped to `n` (`ftf_recovery_queue_capacity` then reports `n`).
     ///
-    /// `FTF_INVALID_ARGUMENT` when `n == 0` or `capacity == 0`; `FTF_NULL_PARAMETER`. On
-    /// `FTF_OK`, `*queue_out` owns one reference (free with `ftf_recovery_queue_free`).
+    /// `FTF_INVALID_ARGUMENT` when `n == 0`, `n > 2^31 - 1` (refused before allocating) or
+    /// `capacity == 0`; `FTF_OUT_OF_MEMORY` (the storage could not be allocated);
+    /// `FTF_NULL_PARAMETER`. On `FTF_OK`, `*queue_out` owns one reference (free with
+    /// `ftf_recovery_queue_free`).
     #[no_mangle]
     pub extern "C" fn ftf_recovery_queue_new(
         n: u32,
@@ -62,8 +66,10 @@ impl ftf_recovery_queue {
             if n == 0 || capacity == 0 || n > ftforest_core::MAX_PARTITIONS {
                 return ftf_result::FTF_INVALID_ARGUMENT;
             }
-            let len = queue_storage_len(n, capacity);
-            let slots: Box<[QueueSlot]> = (0..len).map(|_| QueueSlot::new()).collect();
+            let len = queue_storage_len(n, capacity.min(n));
+            let Some(slots) = try_boxed(len, QueueSlot::new) else {
+                return ftf_result::FTF_OUT_OF_MEMORY;
+            };
             match RecoveryQueue::new(slots, n) {
                 Ok(q) => {
                     *out = to_arc_const_ptr::<ftf_recovery_queue>(q);
@@ -191,7 +197,8 @@ impl ftf_recovery_queue {
     ///
     /// `*count_out` receives the number of ranks on `FTF_OK` and on `FTF_BUFFER_TOO_SMALL`
     /// (then nothing is written to `ranks`; retry with a larger buffer). `ranks` may be NULL
-    /// when `len == 0`. `FTF_NULL_PARAMETER` for a NULL queue or `count_out`.
+    /// when `len == 0`. `FTF_NULL_PARAMETER` for a NULL queue or `count_out`, or a NULL `ranks`
+    /// while ranks are queued and `len` would hold them (then `*count_out` is untouched).
     #[no_mangle]
     pub extern "C" fn ftf_recovery_queue_snapshot(
         queue: *const ftf_recovery_queue,
@@ -202,27 +209,29 @@ impl ftf_recovery_queue {
         ffi_panic_boundary! {
             let q = try_ref_from_ptr!(queue);
             let count = try_out!(count_out);
-            let mut snap: Vec<u32> = Vec::with_capacity(q.capacity() as usize);
+            // Grows to the ranks actually queued (never sized from the capacity, which may be
+            // large).
+            let mut snap: Vec<u32> = Vec::new();
             loop {
                 snap.clear();
                 if q.for_each(|r| snap.push(r)) {
                     break;
                 }
             }
-            *count = snap.len();
             if snap.len() > len {
+                *count = snap.len();
                 return ftf_result::FTF_BUFFER_TOO_SMALL;
             }
-            if snap.is_empty() {
-                return ftf_result::FTF_OK;
-            }
-            if ranks.is_null() {
+            if !snap.is_empty() && ranks.is_null() {
                 return ftf_result::FTF_NULL_PARAMETER;
             }
-            // SAFETY: C contract: `ranks` points to `len` writable u32s; we write
-            // `snap.len() <= len` of them.
-            let dst = unsafe { core::slice::from_raw_parts_mut(ranks, snap.len()) };
-            dst.copy_from_slice(&snap);
+            if !snap.is_empty() {
+                // SAFETY: C contract: a non-NULL `ranks` points to `len` writable u32s; we
+                // write `snap.len() <= len` of them.
+                let dst = unsafe { core::slice::from_raw_parts_mut(ranks, snap.len()) };
+                dst.copy_from_slice(&snap);
+            }
+            *count = snap.len();
             ftf_result::FTF_OK
         }
     }

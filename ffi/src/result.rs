@@ -16,8 +16,8 @@ use crate::panic::ffi_panic_boundary;
 
 /// Result of every fallible libftforest function.
 ///
-/// Out-parameters are written only when the function returns `FTF_OK`; there are no partial
-/// successes. Use `ftf_result_name()` / `ftf_result_message()` for text.
+/// Out-parameters are written only when the function returns `FTF_OK` (a size or count
+/// out-parameter also with `FTF_BUFFER_TOO_SMALL`); there are no partial successes. Use `ftf_result_name()` / `ftf_result_message()` for text.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -62,7 +62,8 @@ pub enum ftf_result {
     FTF_NOT_IN_FLIGHT = 205,
     /// The requested health or phase transition is not in the transition table.
     FTF_INVALID_TRANSITION = 206,
-    /// A report or transition carried an older incarnation than the partition's current one.
+    /// A report or transition named an incarnation that is not the partition's current one
+    /// (any mismatch: older, or one the partition never had).
     FTF_STALE = 207,
     /// The partition is not in the state the call required.
     FTF_UNEXPECTED_STATE = 208,
@@ -92,6 +93,9 @@ pub enum ftf_result {
     /// `ftf_coordinator_poll_event`, then call again. Nothing changed (backpressure: no event
     /// is ever dropped).
     FTF_OUTBOX_FULL = 305,
+    /// The memory for the size asked for could not be allocated (a constructor with a large
+    /// `n` or capacity); nothing was created. Never an abort of the process.
+    FTF_OUT_OF_MEMORY = 306,
 
     // ---- 4xx: callbacks ----
     /// An embedder callback reported failure.
@@ -106,7 +110,7 @@ impl ftf_result {
     /// Every code except `FTF_PANIC`, in numeric order.
     ///
     /// cbindgen:ignore
-    pub const ALL: [ftf_result; 30] = [
+    pub const ALL: [ftf_result; 31] = [
         ftf_result::FTF_OK,
         ftf_result::FTF_NULL_PARAMETER,
         ftf_result::FTF_INVALID_ARGUMENT,
@@ -136,6 +140,7 @@ impl ftf_result {
         ftf_result::FTF_OVERFLOW,
         ftf_result::FTF_TOO_MANY_PAUSERS,
         ftf_result::FTF_OUTBOX_FULL,
+        ftf_result::FTF_OUT_OF_MEMORY,
         ftf_result::FTF_CALLBACK_FAILED,
     ];
 
@@ -180,6 +185,7 @@ impl ftf_result {
             FTF_OVERFLOW => c"FTF_OVERFLOW",
             FTF_TOO_MANY_PAUSERS => c"FTF_TOO_MANY_PAUSERS",
             FTF_OUTBOX_FULL => c"FTF_OUTBOX_FULL",
+            FTF_OUT_OF_MEMORY => c"FTF_OUT_OF_MEMORY",
             FTF_CALLBACK_FAILED => c"FTF_CALLBACK_FAILED",
             FTF_PANIC => c"FTF_PANIC",
         }
@@ -218,6 +224,7 @@ impl ftf_result {
             FTF_OVERFLOW => c"counter overflow",
             FTF_TOO_MANY_PAUSERS => c"too many pause holders",
             FTF_OUTBOX_FULL => c"event outbox full: drain events, then call again",
+            FTF_OUT_OF_MEMORY => c"cannot allocate memory for the size asked for",
             FTF_CALLBACK_FAILED => c"an embedder callback reported failure",
             FTF_PANIC => c"internal error (caught panic)",
         }

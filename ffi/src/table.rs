@@ -18,7 +18,7 @@ use ftforest_core::{
 };
 
 #[cfg(feature = "std")]
-use crate::handle::{arc_into_const_ptr, free_arc, to_arc_const_ptr, try_clone_arc};
+use crate::handle::{arc_into_const_ptr, free_arc, to_arc_const_ptr, try_boxed, try_clone_arc};
 use crate::handle::{try_out, try_ref_from_ptr, Castable, OwnershipArc};
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
@@ -166,8 +166,10 @@ impl ftf_partition_table {
     #[cfg(feature = "std")]
     /// Creates a table of `n` partitions (ranks `0..n`), all HEALTHY with incarnation 0.
     ///
-    /// `FTF_INVALID_ARGUMENT` when `n == 0` or `n > 2^31 - 1`; `FTF_NULL_PARAMETER`. On
-    /// `FTF_OK`, `*table_out` owns one reference (free with `ftf_partition_table_free`).
+    /// `FTF_INVALID_ARGUMENT` when `n == 0` or `n > 2^31 - 1` (refused before allocating);
+    /// `FTF_OUT_OF_MEMORY` (the cells for `n` partitions could not be allocated);
+    /// `FTF_NULL_PARAMETER`. On `FTF_OK`, `*table_out` owns one reference (free with
+    /// `ftf_partition_table_free`).
     #[no_mangle]
     pub extern "C" fn ftf_partition_table_new(
         n: u32,
@@ -178,7 +180,9 @@ impl ftf_partition_table {
             if n == 0 || n > ftforest_core::MAX_PARTITIONS {
                 return ftf_result::FTF_INVALID_ARGUMENT;
             }
-            let cells: Box<[HealthCell]> = (0..n).map(|_| HealthCell::new()).collect();
+            let Some(cells) = try_boxed(n as usize, HealthCell::new) else {
+                return ftf_result::FTF_OUT_OF_MEMORY;
+            };
             match PartitionTable::new(cells, n) {
                 Ok(t) => {
                     *out = to_arc_const_ptr::<ftf_partition_table>(t);

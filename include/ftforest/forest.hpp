@@ -101,6 +101,8 @@ public:
         h_ = handle(f);
     }
 
+    /// start/stop/running may be called from any callback, also while another thread stops
+    /// the forest: from a callback, stop returns at once (see ftf_forest_stop).
     void start() {
         uint32_t rc = ftf_forest_start(get());
         if (rc != FTF_ALREADY_RUNNING) check(rc, "ftf_forest_start");

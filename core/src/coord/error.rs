@@ -49,6 +49,12 @@ pub enum NewError {
         /// [`MAX_EVENTS_PER_STEP`](super::MAX_EVENTS_PER_STEP).
         needed: usize,
     },
+    /// The heap storage for `n` partitions could not be allocated (feature `std`:
+    /// `new_boxed`, `try_boxed_storage`, `Monitor::new`). Nothing was kept.
+    OutOfMemory {
+        /// Partitions asked for.
+        n: u32,
+    },
 }
 
 impl fmt::Display for NewError {
@@ -69,6 +75,9 @@ impl fmt::Display for NewError {
             }
             NewError::OutboxTooSmall { capacity, needed } => {
                 write!(f, "event outbox holds {capacity} events, {needed} needed")
+            }
+            NewError::OutOfMemory { n } => {
+                write!(f, "cannot allocate the storage for {n} partitions")
             }
         }
     }

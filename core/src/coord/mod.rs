@@ -91,6 +91,9 @@ pub use coordinator_std::*;
 mod coordinator_std;
 
 #[cfg(feature = "std")]
+mod lifecycle;
+
+#[cfg(feature = "std")]
 mod monitor;
 
 #[cfg(feature = "std")]

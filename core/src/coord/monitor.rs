@@ -14,10 +14,30 @@
 //!
 //! The coordinator mutex is never held while embedder code runs: listeners, hooks and phases
 //! are all called after it is released. Listeners are copied out of their own mutex before
-//! the calls. A listener or hook may therefore call back into the monitor (`report`,
-//! `stats`, `subscribe`, `unsubscribe`, …) without deadlocking. A panicking listener, hook or
-//! phase is contained ([`std::panic::catch_unwind`]): the others still run, a panicking
-//! phase counts as a failed phase, and [`Monitor::callback_panics`] counts them.
+//! the calls. A panicking listener, hook or phase is contained
+//! ([`std::panic::catch_unwind`]): the others still run, a panicking phase counts as a failed
+//! phase, and [`Monitor::callback_panics`] counts them.
+//!
+//! # What a callback may call
+//!
+//! | callback | thread | runs |
+//! |---|---|---|
+//! | listeners, `pause_*`/`resume_*` hooks, [`Recovery::cancel`] | the dispatcher | one at a time, in the coordinator's order |
+//! | the four phase methods | a worker | phases of different partitions in parallel |
+//!
+//! Every method may be called from every callback without deadlocking on the monitor:
+//! [`report`](Monitor::report), the getters, [`subscribe`](Monitor::subscribe) and
+//! [`is_running`](Monitor::is_running) take only short internal locks that are never held
+//! while embedder code runs or while a thread is joined; [`start`](Monitor::start) never
+//! waits; [`stop`](Monitor::stop), [`close_then`](Monitor::close_then) and dropping the last
+//! monitor only *request* the stop when called on one of the monitor's threads (they never
+//! join from there). Two calls can wait, and only for embedder code:
+//! [`unsubscribe`](Monitor::unsubscribe) of a listener that the dispatcher is calling right
+//! now (from another thread: from a worker or an outside thread, never from a listener), and
+//! `stop`/drop from outside the monitor's threads, which wait for the callbacks in progress
+//! to return. So a callback must not wait for a thread that is in one of these calls about
+//! it (a listener waiting for the phase that unsubscribes it; a phase waiting for the thread
+//! that stops the monitor).
 //!
 //! # Unsubscribing is synchronous
 //!
@@ -27,14 +47,9 @@
 //! removed under that mutex and, if it is running on another thread, waits (condvar) until
 //! that one call returns. The dispatcher skips removed listeners. A listener that
 //! unsubscribes itself (or another) from inside a callback runs on the dispatcher thread, so
-//! it never waits for itself: its current call is the one in progress, and no later call
-//! happens. (Do not make a listener wait for another thread that unsubscribes it: that
-//! thread waits for the listener. The same holds for [`Monitor::stop`] or dropping the
-//! monitor from inside a listener while a phase or another thread unsubscribes that
-//! listener: `stop` joins the worker, which waits for the listener. Unsubscribing a listener
-//! that is *not* running, or calling any other monitor method from a listener, never waits:
-//! `unsubscribe` holds no lock while it waits, and the dispatcher's delivery takes the
-//! `delivery` mutex only around the bookkeeping, never across the call.)
+//! it never waits: its current call is the one in progress, and no later call happens. Only
+//! one dispatcher ever delivers at a time (see "Lifecycle"), so the one `delivery` slot
+//! always names the call in progress.
 //!
 //! # Backpressure
 //!
@@ -46,17 +61,29 @@
 //!
 //! # Lifecycle
 //!
-//! [`Monitor::start`] and [`Monitor::stop`] are idempotent; `stop` joins every thread (a
-//! worker first finishes the phase it is running), keeps the coordinator's state and the
-//! queued phase jobs, and `start` picks them up again (nothing is forgotten by a restart,
-//! unlike the Java detector, B25). Dropping the monitor stops it.
+//! [`Monitor::start`] and [`Monitor::stop`] are idempotent; state, the queued phase jobs and
+//! whatever the dispatcher had taken out of the coordinator but not handed out yet (the rest
+//! of its round: the event being delivered with the listeners still owed it, later events,
+//! actions) are kept across a stop, and `start` picks them up again (nothing is forgotten by
+//! a restart, unlike the Java detector, B25). A running thread starts no further callback
+//! once its run is stopped (checked before each one).
+//!
+//! Each `start` opens a new numbered run (state machine in `lifecycle.rs`). Its threads call
+//! nothing before every thread of the previous runs has finished, so a `stop` and a `start`
+//! from inside a listener never leave two dispatchers running: the old one finishes the
+//! listener it is in, keeps the rest of its round, and exits; the new one delivers it.
+//! `stop` from outside the monitor's threads joins every thread of the runs it stopped (a
+//! worker first finishes the phase it is running); from a callback it returns at once.
+//! [`Monitor::close_then`] stops for good and runs an action after the last callback.
+//! Dropping the monitor closes it: from outside its threads, after joining them; from a
+//! callback (the last `Arc<Monitor>` dropped by a listener), the threads finish their
+//! current callback and exit on their own, and the recovery object is dropped by the last.
 
 use core::panic::AssertUnwindSafe;
 use std::boxed::Box;
 use std::collections::VecDeque;
 use std::panic::catch_unwind;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::vec::Vec;
 
 use core::fmt;
@@ -70,6 +97,7 @@ use super::event::Event;
 use super::gate::OpGate;
 use super::level::AlertThresholds;
 use super::level::{Alerts, HealthLevel};
+use super::lifecycle::{Lifecycle, RunId, StartError};
 use super::listener::{ListenerHandle, ListenerSet, SubscribeError, UnsubscribeError};
 use super::phase::Phase;
 use super::pstats::{PartitionStats, PartitionStatsError};
@@ -118,6 +146,8 @@ pub enum MonitorError {
     Coordinator(NewError),
     /// The OS refused a thread.
     Spawn(std::io::Error),
+    /// [`Monitor::close_then`] was called: the monitor never starts again.
+    Closed,
 }
 
 impl fmt::Display for MonitorError {
@@ -125,6 +155,7 @@ impl fmt::Display for MonitorError {
         match self {
             MonitorError::Coordinator(e) => write!(f, "coordinator: {e}"),
             MonitorError::Spawn(e) => write!(f, "cannot start a monitor thread: {e}"),
+            MonitorError::Closed => f.write_str("the monitor is closed"),
         }
     }
 }
@@ -147,6 +178,15 @@ struct Delivery {
     current: Option<(SharedListener, std::thread::ThreadId)>,
 }
 
+/// What a stopped dispatcher had taken out of the coordinator but not handed out yet, kept
+/// for the next run (see "Lifecycle"): the event it was delivering with the listeners still
+/// owed it, then the actions of its round.
+#[derive(Default)]
+struct Held {
+    partial: Option<(Event, Vec<SharedListener>)>,
+    actions: VecDeque<Action>,
+}
+
 struct Shared<R, G: OpGate, C> {
     coord: Mutex<BoxedCoordinator<G>>,
     /// Events moved out of the coordinator's outbox so that a refused input could be
@@ -163,7 +203,10 @@ struct Shared<R, G: OpGate, C> {
     /// Phase jobs for the workers.
     jobs: Mutex<VecDeque<PhaseJob>>,
     jobs_cv: Condvar,
-    stop: AtomicBool,
+    /// Runs, their threads, stop and close (see `lifecycle.rs`).
+    life: Lifecycle,
+    /// Left over by a stopped dispatcher (locked after `coord`, or alone).
+    held: Mutex<Held>,
     panics: AtomicU64,
 }
 
@@ -177,6 +220,14 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
     fn notify(&self) {
         *lock(&self.wake) = true;
         self.wake_cv.notify_all();
+    }
+
+    /// Wakes every thread after a stop request: the dispatcher's sleep and idle workers (both
+    /// check their run under the mutex they wait on, so the wake-up is not lost).
+    fn wake_all(&self) {
+        self.notify();
+        let _q = lock(&self.jobs);
+        self.jobs_cv.notify_all();
     }
 
     /// Run an input on the coordinator; when it is refused for lack of outbox room
@@ -228,11 +279,11 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
         ok
     }
 
-    /// One dispatcher round; returns how long to sleep.
-    fn round(&self) -> Duration {
-        let mut actions = Vec::new();
-        let mut events = Vec::new();
-        let (now, next) = {
+    /// One dispatcher round of `run`; returns how long to sleep, or `None` when `run` was
+    /// stopped before every callback of the round was made (the rest is [`Held`] for the next
+    /// run, in order).
+    fn round(&self, run: RunId) -> Option<Duration> {
+        let (now, next, partial, mut actions, events) = {
             let mut c = lock(&self.coord);
             let now = self.clock.now();
             // Only when something is due: inputs drive the coordinator themselves, and a
@@ -240,25 +291,43 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
             if c.poll_timeout().is_some_and(|t| t <= now) {
                 c.tick(now);
             }
+            let (partial, mut actions) = {
+                let mut h = lock(&self.held);
+                (h.partial.take(), core::mem::take(&mut h.actions))
+            };
             while let Some(a) = c.poll_action() {
-                actions.push(a);
+                actions.push_back(a);
             }
-            events.extend(lock(&self.spilled).drain(..));
+            let mut events: VecDeque<Event> = lock(&self.spilled).drain(..).collect();
             while let Some(e) = c.poll_event() {
-                events.push(e);
+                events.push_back(e);
             }
-            (now, c.poll_timeout())
+            (now, c.poll_timeout(), partial, actions, events)
         };
+        let mut snapshot: Vec<SharedListener> = Vec::new();
         if !events.is_empty() {
-            let mut snapshot: Vec<SharedListener> = Vec::new();
             lock(&self.listeners).for_each(|l| snapshot.push(l.clone()));
-            for e in &events {
-                for l in &snapshot {
-                    self.deliver(l, e);
+        }
+        let mut owed = partial
+            .into_iter()
+            .chain(events.into_iter().map(|e| (e, snapshot.clone())));
+        while let Some((e, ls)) = owed.next() {
+            for (i, l) in ls.iter().enumerate() {
+                if !self.life.is_current(run) {
+                    // Stopped (perhaps by this very listener): keep the rest, in order.
+                    let rest = owed.by_ref().map(|(e, _)| e).collect();
+                    self.hold(Some((e, ls[i..].to_vec())), rest, actions);
+                    return None;
                 }
+                self.deliver(l, &e);
             }
         }
-        for a in actions {
+        while let Some(a) = actions.pop_front() {
+            if !self.life.is_current(run) {
+                actions.push_front(a);
+                self.hold(None, Vec::new(), actions);
+                return None;
+            }
             match a {
                 Action::PauseBalancer => {
                     self.guarded(|| self.recovery.pause_balancer());
@@ -282,16 +351,41 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                 }
             }
         }
-        next.map_or(MAX_SLEEP, |t| {
+        Some(next.map_or(MAX_SLEEP, |t| {
             t.saturating_duration_since(now).min(MAX_SLEEP)
-        })
+        }))
     }
 
-    fn dispatcher(&self) {
-        while !self.stop.load(Ordering::Acquire) {
-            let sleep = self.round();
+    /// Keeps what a stopped round did not hand out for the next run: the event being
+    /// delivered with the listeners still owed it, the later events (before any spilled
+    /// since: they are older), and the actions.
+    fn hold(
+        &self,
+        partial: Option<(Event, Vec<SharedListener>)>,
+        rest: Vec<Event>,
+        actions: VecDeque<Action>,
+    ) {
+        {
+            let mut h = lock(&self.held);
+            h.partial = partial;
+            h.actions = actions;
+        }
+        let mut spilled = lock(&self.spilled);
+        for e in rest.into_iter().rev() {
+            spilled.push_front(e);
+        }
+    }
+
+    fn dispatcher(&self, run: RunId) {
+        if !self.life.wait_turn(run) {
+            return;
+        }
+        while self.life.is_current(run) {
+            let Some(sleep) = self.round(run) else {
+                return;
+            };
             let mut woken = lock(&self.wake);
-            if !*woken && !sleep.is_zero() && !self.stop.load(Ordering::Acquire) {
+            if !*woken && !sleep.is_zero() && self.life.is_current(run) {
                 woken = self
                     .wake_cv
                     .wait_timeout(woken, sleep)
@@ -302,12 +396,15 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
         }
     }
 
-    fn worker(&self) {
+    fn worker(&self, run: RunId) {
+        if !self.life.wait_turn(run) {
+            return;
+        }
         loop {
             let job = {
                 let mut q = lock(&self.jobs);
                 loop {
-                    if self.stop.load(Ordering::Acquire) {
+                    if !self.life.is_current(run) {
                         return;
                     }
                     if let Some(j) = q.pop_front() {
@@ -345,7 +442,6 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
 /// The coordinator on threads (see the module docs).
 pub struct Monitor<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> {
     shared: Arc<Shared<R, G, C>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
     workers: usize,
 }
 
@@ -392,69 +488,104 @@ where
                 wake_cv: Condvar::new(),
                 jobs: Mutex::new(VecDeque::new()),
                 jobs_cv: Condvar::new(),
-                stop: AtomicBool::new(false),
+                life: Lifecycle::default(),
+                held: Mutex::new(Held::default()),
                 panics: AtomicU64::new(0),
             }),
-            threads: Mutex::new(Vec::new()),
             workers: config.max_concurrent() as usize,
         })
     }
 
-    /// Start the dispatcher and the workers; a no-op when running.
+    /// Start the dispatcher and the workers of a new run; a no-op when running. Never waits,
+    /// so it may be called from any callback: if the previous run's threads are still
+    /// finishing (it was stopped from a callback), the new threads call nothing until they
+    /// have exited (module docs, "Lifecycle"); so a callback that restarts the monitor must
+    /// return before it can see the new run do anything (do not wait for it there).
+    /// [`MonitorError::Closed`] after [`close_then`](Self::close_then).
     pub fn start(&self) -> Result<(), MonitorError> {
-        let mut threads = lock(&self.threads);
-        if !threads.is_empty() {
-            return Ok(());
-        }
-        self.shared.stop.store(false, Ordering::Release);
-        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
-            std::thread::Builder::new().name(name.into()).spawn(f)
-        };
-        let s = self.shared.clone();
-        match spawn("ftforest-dispatch", Box::new(move || s.dispatcher())) {
-            Ok(h) => threads.push(h),
-            Err(e) => return Err(MonitorError::Spawn(e)),
-        }
-        for _ in 0..self.workers {
+        let workers = self.workers;
+        let mut spawned = 0usize;
+        let r = self.shared.life.start(1 + workers, |run| {
             let s = self.shared.clone();
-            match spawn("ftforest-recovery", Box::new(move || s.worker())) {
-                Ok(h) => threads.push(h),
-                Err(e) => {
-                    drop(threads);
-                    self.stop();
-                    return Err(MonitorError::Spawn(e));
-                }
+            let (name, dispatcher) = if spawned == 0 {
+                ("ftforest-dispatch", true)
+            } else {
+                ("ftforest-recovery", false)
+            };
+            spawned += 1;
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || {
+                    // Marks the thread done however it ends (module docs, "Lifecycle").
+                    struct Exit<'a>(&'a Lifecycle);
+                    impl Drop for Exit<'_> {
+                        fn drop(&mut self) {
+                            self.0.exit();
+                        }
+                    }
+                    let _exit = Exit(&s.life);
+                    if dispatcher {
+                        s.dispatcher(run);
+                    } else {
+                        s.worker(run);
+                    }
+                })
+        });
+        match r {
+            Ok(_) => Ok(()),
+            Err(StartError::Closed) => Err(MonitorError::Closed),
+            Err(StartError::Spawn(e)) => {
+                // The threads already spawned were stopped; join them (unless in a callback).
+                let run = self.shared.life.request_stop();
+                self.shared.wake_all();
+                self.shared.life.join(run);
+                Err(MonitorError::Spawn(e))
             }
         }
-        Ok(())
     }
 
-    /// Stop and join every thread (except the calling one, if `stop` runs inside a callback);
-    /// a no-op when stopped. State and queued jobs are kept.
+    /// Stop the current run; a no-op when stopped. State, queued phase jobs and whatever the
+    /// dispatcher had not handed out yet are kept for the next [`start`](Self::start).
+    ///
+    /// From a thread that is not one of the monitor's, this joins every thread of the stopped
+    /// runs: when it returns, no callback of theirs is running (a worker first finishes the
+    /// phase it is in). From inside a callback (a listener, hook or phase) it only requests
+    /// the stop and returns at once, without waiting for any thread (they may be waiting for
+    /// this one): the run starts no further callback on the calling thread, and its other
+    /// threads exit after the callback they are in.
     pub fn stop(&self) {
-        let mut threads = lock(&self.threads);
-        if threads.is_empty() {
-            return;
-        }
-        self.shared.stop.store(true, Ordering::Release);
-        self.shared.notify();
-        {
-            let _q = lock(&self.shared.jobs);
-            self.shared.jobs_cv.notify_all();
-        }
-        let me = std::thread::current().id();
-        for h in threads.drain(..) {
-            // A monitor dropped from one of its own callbacks must not join itself: that
-            // thread exits on its own once it sees `stop`.
-            if h.thread().id() != me {
-                let _ = h.join();
-            }
+        let run = self.shared.life.request_stop();
+        self.shared.wake_all();
+        self.shared.life.join(run);
+    }
+
+    /// Stop for good ([`start`](Self::start) is then refused with [`MonitorError::Closed`])
+    /// and run `last` exactly once, when no thread of the monitor runs embedder code any more:
+    /// before returning (after joining every thread) when called from outside the monitor's
+    /// threads, else on the last of them to finish, after its last callback. Never waits
+    /// when called from a callback. Dropping the monitor closes it.
+    pub fn close_then(&self, last: impl FnOnce() + Send + 'static) {
+        self.close(Some(Box::new(last)));
+    }
+
+    fn close(&self, last: Option<Box<dyn FnOnce() + Send>>) {
+        let (run, now) = self.shared.life.close(last);
+        self.shared.wake_all();
+        self.shared.life.join(run);
+        if let Some(f) = now {
+            f();
         }
     }
 
-    /// Whether the threads run.
+    /// Whether a run is current (started and not stopped). Never blocks: callable from any
+    /// callback while another thread stops or drops the monitor.
     pub fn is_running(&self) -> bool {
-        !lock(&self.threads).is_empty()
+        self.shared.life.is_running()
+    }
+
+    /// Whether the calling thread is one of the monitor's (inside one of its callbacks).
+    pub fn on_monitor_thread(&self) -> bool {
+        self.shared.life.on_member_thread()
     }
 
     /// Feed a report observed now (the monitor's clock); wakes the dispatcher.
@@ -583,7 +714,7 @@ where
     C: Clock + Send + Sync + 'static,
 {
     fn drop(&mut self) {
-        self.stop();
+        self.close(None);
     }
 }
 

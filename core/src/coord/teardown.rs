@@ -16,8 +16,8 @@
 //! each release bumps the lock's wait word (a thread in `acquire_wait` is woken).
 //! Drop needs `&mut self`, so no input of this coordinator runs meanwhile; an embedder phase
 //! still running on its own thread simply finds no coordinator to report to. (The std
-//! `Monitor` keeps its coordinator in an `Arc` shared with its threads, and joins them in
-//! `stop`: it is dropped only after every worker has finished its phase.)
+//! `Monitor` keeps its coordinator in an `Arc` shared with its threads: it is dropped only
+//! after every worker has finished its phase and let go of it.)
 
 use super::coordinator::{Coordinator, RecState};
 use super::detect::PartitionSlot;

@@ -1,11 +1,38 @@
 /* ftf_forest: the runtime with library threads. Callbacks that report errors, callbacks that
-   take too long, listeners (finalizers, self-unsubscribe, slots), lifecycle and misuse.
-   No timing assertions: waits poll for an outcome with a generous deadline. */
+   take too long, listeners (finalizers, self-unsubscribe, slots), lifecycle and misuse, and
+   the lifecycle called from callbacks (is_running, start, stop and the last free while another
+   thread stops or frees the forest).
+   No timing assertions: waits poll for an outcome with a generous deadline; a deadlock is
+   caught by a watchdog (alarm) that aborts with the name of the test. */
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include "harness.h"
+
+static const char *watchdog_test = "?";
+
+static void watchdog_fired(int sig) {
+    (void)sig;
+    static const char msg[] = "\nwatchdog: deadlock (no progress for 60 s) in test ";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    w = write(2, watchdog_test, strlen(watchdog_test));
+    w = write(2, "\n", 1);
+    (void)w;
+    abort();
+}
+
+/* Arms the watchdog for the test `name` (a scenario that could deadlock). */
+static void watchdog(const char *name) {
+    watchdog_test = name;
+    signal(SIGALRM, watchdog_fired);
+    alarm(60);
+}
+static void watchdog_off(void) { alarm(0); }
 
 #define MS 1000000ull
 
@@ -315,10 +342,242 @@ TEST(unsubscribe_waits_for_a_delivery_in_progress) {
     CHECK(atomic_load(&l.finalized) == 1);
 }
 
+
+/* ---- the lifecycle from callbacks (issue 7 item 3) ------------------------------------------ */
+
+typedef struct {
+    const ftf_forest *forest;
+    atomic_int armed;       /* the callback acts once armed */
+    atomic_int entered;     /* the callback started acting */
+    atomic_int saw_stop;    /* it saw ftf_forest_is_running turn false */
+    atomic_int restart_rc;  /* 1000 + rc of its ftf_forest_start */
+    atomic_int inside, max_inside, total;
+    atomic_int phases;
+    atomic_int finalized, listener_finalized;
+    pthread_t first_thread, other_thread;
+    atomic_int other_threads; /* calls after the first one on a thread that is not the first's */
+    atomic_int distinct_later; /* calls after the first on a thread that differs from the 2nd's */
+} life;
+
+static void life_fin(void *ud) { atomic_fetch_add(&((life *)ud)->finalized, 1); }
+static void life_listener_fin(void *ud) { atomic_fetch_add(&((life *)ud)->listener_finalized, 1); }
+static bool life_phase(void *ud, const ftf_phase_job *job) {
+    (void)job;
+    atomic_fetch_add(&((life *)ud)->phases, 1);
+    return true;
+}
+static ftf_recovery_callbacks life_callbacks(life *l, ftf_run_phase_fn phase) {
+    ftf_recovery_callbacks cb = {l, phase, NULL, NULL, NULL, NULL, NULL, life_fin};
+    return cb;
+}
+static void spin_until_stopped(life *l) {
+    while (ftf_forest_is_running(l->forest)) sched_yield();
+    atomic_store(&l->saw_stop, 1);
+}
+
+/* (a) A listener polls ftf_forest_is_running while the main thread stops (or frees) the
+   forest. Before the fix: deadlock (stop held the thread lock while joining the listener's
+   thread, which waited for that lock). */
+static void polling_listener(void *ud, const ftf_event *ev) {
+    life *l = ud;
+    (void)ev;
+    if (atomic_exchange(&l->entered, 1) == 0) spin_until_stopped(l);
+}
+
+static const ftf_forest *life_forest(life *l, ftf_run_phase_fn phase) {
+    ftf_recovery_callbacks cb = life_callbacks(l, phase);
+    const ftf_forest *f = NULL;
+    CHECK_RC(ftf_forest_new(NULL, 4, NULL, &cb, &f), FTF_OK);
+    l->forest = f;
+    return f;
+}
+
+/* A started forest with `listener` (may be NULL) subscribed, `crash` reported crashed, once
+   a callback set `entered`. */
+static const ftf_forest *life_entered(life *l, ftf_run_phase_fn phase, ftf_event_fn listener,
+                                      ftf_finalizer_fn listener_fin, uint32_t crash) {
+    const ftf_forest *f = life_forest(l, phase);
+    ftf_listener_handle h;
+    if (listener) CHECK_RC(ftf_forest_subscribe(f, listener, l, listener_fin, &h), FTF_OK);
+    CHECK_RC(ftf_forest_start(f), FTF_OK);
+    uint32_t out;
+    CHECK_RC(ftf_forest_report(f, FTF_REPORT_CRASHED, crash, FTF_INCARNATION_ANY, &out), FTF_OK);
+    CHECK(wait_for(&l->entered, 1));
+    return f;
+}
+
+TEST(is_running_in_a_listener_while_another_thread_stops) {
+    watchdog("is_running_in_a_listener_while_another_thread_stops");
+    life l = {0};
+    const ftf_forest *f = life_entered(&l, life_phase, polling_listener, NULL, 1);
+    CHECK_RC(ftf_forest_stop(f), FTF_OK);
+    CHECK(atomic_load(&l.saw_stop) == 1); /* stop returned after the listener */
+    ftf_forest_free(f);
+    CHECK(l.finalized == 1);
+    watchdog_off();
+}
+
+TEST(is_running_in_a_listener_while_another_thread_frees) {
+    watchdog("is_running_in_a_listener_while_another_thread_frees");
+    life l = {0};
+    const ftf_forest *f = life_entered(&l, life_phase, polling_listener, life_listener_fin, 1);
+    ftf_forest_free(f); /* the last reference: the listener still uses the handle */
+    CHECK(atomic_load(&l.saw_stop) == 1);
+    CHECK(l.finalized == 1 && l.listener_finalized == 1);
+    watchdog_off();
+}
+
+/* (a) The same from a phase (a worker thread). */
+static bool polling_phase(void *ud, const ftf_phase_job *job) {
+    life *l = ud;
+    (void)job;
+    if (atomic_exchange(&l->entered, 1) == 0) spin_until_stopped(l);
+    return true;
+}
+
+TEST(is_running_in_a_phase_while_another_thread_stops) {
+    watchdog("is_running_in_a_phase_while_another_thread_stops");
+    life l = {0};
+    const ftf_forest *f = life_entered(&l, polling_phase, NULL, NULL, 2);
+    CHECK_RC(ftf_forest_stop(f), FTF_OK);
+    CHECK(atomic_load(&l.saw_stop) == 1);
+    ftf_forest_free(f);
+    CHECK(l.finalized == 1);
+    watchdog_off();
+}
+
+/* A listener restarts the forest while the main thread stops it: the start comes after the
+   stop, so the forest runs again (before the fix: deadlock, start waited for the lock stop
+   held while joining the listener's thread). */
+static void restarting_listener(void *ud, const ftf_event *ev) {
+    life *l = ud;
+    (void)ev;
+    if (atomic_exchange(&l->entered, 1) == 0) {
+        spin_until_stopped(l);
+        atomic_store(&l->restart_rc, 1000 + (int)ftf_forest_start(l->forest));
+    }
+}
+
+TEST(start_in_a_listener_while_another_thread_stops) {
+    watchdog("start_in_a_listener_while_another_thread_stops");
+    life l = {0};
+    const ftf_forest *f = life_entered(&l, life_phase, restarting_listener, NULL, 1);
+    CHECK_RC(ftf_forest_stop(f), FTF_OK);
+    CHECK(atomic_load(&l.restart_rc) == 1000 + FTF_OK);
+    CHECK(ftf_forest_is_running(f));
+    CHECK(wait_healthy(f, 1, 1)); /* the new run recovers */
+    CHECK_RC(ftf_forest_stop(f), FTF_OK);
+    ftf_forest_free(f);
+    CHECK(l.finalized == 1);
+    watchdog_off();
+}
+
+/* (b) A listener stops and restarts the forest, then stays in the call a while. Before the
+   fix a second dispatcher delivered the next events meanwhile: listeners ran on two threads
+   at once. Now the new run waits for the old dispatcher; every later call is on one thread. */
+static void stop_start_listener(void *ud, const ftf_event *ev) {
+    life *l = ud;
+    (void)ev;
+    int in = atomic_fetch_add(&l->inside, 1) + 1;
+    int m = atomic_load(&l->max_inside);
+    while (in > m && !atomic_compare_exchange_weak(&l->max_inside, &m, in)) {
+    }
+    int n = atomic_fetch_add(&l->total, 1);
+    if (n == 0) {
+        l->first_thread = pthread_self();
+        CHECK_RC(ftf_forest_stop(l->forest), FTF_OK); /* returns at once from a callback */
+        CHECK_RC(ftf_forest_start(l->forest), FTF_OK);
+        atomic_store(&l->armed, 1);
+        for (int i = 0; i < 300 && atomic_load(&l->total) == 1; i++) sleep_ms(1);
+    } else {
+        if (pthread_equal(pthread_self(), l->first_thread)) atomic_fetch_add(&l->other_threads, 1);
+        if (n == 1) l->other_thread = pthread_self();
+        else if (!pthread_equal(pthread_self(), l->other_thread)) atomic_fetch_add(&l->distinct_later, 1);
+    }
+    atomic_fetch_sub(&l->inside, 1);
+}
+
+TEST(stop_and_start_in_a_listener_never_run_two_dispatchers) {
+    watchdog("stop_and_start_in_a_listener_never_run_two_dispatchers");
+    life l = {0};
+    const ftf_forest *f = life_forest(&l, life_phase);
+    ftf_listener_handle h;
+    CHECK_RC(ftf_forest_subscribe(f, stop_start_listener, &l, NULL, &h), FTF_OK);
+    CHECK_RC(ftf_forest_start(f), FTF_OK);
+    uint32_t out;
+    CHECK_RC(ftf_forest_report(f, FTF_REPORT_CRASHED, 1, FTF_INCARNATION_ANY, &out), FTF_OK);
+    CHECK(wait_for(&l.armed, 1));
+    CHECK_RC(ftf_forest_report(f, FTF_REPORT_CRASHED, 3, FTF_INCARNATION_ANY, &out), FTF_OK);
+    CHECK(wait_healthy(f, 1, 1));
+    CHECK(wait_healthy(f, 3, 1));
+    CHECK(wait_for(&l.phases, 8));
+    CHECK_RC(ftf_forest_stop(f), FTF_OK);
+    int total = atomic_load(&l.total);
+    CHECK(atomic_load(&l.inside) == 0);
+    CHECK(atomic_load(&l.max_inside) == 1);      /* never two listener calls at once */
+    CHECK(atomic_load(&l.other_threads) == 0);   /* the old dispatcher delivered nothing more */
+    CHECK(atomic_load(&l.distinct_later) == 0);  /* one new dispatcher */
+    sleep_ms(20);
+    CHECK(atomic_load(&l.total) == total);       /* stop joined every dispatcher */
+    ftf_forest_free(f);
+    CHECK(l.finalized == 1);
+    watchdog_off();
+}
+
+/* The last ftf_forest_free from inside a listener while a phase on a worker thread keeps
+   using the handle: no self-join, no use after free (ASan/valgrind), finalizers run once on a
+   library thread after the last callback. Before the fix: deadlock (the free joined the worker,
+   which waited for the lock the free held). */
+static bool freeing_phase(void *ud, const ftf_phase_job *job) {
+    life *l = ud;
+    if (job->rank == 1 && atomic_exchange(&l->entered, 1) == 0) {
+        uint32_t out;
+        while (!atomic_load(&l->armed)) sched_yield(); /* the main thread let go of its handle */
+        /* an event for the listener, which frees the last reference while this phase runs */
+        ftf_forest_report(l->forest, FTF_REPORT_CRASHED, 2, FTF_INCARNATION_ANY, &out);
+        spin_until_stopped(l);
+    }
+    return true;
+}
+static void freeing_listener(void *ud, const ftf_event *ev) {
+    life *l = ud;
+    if (ev->rank == 2 && atomic_load(&l->entered) && atomic_exchange(&l->restart_rc, 1) == 0) {
+        ftf_forest_free(l->forest); /* the last reference */
+        CHECK(!ftf_forest_is_running(l->forest)); /* still valid until the callbacks return */
+    }
+}
+
+TEST(last_free_in_a_listener_while_a_phase_uses_the_forest) {
+    watchdog("last_free_in_a_listener_while_a_phase_uses_the_forest");
+    life l = {0};
+    const ftf_forest *f = life_forest(&l, freeing_phase); /* this reference goes to the listener */
+    const ftf_forest *mine = ftf_forest_clone(f);
+    ftf_listener_handle h;
+    CHECK_RC(ftf_forest_subscribe(mine, freeing_listener, &l, life_listener_fin, &h), FTF_OK);
+    CHECK_RC(ftf_forest_start(mine), FTF_OK);
+    uint32_t out;
+    CHECK_RC(ftf_forest_report(mine, FTF_REPORT_CRASHED, 1, FTF_INCARNATION_ANY, &out), FTF_OK);
+    CHECK(wait_for(&l.entered, 1));
+    ftf_forest_free(mine); /* not the last: the listener's is */
+    atomic_store(&l.armed, 1);
+    CHECK(wait_for(&l.finalized, 1));
+    CHECK(wait_for(&l.listener_finalized, 1));
+    CHECK(atomic_load(&l.saw_stop) == 1);
+    sleep_ms(20);
+    CHECK(l.finalized == 1 && l.listener_finalized == 1);
+    watchdog_off();
+}
+
 int main(void) {
     RUN(failing_and_slow_callbacks_are_retried_until_recovered);
     RUN(lifecycle_and_misuse);
     RUN(three_crashes_lose_quorum_and_are_all_recovered);
     RUN(unsubscribe_waits_for_a_delivery_in_progress);
+    RUN(is_running_in_a_listener_while_another_thread_stops);
+    RUN(is_running_in_a_listener_while_another_thread_frees);
+    RUN(is_running_in_a_phase_while_another_thread_stops);
+    RUN(start_in_a_listener_while_another_thread_stops);
+    RUN(stop_and_start_in_a_listener_never_run_two_dispatchers);
+    RUN(last_free_in_a_listener_while_a_phase_uses_the_forest);
     return harness_summary();
 }

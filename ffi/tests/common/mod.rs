@@ -1,0 +1,27 @@
+//! Helpers shared by the ffi integration tests.
+#![allow(dead_code)] // each test file uses a part
+
+use core::ffi::c_void;
+use std::ptr;
+
+use ftforest::callbacks::ftf_recovery_callbacks;
+use ftforest::event::ftf_phase_job;
+use ftforest::wait::ftf_finalizer_fn;
+
+unsafe extern "C" fn run_phase_ok(_: *mut c_void, _: *const ftf_phase_job) -> bool {
+    true
+}
+
+/// Recovery callbacks whose phases all succeed, no userdata, the given finalizer.
+pub fn ok_callbacks(finalizer: ftf_finalizer_fn) -> ftf_recovery_callbacks {
+    ftf_recovery_callbacks {
+        userdata: ptr::null_mut(),
+        run_phase: Some(run_phase_ok),
+        cancel: None,
+        pause_balancer: None,
+        resume_balancer: None,
+        pause_ghost_sync: None,
+        resume_ghost_sync: None,
+        finalizer,
+    }
+}
