@@ -4,7 +4,7 @@
 //! the coordinator's constructor both run):
 //!
 //! * `reports_before_suspicion` in `1..=u16::MAX` (the per-partition counter is a `u16`).
-//! * `recovery_timeout > 0`, `quiescence_poll > 0`.
+//! * `recovery_timeout > 0`, `quiescence_poll > 0`, `cancel_timeout > 0`.
 //! * `max_retries <= 254` (attempts are numbered `1..=max_retries + 1` in a `u8`).
 //! * `backoff_base <= backoff_cap`.
 //! * `max_concurrent >= 1` (the coordinator additionally checks it against its slot count).
@@ -13,7 +13,8 @@
 //! Defaults come from the Java original (digest §1.2, §1.3): 2 reports before suspicion,
 //! failure confirmation 5 s, heartbeat 500 ms / 2 s / 5 s, recovery timeout 30 s, 3 retries,
 //! backoff 100 ms doubling up to 10 s, K = 3 concurrent recoveries, pause timeout 5 s with
-//! [`PauseTimeoutPolicy::AbortAndRetry`]. Unlike the original, every field is read by the
+//! [`PauseTimeoutPolicy::AbortAndRetry`]. The cancel timeout (not in the original, whose
+//! cancel was advisory) defaults to 30 s, one recovery timeout. Unlike the original, every field is read by the
 //! coordinator (the Java `suspectTimeoutMs`, `autoRecoveryEnabled` and
 //! `maxConcurrentRecoveries` were never read).
 
@@ -82,6 +83,7 @@ pub struct Config {
     pause_timeout_policy: PauseTimeoutPolicy,
     quiescence_poll: Duration,
     alerts: AlertThresholds,
+    cancel_timeout: Duration,
 }
 
 impl Default for Config {
@@ -105,6 +107,7 @@ impl Config {
         pause_timeout_policy: PauseTimeoutPolicy::AbortAndRetry,
         quiescence_poll: Duration::from_millis(10),
         alerts: AlertThresholds::DEFAULT,
+        cancel_timeout: Duration::from_secs(30),
     };
 
     /// A builder starting from the defaults.
@@ -150,6 +153,9 @@ impl Config {
         }
         if self.quiescence_poll.is_zero() {
             return Err(ConfigError::new("quiescence_poll", "must be positive"));
+        }
+        if self.cancel_timeout.is_zero() {
+            return Err(ConfigError::new("cancel_timeout", "must be positive"));
         }
         self.heartbeat.validate()?;
         self.alerts.validate()?;
@@ -206,6 +212,17 @@ impl Config {
     /// Thresholds of the health alerts.
     pub const fn alerts(&self) -> &AlertThresholds {
         &self.alerts
+    }
+    /// How long an attempt abandoned at its recovery timeout may wait for the embedder's
+    /// acknowledgement (`cancel_done`, or the abandoned phase's late `phase_done`) before it
+    /// is escalated: one [`Escalated`](super::Event::Escalated) event
+    /// ([`CancelUnacknowledged`](super::EscalationReason::CancelUnacknowledged)), the
+    /// [`CANCEL_OVERDUE`](super::Alerts::CANCEL_OVERDUE) alert and
+    /// [`Stats::cancels_escalated`](super::Stats::cancels_escalated). Escalation never
+    /// reopens the forest: the attempt keeps its permit and recovery mode until acknowledged.
+    /// Default 30 s.
+    pub const fn cancel_timeout(&self) -> Duration {
+        self.cancel_timeout
     }
 }
 
@@ -282,6 +299,11 @@ impl ConfigBuilder {
         self.cfg.alerts = a;
         self
     }
+    /// See [`Config::cancel_timeout`]; must be positive.
+    pub const fn cancel_timeout(mut self, d: Duration) -> Self {
+        self.cfg.cancel_timeout = d;
+        self
+    }
 
     /// Validate and return the configuration, or the first invalid field.
     pub fn build(self) -> Result<Config, ConfigError> {
@@ -323,12 +345,13 @@ mod tests {
         assert_eq!(c.max_concurrent(), 3);
         assert_eq!(c.pause_timeout(), Duration::from_secs(5));
         assert_eq!(c.pause_timeout_policy(), PauseTimeoutPolicy::AbortAndRetry);
+        assert_eq!(c.cancel_timeout(), Duration::from_secs(30));
         assert_eq!(Config::builder().build(), Ok(c));
     }
 
     #[test]
     fn each_invalid_field_is_named() {
-        let cases: [(ConfigBuilder, &str); 8] = [
+        let cases: [(ConfigBuilder, &str); 9] = [
             (
                 Config::builder().reports_before_suspicion(0),
                 "reports_before_suspicion",
@@ -353,6 +376,10 @@ mod tests {
             (
                 Config::builder().quiescence_poll(Duration::ZERO),
                 "quiescence_poll",
+            ),
+            (
+                Config::builder().cancel_timeout(Duration::ZERO),
+                "cancel_timeout",
             ),
         ];
         for (b, field) in cases {

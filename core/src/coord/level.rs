@@ -66,6 +66,10 @@ impl Alerts {
     pub const MANY_FAILURES: Alerts = Alerts(1 << 3);
     /// Operations still in flight `max_pause_stall` after a pause began.
     pub const PAUSE_STALLED: Alerts = Alerts(1 << 4);
+    /// An attempt abandoned at its recovery timeout has not been acknowledged within
+    /// `Config::cancel_timeout` (the forest stays paused until it is). Raised by the
+    /// coordinator, not by [`alerts`]; clears on the acknowledgement.
+    pub const CANCEL_OVERDUE: Alerts = Alerts(1 << 15);
 
     /// Whether every bit of `other` is set in `self`.
     pub const fn contains(self, other: Alerts) -> bool {
