@@ -167,6 +167,10 @@ pub enum ftf_escalation_reason {
     FTF_ESCALATION_QUORUM_LOST = 0,
     /// Every retry failed; FAILED until `_retry`.
     FTF_ESCALATION_RETRIES_EXHAUSTED = 1,
+    /// An attempt abandoned at its recovery timeout was not acknowledged within the cancel
+    /// timeout (`ftf_coordinator_cancel_done`, or the abandoned phase's late result); the
+    /// forest stays paused until it is.
+    FTF_ESCALATION_CANCEL_UNACKNOWLEDGED = 2,
 }
 
 /// Overall health level.
@@ -238,6 +242,9 @@ pub const FTF_ALERT_SLOW_RECOVERY: u32 = 4;
 pub const FTF_ALERT_MANY_FAILURES: u32 = 8;
 /// Alert bit: operations still in flight `max_pause_stall` into a pause.
 pub const FTF_ALERT_PAUSE_STALLED: u32 = 16;
+/// Alert bit: an attempt abandoned at its recovery timeout is not acknowledged within the
+/// cancel timeout (clears on the acknowledgement).
+pub const FTF_ALERT_CANCEL_OVERDUE: u32 = 1 << 15;
 
 // cbindgen cannot evaluate paths, so the bits are spelled out and checked here.
 const _: () = {
@@ -247,6 +254,7 @@ const _: () = {
     assert!(FTF_ALERT_SLOW_RECOVERY == Alerts::SLOW_RECOVERY.0);
     assert!(FTF_ALERT_MANY_FAILURES == Alerts::MANY_FAILURES.0);
     assert!(FTF_ALERT_PAUSE_STALLED == Alerts::PAUSE_STALLED.0);
+    assert!(FTF_ALERT_CANCEL_OVERDUE == Alerts::CANCEL_OVERDUE.0);
 };
 
 /// Range-checks a phase from C.
