@@ -14,8 +14,8 @@ use std::vec::Vec;
 use common::ms;
 use ftforest_core::coord::{
     boxed_storage, Action, Alerts, BoxedCoordinator, CancelDoneError, CancelJob, Config,
-    Coordinator, EscalationReason, Event, HeartbeatConfig, HeartbeatMode, Monitor,
-    PhaseDoneError, PhaseJob, Recovery, Report, RetryError,
+    Coordinator, EscalationReason, Event, HeartbeatConfig, HeartbeatMode, Monitor, PhaseDoneError,
+    PhaseJob, Recovery, Report, RetryError,
 };
 use ftforest_core::{Clock, Health, Instant, ManualClock, Tracker};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -74,9 +74,9 @@ fn abandon(c: &mut Coord) -> PhaseJob {
             .any(|x| matches!(x, Action::CancelRecovery(j) if j.attempt == job.attempt)),
         "{a:?}"
     );
-    assert!(e.iter().any(
-        |x| matches!(x, Event::StatusChanged(s) if s.rank == 0 && s.to == Health::Failed)
-    ));
+    assert!(e
+        .iter()
+        .any(|x| matches!(x, Event::StatusChanged(s) if s.rank == 0 && s.to == Health::Failed)));
     job
 }
 
@@ -144,7 +144,13 @@ fn late_phase_done_acknowledges_the_cancel() {
     assert!(tracker.is_paused());
     // A wrong phase of the abandoned attempt is refused and changes nothing.
     assert_eq!(
-        c.phase_done(ms(150), 0, job.attempt, ftforest_core::coord::Phase::Validating, true),
+        c.phase_done(
+            ms(150),
+            0,
+            job.attempt,
+            ftforest_core::coord::Phase::Validating,
+            true
+        ),
         Err(PhaseDoneError::OutOfOrder {
             expected: job.phase,
             got: ftforest_core::coord::Phase::Validating
@@ -225,7 +231,10 @@ fn dropping_a_coordinator_with_a_cancelling_attempt_releases_everything() {
         assert!(c.cancelling(0).is_some());
         assert!(tracker.is_paused());
     }
-    assert!(!tracker.is_paused(), "the dropped coordinator's pause was given back");
+    assert!(
+        !tracker.is_paused(),
+        "the dropped coordinator's pause was given back"
+    );
     let c2 = Coordinator::<_, _, _, _, &Tracker>::new(
         cancel_cfg(),
         ftforest_core::coord::Storage {
@@ -263,7 +272,11 @@ fn zero_pause_timeout_honours_the_hold() {
     c.handle_report(ms(1), Report::crashed(2)).unwrap();
     c.handle_report(ms(1), Report::crashed(3)).unwrap();
     drain(&mut c);
-    assert_eq!(c.stats().pause_timeouts, 1, "held: no pause inside the hold");
+    assert_eq!(
+        c.stats().pause_timeouts,
+        1,
+        "held: no pause inside the hold"
+    );
     // The hold ends (max(backoff_base, quiescence_poll) = 100 ms): one tick, one pause.
     c.tick(ms(100));
     drain(&mut c);
@@ -356,7 +369,11 @@ fn clock_at_the_top_does_not_spin_the_driver() {
             _ => break,
         }
     }
-    assert!(spins < 2, "poll_timeout answered {:?} {spins} times, tick did nothing", c.poll_timeout());
+    assert!(
+        spins < 2,
+        "poll_timeout answered {:?} {spins} times, tick did nothing",
+        c.poll_timeout()
+    );
 }
 
 /// Item 1: `retry` of an escalated partition whose abandoned attempt is not acknowledged is
@@ -369,7 +386,10 @@ fn retry_waits_for_the_acknowledgement() {
     let job = abandon(&mut c);
     assert!(c.partition(0).unwrap().is_exhausted());
     assert_eq!(c.retry(ms(200), 0), Err(RetryError::Cancelling));
-    assert_eq!(c.cancel_done(ms(200), 9, 1), Err(CancelDoneError::UnknownPartition));
+    assert_eq!(
+        c.cancel_done(ms(200), 9, 1),
+        Err(CancelDoneError::UnknownPartition)
+    );
     c.cancel_done(ms(200), 0, job.attempt).unwrap();
     assert_eq!(c.retry(ms(200), 0), Ok(()));
     let (a, _) = drain(&mut c);
@@ -457,7 +477,9 @@ fn monitor_keeps_the_forest_paused_until_the_phase_returns() {
     let _release = Release(stuck.clone());
     m.start().unwrap();
     m.report(Report::crashed(0)).unwrap();
-    wait_for("phase started", || stuck.detecting.load(Ordering::SeqCst) == 1);
+    wait_for("phase started", || {
+        stuck.detecting.load(Ordering::SeqCst) == 1
+    });
     clock.advance(Duration::from_millis(200));
     m.poke();
     wait_for("cancel", || stuck.cancels.load(Ordering::SeqCst) == 1);
@@ -465,14 +487,23 @@ fn monitor_keeps_the_forest_paused_until_the_phase_returns() {
     // The phase is still inside `detecting`: nothing may reopen or restart.
     assert!(tracker.is_paused(), "gate reopened while the phase runs");
     assert!(m.with_coordinator(|c| c.in_recovery_mode()));
-    assert!(!stuck.resumed.load(Ordering::SeqCst), "balancer resumed while the phase runs");
+    assert!(
+        !stuck.resumed.load(Ordering::SeqCst),
+        "balancer resumed while the phase runs"
+    );
     assert!(m.with_coordinator(|c| c.cancelling(0)).is_some());
     clock.advance(Duration::from_millis(200));
     m.poke();
-    assert_eq!(stuck.detecting.load(Ordering::SeqCst), 1, "handed out again");
+    assert_eq!(
+        stuck.detecting.load(Ordering::SeqCst),
+        1,
+        "handed out again"
+    );
     // The phase returns: acknowledged, the retry runs and succeeds.
     stuck.release.store(true, Ordering::SeqCst);
-    wait_for("retry succeeded", || m.health(0).unwrap().0 == Health::Healthy);
+    wait_for("retry succeeded", || {
+        m.health(0).unwrap().0 == Health::Healthy
+    });
     wait_for("resumed", || !tracker.is_paused());
     assert_eq!(m.stats().cancels_pending, 0);
     m.stop();

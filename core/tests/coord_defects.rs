@@ -480,7 +480,10 @@ fn b21_counted_mode_concurrency_pause_and_timeouts() {
     t.jump(30_000);
     assert_eq!(t.cancelled.len(), 1);
     assert_eq!((t.cancelled[0].rank, t.cancelled[0].attempt), (3, attempt));
-    assert!(t.tracker.is_paused(), "paused until the cancel is acknowledged");
+    assert!(
+        t.tracker.is_paused(),
+        "paused until the cancel is acknowledged"
+    );
     assert_eq!(
         t.c.phase_done(ms(30_001), 3, attempt, Phase::Detecting, true),
         Ok(())

@@ -64,7 +64,10 @@ fn acknowledging_a_cancel_that_frees_the_last_slot_starts_the_queue() {
     }
     let j = cancelled.expect("cancel handed out");
     assert_eq!(j.rank, 0);
-    assert!(c.is_queued(1), "the unacknowledged attempt still holds the slot");
+    assert!(
+        c.is_queued(1),
+        "the unacknowledged attempt still holds the slot"
+    );
     c.cancel_done(ms(150), 0, j.attempt).unwrap();
     if c.recovery(1).is_none() {
         let t = c.poll_timeout();

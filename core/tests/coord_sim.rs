@@ -382,9 +382,7 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                     };
                     let attempt = j.attempt;
                     let first = self.escalated.insert(attempt);
-                    self.ensure(first, || {
-                        format!("{x:?}: escalated twice")
-                    });
+                    self.ensure(first, || format!("{x:?}: escalated twice"));
                     self.cov.cancels_escalated += 1;
                 }
                 _ => {}
@@ -481,7 +479,9 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
         for r in 0..self.n {
             if let Some(a) = self.c.cancelling(r) {
                 self.ensure(
-                    self.cancelling.iter().any(|j| j.rank == r && j.attempt == a),
+                    self.cancelling
+                        .iter()
+                        .any(|j| j.rank == r && j.attempt == a),
                     || format!("rank {r}: attempt {a} cancelling, the embedder was never told"),
                 );
             }
@@ -581,7 +581,9 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                 let j = self.jobs[i];
                 if self.c.cancelling(j.rank) == Some(j.attempt) {
                     let ok = self.rng.pct(50);
-                    let r = self.c.phase_done(ms(self.now), j.rank, j.attempt, j.phase, ok);
+                    let r = self
+                        .c
+                        .phase_done(ms(self.now), j.rank, j.attempt, j.phase, ok);
                     self.ensure(r.is_ok(), || format!("late {j:?} before the cancel: {r:?}"));
                     self.jobs.remove(i);
                     self.old_jobs.push(j);
@@ -634,7 +636,9 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
             let before = self.snapshot();
             let r = self.c.cancel_done(ms(self.now), j.rank, j.attempt);
             self.ensure(r.is_err(), || format!("{j:?} acknowledged twice"));
-            self.ensure(before == self.snapshot(), || "refused ack changed state".into());
+            self.ensure(before == self.snapshot(), || {
+                "refused ack changed state".into()
+            });
         }
     }
 
@@ -985,7 +989,10 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                     )
                 });
                 self.step += 1;
-                let t = self.c.poll_timeout().map_or(self.now + 1, Instant::as_millis);
+                let t = self
+                    .c
+                    .poll_timeout()
+                    .map_or(self.now + 1, Instant::as_millis);
                 self.now = self.now.max(t);
                 self.tick();
                 self.check();

@@ -551,9 +551,7 @@ where
     /// (polling the gate is real work even at the top of the range).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.has_deferred_work()
-            || self.recs.iter().any(|s| s.state == RecState::Aborting)
-        {
+        if self.has_deferred_work() || self.recs.iter().any(|s| s.state == RecState::Aborting) {
             return Some(self.now);
         }
         let mut t: Option<Instant> = None;

@@ -209,9 +209,9 @@ where
     }
 
     fn cancelling_slot(&self, rank: u32, attempt: u32) -> Option<usize> {
-        self.recs.iter().position(|s| {
-            s.state == RecState::Cancelling && s.rank == rank && s.attempt == attempt
-        })
+        self.recs
+            .iter()
+            .position(|s| s.state == RecState::Cancelling && s.rank == rank && s.attempt == attempt)
     }
 
     /// The abandoned attempt in slot `idx` stopped: give back its permit and mode count,
