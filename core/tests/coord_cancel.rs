@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::vec::Vec;
 
 use common::ms;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use ftforest_core::coord::{
     boxed_storage, Action, Alerts, BoxedCoordinator, CancelDoneError, CancelJob, Config,
     Coordinator, EscalationReason, Event, HeartbeatConfig, HeartbeatMode, Monitor, PhaseDoneError,
     PhaseJob, Recovery, Report, RetryError,
 };
 use ftforest_core::{Clock, Health, Instant, ManualClock, Tracker};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 type Coord = BoxedCoordinator<Arc<Tracker>>;
 

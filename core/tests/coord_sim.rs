@@ -264,7 +264,7 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
             if self.ack_now.is_empty() {
                 return;
             }
-            for job in std::mem::take(&mut self.ack_now) {
+            for job in core::mem::take(&mut self.ack_now) {
                 if let Some(i) = self.cancelling.iter().position(|j| *j == job) {
                     self.cov.cancels_acked_at_once += 1;
                     self.acknowledge(i);
