@@ -3,8 +3,9 @@
 //! # Shape (quinn-proto's four kinds of method)
 //!
 //! * inputs: [`handle_report`](Coordinator::handle_report), [`tick`](Coordinator::tick),
-//!   [`phase_done`](Coordinator::phase_done), and the command [`retry`](Coordinator::retry);
-//!   each takes `now`;
+//!   [`phase_done`](Coordinator::phase_done), [`cancel_done`](Coordinator::cancel_done) (the
+//!   cancel handshake, `recovery.rs`), and the command [`retry`](Coordinator::retry); each
+//!   takes `now`;
 //! * outputs, pulled: [`poll_action`](Coordinator::poll_action) (work for the embedder),
 //!   [`poll_event`](Coordinator::poll_event) (news for observers),
 //!   [`poll_timeout`](Coordinator::poll_timeout) (when to call `tick` next);
@@ -39,7 +40,10 @@
 //! The coordinator never reads a clock. It keeps the largest `now` it was given and uses
 //! `max(now, that)`: a backward clock step reads as zero elapsed time (no negative duration,
 //! no panic: B14); a forward jump makes everything that became due happen in that call, in
-//! rank order (SUSPECTED partitions past their confirmation become FAILED, and so on).
+//! rank order (SUSPECTED partitions past their confirmation become FAILED, and so on). A
+//! deadline that saturates at [`Instant::MAX`] (the clock at the top of its range) lies past
+//! the end of the time line: it never fires and `poll_timeout` does not name it (so a driver
+//! near the top neither cancels attempts as they start nor spins on "now").
 //!
 //! # Concurrency contract
 //!
