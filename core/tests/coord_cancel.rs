@@ -14,11 +14,13 @@ use std::vec::Vec;
 use common::ms;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use ftforest_core::coord::{
-    boxed_storage, Action, Alerts, BoxedCoordinator, CancelDoneError, CancelJob, Config,
-    Coordinator, EscalationReason, Event, HeartbeatConfig, HeartbeatMode, Monitor, PhaseDoneError,
-    PhaseJob, Recovery, Report, RetryError,
+    boxed_storage, Action, Alerts, BoxedCoordinator, BoxedStorage, CancelDoneError, CancelJob,
+    Config, Coordinator, EscalationReason, Event, HeartbeatConfig, HeartbeatMode, Monitor,
+    NewError, PartitionSlot, PhaseDoneError, PhaseJob, Recovery, Report, RetryError, Storage,
 };
-use ftforest_core::{Clock, Health, Instant, ManualClock, Tracker};
+use ftforest_core::{
+    Clock, Health, HealthCell, Instant, LockSlot, ManualClock, QueueSlot, Tracker,
+};
 
 type Coord = BoxedCoordinator<Arc<Tracker>>;
 
@@ -208,22 +210,30 @@ fn unacknowledged_cancel_is_escalated_but_never_reopens() {
 /// its pause: the storage serves the next coordinator and the forest runs.
 #[test]
 fn dropping_a_coordinator_with_a_cancelling_attempt_releases_everything() {
+    type Borrowed<'a> = Coordinator<
+        &'a [HealthCell],
+        &'a [LockSlot],
+        &'a [QueueSlot],
+        &'a mut [PartitionSlot],
+        &'a Tracker,
+    >;
+    fn on<'a>(
+        s: &'a mut BoxedStorage,
+        t: &'a Tracker,
+        now: Instant,
+    ) -> Result<Borrowed<'a>, NewError> {
+        let storage = Storage {
+            cells: &s.cells[..],
+            locks: &s.locks[..],
+            queue: &s.queue[..],
+            slots: &mut s.slots[..],
+        };
+        Coordinator::new(cancel_cfg(), storage, 5, t, now)
+    }
     let tracker = Tracker::new();
     let mut storage = boxed_storage(5);
     {
-        let mut c: Coordinator<_, _, _, _, &Tracker> = Coordinator::new(
-            cancel_cfg(),
-            ftforest_core::coord::Storage {
-                cells: &storage.cells[..],
-                locks: &storage.locks[..],
-                queue: &storage.queue[..],
-                slots: &mut storage.slots[..],
-            },
-            5,
-            &tracker,
-            ms(0),
-        )
-        .unwrap();
+        let mut c = on(&mut storage, &tracker, ms(0)).unwrap();
         c.handle_report(ms(0), Report::crashed(0)).unwrap();
         while c.poll_action().is_some() {}
         c.tick(ms(100));
@@ -235,18 +245,7 @@ fn dropping_a_coordinator_with_a_cancelling_attempt_releases_everything() {
         !tracker.is_paused(),
         "the dropped coordinator's pause was given back"
     );
-    let c2 = Coordinator::<_, _, _, _, &Tracker>::new(
-        cancel_cfg(),
-        ftforest_core::coord::Storage {
-            cells: &storage.cells[..],
-            locks: &storage.locks[..],
-            queue: &storage.queue[..],
-            slots: &mut storage.slots[..],
-        },
-        5,
-        &tracker,
-        ms(200),
-    );
+    let c2 = on(&mut storage, &tracker, ms(200));
     assert!(c2.is_ok(), "lock storage still in use: {:?}", c2.err());
 }
 

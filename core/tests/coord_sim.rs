@@ -695,20 +695,24 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
         }
     }
 
+    /// `job`'s rank and attempt with a random other phase.
+    fn wrong_phase(&mut self, j: PhaseJob) -> (u32, u32, Phase) {
+        let wrong = PHASES
+            .iter()
+            .copied()
+            .filter(|p| *p != j.phase)
+            .nth(self.rng.range(0, 5) as usize)
+            .expect("phase");
+        (j.rank, j.attempt, wrong)
+    }
+
     /// A call that must be refused and change nothing.
     fn refused_phase_done(&mut self) {
         let (rank, attempt, phase) = match self.rng.range(0, 4) {
             4 if !self.cancelling.is_empty() => {
                 // An abandoned attempt, a wrong phase (the right one acknowledges).
                 let i = self.rng.range(0, self.cancelling.len() as u64 - 1) as usize;
-                let j = self.cancelling[i];
-                let wrong = PHASES
-                    .iter()
-                    .copied()
-                    .filter(|p| *p != j.phase)
-                    .nth(self.rng.range(0, 5) as usize)
-                    .expect("phase");
-                (j.rank, j.attempt, wrong)
+                self.wrong_phase(self.cancelling[i])
             }
             0 if !self.old_jobs.is_empty() => {
                 let i = self.rng.range(0, self.old_jobs.len() as u64 - 1) as usize;
@@ -718,14 +722,7 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
             1 if !self.jobs.is_empty() => {
                 // The right attempt, a wrong phase.
                 let i = self.rng.range(0, self.jobs.len() as u64 - 1) as usize;
-                let j = self.jobs[i];
-                let wrong = PHASES
-                    .iter()
-                    .copied()
-                    .filter(|p| *p != j.phase)
-                    .nth(self.rng.range(0, 5) as usize)
-                    .expect("phase");
-                (j.rank, j.attempt, wrong)
+                self.wrong_phase(self.jobs[i])
             }
             2 => (self.n + self.rng.range(0, 5) as u32, 1, Phase::Detecting),
             _ => {
