@@ -70,12 +70,14 @@ impl fmt::Display for NewError {
 pub enum PhaseDoneError {
     /// `rank >= n`.
     UnknownPartition,
-    /// No running attempt has this id for this partition (it finished, timed out and was
-    /// cancelled, or never existed).
+    /// No running attempt has this id for this partition (it finished, was abandoned at its
+    /// recovery timeout and acknowledged, or never existed). The first late result of an
+    /// abandoned, unacknowledged attempt is not an error: it is the acknowledgement.
     StaleAttempt,
     /// The attempt's current phase was not handed out by `poll_action` yet.
     NotRequested,
-    /// Another phase is running: a skipped or repeated phase.
+    /// Another phase is running: a skipped or repeated phase (for an abandoned attempt:
+    /// not the abandoned phase).
     OutOfOrder {
         /// The running phase.
         expected: Phase,
