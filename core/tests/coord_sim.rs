@@ -129,6 +129,10 @@ struct Run<'a, const R: usize, const E: usize> {
     pause_timeouts: u64,
     /// Print the steps from this one on (`FTF_SIM_TRACE`).
     trace: Option<u32>,
+    /// Heartbeats are on: every tick is preceded by the live partitions' heartbeats.
+    heartbeats: bool,
+    /// Partitions whose heartbeats stopped (a silent failure), until a success report.
+    mute: BTreeSet<u32>,
 }
 
 /// How the simulated embedder acknowledges cancels.
@@ -158,6 +162,9 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
             BoxedCoordinator::<Arc<Tracker>, R, E>::new_boxed(cfg, n, tracker.clone(), ms(start))
                 .expect("coordinator");
         cov.runs += 1;
+        if cfg.heartbeat().enabled() {
+            cov.heartbeat_runs += 1;
+        }
         if E == MAX_EVENTS_PER_STEP {
             cov.small_outbox += 1;
         }
@@ -190,6 +197,8 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
             cancel_timeout: cfg.cancel_timeout().as_millis() as u64,
             drained: 0,
             pause_timeouts: 0,
+            heartbeats: cfg.heartbeat().enabled(),
+            mute: BTreeSet::new(),
             trace: std::env::var("FTF_SIM_TRACE")
                 .ok()
                 .and_then(|s| s.parse().ok()),
@@ -365,6 +374,9 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                     match (s.from, s.to, s.cause) {
                         (Health::Recovering, Health::Healthy, _) => self.cov.succeeded += 1,
                         (_, _, Cause::PauseTimedOut) => self.cov.pause_timeouts += 1,
+                        (Health::Healthy, Health::Suspected, Cause::HeartbeatTimeout) => {
+                            self.cov.heartbeat_suspicions += 1
+                        }
                         (Health::Recovering, Health::Failed, _) => self.cov.failed_attempts += 1,
                         _ => {}
                     }
@@ -568,6 +580,21 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
         let out = out.unwrap_or_else(|e| self.fail(&format!("{r:?} refused: {e:?}")));
         self.pump();
         out
+    }
+
+    /// The live partitions' heartbeats, as a real driver delivers them between ticks.
+    fn heartbeats(&mut self, all: bool) {
+        if !self.heartbeats {
+            return;
+        }
+        for r in 0..self.n {
+            if all || (!self.mute.contains(&r) && self.rng.pct(95)) {
+                if let Err(e) = self.c.handle_report(ms(self.now), Report::heartbeat(r)) {
+                    self.fail(&format!("heartbeat {r}: {e:?}"));
+                }
+                self.pump();
+            }
+        }
     }
 
     fn tick(&mut self) {
@@ -855,6 +882,10 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                     5..=7 => ReportKind::GhostSyncFailure,
                     _ => ReportKind::HeartbeatMissed,
                 };
+                if self.heartbeats && self.rng.pct(30) && (self.mute.len() as u32) < self.n / 4 {
+                    // A silent failure: its heartbeats stop.
+                    self.mute.insert(r);
+                }
                 let r = if self.rng.pct(30) {
                     let inc = self.c.health(r).expect("rank").1;
                     Report::with_incarnation(kind, r, inc)
@@ -871,6 +902,7 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                     2 => ReportKind::HeartbeatReceived,
                     _ => ReportKind::Healthy,
                 };
+                self.mute.remove(&r);
                 self.report(Report::new(kind, r));
             }
             22..=24 => self.stale_report(),
@@ -885,6 +917,7 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                     _ => self.now + self.rng.range(1, 60),
                 };
                 if self.stopped == 0 {
+                    self.heartbeats(false);
                     self.tick();
                 } else {
                     self.note(|| "time passes, driver stopped".into());
@@ -967,6 +1000,7 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
     /// Stop failures, end every operation, let phases succeed and time pass.
     fn converge(&mut self) {
         self.end_ops(true);
+        self.mute.clear();
         if self.stopped > 0 {
             self.stopped = 0;
             self.tick();
@@ -1047,8 +1081,10 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                 self.cov.quorum_lost_endings += 1;
                 return;
             }
-            // Sleep until `poll_timeout`, as the documented loop does: with work left and
-            // quorum present, "nothing to wait for" would strand it.
+            // The live partitions' heartbeats, then sleep until `poll_timeout`, as the
+            // documented loop does: with work left and quorum present, "nothing to wait
+            // for" would strand it.
+            self.heartbeats(true);
             let Some(t) = self.c.poll_timeout() else {
                 if stuck {
                     continue;
@@ -1194,6 +1230,8 @@ fn seeded_simulation() {
         ),
         ("results reported twice", c.duplicate_results),
         ("driver stopped and started", c.driver_stops),
+        ("runs with heartbeats", c.heartbeat_runs),
+        ("suspicions by heartbeat silence", c.heartbeat_suspicions),
     ] {
         assert!(v > 0, "the simulation never exercised: {name}");
     }
