@@ -125,7 +125,7 @@ struct Run<'a, const R: usize, const E: usize> {
     cancel_timeout: u64,
     /// Actions and events drained so far (the spinning-driver check).
     drained: u64,
-    /// `Stats::pause_timeouts` after the last input.
+    /// `Stats::pause_timeouts` at the last check.
     pause_timeouts: u64,
     /// Print the steps from this one on (`FTF_SIM_TRACE`).
     trace: Option<u32>,
@@ -258,16 +258,6 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
     /// Drain actions and events like the embedder, checking each; acknowledge cancels at
     /// once when this run's embedder does.
     fn pump(&mut self) {
-        // Item 5: a pause timeout holds the queue, so one input makes at most one pause
-        // attempt that times out (even with `pause_timeout = 0`).
-        let pt = self.c.stats().pause_timeouts;
-        self.ensure(pt <= self.pause_timeouts + 1, || {
-            format!(
-                "{} pause timeouts in one input (hold not honoured)",
-                pt - self.pause_timeouts
-            )
-        });
-        self.pause_timeouts = pt;
         loop {
             self.pump_once();
             if self.ack_now.is_empty() {
@@ -405,6 +395,16 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
     /// The invariants that hold after every drained step.
     fn check(&mut self) {
         let st = self.c.stats();
+        // Item 5: a pause timeout holds the queue for `max(backoff_base, quiescence_poll)` > 0,
+        // so the inputs of one step (one instant) make at most one pause attempt that times
+        // out (even with `pause_timeout = 0`).
+        self.ensure(st.pause_timeouts <= self.pause_timeouts + 1, || {
+            format!(
+                "{} pause timeouts in one step (hold not honoured)",
+                st.pause_timeouts - self.pause_timeouts
+            )
+        });
+        self.pause_timeouts = st.pause_timeouts;
         self.ensure(st.events_dropped == 0, || "event dropped".into());
         self.ensure(self.c.pending_events() == 0, || "outbox not drained".into());
         // Table counts equal a scan, and the events told the truth.
