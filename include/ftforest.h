@@ -79,6 +79,10 @@
 // Alert bit: average detection latency above `max_avg_detection_ns`.
 #define FTF_ALERT_SLOW_DETECTION 256
 
+// Alert bit: an attempt abandoned at its recovery timeout is not acknowledged within the
+// cancel timeout (clears on the acknowledgement).
+#define FTF_ALERT_CANCEL_OVERDUE (1 << 15)
+
 // `rank` of an event that concerns no single partition (quorum lost/restored).
 #define FTF_NO_RANK UINT32_MAX
 
@@ -455,6 +459,10 @@ enum ftf_escalation_reason
   FTF_ESCALATION_QUORUM_LOST = 0,
   // Every retry failed; FAILED until `_retry`.
   FTF_ESCALATION_RETRIES_EXHAUSTED = 1,
+  // An attempt abandoned at its recovery timeout was not acknowledged within the cancel
+  // timeout (`ftf_coordinator_cancel_done`, or the abandoned phase's late result); the
+  // forest stays paused until it is.
+  FTF_ESCALATION_CANCEL_UNACKNOWLEDGED = 2,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -899,6 +907,11 @@ typedef struct ftf_stats {
   struct ftf_latency detection_latency;
   // FAILED -> recovered (or given up), across retries.
   struct ftf_latency recovery_latency;
+  // Attempts abandoned at the recovery timeout whose cancel is not acknowledged yet, now
+  // (each keeps its permit and the forest paused).
+  uint32_t cancels_pending;
+  // Cancels not acknowledged within the cancel timeout (each escalated once).
+  uint64_t cancels_escalated;
 } ftf_stats;
 
 #if defined(FTF_HOSTED)
@@ -915,7 +928,9 @@ typedef bool (*ftf_run_phase_fn)(void *userdata, const struct ftf_phase_job *job
 
 #if defined(FTF_HOSTED)
 // Told that attempt `job->attempt` of `job->rank` was abandoned at the recovery timeout: stop
-// working on it (a late `run_phase` result is refused anyway).
+// working on it. The forest stays paused (and the partition is not recovered again) until
+// the `run_phase` call running for that attempt returns (its result is then ignored); a
+// phase that never returns keeps it paused and is escalated after the cancel timeout.
 //
 // Called on the forest's dispatcher thread, with no libftforest lock held. Must not unwind.
 typedef void (*ftf_cancel_fn)(void *userdata, const struct ftf_phase_job *job);
@@ -1282,6 +1297,12 @@ ftf_result ftf_config_builder_set_pause_timeout_ns(struct ftf_config_builder *bu
 // How often a pausing coordinator re-checks quiescence (> 0).
 ftf_result ftf_config_builder_set_quiescence_poll_ns(struct ftf_config_builder *builder, uint64_t nanos);
 
+// How long an attempt abandoned at its recovery timeout may wait for the embedder's
+// acknowledgement (`ftf_coordinator_cancel_done`, or the abandoned phase's late result)
+// before it is escalated (event, alert, statistic); the forest stays paused until the
+// acknowledgement either way (> 0; default 30 s).
+ftf_result ftf_config_builder_set_cancel_timeout_ns(struct ftf_config_builder *builder, uint64_t nanos);
+
 // The heartbeat detector: `mode` is an `ftf_heartbeat_mode` (`FTF_UNKNOWN_ENUM`
 // otherwise); `interval < suspect_timeout < failure_timeout` is checked by build.
 ftf_result ftf_config_builder_set_heartbeat(struct ftf_config_builder *builder, uint32_t mode, uint64_t interval_ns, uint64_t suspect_timeout_ns, uint64_t failure_timeout_ns);
@@ -1364,6 +1385,9 @@ uint32_t ftf_config_reports_before_failure(const struct ftf_config *config);
 // The configured alert thresholds. `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_config_alert_thresholds(const struct ftf_config *config, struct ftf_alert_thresholds *thresholds_out);
 
+// The configured cancel timeout in nanoseconds; 0 for NULL.
+uint64_t ftf_config_cancel_timeout_ns(const struct ftf_config *config);
+
 // The original's recommended K for `n` partitions: `min(n / 4, 5)`, at least 1 (pass it to
 // `ftf_config_builder_set_max_concurrent`; the default stays 3). Never fails.
 uint32_t ftf_recommended_max_concurrent(uint32_t n);
@@ -1424,17 +1448,41 @@ ftf_result ftf_coordinator_tick(const struct ftf_coordinator *coordinator, uint6
 // successfully (`ok`) or not. The phase must be the one handed out last for that attempt.
 //
 // `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNKNOWN_ENUM` (bad phase); `FTF_NO_RECOVERY`
-// (no such running attempt: finished, timed out and cancelled); `FTF_UNEXPECTED_STATE`
-// (the phase was not handed out yet); `FTF_INVALID_TRANSITION` (skipped or repeated
-// phase); `FTF_OUTBOX_FULL` (drain `ftf_coordinator_poll_event`, then call again). An
-// error changes nothing.
+// (no such running attempt: finished, or cancelled and acknowledged);
+// `FTF_UNEXPECTED_STATE` (the phase was not handed out yet); `FTF_INVALID_TRANSITION`
+// (skipped or repeated phase); `FTF_OUTBOX_FULL` (drain `ftf_coordinator_poll_event`,
+// then call again). An error changes nothing.
+//
+// For an attempt abandoned at its recovery timeout (`FTF_ACTION_CANCEL_RECOVERY`) whose
+// cancel is not acknowledged yet, the abandoned phase's late result is the
+// acknowledgement (as `ftf_coordinator_cancel_done`): `FTF_OK`, the result is ignored;
+// another phase of that attempt is `FTF_INVALID_TRANSITION`.
 ftf_result ftf_coordinator_phase_done(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank, uint32_t attempt, uint32_t phase, bool ok);
+
+// Acknowledges a cancel: attempt `attempt` of `rank`, abandoned at its recovery timeout
+// (`FTF_ACTION_CANCEL_RECOVERY`), has stopped; none of its phases runs any more. Until
+// then the attempt keeps its recovery slot and the forest stays paused (the balancer and
+// ghost sync too), and the partition is not recovered again; a cancel not acknowledged
+// within the cancel timeout is escalated (`FTF_ESCALATION_CANCEL_UNACKNOWLEDGED`,
+// `FTF_ALERT_CANCEL_OVERDUE`, `cancels_escalated`), never released. Then drain actions
+// and events (the forest may resume, the retry may start).
+//
+// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_NO_RECOVERY` (no abandoned attempt with this id
+// awaits its acknowledgement: already acknowledged, or never cancelled);
+// `FTF_NULL_PARAMETER`. An error changes nothing.
+ftf_result ftf_coordinator_cancel_done(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank, uint32_t attempt);
+
+// The attempt of `rank` abandoned at its recovery timeout whose cancel is not
+// acknowledged yet. `FTF_OK` (`*attempt_out` = its id); `FTF_NO_RECOVERY` (none);
+// `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_cancelling(const struct ftf_coordinator *coordinator, uint32_t rank, uint32_t *attempt_out);
 
 // Recovers an escalated partition again (FAILED after its last retry).
 //
 // `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY`
-// (already queued, backing off or recovering); `FTF_OUTBOX_FULL` (drain
-// `ftf_coordinator_poll_event`, then call again); `FTF_NULL_PARAMETER`.
+// (already queued, backing off or recovering, or its abandoned attempt is not
+// acknowledged yet); `FTF_OUTBOX_FULL` (drain `ftf_coordinator_poll_event`, then call
+// again); `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_retry(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank);
 
 // The next action for the embedder (cancels first, then balancer/ghost-sync hooks, then

@@ -471,7 +471,9 @@ fn b21_counted_mode_concurrency_pause_and_timeouts() {
     assert_eq!(q.jobs.len(), 1);
     assert!(q.c.alerts(ms(5000)).contains(Alerts::PAUSE_STALLED));
 
-    // Recovery timeout: the attempt is abandoned, the embedder told to cancel, a retry follows.
+    // Recovery timeout: the attempt is abandoned, the embedder told to cancel, a retry follows
+    // once the abandoned phase's late result acknowledged the cancel (issue 7, item 1; the
+    // handshake itself is tested in `coord_cancel.rs`).
     let mut t = Sim::new(5, cfg());
     t.auto = false;
     t.report(0, Report::crashed(3));
@@ -479,6 +481,15 @@ fn b21_counted_mode_concurrency_pause_and_timeouts() {
     t.jump(30_000);
     assert_eq!(t.cancelled.len(), 1);
     assert_eq!((t.cancelled[0].rank, t.cancelled[0].attempt), (3, attempt));
+    assert!(
+        t.tracker.is_paused(),
+        "paused until the cancel is acknowledged"
+    );
+    assert_eq!(
+        t.c.phase_done(ms(30_001), 3, attempt, Phase::Detecting, true),
+        Ok(())
+    );
+    assert!(!t.tracker.is_paused());
     assert_eq!(
         t.c.phase_done(ms(30_001), 3, attempt, Phase::Detecting, true),
         Err(PhaseDoneError::StaleAttempt)

@@ -22,11 +22,12 @@ type OneSlot<'t> = Coordinator<
 
 /// R = K = 1. Partition 0's attempt runs past its recovery timeout with no retries left
 /// (escalated, so no backoff deadline), while partition 1 waits in the queue. The timed-out
-/// attempt keeps the only recovery slot until its cancel is polled; polling it frees the
-/// slot, and the queued partition must then be started by the next `tick`, which
-/// `poll_timeout` must ask for (otherwise the queue stalls until some unrelated input).
+/// attempt keeps the only permit and recovery slot until its cancel is acknowledged
+/// (issue 7, item 1); polling the cancel frees nothing. The acknowledgement frees them, and
+/// the queued partition must start in that same input, or `poll_timeout` must ask for the
+/// tick that starts it (otherwise the queue stalls until some unrelated input).
 #[test]
-fn polling_a_cancel_that_frees_the_last_slot_asks_for_a_tick() {
+fn acknowledging_a_cancel_that_frees_the_last_slot_starts_the_queue() {
     let cfg = Config::builder()
         .max_concurrent(1)
         .max_retries(0)
@@ -55,18 +56,27 @@ fn polling_a_cancel_that_frees_the_last_slot_asks_for_a_tick() {
     while c.poll_event().is_some() {}
     assert_eq!(c.health(0).unwrap().0, Health::Failed);
     assert!(c.is_queued(1));
-    let mut cancelled = false;
+    let mut cancelled = None;
     while let Some(a) = c.poll_action() {
-        cancelled |= matches!(a, Action::CancelRecovery(j) if j.rank == 0);
+        if let Action::CancelRecovery(j) = a {
+            cancelled = Some(j);
+        }
     }
-    assert!(cancelled);
-    // The slot is free now: the coordinator must ask to be ticked so partition 1 starts.
-    let t = c.poll_timeout();
+    let j = cancelled.expect("cancel handed out");
+    assert_eq!(j.rank, 0);
     assert!(
-        t.is_some_and(|t| t <= ms(100)),
-        "queued partition 1 stalls: poll_timeout = {t:?}"
+        c.is_queued(1),
+        "the unacknowledged attempt still holds the slot"
     );
-    c.tick(t.unwrap_or(ms(100)));
+    c.cancel_done(ms(150), 0, j.attempt).unwrap();
+    if c.recovery(1).is_none() {
+        let t = c.poll_timeout();
+        assert!(
+            t.is_some_and(|t| t <= ms(150)),
+            "queued partition 1 stalls: poll_timeout = {t:?}"
+        );
+        c.tick(t.unwrap_or(ms(150)));
+    }
     assert!(c.recovery(1).is_some(), "partition 1 started");
     assert_eq!(c.health(1).unwrap().0, Health::Recovering);
 }

@@ -318,7 +318,8 @@ fn recovery_timeout_cancels_the_embedder() {
     wait_for("cancel", || log.cancelled.load(Ordering::SeqCst));
     wait_for("retry scheduled", || m.stats().recoveries_timed_out == 1);
     assert_eq!(m.health(0).unwrap().0, Health::Failed);
-    // The late result of the cancelled phase was refused; the retry (after backoff) succeeds.
+    // The late result of the cancelled phase acknowledged the cancel (its result ignored);
+    // the retry (after backoff) succeeds.
     clock.advance(Duration::from_secs(1));
     m.poke();
     wait_for("retry", || m.health(0).unwrap().0 == Health::Healthy);

@@ -2,6 +2,7 @@
 // sans-io coordinator driven from C++. Prints "N passed, M failed"; exits non-zero on failure.
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <thread>
 #include <type_traits>
@@ -236,6 +237,36 @@ static void coordinator_sans_io() {
           FTF_NO_RECOVERY);
 }
 
+// Issue 7, item 1: the cancel handshake through the wrapper.
+static void coordinator_cancel_handshake() {
+    ftf::config cfg = ftf::config_builder()
+                          .recovery_timeout(100ms)
+                          .cancel_timeout(1s)
+                          .backoff(10ms, 10ms)
+                          .build();
+    ftf::tracker t;
+    ftf::coordinator c(cfg, 4, t, 0);
+    const uint64_t ms = 1000000;
+    c.report(0, FTF_REPORT_CRASHED, 1);
+    std::optional<ftf_phase_job> cancelled;
+    while (c.poll_action()) {
+    }
+    c.tick(100 * ms);
+    while (auto a = c.poll_action()) {
+        if (a->kind == FTF_ACTION_CANCEL_RECOVERY) cancelled = a->job;
+    }
+    CHECK(cancelled.has_value());
+    if (!cancelled) return;
+    CHECK(c.cancelling(1) == cancelled->attempt);
+    CHECK(!c.cancelling(0).has_value());
+    c.tick(500 * ms);
+    CHECK(t.is_paused());  // still paused: the abandoned phase may run
+    CHECK(c.stats().cancels_pending == 1);
+    c.cancel_done(500 * ms, *cancelled);
+    CHECK(!t.is_paused());
+    CHECK(throws_code([&] { c.cancel_done(500 * ms, *cancelled); }) == FTF_NO_RECOVERY);
+}
+
 static void barrier_reports_to_the_forest() {
     ftf::recovery rec;
     rec.run_phase = [](const ftf_phase_job &) { return true; };
@@ -355,6 +386,7 @@ int main() {
     RUN(table_lock_queue);
     RUN(coordinator_sans_io);
     RUN(coordinator_detection_and_thresholds);
+    RUN(coordinator_cancel_handshake);
     RUN(forest_lambdas_and_subscription);
     RUN(barrier_reports_to_the_forest);
     std::printf("%d passed, %d failed\n", passed, failed);

@@ -30,7 +30,9 @@ pub type ftf_run_phase_fn =
     Option<unsafe extern "C" fn(userdata: *mut c_void, job: *const ftf_phase_job) -> bool>;
 
 /// Told that attempt `job->attempt` of `job->rank` was abandoned at the recovery timeout: stop
-/// working on it (a late `run_phase` result is refused anyway).
+/// working on it. The forest stays paused (and the partition is not recovered again) until
+/// the `run_phase` call running for that attempt returns (its result is then ignored); a
+/// phase that never returns keeps it paused and is escalated after the cancel timeout.
 ///
 /// Called on the forest's dispatcher thread, with no libftforest lock held. Must not unwind.
 pub type ftf_cancel_fn =

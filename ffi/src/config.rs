@@ -237,6 +237,18 @@ impl ftf_config_builder {
             b.builder.quiescence_poll(ns(nanos)))
     }
 
+    /// How long an attempt abandoned at its recovery timeout may wait for the embedder's
+    /// acknowledgement (`ftf_coordinator_cancel_done`, or the abandoned phase's late result)
+    /// before it is escalated (event, alert, statistic); the forest stays paused until the
+    /// acknowledgement either way (> 0; default 30 s).
+    #[no_mangle]
+    pub extern "C" fn ftf_config_builder_set_cancel_timeout_ns(
+        builder: *mut ftf_config_builder,
+        nanos: u64,
+    ) -> ftf_result {
+        set!(builder, |b| b.builder = b.builder.cancel_timeout(ns(nanos)))
+    }
+
     /// The heartbeat detector: `mode` is an `ftf_heartbeat_mode` (`FTF_UNKNOWN_ENUM`
     /// otherwise); `interval < suspect_timeout < failure_timeout` is checked by build.
     #[no_mangle]
@@ -471,6 +483,14 @@ impl ftf_config {
             let out = try_out!(thresholds_out);
             *out = (*c.alerts()).into();
             ftf_result::FTF_OK
+        }
+    }
+
+    /// The configured cancel timeout in nanoseconds; 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_config_cancel_timeout_ns(config: *const ftf_config) -> u64 {
+        ffi_panic_boundary! {
+            duration_ns(try_ref_from_ptr!(config).cancel_timeout())
         }
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! The embedder feeds reports and `tick(now_ns)`, pulls actions (`ftf_action`: pause/resume the
 //! balancer and ghost sync, run a recovery phase, cancel an attempt) and events (`ftf_event`),
-//! and calls `ftf_coordinator_phase_done` when it finished a phase. The coordinator never reads
+//! and calls `ftf_coordinator_phase_done` when it finished a phase and
+//! `ftf_coordinator_cancel_done` when an abandoned attempt (`FTF_ACTION_CANCEL_RECOVERY`) has
+//! stopped (until then the forest stays paused). The coordinator never reads
 //! a clock, starts no thread and never blocks; `ftf_forest` is the same coordinator run on
 //! library threads with callbacks. This file holds the handle and the driving side (inputs and
 //! polls); `coordinator_state.rs` the read side (per-partition state, counts, statistics,
@@ -29,7 +31,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 #[cfg(feature = "std")]
 use ftforest_core::coord::BoxedCoordinator;
-use ftforest_core::coord::{Config, NewError, PhaseDoneError, Report, ReportError, RetryError};
+use ftforest_core::coord::{
+    CancelDoneError, Config, NewError, PhaseDoneError, Report, ReportError, RetryError,
+};
 use ftforest_core::Instant;
 
 use crate::config::ftf_config;
@@ -157,7 +161,7 @@ impl From<RetryError> for ftf_result {
         match e {
             RetryError::UnknownPartition => ftf_result::FTF_UNKNOWN_PARTITION,
             RetryError::NotFailed => ftf_result::FTF_UNEXPECTED_STATE,
-            RetryError::AlreadyScheduled => ftf_result::FTF_BUSY,
+            RetryError::AlreadyScheduled | RetryError::Cancelling => ftf_result::FTF_BUSY,
             RetryError::OutboxFull => ftf_result::FTF_OUTBOX_FULL,
             _ => ftf_result::FTF_INVALID_ARGUMENT,
         }
@@ -172,6 +176,16 @@ impl From<PhaseDoneError> for ftf_result {
             PhaseDoneError::NotRequested => ftf_result::FTF_UNEXPECTED_STATE,
             PhaseDoneError::OutOfOrder { .. } => ftf_result::FTF_INVALID_TRANSITION,
             PhaseDoneError::OutboxFull => ftf_result::FTF_OUTBOX_FULL,
+            _ => ftf_result::FTF_INVALID_ARGUMENT,
+        }
+    }
+}
+
+impl From<CancelDoneError> for ftf_result {
+    fn from(e: CancelDoneError) -> Self {
+        match e {
+            CancelDoneError::UnknownPartition => ftf_result::FTF_UNKNOWN_PARTITION,
+            CancelDoneError::NotCancelling => ftf_result::FTF_NO_RECOVERY,
             _ => ftf_result::FTF_INVALID_ARGUMENT,
         }
     }
@@ -308,10 +322,15 @@ impl ftf_coordinator {
     /// successfully (`ok`) or not. The phase must be the one handed out last for that attempt.
     ///
     /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNKNOWN_ENUM` (bad phase); `FTF_NO_RECOVERY`
-    /// (no such running attempt: finished, timed out and cancelled); `FTF_UNEXPECTED_STATE`
-    /// (the phase was not handed out yet); `FTF_INVALID_TRANSITION` (skipped or repeated
-    /// phase); `FTF_OUTBOX_FULL` (drain `ftf_coordinator_poll_event`, then call again). An
-    /// error changes nothing.
+    /// (no such running attempt: finished, or cancelled and acknowledged);
+    /// `FTF_UNEXPECTED_STATE` (the phase was not handed out yet); `FTF_INVALID_TRANSITION`
+    /// (skipped or repeated phase); `FTF_OUTBOX_FULL` (drain `ftf_coordinator_poll_event`,
+    /// then call again). An error changes nothing.
+    ///
+    /// For an attempt abandoned at its recovery timeout (`FTF_ACTION_CANCEL_RECOVERY`) whose
+    /// cancel is not acknowledged yet, the abandoned phase's late result is the
+    /// acknowledgement (as `ftf_coordinator_cancel_done`): `FTF_OK`, the result is ignored;
+    /// another phase of that attempt is `FTF_INVALID_TRANSITION`.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_phase_done(
         coordinator: *const ftf_coordinator,
@@ -333,11 +352,65 @@ impl ftf_coordinator {
         }
     }
 
+    /// Acknowledges a cancel: attempt `attempt` of `rank`, abandoned at its recovery timeout
+    /// (`FTF_ACTION_CANCEL_RECOVERY`), has stopped; none of its phases runs any more. Until
+    /// then the attempt keeps its recovery slot and the forest stays paused (the balancer and
+    /// ghost sync too), and the partition is not recovered again; a cancel not acknowledged
+    /// within the cancel timeout is escalated (`FTF_ESCALATION_CANCEL_UNACKNOWLEDGED`,
+    /// `FTF_ALERT_CANCEL_OVERDUE`, `cancels_escalated`), never released. Then drain actions
+    /// and events (the forest may resume, the retry may start).
+    ///
+    /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_NO_RECOVERY` (no abandoned attempt with this id
+    /// awaits its acknowledgement: already acknowledged, or never cancelled);
+    /// `FTF_NULL_PARAMETER`. An error changes nothing.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_cancel_done(
+        coordinator: *const ftf_coordinator,
+        now_ns: u64,
+        rank: u32,
+        attempt: u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            match c.lock().cancel_done(Instant::from_nanos(now_ns), rank, attempt) {
+                Ok(()) => ftf_result::FTF_OK,
+                Err(e) => e.into(),
+            }
+        }
+    }
+
+    /// The attempt of `rank` abandoned at its recovery timeout whose cancel is not
+    /// acknowledged yet. `FTF_OK` (`*attempt_out` = its id); `FTF_NO_RECOVERY` (none);
+    /// `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_cancelling(
+        coordinator: *const ftf_coordinator,
+        rank: u32,
+        attempt_out: *mut u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            let out = try_out!(attempt_out);
+            let c = c.lock();
+            if rank >= c.len() {
+                return ftf_result::FTF_UNKNOWN_PARTITION;
+            }
+            match c.cancelling(rank) {
+                Some(a) => {
+                    *out = a;
+                    ftf_result::FTF_OK
+                }
+                None => ftf_result::FTF_NO_RECOVERY,
+            }
+        }
+    }
+
     /// Recovers an escalated partition again (FAILED after its last retry).
     ///
     /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY`
-    /// (already queued, backing off or recovering); `FTF_OUTBOX_FULL` (drain
-    /// `ftf_coordinator_poll_event`, then call again); `FTF_NULL_PARAMETER`.
+    /// (already queued, backing off or recovering, or its abandoned attempt is not
+    /// acknowledged yet); `FTF_OUTBOX_FULL` (drain `ftf_coordinator_poll_event`, then call
+    /// again); `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_retry(
         coordinator: *const ftf_coordinator,

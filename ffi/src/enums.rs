@@ -167,6 +167,10 @@ pub enum ftf_escalation_reason {
     FTF_ESCALATION_QUORUM_LOST = 0,
     /// Every retry failed; FAILED until `_retry`.
     FTF_ESCALATION_RETRIES_EXHAUSTED = 1,
+    /// An attempt abandoned at its recovery timeout was not acknowledged within the cancel
+    /// timeout (`ftf_coordinator_cancel_done`, or the abandoned phase's late result); the
+    /// forest stays paused until it is.
+    FTF_ESCALATION_CANCEL_UNACKNOWLEDGED = 2,
 }
 
 /// Overall health level.
@@ -247,6 +251,9 @@ pub const FTF_ALERT_QUEUE_BACKLOG: u32 = 64;
 pub const FTF_ALERT_MANY_SUSPECTED: u32 = 128;
 /// Alert bit: average detection latency above `max_avg_detection_ns`.
 pub const FTF_ALERT_SLOW_DETECTION: u32 = 256;
+/// Alert bit: an attempt abandoned at its recovery timeout is not acknowledged within the
+/// cancel timeout (clears on the acknowledgement).
+pub const FTF_ALERT_CANCEL_OVERDUE: u32 = 1 << 15;
 
 // cbindgen cannot evaluate paths, so the bits are spelled out and checked here.
 const _: () = {
@@ -260,6 +267,7 @@ const _: () = {
     assert!(FTF_ALERT_QUEUE_BACKLOG == Alerts::QUEUE_BACKLOG.0);
     assert!(FTF_ALERT_MANY_SUSPECTED == Alerts::MANY_SUSPECTED.0);
     assert!(FTF_ALERT_SLOW_DETECTION == Alerts::SLOW_DETECTION.0);
+    assert!(FTF_ALERT_CANCEL_OVERDUE == Alerts::CANCEL_OVERDUE.0);
 };
 
 /// Range-checks a phase from C.

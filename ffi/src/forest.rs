@@ -19,7 +19,9 @@
 //!   must not wait for a thread in one of those calls. A callback must not unwind (C++:
 //!   `noexcept`; an exception escaping into Rust aborts the process) and should return
 //!   promptly: a phase that runs longer than the recovery timeout is abandoned (its `cancel`
-//!   is called, its late result is refused).
+//!   is called, its late result is ignored), and the forest stays paused until that phase
+//!   call returns (the cancel's acknowledgement; a phase no worker had started is
+//!   acknowledged at once).
 //!
 //! Invariants:
 //!

@@ -104,6 +104,7 @@ pub(crate) fn render(s: &ftf_stats, level: u32, alerts: u32, in_flight: u32) -> 
         ("queue_backlog", crate::enums::FTF_ALERT_QUEUE_BACKLOG),
         ("many_suspected", crate::enums::FTF_ALERT_MANY_SUSPECTED),
         ("slow_detection", crate::enums::FTF_ALERT_SLOW_DETECTION),
+        ("cancel_overdue", crate::enums::FTF_ALERT_CANCEL_OVERDUE),
     ] {
         let _ = writeln!(
             o,
@@ -140,6 +141,12 @@ pub(crate) fn render(s: &ftf_stats, level: u32, alerts: u32, in_flight: u32) -> 
         "ftforest_recovery_mode_depth",
         "Recoveries inside recovery mode (forest paused).",
         u64::from(s.recovery_mode_depth),
+    );
+    gauge(
+        &mut o,
+        "ftforest_cancels_pending",
+        "Abandoned recovery attempts whose cancel is not acknowledged.",
+        u64::from(s.cancels_pending),
     );
     for (name, help, v) in [
         (
@@ -221,6 +228,11 @@ pub(crate) fn render(s: &ftf_stats, level: u32, alerts: u32, in_flight: u32) -> 
             "ftforest_events_dropped",
             "Events dropped because the outbox was full.",
             s.events_dropped,
+        ),
+        (
+            "ftforest_cancels_escalated",
+            "Cancels not acknowledged within the cancel timeout.",
+            s.cancels_escalated,
         ),
     ] {
         counter(&mut o, name, help, v);

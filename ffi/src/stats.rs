@@ -105,6 +105,11 @@ pub struct ftf_stats {
     pub detection_latency: ftf_latency,
     /// FAILED -> recovered (or given up), across retries.
     pub recovery_latency: ftf_latency,
+    /// Attempts abandoned at the recovery timeout whose cancel is not acknowledged yet, now
+    /// (each keeps its permit and the forest paused).
+    pub cancels_pending: u32,
+    /// Cancels not acknowledged within the cancel timeout (each escalated once).
+    pub cancels_escalated: u64,
 }
 
 impl From<Stats> for ftf_stats {
@@ -139,6 +144,8 @@ impl From<Stats> for ftf_stats {
             events_dropped: s.events_dropped,
             detection_latency: s.detection_latency.into(),
             recovery_latency: s.recovery_latency.into(),
+            cancels_pending: s.cancels_pending,
+            cancels_escalated: s.cancels_escalated,
         }
     }
 }

@@ -108,6 +108,11 @@ public:
         check(ftf_config_builder_set_quiescence_poll_ns(h_.get(), to_ns(d)));
         return *this;
     }
+    template <class R, class P>
+    config_builder &cancel_timeout(std::chrono::duration<R, P> d) {
+        check(ftf_config_builder_set_cancel_timeout_ns(h_.get(), to_ns(d)));
+        return *this;
+    }
     template <class R1, class P1, class R2, class P2, class R3, class P3>
     config_builder &heartbeat(ftf_heartbeat_mode mode, std::chrono::duration<R1, P1> interval,
                               std::chrono::duration<R2, P2> suspect,

@@ -36,6 +36,20 @@ public:
         check(ftf_coordinator_phase_done(get(), now_ns, job.rank, job.attempt, job.phase, ok),
               "ftf_coordinator_phase_done");
     }
+    /// Acknowledge a cancel (FTF_ACTION_CANCEL_RECOVERY): the abandoned attempt stopped.
+    /// Until then the forest stays paused and the partition is not recovered again.
+    void cancel_done(uint64_t now_ns, const ftf_phase_job &job) {
+        check(ftf_coordinator_cancel_done(get(), now_ns, job.rank, job.attempt),
+              "ftf_coordinator_cancel_done");
+    }
+    /// The attempt of `rank` whose cancel awaits its acknowledgement, if any.
+    std::optional<uint32_t> cancelling(uint32_t rank) const {
+        uint32_t a = 0;
+        uint32_t rc = ftf_coordinator_cancelling(get(), rank, &a);
+        if (rc == FTF_NO_RECOVERY) return std::nullopt;
+        check(rc, "ftf_coordinator_cancelling");
+        return a;
+    }
     void retry(uint64_t now_ns, uint32_t rank) {
         check(ftf_coordinator_retry(get(), now_ns, rank), "ftf_coordinator_retry");
     }

@@ -3,8 +3,11 @@
 //! Actions are not queued records that could overflow; they are derived from state when the
 //! embedder polls, in this order:
 //!
-//! 1. [`Action::CancelRecovery`] for every attempt abandoned at the recovery timeout (its
-//!    recovery slot stays reserved until the cancel is polled: back-pressure instead of loss);
+//! 1. [`Action::CancelRecovery`] once for every attempt abandoned at the recovery timeout
+//!    while its phase was handed out. Handing it out frees nothing: the attempt keeps its
+//!    recovery slot, lock permit and recovery-mode count until the embedder acknowledges
+//!    that the phase stopped (`Coordinator::cancel_done`, or the abandoned phase's late
+//!    `phase_done`);
 //! 2. the balancer/ghost-sync hooks: [`Hooks`] remembers what the embedder was last told
 //!    (`paused` or not) and emits the difference to the desired state (recovery mode active
 //!    or not). Pause/resume pairs that happen between two polls cancel out, so the embedder
@@ -29,7 +32,9 @@ pub struct PhaseJob {
     pub phase: Phase,
 }
 
-/// "Stop working on this attempt; its result will be refused."
+/// "Stop working on this attempt, then acknowledge"
+/// ([`Coordinator::cancel_done`](super::Coordinator::cancel_done), or the abandoned phase's
+/// late `phase_done`, whose result is ignored). Until acknowledged the forest stays paused.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CancelJob {
     /// The partition.
@@ -52,7 +57,7 @@ pub enum Action {
     ResumeGhostSync,
     /// Run a phase.
     RunPhase(PhaseJob),
-    /// Cancel an abandoned attempt.
+    /// Cancel an abandoned attempt (then acknowledge it).
     CancelRecovery(CancelJob),
 }
 

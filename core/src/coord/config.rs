@@ -6,7 +6,8 @@
 //! * `reports_before_suspicion` in `1..=u16::MAX` (the per-partition counters are `u16`).
 //! * `reports_before_failure` is 0 (no confirmation by count) or in
 //!   `reports_before_suspicion + 1..=u16::MAX`.
-//! * `quiescence_poll > 0`. (`recovery_timeout = 0` is legal: no timeout, as in the original.)
+//! * `quiescence_poll > 0`, `cancel_timeout > 0`. (`recovery_timeout = 0` is legal: no
+//!   timeout, as in the original.)
 //! * `max_retries <= 254` (attempts are numbered `1..=max_retries + 1` in a `u8`).
 //! * `backoff_base <= backoff_cap`.
 //! * `max_concurrent >= 1` (the coordinator additionally checks it against its slot count).
@@ -16,7 +17,9 @@
 //! failure confirmation 5 s, heartbeat 500 ms / 2 s / 5 s, recovery timeout 30 s, 3 retries,
 //! backoff 100 ms doubling up to 10 s, K = 3 concurrent recoveries, pause timeout 5 s with
 //! [`PauseTimeoutPolicy::AbortAndRetry`], confirmation by time only. The original recommends
-//! K = `min(n/4, 5)`, at least 1, for `n` partitions: [`Config::recommended_max_concurrent`]. Unlike the original, every field is read by the
+//! K = `min(n/4, 5)`, at least 1, for `n` partitions: [`Config::recommended_max_concurrent`].
+//! The cancel timeout (not in the original, whose cancel was advisory) defaults to 30 s, one
+//! recovery timeout. Unlike the original, every field is read by the
 //! coordinator (the Java `suspectTimeoutMs`, `autoRecoveryEnabled` and
 //! `maxConcurrentRecoveries` were never read).
 
@@ -86,6 +89,7 @@ pub struct Config {
     pause_timeout_policy: PauseTimeoutPolicy,
     quiescence_poll: Duration,
     alerts: AlertThresholds,
+    cancel_timeout: Duration,
 }
 
 impl Default for Config {
@@ -110,6 +114,7 @@ impl Config {
         pause_timeout_policy: PauseTimeoutPolicy::AbortAndRetry,
         quiescence_poll: Duration::from_millis(10),
         alerts: AlertThresholds::DEFAULT,
+        cancel_timeout: Duration::from_secs(30),
     };
 
     /// A builder starting from the defaults.
@@ -177,6 +182,9 @@ impl Config {
         }
         if self.quiescence_poll.is_zero() {
             return Err(ConfigError::new("quiescence_poll", "must be positive"));
+        }
+        if self.cancel_timeout.is_zero() {
+            return Err(ConfigError::new("cancel_timeout", "must be positive"));
         }
         self.heartbeat.validate()?;
         self.alerts.validate()?;
@@ -251,6 +259,17 @@ impl Config {
         a.validate()?;
         self.alerts = a;
         Ok(())
+    }
+    /// How long an attempt abandoned at its recovery timeout may wait for the embedder's
+    /// acknowledgement (`cancel_done`, or the abandoned phase's late `phase_done`) before it
+    /// is escalated: one [`Escalated`](super::Event::Escalated) event
+    /// ([`CancelUnacknowledged`](super::EscalationReason::CancelUnacknowledged)), the
+    /// [`CANCEL_OVERDUE`](super::Alerts::CANCEL_OVERDUE) alert and
+    /// [`Stats::cancels_escalated`](super::Stats::cancels_escalated). Escalation never
+    /// reopens the forest: the attempt keeps its permit and recovery mode until acknowledged.
+    /// Default 30 s.
+    pub const fn cancel_timeout(&self) -> Duration {
+        self.cancel_timeout
     }
 }
 
@@ -334,6 +353,11 @@ impl ConfigBuilder {
         self.cfg.alerts = a;
         self
     }
+    /// See [`Config::cancel_timeout`]; must be positive.
+    pub const fn cancel_timeout(mut self, d: Duration) -> Self {
+        self.cfg.cancel_timeout = d;
+        self
+    }
 
     /// Validate and return the configuration, or the first invalid field.
     pub fn build(self) -> Result<Config, ConfigError> {
@@ -384,12 +408,13 @@ mod tests {
         assert_eq!(c.max_concurrent(), 3);
         assert_eq!(c.pause_timeout(), Duration::from_secs(5));
         assert_eq!(c.pause_timeout_policy(), PauseTimeoutPolicy::AbortAndRetry);
+        assert_eq!(c.cancel_timeout(), Duration::from_secs(30));
         assert_eq!(Config::builder().build(), Ok(c));
     }
 
     #[test]
     fn each_invalid_field_is_named() {
-        let cases: [(ConfigBuilder, &str); 10] = [
+        let cases: &[(ConfigBuilder, &str)] = &[
             (
                 Config::builder().reports_before_suspicion(0),
                 "reports_before_suspicion",
@@ -425,8 +450,12 @@ mod tests {
                 Config::builder().quiescence_poll(Duration::ZERO),
                 "quiescence_poll",
             ),
+            (
+                Config::builder().cancel_timeout(Duration::ZERO),
+                "cancel_timeout",
+            ),
         ];
-        for (b, field) in cases {
+        for &(b, field) in cases {
             let e = b.build().unwrap_err();
             assert_eq!(e.field, field);
             assert!(std::format!("{e}").contains(field));

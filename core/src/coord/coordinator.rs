@@ -3,8 +3,9 @@
 //! # Shape (quinn-proto's four kinds of method)
 //!
 //! * inputs: [`handle_report`](Coordinator::handle_report), [`tick`](Coordinator::tick),
-//!   [`phase_done`](Coordinator::phase_done), and the command [`retry`](Coordinator::retry);
-//!   each takes `now`;
+//!   [`phase_done`](Coordinator::phase_done), [`cancel_done`](Coordinator::cancel_done) (the
+//!   cancel handshake, `recovery.rs`), and the command [`retry`](Coordinator::retry); each
+//!   takes `now`;
 //! * outputs, pulled: [`poll_action`](Coordinator::poll_action) (work for the embedder),
 //!   [`poll_event`](Coordinator::poll_event) (news for observers),
 //!   [`poll_timeout`](Coordinator::poll_timeout) (when to call `tick` next);
@@ -41,7 +42,10 @@
 //! The coordinator never reads a clock. It keeps the largest `now` it was given and uses
 //! `max(now, that)`: a backward clock step reads as zero elapsed time (no negative duration,
 //! no panic: B14); a forward jump makes everything that became due happen in that call, in
-//! rank order (SUSPECTED partitions past their confirmation become FAILED, and so on).
+//! rank order (SUSPECTED partitions past their confirmation become FAILED, and so on). A
+//! deadline that saturates at [`Instant::MAX`] (the clock at the top of its range) lies past
+//! the end of the time line: it never fires and `poll_timeout` does not name it (so a driver
+//! near the top neither cancels attempts as they start nor spins on "now").
 //!
 //! # Concurrency contract
 //!
@@ -123,7 +127,10 @@ pub(crate) enum RecState {
     Waiting,
     /// Inside recovery mode, running phases.
     Running,
-    /// Abandoned at the recovery timeout; the cancel was not polled yet.
+    /// Abandoned at the recovery timeout while its phase was handed out (the phase may still
+    /// run): keeps its permit and its recovery-mode count until the embedder acknowledges
+    /// the cancel (`cancel_done`, or the abandoned phase's late `phase_done`). `pending`:
+    /// the cancel was not polled yet; `deadline`: when it is escalated.
     Cancelling,
     /// Was Waiting when the pause timed out (policy `AbortAndRetry`); fails in the next step
     /// that has room (still holds its permit, the partition is RECOVERING until then).
@@ -138,12 +145,14 @@ pub(crate) struct RecSlot {
     pub(crate) attempt: u32,
     pub(crate) number: u8,
     pub(crate) machine: PhaseMachine,
-    /// The current phase was not handed out yet.
+    /// The current phase (Running) or the cancel (Cancelling) was not handed out yet.
     pub(crate) pending: bool,
+    /// Cancelling: the unacknowledged cancel was escalated.
+    pub(crate) escalated: bool,
     /// Counted in the recovery mode (must exit it).
     pub(crate) joined: bool,
     pub(crate) permit: PermitToken,
-    /// Recovery timeout (Running).
+    /// Recovery timeout (Running); cancel escalation (Cancelling).
     pub(crate) deadline: Instant,
 }
 
@@ -155,6 +164,7 @@ impl RecSlot {
         number: 0,
         machine: PhaseMachine::new(),
         pending: false,
+        escalated: false,
         joined: false,
         permit: PermitToken {
             lock_id: 0,
@@ -196,8 +206,8 @@ pub(crate) struct ScanCursor {
 /// * `H`, `L`, `Q`, `P`: caller storage (see [`Storage`]);
 /// * `G`: the operation gate recovery mode closes (`&Tracker`, `Arc<Tracker>`, …);
 /// * `R`: recovery slots, the most attempts that can be in progress (must be at least
-///   `max_concurrent`; an attempt abandoned at its timeout keeps its slot until its cancel
-///   is polled);
+///   `max_concurrent`; every occupied slot holds a permit, an attempt abandoned at its
+///   timeout included, so `R = max_concurrent` never delays a start);
 /// * `E`: event outbox capacity, at least [`MAX_EVENTS_PER_STEP`] (a full outbox delays
 ///   work, it never drops an event: see "Backpressure" in the module docs);
 /// * `S`: optional per-partition statistics storage ([`PartitionStatsStorage`]; the default
@@ -438,9 +448,27 @@ where
             .find(|s| matches!(s.state, RecState::Waiting | RecState::Running) && s.rank == rank)
             .map(|s| (s.attempt, u32::from(s.number), s.machine.phase()))
     }
-    /// Attempts holding the recovery lock now.
+    /// Attempts holding the recovery lock now, including abandoned attempts whose cancel is
+    /// not acknowledged yet (their phase may still run, so they keep their share of K).
     pub fn in_progress(&self) -> u32 {
         self.sched.lock().active()
+    }
+    /// The attempt of `rank` abandoned at its recovery timeout whose cancel the embedder has
+    /// not acknowledged yet (its id), if any. While it exists the partition stays FAILED and
+    /// is not recovered again, and recovery mode stays active (see
+    /// [`cancel_done`](Coordinator::cancel_done)).
+    pub fn cancelling(&self, rank: u32) -> Option<u32> {
+        self.recs
+            .iter()
+            .find(|s| s.state == RecState::Cancelling && s.rank == rank)
+            .map(|s| s.attempt)
+    }
+    /// Abandoned attempts whose cancel is not acknowledged yet.
+    pub(crate) fn cancels_pending(&self) -> u32 {
+        self.recs
+            .iter()
+            .filter(|s| s.state == RecState::Cancelling)
+            .count() as u32
     }
     /// Whether recovery mode is active (the forest is paused or being paused).
     pub fn in_recovery_mode(&self) -> bool {
@@ -462,8 +490,8 @@ where
         self.room(0)
     }
 
-    /// Whether work was left for the next `tick` for lack of outbox room, or a polled cancel
-    /// freed a recovery slot that queued partitions wait for (`poll_timeout` is then "now").
+    /// Whether work was left for the next `tick` for lack of outbox room (`poll_timeout` is
+    /// then "now").
     pub fn has_deferred_work(&self) -> bool {
         self.deferred || self.scan_at.is_some()
     }
@@ -481,6 +509,7 @@ where
         s.in_progress = self.sched.lock().active();
         s.recovery_mode_depth = self.mode.count();
         s.quorum = self.table.has_quorum();
+        s.cancels_pending = self.cancels_pending();
         // Always 0 (backpressure, module docs); kept in the snapshot for the C ABI.
         s.events_dropped = self.events.dropped();
         s
@@ -520,7 +549,16 @@ where
             suspected: c.suspected,
             avg_detection: self.counters.avg_detection(),
         };
-        alerts(&input, self.cfg.alerts())
+        let overdue = self.recs.iter().any(|s| {
+            s.state == RecState::Cancelling
+                && (s.escalated || (s.deadline != Instant::MAX && s.deadline <= now))
+        });
+        let raised = alerts(&input, self.cfg.alerts());
+        if overdue {
+            raised.union(Alerts::CANCEL_OVERDUE)
+        } else {
+            raised
+        }
     }
 
     /// Replace the alert thresholds of this running coordinator (the original monitor's
@@ -561,23 +599,18 @@ where
     // ----------------------------------------------------------------------------- outputs
 
     /// The next action for the embedder (order: cancels, hook changes, phases; see
-    /// `action.rs`). Drain it after every input.
+    /// `action.rs`). Drain it after every input. Handing out a cancel frees nothing: the
+    /// abandoned attempt keeps its permit and recovery mode until the embedder acknowledges
+    /// it ([`cancel_done`](Coordinator::cancel_done)).
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
         if let Some(s) = self
             .recs
             .iter_mut()
-            .find(|s| s.state == RecState::Cancelling)
+            .find(|s| s.state == RecState::Cancelling && s.pending)
         {
-            let a = Action::CancelRecovery(Self::cancel_job(s));
-            *s = RecSlot::FREE;
-            // The freed recovery slot may be the one a queued partition waits for (R = K):
-            // nothing else would tick for it (an escalated attempt leaves no deadline), so
-            // ask for a tick now (`poll_timeout`), which promotes the queue.
-            if !self.sched.queue().is_empty() {
-                self.deferred = true;
-            }
-            return Some(a);
+            s.pending = false;
+            return Some(Action::CancelRecovery(Self::cancel_job(s)));
         }
         if let Some(a) = self.hooks.next(self.mode.is_active()) {
             return Some(a);
@@ -605,33 +638,46 @@ where
     }
 
     /// When `tick` should be called next, if anything is pending on time. Changes only
-    /// through the inputs (`handle_report`, `tick`, `phase_done`, `retry`) and through a
-    /// `poll_action` that hands out a cancel, freeing a recovery slot while partitions are
-    /// queued (then "now", so the next `tick` starts them). While work was
-    /// left undone for lack of outbox room ([`Coordinator::has_deferred_work`]) it is the
-    /// latest `now` seen: drain `poll_event`, then `tick`.
+    /// through the inputs (`handle_report`, `tick`, `phase_done`, `cancel_done`, `retry`).
+    /// While work was left undone for lack of outbox room
+    /// ([`Coordinator::has_deferred_work`]) it is the latest `now` seen: drain `poll_event`,
+    /// then `tick`.
+    ///
+    /// After every input either this names when to tick, or nothing waits on time: every
+    /// attempt holding a permit has its phase or its cancel handed out (it waits for
+    /// `phase_done` or `cancel_done`; its recovery timeout or cancel escalation, if still
+    /// ahead, is included here) or waits for a pause whose deadline and quiescence poll are
+    /// included here. A deadline that saturated at [`Instant::MAX`] (past the end of the
+    /// time line) is never reached and not named; only the quiescence poll of a pause is
+    /// (polling the gate is real work even at the top of the range).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.has_deferred_work() {
+        if self.has_deferred_work() || self.recs.iter().any(|s| s.state == RecState::Aborting) {
             return Some(self.now);
         }
-        let mut t = self.part_deadline;
-        let mut add = |d: Instant| t = Some(t.map_or(d, |x| x.min(d)));
-        // A zero recovery timeout is no timeout: running attempts have no deadline.
-        let timeouts = !self.cfg.recovery_timeout().is_zero();
-        for s in self
-            .recs
-            .iter()
-            .filter(|s| timeouts && s.state == RecState::Running)
-        {
-            add(s.deadline);
+        let mut t: Option<Instant> = None;
+        let mut add = |d: Instant| {
+            if d != Instant::MAX {
+                t = Some(t.map_or(d, |x| x.min(d)));
+            }
+        };
+        if let Some(d) = self.part_deadline {
+            add(d);
         }
-        if let Pause::Pausing { deadline, .. } = self.pause {
-            add(deadline);
-            add(self.now.saturating_add(self.cfg.quiescence_poll()));
+        for s in self.recs.iter() {
+            match s.state {
+                RecState::Running => add(s.deadline),
+                RecState::Cancelling if !s.escalated => add(s.deadline),
+                _ => {}
+            }
         }
         if let Some(h) = self.hold_until.filter(|_| !self.sched.queue().is_empty()) {
             add(h);
+        }
+        if let Pause::Pausing { deadline, .. } = self.pause {
+            add(deadline);
+            let poll = self.now.saturating_add(self.cfg.quiescence_poll());
+            t = Some(t.map_or(poll, |x| x.min(poll)));
         }
         t
     }

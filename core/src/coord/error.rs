@@ -89,12 +89,14 @@ impl fmt::Display for NewError {
 pub enum PhaseDoneError {
     /// `rank >= n`.
     UnknownPartition,
-    /// No running attempt has this id for this partition (it finished, timed out and was
-    /// cancelled, or never existed).
+    /// No running attempt has this id for this partition (it finished, was abandoned at its
+    /// recovery timeout and acknowledged, or never existed). The first late result of an
+    /// abandoned, unacknowledged attempt is not an error: it is the acknowledgement.
     StaleAttempt,
     /// The attempt's current phase was not handed out by `poll_action` yet.
     NotRequested,
-    /// Another phase is running: a skipped or repeated phase.
+    /// Another phase is running: a skipped or repeated phase (for an abandoned attempt:
+    /// not the abandoned phase).
     OutOfOrder {
         /// The running phase.
         expected: Phase,
@@ -131,6 +133,10 @@ pub enum RetryError {
     /// The partition is FAILED but already queued, backing off or recovering: it will be
     /// retried without help.
     AlreadyScheduled,
+    /// The partition's last attempt was abandoned at its recovery timeout and its cancel is
+    /// not acknowledged yet (its phase may still run): acknowledge it first
+    /// ([`Coordinator::cancel_done`](super::Coordinator::cancel_done)).
+    Cancelling,
     /// The event outbox has no room for this step's events: drain `poll_event`, then call
     /// again (backpressure; nothing changed).
     OutboxFull,
@@ -142,7 +148,29 @@ impl fmt::Display for RetryError {
             RetryError::UnknownPartition => "unknown partition",
             RetryError::NotFailed => "partition is not FAILED",
             RetryError::AlreadyScheduled => "partition is already scheduled for recovery",
+            RetryError::Cancelling => "the partition's abandoned attempt is not acknowledged yet",
             RetryError::OutboxFull => "event outbox full: drain events first",
+        })
+    }
+}
+
+/// Why [`Coordinator::cancel_done`](super::Coordinator::cancel_done) refused an
+/// acknowledgement. Nothing changed.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CancelDoneError {
+    /// `rank >= n`.
+    UnknownPartition,
+    /// No attempt of this partition with this id waits for its cancel to be acknowledged
+    /// (never abandoned, already acknowledged, or never existed).
+    NotCancelling,
+}
+
+impl fmt::Display for CancelDoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CancelDoneError::UnknownPartition => "unknown partition",
+            CancelDoneError::NotCancelling => "no abandoned attempt with this id awaits its cancel",
         })
     }
 }

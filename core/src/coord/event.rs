@@ -30,6 +30,8 @@
 //! | join one waiting attempt | as a start without its F→R = 3 |
 //! | fail one attempt aborted by a pause timeout | R→F, `RetryScheduled` or `RecoveryFinished` + `Escalated` = 3 |
 //! | expire one attempt (recovery timeout) | `PhaseChanged`, R→F, + 2 = 4 |
+//! | escalate one unacknowledged cancel | `Escalated` = 1 |
+//! | acknowledge a cancel (`cancel_done`, late `phase_done`) | none |
 //! | `phase_done` | `PhaseChanged`, then R→H, `QuorumRestored`, `RecoveryFinished`, or R→F + 2 = 4 |
 //!
 //! A step nested in a report, a scan step or `retry` (starting the attempts a new FAILED
@@ -165,6 +167,10 @@ pub enum EscalationReason {
     /// `max_retries` retries failed; the partition stays FAILED until
     /// [`Coordinator::retry`](super::Coordinator::retry).
     RetriesExhausted = 1,
+    /// An attempt abandoned at its recovery timeout was not acknowledged within
+    /// `cancel_timeout` ([`Coordinator::cancel_done`](super::Coordinator::cancel_done) or
+    /// the abandoned phase's late `phase_done`); the forest stays paused until it is.
+    CancelUnacknowledged = 2,
 }
 
 /// Quorum was lost or restored.

@@ -152,9 +152,12 @@ where
                 self.failed_due(rank, now);
                 health = self.table.get(rank).map_or(health, |(h, _)| h);
             }
+            // A partition whose abandoned attempt awaits its cancel has no deadline of its
+            // own: its retry becomes due when the cancel is acknowledged.
             if let Some(d) = self
                 .partition(rank)
                 .ok()
+                .filter(|_| self.cancelling(rank).is_none())
                 .and_then(|p| p.next_deadline(health, &cfg, heartbeats))
             {
                 cur.next = Some(cur.next.map_or(d, |x| x.min(d)));
@@ -204,7 +207,10 @@ where
             s.rank == rank
                 && matches!(
                     s.state,
-                    RecState::Waiting | RecState::Running | RecState::Aborting
+                    RecState::Waiting
+                        | RecState::Running
+                        | RecState::Aborting
+                        | RecState::Cancelling
                 )
         })
     }
@@ -214,7 +220,7 @@ where
         let Ok(p) = self.partition(rank) else {
             return false;
         };
-        if p.flags & EXHAUSTED != 0 {
+        if p.flags & EXHAUSTED != 0 || self.cancelling(rank).is_some() {
             return false;
         }
         if p.flags & BACKOFF != 0 {

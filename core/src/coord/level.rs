@@ -97,6 +97,10 @@ impl Alerts {
     pub const MANY_SUSPECTED: Alerts = Alerts(1 << 7);
     /// Average detection latency above `max_avg_detection`.
     pub const SLOW_DETECTION: Alerts = Alerts(1 << 8);
+    /// An attempt abandoned at its recovery timeout has not been acknowledged within
+    /// `Config::cancel_timeout` (the forest stays paused until it is). Raised by the
+    /// coordinator, not by [`alerts`]; clears on the acknowledgement.
+    pub const CANCEL_OVERDUE: Alerts = Alerts(1 << 15);
 
     /// Whether every bit of `other` is set in `self`.
     pub const fn contains(self, other: Alerts) -> bool {

@@ -59,7 +59,7 @@ pub use config::{Config, ConfigBuilder, ConfigError, PauseTimeoutPolicy};
 pub use coordinator::{Coordinator, Storage, BYTES_PER_PARTITION};
 pub use decision::{decide, Decision};
 pub use detect::PartitionSlot;
-pub use error::{NewError, PhaseDoneError, RetryError};
+pub use error::{CancelDoneError, NewError, PhaseDoneError, RetryError};
 pub use event::{
     Cause, Escalation, EscalationReason, Event, EventKind, Finished, Outbox, PhaseChange,
     QueueReason, Queued, QuorumChange, Retry, StatusChange, MAX_EVENTS_PER_STEP,

@@ -9,6 +9,9 @@
 //! * `max_concurrent` **workers**: each takes a [`PhaseJob`] from a shared queue, calls the
 //!   matching [`Recovery`] method, then locks the coordinator just long enough for
 //!   `phase_done` and wakes the dispatcher. Phases of different partitions run in parallel.
+//!   For an attempt abandoned at its recovery timeout that `phase_done` is the cancel's
+//!   acknowledgement (the forest stays paused until the phase call returns); a cancelled
+//!   job that no worker had taken yet is acknowledged by the dispatcher at once.
 //!
 //! # Locks and callbacks (B20)
 //!
@@ -126,7 +129,10 @@ pub trait Recovery: Send + Sync + 'static {
     fn rebalancing(&self, job: &PhaseJob) -> bool;
     /// Run VALIDATING.
     fn validating(&self, job: &PhaseJob) -> bool;
-    /// The attempt timed out: stop working on it (its result will be refused).
+    /// The attempt timed out: stop working on it. Advisory: the monitor keeps the forest
+    /// paused and the partition out of recovery until the phase call running for this
+    /// attempt returns (its result is then ignored); a phase that never returns keeps it
+    /// paused (escalated after `Config::cancel_timeout`). Return from the phase promptly.
     fn cancel(&self, _job: &CancelJob) {}
     /// Recovery mode entered: pause the cross-partition balancer.
     fn pause_balancer(&self) {}
@@ -342,8 +348,19 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                     self.guarded(|| self.recovery.resume_ghost_sync());
                 }
                 Action::CancelRecovery(j) => {
-                    lock(&self.jobs).retain(|q| q.attempt != j.attempt);
+                    let unstarted = {
+                        let mut q = lock(&self.jobs);
+                        let before = q.len();
+                        q.retain(|q| q.attempt != j.attempt);
+                        q.len() != before
+                    };
                     self.guarded(|| self.recovery.cancel(&j));
+                    if unstarted {
+                        // No worker took the phase: nothing runs, acknowledge now. Otherwise
+                        // the worker's `phase_done`, when the phase call returns, does.
+                        let now = self.clock.now();
+                        let _ = self.input(|c| c.cancel_done(now, j.rank, j.attempt), |_| false);
+                    }
                 }
                 Action::RunPhase(j) => {
                     lock(&self.jobs).push_back(j);
@@ -427,8 +444,9 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                     _ => false,
                 }
             });
-            // A refusal means the attempt was abandoned meanwhile (timeout): nothing to do.
-            // (`OutboxFull` is handled by `input`.)
+            // For an attempt abandoned meanwhile (recovery timeout) this is the cancel's
+            // acknowledgement: the phase call returned, so the forest may resume. Another
+            // refusal cannot concern a running phase. (`OutboxFull` is handled by `input`.)
             let now = self.clock.now();
             let _ = self.input(
                 |c| c.phase_done(now, job.rank, job.attempt, job.phase, ok),

@@ -8,28 +8,62 @@
 //!  Waiting ─recovery mode entered (first: gate closed + quiescent)─► Running(Detecting)
 //!  Running(p) ─phase_done(p, ok)─► Running(next p) … ─Validating ok─► success: RECOVERING→HEALTHY
 //!  Running(p) ─phase_done(p, !ok)─► failure: RECOVERING→FAILED, retry with backoff or escalate
-//!  Running ─recovery timeout─► failure + Cancelling (slot kept until the cancel is polled)
-//!  Waiting ─pause timeout, AbortAndRetry─► failure (PauseTimedOut)
+//!  Running(p) ─recovery timeout, p not handed out yet─► failure (nothing runs: no cancel)
+//!  Running(p) ─recovery timeout, p handed out─► failure + Cancelling(p)
+//!  Cancelling ─poll_action─► CancelRecovery handed out (still Cancelling)
+//!  Cancelling ─cancel_done, or phase_done(p) of that attempt─► slot freed (acknowledged)
+//!  Cancelling ─cancel_timeout without acknowledgement─► escalated once (still Cancelling)
+//!  Waiting ─pause timeout, AbortAndRetry─► Aborting ─next step of the same input─► failure
 //! ```
 //!
-//! Every failure releases the lock permit; every attempt that entered recovery mode leaves it
-//! exactly once. Exits are deferred to the end of the input (`drive`): the queue is promoted
-//! first, so a recovery that starts as another finishes joins the running mode instead of
-//! resuming and re-pausing the forest.
+//! | slot state | lock permit | recovery-mode count | partition | waits for |
+//! |---|---|---|---|---|
+//! | Waiting | held | not yet | RECOVERING | the pause (deadline + quiescence poll) |
+//! | Running | held | held | RECOVERING | `phase_done` (recovery timeout) |
+//! | Aborting | held | no | RECOVERING | the next step of the same input |
+//! | Cancelling | held | held (if it had entered) | FAILED, not queued | `cancel_done` / late `phase_done` (escalation at `cancel_timeout`) |
+//!
+//! **The cancel handshake.** An attempt abandoned at its recovery timeout fails at once
+//! (RECOVERING→FAILED, its retry is scheduled or it is escalated: the events and statistics
+//! of a timeout), but while its phase may still be running on the embedder's side it keeps
+//! its lock permit and its recovery-mode count: the gate stays closed, the balancer and ghost
+//! sync stay paused, and the partition is neither queued nor started again (its backoff may
+//! expire meanwhile; the retry is due only once the cancel is acknowledged, and `retry`
+//! refuses it with [`RetryError::Cancelling`]). The embedder acknowledges with
+//! [`Coordinator::cancel_done`] or with the abandoned phase's late `phase_done` (whose result
+//! is ignored); then the permit and the mode count are given back in that input, and the
+//! retry, if due, is asked for through `poll_timeout`. A cancel not acknowledged within
+//! `cancel_timeout` is escalated once (`Escalated` with
+//! [`EscalationReason::CancelUnacknowledged`], the `CANCEL_OVERDUE` alert,
+//! `Stats::cancels_escalated`) but never released: only an acknowledgement or dropping the
+//! coordinator gives back what it holds. While cancelling, the attempt counts in
+//! `in_progress` (K) but not in the recovery decision's "recoveries in progress" (it cannot
+//! bring its partition back).
+//!
+//! Every failure releases the lock permit (an abandoned attempt: when acknowledged); every
+//! attempt that entered recovery mode leaves it exactly once. Exits are deferred to the end
+//! of the input (`drive`): the queue is promoted first, so a recovery that starts as another
+//! finishes joins the running mode instead of resuming and re-pausing the forest.
+//!
+//! Time: a deadline that saturated at `Instant::MAX` (the clock at the top of its range) is
+//! never reached: such a recovery timeout, pause timeout or cancel escalation never fires.
 //!
 //! Backpressure (coordinator docs): `drive` works in steps (complete or abort the pause; fail
 //! one aborted attempt; join one waiting attempt; start one queued attempt), each checked
 //! for outbox room first. When room runs out it stops, marks the coordinator `deferred`
 //! (`poll_timeout` = now) and the next `tick` carries on; the mode exits wait until every
 //! step is done. A pause that times out under `AbortAndRetry` marks its waiting attempts
-//! `Aborting`; each fails in a later step.
+//! `Aborting`; each fails in a later step of the same `drive` (a pause aborted by the last
+//! step, a start from the queue, makes `drive` run its steps once more), so no attempt is
+//! left `Aborting` after an input unless the outbox ran out of room (`poll_timeout` = now).
 //!
 //! Retries: after attempt `k` fails, if `k <= max_retries` the partition waits
 //! `backoff(k)` (FAILED with `BACKOFF`, a `RetryScheduled` event) and is then decided and
 //! queued again like a new failure; otherwise it is escalated (`RetriesExhausted`), stays
 //! FAILED and waits for [`Coordinator::retry`]. A pause that times out under `AbortAndRetry`
 //! holds the queue for `max(backoff_base, quiescence_poll)` so the forest can run before the
-//! next pause.
+//! next pause: no attempt starts from the queue during the hold, not even later in the same
+//! input (with `pause_timeout = 0` one input makes at most one pause attempt).
 
 use super::action::CancelJob;
 use super::backoff::{backoff, may_retry};
@@ -37,7 +71,7 @@ use super::config::PauseTimeoutPolicy;
 use super::coordinator::{Coordinator, Pause, RecSlot, RecState};
 use super::decision::{decide, Decision};
 use super::detect::{PartitionSlot, BACKOFF, EXHAUSTED};
-use super::error::{PhaseDoneError, RetryError};
+use super::error::{CancelDoneError, PhaseDoneError, RetryError};
 use super::event::{
     Cause, Escalation, EscalationReason, Event, Finished, PhaseChange, QueueReason, Queued, Retry,
 };
@@ -67,6 +101,12 @@ where
     /// with a new incarnation; a failed phase fails the attempt (retry with backoff, or
     /// escalation after the last retry).
     ///
+    /// For an attempt abandoned at its recovery timeout whose cancel is not acknowledged
+    /// yet, the late completion of the abandoned phase (the phase must match) is the
+    /// acknowledgement: `Ok`, the result is ignored (the attempt failed at its timeout), and
+    /// the attempt gives back its permit and recovery-mode count (see
+    /// [`cancel_done`](Coordinator::cancel_done)).
+    ///
     /// Errors change nothing; [`PhaseDoneError::OutboxFull`] (fewer than
     /// [`MAX_EVENTS_PER_STEP`](super::MAX_EVENTS_PER_STEP) free outbox slots): drain
     /// `poll_event` and call again.
@@ -80,6 +120,18 @@ where
     ) -> Result<(), PhaseDoneError> {
         if rank >= self.n {
             return Err(PhaseDoneError::UnknownPartition);
+        }
+        if let Some(idx) = self.cancelling_slot(rank, attempt) {
+            let expected = self.recs.get(idx).map_or(phase, |s| s.machine.phase());
+            if phase != expected {
+                return Err(PhaseDoneError::OutOfOrder {
+                    expected,
+                    got: phase,
+                });
+            }
+            let now = self.advance(now);
+            self.acknowledge(idx, now);
+            return Ok(());
         }
         let idx = self
             .recs
@@ -128,6 +180,67 @@ where
         Ok(())
     }
 
+    /// The embedder confirms that attempt `attempt` of `rank`, abandoned at its recovery
+    /// timeout ([`Action::CancelRecovery`](super::Action::CancelRecovery)), has stopped:
+    /// none of its phases runs any more. Until then the attempt keeps its lock permit and its
+    /// recovery-mode count (the forest stays paused, the partition is not recovered again);
+    /// now they are given back, the forest resumes if no other recovery runs, and the
+    /// partition's retry follows when due. The abandoned phase's late `phase_done` does the
+    /// same. May come before the cancel was polled (it is then never handed out). Emits
+    /// nothing itself, so it is never refused for outbox room (the work it unblocks is
+    /// deferred as usual when room runs out).
+    ///
+    /// Errors change nothing: [`CancelDoneError::UnknownPartition`],
+    /// [`CancelDoneError::NotCancelling`] (no such abandoned attempt awaits its
+    /// acknowledgement: a second acknowledgement, or a wrong id).
+    pub fn cancel_done(
+        &mut self,
+        now: Instant,
+        rank: u32,
+        attempt: u32,
+    ) -> Result<(), CancelDoneError> {
+        if rank >= self.n {
+            return Err(CancelDoneError::UnknownPartition);
+        }
+        let idx = self
+            .cancelling_slot(rank, attempt)
+            .ok_or(CancelDoneError::NotCancelling)?;
+        let now = self.advance(now);
+        self.acknowledge(idx, now);
+        Ok(())
+    }
+
+    fn cancelling_slot(&self, rank: u32, attempt: u32) -> Option<usize> {
+        self.recs
+            .iter()
+            .position(|s| s.state == RecState::Cancelling && s.rank == rank && s.attempt == attempt)
+    }
+
+    /// The abandoned attempt in slot `idx` stopped: give back its permit and mode count,
+    /// free the slot, make its partition's retry due (if it is backing off), then `drive`.
+    fn acknowledge(&mut self, idx: usize, now: Instant) {
+        let Some(s) = self.recs.get(idx).copied() else {
+            return;
+        };
+        let _ = self.sched.release(s.permit);
+        if s.joined {
+            self.pending_exits += 1;
+        }
+        if let Some(slot) = self.recs.get_mut(idx) {
+            *slot = RecSlot::FREE;
+        }
+        // Its backoff deadline was kept out of `poll_timeout` while cancelling.
+        let due = self
+            .partition(s.rank)
+            .ok()
+            .filter(|p| p.is_backing_off())
+            .map(|p| p.deadline);
+        if let Some(d) = due {
+            self.lower_deadline(d);
+        }
+        self.drive(now);
+    }
+
     /// Recover an escalated partition again (after `max_retries` failed retries it waits
     /// for this command). Its attempt count starts over; the decision runs as for a new
     /// failure.
@@ -142,6 +255,9 @@ where
             .map_err(|_| RetryError::UnknownPartition)?;
         if health != Health::Failed {
             return Err(RetryError::NotFailed);
+        }
+        if self.cancelling(rank).is_some() {
+            return Err(RetryError::Cancelling);
         }
         match self.partition(rank) {
             Ok(p) if p.flags & EXHAUSTED != 0 => {}
@@ -169,9 +285,17 @@ where
     /// K), then deferred mode exits. Each step checks for room first; without room the rest
     /// is left for the next tick (`deferred`), exits included.
     pub(crate) fn drive(&mut self, now: Instant) {
-        if !self.drive_steps(now) {
-            self.deferred = true;
-            return;
+        loop {
+            if !self.drive_steps(now) {
+                self.deferred = true;
+                return;
+            }
+            // A pause aborted by the last step (a start from the queue) left its attempts
+            // Aborting: fail them now, not at some later input (nothing would ask for it).
+            // Terminates: the abort set a hold, so the queue starts nothing more.
+            if !self.recs.iter().any(|s| s.state == RecState::Aborting) {
+                break;
+            }
         }
         while self.pending_exits > 0 {
             self.pending_exits -= 1;
@@ -220,7 +344,13 @@ where
     /// STATE 1/2/3 for a partition that is FAILED and due, then admission to the queue.
     pub(crate) fn decide_and_admit(&mut self, rank: u32, now: Instant) {
         let c = self.table.counts();
-        let decision = decide(c.healthy, self.n, self.sched.lock().active());
+        // Abandoned attempts awaiting their cancel hold permits but bring nobody back.
+        let recovering = self
+            .sched
+            .lock()
+            .active()
+            .saturating_sub(self.cancels_pending());
+        let decision = decide(c.healthy, self.n, recovering);
         if self.sched.admit(rank).is_err() {
             // Duplicate: already queued. Full/unknown cannot happen (capacity >= n, rank < n).
             return;
@@ -268,11 +398,13 @@ where
         now: Instant,
         reserve: usize,
     ) -> Result<Option<AcquireError>, ()> {
-        if self.hold_until.is_some_and(|t| now < t) {
-            return Ok(None);
-        }
-        self.hold_until = None;
         loop {
+            // Checked before every start: a start whose pause times out sets a new hold.
+            match self.hold_until {
+                Some(t) if now < t => return Ok(None),
+                Some(_) => self.hold_until = None,
+                None => {}
+            }
             if !self.recs.iter().any(|s| s.state == RecState::Free) {
                 return Ok((!self.sched.queue().is_empty()).then_some(AcquireError::AtCapacity));
             }
@@ -377,7 +509,8 @@ where
             return;
         };
         let quiescent = self.gate.is_quiescent();
-        if !quiescent && now < deadline {
+        // A deadline saturated at the top of the time line is never reached.
+        if !quiescent && (now < deadline || deadline == Instant::MAX) {
             return;
         }
         self.pause_overran = !quiescent;
@@ -423,7 +556,12 @@ where
         };
         s.state = RecState::Running;
         s.pending = true;
-        s.deadline = now.saturating_add(timeout);
+        // A zero recovery timeout is no timeout: a deadline that is never reached.
+        s.deadline = if timeout.is_zero() {
+            Instant::MAX
+        } else {
+            now.saturating_add(timeout)
+        };
         let e = PhaseChange {
             rank: s.rank,
             attempt: s.attempt,
@@ -445,22 +583,36 @@ where
         }
     }
 
-    /// Abandon attempts whose phases ran past the recovery timeout, one step each; `false`
-    /// when one lacked room. A zero recovery timeout means no timeout: nothing expires.
+    /// Abandon attempts whose phases ran past the recovery timeout, and escalate cancels
+    /// unacknowledged past `cancel_timeout`, one step each; `false` when one lacked room.
+    /// Deadlines saturated at `Instant::MAX` never expire; a zero recovery timeout gives
+    /// running attempts that deadline (no timeout, as in the original).
     pub(crate) fn expire_recoveries(&mut self, now: Instant) -> bool {
-        if self.cfg.recovery_timeout().is_zero() {
-            return true;
-        }
         for idx in 0..R {
-            if self
-                .recs
-                .get(idx)
-                .is_some_and(|s| s.state == RecState::Running && s.deadline <= now)
-            {
-                if !self.room(0) {
-                    return false;
-                }
+            let Some(s) = self.recs.get(idx).copied() else {
+                continue;
+            };
+            let due = s.deadline != Instant::MAX && s.deadline <= now;
+            let expire = s.state == RecState::Running && due;
+            let escalate = s.state == RecState::Cancelling && !s.escalated && due;
+            if !(expire || escalate) {
+                continue;
+            }
+            if !self.room(0) {
+                return false;
+            }
+            if expire {
                 self.fail_attempt(idx, now, Cause::RecoveryTimedOut);
+            } else {
+                if let Some(slot) = self.recs.get_mut(idx) {
+                    slot.escalated = true;
+                }
+                self.counters.on_cancel_escalated();
+                self.emit(Event::Escalated(Escalation {
+                    rank: s.rank,
+                    reason: EscalationReason::CancelUnacknowledged,
+                    time: now,
+                }));
             }
         }
         true
@@ -498,7 +650,7 @@ where
                 time: now,
             }));
         }
-        self.release_slot(idx, false);
+        self.release_slot(idx, false, now);
     }
 
     /// Fail the attempt in slot `idx` (Waiting or Running) for `cause`.
@@ -521,9 +673,11 @@ where
         }
         let rank = s.rank;
         let timed_out = cause == Cause::RecoveryTimedOut;
+        // A phase handed out may still run: keep the slot (permit, mode) until acknowledged.
+        let cancel = timed_out && s.state == RecState::Running && !s.pending;
         self.transit(rank, Health::Recovering, Health::Failed, cause, now);
         self.counters.on_attempt_failed(timed_out);
-        self.release_slot(idx, timed_out);
+        self.release_slot(idx, cancel, now);
         let (base, cap, max) = (
             self.cfg.backoff_base(),
             self.cfg.backoff_cap(),
@@ -535,7 +689,10 @@ where
             let at = now.saturating_add(backoff(u32::from(attempts), base, cap));
             p.flags |= BACKOFF;
             p.deadline = at;
-            self.lower_deadline(at);
+            if !cancel {
+                // Cancelling: due only once acknowledged (`acknowledge` lowers it then).
+                self.lower_deadline(at);
+            }
             self.counters.on_retry();
             let next_number = u32::from(attempts) + 1;
             self.emit(Event::RetryScheduled(Retry {
@@ -565,26 +722,32 @@ where
         }
     }
 
-    /// Give back the permit, note the mode exit, free (or keep for the cancel) the slot.
-    fn release_slot(&mut self, idx: usize, cancel: bool) {
+    /// Give back the permit, note the mode exit and free the slot; or, for an attempt
+    /// abandoned with its phase handed out (`cancel`), keep all three and make the slot
+    /// Cancelling (machine left at the abandoned phase; escalation at `cancel_timeout`).
+    fn release_slot(&mut self, idx: usize, cancel: bool, now: Instant) {
         let Some(s) = self.recs.get(idx).copied() else {
             return;
         };
+        if cancel {
+            let deadline = now.saturating_add(self.cfg.cancel_timeout());
+            if let Some(slot) = self.recs.get_mut(idx) {
+                *slot = RecSlot {
+                    state: RecState::Cancelling,
+                    pending: true,
+                    escalated: false,
+                    deadline,
+                    ..s
+                };
+            }
+            return;
+        }
         let _ = self.sched.release(s.permit);
         if s.joined {
             self.pending_exits += 1;
         }
         if let Some(slot) = self.recs.get_mut(idx) {
-            *slot = if cancel {
-                RecSlot {
-                    state: RecState::Cancelling,
-                    joined: false,
-                    pending: false,
-                    ..s
-                }
-            } else {
-                RecSlot::FREE
-            };
+            *slot = RecSlot::FREE;
         }
     }
 

@@ -94,7 +94,9 @@ impl<L: AsRef<[LockSlot]>, Q: AsRef<[QueueSlot]>> Scheduler<L, Q> {
 
     /// Queue `rank` for recovery (then call [`Scheduler::promote`]). A rank must not be
     /// admitted while its own recovery holds the lock (the coordinator's state machine
-    /// guarantees it: only FAILED partitions are admitted, and a holder is RECOVERING).
+    /// guarantees it: only FAILED partitions are admitted, a holder is RECOVERING, or FAILED
+    /// with an abandoned attempt awaiting its cancel's acknowledgement, which is not
+    /// admitted until then).
     pub fn admit(&self, rank: u32) -> Result<(), PushError> {
         self.queue.push(rank)
     }

@@ -74,6 +74,11 @@ pub struct Stats {
     pub detection_latency: LatencySummary,
     /// FAILED → recovered (or given up), across retries.
     pub recovery_latency: LatencySummary,
+    /// Attempts abandoned at the recovery timeout whose cancel the embedder has not
+    /// acknowledged yet, now (each still holds its permit and keeps recovery mode active).
+    pub cancels_pending: u32,
+    /// Cancels not acknowledged within `cancel_timeout` (each escalated once).
+    pub cancels_escalated: u64,
 }
 
 impl Stats {
@@ -159,6 +164,9 @@ impl Counters {
     }
     pub(crate) fn on_ignored(&mut self) {
         inc(&mut self.s.ignored_reports);
+    }
+    pub(crate) fn on_cancel_escalated(&mut self) {
+        inc(&mut self.s.cancels_escalated);
     }
     pub(crate) fn on_event_dropped(&mut self) {
         inc(&mut self.s.events_dropped);

@@ -9,9 +9,11 @@
 //!
 //! Why this releases exactly the permits the coordinator holds: every permit it takes is
 //! turned into a token by `Scheduler::promote` and, in the same call (`start_attempt`),
-//! either stored in a recovery slot (`Waiting`, later `Running` or `Aborting`) or released;
-//! `release_slot` gives it back before a slot becomes `Cancelling` or `Free`. So the tokens
-//! in `Waiting | Running | Aborting` slots are all of them, each released once (a token
+//! either stored in a recovery slot (`Waiting`, later `Running`, `Aborting` or `Cancelling`)
+//! or released; `release_slot` and `acknowledge` give it back before a slot becomes `Free`.
+//! So the tokens in the occupied slots are all of them (an abandoned attempt whose cancel
+//! was never acknowledged included: dropping the coordinator is the one other way its
+//! permit and pause are given back), each released once (a token
 //! released twice would be refused as `NotHolder`, never free another holder's slot), and
 //! each release bumps the lock's wait word (a thread in `acquire_wait` is woken).
 //! Drop needs `&mut self`, so no input of this coordinator runs meanwhile; an embedder phase
@@ -40,10 +42,7 @@ where
     /// are left as they are: a successor adopts them (see `new`).
     fn drop(&mut self) {
         for s in &self.recs {
-            if matches!(
-                s.state,
-                RecState::Waiting | RecState::Running | RecState::Aborting
-            ) {
+            if s.state != RecState::Free {
                 let _ = self.sched.release(s.permit);
             }
         }

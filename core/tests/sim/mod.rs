@@ -5,7 +5,7 @@
 
 use core::time::Duration;
 
-use ftforest_core::coord::{Config, PauseTimeoutPolicy, Phase};
+use ftforest_core::coord::{Config, HeartbeatConfig, HeartbeatMode, PauseTimeoutPolicy, Phase};
 
 /// Every phase, for out-of-order `phase_done` calls.
 pub const PHASES: [Phase; 7] = [
@@ -50,7 +50,27 @@ pub fn random_config(rng: &mut Rng) -> Config {
         PauseTimeoutPolicy::Proceed
     };
     let base = rng.range(0, 50);
+    // Zero (documented as legal) in a fifth of the runs: issue 7, item 5.
+    let pause = if rng.pct(20) { 0 } else { rng.range(0, 300) };
+    // Heartbeats in a quarter of the runs (issue 7, item 7: no spinning driver with them).
+    let hb = if rng.pct(25) {
+        let interval = rng.range(10, 50);
+        let suspect = interval * rng.range(3, 6);
+        let mode = if rng.pct(50) {
+            HeartbeatMode::Interval
+        } else {
+            HeartbeatMode::Phi
+        };
+        HeartbeatConfig::DEFAULT
+            .with_mode(mode)
+            .with_interval(Duration::from_millis(interval))
+            .with_suspect_timeout(Duration::from_millis(suspect))
+            .with_failure_timeout(Duration::from_millis(suspect * 2))
+    } else {
+        HeartbeatConfig::DEFAULT
+    };
     Config::builder()
+        .heartbeat(hb)
         .reports_before_suspicion(rng.range(1, 3) as u32)
         .failure_confirmation(Duration::from_millis(rng.range(0, 200)))
         .max_retries(rng.range(0, 3) as u32)
@@ -58,9 +78,10 @@ pub fn random_config(rng: &mut Rng) -> Config {
         .backoff_cap(Duration::from_millis(base + rng.range(0, 200)))
         .recovery_timeout(Duration::from_millis(rng.range(20, 500)))
         .max_concurrent(rng.range(1, 4) as u32)
-        .pause_timeout(Duration::from_millis(rng.range(0, 300)))
+        .pause_timeout(Duration::from_millis(pause))
         .pause_timeout_policy(policy)
         .quiescence_poll(Duration::from_millis(rng.range(1, 20)))
+        .cancel_timeout(Duration::from_millis(rng.range(1, 2_000)))
         .build()
         .expect("valid random config")
 }
@@ -84,6 +105,16 @@ pub struct Coverage {
     pub backward_ticks: u64,
     pub quorum_lost_endings: u64,
     pub all_healthy_endings: u64,
+    pub cancels_acked_at_once: u64,
+    pub cancels_acked_late: u64,
+    pub cancels_acked_by_phase_done: u64,
+    pub cancels_acked_before_polled: u64,
+    pub cancels_escalated: u64,
+    pub phase_done_past_deadline: u64,
+    pub duplicate_results: u64,
+    pub driver_stops: u64,
+    pub heartbeat_runs: u64,
+    pub heartbeat_suspicions: u64,
 }
 
 impl Coverage {
@@ -107,7 +138,17 @@ impl Coverage {
             deferred,
             backward_ticks,
             quorum_lost_endings,
-            all_healthy_endings
+            all_healthy_endings,
+            cancels_acked_at_once,
+            cancels_acked_late,
+            cancels_acked_by_phase_done,
+            cancels_acked_before_polled,
+            cancels_escalated,
+            phase_done_past_deadline,
+            duplicate_results,
+            driver_stops,
+            heartbeat_runs,
+            heartbeat_suspicions
         );
     }
 }

@@ -432,6 +432,111 @@ TEST(full_outbox_refuses_inputs_until_drained) {
     ftf_coordinator_free(c);
 }
 
+/* Issue 7, item 1: an attempt abandoned at its recovery timeout keeps the forest paused and
+   its recovery slot until the embedder acknowledges the cancel; never acknowledged, it is
+   escalated (event, alert, statistic) but the forest stays paused. */
+TEST(coordinator_cancel_is_a_handshake) {
+    ftf_config_builder *b = NULL;
+    const ftf_config *cfg = NULL;
+    CHECK_RC(ftf_config_builder_new(&b), FTF_OK);
+    CHECK_RC(ftf_config_builder_set_cancel_timeout_ns(b, 0), FTF_OK);
+    CHECK_RC(ftf_config_builder_build(b, &cfg), FTF_INVALID_CONFIG);
+    CHECK(strcmp(ftf_config_builder_error_field(b), "cancel_timeout") == 0);
+    CHECK_RC(ftf_config_builder_set_cancel_timeout_ns(NULL, MS), FTF_NULL_PARAMETER);
+    CHECK_RC(ftf_config_builder_set_cancel_timeout_ns(b, 500 * MS), FTF_OK);
+    CHECK_RC(ftf_config_builder_set_max_concurrent(b, 1), FTF_OK);
+    CHECK_RC(ftf_config_builder_set_recovery_timeout_ns(b, 100 * MS), FTF_OK);
+    CHECK_RC(ftf_config_builder_set_backoff_ns(b, 10 * MS, 10 * MS), FTF_OK);
+    CHECK_RC(ftf_config_builder_build(b, &cfg), FTF_OK);
+    ftf_config_builder_free(b);
+    CHECK(ftf_config_cancel_timeout_ns(cfg) == 500 * MS);
+    const ftf_coordinator *c = NULL;
+    CHECK_RC(ftf_coordinator_new(cfg, 5, NULL, 0, &c), FTF_OK);
+    ftf_config_free(cfg);
+    const ftf_tracker *t = ftf_coordinator_tracker(c);
+    uint32_t out;
+    CHECK_RC(ftf_coordinator_report(c, 0, FTF_REPORT_CRASHED, 0, FTF_INCARNATION_ANY, &out), FTF_OK);
+    ftf_action acts[16];
+    int n = drain_actions(c, acts, 16);
+    CHECK(n == 3 && acts[2].kind == FTF_ACTION_RUN_PHASE);
+    ftf_phase_job job = acts[2].job;
+    ftf_event e;
+    while (ftf_coordinator_poll_event(c, &e) == FTF_OK) {
+    }
+    /* the recovery timeout: the attempt fails, the embedder is told to cancel */
+    CHECK_RC(ftf_coordinator_tick(c, 100 * MS), FTF_OK);
+    n = drain_actions(c, acts, 16);
+    CHECK(n == 1 && acts[0].kind == FTF_ACTION_CANCEL_RECOVERY);
+    CHECK(acts[0].job.attempt == job.attempt);
+    uint32_t attempt = 0;
+    CHECK_RC(ftf_coordinator_cancelling(c, 0, &attempt), FTF_OK);
+    CHECK(attempt == job.attempt);
+    CHECK_RC(ftf_coordinator_cancelling(c, 1, &attempt), FTF_NO_RECOVERY);
+    CHECK_RC(ftf_coordinator_cancelling(c, 5, &attempt), FTF_UNKNOWN_PARTITION);
+    CHECK_RC(ftf_coordinator_cancelling(c, 0, NULL), FTF_NULL_PARAMETER);
+    CHECK_RC(ftf_coordinator_cancelling(NULL, 0, &attempt), FTF_NULL_PARAMETER);
+    /* past the backoff: nothing reopens, nothing restarts */
+    CHECK_RC(ftf_coordinator_tick(c, 300 * MS), FTF_OK);
+    n = drain_actions(c, acts, 16);
+    CHECK(n == 0);
+    CHECK(ftf_coordinator_in_recovery_mode(c));
+    CHECK(ftf_tracker_is_paused(t));
+    CHECK(ftf_coordinator_in_progress(c) == 1);
+    ftf_stats s;
+    CHECK_RC(ftf_coordinator_stats(c, &s), FTF_OK);
+    CHECK(s.cancels_pending == 1 && s.cancels_escalated == 0);
+    CHECK_RC(ftf_coordinator_retry(c, 300 * MS, 0), FTF_BUSY);
+    /* never acknowledged: escalated once at 100 + 500 ms, still paused */
+    while (ftf_coordinator_poll_event(c, &e) == FTF_OK) {
+    }
+    CHECK(!(ftf_coordinator_alerts(c, 599 * MS) & FTF_ALERT_CANCEL_OVERDUE));
+    CHECK_RC(ftf_coordinator_tick(c, 600 * MS), FTF_OK);
+    int escalated = 0;
+    while (ftf_coordinator_poll_event(c, &e) == FTF_OK) {
+        if (e.kind == FTF_EVENT_ESCALATED && e.rank == 0 &&
+            e.cause == FTF_ESCALATION_CANCEL_UNACKNOWLEDGED) {
+            escalated++;
+        }
+    }
+    CHECK(escalated == 1);
+    CHECK(ftf_coordinator_alerts(c, 600 * MS) & FTF_ALERT_CANCEL_OVERDUE);
+    CHECK_RC(ftf_coordinator_stats(c, &s), FTF_OK);
+    CHECK(s.cancels_escalated == 1);
+    CHECK(ftf_tracker_is_paused(t));
+    /* misuse changes nothing */
+    CHECK_RC(ftf_coordinator_cancel_done(NULL, 700 * MS, 0, job.attempt), FTF_NULL_PARAMETER);
+    CHECK_RC(ftf_coordinator_cancel_done(c, 700 * MS, 5, job.attempt), FTF_UNKNOWN_PARTITION);
+    CHECK_RC(ftf_coordinator_cancel_done(c, 700 * MS, 0, job.attempt + 1), FTF_NO_RECOVERY);
+    CHECK(ftf_tracker_is_paused(t));
+    /* the acknowledgement: the forest resumes, the due retry starts on the next tick */
+    CHECK_RC(ftf_coordinator_cancel_done(c, 700 * MS, 0, job.attempt), FTF_OK);
+    CHECK_RC(ftf_coordinator_cancel_done(c, 700 * MS, 0, job.attempt), FTF_NO_RECOVERY);
+    n = drain_actions(c, acts, 16);
+    CHECK(n == 2 && acts[0].kind == FTF_ACTION_RESUME_BALANCER);
+    CHECK(!ftf_tracker_is_paused(t));
+    CHECK(!(ftf_coordinator_alerts(c, 700 * MS) & FTF_ALERT_CANCEL_OVERDUE));
+    uint64_t deadline = 0;
+    CHECK_RC(ftf_coordinator_poll_timeout(c, &deadline), FTF_OK);
+    CHECK(deadline <= 700 * MS);
+    CHECK_RC(ftf_coordinator_tick(c, 700 * MS), FTF_OK);
+    n = drain_actions(c, acts, 16);
+    CHECK(n == 3 && acts[2].kind == FTF_ACTION_RUN_PHASE && acts[2].job.number == 2);
+    /* the late result of an abandoned phase acknowledges too */
+    CHECK_RC(ftf_coordinator_tick(c, 800 * MS), FTF_OK);
+    n = drain_actions(c, acts, 16);
+    CHECK(n == 1 && acts[0].kind == FTF_ACTION_CANCEL_RECOVERY);
+    CHECK(ftf_tracker_is_paused(t));
+    ftf_phase_job late = acts[0].job;
+    CHECK_RC(ftf_coordinator_phase_done(c, 810 * MS, 0, late.attempt, FTF_PHASE_VALIDATING, true),
+             FTF_INVALID_TRANSITION);
+    CHECK_RC(ftf_coordinator_phase_done(c, 810 * MS, 0, late.attempt, FTF_PHASE_DETECTING, true),
+             FTF_OK);
+    CHECK(!ftf_tracker_is_paused(t));
+    CHECK_RC(ftf_coordinator_cancelling(c, 0, &attempt), FTF_NO_RECOVERY);
+    ftf_tracker_free(t);
+    ftf_coordinator_free(c);
+}
+
 TEST(enum_names) {
     CHECK(strcmp(ftf_phase_name(FTF_PHASE_REBALANCING), "REBALANCING") == 0);
     CHECK(strcmp(ftf_phase_name(7), "UNKNOWN") == 0);
@@ -450,6 +555,7 @@ int main(void) {
     RUN(coordinator_misuse);
     RUN(barrier_reports_outcomes);
     RUN(full_outbox_refuses_inputs_until_drained);
+    RUN(coordinator_cancel_is_a_handshake);
     RUN(enum_names);
     return harness_summary();
 }

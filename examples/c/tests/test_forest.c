@@ -568,6 +568,67 @@ TEST(last_free_in_a_listener_while_a_phase_uses_the_forest) {
     watchdog_off();
 }
 
+/* Issue 7, item 1: a phase still running past the recovery timeout keeps the forest paused
+   until it returns (the worker's return is the cancel's acknowledgement). */
+typedef struct {
+    atomic_int started, release, cancels, pauses, resumes;
+} stuck_embedder;
+
+static bool stuck_phase(void *ud, const ftf_phase_job *job) {
+    stuck_embedder *e = ud;
+    if (job->phase == FTF_PHASE_DETECTING && atomic_fetch_add(&e->started, 1) == 0) {
+        /* ignores the cancel, like a phase stuck in a system call (bounded: ~20 s) */
+        for (int i = 0; i < 2000 && !atomic_load(&e->release); i++) sleep_ms(10);
+    }
+    return true;
+}
+static void stuck_cancel(void *ud, const ftf_phase_job *job) {
+    (void)job;
+    atomic_fetch_add(&((stuck_embedder *)ud)->cancels, 1);
+}
+static void stuck_pause(void *ud) { atomic_fetch_add(&((stuck_embedder *)ud)->pauses, 1); }
+static void stuck_resume(void *ud) { atomic_fetch_add(&((stuck_embedder *)ud)->resumes, 1); }
+
+TEST(forest_stays_paused_until_the_abandoned_phase_returns) {
+    stuck_embedder e = {0};
+    ftf_recovery_callbacks cb = {&e, stuck_phase, stuck_cancel, stuck_pause, stuck_resume,
+                                 NULL, NULL, NULL};
+    ftf_config_builder *b = NULL;
+    const ftf_config *cfg = NULL;
+    ftf_config_builder_new(&b);
+    ftf_config_builder_set_recovery_timeout_ns(b, 50 * MS);
+    ftf_config_builder_set_backoff_ns(b, 5 * MS, 5 * MS);
+    ftf_config_builder_set_max_concurrent(b, 1);
+    CHECK_RC(ftf_config_builder_build(b, &cfg), FTF_OK);
+    ftf_config_builder_free(b);
+    const ftf_forest *f = NULL;
+    CHECK_RC(ftf_forest_new(cfg, 5, NULL, &cb, &f), FTF_OK);
+    ftf_config_free(cfg);
+    const ftf_tracker *t = ftf_forest_tracker(f);
+    CHECK_RC(ftf_forest_start(f), FTF_OK);
+    uint32_t out;
+    CHECK_RC(ftf_forest_report(f, FTF_REPORT_CRASHED, 1, FTF_INCARNATION_ANY, &out), FTF_OK);
+    CHECK(wait_for(&e.started, 1));
+    CHECK(wait_for(&e.cancels, 1));
+    /* the phase has not returned: nothing reopens, nothing restarts */
+    CHECK(ftf_forest_in_recovery_mode(f));
+    CHECK(ftf_tracker_is_paused(t));
+    CHECK(atomic_load(&e.resumes) == 0);
+    CHECK(atomic_load(&e.started) == 1);
+    ftf_stats s;
+    CHECK_RC(ftf_forest_stats(f, &s), FTF_OK);
+    CHECK(s.cancels_pending == 1 && s.recoveries_timed_out == 1);
+    /* it returns: acknowledged, the retry recovers the partition, the forest resumes */
+    atomic_store(&e.release, 1);
+    CHECK(wait_healthy(f, 1, 1));
+    CHECK(wait_for(&e.resumes, 1));
+    CHECK(!ftf_tracker_is_paused(t));
+    CHECK_RC(ftf_forest_stats(f, &s), FTF_OK);
+    CHECK(s.cancels_pending == 0);
+    ftf_tracker_free(t);
+    ftf_forest_free(f);
+}
+
 int main(void) {
     RUN(failing_and_slow_callbacks_are_retried_until_recovered);
     RUN(lifecycle_and_misuse);
@@ -579,5 +640,6 @@ int main(void) {
     RUN(start_in_a_listener_while_another_thread_stops);
     RUN(stop_and_start_in_a_listener_never_run_two_dispatchers);
     RUN(last_free_in_a_listener_while_a_phase_uses_the_forest);
+    RUN(forest_stays_paused_until_the_abandoned_phase_returns);
     return harness_summary();
 }
