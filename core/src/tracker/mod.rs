@@ -25,7 +25,8 @@
 //! | first `pause` | `fetch_or(PAUSED)` per stripe | AcqRel | under the control lock |
 //! | last `resume` | `fetch_and(!PAUSED)` per stripe | AcqRel | under the control lock, then bump + wake |
 //!
-//! "bump + wake" = [`WaitWord::bump`] (Release) then [`WaitStrategy::wake_all`].
+//! "bump + wake" = [`WaitWord::wake`]: a `fetch_add` (Release) on the wait word, and
+//! [`WaitStrategy::wake_all`] only if a waiter announced itself (see [`crate::wait`]).
 //!
 //! # Why this is correct without SeqCst
 //!
@@ -476,8 +477,7 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
     #[cold]
     #[inline(never)]
     fn wake(&self) {
-        self.word.bump();
-        self.waiter.wake_all(&self.word);
+        self.word.wake(&self.waiter);
     }
 
     /// Poll `cond` until it yields, spinning then waiting on the word; `None` once
@@ -508,7 +508,7 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
             if let Some(r) = cond() {
                 return Some(r);
             }
-            self.waiter.wait(&self.word, seen, deadline);
+            self.word.wait(&self.waiter, seen, deadline);
         }
     }
 

@@ -178,6 +178,8 @@ fn rejected_begin_rollback_wakes_a_waiting_pauser() {
     assert_eq!(t.reject(s, prev), BeginError::Paused);
     assert_eq!(raw(&t, 0), PAUSED | 1);
     assert_eq!((t.waiter.wakes.get(), t.word.load()), (0, seen));
+    // A pauser announces itself on the word (`RecordingWait::wait` returns at once).
+    t.word.wait(&t.waiter, t.word.load(), Instant::MAX);
     drop(op); // the end that empties the stripe wakes (one call)
     assert_eq!(t.waiter.wakes.get(), 1);
 
@@ -186,6 +188,7 @@ fn rejected_begin_rollback_wakes_a_waiting_pauser() {
     assert_eq!(prev, PAUSED);
     let seen = t.word.load();
     assert!(!t.is_quiescent());
+    t.word.wait(&t.waiter, seen, Instant::MAX);
     // The rollback empties the stripe: bump, then wake.
     assert_eq!(t.reject(s, prev), BeginError::Paused);
     assert_eq!(raw(&t, 0), PAUSED);
@@ -206,7 +209,12 @@ fn rejected_begin_rollback_wakes_a_waiting_pauser() {
         p.wait_quiescent(&clock, Instant::MAX),
         WaitOutcome::Quiescent
     );
-    assert_eq!(t.waiter.waits.get(), 0);
+    assert_eq!(t.waiter.waits.get(), 2, "only the two announcements above");
+    // Issue 7 item 15: the resume bumps the word but, with nobody announced, skips wake_all.
+    let seen = t.word.load();
+    drop(p);
+    assert_ne!(t.word.load(), seen);
+    assert_eq!(t.waiter.wakes.get(), 2, "idle resume: no wake_all");
 }
 
 #[test]
