@@ -370,3 +370,63 @@ fn forged_end_races_rejected_begin() {
         assert_eq!(t.in_flight(), 0);
     });
 }
+
+/// Issue 7 item 15: the last resume leaves the stripes flagged (an idle pause + resume
+/// writes no stripe) and the first begin on a stripe reopens it. A reopening begin racing
+/// the next pause is either admitted and waited for, or rejected; a begin after the pause
+/// returned is rejected on every stripe, flagged by that pause or left flagged.
+#[test]
+fn reopen_races_the_next_pause() {
+    model("reopen_races_the_next_pause", || {
+        let t = tracker();
+        drop(t.pause().unwrap());
+        let work = Work::new();
+        let late = {
+            let (t, work) = (Arc::clone(&t), Arc::clone(&work));
+            thread::spawn(move || {
+                if let Ok(op) = t.begin_on(0) {
+                    work.write(&op);
+                }
+            })
+        };
+        let (pause, out) = t.pause_wait(&Frozen, Instant::MAX).unwrap();
+        assert_eq!(out, WaitOutcome::Quiescent);
+        let _ = work.read();
+        assert_eq!(t.begin_on(0).err(), Some(BeginError::Paused));
+        assert_eq!(t.begin_on(1).err(), Some(BeginError::Paused));
+        drop(pause);
+        late.join().unwrap();
+        assert_eq!(t.in_flight(), 0);
+        assert!(t.begin_on(0).is_ok(), "resumed: reopened again");
+    });
+}
+
+/// Two begins reopen the same stale stripe while a pause closes the gate: counts stay
+/// exact, and the pause still sees both ends (or both rejections).
+#[test]
+fn two_reopeners_and_a_pause() {
+    model("two_reopeners_and_a_pause", || {
+        let t = tracker();
+        drop(t.pause().unwrap());
+        let work = Work::new();
+        let begins: Vec<_> = (0..2)
+            .map(|_| {
+                let (t, work) = (Arc::clone(&t), Arc::clone(&work));
+                thread::spawn(move || {
+                    if let Ok(op) = t.begin_on(0) {
+                        work.0.with(|_| ());
+                        drop(op);
+                    }
+                })
+            })
+            .collect();
+        let (pause, out) = t.pause_wait(&Frozen, Instant::MAX).unwrap();
+        assert_eq!(out, WaitOutcome::Quiescent);
+        assert_eq!(t.begin_on(0).err(), Some(BeginError::Paused));
+        drop(pause);
+        for b in begins {
+            b.join().unwrap();
+        }
+        assert_eq!(t.in_flight(), 0);
+    });
+}

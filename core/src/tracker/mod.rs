@@ -8,7 +8,9 @@
 //! [PAUSED] [GUARD]  [in-flight count of this stripe]
 //! ```
 //!
-//! * `PAUSED` is set on **every** stripe while at least one pause is held.
+//! * `PAUSED` is set on **every** stripe while at least one pause is held. It may also be
+//!   set while none is: the last resume leaves the flags (*stale*), and the first `begin` on
+//!   a stripe clears its flag (*reopens* it). See "Closing and reopening the gate" below.
 //! * `GUARD` is never set at rest: `begin` refuses (`Overflow`) the increment that would
 //!   reach it, so a stripe holds at most 2^30 − 1 operations and transient overshoot by
 //!   concurrent rejected begins (≤ number of threads) can never carry into `PAUSED`.
@@ -22,8 +24,9 @@
 //! | rejected `begin` | CAS loop `c → c-1` if `c & !PAUSED ≠ 0`, first try `c = prev + 1` | Release | rollback; if it leaves exactly `PAUSED`: bump + wake |
 //! | `end` (guard) | CAS loop `c → c-1` if `c & !PAUSED ≠ 0`, first try `c` = the value its `begin` wrote | Release | if `c == PAUSED + 1`: bump + wake (the pauser) |
 //! | `end_token` | CAS loop `c → c-1` if `c & !PAUSED ≠ 0`, first try `c = 1` | Release | else `NotInFlight`, never underflows |
-//! | first `pause` | `fetch_or(PAUSED)` per stripe | AcqRel | under the control lock |
-//! | last `resume` | `fetch_and(!PAUSED)` per stripe | AcqRel | under the control lock, then bump + wake |
+//! | `begin` that read a stale `PAUSED` | gate `fetch_add(OPENER)`; if not `CLOSED`: CAS `c → c & !PAUSED`; gate `fetch_sub(OPENER)` | Acquire / AcqRel / Release | admitted (its increment stays) |
+//! | first `pause` | gate `fetch_or(CLOSED)`, wait for openers, then `fetch_or(PAUSED)` on each stripe not already flagged | AcqRel | under the control lock |
+//! | last `resume` | gate `fetch_and(!CLOSED)`; stripes untouched | Release | under the control lock, then bump (+ wake if anyone waits) |
 //!
 //! "bump + wake" = [`WaitWord::wake`]: a `fetch_add` (Release) on the wait word, and
 //! [`WaitStrategy::wake_all`] only if a waiter announced itself (see [`crate::wait`]).
@@ -55,6 +58,36 @@
 //!
 //! A transient increment by a rejected `begin` can make a stripe read `PAUSED|1`
 //! momentarily; its rollback then performs the wake (the Java original forgot it: B4).
+//!
+//! # Closing and reopening the gate (fewer than `S` writes per idle pause + resume)
+//!
+//! A one-RMW `begin` must find the gate in its own stripe word, so the first pause has to
+//! flag every stripe. But nothing forces the last resume to clear them: it only clears
+//! `CLOSED` in the control block's gate word (`pause.rs`), and a `begin` that reads `PAUSED`
+//! (its slow path, taken anyway when paused) asks the gate word whether the flag is stale.
+//! If so it clears the flag with a CAS (keeping every count) and is admitted. The next first
+//! pause then writes only the stripes that were reopened since: an idle pause + resume (or
+//! one on a tracker whose hot stripes are few) writes no stripe at all, and a stripe pays one
+//! reopen per pause cycle, on its first `begin`.
+//!
+//! The handshake that keeps a reopen from slipping past a closing pause lives in one word,
+//! `gate = CLOSED | openers`. A reopening `begin` registers (`fetch_add(OPENER)`) and reopens
+//! only if that RMW read `CLOSED` clear; then leaves (`fetch_sub`, Release). The first pause
+//! sets `CLOSED` (`fetch_or`, AcqRel) and, if that read openers, waits (Acquire loads) until
+//! they left, **then** reads the stripes. In the gate's modification order every opener's
+//! registration is before or after the `fetch_or(CLOSED)`: after, it read `CLOSED` and
+//! reopens nothing; before, its CAS happens-before the pauser's stripe loads (its Release
+//! exit is read by the pauser's Acquire), so the pauser sees the stripe reopened and flags
+//! it again. Hence once the pauser has read a stripe as `PAUSED`, nothing clears that flag
+//! until the last resume, and the confirm and quiescence arguments above hold as if the
+//! pause had written it: every operation admitted on that stripe precedes (in the stripe's
+//! modification order) the RMW that last set the flag. Work done while paused still
+//! happens-before the operations admitted after the resume: the resume's Release
+//! `fetch_and(!CLOSED)` is read by the reopener's Acquire registration, and later `begin`s on
+//! that stripe read the release sequence of the reopening CAS.
+//!
+//! Loom: `reopen_races_the_next_pause` and `two_reopeners_and_a_pause` (both fail when the
+//! pauser does not wait for the openers).
 //!
 //! # Every decrement is checked, and none starts with a load
 //!
@@ -310,14 +343,18 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
             // Unreachable: index < S. Kept instead of indexing so that nothing can panic.
             return Err(BeginError::Overflow);
         };
-        // Acquire: pairs with the Release of the last `resume`'s `fetch_and` (work done
-        // while paused happens-before this operation). The value read decides admission.
+        // Acquire: pairs with the Release of the CAS that reopened this stripe after the last
+        // resume (work done while paused happens-before this operation). The value read
+        // decides admission.
         let prev = stripe.fetch_add(1, Ordering::Acquire);
+        // `index < S <= 2^16`: the cast is lossless.
         if prev < ADMIT_BELOW {
-            // `index < S <= 2^16`: the cast is lossless.
             Ok(OpGuard::new(self, stripe, index as u32, prev + 1))
         } else {
-            Err(self.reject(stripe, prev))
+            match self.begin_slow(stripe, prev) {
+                Ok(guess) => Ok(OpGuard::new(self, stripe, index as u32, guess)),
+                Err(e) => Err(e),
+            }
         }
     }
 
@@ -333,8 +370,9 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
         let index = hint.checked_rem(S).unwrap_or(0);
         let outcome = self.block_on(clock, deadline, || {
             let stripe = self.stripes.get(index)?;
-            // Cheap check first: no transient increment while the gate is visibly closed.
-            if stripe.load(Ordering::Acquire) & PAUSED != 0 {
+            // Cheap check first: no transient increment while the gate is visibly closed (a
+            // flag left by the last resume is not: the begin below reopens that stripe).
+            if stripe.load(Ordering::Acquire) & PAUSED != 0 && self.control.is_closed() {
                 return None;
             }
             match self.begin_on(index) {
@@ -456,21 +494,35 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
         }
     }
 
-    /// Roll back a rejected begin and say why it was rejected.
+    /// A `begin` whose `fetch_add` read `prev >= ADMIT_BELOW`: a `PAUSED` flag (held, or
+    /// left by the last resume: then reopen the stripe and admit) or a full stripe. Returns
+    /// the guard's guess, or rolls back and says why.
     #[cold]
     #[inline(never)]
-    fn reject(&self, stripe: &AtomicU32, prev: u32) -> BeginError {
+    fn begin_slow(&self, stripe: &AtomicU32, prev: u32) -> Result<u32, BeginError> {
+        let count = prev & !PAUSED;
+        let why = if prev & PAUSED == 0 {
+            BeginError::Overflow
+        } else if !self.control.reopen(stripe) {
+            BeginError::Paused
+        } else if count < ADMIT_BELOW {
+            // The flag was stale; the stripe is open and our increment stays counted.
+            return Ok(count + 1);
+        } else {
+            BeginError::Overflow
+        };
+        Err(self.reject(stripe, prev, why))
+    }
+
+    /// Roll back a rejected begin (whose `fetch_add` read `prev`); returns `why`.
+    fn reject(&self, stripe: &AtomicU32, prev: u32, why: BeginError) -> BeginError {
         // A checked decrement, guessing that nothing changed since our increment: a forged
         // `end_token` may already have taken the transient count (`None`: nothing to undo).
         if checked_decrement(stripe, prev.wrapping_add(1)) == Some(PAUSED | 1) {
             // B4: the rollback emptied a paused stripe; the pauser may be waiting for it.
             self.wake();
         }
-        if prev & PAUSED != 0 {
-            BeginError::Paused
-        } else {
-            BeginError::Overflow
-        }
+        why
     }
 
     /// Announce a condition change to waiters: bump (Release) then wake.

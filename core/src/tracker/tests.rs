@@ -21,7 +21,22 @@ fn stripe_word_layout() {
     drop(a);
     assert_eq!(raw(&t, 1), PAUSED);
     drop(p);
-    assert_eq!((raw(&t, 0), raw(&t, 1)), (0, 0));
+    // The resume leaves the flags (no stripe write); the first begin on a stripe reopens it.
+    assert_eq!((raw(&t, 0), raw(&t, 1)), (PAUSED, PAUSED));
+    assert!(!t.is_paused() && t.in_flight() == 0);
+    let b = t.begin_on(1).unwrap();
+    assert_eq!((raw(&t, 0), raw(&t, 1)), (PAUSED, 1), "stripe 1 reopened");
+    drop(b);
+    assert_eq!((raw(&t, 0), raw(&t, 1)), (PAUSED, 0));
+    // The next pause writes only the reopened stripe; both read PAUSED.
+    let p = t.pause().unwrap();
+    assert_eq!((raw(&t, 0), raw(&t, 1)), (PAUSED, PAUSED));
+    assert_eq!(
+        t.begin_on(0).err(),
+        Some(BeginError::Paused),
+        "a flag held is no stale flag"
+    );
+    drop(p);
 }
 
 #[test]
@@ -38,6 +53,9 @@ fn overflow_guard_refuses_the_last_increment() {
     assert_eq!(t.begin().err(), Some(BeginError::Paused));
     assert_eq!(raw(&t, 0), PAUSED | (GUARD - 1));
     drop(p);
+    // Resumed: the flag is stale; a begin reopens the stripe but the stripe is still full.
+    assert_eq!(t.begin().err(), Some(BeginError::Overflow));
+    assert_eq!(raw(&t, 0), GUARD - 1, "reopened, rolled back");
     drop(last);
     assert_eq!(raw(&t, 0), GUARD - 2);
     s.store(0, Ordering::Relaxed);
@@ -68,8 +86,13 @@ fn guard_end_after_stolen_count_is_refused() {
     );
     assert_eq!(t.begin().err(), Some(BeginError::Paused));
     drop(p);
-    assert_eq!(raw(&t, 0), 0);
+    assert_eq!(
+        raw(&t, 0),
+        PAUSED,
+        "resumed: the flag stays until a begin reopens"
+    );
     let g = t.begin().unwrap();
+    assert_eq!(raw(&t, 0), 1);
     assert_eq!(t.end_token(OpToken::from_parts(t.id(), 0)), Ok(()));
     drop(g);
     assert_eq!(raw(&t, 0), 0, "refused without pause too");
@@ -93,7 +116,7 @@ fn guard_ends_in_any_order_from_any_guess() {
     assert_eq!(raw(&t, 0), PAUSED);
     assert!(t.is_quiescent());
     drop(p);
-    assert_eq!(raw(&t, 0), 0);
+    assert_eq!(raw(&t, 0), PAUSED, "left for the next begin to reopen");
 }
 
 #[test]
@@ -104,6 +127,9 @@ fn end_token_never_underflows() {
     assert_eq!(t.end_token(tok), Err(EndError::NotInFlight));
     assert_eq!(raw(&t, 1), PAUSED);
     drop(p);
+    assert_eq!(t.end_token(tok), Err(EndError::NotInFlight));
+    assert_eq!(raw(&t, 1), PAUSED, "a stale flag, untouched");
+    drop(t.begin_on(1).unwrap());
     assert_eq!(t.end_token(tok), Err(EndError::NotInFlight));
     assert_eq!(raw(&t, 1), 0);
 }
@@ -175,7 +201,7 @@ fn rejected_begin_rollback_wakes_a_waiting_pauser() {
     let prev = s.fetch_add(1, Ordering::Acquire);
     assert_eq!(prev, PAUSED | 1);
     let seen = t.word.load();
-    assert_eq!(t.reject(s, prev), BeginError::Paused);
+    assert_eq!(t.reject(s, prev, BeginError::Paused), BeginError::Paused);
     assert_eq!(raw(&t, 0), PAUSED | 1);
     assert_eq!((t.waiter.wakes.get(), t.word.load()), (0, seen));
     // A pauser announces itself on the word (`RecordingWait::wait` returns at once).
@@ -190,7 +216,7 @@ fn rejected_begin_rollback_wakes_a_waiting_pauser() {
     assert!(!t.is_quiescent());
     t.word.wait(&t.waiter, seen, Instant::MAX);
     // The rollback empties the stripe: bump, then wake.
-    assert_eq!(t.reject(s, prev), BeginError::Paused);
+    assert_eq!(t.reject(s, prev, BeginError::Paused), BeginError::Paused);
     assert_eq!(raw(&t, 0), PAUSED);
     assert_eq!(t.waiter.wakes.get(), 2, "the rollback called wake_all");
     assert_ne!(
