@@ -3,7 +3,7 @@
 //! cost), and a waiter that blocks is still woken. Public API only.
 #![cfg(feature = "std")]
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use ftforest_core::{
@@ -92,6 +92,6 @@ fn blocked_waiters_are_still_woken() {
     });
     // Watchdog: a lost wake-up shows up as a hang of the scenario thread.
     done_rx
-        .recv_timeout(std::time::Duration::from_secs(120))
+        .recv_timeout(core::time::Duration::from_secs(120))
         .expect("watchdog: a waiter was never woken (or the scenario panicked)");
 }
