@@ -6,7 +6,7 @@
 #   make check-c              build and run the C tests against the shared library
 #   make asan                 C tests, demo and C++ example with -fsanitize=address
 #   make valgrind             C tests, demo and C++ example under valgrind memcheck
-#   make bench-c              the C hot-path benchmark (ftf_op_begin + ftf_op_end)
+#   make bench-c              C hot path (ftf_op_begin + ftf_op_end, shared + static) next to Rust's, one run
 #   make install PREFIX=/usr/local   library, headers (ftforest.h, ftforest.hpp + ftforest/*.hpp), ftforest.pc
 #   make uninstall PREFIX=/usr/local what install put there
 #   make header               regenerate include/ftforest.h (pinned cbindgen)
@@ -85,6 +85,9 @@ $(BUILD)/demo_cpp: examples/cpp/demo.cpp $(CPP_HDRS) | $(BUILD)
 $(BUILD)/bench_c: examples/c/bench.c include/ftforest.h | $(BUILD)
 	$(CC) -O2 $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
 
+$(BUILD)/bench_c_static: examples/c/bench.c include/ftforest.h $(RELEASE)/libftforest.a | $(BUILD)
+	$(CC) -O2 $(WARN) $(CSTD) $(INC) $< -o $@ $(RELEASE)/libftforest.a $(LIBS_PRIVATE)
+
 $(BUILD)/test_%: examples/c/tests/test_%.c $(C_HDRS) | $(BUILD)
 	$(CC) $(CFLAGS) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
 
@@ -137,8 +140,9 @@ valgrind: c-programs
 	@echo "== valgrind demo_cpp"; $(VALGRIND) $(VG_FLAGS) $(BUILD)/demo_cpp > $(BUILD)/demo_cpp.vg.out || { cat $(BUILD)/demo_cpp.vg.out; exit 1; }
 	@tail -n 3 $(BUILD)/demo_cpp.vg.out
 
-bench-c: lib $(BUILD)/bench_c
-	$(BUILD)/bench_c
+bench-c: lib $(BUILD)/bench_c $(BUILD)/bench_c_static
+	$(CARGO) build --release -p ftforest-ffi --example rust_hot_path
+	BIN=$(ROOT)/target scripts/bench-c.sh
 
 # ---- install ------------------------------------------------------------------------------
 

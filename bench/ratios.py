@@ -15,7 +15,7 @@ import sys
 
 FT = "ftforest_guard"
 PEERS = ["floor", "ftforest_guard", "ftforest_token", "ftforest_begin_on", "ftforest_spin", "java_port",
-         "std_rwlock", "parking_lot_rwlock", "sharded_lock", "mutex"]
+         "std_rwlock", "parking_lot_rwlock", "sharded_lock", "mutex", "one_word"]
 
 
 def load(root):
@@ -74,6 +74,17 @@ def main():
               f"| {ns(two[p])} | {ratio(two[p], two['floor'])} | {ratio(two[p], two[FT])} "
               f"| {ns(wall[p])} | {ratio(wall[p], wall[FT])} |")
 
+    idle = {p: get("pause_resume_idle", p) for p in PEERS}
+    if any(v is not None for v in idle.values()):
+        print("\n### Pause + resume with nothing in flight (ns per pair, thread CPU time)\n")
+        print("| peer | ns | ÷ sharded_lock | ÷ one_word | peer ÷ ftforest |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for p in PEERS:
+            if idle[p] is None:
+                continue
+            print(f"| {p} | {ns(idle[p])} | {ratio(idle[p], idle['sharded_lock'])} "
+                  f"| {ratio(idle[p], idle['one_word'])} | {ratio(idle[p], idle[FT])} |")
+
     print("\n### Pause wake latency: last `end` → `pause_wait` returns (ns)\n")
     print("| peer | mean (criterion) | median | p99 | samples | median ÷ ftforest |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -106,6 +117,14 @@ def main():
     if one.get("ftforest_token") and one["floor"]:
         r = one["ftforest_token"] / one["floor"]
         print(f"* 1 thread, token pair ÷ floor = {r:.2f} (goal ≤ 1.20): {'met' if r <= 1.2 else 'MISSED'}")
+    if idle.get(FT) and idle.get("sharded_lock"):
+        r = idle[FT] / idle["sharded_lock"]
+        print(f"* pause + resume (idle) ÷ ShardedLock write lock + unlock = {r:.2f} (goal ≤ 1.00): "
+              f"{'met' if r <= 1.0 else 'MISSED'}")
+    if one.get(FT) and one.get("floor"):
+        r = one[FT] / one["floor"]
+        print(f"* begin + end ÷ floor = {r:.2f} (issue 7 item 15: stays ≤ 1.10): "
+              f"{'met' if r <= 1.1 else 'MISSED'}")
     for label, table in (("2 threads (CPU time)", two), ("2 threads (wall clock)", wall)):
         if not table.get(FT):
             continue

@@ -631,6 +631,8 @@ typedef uint64_t (*ftf_clock_fn)(void *userdata);
 
 // Blocks the calling thread while `*addr == expected`.
 //
+// `expected` always has bit 0 (the waiter flag) set: the library announced this waiter on
+// `addr` before the call, so the next state change calls `wake`.
 // Called by the thread that waits (a pauser waiting for quiescence, a `begin_wait`, a waiting
 // recovery-lock acquire), with no libftforest lock held. Must return when `*addr != expected`
 // (read it atomically, e.g. `__atomic_load_n` or `FUTEX_WAIT`), when `wake` was called on
@@ -644,7 +646,10 @@ typedef void (*ftf_wait_fn)(void *userdata, uint32_t *addr, uint32_t expected, u
 // Wakes every thread blocked in the `wait` callback on `addr`.
 //
 // Called by the thread that changed the state (an operation's end, a resume, a permit
-// release), with no libftforest lock held, after `*addr` was changed. Must not block for
+// release), with no libftforest lock held, after `*addr` was changed, and only when a waiter
+// announced itself on `addr` since the previous wake (bit 0 of `*addr` is that waiter flag;
+// the library sets it before calling `wait`): a state change with nobody waiting costs no
+// callback. Must not block for
 // long, must not unwind (C++: `noexcept`), must not call back into libftforest.
 typedef void (*ftf_wake_fn)(void *userdata, uint32_t *addr);
 
@@ -1835,7 +1840,7 @@ ftf_result ftf_stats_metrics(const struct ftf_stats *stats, uint32_t level, uint
 #endif
 
 #if defined(FTF_HOSTED)
-// Begins an operation on the calling thread's stripe and stores it in `*slot` (checked
+// Begins an operation (on a stripe chosen as for `ftf_op_begin`) and stores it in `*slot` (checked
 // mode): end it with `ftf_op_end_checked(tracker, slot)`. Lock-free, never blocks.
 //
 // Unlike a token, a slot names one operation: a second `ftf_op_end_checked` of the same
@@ -2043,7 +2048,9 @@ void ftf_tracker_free(const struct ftf_tracker *tracker);
 // The tracker's process-unique, non-zero id (tokens carry it); 0 for NULL.
 uint32_t ftf_tracker_id(const struct ftf_tracker *tracker);
 
-// Begins an operation on the calling thread's stripe. Never blocks. Lock-free.
+// Begins an operation on a stripe chosen from the calling thread's stack address (threads
+// on different stacks spread over the stripes; no thread-local lookup). Never blocks.
+// Lock-free.
 //
 // `FTF_OK`: `*token_out` is in flight until passed to `ftf_op_end`. `FTF_PAUSED`: the
 // tracker is paused (rejected, not queued). `FTF_OVERFLOW`: 2^30-1 operations on this

@@ -3,6 +3,8 @@
 //! * `tracker_1t/<peer>`: one `begin` + `end` pair on one thread (thread CPU time).
 //! * `tracker_2t/<peer>`: two threads on one object; CPU time per thread per pair.
 //! * `tracker_2t_wall/<peer>`: the same, wall-clock time per thread per pair.
+//! * `pause_resume_idle/<peer>`: `pause_wait` + `resume` with nothing in flight, one thread
+//!   (thread CPU time; a futex syscall's kernel time counts).
 //! * `pause_wake/<peer>`: last `end` → `pause_wait` returning (wall clock); criterion reports
 //!   the mean, the bench prints median and p99 (and writes them to `percentiles.json`).
 //!
@@ -45,6 +47,14 @@ fn two_threads<P: Peer, M: Measurement<Value = Duration>>(
     });
 }
 
+fn idle_pause<P: PausePeer>(g: &mut BenchmarkGroup<'_, ThreadCpu>) {
+    let p = P::create();
+    g.bench_function(P::NAME, |b| {
+        let p = black_box(&p);
+        b.iter(|| harness::pause_resume(p));
+    });
+}
+
 fn wake<P: PausePeer>(g: &mut BenchmarkGroup<'_, WallTime>) {
     let p = P::create();
     let mut samples = Samples::default();
@@ -66,6 +76,20 @@ fn tracker_1t(c: &mut Criterion<ThreadCpu>) {
     }
     for_each_peer!(run);
     run!(FtBeginOn);
+    g.finish();
+}
+
+fn pause_resume_idle(c: &mut Criterion<ThreadCpu>) {
+    let mut g = c.benchmark_group("pause_resume_idle");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50);
+    macro_rules! run {
+        ($t:ty) => {
+            idle_pause::<$t>(&mut g)
+        };
+    }
+    for_each_pause_peer!(run);
     g.finish();
 }
 
@@ -126,7 +150,7 @@ fn wall_config() -> Criterion {
 criterion_group! {
     name = cpu;
     config = cpu_config();
-    targets = tracker_1t, tracker_2t
+    targets = tracker_1t, pause_resume_idle, tracker_2t
 }
 criterion_group! {
     name = wall;

@@ -7,10 +7,8 @@
 //! * [`FtSpinGuard`]: the guard API with [`SpinWait`] (never parks: the no_std default), shown
 //!   in the wake-latency table only, as the lower bound of what waiting can cost.
 
-use core::time::Duration;
-
 use ftforest_core::{
-    Clock, OpGuard, OpToken, PauseGuard, SpinWait, StdClock, StdWait, Tracker, WaitOutcome,
+    Instant, OpGuard, OpToken, PauseGuard, SpinWait, StdClock, StdWait, Tracker, WaitOutcome,
 };
 
 use crate::{PausePeer, Peer};
@@ -18,15 +16,12 @@ use crate::{PausePeer, Peer};
 /// The default stripe count of `Tracker` (what `Tracker::new()` gives).
 const STRIPES: usize = 8;
 
-/// How long a benchmark pause may wait: never reached (the harness ends within microseconds).
-const FAR: Duration = Duration::from_secs(60);
-
 fn pause_far<W: ftforest_core::WaitStrategy, const S: usize>(
     t: &Tracker<W, S>,
 ) -> PauseGuard<'_, W, S> {
-    let clock = StdClock;
-    let deadline = clock.now().saturating_add(FAR);
-    match t.pause_wait(&clock, deadline) {
+    // No deadline (`Instant::MAX`), like the peers' `write()`: the clock is read only if the
+    // pause has to wait, so an idle pause + resume reads no clock.
+    match t.pause_wait(&StdClock, Instant::MAX) {
         Ok((g, WaitOutcome::Quiescent)) => g,
         Ok((_, other)) => panic!("bench pause ended {other:?}, not quiescent"),
         Err(e) => panic!("bench pause refused: {e}"),

@@ -29,6 +29,13 @@ pub fn pair<P: Peer>(p: &P) {
     }
 }
 
+/// One `pause_wait` + `resume` (with nothing in flight, the pause returns at once).
+#[inline(always)]
+pub fn pause_resume<P: PausePeer>(p: &P) {
+    let g = p.pause_wait();
+    p.resume(g);
+}
+
 /// Spin until `done()` holds, yielding the CPU now and then (the machine is shared).
 #[inline]
 fn spin_until(mut done: impl FnMut() -> bool) {

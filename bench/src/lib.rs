@@ -16,6 +16,7 @@
 //! | [`JavaTracker`] | `java_tracker.rs` | a faithful port of Luciferase's `InFlightOperationTracker` |
 //! | [`StdRwLock`], [`PlRwLock`], [`Sharded`] | `rwlocks.rs` | read lock = operation, write lock = pause |
 //! | [`MutexCounter`] | `mutex_counter.rs` | a counter and a paused flag under one `std::sync::Mutex` |
+//! | [`OneWord`] | `one_word.rs` | `PAUSED \| count` in one `AtomicU32`: the floor of pause + resume |
 //!
 //! Monomorphised generics, not trait objects: a virtual call would add a few nanoseconds to
 //! every peer and hide the differences being measured. [`for_each_peer!`] and
@@ -29,12 +30,14 @@ pub mod ftforest;
 pub mod harness;
 pub mod java_tracker;
 pub mod mutex_counter;
+pub mod one_word;
 pub mod rwlocks;
 
 pub use floor::Floor;
 pub use ftforest::{FtBeginOn, FtGuard, FtSpinGuard, FtToken};
 pub use java_tracker::JavaTracker;
 pub use mutex_counter::MutexCounter;
+pub use one_word::OneWord;
 pub use rwlocks::{PlRwLock, Sharded, StdRwLock};
 
 /// Something that admits and finishes operations: the hot path being compared.
@@ -87,6 +90,7 @@ macro_rules! for_each_peer {
         $m!($crate::PlRwLock);
         $m!($crate::Sharded);
         $m!($crate::MutexCounter);
+        $m!($crate::OneWord);
     };
 }
 
@@ -102,5 +106,6 @@ macro_rules! for_each_pause_peer {
         $m!($crate::PlRwLock);
         $m!($crate::Sharded);
         $m!($crate::MutexCounter);
+        $m!($crate::OneWord);
     };
 }

@@ -74,11 +74,11 @@
 //!
 //! # Waiting for capacity
 //!
-//! Every release bumps a [`WaitWord`] after its `fetch_sub` and calls
-//! [`WaitStrategy::wake_all`]; [`RecoveryLock::acquire_wait`] reads the word before each
-//! retry and waits only while it is unchanged (the futex protocol of `crate::wait`), so a
-//! release can never be missed by a waiter. The extra cost per release is one RMW plus the
-//! strategy's `wake_all` (nothing for [`SpinWait`]).
+//! Every release bumps a [`WaitWord`] after its `fetch_sub` ([`WaitWord::wake`]), which calls
+//! [`WaitStrategy::wake_all`] only when a waiter announced itself;
+//! [`RecoveryLock::acquire_wait`] reads the word before each retry and waits only while it is
+//! unchanged (the futex protocol of `crate::wait`), so a release can never be missed by a
+//! waiter. The extra cost per release is one RMW when nobody waits.
 //!
 //! # Orderings
 //!
@@ -505,7 +505,7 @@ impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryLock<S, W> {
                 Err(AcquireError::AtCapacity) => {}
                 other => return other,
             }
-            self.waiter.wait(&self.word, seen, deadline);
+            self.word.wait(&self.waiter, seen, deadline);
         }
     }
 
@@ -555,8 +555,7 @@ impl<S: AsRef<[LockSlot]>, W: WaitStrategy> RecoveryLock<S, W> {
         slot.store(FREE, Ordering::Release);
         // Capacity changed: bump after the decrement (Release, pairs with the Acquire load
         // of a waiter in `acquire_wait`), then wake (futex protocol of `crate::wait`).
-        self.word.bump();
-        self.waiter.wake_all(&self.word);
+        self.word.wake(&self.waiter);
         Ok(())
     }
 

@@ -18,6 +18,11 @@
 //! * Hence `len <= n`: with `capacity >= n` a push never fails with [`PushError::Full`].
 //! * Every rank that was pushed is either still in the queue or was returned by exactly one
 //!   [`RecoveryQueue::pop`] / [`RecoveryQueue::remove`]: nothing is dropped silently.
+//! * **Vacated ring entries read 0.** `pop` and `remove` zero the entry they vacate, so every
+//!   slot outside the ring positions `0..len` reads 0 (as fresh storage does). An empty queue
+//!   therefore leaves all-zero storage behind, and a later queue over the same storage with a
+//!   larger `n` (whose bitset then covers former ring entries) does not mistake leftover
+//!   ranks for membership bits.
 //!
 //! # Concurrency: a short spin lock (not lock-free) plus a seqlock for readers
 //!
@@ -334,8 +339,11 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
         if len == 0 {
             return None;
         }
-        let rank = self.ring_slot(head, 0)?.load(Ordering::Relaxed);
+        let slot = self.ring_slot(head, 0)?;
+        let rank = slot.load(Ordering::Relaxed);
         guard.begin_write();
+        // Vacated entries read 0 (see "Vacated ring entries" in the module docs).
+        slot.store(0, Ordering::Relaxed);
         // Every ring entry is a known rank (only `push` writes entries, after its check).
         if let Some((word, bit)) = self.member_word(rank) {
             word.fetch_and(!bit, Ordering::Release);
@@ -379,6 +387,10 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
             if let (Some(dst), Some(src)) = (self.ring_slot(head, i), self.ring_slot(head, i + 1)) {
                 dst.store(src.load(Ordering::Relaxed), Ordering::Relaxed);
             }
+        }
+        // The youngest position is now vacated: it reads 0 again (see the module docs).
+        if let Some(last) = self.ring_slot(head, len - 1) {
+            last.store(0, Ordering::Relaxed);
         }
         word.fetch_and(!bit, Ordering::Release);
         self.len.store(len - 1, Ordering::Release);

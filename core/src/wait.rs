@@ -1,21 +1,42 @@
 //! Blocking without lost wake-ups: a futex-style [`WaitWord`] plus a pluggable
-//! [`WaitStrategy`].
+//! [`WaitStrategy`], and no wake-up call at all when nobody waits.
 //!
-//! # Protocol (futex semantics)
+//! # The word
 //!
 //! ```text
-//! waker:   change the condition (atomic RMW/store)      waiter:  seen = word.load()   (Acquire)
-//!          word.bump()            (fetch_add, Release)           re-check the condition
-//!          strategy.wake_all(&word)                              strategy.wait(&word, seen, deadline)
+//!  31 ............................ 1   0
+//! [sequence (wrapping, +1 per bump)] [WAITING]
 //! ```
 //!
-//! `wait` blocks only while `word` still holds `seen`, and that check is atomic with respect
-//! to `wake_all` (under the strategy's mutex, or inside the kernel for a futex). So a wake
-//! that happens after the waiter read `seen` either changed the word before the check (the
-//! waiter returns at once) or finds the waiter already blocked (and wakes it). If the
-//! waiter's `seen` already includes the bump, its Acquire load synchronises with the bump's
-//! Release and the re-check sees the changed condition. Hence no wake-up is lost, whatever
-//! orderings the condition itself uses.
+//! `WAITING` says that a waiter announced itself since the last bump; only then does a
+//! waker call [`WaitStrategy::wake_all`] (for `StdWait` a mutex and a condvar notify, a
+//! syscall: most of what an idle `resume` used to cost, issue 7 item 15).
+//!
+//! # Protocol (futex semantics plus the waiter flag)
+//!
+//! ```text
+//! waker ([`WaitWord::wake`]):                         waiter ([`WaitWord::wait`]):
+//!   change the condition (atomic RMW/store)              seen = word.load()            (Acquire)
+//!   prev = word.fetch_add(2)          (Release)          re-check the condition
+//!   if prev & WAITING:                                   v = word.fetch_or(WAITING)     (Acquire)
+//!       word.fetch_and(!WAITING)      (Relaxed)          if v's sequence != seen's: return (re-check)
+//!       strategy.wake_all(&word)                         strategy.wait(&word, v | WAITING, deadline)
+//! ```
+//!
+//! All four RMWs are on the one word, so they are totally ordered (its modification order).
+//! Take a waiter that goes to sleep: its `fetch_or` read the sequence it saw before its
+//! re-check, so every bump either precedes its `seen` load — then that Acquire load
+//! synchronises with the bump's Release and the re-check saw the change — or follows its
+//! `fetch_or`. Such a bump reads `WAITING` (set by this waiter, and cleared only by a
+//! `fetch_and` that is itself followed by a `wake_all` and comes after this `fetch_or`), so
+//! that waker calls `wake_all`; and the bump changed the word after the waiter read
+//! `v | WAITING`, so `wait` (atomic comparison and sleep with respect to `wake_all`: under
+//! the strategy's mutex, or inside the kernel for a futex) either returns at once or is
+//! woken. The `fetch_and` may also wake a waiter early (it changes the word): waits may
+//! return spuriously, and every caller loops. A bump that reads `WAITING` clear has no
+//! waiter to wake: any later waiter reads a `seen` that includes the bump. Hence no
+//! wake-up is lost, whatever orderings the condition itself uses, and a waker pays one RMW
+//! (`fetch_add`) when nobody waits.
 //!
 //! # Strategies
 //!
@@ -29,16 +50,23 @@
 //! An embedder (the C library) implements [`WaitStrategy`] with a callback pair
 //! `wait(void *userdata, uint32_t *addr, uint32_t expected, uint64_t deadline_ns)` /
 //! `wake_all(void *userdata, uint32_t *addr)`, passing [`WaitWord::as_ptr`] and
-//! [`Instant::as_nanos`]: exactly the `FUTEX_WAIT`/`FUTEX_WAKE` contract.
+//! [`Instant::as_nanos`]: exactly the `FUTEX_WAIT`/`FUTEX_WAKE` contract. `wake_all` is
+//! called only after a waiter announced itself.
 
 use crate::sync::{AtomicU32, Ordering};
 use crate::time::Instant;
 
-/// A 32-bit sequence word that wakers bump and waiters compare against (a futex word).
+/// Waiter flag (bit 0): a waiter announced itself since the last bump.
+const WAITING: u32 = 1;
+/// One step of the sequence (bits 1..31).
+const SEQ_ONE: u32 = 2;
+
+/// A 32-bit word that wakers bump and waiters compare against (a futex word), with a
+/// waiter flag so that a waker with nobody to wake skips [`WaitStrategy::wake_all`].
 ///
-/// Only its changes matter, never its value: it wraps freely. It is `#[repr(transparent)]`
-/// over an atomic with the layout of `u32`, so [`WaitWord::as_ptr`] may be handed to a
-/// futex or a C condvar callback.
+/// Only changes of the sequence matter, never its value: it wraps freely. It is
+/// `#[repr(transparent)]` over an atomic with the layout of `u32`, so [`WaitWord::as_ptr`]
+/// may be handed to a futex or a C condvar callback. Layout and protocol: module docs.
 #[derive(Debug)]
 #[repr(transparent)]
 pub struct WaitWord {
@@ -64,18 +92,53 @@ impl WaitWord {
     }
 
     /// The current value (Acquire: pairs with the Release of [`WaitWord::bump`], so a waiter
-    /// that sees a bump also sees the condition change made before it).
+    /// that sees a bump also sees the condition change made before it). Read it before
+    /// re-checking the condition, then pass it to [`WaitWord::wait`].
     #[inline]
     pub fn load(&self) -> u32 {
         self.word.load(Ordering::Acquire)
     }
 
-    /// Announce a condition change: `fetch_add(1, Release)` (wrapping). Call it after
-    /// changing the condition and before [`WaitStrategy::wake_all`].
+    /// Announce a condition change: advance the sequence (`fetch_add(2, Release)`, wrapping)
+    /// and, if a waiter announced itself since the last bump, clear the flag and return
+    /// `true`: the caller must then call [`WaitStrategy::wake_all`]. Prefer
+    /// [`WaitWord::wake`], which does both.
     #[inline]
-    pub fn bump(&self) {
+    pub fn bump(&self) -> bool {
         // Release: pairs with the Acquire in `load`; publishes the condition change.
-        self.word.fetch_add(1, Ordering::Release);
+        let prev = self.word.fetch_add(SEQ_ONE, Ordering::Release);
+        if prev & WAITING == 0 {
+            return false;
+        }
+        // Relaxed: only the modification order matters (module docs); the sleeping waiters
+        // are woken by the caller's `wake_all`, which follows.
+        self.word.fetch_and(!WAITING, Ordering::Relaxed);
+        true
+    }
+
+    /// Announce a condition change and wake the waiters, if any: [`WaitWord::bump`], then
+    /// `strategy.wake_all(self)` only when a waiter announced itself. Call it after changing
+    /// the condition.
+    #[inline]
+    pub fn wake<W: WaitStrategy + ?Sized>(&self, strategy: &W) {
+        if self.bump() {
+            strategy.wake_all(self);
+        }
+    }
+
+    /// Block (through `strategy`) until the word moves past `seen`, `deadline` passes, or
+    /// spuriously. `seen` is a value from [`WaitWord::load`] read **before** the caller
+    /// re-checked its condition. Announces the waiter (sets the flag) first and returns at
+    /// once if a bump came after `seen`. The caller loops: re-read, re-check, wait.
+    #[inline]
+    pub fn wait<W: WaitStrategy + ?Sized>(&self, strategy: &W, seen: u32, deadline: Instant) {
+        // Acquire: a newer sequence read here comes with its condition change (the caller
+        // re-checks anyway). The RMW places the flag in the word's modification order.
+        let v = self.word.fetch_or(WAITING, Ordering::Acquire);
+        if (v ^ seen) & !WAITING != 0 {
+            return;
+        }
+        strategy.wait(self, v | WAITING, deadline);
     }
 
     /// The address of the word, for futex-style wait/wake callbacks. The pointer is valid
@@ -115,7 +178,8 @@ pub trait WaitStrategy {
     fn wait(&self, word: &WaitWord, expected: u32, deadline: Instant);
 
     /// Wake every thread blocked in [`wait`](WaitStrategy::wait) on `word`. The caller has
-    /// already bumped `word`.
+    /// already bumped `word`. Called (by [`WaitWord::wake`]) only when a waiter announced
+    /// itself since the previous bump, so an idle waker never gets here.
     fn wake_all(&self, word: &WaitWord);
 }
 
@@ -272,14 +336,55 @@ mod tests {
     fn bump_changes_the_word_and_wraps() {
         let w = WaitWord::new();
         assert_eq!(w.load(), 0);
-        w.bump();
-        assert_eq!(w.load(), 1);
+        assert!(!w.bump(), "nobody announced: no wake needed");
+        assert_eq!(w.load(), SEQ_ONE);
         // SAFETY: `w` is alive and only this thread accesses it; an atomic store through
         // the pointer is how a futex-based embedder would use it.
         unsafe { core::sync::atomic::AtomicU32::from_ptr(w.as_ptr()) }
             .store(u32::MAX, core::sync::atomic::Ordering::Relaxed);
-        w.bump();
-        assert_eq!(w.load(), 0);
+        assert!(w.bump(), "the flag was set: wake needed");
+        assert_eq!(w.load(), 0, "wrapped, flag cleared");
+    }
+
+    /// Counts `wake_all` calls; `wait` returns at once (so a test can drive the protocol on
+    /// one thread).
+    #[derive(Default)]
+    struct Counting {
+        wakes: core::cell::Cell<u32>,
+        waits: core::cell::Cell<u32>,
+    }
+
+    impl WaitStrategy for Counting {
+        fn wait(&self, word: &WaitWord, expected: u32, _deadline: Instant) {
+            assert_eq!(word.load(), expected, "sleeps only on the announced value");
+            assert_eq!(expected & WAITING, WAITING);
+            self.waits.set(self.waits.get() + 1);
+        }
+        fn wake_all(&self, _word: &WaitWord) {
+            self.wakes.set(self.wakes.get() + 1);
+        }
+    }
+
+    /// Issue 7 item 15: `wake` calls `wake_all` only after a waiter announced itself, once
+    /// per announcement; a waiter whose `seen` is stale does not sleep.
+    #[test]
+    fn wake_calls_wake_all_only_when_someone_waits() {
+        let s = Counting::default();
+        let w = WaitWord::new();
+        w.wake(&s);
+        w.wake(&s);
+        assert_eq!(s.wakes.get(), 0, "idle wakers skip wake_all");
+        let seen = w.load();
+        w.wait(&s, seen, Instant::MAX);
+        assert_eq!(s.waits.get(), 1);
+        w.wake(&s);
+        assert_eq!(s.wakes.get(), 1, "an announced waiter is woken");
+        w.wake(&s);
+        assert_eq!(s.wakes.get(), 1, "the flag was cleared by the first wake");
+        // A stale `seen` (a bump since): returns without sleeping, flag set anyway (a later
+        // wake then wakes spuriously, which is allowed).
+        w.wait(&s, seen, Instant::MAX);
+        assert_eq!(s.waits.get(), 1);
     }
 
     #[test]
@@ -301,18 +406,22 @@ mod tests {
     }
 
     #[test]
-    fn std_wait_is_woken_by_wake_all() {
+    fn std_wait_is_woken_by_wake() {
         let s = Arc::new(StdWait::new());
         let w = Arc::new(WaitWord::new());
-        let seen = w.load();
-        let (s2, w2) = (Arc::clone(&s), Arc::clone(&w));
+        let cond = Arc::new(core::sync::atomic::AtomicBool::new(false));
+        let (s2, w2, c2) = (Arc::clone(&s), Arc::clone(&w), Arc::clone(&cond));
         let waker = std::thread::spawn(move || {
-            w2.bump();
-            s2.wake_all(&w2);
+            c2.store(true, core::sync::atomic::Ordering::Relaxed);
+            w2.wake(&*s2);
         });
         // Whether the wake lands before or after we block, we must return.
-        while w.load() == seen {
-            s.wait(&w, seen, Instant::MAX);
+        loop {
+            let seen = w.load();
+            if cond.load(core::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+            w.wait(&*s, seen, Instant::MAX);
         }
         waker.join().unwrap();
     }

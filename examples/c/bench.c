@@ -1,10 +1,14 @@
 /*
  * The FFI hot path from C: ftf_op_begin + ftf_op_end on one tracker, one thread, and the
  * opt-in checked pair ftf_op_begin_checked + ftf_op_end_checked (one caller-owned slot).
- * Prints ns per begin+end pair (best of several rounds). Compare with
- * `cargo bench -p ftforest-ffi --bench ffi_hot_path` (the same pair through Rust's Tracker).
+ * Prints ns per begin+end pair (best of 7 rounds) as `C <label> token <ns>` and
+ * `C <label> checked <ns>` lines.
  *
- *   make bench-c            (or: target/c/bench_c [iterations])
+ * `make bench-c` (scripts/bench-c.sh) runs this program linked against the shared and the
+ * static library, interleaved with the same pair through Rust's Tracker
+ * (ffi/examples/rust_hot_path.rs), and prints the best of each and the C / Rust ratios.
+ *
+ *   target/c/bench_c [iterations [label]]
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -52,6 +56,7 @@ static double measure(const ftf_tracker *t, long iterations,
 
 int main(int argc, char **argv) {
     long iterations = argc > 1 ? atol(argv[1]) : 5000000;
+    const char *label = argc > 2 ? argv[2] : "shared";
     if (iterations <= 0) {
         iterations = 5000000;
     }
@@ -66,9 +71,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "unexpected result\n");
         return 1;
     }
-    printf("C   ftf_op_begin+ftf_op_end:                 %.2f ns/op (best of 7 x %ld)\n", token,
-           iterations);
-    printf("C   ftf_op_begin_checked+ftf_op_end_checked: %.2f ns/op (best of 7 x %ld)\n", checked,
-           iterations);
+    printf("C %s token %.2f\n", label, token);
+    printf("C %s checked %.2f\n", label, checked);
     return 0;
 }

@@ -106,7 +106,7 @@ fn slot_word<'a>(slot: *mut ftf_op_slot) -> Result<&'a AtomicU64, ftf_result> {
 }
 
 impl ftf_tracker {
-    /// Begins an operation on the calling thread's stripe and stores it in `*slot` (checked
+    /// Begins an operation (on a stripe chosen as for `ftf_op_begin`) and stores it in `*slot` (checked
     /// mode): end it with `ftf_op_end_checked(tracker, slot)`. Lock-free, never blocks.
     ///
     /// Unlike a token, a slot names one operation: a second `ftf_op_end_checked` of the same
@@ -131,7 +131,7 @@ impl ftf_tracker {
                 v if v & IN_FLIGHT != 0 => return ftf_result::FTF_BUSY,
                 _ => return ftf_result::FTF_INVALID_ARGUMENT,
             }
-            let token = match t.begin_token() {
+            let token = match crate::tracker::begin_for_c(t) {
                 Ok(tok) => tok,
                 Err(e) => return e.into(),
             };

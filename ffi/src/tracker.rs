@@ -24,7 +24,8 @@
 //!   reference, so freeing the C handle while a forest uses the tracker is safe.
 
 use ftforest_core::{
-    BeginError, EndError, OpToken, PauseError, PauseToken, ResumeError, Tracker, WaitOutcome,
+    BeginError, EndError, OpGuard, OpToken, PauseError, PauseToken, ResumeError, Tracker,
+    WaitOutcome,
 };
 
 use crate::clock::{deadline_after, FfiClock};
@@ -166,6 +167,40 @@ pub(crate) fn outcome_result(o: WaitOutcome) -> ftf_result {
     }
 }
 
+/// Writes an operation token with ONE 8-byte store. A C caller passes the token back to
+/// `ftf_op_end` by value, i.e. with one 8-byte load from where it was written: two 4-byte
+/// stores there defeat store-to-load forwarding (a stall of about 10 cycles per pair on x86,
+/// issue 7 item 16).
+#[inline(always)]
+fn write_op_token(out: &mut ftf_op_token, token: ftf_op_token) {
+    // SAFETY: `ftf_op_token` is `repr(C)` with two `u32` fields: 8 bytes, no padding, so every
+    // token is a valid `u64` bit pattern (and the layout of `u64` in memory is the token's).
+    let bits = unsafe { core::mem::transmute::<ftf_op_token, u64>(token) };
+    // SAFETY: `out` is a unique reference to 8 writable bytes; the token's alignment is 4, so
+    // the store is unaligned-capable.
+    unsafe { core::ptr::write_unaligned(core::ptr::from_mut(out).cast::<u64>(), bits) }
+}
+
+/// Begins an operation for a C caller: on a stripe chosen from the calling thread's stack
+/// address, not from a thread-local variable.
+///
+/// Why: the core's `begin` keeps each thread's stripe in a thread-local, and in a shared
+/// library every thread-local access is a call to `__tls_get_addr` (general-dynamic TLS;
+/// Rust has no stable way to ask for initial-exec). That call was about 3 ns of the C pair's
+/// cost on the bench machine (issue 7 item 16). Threads run on disjoint stacks, so the
+/// address of a local, taken at 64 KiB granularity and hashed (Fibonacci hashing), spreads
+/// threads over the stripes like a random assignment; a thread's stripe may change with its
+/// call depth, which is harmless (the token names the stripe it used).
+#[inline(always)]
+pub(crate) fn begin_for_c(t: &FfiTracker) -> Result<OpToken, BeginError> {
+    let marker = 0u8;
+    let addr = core::ptr::addr_of!(marker) as usize as u64;
+    // The top 16 bits of the 64-bit product: a well-mixed stripe hint (`begin_on` takes it
+    // modulo the stripe count).
+    let hint = (addr >> 16).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48;
+    t.begin_on(hint as usize).map(OpGuard::into_token)
+}
+
 impl ftf_tracker {
     #[cfg(feature = "std")]
     /// Creates a tracker whose waiters park on a mutex + condition variable.
@@ -235,7 +270,9 @@ impl ftf_tracker {
         }
     }
 
-    /// Begins an operation on the calling thread's stripe. Never blocks. Lock-free.
+    /// Begins an operation on a stripe chosen from the calling thread's stack address (threads
+    /// on different stacks spread over the stripes; no thread-local lookup). Never blocks.
+    /// Lock-free.
     ///
     /// `FTF_OK`: `*token_out` is in flight until passed to `ftf_op_end`. `FTF_PAUSED`: the
     /// tracker is paused (rejected, not queued). `FTF_OVERFLOW`: 2^30-1 operations on this
@@ -253,9 +290,9 @@ impl ftf_tracker {
         ffi_panic_boundary! {
             let t = try_ref_from_ptr!(tracker);
             let out = try_out!(token_out);
-            match t.begin_token() {
+            match begin_for_c(t) {
                 Ok(tok) => {
-                    *out = tok.into();
+                    write_op_token(out, tok.into());
                     ftf_result::FTF_OK
                 }
                 Err(e) => e.into(),
@@ -276,7 +313,7 @@ impl ftf_tracker {
             let out = try_out!(token_out);
             match t.begin_on(stripe_hint as usize) {
                 Ok(guard) => {
-                    *out = guard.into_token().into();
+                    write_op_token(out, guard.into_token().into());
                     ftf_result::FTF_OK
                 }
                 Err(e) => e.into(),
@@ -300,7 +337,7 @@ impl ftf_tracker {
             let out = try_out!(token_out);
             match t.begin_wait(&FfiClock::default(), deadline_after(timeout_ns)) {
                 Ok(guard) => {
-                    *out = guard.into_token().into();
+                    write_op_token(out, guard.into_token().into());
                     ftf_result::FTF_OK
                 }
                 Err(e) => e.into(),

@@ -47,6 +47,8 @@ impl ftf_wait_kind {
 
 /// Blocks the calling thread while `*addr == expected`.
 ///
+/// `expected` always has bit 0 (the waiter flag) set: the library announced this waiter on
+/// `addr` before the call, so the next state change calls `wake`.
 /// Called by the thread that waits (a pauser waiting for quiescence, a `begin_wait`, a waiting
 /// recovery-lock acquire), with no libftforest lock held. Must return when `*addr != expected`
 /// (read it atomically, e.g. `__atomic_load_n` or `FUTEX_WAIT`), when `wake` was called on
@@ -62,7 +64,10 @@ pub type ftf_wait_fn = Option<
 /// Wakes every thread blocked in the `wait` callback on `addr`.
 ///
 /// Called by the thread that changed the state (an operation's end, a resume, a permit
-/// release), with no libftforest lock held, after `*addr` was changed. Must not block for
+/// release), with no libftforest lock held, after `*addr` was changed, and only when a waiter
+/// announced itself on `addr` since the previous wake (bit 0 of `*addr` is that waiter flag;
+/// the library sets it before calling `wait`): a state change with nobody waiting costs no
+/// callback. Must not block for
 /// long, must not unwind (C++: `noexcept`), must not call back into libftforest.
 pub type ftf_wake_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, addr: *mut u32)>;
 

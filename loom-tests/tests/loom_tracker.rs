@@ -10,9 +10,11 @@
 //! cargo test --release -p ftforest-loom-tests --test loom_tracker`
 
 use ftforest_core::{
-    BeginError, Clock, EndError, Instant, LoomWait, OpGuard, Tracker, WaitOutcome,
+    BeginError, Clock, EndError, Instant, LoomWait, OpGuard, OpToken, PauseGuard, Tracker,
+    WaitOutcome,
 };
 use loom::cell::UnsafeCell;
+use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -269,5 +271,166 @@ fn timed_out_pause_stays_paused() {
             WaitOutcome::Quiescent
         );
         ender.join().unwrap();
+    });
+}
+
+/// A thread that begins an operation on stripe 0 (guard API), signals `begun`, waits for
+/// `go` and drops the guard (issue 7 item 4 models). Guards borrow the tracker, so the
+/// guard lives on the thread that owns its `Arc`.
+fn guard_holder(t: &Arc<T>) -> (thread::JoinHandle<()>, Arc<AtomicBool>, Arc<AtomicBool>) {
+    let begun = Arc::new(AtomicBool::new(false));
+    let go = Arc::new(AtomicBool::new(false));
+    let handle = {
+        let (t, begun, go) = (Arc::clone(t), Arc::clone(&begun), Arc::clone(&go));
+        thread::spawn(move || {
+            let op = t.begin_on(0).unwrap();
+            begun.store(true, Ordering::Release);
+            while !go.load(Ordering::Acquire) {
+                thread::yield_now();
+            }
+            drop(op);
+        })
+    };
+    (handle, begun, go)
+}
+
+/// The end of the item-4 models: stripe 0 still refuses while `pause` is held, admits again
+/// once it is resumed, and nothing is left in flight (no flag or count was corrupted).
+fn paused_then_open_after(t: &T, pause: PauseGuard<'_, LoomWait, 2>) {
+    assert_eq!(t.begin_on(0).err(), Some(BeginError::Paused));
+    drop(pause);
+    assert!(t.begin_on(0).is_ok(), "resumed: the gate is open");
+    assert_eq!(t.in_flight(), 0);
+}
+
+fn wait_for(flag: &AtomicBool) {
+    while !flag.load(Ordering::Acquire) {
+        thread::yield_now();
+    }
+}
+
+/// Issue 7 item 4. A forged token (`OpToken::from_parts`) ends the count of a live guard,
+/// so the guard's own end finds its stripe empty. It must refuse that decrement, never
+/// borrow into `PAUSED`: before the fix the guard's `fetch_sub` wrapped to `PAUSED|GUARD|…`
+/// and a separate `fetch_add` undid it, so a `pause` whose `fetch_or` fell between the two
+/// was erased by the undo and a `begin` got in while paused.
+#[test]
+fn stolen_guard_end_races_pause() {
+    model("stolen_guard_end_races_pause", || {
+        let t = tracker();
+        let (holder, begun, go) = guard_holder(&t);
+        wait_for(&begun);
+        t.end_token(OpToken::from_parts(t.id(), 0)).unwrap();
+        go.store(true, Ordering::Release);
+        let pause = t.pause().unwrap();
+        assert_eq!(
+            t.begin_on(0).err(),
+            Some(BeginError::Paused),
+            "a begin got in while paused"
+        );
+        holder.join().unwrap();
+        paused_then_open_after(&t, pause);
+    });
+}
+
+/// Issue 7 item 4, the resume side: the same stolen guard end racing the last resume.
+/// Before the fix the undo `fetch_add` carried into `PAUSED` after the resume cleared it,
+/// leaving the stripe refusing every begin with nothing paused.
+#[test]
+fn stolen_guard_end_races_resume() {
+    model("stolen_guard_end_races_resume", || {
+        let t = tracker();
+        let (holder, begun, go) = guard_holder(&t);
+        wait_for(&begun);
+        let pause = t.pause_token().unwrap();
+        t.end_token(OpToken::from_parts(t.id(), 0)).unwrap();
+        go.store(true, Ordering::Release);
+        t.resume_token(pause).unwrap();
+        holder.join().unwrap();
+        assert!(!t.is_paused());
+        assert!(
+            t.begin_on(0).is_ok(),
+            "the stripe refuses begins after the last resume"
+        );
+        assert_eq!(t.in_flight(), 0);
+    });
+}
+
+/// Issue 7 item 4, the rollback side: a forged end takes the transient increment of a begin
+/// rejected by the pause; the rollback must not borrow into `PAUSED` either (before the fix
+/// its `fetch_sub` left `GUARD|…` with `PAUSED` clear: every later begin was refused with
+/// `Overflow`, resumed or not).
+#[test]
+fn forged_end_races_rejected_begin() {
+    model("forged_end_races_rejected_begin", || {
+        let t = tracker();
+        let pause = t.pause().unwrap();
+        let late = {
+            let t = Arc::clone(&t);
+            thread::spawn(move || assert_eq!(t.begin_on(0).err(), Some(BeginError::Paused)))
+        };
+        let _ = t.end_token(OpToken::from_parts(t.id(), 0));
+        late.join().unwrap();
+        paused_then_open_after(&t, pause);
+    });
+}
+
+/// Issue 7 item 15: the last resume leaves the stripes flagged (an idle pause + resume
+/// writes no stripe) and the first begin on a stripe reopens it. A reopening begin racing
+/// the next pause is either admitted and waited for, or rejected; a begin after the pause
+/// returned is rejected on every stripe, flagged by that pause or left flagged.
+#[test]
+fn reopen_races_the_next_pause() {
+    model("reopen_races_the_next_pause", || {
+        let t = tracker();
+        drop(t.pause().unwrap());
+        let work = Work::new();
+        let late = {
+            let (t, work) = (Arc::clone(&t), Arc::clone(&work));
+            thread::spawn(move || {
+                if let Ok(op) = t.begin_on(0) {
+                    work.write(&op);
+                }
+            })
+        };
+        let (pause, out) = t.pause_wait(&Frozen, Instant::MAX).unwrap();
+        assert_eq!(out, WaitOutcome::Quiescent);
+        let _ = work.read();
+        assert_eq!(t.begin_on(0).err(), Some(BeginError::Paused));
+        assert_eq!(t.begin_on(1).err(), Some(BeginError::Paused));
+        drop(pause);
+        late.join().unwrap();
+        assert_eq!(t.in_flight(), 0);
+        assert!(t.begin_on(0).is_ok(), "resumed: reopened again");
+    });
+}
+
+/// Two begins reopen the same stale stripe while a pause closes the gate: counts stay
+/// exact, and the pause still sees both ends (or both rejections).
+#[test]
+fn two_reopeners_and_a_pause() {
+    model("two_reopeners_and_a_pause", || {
+        let t = tracker();
+        drop(t.pause().unwrap());
+        let work = Work::new();
+        let begins: Vec<_> = (0..2)
+            .map(|_| {
+                let (t, work) = (Arc::clone(&t), Arc::clone(&work));
+                thread::spawn(move || {
+                    if let Ok(op) = t.begin_on(0) {
+                        work.0.with(|_| ());
+                        drop(op);
+                    }
+                })
+            })
+            .collect();
+        let (pause, out) = t.pause_wait(&Frozen, Instant::MAX).unwrap();
+        assert_eq!(out, WaitOutcome::Quiescent);
+        assert_eq!(t.begin_on(0).err(), Some(BeginError::Paused));
+        drop(pause);
+        for b in begins {
+            b.join().unwrap();
+        }
+        assert_eq!(t.in_flight(), 0);
     });
 }

@@ -72,6 +72,43 @@ fn new_refuses_storage_in_use() {
     assert!(!std::format!("{}", QueueConfigError::StorageInUse { rank: 3 }).is_empty());
 }
 
+/// Issue 7 item 8: an emptied queue leaves storage that a queue with a larger `n` accepts.
+/// Before the fix `pop` and `remove` left old ranks in the ring; the larger bitset covered
+/// them and `new` refused with `StorageInUse` although nothing was queued.
+#[test]
+fn emptied_storage_serves_a_queue_with_larger_n() {
+    let storage = slots::<40>();
+    let small = RecoveryQueue::new(&storage, 8).unwrap();
+    // Wrap the ring a few times, then empty it by pop and by remove.
+    for round in 0..3u32 {
+        for r in 1..8 {
+            small.push((r + round) % 8).unwrap();
+        }
+        assert!(small.remove((3 + round) % 8));
+        assert!(small.remove((7 + round) % 8));
+        while small.pop().is_some() {}
+    }
+    for r in [5, 6, 7] {
+        small.push(r).unwrap();
+    }
+    assert!(small.remove(6));
+    assert_eq!(drain(&small), [5, 7]);
+    assert_eq!((small.pop(), small.pop()), (Some(5), Some(7)));
+    let _ = small; // the first queue is done with the storage
+                   // 39 bitset words for 1,248 partitions, leaving one ring entry.
+    let large = match RecoveryQueue::new(&storage, 39 * 32) {
+        Ok(q) => q,
+        Err(e) => panic!("emptied storage refused for a larger n: {e:?}"),
+    };
+    assert!(
+        storage.iter().all(|s| s.0.load(Ordering::Relaxed) == 0),
+        "an empty queue leaves all-zero storage"
+    );
+    assert!(large.is_empty());
+    large.push(1_000).unwrap();
+    assert_eq!(large.pop(), Some(1_000));
+}
+
 #[test]
 fn fifo_order_with_wrap_around() {
     let q = RecoveryQueue::new(slots::<{ queue_storage_len(8, 3) }>(), 8).unwrap();

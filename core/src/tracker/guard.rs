@@ -1,7 +1,7 @@
 //! Guards and tokens of a [`Tracker`].
 //!
-//! * [`OpGuard`] — one admitted operation; drop ends it (ONE `fetch_sub` on its stripe).
-//!   Not `Clone`/`Copy`, and `into_token` consumes it, so a guard ends its operation
+//! * [`OpGuard`] — one admitted operation; drop ends it (ONE `compare_exchange` on its
+//!   stripe when nothing else changed it since the `begin`, else a checked CAS loop). Not `Clone`/`Copy`, and `into_token` consumes it, so a guard ends its operation
 //!   exactly once by construction.
 //! * [`PauseGuard`] — one held pause slot; drop resumes it (exactly once, same argument).
 //! * [`OpToken`] / [`PauseToken`] — `Copy` plain values naming (tracker id, stripe) and
@@ -16,23 +16,33 @@ use core::mem::ManuallyDrop;
 
 /// An operation in flight; dropping the guard ends it.
 ///
-/// While it lives, no pause of its tracker can report quiescence. Ending is one
-/// `fetch_sub(Release)` on the stripe the operation began on, so the guard may be dropped
-/// on another thread (`OpGuard` is `Send` when the tracker is `Sync`).
+/// While it lives, no pause of its tracker can report quiescence. Ending is a checked
+/// decrement (`compare_exchange`, Release) on the stripe the operation began on, so the guard
+/// may be dropped on another thread (`OpGuard` is `Send` when the tracker is `Sync`). If a
+/// forged or doubled token ([`Tracker::end_token`]) already ended this guard's count, the drop
+/// finds nothing to end and changes nothing: a count never goes below zero.
 #[must_use = "dropping the guard ends the operation at once"]
 pub struct OpGuard<'a, W: WaitStrategy, const S: usize> {
     tracker: &'a Tracker<W, S>,
     stripe: &'a AtomicU32,
     index: u32,
+    /// The stripe value this operation's `begin` wrote: the guess of the end's CAS.
+    guess: u32,
 }
 
 impl<'a, W: WaitStrategy, const S: usize> OpGuard<'a, W, S> {
     #[inline]
-    pub(super) fn new(tracker: &'a Tracker<W, S>, stripe: &'a AtomicU32, index: u32) -> Self {
+    pub(super) fn new(
+        tracker: &'a Tracker<W, S>,
+        stripe: &'a AtomicU32,
+        index: u32,
+        guess: u32,
+    ) -> Self {
         OpGuard {
             tracker,
             stripe,
             index,
+            guess,
         }
     }
 
@@ -65,7 +75,7 @@ impl<'a, W: WaitStrategy, const S: usize> OpGuard<'a, W, S> {
 impl<W: WaitStrategy, const S: usize> Drop for OpGuard<'_, W, S> {
     #[inline]
     fn drop(&mut self) {
-        self.tracker.end_on(self.stripe);
+        self.tracker.end_on(self.stripe, self.guess);
     }
 }
 

@@ -8,7 +8,9 @@
 //! [PAUSED] [GUARD]  [in-flight count of this stripe]
 //! ```
 //!
-//! * `PAUSED` is set on **every** stripe while at least one pause is held.
+//! * `PAUSED` is set on **every** stripe while at least one pause is held. It may also be
+//!   set while none is: the last resume leaves the flags (*stale*), and the first `begin` on
+//!   a stripe clears its flag (*reopens* it). See "Closing and reopening the gate" below.
 //! * `GUARD` is never set at rest: `begin` refuses (`Overflow`) the increment that would
 //!   reach it, so a stripe holds at most 2^30 − 1 operations and transient overshoot by
 //!   concurrent rejected begins (≤ number of threads) can never carry into `PAUSED`.
@@ -19,13 +21,15 @@
 //! | verb | RMW | ordering | effect |
 //! | --- | --- | --- | --- |
 //! | `begin` | `fetch_add(1)` | Acquire | admitted iff `prev < GUARD - 1` (no flag, room left) |
-//! | rejected `begin` | `fetch_sub(1)` | Release | rollback; if it leaves exactly `PAUSED`: bump + wake |
-//! | `end` | `fetch_sub(1)` | Release | if `prev == PAUSED + 1`: bump + wake (the pauser) |
+//! | rejected `begin` | CAS loop `c → c-1` if `c & !PAUSED ≠ 0`, first try `c = prev + 1` | Release | rollback; if it leaves exactly `PAUSED`: bump + wake |
+//! | `end` (guard) | CAS loop `c → c-1` if `c & !PAUSED ≠ 0`, first try `c` = the value its `begin` wrote | Release | if `c == PAUSED + 1`: bump + wake (the pauser) |
 //! | `end_token` | CAS loop `c → c-1` if `c & !PAUSED ≠ 0`, first try `c = 1` | Release | else `NotInFlight`, never underflows |
-//! | first `pause` | `fetch_or(PAUSED)` per stripe | AcqRel | under the control lock |
-//! | last `resume` | `fetch_and(!PAUSED)` per stripe | AcqRel | under the control lock, then bump + wake |
+//! | `begin` that read a stale `PAUSED` | gate `fetch_add(OPENER)`; if not `CLOSED`: CAS `c → c & !PAUSED`; gate `fetch_sub(OPENER)` | Acquire / AcqRel / Release | admitted (its increment stays) |
+//! | first `pause` | gate `fetch_or(CLOSED)`, wait for openers, then `fetch_or(PAUSED)` on each stripe not already flagged | AcqRel | under the control lock |
+//! | last `resume` | gate `fetch_and(!CLOSED)`; stripes untouched | Release | under the control lock, then bump (+ wake if anyone waits) |
 //!
-//! "bump + wake" = [`WaitWord::bump`] (Release) then [`WaitStrategy::wake_all`].
+//! "bump + wake" = [`WaitWord::wake`]: a `fetch_add` (Release) on the wait word, and
+//! [`WaitStrategy::wake_all`] only if a waiter announced itself (see [`crate::wait`]).
 //!
 //! # Why this is correct without SeqCst
 //!
@@ -55,19 +59,54 @@
 //! A transient increment by a rejected `begin` can make a stripe read `PAUSED|1`
 //! momentarily; its rollback then performs the wake (the Java original forgot it: B4).
 //!
-//! # `end_token`: a checked decrement without a leading load
+//! # Closing and reopening the gate (fewer than `S` writes per idle pause + resume)
+//!
+//! A one-RMW `begin` must find the gate in its own stripe word, so the first pause has to
+//! flag every stripe. But nothing forces the last resume to clear them: it only clears
+//! `CLOSED` in the control block's gate word (`pause.rs`), and a `begin` that reads `PAUSED`
+//! (its slow path, taken anyway when paused) asks the gate word whether the flag is stale.
+//! If so it clears the flag with a CAS (keeping every count) and is admitted. The next first
+//! pause then writes only the stripes that were reopened since: an idle pause + resume (or
+//! one on a tracker whose hot stripes are few) writes no stripe at all, and a stripe pays one
+//! reopen per pause cycle, on its first `begin`.
+//!
+//! The handshake that keeps a reopen from slipping past a closing pause lives in one word,
+//! `gate = CLOSED | openers`. A reopening `begin` registers (`fetch_add(OPENER)`) and reopens
+//! only if that RMW read `CLOSED` clear; then leaves (`fetch_sub`, Release). The first pause
+//! sets `CLOSED` (`fetch_or`, AcqRel) and, if that read openers, waits (Acquire loads) until
+//! they left, **then** reads the stripes. In the gate's modification order every opener's
+//! registration is before or after the `fetch_or(CLOSED)`: after, it read `CLOSED` and
+//! reopens nothing; before, its CAS happens-before the pauser's stripe loads (its Release
+//! exit is read by the pauser's Acquire), so the pauser sees the stripe reopened and flags
+//! it again. Hence once the pauser has read a stripe as `PAUSED`, nothing clears that flag
+//! until the last resume, and the confirm and quiescence arguments above hold as if the
+//! pause had written it: every operation admitted on that stripe precedes (in the stripe's
+//! modification order) the RMW that last set the flag. Work done while paused still
+//! happens-before the operations admitted after the resume: the resume's Release
+//! `fetch_and(!CLOSED)` is read by the reopener's Acquire registration, and later `begin`s on
+//! that stripe read the release sequence of the reopening CAS.
+//!
+//! Loom: `reopen_races_the_next_pause` and `two_reopeners_and_a_pause` (both fail when the
+//! pauser does not wait for the openers).
+//!
+//! # Every decrement is checked, and none starts with a load
 //!
 //! A token can be forged, stale or ended twice, so `end_token` may not blindly
-//! `fetch_sub`: from a count of 0 that would borrow into `PAUSED`/`GUARD`, and even a
-//! repaired transient underflow (what `end_slow` does for guards) is visible to other
-//! threads — a legitimate `end_token` racing with it could read the borrowed value, be
-//! refused, and its own repair would leave a phantom operation that no pause ever sees
-//! end. So `end_token` decrements only with a CAS whose expected value `c` has
-//! `c & !PAUSED ≠ 0`:
+//! `fetch_sub`: from a count of 0 that would borrow into `PAUSED`/`GUARD`. Worse, such a
+//! token can take the count of a live guard (or the transient increment of a rejected
+//! `begin`), so the guard's end (or the rollback) would then be the one to find 0. Undoing an
+//! underflow with a second RMW is not atomic (issue 7 item 4: a `pause` whose `fetch_or`
+//! fell between the `fetch_sub` and the undo was erased by it, letting `begin`s in while
+//! paused; a `resume` in between left `PAUSED` set after the undo, refusing every `begin`
+//! with nothing paused). So **every** decrement of a stripe — `end_token`, a guard's end and
+//! a rejected `begin`'s rollback — is `checked_decrement`: a CAS whose expected value `c` has
+//! `c & !PAUSED ≠ 0`; a count read as 0 means "nothing to end" and the word is not written.
 //!
-//! * The first attempt expects `c = 1` (one operation in flight, gate open), the common
-//!   case of a caller that holds one operation at a time, so the hot path is ONE
-//!   `compare_exchange` and no load. Every later attempt expects the value the failed CAS
+//! * The first attempt guesses `c`: `1` for `end_token` (one operation in flight, gate
+//!   open: the common case of a caller that holds one operation at a time), the value its own
+//!   `begin` wrote for a guard (right again whenever the stripe's other operations ended in
+//!   LIFO order), `prev + 1` for a rollback. So the hot path is ONE `compare_exchange` and no
+//!   load. Every later attempt expects the value the failed CAS
 //!   returned, after checking its count: `0` gives `NotInFlight` with the word untouched.
 //! * Hence every successful CAS replaces a value whose count is ≥ 1 by that value − 1:
 //!   the count never underflows and the flags are never written, whatever the token. The
@@ -76,11 +115,12 @@
 //!   modification order). A refusal is linearised at the failed CAS that read count 0
 //!   (the failure ordering is Relaxed, as the load it replaces: a refusal publishes
 //!   nothing).
-//! * The success is the same Release RMW on the stripe as `end`'s `fetch_sub`, so the
+//! * The success is a Release RMW on the stripe, as a `fetch_sub` would be, so the
 //!   quiescence argument above holds unchanged; it wakes iff the value it replaced was
-//!   `PAUSED|1` (it left exactly `PAUSED`), as `end` does. The guess `1` has `PAUSED`
-//!   clear, so a paused stripe always takes a second attempt with the real value, whose
-//!   wake check is exact: no lost wake-up.
+//!   `PAUSED|1` (it left exactly `PAUSED`). The guesses of `end_token` and of a guard have
+//!   `PAUSED` clear (a guard's is a value that admitted its `begin`), so a paused stripe
+//!   always takes a second attempt with the real value, and every replaced value's wake
+//!   check is exact: no lost wake-up.
 //!
 //! Cost (x86-64, measured with `bench/examples/pair_loop.rs`): a relaxed load of the
 //! stripe right after `begin`'s `lock xadd` put the load and the dependent `lock cmpxchg`
@@ -303,14 +343,18 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
             // Unreachable: index < S. Kept instead of indexing so that nothing can panic.
             return Err(BeginError::Overflow);
         };
-        // Acquire: pairs with the Release of the last `resume`'s `fetch_and` (work done
-        // while paused happens-before this operation). The value read decides admission.
+        // Acquire: pairs with the Release of the CAS that reopened this stripe after the last
+        // resume (work done while paused happens-before this operation). The value read
+        // decides admission.
         let prev = stripe.fetch_add(1, Ordering::Acquire);
+        // `index < S <= 2^16`: the cast is lossless.
         if prev < ADMIT_BELOW {
-            // `index < S <= 2^16`: the cast is lossless.
-            Ok(OpGuard::new(self, stripe, index as u32))
+            Ok(OpGuard::new(self, stripe, index as u32, prev + 1))
         } else {
-            Err(self.reject(stripe, prev))
+            match self.begin_slow(stripe, prev) {
+                Ok(guess) => Ok(OpGuard::new(self, stripe, index as u32, guess)),
+                Err(e) => Err(e),
+            }
         }
     }
 
@@ -326,8 +370,9 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
         let index = hint.checked_rem(S).unwrap_or(0);
         let outcome = self.block_on(clock, deadline, || {
             let stripe = self.stripes.get(index)?;
-            // Cheap check first: no transient increment while the gate is visibly closed.
-            if stripe.load(Ordering::Acquire) & PAUSED != 0 {
+            // Cheap check first: no transient increment while the gate is visibly closed (a
+            // flag left by the last resume is not: the begin below reopens that stripe).
+            if stripe.load(Ordering::Acquire) & PAUSED != 0 && self.control.is_closed() {
                 return None;
             }
             match self.begin_on(index) {
@@ -352,8 +397,8 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
     /// nothing in flight gives `NotInFlight` (the decrement is a CAS that never lets the
     /// count underflow into the flag bits). A token does not identify one operation, only
     /// its stripe: ending a token twice while another operation of the same stripe is in
-    /// flight ends that other operation's count (its guard's later end is then repaired,
-    /// never corrupting the flags). Wakes the pauser when it empties a paused stripe.
+    /// flight ends that other operation's count (its guard's later end then finds nothing to
+    /// end and writes nothing: a count never goes below zero, the flags are never touched). Wakes the pauser when it empties a paused stripe.
     #[inline]
     pub fn end_token(&self, token: OpToken) -> Result<(), EndError> {
         if token.tracker_id() != self.id() {
@@ -366,23 +411,16 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
             return Err(EndError::ForeignToken);
         };
         // First guess: one operation in flight, gate open (see the module header: the guess
-        // only saves the load; each CAS below expects a value with a non-zero count).
-        let mut cur = 1;
-        loop {
-            // Release: pairs with the pauser's Acquire load (as `end`'s fetch_sub).
-            // Relaxed on failure: the value read only decides refusal or the next attempt.
-            match stripe.compare_exchange_weak(cur, cur - 1, Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => break,
-                Err(actual) => cur = actual,
+        // only saves the load; every CAS expects a value with a non-zero count).
+        match checked_decrement(stripe, 1) {
+            Some(replaced) => {
+                if replaced == PAUSED | 1 {
+                    self.wake();
+                }
+                Ok(())
             }
-            if cur & !PAUSED == 0 {
-                return Err(EndError::NotInFlight);
-            }
+            None => Err(EndError::NotInFlight),
         }
-        if cur == PAUSED | 1 {
-            self.wake();
-        }
-        Ok(())
     }
 
     /// Wait until the tracker is quiescent (paused, nothing in flight), the deadline passes
@@ -419,7 +457,7 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
         if self.control.depth.load(Ordering::Acquire) == 0 {
             return Some(WaitOutcome::NotPaused);
         }
-        // Acquire: pairs with each `end`'s Release `fetch_sub` (via the release sequence).
+        // Acquire: pairs with each `end`'s Release CAS (via the release sequence).
         if self
             .stripes
             .iter()
@@ -431,57 +469,67 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
         }
     }
 
-    /// End the operation counted on `stripe` (guard drop). ONE `fetch_sub`.
+    /// End the operation counted on `stripe` (guard drop): ONE `compare_exchange` from
+    /// `guess` (the value the guard's own `begin` left) when nothing else changed the stripe
+    /// since; otherwise the checked loop of `end_slow`. Never decrements a count of 0.
     #[inline]
-    pub(crate) fn end_on(&self, stripe: &AtomicU32) {
+    pub(crate) fn end_on(&self, stripe: &AtomicU32, guess: u32) {
         // Release: pairs with the pauser's Acquire load of the stripe, so the operation's
-        // effects happen-before `Quiescent`.
-        let prev = stripe.fetch_sub(1, Ordering::Release);
-        // One compare: slow path iff prev == 0 or prev has PAUSED (prev - 1 wraps for 0).
-        if prev.wrapping_sub(1) >= PAUSED - 1 {
-            self.end_slow(stripe, prev);
+        // effects happen-before `Quiescent`. `guess` has a count >= 1 and no flag (it is the
+        // value an admitted `begin` wrote), so this success neither underflows nor wakes.
+        if let Err(actual) =
+            stripe.compare_exchange(guess, guess - 1, Ordering::Release, Ordering::Relaxed)
+        {
+            self.end_slow(stripe, actual);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn end_slow(&self, stripe: &AtomicU32, prev: u32) {
-        if prev == PAUSED | 1 {
+    fn end_slow(&self, stripe: &AtomicU32, actual: u32) {
+        // `None`: a forged or doubled token already ended this guard's count (misuse, see
+        // `end_token`); there is nothing left to end and the word stays untouched.
+        if checked_decrement(stripe, actual) == Some(PAUSED | 1) {
             self.wake();
-        } else if prev & !PAUSED == 0 {
-            // Only reachable after misuse (a token of this guard's stripe ended twice):
-            // the count was already 0. Undo the underflow; RMWs commute, so the word is as
-            // if this end never happened. Release as the end it undoes.
-            let after = stripe.fetch_add(1, Ordering::Release).wrapping_add(1);
-            if after == PAUSED {
-                self.wake();
-            }
         }
     }
 
-    /// Roll back a rejected begin and say why it was rejected.
+    /// A `begin` whose `fetch_add` read `prev >= ADMIT_BELOW`: a `PAUSED` flag (held, or
+    /// left by the last resume: then reopen the stripe and admit) or a full stripe. Returns
+    /// the guard's guess, or rolls back and says why.
     #[cold]
     #[inline(never)]
-    fn reject(&self, stripe: &AtomicU32, prev: u32) -> BeginError {
-        // Release: the rollback is what a waiting pauser's Acquire load may read.
-        let after = stripe.fetch_sub(1, Ordering::Release).wrapping_sub(1);
-        if after == PAUSED {
+    fn begin_slow(&self, stripe: &AtomicU32, prev: u32) -> Result<u32, BeginError> {
+        let count = prev & !PAUSED;
+        let why = if prev & PAUSED == 0 {
+            BeginError::Overflow
+        } else if !self.control.reopen(stripe) {
+            BeginError::Paused
+        } else if count < ADMIT_BELOW {
+            // The flag was stale; the stripe is open and our increment stays counted.
+            return Ok(count + 1);
+        } else {
+            BeginError::Overflow
+        };
+        Err(self.reject(stripe, prev, why))
+    }
+
+    /// Roll back a rejected begin (whose `fetch_add` read `prev`); returns `why`.
+    fn reject(&self, stripe: &AtomicU32, prev: u32, why: BeginError) -> BeginError {
+        // A checked decrement, guessing that nothing changed since our increment: a forged
+        // `end_token` may already have taken the transient count (`None`: nothing to undo).
+        if checked_decrement(stripe, prev.wrapping_add(1)) == Some(PAUSED | 1) {
             // B4: the rollback emptied a paused stripe; the pauser may be waiting for it.
             self.wake();
         }
-        if prev & PAUSED != 0 {
-            BeginError::Paused
-        } else {
-            BeginError::Overflow
-        }
+        why
     }
 
     /// Announce a condition change to waiters: bump (Release) then wake.
     #[cold]
     #[inline(never)]
     fn wake(&self) {
-        self.word.bump();
-        self.waiter.wake_all(&self.word);
+        self.word.wake(&self.waiter);
     }
 
     /// Poll `cond` until it yields, spinning then waiting on the word; `None` once
@@ -512,7 +560,7 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
             if let Some(r) = cond() {
                 return Some(r);
             }
-            self.waiter.wait(&self.word, seen, deadline);
+            self.word.wait(&self.waiter, seen, deadline);
         }
     }
 
@@ -520,6 +568,26 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
     #[cfg(test)]
     pub(crate) fn stripe(&self, index: usize) -> Option<&AtomicU32> {
         self.stripes.get(index).map(|s| &**s)
+    }
+}
+
+/// Decrement the count of `stripe` by one without ever going below zero: CAS `cur → cur - 1`
+/// from the guess `cur`, then from the value each failed CAS read. Returns the value replaced,
+/// or `None` (nothing written) once the count reads 0. Flags are never written: every
+/// successful CAS replaces a value whose count is at least 1 by that value minus one.
+///
+/// Release on success: pairs with the pauser's Acquire load (as `end` always did). Relaxed on
+/// failure: the value read only decides refusal or the next attempt.
+#[inline(always)]
+fn checked_decrement(stripe: &AtomicU32, mut cur: u32) -> Option<u32> {
+    loop {
+        if cur & !PAUSED == 0 {
+            return None;
+        }
+        match stripe.compare_exchange_weak(cur, cur - 1, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => return Some(cur),
+            Err(actual) => cur = actual,
+        }
     }
 }
 

@@ -16,6 +16,10 @@
 //!   A [`PauseToken`] carries the whole held word, so a stale or double resume (the word
 //!   moved on) is refused with `NotPaused`; generations repeat only after 2^31 pauses of
 //!   one slot.
+//! * `gate: AtomicU32` — `CLOSED` (bit 0: a pause is held) plus the number of `begin`s inside
+//!   `reopen` (bits 1..31, `OPENER` each): the handshake that lets the last resume leave
+//!   the stripes flagged (see "Closing and reopening the gate" in the tracker header). At most
+//!   2^31 − 1 threads can be inside `reopen` at once (a few instructions each).
 //! * `depth: AtomicU32` — number of held slots. Written under the lock with Release;
 //!   read outside it with Acquire (`is_paused`, quiescence checks).
 //!
@@ -23,10 +27,10 @@
 //!
 //! | verb | depth | stripes |
 //! | --- | --- | --- |
-//! | pause, depth 0 → 1 | store after the stripes (Release) | `fetch_or(PAUSED, AcqRel)` each |
+//! | pause, depth 0 → 1 | store after the stripes (Release) | gate `fetch_or(CLOSED)`, wait for openers; `fetch_or(PAUSED, AcqRel)` each stripe not flagged |
 //! | pause, depth d → d+1 (d ≥ 1) | Release store | already `PAUSED` |
 //! | resume, depth d → d−1 (d ≥ 2) | Release store | unchanged |
-//! | resume, depth 1 → 0 | Release store first | `fetch_and(!PAUSED, AcqRel)` each, then (after unlock) bump + wake |
+//! | resume, depth 1 → 0 | Release store first | untouched; gate `fetch_and(!CLOSED, Release)`, then (after unlock) bump + wake |
 //!
 //! Storing depth 1 only after every `fetch_or` means a thread that reads `depth ≥ 1`
 //! (Acquire) sees `PAUSED` on every stripe. The last resume stores depth 0 first, so a
@@ -46,10 +50,18 @@ pub const MAX_PAUSERS: usize = 8;
 /// Slot word flag: the slot is held by a pause.
 const HELD: u32 = 1;
 
+/// Gate word flag: a pause is held (set by the first pause, cleared by the last resume).
+const CLOSED: u32 = 1;
+/// One begin inside `Control::reopen` (bits 1..31 count them).
+const OPENER: u32 = 2;
+
 /// The control block (see the module header).
 pub(super) struct Control {
     lock: AtomicBool,
     pub(super) depth: AtomicU32,
+    /// `CLOSED | openers × OPENER`: the handshake between the first pause and the begins
+    /// that reopen stripes whose `PAUSED` flag the last resume left behind.
+    gate: AtomicU32,
     pub(super) slots: [AtomicU32; MAX_PAUSERS],
 }
 
@@ -59,6 +71,7 @@ impl Control {
         Control {
             lock: AtomicBool::new(false),
             depth: AtomicU32::new(0),
+            gate: AtomicU32::new(0),
             slots: [const { AtomicU32::new(0) }; MAX_PAUSERS],
         }
     }
@@ -68,8 +81,48 @@ impl Control {
         Control {
             lock: AtomicBool::new(false),
             depth: AtomicU32::new(0),
+            gate: AtomicU32::new(0),
             slots: core::array::from_fn(|_| AtomicU32::new(0)),
         }
+    }
+
+    /// True while a pause is held (the gate word's view; Acquire).
+    pub(super) fn is_closed(&self) -> bool {
+        self.gate.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// A `begin` read `PAUSED` on `stripe`. If no pause is held, the flag is stale (the last
+    /// resume leaves the stripes flagged): clear it, keeping the count, and return true (the
+    /// stripe is open). False while a pause is held (the stripe is left alone).
+    pub(super) fn reopen(&self, stripe: &AtomicU32) -> bool {
+        // Cheap refusal while paused: no write to the control line.
+        if self.is_closed() {
+            return false;
+        }
+        // Acquire: pairs with the last resume's Release `fetch_and(!CLOSED)`: the work done
+        // while paused happens-before the operations admitted on this stripe. The RMW also
+        // registers this opener before any later first pause's `fetch_or(CLOSED)`.
+        let open = self.gate.fetch_add(OPENER, Ordering::Acquire) & CLOSED == 0;
+        if open {
+            let mut cur = stripe.load(Ordering::Relaxed);
+            while cur & PAUSED != 0 {
+                // Release: later `begin`s on the stripe read this RMW's release sequence
+                // with their Acquire `fetch_add` (the resume's edge, passed on).
+                match stripe.compare_exchange_weak(
+                    cur,
+                    cur & !PAUSED,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => break,
+                    Err(actual) => cur = actual,
+                }
+            }
+        }
+        // Release: pairs with the Acquire of the first pause that waits for the openers to
+        // leave: the CAS above happens-before that pauser reads the stripes.
+        self.gate.fetch_sub(OPENER, Ordering::Release);
+        open
     }
 
     fn lock(&self) -> ControlGuard<'_> {
@@ -175,12 +228,27 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
         };
         let depth = control.depth.load(Ordering::Relaxed);
         if depth == 0 {
+            // AcqRel: from here on no `reopen` clears a flag (its registering RMW comes later
+            // in the gate's modification order and reads CLOSED). Acquire: pairs with the
+            // Release of openers that already left.
+            let gate = control.gate.fetch_or(CLOSED, Ordering::AcqRel);
+            if gate & !CLOSED != 0 {
+                // Openers registered before CLOSED may still clear flags: wait until they
+                // left (a few instructions each). Acquire: pairs with their Release exit, so
+                // their CAS happen-before the stripe loads below.
+                let mut backoff = Backoff::new();
+                while control.gate.load(Ordering::Acquire) & !CLOSED != 0 {
+                    backoff.snooze();
+                }
+            }
             for stripe in self.stripes.iter() {
-                // AcqRel: the RMW places PAUSED in the stripe's modification order; every
-                // later `fetch_add` of a `begin` reads it (see the tracker header). Acquire
-                // also makes the ends counted so far visible; Release pairs with rejected
-                // begins' Acquire.
-                stripe.fetch_or(PAUSED, Ordering::AcqRel);
+                // A flag left by the last resume stays (nothing clears it now): no write.
+                // Otherwise set it. AcqRel: the RMW places PAUSED in the stripe's
+                // modification order; every later `fetch_add` of a `begin` reads it (see the
+                // tracker header). Acquire also makes the ends counted so far visible.
+                if stripe.load(Ordering::Acquire) & PAUSED == 0 {
+                    stripe.fetch_or(PAUSED, Ordering::AcqRel);
+                }
             }
         }
         // Release: pairs with Acquire loads of the depth; published after the fetch_ors.
@@ -208,11 +276,11 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
             // Release: pairs with Acquire loads of the depth (waiters see NotPaused).
             control.depth.store(depth, Ordering::Release);
             if depth == 0 {
-                for stripe in self.stripes.iter() {
-                    // AcqRel: Release pairs with the Acquire `fetch_add` of later begins
-                    // (work done while paused happens-before them).
-                    stripe.fetch_and(!PAUSED, Ordering::AcqRel);
-                }
+                // The stripes keep their flags: the first `begin` on each reopens it
+                // (`reopen`), so an idle pause + resume writes no stripe. Release: pairs with
+                // the Acquire of those reopens (work done while paused happens-before the
+                // operations admitted after).
+                control.gate.fetch_and(!CLOSED, Ordering::Release);
             }
             depth == 0
         };

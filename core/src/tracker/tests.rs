@@ -1,6 +1,6 @@
 //! Unit tests of the tracker internals: the stripe word layout, the overflow guard, the
-//! rollback wake (B4), the repair of an underflowing guard end and `end_token`'s guessed
-//! first CAS.
+//! rollback wake (B4), the refusal of a guard end whose count was stolen, and the guessed
+//! first CAS of `end_token` and of a guard's end.
 
 use super::*;
 use crate::time::ManualClock;
@@ -21,7 +21,22 @@ fn stripe_word_layout() {
     drop(a);
     assert_eq!(raw(&t, 1), PAUSED);
     drop(p);
-    assert_eq!((raw(&t, 0), raw(&t, 1)), (0, 0));
+    // The resume leaves the flags (no stripe write); the first begin on a stripe reopens it.
+    assert_eq!((raw(&t, 0), raw(&t, 1)), (PAUSED, PAUSED));
+    assert!(!t.is_paused() && t.in_flight() == 0);
+    let b = t.begin_on(1).unwrap();
+    assert_eq!((raw(&t, 0), raw(&t, 1)), (PAUSED, 1), "stripe 1 reopened");
+    drop(b);
+    assert_eq!((raw(&t, 0), raw(&t, 1)), (PAUSED, 0));
+    // The next pause writes only the reopened stripe; both read PAUSED.
+    let p = t.pause().unwrap();
+    assert_eq!((raw(&t, 0), raw(&t, 1)), (PAUSED, PAUSED));
+    assert_eq!(
+        t.begin_on(0).err(),
+        Some(BeginError::Paused),
+        "a flag held is no stale flag"
+    );
+    drop(p);
 }
 
 #[test]
@@ -38,15 +53,20 @@ fn overflow_guard_refuses_the_last_increment() {
     assert_eq!(t.begin().err(), Some(BeginError::Paused));
     assert_eq!(raw(&t, 0), PAUSED | (GUARD - 1));
     drop(p);
+    // Resumed: the flag is stale; a begin reopens the stripe but the stripe is still full.
+    assert_eq!(t.begin().err(), Some(BeginError::Overflow));
+    assert_eq!(raw(&t, 0), GUARD - 1, "reopened, rolled back");
     drop(last);
     assert_eq!(raw(&t, 0), GUARD - 2);
     s.store(0, Ordering::Relaxed);
 }
 
 #[test]
-fn guard_end_after_stolen_count_is_repaired() {
+fn guard_end_after_stolen_count_is_refused() {
     // Misuse: a token ended twice while a guard of the same stripe is in flight. The
-    // second end takes the guard's count; the guard's drop must not underflow into flags.
+    // second end takes the guard's count; the guard's drop must not underflow into flags
+    // (issue 7 item 4: it finds the count 0 and writes nothing; the races of the old
+    // underflow-and-undo with pause/resume are in loom-tests/tests/loom_tracker.rs).
     let t: Tracker<SpinWait, 1> = Tracker::new();
     let tok = t.begin_token().unwrap();
     let g = t.begin().unwrap();
@@ -59,14 +79,44 @@ fn guard_end_after_stolen_count_is_repaired() {
     let p = t.pause().unwrap();
     assert_eq!(raw(&t, 0), PAUSED);
     drop(g);
-    assert_eq!(raw(&t, 0), PAUSED, "underflow repaired, PAUSED kept");
+    assert_eq!(
+        raw(&t, 0),
+        PAUSED,
+        "nothing to end: word untouched, PAUSED kept"
+    );
     assert_eq!(t.begin().err(), Some(BeginError::Paused));
     drop(p);
-    assert_eq!(raw(&t, 0), 0);
+    assert_eq!(
+        raw(&t, 0),
+        PAUSED,
+        "resumed: the flag stays until a begin reopens"
+    );
     let g = t.begin().unwrap();
+    assert_eq!(raw(&t, 0), 1);
     assert_eq!(t.end_token(OpToken::from_parts(t.id(), 0)), Ok(()));
     drop(g);
-    assert_eq!(raw(&t, 0), 0, "repaired without pause too");
+    assert_eq!(raw(&t, 0), 0, "refused without pause too");
+}
+
+#[test]
+fn guard_ends_in_any_order_from_any_guess() {
+    // The guard's first CAS guesses the value its begin wrote; a miss (other operations
+    // began or ended since) takes the checked loop. Counts stay exact in every order.
+    let t: Tracker<SpinWait, 1> = Tracker::new();
+    let a = t.begin().unwrap();
+    let b = t.begin().unwrap();
+    let c = t.begin().unwrap();
+    assert_eq!(raw(&t, 0), 3);
+    drop(a); // guess 1, actual 3
+    assert_eq!(raw(&t, 0), 2);
+    let p = t.pause().unwrap();
+    drop(c); // guess 3, actual PAUSED|2
+    assert_eq!(raw(&t, 0), PAUSED | 1);
+    drop(b); // guess 2, actual PAUSED|1: empties the paused stripe (wake)
+    assert_eq!(raw(&t, 0), PAUSED);
+    assert!(t.is_quiescent());
+    drop(p);
+    assert_eq!(raw(&t, 0), PAUSED, "left for the next begin to reopen");
 }
 
 #[test]
@@ -77,6 +127,9 @@ fn end_token_never_underflows() {
     assert_eq!(t.end_token(tok), Err(EndError::NotInFlight));
     assert_eq!(raw(&t, 1), PAUSED);
     drop(p);
+    assert_eq!(t.end_token(tok), Err(EndError::NotInFlight));
+    assert_eq!(raw(&t, 1), PAUSED, "a stale flag, untouched");
+    drop(t.begin_on(1).unwrap());
     assert_eq!(t.end_token(tok), Err(EndError::NotInFlight));
     assert_eq!(raw(&t, 1), 0);
 }
@@ -148,9 +201,11 @@ fn rejected_begin_rollback_wakes_a_waiting_pauser() {
     let prev = s.fetch_add(1, Ordering::Acquire);
     assert_eq!(prev, PAUSED | 1);
     let seen = t.word.load();
-    assert_eq!(t.reject(s, prev), BeginError::Paused);
+    assert_eq!(t.reject(s, prev, BeginError::Paused), BeginError::Paused);
     assert_eq!(raw(&t, 0), PAUSED | 1);
     assert_eq!((t.waiter.wakes.get(), t.word.load()), (0, seen));
+    // A pauser announces itself on the word (`RecordingWait::wait` returns at once).
+    t.word.wait(&t.waiter, t.word.load(), Instant::MAX);
     drop(op); // the end that empties the stripe wakes (one call)
     assert_eq!(t.waiter.wakes.get(), 1);
 
@@ -159,8 +214,9 @@ fn rejected_begin_rollback_wakes_a_waiting_pauser() {
     assert_eq!(prev, PAUSED);
     let seen = t.word.load();
     assert!(!t.is_quiescent());
+    t.word.wait(&t.waiter, seen, Instant::MAX);
     // The rollback empties the stripe: bump, then wake.
-    assert_eq!(t.reject(s, prev), BeginError::Paused);
+    assert_eq!(t.reject(s, prev, BeginError::Paused), BeginError::Paused);
     assert_eq!(raw(&t, 0), PAUSED);
     assert_eq!(t.waiter.wakes.get(), 2, "the rollback called wake_all");
     assert_ne!(
@@ -179,7 +235,12 @@ fn rejected_begin_rollback_wakes_a_waiting_pauser() {
         p.wait_quiescent(&clock, Instant::MAX),
         WaitOutcome::Quiescent
     );
-    assert_eq!(t.waiter.waits.get(), 0);
+    assert_eq!(t.waiter.waits.get(), 2, "only the two announcements above");
+    // Issue 7 item 15: the resume bumps the word but, with nobody announced, skips wake_all.
+    let seen = t.word.load();
+    drop(p);
+    assert_ne!(t.word.load(), seen);
+    assert_eq!(t.waiter.wakes.get(), 2, "idle resume: no wake_all");
 }
 
 #[test]

@@ -197,7 +197,9 @@ TEST(lock_acquire_wait_blocks_for_capacity_only) {
     ftf_wait_callbacks cb = {NULL, spin_wait, spin_wake, NULL};
     CHECK_RC(ftf_recovery_lock_new_with_wait(2, 1, FTF_WAIT_CALLBACKS, &cb, &l), FTF_OK);
     CHECK_RC(ftf_recovery_lock_acquire_wait(l, 0, true, 0, &a), FTF_OK);
-    CHECK_RC(ftf_recovery_lock_acquire_wait(l, 1, true, 2000000, &b), FTF_TIMEOUT);
+    /* 200 ms: the spin phase before the first wait callback must fit in the wait even under
+       valgrind on a loaded machine (with 2 ms it sometimes did not: spins == 0). */
+    CHECK_RC(ftf_recovery_lock_acquire_wait(l, 1, true, 200000000, &b), FTF_TIMEOUT);
     CHECK(spins > 0);
     ftf_recovery_lock_free(l); /* permit a still held: allowed, nothing leaks */
 }

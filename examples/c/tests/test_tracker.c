@@ -328,6 +328,29 @@ TEST(condvar_callbacks_block_wake_and_finalize_once) {
     cv_destroy(&w);
 }
 
+/* Issue 7 item 15: with nobody waiting, pause + resume and ends never call the wake
+   callback (before: every last resume called it). */
+TEST(idle_pause_resume_never_calls_wake) {
+    cv_waiter w;
+    cv_init(&w);
+    ftf_wait_callbacks cb = {&w, cv_wait, cv_wake, NULL};
+    const ftf_tracker *t = NULL;
+    CHECK_RC(ftf_tracker_new_with_wait(FTF_WAIT_CALLBACKS, &cb, &t), FTF_OK);
+    for (int i = 0; i < 3; i++) {
+        ftf_op_token op;
+        CHECK_RC(ftf_op_begin(t, &op), FTF_OK);
+        ftf_pause_token p;
+        CHECK_RC(ftf_tracker_pause(t, &p), FTF_OK);
+        CHECK_RC(ftf_op_end(t, op), FTF_OK); /* empties a paused stripe: nobody waits */
+        CHECK_RC(ftf_tracker_wait_quiescent(t, UINT64_MAX), FTF_OK);
+        CHECK_RC(ftf_tracker_resume(t, p), FTF_OK);
+    }
+    CHECK(w.waits == 0);
+    CHECK(w.wakes == 0);
+    ftf_tracker_free(t);
+    cv_destroy(&w);
+}
+
 TEST(slow_wait_callback_still_times_out) {
     cv_waiter w;
     cv_init(&w);
@@ -469,6 +492,7 @@ int main(void) {
     RUN(unknown_wait_kind_and_missing_callbacks);
     RUN(clone_and_free_with_operations_in_flight);
     RUN(condvar_callbacks_block_wake_and_finalize_once);
+    RUN(idle_pause_resume_never_calls_wake);
     RUN(slow_wait_callback_still_times_out);
     RUN(threads_never_run_during_a_quiescent_pause);
 #ifdef __linux__
