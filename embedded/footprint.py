@@ -18,11 +18,14 @@ KIB = 1024
 
 # Goals of issue 10 (thumbv7em-none-eabihf, opt-level "s", LTO), and no-regression ceilings
 # for the goals not met yet (see README.md "Footprint": what is missing and why).
+# Fixed RAM ceiling: 3456 until the merge of per-signal detection, per-partition stats and
+# alert thresholds grew the Coordinator value by 48 B (fixed RAM 3416 -> 3464 B); raised to
+# the measured 3464 as a no-regression ceiling, not a goal (the goal stays 2 KiB).
 GOALS = {
     "tracker+health+table flash": (2 * KIB, None),
     "whole core + coordinator(64) flash": (12 * KIB, 23 * KIB),
     "RAM per partition": (64, None),
-    "fixed RAM": (2 * KIB, 3456),
+    "fixed RAM": (2 * KIB, 3464),
 }
 
 

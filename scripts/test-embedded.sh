@@ -78,7 +78,17 @@ for t in $TARGETS; do
     grep -q '^[0-9]* passed, 0 failed$' "$out" || status=1
     { echo "$t:"; grep -E '^(cycles|max stack)' "$out" | sed 's/^/  /'; } >>"$report"
     for img in fp-tracker fp-lockq fp-coord; do
-        qemu "$t" "target/$t/release/$img" | sed "s/^/  /" >>"$report" || status=1
+        # A probe that fails (fault, panic) or hangs (timeout: exit 124) is named here with
+        # its output, not only counted.
+        rc=0
+        qemu "$t" "target/$t/release/$img" >"$out" 2>&1 || rc=$?
+        sed "s/^/  /" "$out" >>"$report"
+        if [ "$rc" != 0 ]; then
+            [ "$rc" = 124 ] && why="timed out (hang)" || why="exited with code $rc"
+            echo "footprint image $img on $t: QEMU $why; its output:"
+            sed "s/^/  | /" "$out"
+            status=1
+        fi
     done
     rm -f "$out"
 done

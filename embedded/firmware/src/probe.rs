@@ -97,10 +97,24 @@ pub fn lock_queue() {
 }
 
 /// The whole coordinator: construction, inputs, polls, getters.
+///
+/// Split in two frames that are never live together: [`build_coordinator`] (the value and
+/// `Coordinator::new`'s `Result`, a few KiB each) returns before [`drive_coordinator`] runs.
+/// As one inlined function the frame held every copy of the value at once (9 KiB painted on
+/// thumbv7em), which overflowed the micro:bit's 16 KiB RAM into the statics.
 #[inline(never)]
 pub fn coordinator() {
+    if let Some(c) = build_coordinator() {
+        drive_coordinator(c);
+    }
+}
+
+/// Construction: the slots, the configuration and `Coordinator::new`, moved once into the
+/// `FTF_FP_COORD` static.
+#[inline(never)]
+fn build_coordinator() -> Option<&'static mut ProbeCoord> {
     let (Some(home), Some(slots)) = (FTF_FP_COORD.take(), FTF_FP_SLOTS.take()) else {
-        return;
+        return None;
     };
     let first = slots.as_mut_ptr().cast::<PartitionSlot>();
     for i in 0..NU {
@@ -115,9 +129,11 @@ pub fn coordinator() {
         .with_suspect_timeout(Duration::from_millis(30))
         .with_failure_timeout(Duration::from_millis(60))
         .with_max_local_pause(Duration::from_millis(100));
-    let Ok(cfg) = Config::builder().heartbeat(hb).max_concurrent(2).build() else {
-        return;
-    };
+    let cfg = Config::builder()
+        .heartbeat(hb)
+        .max_concurrent(2)
+        .build()
+        .ok()?;
     let storage = Storage {
         cells: &FTF_FP_CELLS,
         locks: &FTF_FP_LOCKS,
@@ -125,10 +141,14 @@ pub fn coordinator() {
         slots,
     };
     let now = black_box(Instant::from_millis(1));
-    let Ok(c) = Coordinator::new(cfg, storage, N, &FTF_FP_TRACKER, now) else {
-        return;
-    };
-    let c = home.write(c);
+    let c = Coordinator::new(cfg, storage, N, &FTF_FP_TRACKER, now).ok()?;
+    Some(home.write(c))
+}
+
+/// Inputs, polls and getters on the constructed coordinator (a frame of its own).
+#[inline(never)]
+fn drive_coordinator(c: &mut ProbeCoord) {
+    let now = black_box(Instant::from_millis(1));
     let _ = black_box(c.handle_report(now, black_box(Report::barrier_timeout(7))));
     c.tick(black_box(Instant::from_millis(100)));
     while let Some(a) = c.poll_action() {

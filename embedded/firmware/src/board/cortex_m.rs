@@ -5,9 +5,13 @@
 //!   every 100 µs of emulated time, at the lowest exception priority.
 //! * Console and exit: semihosting (`-semihosting-config enable=on,target=native`).
 //! * Critical sections: `cortex-m`'s single-core implementation (masks interrupts).
+//! * Memory: the stack sits below the statics (`link/*.x`), so an overflow faults; the
+//!   HardFault handler moves SP back to the top of the stack before it reports (the fault
+//!   may have been raised by the stack itself), prints `HardFault ...` or `stack overflow
+//!   ...` and exits with code 2.
 
 use cortex_m::peripheral::{syst::SystClkSource, SYST};
-use cortex_m_rt::{exception, ExceptionFrame};
+use cortex_m_rt::exception;
 use cortex_m_semihosting::{debug, hio};
 
 /// Core clock cycles per tick (100 µs).
@@ -77,13 +81,14 @@ pub fn exit(code: i32) -> ! {
 }
 
 extern "C" {
-    static mut __sheap: u32;
+    static mut _stack_end: u32;
     static mut _stack_start: u32;
 }
 
-/// Lowest stack address (end of the statics).
+/// Lowest stack address (the bottom of RAM: the statics are above the stack, see
+/// `link/microbit.x`).
 pub fn stack_bottom() -> usize {
-    core::ptr::addr_of!(__sheap) as usize
+    core::ptr::addr_of!(_stack_end) as usize
 }
 
 /// Initial stack pointer (top of RAM).
@@ -96,9 +101,42 @@ fn SysTick() {
     crate::on_tick();
 }
 
-#[exception]
-unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
-    crate::println!("HardFault at pc={:#010x}", ef.pc());
+// HardFault, in assembly: a stack overflow faults on the push below the stack's bottom, and
+// the exception entry may not have stacked a frame, so no Rust prologue may run on that SP.
+// The firmware runs on MSP only (cortex-m-rt never switches to PSP), so MSP is the faulting
+// stack. Pass the faulting MSP to `hard_fault` and give it a fresh stack at `_stack_start` (the run
+// ends there, the old frames are not needed). Overrides cortex-m-rt's weak `HardFault`.
+core::arch::global_asm!(
+    ".section .text.HardFault,\"ax\",%progbits",
+    ".global HardFault",
+    ".type HardFault,%function",
+    ".thumb_func",
+    "HardFault:",
+    "mrs r0, msp",
+    "ldr r1, =_stack_start",
+    "mov sp, r1",
+    "bl {report}",
+    "b .",
+    ".ltorg",
+    report = sym hard_fault,
+);
+
+/// Report a HardFault (`sp` = MSP at the fault) and exit with code 2 (QEMU then exits 1).
+extern "C" fn hard_fault(sp: usize) -> ! {
+    if sp < stack_bottom() + 32 {
+        crate::println!(
+            "HardFault: stack overflow (sp={:#010x}, stack bottom {:#010x})",
+            sp,
+            stack_bottom()
+        );
+    } else if sp + 32 <= stack_top() {
+        // SAFETY: `[sp, sp + 32)` is inside the stack region (checked above), where the
+        // exception entry stacked the eight-word frame; word 6 is the faulting PC.
+        let pc = unsafe { core::ptr::read_volatile((sp as *const u32).add(6)) };
+        crate::println!("HardFault at pc={:#010x} (sp={:#010x})", pc, sp);
+    } else {
+        crate::println!("HardFault with sp={:#010x} above the stack", sp);
+    }
     exit(2)
 }
 
