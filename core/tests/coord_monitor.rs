@@ -462,3 +462,109 @@ fn a_listener_may_unsubscribe_itself() {
         "called once, then removed itself"
     );
 }
+
+/// A DETECTING phase that stays wedged (ignores its cancel) until the test releases it.
+struct Wedged {
+    entered: AtomicBool,
+    release: AtomicBool,
+}
+
+impl Wedged {
+    fn phase(&self, job: &PhaseJob) -> bool {
+        if job.phase == Phase::Detecting && !self.entered.swap(true, Ordering::SeqCst) {
+            wait_for("release", || self.release.load(Ordering::SeqCst));
+        }
+        true
+    }
+}
+
+struct WedgedRec(Arc<Wedged>);
+
+impl Recovery for WedgedRec {
+    fn detecting(&self, job: &PhaseJob) -> bool {
+        self.0.phase(job)
+    }
+    fn redistributing(&self, job: &PhaseJob) -> bool {
+        self.0.phase(job)
+    }
+    fn rebalancing(&self, job: &PhaseJob) -> bool {
+        self.0.phase(job)
+    }
+    fn validating(&self, job: &PhaseJob) -> bool {
+        self.0.phase(job)
+    }
+}
+
+/// Seam of the cancel handshake and the lifecycle: a listener restarts the monitor (stop,
+/// start) while the phase of an abandoned attempt is wedged in a worker of the old run. The
+/// new run must still drive the coordinator (tick: the unacknowledged cancel is escalated at
+/// `cancel_timeout`); the old worker's late result
+/// then acknowledges the cancel, the forest reopens and the retry succeeds. (Before the fix
+/// the new run's threads waited for every thread of the old run, the wedged worker
+/// included: no tick, no escalation, nothing recovered, until the phase returned.)
+#[test]
+fn a_restart_from_a_listener_while_an_abandoned_phase_is_wedged_keeps_ticking() {
+    let clock = Arc::new(ManualClock::new(Instant::from_millis(1)));
+    let w = Arc::new(Wedged {
+        entered: AtomicBool::new(false),
+        release: AtomicBool::new(false),
+    });
+    let cfg = Config::builder()
+        .recovery_timeout(Duration::from_secs(1))
+        .cancel_timeout(Duration::from_secs(1))
+        .backoff_base(Duration::from_millis(1))
+        .backoff_cap(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    let m: Arc<Monitor<WedgedRec, Arc<Tracker>, Shared>> = Arc::new(
+        Monitor::new(
+            cfg,
+            3,
+            Arc::new(Tracker::new()),
+            WedgedRec(w.clone()),
+            Shared(clock.clone()),
+        )
+        .unwrap(),
+    );
+    let weak = Arc::downgrade(&m);
+    let restarted = Arc::new(AtomicBool::new(false));
+    let r2 = restarted.clone();
+    m.subscribe(move |e: &Event| {
+        let Some(m) = weak.upgrade() else { return };
+        if e.kind() == EventKind::RetryScheduled && !r2.swap(true, Ordering::SeqCst) {
+            m.stop();
+            m.start().unwrap();
+        }
+    })
+    .unwrap();
+    m.start().unwrap();
+    m.report(Report::crashed(0)).unwrap();
+    wait_for("wedged phase", || w.entered.load(Ordering::SeqCst));
+    clock.advance(Duration::from_secs(2));
+    m.poke();
+    wait_for("restart from the listener", || {
+        restarted.load(Ordering::SeqCst)
+    });
+    assert_eq!(m.stats().cancels_pending, 1);
+    // Past the cancel timeout: the new run must tick and escalate (bounded wait, then
+    // release the phase either way so the monitor can be dropped).
+    clock.advance(Duration::from_secs(2));
+    let start = std::time::Instant::now();
+    while m.stats().cancels_escalated == 0 && start.elapsed() < Duration::from_secs(5) {
+        m.poke();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let escalated = m.stats().cancels_escalated;
+    w.release.store(true, Ordering::SeqCst);
+    assert_eq!(escalated, 1, "the restarted monitor never ticked");
+    assert_eq!(m.health(0).unwrap().0, Health::Failed);
+    // The wedged phase returned: its late result acknowledged the cancel; the retry runs.
+    wait_for("cancel acknowledged", || m.stats().cancels_pending == 0);
+    clock.advance(Duration::from_secs(1));
+    wait_for("recovered", || {
+        m.poke();
+        m.health(0).unwrap().0 == Health::Healthy
+    });
+    assert!(!m.with_coordinator(|c| c.in_recovery_mode()));
+    m.stop();
+}
