@@ -1511,7 +1511,9 @@ ftf_result ftf_coordinator_partition(const struct ftf_coordinator *coordinator, 
 
 // The statistics of `rank` (per-signal consecutive failures, suspicions, failures,
 // recoveries, last report time, last detection and recovery latency). `FTF_OK`;
-// `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+// `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`; in the bare-metal build, whose
+// coordinator keeps no per-partition statistics, `FTF_UNEXPECTED_STATE` for a known
+// rank.
 ftf_result ftf_coordinator_partition_stats(const struct ftf_coordinator *coordinator, uint32_t rank, struct ftf_partition_stats *stats_out);
 
 // Per-state counts (O(1)). `FTF_OK`; `FTF_NULL_PARAMETER`.
