@@ -568,3 +568,64 @@ fn a_restart_from_a_listener_while_an_abandoned_phase_is_wedged_keeps_ticking() 
     assert!(!m.with_coordinator(|c| c.in_recovery_mode()));
     m.stop();
 }
+
+/// Dropping the last monitor from a listener while the abandoned phase of a cancelled attempt
+/// is still wedged in a worker: nothing is released early (the forest stays paused while the
+/// phase runs), and once it returns the last thread drops the coordinator, which gives the
+/// pause back (the shared tracker reopens) — nothing stays paused for good.
+#[test]
+fn last_drop_from_a_listener_with_a_cancelling_attempt_reopens_the_tracker_after_the_phase() {
+    let clock = Arc::new(ManualClock::new(Instant::from_millis(1)));
+    let w = Arc::new(Wedged {
+        entered: AtomicBool::new(false),
+        release: AtomicBool::new(false),
+    });
+    let cfg = Config::builder()
+        .recovery_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let tracker = Arc::new(Tracker::new());
+    let m: Arc<Monitor<WedgedRec, Arc<Tracker>, Shared>> = Arc::new(
+        Monitor::new(
+            cfg,
+            3,
+            tracker.clone(),
+            WedgedRec(w.clone()),
+            Shared(clock.clone()),
+        )
+        .unwrap(),
+    );
+    // The listener holds the last reference once the test lets go of its own.
+    let slot: Arc<Mutex<Option<Arc<Monitor<WedgedRec, Arc<Tracker>, Shared>>>>> =
+        Arc::new(Mutex::new(Some(m.clone())));
+    let s2 = slot.clone();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d2 = dropped.clone();
+    m.subscribe(move |e: &Event| {
+        if e.kind() == EventKind::RetryScheduled {
+            let last = s2.lock().unwrap().take();
+            drop(last);
+            d2.store(true, Ordering::SeqCst);
+        }
+    })
+    .unwrap();
+    m.start().unwrap();
+    m.report(Report::crashed(0)).unwrap();
+    wait_for("wedged phase", || w.entered.load(Ordering::SeqCst));
+    assert_eq!(m.stats().cancels_pending, 0);
+    drop(m);
+    clock.advance(Duration::from_secs(2));
+    // Poke through the slot while it still holds the monitor.
+    wait_for("last drop in the listener", || {
+        if let Some(m) = slot.lock().unwrap().as_ref() {
+            m.poke();
+        }
+        dropped.load(Ordering::SeqCst)
+    });
+    assert!(tracker.is_paused(), "reopened while the phase still runs");
+    w.release.store(true, Ordering::SeqCst);
+    wait_for("the coordinator dropped by the last thread", || {
+        Arc::strong_count(&w) == 1
+    });
+    assert!(!tracker.is_paused(), "the dropped monitor left the forest paused");
+}

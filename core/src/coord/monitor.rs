@@ -364,6 +364,9 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                         // the worker's `phase_done`, when the phase call returns, does.
                         let now = self.clock.now();
                         let _ = self.input(|c| c.cancel_done(now, j.rank, j.attempt), |_| false);
+                        // It may have resumed the forest or started the next attempt: the
+                        // next round hands that out at once, not after this round's sleep.
+                        self.notify();
                     }
                 }
                 Action::RunPhase(j) => {
