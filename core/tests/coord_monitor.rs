@@ -463,6 +463,8 @@ fn a_listener_may_unsubscribe_itself() {
     );
 }
 
+type WedgedMonitor = Monitor<WedgedRec, Arc<Tracker>, Shared>;
+
 /// A DETECTING phase that stays wedged (ignores its cancel) until the test releases it.
 struct Wedged {
     entered: AtomicBool,
@@ -516,7 +518,7 @@ fn a_restart_from_a_listener_while_an_abandoned_phase_is_wedged_keeps_ticking() 
         .backoff_cap(Duration::from_millis(1))
         .build()
         .unwrap();
-    let m: Arc<Monitor<WedgedRec, Arc<Tracker>, Shared>> = Arc::new(
+    let m: Arc<WedgedMonitor> = Arc::new(
         Monitor::new(
             cfg,
             3,
@@ -585,7 +587,7 @@ fn last_drop_from_a_listener_with_a_cancelling_attempt_reopens_the_tracker_after
         .build()
         .unwrap();
     let tracker = Arc::new(Tracker::new());
-    let m: Arc<Monitor<WedgedRec, Arc<Tracker>, Shared>> = Arc::new(
+    let m: Arc<WedgedMonitor> = Arc::new(
         Monitor::new(
             cfg,
             3,
@@ -596,8 +598,7 @@ fn last_drop_from_a_listener_with_a_cancelling_attempt_reopens_the_tracker_after
         .unwrap(),
     );
     // The listener holds the last reference once the test lets go of its own.
-    let slot: Arc<Mutex<Option<Arc<Monitor<WedgedRec, Arc<Tracker>, Shared>>>>> =
-        Arc::new(Mutex::new(Some(m.clone())));
+    let slot: Arc<Mutex<Option<Arc<WedgedMonitor>>>> = Arc::new(Mutex::new(Some(m.clone())));
     let s2 = slot.clone();
     let dropped = Arc::new(AtomicBool::new(false));
     let d2 = dropped.clone();
@@ -627,5 +628,8 @@ fn last_drop_from_a_listener_with_a_cancelling_attempt_reopens_the_tracker_after
     wait_for("the coordinator dropped by the last thread", || {
         Arc::strong_count(&w) == 1
     });
-    assert!(!tracker.is_paused(), "the dropped monitor left the forest paused");
+    assert!(
+        !tracker.is_paused(),
+        "the dropped monitor left the forest paused"
+    );
 }
