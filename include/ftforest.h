@@ -1311,7 +1311,9 @@ ftf_result ftf_config_builder_set_heartbeat(struct ftf_config_builder *builder, 
 ftf_result ftf_config_builder_set_heartbeat_phi(struct ftf_config_builder *builder, uint32_t suspect_milli, uint32_t failure_milli);
 
 // A gap between ticks longer than this is the detector's own stall, not the partitions'
-// silence: heartbeat verdicts are skipped for that tick (> 0, default 5 s).
+// silence: heartbeat verdicts are skipped for that tick (above the suspect timeout,
+// default 5 s). `ftf_coordinator_poll_timeout` asks for a tick at least every half of
+// it while heartbeats are on, so a driver that ticks when asked never looks stalled.
 ftf_result ftf_config_builder_set_heartbeat_max_local_pause_ns(struct ftf_config_builder *builder, uint64_t nanos);
 
 // The first five alert thresholds (defaults 50 %, 0, 30 s, 5, 5 s): healthy ratio below

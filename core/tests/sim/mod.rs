@@ -61,11 +61,20 @@ pub fn random_config(rng: &mut Rng) -> Config {
         } else {
             HeartbeatMode::Phi
         };
+        // In a third of them the failure timeout lies more than `max_local_pause` after the
+        // suspect timeout (legal): a driver ticking when asked must still convict.
+        let (failure, local_pause) = if rng.pct(33) {
+            let lp = suspect + rng.range(1, 50);
+            (suspect + lp + rng.range(1, 200), lp)
+        } else {
+            (suspect * 2, 5_000)
+        };
         HeartbeatConfig::DEFAULT
             .with_mode(mode)
             .with_interval(Duration::from_millis(interval))
             .with_suspect_timeout(Duration::from_millis(suspect))
-            .with_failure_timeout(Duration::from_millis(suspect * 2))
+            .with_failure_timeout(Duration::from_millis(failure))
+            .with_max_local_pause(Duration::from_millis(local_pause))
     } else {
         HeartbeatConfig::DEFAULT
     };
