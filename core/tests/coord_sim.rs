@@ -1,7 +1,9 @@
 //! Deterministic, seeded simulation of the sans-io coordinator.
 //!
 //! Each seed drives one coordinator (5–40 partitions, random `Config`: K 1..=4, retries
-//! 0..=3, short confirmation/backoff/recovery/pause timeouts, both pause-timeout policies,
+//! 0..=3, short confirmation/backoff/recovery/pause timeouts (a zero recovery timeout, i.e.
+//! none, in a sixth of the runs; heartbeats in a quarter, a third of those with a failure
+//! timeout more than `max_local_pause` after the suspect timeout), both pause-timeout policies,
 //! outbox `E` of 256 or the minimum [`MAX_EVENTS_PER_STEP`]) through a few thousand random
 //! steps: failure, success and stale reports, ticks with zero/small/large/backward clock
 //! moves, forest operations begun and ended on the shared tracker (some long enough for the
