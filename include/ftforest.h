@@ -1316,7 +1316,9 @@ ftf_result ftf_config_builder_set_heartbeat(struct ftf_config_builder *builder, 
 ftf_result ftf_config_builder_set_heartbeat_phi(struct ftf_config_builder *builder, uint32_t suspect_milli, uint32_t failure_milli);
 
 // A gap between ticks longer than this is the detector's own stall, not the partitions'
-// silence: heartbeat verdicts are skipped for that tick (> 0, default 5 s).
+// silence: heartbeat verdicts are skipped for that tick (above the suspect timeout,
+// default 5 s). `ftf_coordinator_poll_timeout` asks for a tick at least every half of
+// it while heartbeats are on, so a driver that ticks when asked never looks stalled.
 ftf_result ftf_config_builder_set_heartbeat_max_local_pause_ns(struct ftf_config_builder *builder, uint64_t nanos);
 
 // The first five alert thresholds (defaults 50 %, 0, 30 s, 5, 5 s): healthy ratio below
@@ -1516,7 +1518,9 @@ ftf_result ftf_coordinator_partition(const struct ftf_coordinator *coordinator, 
 
 // The statistics of `rank` (per-signal consecutive failures, suspicions, failures,
 // recoveries, last report time, last detection and recovery latency). `FTF_OK`;
-// `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+// `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`; in the bare-metal build, whose
+// coordinator keeps no per-partition statistics, `FTF_UNEXPECTED_STATE` for a known
+// rank.
 ftf_result ftf_coordinator_partition_stats(const struct ftf_coordinator *coordinator, uint32_t rank, struct ftf_partition_stats *stats_out);
 
 // Per-state counts (O(1)). `FTF_OK`; `FTF_NULL_PARAMETER`.
@@ -1612,8 +1616,9 @@ void ftf_forest_free(const struct ftf_forest *forest);
 
 #if defined(FTF_HOSTED)
 // Starts the dispatcher and `max_concurrent` worker threads. Never waits; callable from
-// a callback (after a stop there, the new threads call nothing until the old ones have
-// finished their callbacks: listeners never run on two threads at once).
+// a callback (after a stop there, the new threads call nothing until the old dispatcher
+// has finished its callback: listeners never run on two threads at once; an old
+// worker still in a phase finishes it alongside the new run, which keeps ticking).
 // `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_NOT_RUNNING` (the forest's last
 // reference was freed: it never starts again); `FTF_CALLBACK_FAILED` (the OS refused a
 // thread; nothing runs); `FTF_NULL_PARAMETER`.

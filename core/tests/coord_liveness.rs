@@ -80,3 +80,45 @@ fn acknowledging_a_cancel_that_frees_the_last_slot_starts_the_queue() {
     assert!(c.recovery(1).is_some(), "partition 1 started");
     assert_eq!(c.health(1).unwrap().0, Health::Recovering);
 }
+
+/// Heartbeats with a failure timeout more than `max_local_pause` after the suspect timeout
+/// (a legal configuration: only `max_local_pause > suspect_timeout` is required), every
+/// partition silent, confirmation by time in effect off. A driver that ticks exactly when
+/// `poll_timeout` asks must see the silent partitions FAILED at the failure timeout. (Before
+/// the fix the tick after the Suspect verdict came `failure − suspect` later, which the
+/// coordinator read as its own stall (`max_local_pause`): it re-based every heartbeat clock
+/// instead of convicting, on every such tick, so the partitions stayed SUSPECTED for good.)
+#[test]
+fn a_driver_ticking_at_poll_timeout_is_never_mistaken_for_a_local_pause() {
+    use ftforest_core::coord::{BoxedCoordinator, HeartbeatConfig, HeartbeatMode};
+    let hb = HeartbeatConfig::DEFAULT
+        .with_mode(HeartbeatMode::Interval)
+        .with_interval(Duration::from_millis(100))
+        .with_suspect_timeout(Duration::from_millis(200))
+        .with_failure_timeout(Duration::from_secs(10))
+        .with_max_local_pause(Duration::from_secs(1));
+    let cfg = Config::builder()
+        .heartbeat(hb)
+        .failure_confirmation(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let tracker = std::sync::Arc::new(Tracker::new());
+    let mut c =
+        BoxedCoordinator::<std::sync::Arc<Tracker>>::new_boxed(cfg, 3, tracker, ms(0)).unwrap();
+    let mut ticks = 0;
+    while c.health(0).unwrap().0 != Health::Failed && ticks < 10_000 {
+        let Some(t) = c.poll_timeout() else { break };
+        if t > ms(60_000) {
+            break;
+        }
+        c.tick(t);
+        ticks += 1;
+        while c.poll_event().is_some() {}
+        while c.poll_action().is_some() {}
+    }
+    assert_eq!(
+        c.health(0).unwrap().0,
+        Health::Failed,
+        "a silent partition never failed by heartbeat ({ticks} ticks)"
+    );
+}

@@ -462,3 +462,176 @@ fn a_listener_may_unsubscribe_itself() {
         "called once, then removed itself"
     );
 }
+
+type WedgedMonitor = Monitor<WedgedRec, Arc<Tracker>, Shared>;
+
+/// A DETECTING phase that stays wedged (ignores its cancel) until the test releases it.
+struct Wedged {
+    entered: AtomicBool,
+    release: AtomicBool,
+}
+
+impl Wedged {
+    fn phase(&self, job: &PhaseJob) -> bool {
+        if job.phase == Phase::Detecting && !self.entered.swap(true, Ordering::SeqCst) {
+            wait_for("release", || self.release.load(Ordering::SeqCst));
+        }
+        true
+    }
+}
+
+struct WedgedRec(Arc<Wedged>);
+
+impl Recovery for WedgedRec {
+    fn detecting(&self, job: &PhaseJob) -> bool {
+        self.0.phase(job)
+    }
+    fn redistributing(&self, job: &PhaseJob) -> bool {
+        self.0.phase(job)
+    }
+    fn rebalancing(&self, job: &PhaseJob) -> bool {
+        self.0.phase(job)
+    }
+    fn validating(&self, job: &PhaseJob) -> bool {
+        self.0.phase(job)
+    }
+}
+
+/// Seam of the cancel handshake and the lifecycle: a listener restarts the monitor (stop,
+/// start) while the phase of an abandoned attempt is wedged in a worker of the old run. The
+/// new run must still drive the coordinator (tick: the unacknowledged cancel is escalated at
+/// `cancel_timeout`); the old worker's late result
+/// then acknowledges the cancel, the forest reopens and the retry succeeds. (Before the fix
+/// the new run's threads waited for every thread of the old run, the wedged worker
+/// included: no tick, no escalation, nothing recovered, until the phase returned.)
+#[test]
+fn a_restart_from_a_listener_while_an_abandoned_phase_is_wedged_keeps_ticking() {
+    let clock = Arc::new(ManualClock::new(Instant::from_millis(1)));
+    let w = Arc::new(Wedged {
+        entered: AtomicBool::new(false),
+        release: AtomicBool::new(false),
+    });
+    let cfg = Config::builder()
+        .recovery_timeout(Duration::from_secs(1))
+        .cancel_timeout(Duration::from_secs(1))
+        .backoff_base(Duration::from_millis(1))
+        .backoff_cap(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    let m: Arc<WedgedMonitor> = Arc::new(
+        Monitor::new(
+            cfg,
+            3,
+            Arc::new(Tracker::new()),
+            WedgedRec(w.clone()),
+            Shared(clock.clone()),
+        )
+        .unwrap(),
+    );
+    let weak = Arc::downgrade(&m);
+    let restarted = Arc::new(AtomicBool::new(false));
+    let r2 = restarted.clone();
+    m.subscribe(move |e: &Event| {
+        let Some(m) = weak.upgrade() else { return };
+        if e.kind() == EventKind::RetryScheduled && !r2.swap(true, Ordering::SeqCst) {
+            m.stop();
+            m.start().unwrap();
+        }
+    })
+    .unwrap();
+    m.start().unwrap();
+    m.report(Report::crashed(0)).unwrap();
+    wait_for("wedged phase", || w.entered.load(Ordering::SeqCst));
+    clock.advance(Duration::from_secs(2));
+    m.poke();
+    wait_for("restart from the listener", || {
+        restarted.load(Ordering::SeqCst)
+    });
+    assert_eq!(m.stats().cancels_pending, 1);
+    // Past the cancel timeout: the new run must tick and escalate (bounded wait, then
+    // release the phase either way so the monitor can be dropped).
+    clock.advance(Duration::from_secs(2));
+    let start = std::time::Instant::now();
+    while m.stats().cancels_escalated == 0 && start.elapsed() < Duration::from_secs(5) {
+        m.poke();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let escalated = m.stats().cancels_escalated;
+    w.release.store(true, Ordering::SeqCst);
+    assert_eq!(escalated, 1, "the restarted monitor never ticked");
+    assert_eq!(m.health(0).unwrap().0, Health::Failed);
+    // The wedged phase returned: its late result acknowledged the cancel; the retry runs.
+    // The retry's backoff (1 ms) expired long ago; the clock stays put from here on, so
+    // the retry cannot time out while its phases run.
+    wait_for("cancel acknowledged", || m.stats().cancels_pending == 0);
+    wait_for("recovered", || {
+        m.poke();
+        m.health(0).unwrap().0 == Health::Healthy
+    });
+    assert_eq!(m.stats().recoveries_timed_out, 1);
+    assert!(!m.with_coordinator(|c| c.in_recovery_mode()));
+    m.stop();
+}
+
+/// Dropping the last monitor from a listener while the abandoned phase of a cancelled attempt
+/// is still wedged in a worker: nothing is released early (the forest stays paused while the
+/// phase runs), and once it returns the last thread drops the coordinator, which gives the
+/// pause back (the shared tracker reopens) — nothing stays paused for good.
+#[test]
+fn last_drop_from_a_listener_with_a_cancelling_attempt_reopens_the_tracker_after_the_phase() {
+    let clock = Arc::new(ManualClock::new(Instant::from_millis(1)));
+    let w = Arc::new(Wedged {
+        entered: AtomicBool::new(false),
+        release: AtomicBool::new(false),
+    });
+    let cfg = Config::builder()
+        .recovery_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let tracker = Arc::new(Tracker::new());
+    let m: Arc<WedgedMonitor> = Arc::new(
+        Monitor::new(
+            cfg,
+            3,
+            tracker.clone(),
+            WedgedRec(w.clone()),
+            Shared(clock.clone()),
+        )
+        .unwrap(),
+    );
+    // The listener holds the last reference once the test lets go of its own.
+    let slot: Arc<Mutex<Option<Arc<WedgedMonitor>>>> = Arc::new(Mutex::new(Some(m.clone())));
+    let s2 = slot.clone();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d2 = dropped.clone();
+    m.subscribe(move |e: &Event| {
+        if e.kind() == EventKind::RetryScheduled {
+            let last = s2.lock().unwrap().take();
+            drop(last);
+            d2.store(true, Ordering::SeqCst);
+        }
+    })
+    .unwrap();
+    m.start().unwrap();
+    m.report(Report::crashed(0)).unwrap();
+    wait_for("wedged phase", || w.entered.load(Ordering::SeqCst));
+    assert_eq!(m.stats().cancels_pending, 0);
+    drop(m);
+    clock.advance(Duration::from_secs(2));
+    // Poke through the slot while it still holds the monitor.
+    wait_for("last drop in the listener", || {
+        if let Some(m) = slot.lock().unwrap().as_ref() {
+            m.poke();
+        }
+        dropped.load(Ordering::SeqCst)
+    });
+    assert!(tracker.is_paused(), "reopened while the phase still runs");
+    w.release.store(true, Ordering::SeqCst);
+    wait_for("the coordinator dropped by the last thread", || {
+        Arc::strong_count(&w) == 1
+    });
+    assert!(
+        !tracker.is_paused(),
+        "the dropped monitor left the forest paused"
+    );
+}

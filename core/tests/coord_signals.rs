@@ -143,6 +143,45 @@ fn many_failures_alert_clears_when_the_failures_recover() {
     assert!(!s.c.alerts(s.now).contains(Alerts::MANY_FAILURES));
 }
 
+/// Item 11 with an operator `retry`: a failure whose retries ran out (escalated) and that
+/// is then retried and recovered is closed, so its failed attempts leave "many failures".
+/// (Before the fix `retry` restarted the attempt numbering and only the attempts of the
+/// retried run were closed at the success: the given-up attempts stayed counted for good,
+/// MANY_FAILURES raised with every partition HEALTHY.)
+#[test]
+fn many_failures_alert_clears_after_an_exhausted_failure_is_retried_and_recovered() {
+    let cfg = e2e_config()
+        .to_builder()
+        .max_retries(1)
+        .backoff_base(Duration::from_millis(10))
+        .backoff_cap(Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let mut s = Sim::new(5, cfg);
+    s.c.set_alert_thresholds(AlertThresholds {
+        max_unrecovered: 0,
+        ..AlertThresholds::DEFAULT
+    })
+    .unwrap();
+    // Both attempts fail: escalated (EXHAUSTED), two failed attempts of an open failure.
+    s.plan = Box::new(|_| false);
+    s.report(0, Report::crashed(1));
+    s.settle(1000);
+    assert_eq!(s.health(1), Health::Failed);
+    assert_eq!(s.c.stats().recoveries_failed, 2);
+    assert!(s.c.alerts(s.now).contains(Alerts::MANY_FAILURES));
+    // The operator retries; the attempt succeeds: nothing is open any more.
+    s.plan = Box::new(|_| true);
+    s.c.retry(s.now, 1).unwrap();
+    s.pump();
+    s.settle(2000);
+    assert_eq!(s.health(1), Health::Healthy);
+    assert!(
+        !s.c.alerts(s.now).contains(Alerts::MANY_FAILURES),
+        "a retried and recovered failure keeps MANY_FAILURES raised"
+    );
+}
+
 /// Item 11: success rate below 0.8 (over finished attempts) is raised, and clears once
 /// enough attempts succeed.
 #[test]

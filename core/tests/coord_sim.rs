@@ -1,7 +1,9 @@
 //! Deterministic, seeded simulation of the sans-io coordinator.
 //!
 //! Each seed drives one coordinator (5–40 partitions, random `Config`: K 1..=4, retries
-//! 0..=3, short confirmation/backoff/recovery/pause timeouts, both pause-timeout policies,
+//! 0..=3, short confirmation/backoff/recovery/pause timeouts (a zero recovery timeout, i.e.
+//! none, in a sixth of the runs; heartbeats in a quarter, a third of those with a failure
+//! timeout more than `max_local_pause` after the suspect timeout), both pause-timeout policies,
 //! outbox `E` of 256 or the minimum [`MAX_EVENTS_PER_STEP`]) through a few thousand random
 //! steps: failure, success and stale reports, ticks with zero/small/large/backward clock
 //! moves, forest operations begun and ended on the shared tracker (some long enough for the
@@ -362,7 +364,12 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                     });
                     self.seen[s.rank as usize] = (s.to, s.incarnation);
                     match (s.from, s.to, s.cause) {
-                        (Health::Recovering, Health::Healthy, _) => self.cov.succeeded += 1,
+                        (Health::Recovering, Health::Healthy, _) => {
+                            self.cov.succeeded += 1;
+                            if self.recovery_timeout == 0 {
+                                self.cov.no_timeout_recoveries += 1;
+                            }
+                        }
                         (_, _, Cause::PauseTimedOut) => self.cov.pause_timeouts += 1,
                         (Health::Healthy, Health::Suspected, Cause::HeartbeatTimeout) => {
                             self.cov.heartbeat_suspicions += 1
@@ -699,6 +706,7 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
         let job = self.jobs.remove(idx);
         self.note(|| format!("phase_done {job:?} ok {ok}"));
         if self.stopped > 0
+            && self.recovery_timeout > 0
             && self
                 .began
                 .get(&job.attempt)
@@ -1231,6 +1239,10 @@ fn seeded_simulation() {
         ("results reported twice", c.duplicate_results),
         ("driver stopped and started", c.driver_stops),
         ("runs with heartbeats", c.heartbeat_runs),
+        (
+            "recoveries with a zero recovery timeout",
+            c.no_timeout_recoveries,
+        ),
         ("suspicions by heartbeat silence", c.heartbeat_suspicions),
     ] {
         assert!(v > 0, "the simulation never exercised: {name}");

@@ -789,6 +789,21 @@ mod tests {
         let mut e = ftf_event::default();
         assert_eq!(C::ftf_coordinator_poll_event(c, &mut e), ftf_result::FTF_OK);
         assert_eq!(e.rank, 5);
+        // No per-partition statistics in the bare build: the documented refusal, nothing
+        // written.
+        let mut ps = crate::stats::ftf_partition_stats {
+            reports: 77,
+            ..Default::default()
+        };
+        assert_eq!(
+            C::ftf_coordinator_partition_stats(c, 5, &mut ps),
+            ftf_result::FTF_UNEXPECTED_STATE
+        );
+        assert_eq!(ps.reports, 77);
+        assert_eq!(
+            C::ftf_coordinator_partition_stats(c, 6, &mut ps),
+            ftf_result::FTF_UNKNOWN_PARTITION
+        );
         ftf_coordinator_deinit(c);
         ftf_tracker_deinit(t);
     }

@@ -287,7 +287,9 @@ impl ftf_config_builder {
     }
 
     /// A gap between ticks longer than this is the detector's own stall, not the partitions'
-    /// silence: heartbeat verdicts are skipped for that tick (> 0, default 5 s).
+    /// silence: heartbeat verdicts are skipped for that tick (above the suspect timeout,
+    /// default 5 s). `ftf_coordinator_poll_timeout` asks for a tick at least every half of
+    /// it while heartbeats are on, so a driver that ticks when asked never looks stalled.
     #[no_mangle]
     pub extern "C" fn ftf_config_builder_set_heartbeat_max_local_pause_ns(
         builder: *mut ftf_config_builder,

@@ -108,7 +108,7 @@ pub(crate) fn write_partition_stats(
             ftf_result::FTF_OK
         }
         Err(PartitionStatsError::UnknownPartition) => ftf_result::FTF_UNKNOWN_PARTITION,
-        // Boxed coordinators always keep statistics; never reached.
+        // Boxed coordinators always keep statistics; the bare-metal one keeps none.
         Err(_) => ftf_result::FTF_UNEXPECTED_STATE,
     }
 }
@@ -172,7 +172,9 @@ impl ftf_coordinator {
 
     /// The statistics of `rank` (per-signal consecutive failures, suspicions, failures,
     /// recoveries, last report time, last detection and recovery latency). `FTF_OK`;
-    /// `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+    /// `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`; in the bare-metal build, whose
+    /// coordinator keeps no per-partition statistics, `FTF_UNEXPECTED_STATE` for a known
+    /// rank.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_partition_stats(
         coordinator: *const ftf_coordinator,

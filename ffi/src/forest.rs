@@ -219,8 +219,9 @@ impl ftf_forest {
     }
 
     /// Starts the dispatcher and `max_concurrent` worker threads. Never waits; callable from
-    /// a callback (after a stop there, the new threads call nothing until the old ones have
-    /// finished their callbacks: listeners never run on two threads at once).
+    /// a callback (after a stop there, the new threads call nothing until the old dispatcher
+    /// has finished its callback: listeners never run on two threads at once; an old
+    /// worker still in a phase finishes it alongside the new run, which keeps ticking).
     /// `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_NOT_RUNNING` (the forest's last
     /// reference was freed: it never starts again); `FTF_CALLBACK_FAILED` (the OS refused a
     /// thread; nothing runs); `FTF_NULL_PARAMETER`.

@@ -649,7 +649,9 @@ where
     /// ahead, is included here) or waits for a pause whose deadline and quiescence poll are
     /// included here. A deadline that saturated at [`Instant::MAX`] (past the end of the
     /// time line) is never reached and not named; only the quiescence poll of a pause is
-    /// (polling the gate is real work even at the top of the range).
+    /// (polling the gate is real work even at the top of the range). With heartbeats on, it
+    /// is never more than `max_local_pause / 2` after the last tick (see `heartbeat.rs`,
+    /// local pauses).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.has_deferred_work() || self.recs.iter().any(|s| s.state == RecState::Aborting) {
@@ -663,6 +665,13 @@ where
         };
         if let Some(d) = self.part_deadline {
             add(d);
+        }
+        // With heartbeats, a tick gap above `max_local_pause` reads as the driver's own stall
+        // (heartbeat clocks re-based, no verdicts): a driver that ticks when asked must never
+        // make one, even when the next verdict is further away (`failure_timeout` may lie
+        // more than `max_local_pause` after `suspect_timeout`).
+        if let Some(t) = self.last_tick.filter(|_| self.cfg.heartbeat().enabled()) {
+            add(t.saturating_add(self.cfg.heartbeat().max_local_pause() / 2));
         }
         for s in self.recs.iter() {
             match s.state {

@@ -31,7 +31,10 @@
 //! still produces the Suspect verdict first (the coordinator emits both transitions), and
 //! nothing is forgotten by stopping a driver. Local pauses (Cassandra): when the driver's
 //! ticks are further apart than `max_local_pause`, the coordinator re-bases every heartbeat
-//! clock instead of convicting partitions for its own stall.
+//! clock instead of convicting partitions for its own stall. So that a driver ticking when
+//! `poll_timeout` asks never looks stalled, `poll_timeout` names a tick at least every
+//! `max_local_pause / 2` while heartbeats are on (the next verdict may be further away:
+//! `failure_timeout − suspect_timeout` is not bounded by `max_local_pause`).
 
 use core::time::Duration;
 

@@ -26,7 +26,9 @@
 //! `MANY_FAILURES` is the original's "attempted − succeeded > 5" counted over the failures
 //! that are still open (partitions not yet recovered): the attempts of a failure leave the
 //! count when its partition recovers, so the alert clears (over the whole lifetime the
-//! difference could only grow, and the alert would never clear). Attempts still running
+//! difference could only grow, and the alert would never clear); the attempts of a failure
+//! that gave up (retries exhausted) leave it when the operator retries it (`retry` numbers
+//! the new attempts from 1). Attempts still running
 //! count, as in the original. The success rate is taken over *finished* attempts (a first
 //! attempt that is still running does not read as a 0 % success rate) and is not evaluated
 //! before any attempt finished; 0 disables it. `SLOW_DETECTION`'s default is twice the default

@@ -18,11 +18,16 @@
 //! * A thread of run `g` keeps going only while `current == g << 1 | 1`
 //!   ([`is_current`](Lifecycle::is_current)); once that is false it starts no further
 //!   embedder callback and exits, marking itself `done` as its very last step.
-//! * **Runs never overlap in embedder code.** A new run's threads first wait
-//!   ([`wait_turn`](Lifecycle::wait_turn)) until every member of an older run is `done`, so
-//!   after a `stop` and a `start` from inside a callback, the old dispatcher finishes the
-//!   callback it is in and exits before the new one calls anything: listeners never run on
-//!   two threads at once, and events stay in order.
+//! * **Ordered callbacks of two runs never overlap.** A member is *ordered* (the dispatcher:
+//!   listeners, hooks, cancels) or not (a worker: one phase at a time). A new run's threads
+//!   first wait ([`wait_turn`](Lifecycle::wait_turn)) until every ordered member of an older
+//!   run is `done`, so after a `stop` and a `start` from inside a callback, the old
+//!   dispatcher finishes the callback it is in and exits before the new one calls anything:
+//!   listeners never run on two threads at once, and events stay in order. A stopped run's
+//!   worker is not waited for: it only finishes the phase it is in (which holds its attempt's
+//!   recovery permit, so no second phase of that partition can start) and reports it, its
+//!   return acknowledging a cancel. Waiting for it would let one wedged phase (the very case
+//!   a cancel is for) freeze the new run: no tick, no cancel escalation, no detection.
 //! * **Nothing waits while holding the lifecycle mutex**, and no callback runs under it:
 //!   `is_running`, `start` and the stop request never block on a join.
 //! * **Joining.** A stop from a thread that is not a member joins every member of the runs it
@@ -65,6 +70,8 @@ struct Member {
     handle: Option<JoinHandle<()>>,
     /// Set by the thread as its last step: it calls no embedder code any more.
     done: bool,
+    /// A later run's threads wait for it to be `done` (module docs).
+    ordered: bool,
 }
 
 type OnLast = Box<dyn FnOnce() + Send>;
@@ -123,11 +130,12 @@ impl Lifecycle {
 
     /// Opens a new run and registers the `count` threads `spawn(run)` creates (under the
     /// lifecycle mutex: a new thread blocks in [`wait_turn`](Self::wait_turn) until it is
-    /// registered). `Ok(false)`: already running, nothing done. Never waits for a thread.
+    /// registered), each with whether it is ordered (module docs). `Ok(false)`: already
+    /// running, nothing done. Never waits for a thread.
     pub(crate) fn start(
         &self,
         count: usize,
-        mut spawn: impl FnMut(RunId) -> std::io::Result<JoinHandle<()>>,
+        mut spawn: impl FnMut(RunId) -> std::io::Result<(JoinHandle<()>, bool)>,
     ) -> Result<bool, StartError> {
         let mut st = lock(&self.state);
         if st.closed {
@@ -142,13 +150,14 @@ impl Lifecycle {
         self.current.store(run.0 << 1 | 1, Ordering::Release);
         for _ in 0..count {
             match spawn(run) {
-                Ok(h) => {
+                Ok((h, ordered)) => {
                     let id = h.thread().id();
                     st.members.push(Member {
                         run: run.0,
                         id,
                         handle: Some(h),
                         done: false,
+                        ordered,
                     });
                 }
                 Err(e) => {
@@ -242,15 +251,20 @@ impl Lifecycle {
         }
     }
 
-    /// A new run's thread: waits until every member of an older run is done. `false` when
-    /// `run` was stopped meanwhile (the thread must exit without calling anything).
+    /// A new run's thread: waits until every ordered member of an older run is done.
+    /// `false` when `run` was stopped meanwhile (the thread must exit without calling
+    /// anything).
     pub(crate) fn wait_turn(&self, run: RunId) -> bool {
         let mut st = lock(&self.state);
         loop {
             if !self.is_current(run) {
                 return false;
             }
-            if !st.members.iter().any(|m| m.run < run.0 && !m.done) {
+            if !st
+                .members
+                .iter()
+                .any(|m| m.run < run.0 && m.ordered && !m.done)
+            {
                 return true;
             }
             st = self

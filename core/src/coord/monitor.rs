@@ -72,9 +72,13 @@
 //! once its run is stopped (checked before each one).
 //!
 //! Each `start` opens a new numbered run (state machine in `lifecycle.rs`). Its threads call
-//! nothing before every thread of the previous runs has finished, so a `stop` and a `start`
-//! from inside a listener never leave two dispatchers running: the old one finishes the
-//! listener it is in, keeps the rest of its round, and exits; the new one delivers it.
+//! nothing before the dispatchers of the previous runs have finished, so a `stop` and a
+//! `start` from inside a listener never leave two dispatchers running: the old one finishes
+//! the listener it is in, keeps the rest of its round, and exits; the new one delivers it.
+//! A worker of a stopped run is not waited for: it finishes the phase it is in and reports
+//! it (that attempt still holds its permit, so its partition gets no second phase), so a
+//! wedged phase, abandoned and cancelled, never keeps a restarted monitor from ticking
+//! (escalating the cancel, detecting, recovering other partitions).
 //! `stop` from outside the monitor's threads joins every thread of the runs it stopped (a
 //! worker first finishes the phase it is running); from a callback it returns at once.
 //! [`Monitor::close_then`] stops for good and runs an action after the last callback.
@@ -360,6 +364,9 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                         // the worker's `phase_done`, when the phase call returns, does.
                         let now = self.clock.now();
                         let _ = self.input(|c| c.cancel_done(now, j.rank, j.attempt), |_| false);
+                        // It may have resumed the forest or started the next attempt: the
+                        // next round hands that out at once, not after this round's sleep.
+                        self.notify();
                     }
                 }
                 Action::RunPhase(j) => {
@@ -515,9 +522,9 @@ where
     }
 
     /// Start the dispatcher and the workers of a new run; a no-op when running. Never waits,
-    /// so it may be called from any callback: if the previous run's threads are still
-    /// finishing (it was stopped from a callback), the new threads call nothing until they
-    /// have exited (module docs, "Lifecycle"); so a callback that restarts the monitor must
+    /// so it may be called from any callback: if the previous run's dispatcher is still
+    /// finishing (it was stopped from a callback), the new threads call nothing until it has
+    /// exited (module docs, "Lifecycle"); so a listener that restarts the monitor must
     /// return before it can see the new run do anything (do not wait for it there).
     /// [`MonitorError::Closed`] after [`close_then`](Self::close_then).
     pub fn start(&self) -> Result<(), MonitorError> {
@@ -531,7 +538,7 @@ where
                 ("ftforest-recovery", false)
             };
             spawned += 1;
-            std::thread::Builder::new()
+            let h = std::thread::Builder::new()
                 .name(name.into())
                 .spawn(move || {
                     // Marks the thread done however it ends (module docs, "Lifecycle").
@@ -547,7 +554,9 @@ where
                     } else {
                         s.worker(run);
                     }
-                })
+                })?;
+            // Only the dispatcher's callbacks are ordered across runs ("Lifecycle").
+            Ok((h, dispatcher))
         });
         match r {
             Ok(_) => Ok(()),

@@ -271,7 +271,11 @@ where
         match self.part_mut(rank) {
             Some(p) if p.flags & EXHAUSTED != 0 => {
                 p.flags &= !EXHAUSTED;
+                // The retry numbers its attempts from 1 again: the given-up ones leave the
+                // open-failure count now, since a later success could not close them.
+                let given_up = p.attempts;
                 p.attempts = 0;
+                self.counters.on_given_up_retried(given_up);
             }
             Some(_) => return Err(RetryError::AlreadyScheduled),
             None => return Err(RetryError::UnknownPartition),

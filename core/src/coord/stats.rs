@@ -137,6 +137,12 @@ impl Counters {
             inc(&mut self.s.recoveries_timed_out);
         }
     }
+    /// The operator retried a failure that had given up after `attempts` failed attempts:
+    /// they leave the open-failure count (the retry numbers its attempts from 1 again, so
+    /// its success could not close them, see [`Counters::unrecovered`]).
+    pub(crate) fn on_given_up_retried(&mut self, attempts: u8) {
+        self.closed_failed = self.closed_failed.saturating_add(u64::from(attempts));
+    }
     pub(crate) fn on_given_up(&mut self, latency: Duration) {
         self.recovery.record(latency);
     }
@@ -179,7 +185,8 @@ impl Counters {
     }
     /// Attempted − succeeded recoveries, over the failures still open: every attempt is
     /// either running, succeeded, or failed; a failed one leaves the count when a later
-    /// attempt of the same failure succeeds (`closed_failed`). Per-failure attempt numbers
+    /// attempt of the same failure succeeds, or when the operator retries the failure after
+    /// it gave up (`closed_failed`). Per-failure attempt numbers
     /// saturate at 255 (`PartitionSlot::attempts`), far above any useful threshold.
     pub(crate) fn unrecovered(&self) -> u64 {
         self.s

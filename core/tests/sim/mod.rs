@@ -61,14 +61,26 @@ pub fn random_config(rng: &mut Rng) -> Config {
         } else {
             HeartbeatMode::Phi
         };
+        // In a third of them the failure timeout lies more than `max_local_pause` after the
+        // suspect timeout (legal): a driver ticking when asked must still convict.
+        let (failure, local_pause) = if rng.pct(33) {
+            let lp = suspect + rng.range(1, 50);
+            (suspect + lp + rng.range(1, 200), lp)
+        } else {
+            (suspect * 2, 5_000)
+        };
         HeartbeatConfig::DEFAULT
             .with_mode(mode)
             .with_interval(Duration::from_millis(interval))
             .with_suspect_timeout(Duration::from_millis(suspect))
-            .with_failure_timeout(Duration::from_millis(suspect * 2))
+            .with_failure_timeout(Duration::from_millis(failure))
+            .with_max_local_pause(Duration::from_millis(local_pause))
     } else {
         HeartbeatConfig::DEFAULT
     };
+    // Zero (no timeout, issue 7 item 13) in a sixth of the runs: with cancels never
+    // acknowledged and heartbeats on, nothing may spin or strand.
+    let recovery = if rng.pct(16) { 0 } else { rng.range(20, 500) };
     Config::builder()
         .heartbeat(hb)
         .reports_before_suspicion(rng.range(1, 3) as u32)
@@ -76,7 +88,7 @@ pub fn random_config(rng: &mut Rng) -> Config {
         .max_retries(rng.range(0, 3) as u32)
         .backoff_base(Duration::from_millis(base))
         .backoff_cap(Duration::from_millis(base + rng.range(0, 200)))
-        .recovery_timeout(Duration::from_millis(rng.range(20, 500)))
+        .recovery_timeout(Duration::from_millis(recovery))
         .max_concurrent(rng.range(1, 4) as u32)
         .pause_timeout(Duration::from_millis(pause))
         .pause_timeout_policy(policy)
@@ -115,6 +127,7 @@ pub struct Coverage {
     pub driver_stops: u64,
     pub heartbeat_runs: u64,
     pub heartbeat_suspicions: u64,
+    pub no_timeout_recoveries: u64,
 }
 
 impl Coverage {
@@ -148,7 +161,8 @@ impl Coverage {
             duplicate_results,
             driver_stops,
             heartbeat_runs,
-            heartbeat_suspicions
+            heartbeat_suspicions,
+            no_timeout_recoveries
         );
     }
 }

@@ -629,6 +629,68 @@ TEST(forest_stays_paused_until_the_abandoned_phase_returns) {
     ftf_forest_free(f);
 }
 
+/* Seam of the cancel handshake and the lifecycle: a listener stops and starts the forest while
+   the abandoned phase is still stuck in a worker of the old run. The new run must keep ticking
+   (the unacknowledged cancel is escalated at the cancel timeout); the late return then
+   acknowledges, the retry recovers. Before the fix the new run waited for every old thread,
+   the stuck worker included: no tick, no escalation until the phase returned. */
+typedef struct {
+    stuck_embedder e;
+    const ftf_forest *forest;
+    atomic_int restarted;
+} restarting_stuck;
+
+static void restart_on_retry(void *ud, const ftf_event *ev) {
+    restarting_stuck *r = ud;
+    if (ev->kind == FTF_EVENT_RETRY_SCHEDULED && atomic_fetch_add(&r->restarted, 1) == 0) {
+        CHECK_RC(ftf_forest_stop(r->forest), FTF_OK);
+        CHECK_RC(ftf_forest_start(r->forest), FTF_OK);
+    }
+}
+
+TEST(restart_in_a_listener_while_the_abandoned_phase_is_stuck_keeps_ticking) {
+    watchdog("restart_in_a_listener_while_the_abandoned_phase_is_stuck_keeps_ticking");
+    restarting_stuck r = {0};
+    ftf_recovery_callbacks cb = {&r.e, stuck_phase, stuck_cancel, stuck_pause, stuck_resume,
+                                 NULL, NULL, NULL};
+    ftf_config_builder *b = NULL;
+    const ftf_config *cfg = NULL;
+    ftf_config_builder_new(&b);
+    ftf_config_builder_set_recovery_timeout_ns(b, 50 * MS);
+    ftf_config_builder_set_cancel_timeout_ns(b, 50 * MS);
+    ftf_config_builder_set_backoff_ns(b, 5 * MS, 5 * MS);
+    ftf_config_builder_set_max_concurrent(b, 1);
+    CHECK_RC(ftf_config_builder_build(b, &cfg), FTF_OK);
+    ftf_config_builder_free(b);
+    const ftf_forest *f = NULL;
+    CHECK_RC(ftf_forest_new(cfg, 5, NULL, &cb, &f), FTF_OK);
+    ftf_config_free(cfg);
+    r.forest = f;
+    ftf_listener_handle h;
+    CHECK_RC(ftf_forest_subscribe(f, restart_on_retry, &r, NULL, &h), FTF_OK);
+    CHECK_RC(ftf_forest_start(f), FTF_OK);
+    uint32_t out;
+    CHECK_RC(ftf_forest_report(f, FTF_REPORT_CRASHED, 1, FTF_INCARNATION_ANY, &out), FTF_OK);
+    CHECK(wait_for(&r.e.started, 1));
+    CHECK(wait_for(&r.restarted, 1));
+    /* the phase is still stuck: the restarted forest escalates the unacknowledged cancel */
+    ftf_stats s = {0};
+    for (int i = 0; i < 500; i++) {
+        CHECK_RC(ftf_forest_stats(f, &s), FTF_OK);
+        if (s.cancels_escalated >= 1) break;
+        sleep_ms(10);
+    }
+    CHECK(s.cancels_escalated == 1 && s.cancels_pending == 1);
+    CHECK(ftf_forest_in_recovery_mode(f));
+    atomic_store(&r.e.release, 1);
+    CHECK(wait_healthy(f, 1, 1));
+    CHECK(wait_for(&r.e.resumes, 1));
+    CHECK_RC(ftf_forest_stats(f, &s), FTF_OK);
+    CHECK(s.cancels_pending == 0);
+    ftf_forest_free(f);
+    watchdog_off();
+}
+
 int main(void) {
     RUN(failing_and_slow_callbacks_are_retried_until_recovered);
     RUN(lifecycle_and_misuse);
@@ -641,5 +703,6 @@ int main(void) {
     RUN(stop_and_start_in_a_listener_never_run_two_dispatchers);
     RUN(last_free_in_a_listener_while_a_phase_uses_the_forest);
     RUN(forest_stays_paused_until_the_abandoned_phase_returns);
+    RUN(restart_in_a_listener_while_the_abandoned_phase_is_stuck_keeps_ticking);
     return harness_summary();
 }
