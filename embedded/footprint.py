@@ -20,12 +20,16 @@ KIB = 1024
 # for the goals not met yet (see README.md "Footprint": what is missing and why).
 # Fixed RAM ceiling: 3456 until the merge of per-signal detection, per-partition stats and
 # alert thresholds grew the Coordinator value by 48 B (fixed RAM 3416 -> 3464 B); raised to
-# the measured 3464 as a no-regression ceiling, not a goal (the goal stays 2 KiB).
+# the measured 3464 as a no-regression ceiling, not a goal (the goal stays 2 KiB). Raised
+# again to the measured 3496 by issue 7's cancel handshake (Config::cancel_timeout and the
+# cancel statistics in the coordinator value, +32 B).
 GOALS = {
     "tracker+health+table flash": (2 * KIB, None),
-    "whole core + coordinator(64) flash": (12 * KIB, 23 * KIB),
+    # 23 KiB until issue 7 (cancel handshake, per-signal detection, per-partition statistics,
+    # run-time thresholds, review fixes) grew the core to 23,588 B; no-regression ceiling.
+    "whole core + coordinator(64) flash": (12 * KIB, 23680),
     "RAM per partition": (64, None),
-    "fixed RAM": (2 * KIB, 3464),
+    "fixed RAM": (2 * KIB, 3496),
 }
 
 
