@@ -1077,6 +1077,11 @@ size_t ftf_tracker_storage_size(void);
 // use `wait_kind`: `FTF_WAIT_SPIN`, or `FTF_WAIT_CALLBACKS` with `callbacks` (copied);
 // `FTF_WAIT_PARK` needs an OS (`FTF_INVALID_ARGUMENT` here). Destroy with
 // `ftf_tracker_deinit`.
+//
+// The tracker reopens eagerly (the last resume clears every stripe): an interrupt handler
+// may pause and resume it while the main loop runs `ftf_op_begin`/`ftf_op_end` (as long as
+// the main loop itself never pauses or resumes it), without the first pause ever waiting for
+// a `begin` it preempted.
 ftf_result ftf_tracker_init(void *storage, size_t size, uint32_t wait_kind, const struct ftf_wait_callbacks *callbacks, const struct ftf_tracker **tracker_out);
 #endif
 

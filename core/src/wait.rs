@@ -181,6 +181,24 @@ pub trait WaitStrategy {
     /// already bumped `word`. Called (by [`WaitWord::wake`]) only when a waiter announced
     /// itself since the previous bump, so an idle waker never gets here.
     fn wake_all(&self, word: &WaitWord);
+
+    /// Whether a [`Tracker`](crate::Tracker) that waits with this strategy reopens its
+    /// stripes **eagerly**: the last resume clears the `PAUSED` flag of every stripe (`S`
+    /// writes), and a `begin` never reopens a stripe, so the first pause never waits for a
+    /// reopening `begin`. `false` (the default, *lazy* reopen): the last resume leaves the
+    /// flags and the first `begin` on each stripe clears its own, so an idle pause + resume
+    /// writes no stripe.
+    ///
+    /// Choose eager (wrap the strategy in [`EagerReopen`]) when `pause`/`resume` may run in
+    /// an interrupt handler, or a higher-priority task on the same core, that can preempt a
+    /// `begin` of the same tracker: with lazy reopen, a first pause that preempts a `begin`
+    /// in the few instructions where it reopens its stripe would spin forever, since that
+    /// `begin` cannot continue until the handler returns. A constant per strategy type, so
+    /// the code of the other mode is compiled out.
+    #[inline]
+    fn eager_reopen(&self) -> bool {
+        false
+    }
 }
 
 impl<W: WaitStrategy + ?Sized> WaitStrategy for &W {
@@ -192,6 +210,34 @@ impl<W: WaitStrategy + ?Sized> WaitStrategy for &W {
     #[inline]
     fn wake_all(&self, word: &WaitWord) {
         (**self).wake_all(word)
+    }
+
+    #[inline]
+    fn eager_reopen(&self) -> bool {
+        (**self).eager_reopen()
+    }
+}
+
+/// `W`, with **eager reopen** (see [`WaitStrategy::eager_reopen`]): for a tracker that an
+/// interrupt handler pauses and resumes while the main loop runs operations on it.
+/// `static T: Tracker<EagerReopen<SpinWait>, 1> = Tracker::with_waiter(EagerReopen(SpinWait));`
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EagerReopen<W>(pub W);
+
+impl<W: WaitStrategy> WaitStrategy for EagerReopen<W> {
+    #[inline]
+    fn wait(&self, word: &WaitWord, expected: u32, deadline: Instant) {
+        self.0.wait(word, expected, deadline)
+    }
+
+    #[inline]
+    fn wake_all(&self, word: &WaitWord) {
+        self.0.wake_all(word)
+    }
+
+    #[inline]
+    fn eager_reopen(&self) -> bool {
+        true
     }
 }
 

@@ -231,6 +231,11 @@ pub extern "C" fn ftf_tracker_storage_size() -> usize {
 /// use `wait_kind`: `FTF_WAIT_SPIN`, or `FTF_WAIT_CALLBACKS` with `callbacks` (copied);
 /// `FTF_WAIT_PARK` needs an OS (`FTF_INVALID_ARGUMENT` here). Destroy with
 /// `ftf_tracker_deinit`.
+///
+/// The tracker reopens eagerly (the last resume clears every stripe): an interrupt handler
+/// may pause and resume it while the main loop runs `ftf_op_begin`/`ftf_op_end` (as long as
+/// the main loop itself never pauses or resumes it), without the first pause ever waiting for
+/// a `begin` it preempted.
 #[no_mangle]
 pub extern "C" fn ftf_tracker_init(
     storage: *mut c_void,
@@ -251,6 +256,7 @@ pub extern "C" fn ftf_tracker_init(
             Ok(w) => w,
             Err(e) => return e,
         };
+        // Eager reopen: `FfiWait::eager_reopen` is true in this build (see the doc above).
         // SAFETY: `p` is aligned room for one tracker inside the caller's buffer.
         unsafe { p.write(Tracker::with_waiter(wait)) };
         *out = p.cast_const().cast::<ftf_tracker>();
@@ -659,6 +665,11 @@ mod tests {
             ftf_result::FTF_OK
         );
         assert_eq!((t as usize) % align_of::<FfiTracker>(), 0);
+        // SAFETY: `t` was just made by `ftf_tracker_init` and is not freed yet.
+        assert!(
+            unsafe { &*t.cast::<FfiTracker>() }.is_eager_reopen(),
+            "ISR-safe reopen"
+        );
         let mut tok = ftf_op_token::default();
         assert_eq!(ftf_op_begin(t, &mut tok), ftf_result::FTF_OK);
         assert_eq!(ftf_tracker_in_flight(t), 1);

@@ -200,6 +200,14 @@ impl FfiWait {
 }
 
 impl WaitStrategy for FfiWait {
+    /// The bare-metal build reopens eagerly: its trackers are paused and resumed from
+    /// interrupt handlers while the main loop runs operations (see
+    /// `WaitStrategy::eager_reopen`). The hosted build reopens lazily (threads, no handlers).
+    #[inline]
+    fn eager_reopen(&self) -> bool {
+        cfg!(not(feature = "std"))
+    }
+
     fn wait(&self, word: &WaitWord, expected: u32, deadline: Instant) {
         match self {
             #[cfg(feature = "std")]

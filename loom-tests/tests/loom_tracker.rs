@@ -10,8 +10,8 @@
 //! cargo test --release -p ftforest-loom-tests --test loom_tracker`
 
 use ftforest_core::{
-    BeginError, Clock, EndError, Instant, LoomWait, OpGuard, OpToken, PauseGuard, Tracker,
-    WaitOutcome,
+    BeginError, Clock, EagerReopen, EndError, Instant, LoomWait, OpGuard, OpToken, PauseGuard,
+    Tracker, WaitOutcome, WaitStrategy,
 };
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicBool, Ordering};
@@ -57,7 +57,7 @@ impl Work {
     }
 
     /// Called only while an operation is in flight.
-    fn write(&self, _op: &OpGuard<'_, LoomWait, 2>) {
+    fn write<W: WaitStrategy>(&self, _op: &OpGuard<'_, W, 2>) {
         // SAFETY: loom checks that no other access races with this one; the models only
         // read the cell after quiescence, which must happen-after every operation's end.
         self.0.with_mut(|p| unsafe { *p += 1 });
@@ -432,5 +432,35 @@ fn two_reopeners_and_a_pause() {
             b.join().unwrap();
         }
         assert_eq!(t.in_flight(), 0);
+    });
+}
+
+/// Eager reopen: a begin races the last resume (which clears the stripes itself) and the
+/// next pause. The begin is admitted or refused, never reopens; the next pause still waits
+/// for it (quiescence covers its write) and refuses later begins; the gate opens again.
+#[test]
+fn eager_resume_races_begin_and_the_next_pause() {
+    model("eager_resume_races_begin_and_the_next_pause", || {
+        let t: Arc<Tracker<EagerReopen<LoomWait>, 2>> =
+            Arc::new(Tracker::with_waiter(EagerReopen(LoomWait::new())));
+        let first = t.pause().unwrap();
+        let work = Work::new();
+        let late = {
+            let (t, work) = (Arc::clone(&t), Arc::clone(&work));
+            thread::spawn(move || match t.begin_on(0) {
+                Ok(op) => work.write(&op),
+                Err(e) => assert_eq!(e, BeginError::Paused),
+            })
+        };
+        drop(first);
+        let (pause, out) = t.pause_wait(&Frozen, Instant::MAX).unwrap();
+        assert_eq!(out, WaitOutcome::Quiescent);
+        let _ = work.read();
+        assert_eq!(t.begin_on(0).err(), Some(BeginError::Paused));
+        assert_eq!(t.begin_on(1).err(), Some(BeginError::Paused));
+        drop(pause);
+        late.join().unwrap();
+        assert_eq!(t.in_flight(), 0);
+        assert!(t.begin_on(0).is_ok(), "resumed: open again");
     });
 }

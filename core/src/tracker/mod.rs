@@ -292,6 +292,12 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
         }
     }
 
+    /// True when this tracker reopens eagerly: its wait strategy says so
+    /// ([`WaitStrategy::eager_reopen`], e.g. [`EagerReopen`](crate::EagerReopen)).
+    pub fn is_eager_reopen(&self) -> bool {
+        self.waiter.eager_reopen()
+    }
+
     /// This tracker's process-unique, non-zero id (assigned at first use; stable after).
     /// Tokens carry it so that a token of another tracker is refused.
     #[inline]
@@ -503,7 +509,9 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
         let count = prev & !PAUSED;
         let why = if prev & PAUSED == 0 {
             BeginError::Overflow
-        } else if !self.control.reopen(stripe) {
+        } else if self.waiter.eager_reopen() || !self.control.reopen(stripe) {
+            // Eager reopen never reopens here: a flag is a held pause (or a resume clearing
+            // the stripes right now).
             BeginError::Paused
         } else if count < ADMIT_BELOW {
             // The flag was stale; the stripe is open and our increment stays counted.

@@ -281,6 +281,17 @@ impl<W: WaitStrategy, const S: usize> Tracker<W, S> {
                 // the Acquire of those reopens (work done while paused happens-before the
                 // operations admitted after).
                 control.gate.fetch_and(!CLOSED, Ordering::Release);
+                if self.waiter.eager_reopen() {
+                    // Eager reopen (`WaitStrategy::eager_reopen`, so the gate never counts an
+                    // opener and the next first pause never waits for one): clear every flag now (under the lock, so the next first
+                    // pause finds them clear and flags them all). A `begin` that reads a
+                    // flag before its stripe is cleared is refused (`Paused`), as while
+                    // paused. Release: pairs with the Acquire `fetch_add` of later `begin`s
+                    // (work done while paused happens-before the operations admitted after).
+                    for stripe in self.stripes.iter() {
+                        stripe.fetch_and(!PAUSED, Ordering::Release);
+                    }
+                }
             }
             depth == 0
         };

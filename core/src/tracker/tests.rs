@@ -296,3 +296,61 @@ fn memory_cost_is_one_line_per_stripe_plus_one() {
     #[cfg(feature = "std")]
     assert_eq!(core::mem::size_of::<Tracker<crate::StdWait, 4>>(), 5 * 128);
 }
+
+/// Eager reopen: the last resume clears every stripe's flag, so a `begin` never has a stale
+/// flag to reopen (and the first pause never has an opener to wait for); lazy reopen (the
+/// default) leaves the flags to the first `begin` of each stripe. Fails if `eager_reopen`
+/// is ignored by `resume` (flags left) or by `begin` (see the next test).
+#[test]
+fn eager_reopen_clears_every_flag_at_the_last_resume() {
+    let lazy: Tracker<SpinWait, 4> = Tracker::new();
+    let eager: Tracker<crate::EagerReopen<SpinWait>, 4> =
+        Tracker::with_waiter(crate::EagerReopen(SpinWait));
+    assert!(!lazy.is_eager_reopen() && eager.is_eager_reopen());
+    fn pause_twice_resume_twice<W: WaitStrategy>(t: &Tracker<W, 4>) {
+        let a = t.pause_token().unwrap();
+        let b = t.pause_token().unwrap();
+        t.resume_token(a).unwrap();
+        // One pause still held: every stripe flagged in both modes.
+        assert!((0..4).all(|i| raw(t, i) & PAUSED != 0));
+        assert!(t.begin_on(2).is_err());
+        t.resume_token(b).unwrap();
+    }
+    pause_twice_resume_twice(&lazy);
+    pause_twice_resume_twice(&eager);
+    assert!((0..4).all(|i| raw(&lazy, i) == PAUSED), "lazy: flags stay");
+    assert!((0..4).all(|i| raw(&eager, i) == 0), "eager: flags cleared");
+    // Both admit after the resume; the lazy one reopens the stripe on the way.
+    fn admit_then_pause<W: WaitStrategy>(t: &Tracker<W, 4>) {
+        let g = t.begin_on(1).unwrap();
+        assert_eq!(raw(t, 1), 1);
+        drop(g);
+        assert!(!t.is_paused() && t.in_flight() == 0);
+        // The next pause flags every stripe again in both modes and refuses begins.
+        let p = t.pause().unwrap();
+        assert!((0..4).all(|i| raw(t, i) & PAUSED != 0));
+        assert!(matches!(t.begin_on(3), Err(BeginError::Paused)));
+        drop(p);
+    }
+    admit_then_pause(&lazy);
+    admit_then_pause(&eager);
+}
+
+/// Eager reopen: a `begin` that reads a flag is refused, never reopens (a forged flag on an
+/// unpaused eager tracker stands for a resume in progress). Fails if `begin` reopens.
+#[test]
+fn eager_reopen_never_reopens_in_begin() {
+    let eager: Tracker<crate::EagerReopen<SpinWait>, 2> =
+        Tracker::with_waiter(crate::EagerReopen(SpinWait));
+    let lazy: Tracker<SpinWait, 2> = Tracker::new();
+    // A resume in progress, frozen after the gate opened and before stripe 0 was cleared.
+    eager.stripes[0].fetch_or(PAUSED, Ordering::Relaxed);
+    lazy.stripes[0].fetch_or(PAUSED, Ordering::Relaxed);
+    assert!(matches!(eager.begin_on(0), Err(BeginError::Paused)));
+    assert_eq!(
+        raw(&eager, 0),
+        PAUSED,
+        "refused, rolled back, flag untouched"
+    );
+    assert!(lazy.begin_on(0).is_ok(), "lazy: a stale flag is reopened");
+}

@@ -9,7 +9,7 @@ use core::hint::black_box;
 use core::sync::atomic::{AtomicU32, Ordering::*};
 
 use critical_section::Mutex;
-use ftforest_core::{BeginError, Instant, PauseToken, SpinWait, Tracker, WaitOutcome};
+use ftforest_core::{BeginError, EagerReopen, Instant, PauseToken, SpinWait, Tracker, WaitOutcome};
 use ftforest_firmware::harness::TestResult;
 use ftforest_firmware::{bump, ensure, set_hook, ticks, wait_ticks, TickClock};
 
@@ -29,7 +29,10 @@ fn work() {
 
 // ---- main begins/ends, the interrupt pauses/resumes ---------------------------------------
 
-static T_A: T1 = Tracker::new();
+/// Eager reopen: the interrupt pauses while `main` may be inside a `begin` (with the default
+/// lazy reopen, a first pause that preempts a `begin` reopening its stripe would spin forever;
+/// see `WaitStrategy::eager_reopen` and the interrupt rules in `embedded/README.md`).
+static T_A: Tracker<EagerReopen<SpinWait>, 1> = Tracker::with_waiter(EagerReopen(SpinWait));
 static A1: AtomicU32 = AtomicU32::new(0);
 static B1: AtomicU32 = AtomicU32::new(0);
 static HELD: Mutex<Cell<Option<PauseToken>>> = Mutex::new(Cell::new(None));
