@@ -471,6 +471,22 @@ struct Wedged {
     release: AtomicBool,
 }
 
+/// A monitor over 3 partitions whose phases wedge until released, on a manual clock at 1 ms,
+/// pausing `tracker`.
+fn wedged_monitor(
+    cfg: Config,
+    tracker: Arc<Tracker>,
+) -> (Arc<ManualClock>, Arc<Wedged>, Arc<WedgedMonitor>) {
+    let clock = Arc::new(ManualClock::new(Instant::from_millis(1)));
+    let w = Arc::new(Wedged {
+        entered: AtomicBool::new(false),
+        release: AtomicBool::new(false),
+    });
+    let rec = WedgedRec(w.clone());
+    let m = Monitor::new(cfg, 3, tracker, rec, Shared(clock.clone())).unwrap();
+    (clock, w, Arc::new(m))
+}
+
 impl Wedged {
     fn phase(&self, job: &PhaseJob) -> bool {
         if job.phase == Phase::Detecting && !self.entered.swap(true, Ordering::SeqCst) {
@@ -506,11 +522,6 @@ impl Recovery for WedgedRec {
 /// included: no tick, no escalation, nothing recovered, until the phase returned.)
 #[test]
 fn a_restart_from_a_listener_while_an_abandoned_phase_is_wedged_keeps_ticking() {
-    let clock = Arc::new(ManualClock::new(Instant::from_millis(1)));
-    let w = Arc::new(Wedged {
-        entered: AtomicBool::new(false),
-        release: AtomicBool::new(false),
-    });
     let cfg = Config::builder()
         .recovery_timeout(Duration::from_secs(1))
         .cancel_timeout(Duration::from_secs(1))
@@ -518,16 +529,7 @@ fn a_restart_from_a_listener_while_an_abandoned_phase_is_wedged_keeps_ticking() 
         .backoff_cap(Duration::from_millis(1))
         .build()
         .unwrap();
-    let m: Arc<WedgedMonitor> = Arc::new(
-        Monitor::new(
-            cfg,
-            3,
-            Arc::new(Tracker::new()),
-            WedgedRec(w.clone()),
-            Shared(clock.clone()),
-        )
-        .unwrap(),
-    );
+    let (clock, w, m) = wedged_monitor(cfg, Arc::new(Tracker::new()));
     let weak = Arc::downgrade(&m);
     let restarted = Arc::new(AtomicBool::new(false));
     let r2 = restarted.clone();
@@ -579,26 +581,12 @@ fn a_restart_from_a_listener_while_an_abandoned_phase_is_wedged_keeps_ticking() 
 /// pause back (the shared tracker reopens) — nothing stays paused for good.
 #[test]
 fn last_drop_from_a_listener_with_a_cancelling_attempt_reopens_the_tracker_after_the_phase() {
-    let clock = Arc::new(ManualClock::new(Instant::from_millis(1)));
-    let w = Arc::new(Wedged {
-        entered: AtomicBool::new(false),
-        release: AtomicBool::new(false),
-    });
     let cfg = Config::builder()
         .recovery_timeout(Duration::from_secs(1))
         .build()
         .unwrap();
     let tracker = Arc::new(Tracker::new());
-    let m: Arc<WedgedMonitor> = Arc::new(
-        Monitor::new(
-            cfg,
-            3,
-            tracker.clone(),
-            WedgedRec(w.clone()),
-            Shared(clock.clone()),
-        )
-        .unwrap(),
-    );
+    let (clock, w, m) = wedged_monitor(cfg, tracker.clone());
     // The listener holds the last reference once the test lets go of its own.
     let slot: Arc<Mutex<Option<Arc<WedgedMonitor>>>> = Arc::new(Mutex::new(Some(m.clone())));
     let s2 = slot.clone();
