@@ -27,9 +27,13 @@ GOALS = {
     "tracker+health+table flash": (2 * KIB, None),
     # 23 KiB until issue 7 (cancel handshake, per-signal detection, per-partition statistics,
     # run-time thresholds, review fixes) grew the core to 23,588 B; no-regression ceiling.
+    # Measured 22,820 B after the histogram and queue-modulo shrink; the ceiling is kept at
+    # 23,680 B for the fence and membership inputs of issue 8, then lowered to what they measure.
     "whole core + coordinator(64) flash": (12 * KIB, 23680),
     "RAM per partition": (64, None),
-    "fixed RAM": (2 * KIB, 3496),
+    # Met since the latency histograms went to 125 u16 buckets (2 x 1,040 -> 2 x 288 B):
+    # 3,496 -> 1,992 B.
+    "fixed RAM": (2 * KIB, None),
 }
 
 

@@ -468,9 +468,17 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
         Some((&word.0, 1 << (rank % 32)))
     }
 
-    /// `(head + i) mod capacity`.
+    /// `(head + i) mod capacity`, for `head < capacity` and `i <= capacity` (the ring
+    /// invariants): one conditional subtraction, no division (a 64-bit modulo cost 0.9 KiB of
+    /// flash on Cortex-M and linked a division-by-zero panic path). Outside those bounds it
+    /// still never overflows or panics; `ring_slot` bounds-checks the result.
     fn advance(&self, head: u32, i: u32) -> u32 {
-        ((u64::from(head) + u64::from(i)) % u64::from(self.capacity)) as u32
+        let to_end = self.capacity.saturating_sub(head);
+        if i >= to_end {
+            i - to_end
+        } else {
+            head + i
+        }
     }
 
     /// The ring entry `i` positions behind `head`.

@@ -1,27 +1,39 @@
-//! A fixed-size log-bucket latency histogram (no allocation, ~1 KiB).
+//! A fixed-size log-bucket latency histogram (no allocation, 288 bytes).
 //!
 //! Values are recorded in whole microseconds `v`. Bucket layout (an HDR histogram with two
 //! sub-bucket bits):
 //!
 //! * `v < 8`: bucket `v` (exact);
-//! * otherwise, with `e = ⌊log2 v⌋ ≥ 3` and `m` the two bits below the leading one,
-//!   bucket `8 + 4·(e − 3) + m`, covering `[(4 + m)·2^(e−2), (5 + m)·2^(e−2))`.
+//! * `8 <= v < 2^32` µs (about 71.6 minutes), with `e = ⌊log2 v⌋` and `m` the two bits below
+//!   the leading one: bucket `8 + 4·(e − 3) + m`, covering `[(4 + m)·2^(e−2), (5 + m)·2^(e−2))`;
+//! * `v >= 2^32` µs: the last bucket (the exact maximum is kept beside it).
 //!
-//! That is [`BUCKETS`] = 252 buckets for the whole `u64` range, each at most 25 % wide
-//! relative to its lower bound. A percentile is the inclusive upper end of the bucket holding
-//! the `⌈p·count⌉`-th smallest value, clamped to the exact `[min, max]` seen, so a histogram
-//! of equal values reports that value exactly. The average is exact (`sum / count`).
-//! Counters saturate; nothing panics.
+//! That is [`BUCKETS`] = 125 buckets, each at most 25 % wide relative to its lower bound below
+//! 2^32 µs. A percentile is the inclusive upper end of the bucket holding the
+//! `⌈p·total⌉`-th smallest bucketed value, clamped to the exact `[min, max]` seen, so a
+//! histogram of equal values reports that value exactly. The count, the average and the
+//! maximum are exact (`sum / count`, saturating).
+//!
+//! Invariant (memory bound for constrained targets): buckets are `u16`. When a bucket would
+//! pass `u16::MAX`, every bucket is halved first (rounding up, so no non-empty bucket becomes
+//! empty): the percentiles then describe the distribution with older samples weighing half,
+//! never a saturated, skewed one. Nothing panics.
 
 use core::time::Duration;
 
 /// Number of buckets.
-pub const BUCKETS: usize = 252;
+pub const BUCKETS: usize = 125;
+
+/// First value (µs) of the last, open-ended bucket.
+const LAST_FROM: u64 = 1 << 32;
 
 /// Bucket of value `v` (µs).
 pub const fn bucket_of(v: u64) -> usize {
     if v < 8 {
         return v as usize;
+    }
+    if v >= LAST_FROM {
+        return BUCKETS - 1;
     }
     let e = 63 - v.leading_zeros();
     let m = (v >> (e - 2)) & 3;
@@ -30,7 +42,9 @@ pub const fn bucket_of(v: u64) -> usize {
 
 /// Inclusive range `[lo, hi]` of bucket `i` (µs); `i >= BUCKETS` reads as the last bucket.
 pub const fn bucket_range(i: usize) -> (u64, u64) {
-    let i = if i >= BUCKETS { BUCKETS - 1 } else { i };
+    if i >= BUCKETS - 1 {
+        return (LAST_FROM, u64::MAX);
+    }
     if i < 8 {
         return (i as u64, i as u64);
     }
@@ -62,7 +76,7 @@ pub struct LatencySummary {
 /// The histogram.
 #[derive(Clone, Debug)]
 pub struct Histogram {
-    buckets: [u32; BUCKETS],
+    buckets: [u16; BUCKETS],
     count: u64,
     sum_us: u64,
     min_us: u64,
@@ -90,8 +104,14 @@ impl Histogram {
     /// Record one duration (truncated to whole microseconds, saturating at `u64::MAX` µs).
     pub fn record(&mut self, d: Duration) {
         let v = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        if let Some(b) = self.buckets.get_mut(bucket_of(v)) {
-            *b = b.saturating_add(1);
+        let i = bucket_of(v);
+        if self.buckets.get(i) == Some(&u16::MAX) {
+            for b in self.buckets.iter_mut() {
+                *b = b.div_ceil(2);
+            }
+        }
+        if let Some(b) = self.buckets.get_mut(i) {
+            *b += 1;
         }
         self.count = self.count.saturating_add(1);
         self.sum_us = self.sum_us.saturating_add(v);
@@ -116,11 +136,12 @@ impl Histogram {
         if self.count == 0 {
             return None;
         }
-        let p = u128::from(permille.min(1000));
-        let target = (u128::from(self.count) * p).div_ceil(1000).max(1);
-        let mut seen: u128 = 0;
+        // At most BUCKETS · u16::MAX < 2^23: no overflow in u32 arithmetic below.
+        let total: u32 = self.buckets.iter().map(|&n| u32::from(n)).sum();
+        let target = (total * permille.min(1000)).div_ceil(1000).max(1);
+        let mut seen: u32 = 0;
         for (i, &n) in self.buckets.iter().enumerate() {
-            seen += u128::from(n);
+            seen += u32::from(n);
             if seen >= target {
                 let (_, hi) = bucket_range(i);
                 let v = hi.clamp(self.min_us, self.max_us);
@@ -162,13 +183,16 @@ mod tests {
             assert_eq!(bucket_of(lo), i);
             assert_eq!(bucket_of(hi), i);
             // Width at most 25 % of the lower bound beyond the exact ones.
-            if i >= 8 {
+            if (8..BUCKETS - 1).contains(&i) {
                 assert!((hi - lo + 1) * 4 <= lo);
             }
             prev_hi = Some(hi);
         }
         assert_eq!(prev_hi, Some(u64::MAX));
         assert_eq!(bucket_of(u64::MAX), BUCKETS - 1);
+        assert_eq!(bucket_of(LAST_FROM - 1), BUCKETS - 2);
+        assert_eq!(bucket_range(BUCKETS - 2).1, LAST_FROM - 1);
+        assert_eq!(core::mem::size_of::<Histogram>(), 288);
     }
 
     #[test]
@@ -214,5 +238,47 @@ mod tests {
         assert_eq!(h.count(), 3);
         assert_eq!(h.quantile(1000), Some(Duration::from_micros(u64::MAX)));
         assert_eq!(h.quantile(0), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_full_bucket_halves_all_and_keeps_the_distribution() {
+        let mut h = Histogram::new();
+        // 3/4 of the samples at 1 ms, 1/4 at 1 s: p50 at 1 ms, p99 at 1 s, before and after
+        // the 1 ms bucket passes u16::MAX (which halves every bucket).
+        let n = 3 * usize::from(u16::MAX);
+        for i in 0..n {
+            h.record(Duration::from_millis(1));
+            if i % 3 == 0 {
+                h.record(Duration::from_secs(1));
+            }
+        }
+        assert_eq!(h.count(), (n + n / 3) as u64);
+        let within = |got: Option<Duration>, want: Duration| {
+            let got = got.unwrap();
+            got >= want && got <= want + want / 4
+        };
+        assert!(
+            within(h.quantile(500), Duration::from_millis(1)),
+            "{:?}",
+            h.quantile(500)
+        );
+        assert!(
+            within(h.quantile(700), Duration::from_millis(1)),
+            "{:?}",
+            h.quantile(700)
+        );
+        assert!(
+            within(h.quantile(800), Duration::from_secs(1)),
+            "{:?}",
+            h.quantile(800)
+        );
+        assert_eq!(h.quantile(1000), Some(Duration::from_secs(1)));
+        // A lone sample survives any number of halvings (rounding up).
+        let mut h = Histogram::new();
+        h.record(Duration::from_micros(3));
+        for _ in 0..(4 * usize::from(u16::MAX)) {
+            h.record(Duration::from_micros(5));
+        }
+        assert_eq!(h.quantile(0), Some(Duration::from_micros(3)));
     }
 }
