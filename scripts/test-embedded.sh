@@ -90,6 +90,17 @@ for t in $TARGETS; do
             status=1
         fi
     done
+    # The stack guard: ftf-overflow recurses until the stack runs out; the board must fault
+    # and report it (non-zero exit, "stack overflow"), not corrupt the statics or hang.
+    rc=0
+    qemu "$t" "target/$t/release/ftf-overflow" >"$out" 2>&1 || rc=$?
+    if [ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q 'stack overflow' "$out"; then
+        echo "stack guard $t: $(grep -m1 'stack overflow' "$out")"
+    else
+        echo "stack guard $t: overflow NOT caught (QEMU exit $rc); its output:"
+        head -c 4000 "$out" | sed "s/^/  | /"
+        status=1
+    fi
     rm -f "$out"
 done
 [ "$status" = 0 ] || { echo "embedded: on-target tests failed"; exit 1; }

@@ -1,7 +1,13 @@
 //! RISC-V `virt` under QEMU (`-bios none`), code built for riscv32imc-unknown-none-elf.
 //!
 //! * Start-up (hand-written, below): stack pointer, global pointer, zero `.bss`, trap vector,
-//!   then `fw_main`. Machine mode throughout.
+//!   the stack guard, then `fw_main`. Machine mode throughout.
+//! * Stack guard: the stack grows down from the top of RAM towards `.bss`; the 1 KiB
+//!   below it (`_stack_guard`, `link/virt.ld`) are a PMP region with no permissions and the
+//!   lock bit set, so it binds machine mode too. An overflow is a load/store access fault;
+//!   the trap entry (assembly) sees an exception, not an interrupt, moves SP back to the top
+//!   of the stack (the run ends there) and `ftf_exception` prints
+//!   `trap: stack overflow (sp=..., guard ...)` and exits non-zero.
 //! * Timer: the CLINT's `mtimecmp` (10 MHz `mtime`), one tick every 100 µs; the machine timer
 //!   interrupt is the only interrupt enabled.
 //! * Console: the 16550 UART at `0x1000_0000`. Exit: the SiFive test device at `0x10_0000`.
@@ -43,11 +49,28 @@ _start:
     j 1b
 2:  la t0, _ftf_trap
     csrw mtvec, t0
+    # PMP entry 0: NAPOT over the 1 KiB guard ((base >> 2) | (1024 / 8 - 1)), L=1, A=NAPOT,
+    # no RWX. A frame larger than the guard could skip it; the core's largest is ~3 KiB only
+    # in the frame that builds a Coordinator value, which the probes keep apart.
+    la t0, _stack_guard
+    srli t0, t0, 2
+    ori t0, t0, 127
+    csrw pmpaddr0, t0
+    li t0, 0x98
+    csrw pmpcfg0, t0
     call fw_main
 3:  j 3b
 
     .align 4
 _ftf_trap:
+    # An exception (mcause bit 31 clear) may come from the stack itself: do not push on it.
+    csrw mscratch, t0
+    csrr t0, mcause
+    bltz t0, 4f
+    mv a0, sp
+    la sp, _stack_top
+    call ftf_exception
+4:  csrr t0, mscratch
     addi sp, sp, -64
     sw ra, 0(sp)
     sw t0, 4(sp)
@@ -174,13 +197,14 @@ pub fn exit(code: i32) -> ! {
 }
 
 extern "C" {
-    static _ebss: u32;
+    static _stack_guard: u32;
+    static _stack_bottom: u32;
     static _stack_top: u32;
 }
 
-/// Lowest stack address (end of `.bss`).
+/// Lowest stack address (just above the PMP guard, which is above `.bss`).
 pub fn stack_bottom() -> usize {
-    core::ptr::addr_of!(_ebss) as usize
+    core::ptr::addr_of!(_stack_bottom) as usize
 }
 
 /// Initial stack pointer (top of RAM).
@@ -188,7 +212,41 @@ pub fn stack_top() -> usize {
     core::ptr::addr_of!(_stack_top) as usize
 }
 
-/// Rust side of the trap vector (interrupts stay masked while it runs: no nesting).
+/// An exception (never returns): `sp` is the stack pointer at the trap; the assembly entry
+/// already moved SP to the top of the stack. An access fault on the guard is reported as a
+/// stack overflow.
+#[no_mangle]
+extern "C" fn ftf_exception(sp: usize) -> ! {
+    let (cause, epc, tval): (u32, u32, u32);
+    // SAFETY: reading trap CSRs.
+    unsafe {
+        asm!("csrr {}, mcause", out(reg) cause);
+        asm!("csrr {}, mepc", out(reg) epc);
+        asm!("csrr {}, mtval", out(reg) tval);
+    }
+    let guard = core::ptr::addr_of!(_stack_guard) as usize;
+    let in_guard = (guard..guard + 1024).contains(&(tval as usize));
+    if (cause == 5 || cause == 7) && in_guard {
+        crate::println!(
+            "trap: stack overflow (sp={:#010x}, guard {:#010x}, mepc={:#010x})",
+            sp,
+            guard,
+            epc
+        );
+    } else {
+        crate::println!(
+            "trap: mcause={:#x} mepc={:#010x} mtval={:#010x} sp={:#010x}",
+            cause,
+            epc,
+            tval,
+            sp
+        );
+    }
+    exit(2)
+}
+
+/// Rust side of the trap vector for interrupts (they stay masked while it runs: no
+/// nesting).
 #[no_mangle]
 extern "C" fn ftf_trap_handler() {
     let cause: u32;
