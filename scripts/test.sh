@@ -11,8 +11,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-stage() { printf '\n=== %s ===\n' "$*"; }
 start=$(date +%s)
+stage_start=$start
+# Each stage header also says how long the previous stage took (the budget is ~25 min).
+stage() {
+  local now; now=$(date +%s)
+  printf '\n=== %s === (previous stage %d s, total %d s)\n' "$*" $((now - stage_start)) $((now - start))
+  stage_start=$now
+}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
