@@ -5,9 +5,9 @@
 //! a deliberate change of the text).
 #![cfg(not(miri))]
 
+use ftforest::ftf_result;
 use ftforest::metrics::ftf_stats_metrics;
 use ftforest::stats::{ftf_latency, ftf_stats};
-use ftforest::ftf_result;
 
 fn stats() -> ftf_stats {
     let lat = |base: u64| ftf_latency {

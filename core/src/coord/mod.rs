@@ -45,6 +45,7 @@ mod light;
 mod listener;
 mod membership;
 mod mode;
+pub mod openmetrics;
 mod phase;
 mod pstats;
 mod recovery;
