@@ -4,8 +4,8 @@
 //!
 //! * The text is the core's ([`ftforest_core::coord::openmetrics`]: valid OpenMetrics 1.0,
 //!   ends with `# EOF\n`), so the C library and Rust embedders expose the same families; the
-//!   bytes are those the C library wrote before the writer moved into the core
-//!   (`tests/metrics.rs`, golden files).
+//!   bytes are those the C library wrote before the writer moved into the core plus the
+//!   three runtime-membership samples (`tests/metrics.rs`, golden files).
 //! * Writing into a caller buffer is all-or-nothing: when the buffer cannot hold the text and
 //!   its terminating NUL, nothing is written and the size needed is reported.
 

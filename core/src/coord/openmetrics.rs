@@ -11,8 +11,11 @@
 //!   are `summary` families in seconds with `quantile` labels plus `_sum` / `_count`, and the
 //!   text ends with `# EOF\n`.
 //! * The families, their order and their formatting are fixed: the text for given inputs is
-//!   byte-identical to the one the C library wrote before this writer moved here (golden
-//!   files in `ffi/tests/golden/`). Durations are written as exact decimal seconds with nine
+//!   the one the C library wrote before this writer moved here (golden files in
+//!   `ffi/tests/golden/`) plus three samples for runtime membership (issue 8), each on a
+//!   line of its own: `ftforest_partitions{state="absent"}` (ABSENT ranks: the members are
+//!   the other four states) and the counters `ftforest_member_joins_total` and
+//!   `ftforest_member_leaves_total`. Durations are written as exact decimal seconds with nine
 //!   digits (`1.500000000`), from nanoseconds saturated at `u64::MAX`.
 //! * A write error of the sink is returned as soon as it happens (the text is then
 //!   truncated); the writer itself never fails and never panics.
@@ -120,6 +123,7 @@ pub fn write<W: Write>(
         ("suspected", s.suspected),
         ("failed", s.failed),
         ("recovering", s.recovering),
+        ("absent", s.absent),
     ] {
         writeln!(out, "ftforest_partitions{{state=\"{state}\"}} {v}")?;
     }
@@ -275,6 +279,16 @@ pub fn write<W: Write>(
             "Cancels not acknowledged within the cancel timeout.",
             s.cancels_escalated,
         ),
+        (
+            "ftforest_member_joins",
+            "Partitions that joined (not recoveries).",
+            s.joins,
+        ),
+        (
+            "ftforest_member_leaves",
+            "Partitions that left (not failures).",
+            s.leaves,
+        ),
     ] {
         counter(out, name, help, v)?;
     }
@@ -342,6 +356,8 @@ mod tests {
             "ftforest_recovery_latency_seconds_sum 3.000000000\n",
             "ftforest_recovery_latency_seconds{quantile=\"0.5\"} 1.000000000\n",
             "ftforest_operations_in_flight 3\n",
+            "ftforest_partitions{state=\"absent\"} 0\n",
+            "ftforest_member_joins_total 0\n",
         ] {
             assert!(t.contains(line), "missing {line:?}");
         }
