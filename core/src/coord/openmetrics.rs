@@ -1,7 +1,7 @@
 //! OpenMetrics / Prometheus text exposition of a statistics snapshot: one writer shared by the
 //! C library (`ftf_*_metrics`) and Rust embedders (the cluster node's HTTP endpoint).
 //!
-//! `no_std`, no allocator: [`write`] streams into any [`core::fmt::Write`] (a `String`, a
+//! `no_std`, no allocator: [`write()`] streams into any [`core::fmt::Write`] (a `String`, a
 //! fixed buffer, a socket adapter).
 //!
 //! # Invariants
