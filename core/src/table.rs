@@ -116,6 +116,7 @@ impl Counts {
         self.members().saturating_add(self.absent)
     }
 
+    #[cfg(test)]
     fn bump(&mut self, h: Health) {
         let c = match h {
             Health::Healthy => &mut self.healthy,
@@ -288,24 +289,13 @@ impl<S: AsRef<[HealthCell]>> PartitionTable<S> {
         if usize::try_from(n).map_or(true, |n| n > len) {
             return Err(TableError::StorageTooSmall { n, len });
         }
-        let table = PartitionTable {
+        let cells = storage.as_ref();
+        let initial = tally(cells.get(..n as usize).unwrap_or(cells));
+        Ok(PartitionTable {
+            counts: initial.map(AtomicU32::new),
             cells: storage,
             n,
-            counts: [
-                AtomicU32::new(0),
-                AtomicU32::new(0),
-                AtomicU32::new(0),
-                AtomicU32::new(0),
-                AtomicU32::new(0),
-            ],
-        };
-        let initial = table.scan();
-        for h in Health::ALL {
-            if let Some(c) = table.counts.get(h.index()) {
-                c.store(initial.get(h), Ordering::Release);
-            }
-        }
-        Ok(table)
+        })
     }
 
     /// The number of partitions `n` (ranks are `0..n`), members and absent ranks together:
@@ -407,12 +397,27 @@ impl<S: AsRef<[HealthCell]>> PartitionTable<S> {
     /// Count the states by reading every cell (O(n)). Equals [`PartitionTable::counts`]
     /// whenever no transition is in progress.
     pub fn scan(&self) -> Counts {
-        let mut c = Counts::default();
-        for cell in self.used() {
-            c.bump(cell.state());
+        let [healthy, suspected, failed, recovering, absent] = tally(self.used());
+        Counts {
+            healthy,
+            suspected,
+            failed,
+            recovering,
+            absent,
         }
-        c
     }
+}
+
+/// The number of `cells` per state, indexed by [`Health::index`] (one load per cell). At most
+/// `MAX_PARTITIONS` cells are counted (`new` checks `n`), so no total overflows.
+fn tally(cells: &[HealthCell]) -> [u32; 5] {
+    let mut t = [0u32; 5];
+    for cell in cells {
+        if let Some(x) = t.get_mut(cell.state().index()) {
+            *x = x.wrapping_add(1);
+        }
+    }
+    t
 }
 
 #[cfg(test)]

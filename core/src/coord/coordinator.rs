@@ -730,13 +730,10 @@ where
             cause,
             time: now,
         }));
-        // Quorum is `healthy > members / 2`: it moves with HEALTHY and with membership.
-        if [from, to]
-            .iter()
-            .any(|h| matches!(h, Health::Healthy | Health::Absent))
-        {
-            self.check_quorum(now);
-        }
+        // Quorum is `healthy > members / 2`: only transitions into or out of HEALTHY or ABSENT
+        // move it, and `check_quorum` emits only on a change, so checking after every
+        // transition adds no event.
+        self.check_quorum(now);
         true
     }
 
