@@ -22,14 +22,18 @@ KIB = 1024
 # alert thresholds grew the Coordinator value by 48 B (fixed RAM 3416 -> 3464 B); raised to
 # the measured 3464 as a no-regression ceiling, not a goal (the goal stays 2 KiB). Raised
 # again to the measured 3496 by issue 7's cancel handshake (Config::cancel_timeout and the
-# cancel statistics in the coordinator value, +32 B).
+# cancel statistics in the coordinator value, +32 B). Raised to the measured 3512 by issue 8's
+# runtime membership (a fifth health count in the table, Stats::absent/joins/leaves in the
+# coordinator's counters, +16 B).
 GOALS = {
     "tracker+health+table flash": (2 * KIB, None),
     # 23 KiB until issue 7 (cancel handshake, per-signal detection, per-partition statistics,
     # run-time thresholds, review fixes) grew the core to 23,588 B; no-regression ceiling.
-    "whole core + coordinator(64) flash": (12 * KIB, 23680),
+    # Raised from 23,680 to the measured 23,904 B by issue 8 (quorum over the current members
+    # in the decision, events, level and alerts; the ABSENT state; reports about non-members).
+    "whole core + coordinator(64) flash": (12 * KIB, 23904),
     "RAM per partition": (64, None),
-    "fixed RAM": (2 * KIB, 3496),
+    "fixed RAM": (2 * KIB, 3512),
 }
 
 
