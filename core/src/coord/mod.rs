@@ -19,6 +19,11 @@
 //!    [`Histogram`]s, optional [`PartitionStats`] per partition, the [`HealthLevel`] and
 //!    [`Alerts`] (thresholds changeable on a running coordinator).
 //!
+//! Membership is not fixed at creation: partitions [`join`](Coordinator::join) and
+//! [`leave`](Coordinator::leave) at runtime within the coordinator's capacity `n` (ABSENT
+//! ranks are not members; quorum counts the members; see `membership.rs`). [`openmetrics`]
+//! writes a statistics snapshot as OpenMetrics text.
+//!
 //! [`Coordinator`] drives all of it. With the `std` feature, `Monitor` runs it on threads
 //! with an embedder `Recovery` trait and listener slots. [`Lightweight`] is the
 //! pause/resume-only decorator.
@@ -43,7 +48,9 @@ mod inputs;
 mod level;
 mod light;
 mod listener;
+mod membership;
 mod mode;
+pub mod openmetrics;
 mod phase;
 mod pstats;
 mod recovery;
@@ -61,8 +68,8 @@ pub use decision::{decide, Decision};
 pub use detect::PartitionSlot;
 pub use error::{CancelDoneError, NewError, PhaseDoneError, RetryError};
 pub use event::{
-    Cause, Escalation, EscalationReason, Event, EventKind, Finished, Outbox, PhaseChange,
-    QueueReason, Queued, QuorumChange, Retry, StatusChange, MAX_EVENTS_PER_STEP,
+    Cause, Escalation, EscalationReason, Event, EventKind, Finished, Membership, Outbox,
+    PhaseChange, QueueReason, Queued, QuorumChange, Retry, StatusChange, MAX_EVENTS_PER_STEP,
 };
 pub use gate::OpGate;
 #[cfg(feature = "phi-accrual")]
@@ -72,6 +79,7 @@ pub use histogram::{Histogram, LatencySummary, BUCKETS};
 pub use level::{alerts, health_level, AlertInput, AlertThresholds, Alerts, HealthLevel};
 pub use light::Lightweight;
 pub use listener::{Listener, ListenerHandle, ListenerSet, SubscribeError, UnsubscribeError};
+pub use membership::MembershipError;
 pub use mode::{Enter, Exit, ModeError, RecoveryMode};
 pub use phase::{is_allowed as phase_allowed, Phase, PhaseError, PhaseMachine};
 pub use pstats::{
