@@ -3,6 +3,8 @@
 //! the coverage counters that keep the simulation from going vacuous.
 #![allow(dead_code)]
 
+pub mod fence;
+
 use core::time::Duration;
 
 use ftforest_core::coord::{Config, HeartbeatConfig, HeartbeatMode, PauseTimeoutPolicy, Phase};
@@ -128,6 +130,18 @@ pub struct Coverage {
     pub heartbeat_runs: u64,
     pub heartbeat_suspicions: u64,
     pub no_timeout_recoveries: u64,
+    pub fenced_runs: u64,
+    pub fences_granted: u64,
+    pub fences_refused: u64,
+    pub fences_refused_recovered: u64,
+    pub fence_waits_timed_out: u64,
+    pub fence_waits_abandoned_unavailable: u64,
+    pub fence_releases: u64,
+    pub fence_releases_completed: u64,
+    pub availability_flips: u64,
+    pub hostile_fence_calls: u64,
+    pub late_grants_refused: u64,
+    pub grants_refused_unavailable: u64,
 }
 
 impl Coverage {
@@ -162,7 +176,19 @@ impl Coverage {
             driver_stops,
             heartbeat_runs,
             heartbeat_suspicions,
-            no_timeout_recoveries
+            no_timeout_recoveries,
+            fenced_runs,
+            fences_granted,
+            fences_refused,
+            fences_refused_recovered,
+            fence_waits_timed_out,
+            fence_waits_abandoned_unavailable,
+            fence_releases,
+            fence_releases_completed,
+            availability_flips,
+            hostile_fence_calls,
+            late_grants_refused,
+            grants_refused_unavailable
         );
     }
 }
