@@ -56,6 +56,14 @@ fn events(c: *const ftf_coordinator) -> Vec<ftf_event> {
     v
 }
 
+fn crash(c: *const ftf_coordinator, now: u64, rank: u32) {
+    let mut out = 0;
+    let kind = FTF_REPORT_CRASHED as u32;
+    let r =
+        ftf_coordinator::ftf_coordinator_report(c, now, kind, rank, FTF_INCARNATION_ANY, &mut out);
+    assert_eq!(r, FTF_OK);
+}
+
 #[test]
 fn fenced_recovery_through_the_c_abi() {
     let cfg = fenced_config();
@@ -65,18 +73,7 @@ fn fenced_recovery_through_the_c_abi() {
         FTF_OK
     );
     ftf_config::ftf_config_free(cfg);
-    let mut out = 0;
-    assert_eq!(
-        ftf_coordinator::ftf_coordinator_report(
-            c,
-            MS,
-            FTF_REPORT_CRASHED as u32,
-            2,
-            FTF_INCARNATION_ANY,
-            &mut out
-        ),
-        FTF_OK
-    );
+    crash(c, MS, 2);
     let a = actions(c);
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].kind, FTF_ACTION_ACQUIRE_FENCE as u32);
@@ -167,17 +164,7 @@ fn fenced_recovery_through_the_c_abi() {
         ftf_coordinator::ftf_coordinator_set_available(c, now, true),
         FTF_OK
     );
-    assert_eq!(
-        ftf_coordinator::ftf_coordinator_report(
-            c,
-            now,
-            FTF_REPORT_CRASHED as u32,
-            1,
-            FTF_INCARNATION_ANY,
-            &mut out
-        ),
-        FTF_OK
-    );
+    crash(c, now, 1);
     let a = actions(c);
     assert_eq!(a.len(), 1);
     assert_eq!(
