@@ -1,7 +1,8 @@
 //! The OpenMetrics text of `ftf_stats_metrics` is the text the ffi crate wrote before the
 //! writer moved into the core (`ftforest_core::coord::openmetrics`, issue 8): the golden files
 //! in `tests/golden/` were written by the old ffi renderer, then re-blessed once for the three
-//! added runtime-membership samples (`git log -p ffi/tests/golden`: only added lines)
+//! added runtime-membership samples and once for the `coordination_unavailable` alert of
+//! fenced coordination (`git log -p ffi/tests/golden`: only added lines)
 //! (`FTF_BLESS=1 cargo test -p ftforest-ffi --test metrics` regenerates them; only do that for
 //! a deliberate change of the text).
 #![cfg(not(miri))]

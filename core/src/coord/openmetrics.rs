@@ -43,7 +43,7 @@ use super::level::{Alerts, HealthLevel};
 use super::stats::Stats;
 
 /// Every alert bit with its label value in the `ftforest_alert` family, in output order.
-pub const ALERT_LABELS: [(&str, Alerts); 10] = [
+pub const ALERT_LABELS: [(&str, Alerts); 11] = [
     ("low_healthy_ratio", Alerts::LOW_HEALTHY_RATIO),
     ("failed_partitions", Alerts::FAILED_PARTITIONS),
     ("slow_recovery", Alerts::SLOW_RECOVERY),
@@ -53,6 +53,7 @@ pub const ALERT_LABELS: [(&str, Alerts); 10] = [
     ("queue_backlog", Alerts::QUEUE_BACKLOG),
     ("many_suspected", Alerts::MANY_SUSPECTED),
     ("slow_detection", Alerts::SLOW_DETECTION),
+    ("coordination_unavailable", Alerts::COORDINATION_UNAVAILABLE),
     ("cancel_overdue", Alerts::CANCEL_OVERDUE),
 ];
 

@@ -23,7 +23,9 @@ impl<const R: usize, const E: usize> Run<'_, R, E> {
     pub(crate) fn membership_step(&mut self) {
         let r = self.rank();
         let (h, inc) = self.c.health(r).expect("rank");
-        let held = h == Health::Recovering || self.c.cancelling(r).is_some();
+        let held = h == Health::Recovering
+            || self.c.cancelling(r).is_some()
+            || self.c.fencing(r).is_some();
         let c = self.c.counts();
         let leave = h != Health::Absent && self.rng.pct(50);
         if leave
@@ -69,6 +71,11 @@ impl<const R: usize, const E: usize> Run<'_, R, E> {
             Ok(_) => {
                 self.exhausted.remove(&r);
                 self.mute.remove(&r);
+                // A rank refused as `Recovered` that joins or leaves is no longer waiting for
+                // a `retry` (the fence model's `elsewhere`).
+                if let Some(f) = self.fence.as_mut() {
+                    f.elsewhere.remove(&r);
+                }
                 match (leave, h) {
                     (true, Health::Failed) => self.cov.decommissions += 1,
                     (true, _) => self.cov.leaves += 1,
