@@ -20,14 +20,19 @@ use ftforest_core::coord::{
 };
 use ftforest_core::{Health, Instant, StdClock, TableError, Tracker, MAX_PARTITIONS};
 
-/// Runs `f` on its own thread; fails with "deadlock: {what}" if it does not finish in 30 s
-/// (the stuck threads are left behind), and with `f`'s own panic if it fails.
+/// How long a watchdog waits before it calls a hang: 30 s, 10× that under Miri (an
+/// interpreter on a loaded 2-core machine took over 30 s for the stop-then-start scenario;
+/// a watchdog detects deadlocks, it does not measure speed).
+const WATCHDOG: Duration = Duration::from_secs(if cfg!(miri) { 300 } else { 30 });
+
+/// Runs `f` on its own thread; fails with "deadlock: {what}" if it does not finish within
+/// [`WATCHDOG`] (the stuck threads are left behind), and with `f`'s own panic if it fails.
 fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
     let h = std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    match rx.recv_timeout(Duration::from_secs(30)) {
+    match rx.recv_timeout(WATCHDOG) {
         Ok(v) => v,
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("deadlock: {what}"),
         Err(mpsc::RecvTimeoutError::Disconnected) => match h.join() {
@@ -41,7 +46,7 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let start = std::time::Instant::now();
     while !cond() {
         assert!(
-            start.elapsed() < Duration::from_secs(30),
+            start.elapsed() < WATCHDOG,
             "hung waiting for {what}"
         );
         std::thread::sleep(Duration::from_millis(1));
