@@ -744,11 +744,14 @@ typedef struct ftf_event {
   uint32_t rank;
   // When it happened (the caller's `now_ns`).
   uint64_t time_ns;
-  // STATUS_CHANGED: previous `ftf_health`; PHASE_CHANGED: previous `ftf_phase`.
+  // STATUS_CHANGED, MEMBER_JOINED, MEMBER_LEFT: previous `ftf_health`; PHASE_CHANGED:
+  // previous `ftf_phase`.
   uint32_t from;
-  // STATUS_CHANGED: new `ftf_health`; PHASE_CHANGED: new `ftf_phase`.
+  // STATUS_CHANGED: new `ftf_health`; MEMBER_JOINED: `FTF_HEALTH_HEALTHY`; MEMBER_LEFT:
+  // `FTF_HEALTH_ABSENT`; PHASE_CHANGED: new `ftf_phase`.
   uint32_t to;
-  // STATUS_CHANGED: the incarnation after the change.
+  // STATUS_CHANGED: the incarnation after the change; MEMBER_JOINED: the new
+  // incarnation; MEMBER_LEFT: the incarnation of the life that left.
   uint32_t incarnation;
   // STATUS_CHANGED: an `ftf_cause`; RECOVERY_QUEUED: an `ftf_queue_reason`;
   // ESCALATED: an `ftf_escalation_reason`.
@@ -760,7 +763,7 @@ typedef struct ftf_event {
   uint32_t number;
   // RECOVERY_QUEUED: queue depth after insertion; QUORUM_*: HEALTHY partitions.
   uint32_t count;
-  // QUORUM_*: all partitions.
+  // QUORUM_*: the current members (ABSENT partitions are not counted).
   uint32_t total;
   // RECOVERY_FINISHED: whether the partition is HEALTHY again.
   bool success;

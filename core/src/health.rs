@@ -1,4 +1,4 @@
-//! Partition health: a four-state machine with an incarnation number, in one atomic word.
+//! Partition health: a five-state machine with an incarnation number, in one atomic word.
 //!
 //! # Word layout ([`HealthCell`], one `AtomicU32`)
 //!
@@ -9,9 +9,9 @@
 //! +--------------------------------------+----+
 //! ```
 //!
-//! * bits 0..=2: the [`Health`] discriminant (0..=3; the value 4..=7 never occurs: bit 2 is
-//!   reserved and always zero, because only [`HealthCell::transition`] writes the word and it
-//!   writes only encoded [`Health`] values);
+//! * bits 0..=2: the [`Health`] discriminant (0..=4; the values 5..=7 never occur, because
+//!   only [`HealthCell::transition`] writes the word and it writes only encoded [`Health`]
+//!   values);
 //! * bits 3..=31: the incarnation, `0..=INCARNATION_MAX`, wrapping to 0 after
 //!   [`INCARNATION_MAX`].
 //!
@@ -19,15 +19,24 @@
 //!
 //! # Transition table ([`TRANSITIONS`], [`is_allowed`])
 //!
-//! | from \ to   | Healthy | Suspected | Failed | Recovering |
-//! |-------------|---------|-----------|--------|------------|
-//! | Healthy     |         | yes       |        |            |
-//! | Suspected   | yes (*) |           | yes    |            |
-//! | Failed      |         |           |        | yes        |
-//! | Recovering  | yes (*) |           | yes    |            |
+//! | from \ to   | Healthy | Suspected | Failed | Recovering | Absent  |
+//! |-------------|---------|-----------|--------|------------|---------|
+//! | Healthy     |         | yes       |        |            | yes (l) |
+//! | Suspected   | yes (*) |           | yes    |            | yes (l) |
+//! | Failed      | yes (e) |           |        | yes        | yes (d) |
+//! | Recovering  | yes (*) |           | yes    |            |         |
+//! | Absent      | yes (j) |           |        |            |         |
 //!
 //! (*) Entering `Healthy` starts a new life: the incarnation becomes `(old + 1) mod 2^29`, so a
 //! report that names the previous incarnation is refused as [`TransitionError::Stale`].
+//!
+//! Membership (partitions join and leave at runtime, within the table's capacity):
+//! (l) a graceful leave, (d) a failed partition decommissioned, (j) a join, (e) a failed
+//! partition recovered elsewhere (by another process; the coordinator allows it only while
+//! no local recovery attempt holds the partition). (j) and (e) enter `Healthy`, so they too
+//! start a new life. A `Recovering` partition can neither leave nor rejoin: its attempt must
+//! end first. `Absent` keeps the incarnation of the life that left; only entering `Healthy`
+//! changes it.
 //! No self-loops: a repeated report ("suspect" twice) is [`TransitionError::Invalid`], never a
 //! second event.
 //!
@@ -82,15 +91,19 @@ pub enum Health {
     Failed = 2,
     /// A recovery is running.
     Recovering = 3,
+    /// Not a member (left, decommissioned, or not joined yet): not counted anywhere (not in
+    /// the quorum's denominator either), no detection, no recovery.
+    Absent = 4,
 }
 
 impl Health {
     /// Every state, in discriminant order (`ALL[h as usize] == h`).
-    pub const ALL: [Health; 4] = [
+    pub const ALL: [Health; 5] = [
         Health::Healthy,
         Health::Suspected,
         Health::Failed,
         Health::Recovering,
+        Health::Absent,
     ];
 
     /// The state with discriminant `v`, or [`InvalidHealth`] for any other value.
@@ -100,18 +113,24 @@ impl Health {
             1 => Ok(Health::Suspected),
             2 => Ok(Health::Failed),
             3 => Ok(Health::Recovering),
+            4 => Ok(Health::Absent),
             _ => Err(InvalidHealth(v)),
         }
     }
 
-    /// The discriminant (`0..=3`).
+    /// The discriminant (`0..=4`).
     pub const fn as_u8(self) -> u8 {
         self as u8
     }
 
-    /// The discriminant as an index into per-state arrays (`0..4`).
+    /// The discriminant as an index into per-state arrays (`0..5`).
     pub const fn index(self) -> usize {
         self as usize
+    }
+
+    /// Whether the partition is a member (every state but [`Health::Absent`]).
+    pub const fn is_member(self) -> bool {
+        !matches!(self, Health::Absent)
     }
 
     /// The upper-case name (`"HEALTHY"`, …), as used in logs and the C header.
@@ -121,6 +140,7 @@ impl Health {
             Health::Suspected => "SUSPECTED",
             Health::Failed => "FAILED",
             Health::Recovering => "RECOVERING",
+            Health::Absent => "ABSENT",
         }
     }
 }
@@ -151,19 +171,24 @@ pub struct InvalidHealth(pub u8);
 
 impl fmt::Display for InvalidHealth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} is not a partition health value (0..=3)", self.0)
+        write!(f, "{} is not a partition health value (0..=4)", self.0)
     }
 }
 
 /// Every allowed transition `(from, to)`; [`is_allowed`] answers the same (checked at compile
 /// time).
-pub const TRANSITIONS: [(Health, Health); 6] = [
+pub const TRANSITIONS: [(Health, Health); 11] = [
     (Health::Healthy, Health::Suspected),
     (Health::Suspected, Health::Healthy),
     (Health::Suspected, Health::Failed),
     (Health::Failed, Health::Recovering),
     (Health::Recovering, Health::Healthy),
     (Health::Recovering, Health::Failed),
+    (Health::Healthy, Health::Absent),
+    (Health::Suspected, Health::Absent),
+    (Health::Failed, Health::Absent),
+    (Health::Absent, Health::Healthy),
+    (Health::Failed, Health::Healthy),
 ];
 
 /// Whether `from → to` is an edge of the transition table. Self-loops never are.
@@ -177,15 +202,20 @@ pub const fn is_allowed(from: Health, to: Health) -> bool {
             | (Failed, Recovering)
             | (Recovering, Healthy)
             | (Recovering, Failed)
+            | (Healthy, Absent)
+            | (Suspected, Absent)
+            | (Failed, Absent)
+            | (Absent, Healthy)
+            | (Failed, Healthy)
     )
 }
 
 // Compile-time proof that `is_allowed` and `TRANSITIONS` describe the same relation.
 const _: () = {
     let mut i = 0;
-    while i < 4 {
+    while i < Health::ALL.len() {
         let mut j = 0;
-        while j < 4 {
+        while j < Health::ALL.len() {
             let (from, to) = (Health::ALL[i], Health::ALL[j]);
             let mut listed = false;
             let mut k = 0;
@@ -216,12 +246,13 @@ const fn encode(h: Health, incarnation: u32) -> u32 {
 }
 
 /// Word → `(state, incarnation)`. Total, without a panic path: the state field only ever holds
-/// `0..=3` (see the module header); the unreachable values 4..=7 would read as `Recovering`.
+/// `0..=4` (see the module header); the unreachable values 5..=7 would read as `Recovering`.
 const fn decode(word: u32) -> (Health, u32) {
     let state = match word & STATE_MASK {
         0 => Health::Healthy,
         1 => Health::Suspected,
         2 => Health::Failed,
+        4 => Health::Absent,
         _ => Health::Recovering,
     };
     (state, word >> STATE_BITS)

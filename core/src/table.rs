@@ -1,10 +1,10 @@
 //! The partition table: one [`HealthCell`] per partition (dense ranks `0..n`), per-state counts
-//! and an O(1) quorum test.
+//! and an O(1) quorum test over the current members.
 //!
 //! # Invariants
 //!
 //! * `1 <= n <= storage.len()` and `n <= MAX_PARTITIONS`; only the first `n` cells are used.
-//! * `counts[h]` (four `AtomicU32`, one per [`Health`]) = number of the first `n` cells in
+//! * `counts[h]` (five `AtomicU32`, one per [`Health`]) = number of the first `n` cells in
 //!   state `h`, **whenever no transition is in progress**. A transition made through
 //!   [`PartitionTable::transition`] is: the cell CAS (see `health.rs`), then
 //!   `counts[from].fetch_sub(1)`, then `counts[to].fetch_add(1)`. Between the CAS and the
@@ -14,6 +14,9 @@
 //!   The raw counts never sum to more than `n` at any instant (a transition subtracts before
 //!   it adds); [`PartitionTable::counts`] reads them one after another, so while transitions
 //!   run its total may still exceed `n`.
+//! * Members are the cells not in [`Health::Absent`]: `members = n - counts[Absent]`. `n` is
+//!   the table's capacity (ranks `0..n` exist); partitions join (ABSENT → HEALTHY) and leave
+//!   (→ ABSENT) at runtime within it, and the quorum counts members only.
 //! * Transitions applied directly through a borrowed cell ([`PartitionTable::cell`] or the
 //!   storage itself) bypass the counts; the counts are exact only if every transition goes
 //!   through the table.
@@ -22,12 +25,13 @@
 //!
 //! The count RMWs are `AcqRel` and count loads `Acquire`: a reader that sees a count updated
 //! by a transition also sees everything the transitioning thread wrote before it (pairs with
-//! the RMWs of every transition). Four counts are four loads: [`PartitionTable::counts`] is
-//! not an atomic snapshot across states while transitions run.
+//! the RMWs of every transition). Five counts are five loads: [`PartitionTable::counts`] is
+//! not an atomic snapshot across states while transitions run, and neither is
+//! [`PartitionTable::has_quorum`] (two loads: HEALTHY, then ABSENT).
 //!
 //! # Memory
 //!
-//! 4 bytes per partition (one `HealthCell`, caller storage) plus a fixed header: four `u32`
+//! 4 bytes per partition (one `HealthCell`, caller storage) plus a fixed header: five `u32`
 //! counts, `n`, and the storage handle (`S`: an array is inline, a slice is two words).
 //!
 //! # Example
@@ -42,6 +46,11 @@
 //! assert!(table.has_quorum()); // 3 of 5 healthy
 //! table.transition(2, None, Health::Suspected, None).unwrap();
 //! assert!(!table.has_quorum()); // 2 of 5
+//! // Two suspected partitions leave: 2 healthy of 3 members is a quorum.
+//! table.transition(0, None, Health::Absent, None).unwrap();
+//! table.transition(1, None, Health::Absent, None).unwrap();
+//! assert!(table.has_quorum());
+//! assert_eq!(table.members(), 3);
 //! assert_eq!(table.counts(), table.scan());
 //! ```
 
@@ -54,8 +63,9 @@ use crate::sync::{AtomicU32, Ordering};
 /// count can be told from a huge one).
 pub const MAX_PARTITIONS: u32 = i32::MAX as u32;
 
-/// Whether `healthy` partitions out of `total` form a quorum: a strict majority of all
-/// partitions, `healthy > total / 2` (integer division), as in the Java original.
+/// Whether `healthy` partitions out of `total` form a quorum: a strict majority,
+/// `healthy > total / 2` (integer division), as in the Java original. The coordinator and the
+/// table pass the current members as `total` (ABSENT ranks are not counted).
 ///
 /// `(3,5)` ✓, `(2,5)` ✗, `(2,4)` ✗, `(3,4)` ✓, `(1,1)` ✓, `(2,3)` ✓, `(1,3)` ✗, `(0,0)` ✗.
 pub const fn has_quorum(healthy: u32, total: u32) -> bool {
@@ -63,6 +73,9 @@ pub const fn has_quorum(healthy: u32, total: u32) -> bool {
 }
 
 /// Per-state partition counts.
+///
+/// Not `#[non_exhaustive]` so that it can be written as a literal; `absent` was added with
+/// runtime membership (issue 8).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Counts {
     /// Partitions in [`Health::Healthy`].
@@ -73,6 +86,8 @@ pub struct Counts {
     pub failed: u32,
     /// Partitions in [`Health::Recovering`].
     pub recovering: u32,
+    /// Ranks in [`Health::Absent`] (not members).
+    pub absent: u32,
 }
 
 impl Counts {
@@ -83,15 +98,22 @@ impl Counts {
             Health::Suspected => self.suspected,
             Health::Failed => self.failed,
             Health::Recovering => self.recovering,
+            Health::Absent => self.absent,
         }
     }
 
-    /// The sum of all four counts (saturating).
-    pub const fn total(&self) -> u32 {
+    /// The members: the sum of every count but `absent` (saturating).
+    pub const fn members(&self) -> u32 {
         self.healthy
             .saturating_add(self.suspected)
             .saturating_add(self.failed)
             .saturating_add(self.recovering)
+    }
+
+    /// The sum of all five counts, absent ranks included (saturating): the table's `n`
+    /// whenever no transition is in progress.
+    pub const fn total(&self) -> u32 {
+        self.members().saturating_add(self.absent)
     }
 
     fn bump(&mut self, h: Health) {
@@ -100,6 +122,7 @@ impl Counts {
             Health::Suspected => &mut self.suspected,
             Health::Failed => &mut self.failed,
             Health::Recovering => &mut self.recovering,
+            Health::Absent => &mut self.absent,
         };
         *c = c.saturating_add(1);
     }
@@ -243,7 +266,7 @@ impl fmt::Display for TableTransitionError {
 pub struct PartitionTable<S: AsRef<[HealthCell]>> {
     cells: S,
     n: u32,
-    counts: [AtomicU32; 4],
+    counts: [AtomicU32; 5],
 }
 
 impl<S: AsRef<[HealthCell]>> PartitionTable<S> {
@@ -273,6 +296,7 @@ impl<S: AsRef<[HealthCell]>> PartitionTable<S> {
                 AtomicU32::new(0),
                 AtomicU32::new(0),
                 AtomicU32::new(0),
+                AtomicU32::new(0),
             ],
         };
         let initial = table.scan();
@@ -284,9 +308,16 @@ impl<S: AsRef<[HealthCell]>> PartitionTable<S> {
         Ok(table)
     }
 
-    /// The number of partitions `n` (ranks are `0..n`).
+    /// The number of partitions `n` (ranks are `0..n`), members and absent ranks together:
+    /// the table's capacity.
     pub fn len(&self) -> u32 {
         self.n
+    }
+
+    /// The current members: `n` minus the ABSENT ranks (O(1), one `Acquire` load; a snapshot,
+    /// see [`PartitionTable::count`]).
+    pub fn members(&self) -> u32 {
+        self.n.saturating_sub(self.count(Health::Absent))
     }
 
     /// Always `false`: a table has at least one partition.
@@ -351,22 +382,26 @@ impl<S: AsRef<[HealthCell]>> PartitionTable<S> {
         }
     }
 
-    /// The four maintained counts (O(1); four loads, see the module docs).
+    /// The five maintained counts (O(1); five loads, see the module docs).
     pub fn counts(&self) -> Counts {
         Counts {
             healthy: self.count(Health::Healthy),
             suspected: self.count(Health::Suspected),
             failed: self.count(Health::Failed),
             recovering: self.count(Health::Recovering),
+            absent: self.count(Health::Absent),
         }
     }
 
-    /// Whether the healthy partitions form a quorum: `has_quorum(count(Healthy), n)`, O(1).
+    /// Whether the healthy partitions form a quorum of the current members:
+    /// `has_quorum(count(Healthy), members())`, O(1). ABSENT ranks count on neither side.
     ///
     /// A snapshot: it reflects every transition completed before the call; the answer may be
-    /// outdated as soon as it is returned.
+    /// outdated as soon as it is returned. Two loads (HEALTHY, then ABSENT): a join or leave
+    /// racing the call may be seen in one count and not the other, as with any transition
+    /// in progress (module docs).
     pub fn has_quorum(&self) -> bool {
-        has_quorum(self.count(Health::Healthy), self.n)
+        has_quorum(self.count(Health::Healthy), self.members())
     }
 
     /// Count the states by reading every cell (O(n)). Equals [`PartitionTable::counts`]

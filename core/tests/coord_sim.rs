@@ -423,6 +423,7 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                 Health::Suspected => scan.suspected += 1,
                 Health::Failed => scan.failed += 1,
                 Health::Recovering => scan.recovering += 1,
+                Health::Absent => scan.absent += 1,
             }
             let seen = self.seen[r as usize];
             self.ensure(seen == (h, inc), || {

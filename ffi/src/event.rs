@@ -8,7 +8,8 @@
 //! * Times are the `now_ns` of the call that caused the event, on the caller's time line
 //!   (the coordinator never reads a clock); durations are nanoseconds.
 
-use ftforest_core::coord::{Action, CancelJob, Event, PhaseJob};
+use ftforest_core::coord::{Action, CancelJob, Event, EventKind, PhaseJob};
+use ftforest_core::Health;
 
 use crate::config::duration_ns;
 
@@ -25,11 +26,14 @@ pub struct ftf_event {
     pub rank: u32,
     /// When it happened (the caller's `now_ns`).
     pub time_ns: u64,
-    /// STATUS_CHANGED: previous `ftf_health`; PHASE_CHANGED: previous `ftf_phase`.
+    /// STATUS_CHANGED, MEMBER_JOINED, MEMBER_LEFT: previous `ftf_health`; PHASE_CHANGED:
+    /// previous `ftf_phase`.
     pub from: u32,
-    /// STATUS_CHANGED: new `ftf_health`; PHASE_CHANGED: new `ftf_phase`.
+    /// STATUS_CHANGED: new `ftf_health`; MEMBER_JOINED: `FTF_HEALTH_HEALTHY`; MEMBER_LEFT:
+    /// `FTF_HEALTH_ABSENT`; PHASE_CHANGED: new `ftf_phase`.
     pub to: u32,
-    /// STATUS_CHANGED: the incarnation after the change.
+    /// STATUS_CHANGED: the incarnation after the change; MEMBER_JOINED: the new
+    /// incarnation; MEMBER_LEFT: the incarnation of the life that left.
     pub incarnation: u32,
     /// STATUS_CHANGED: an `ftf_cause`; RECOVERY_QUEUED: an `ftf_queue_reason`;
     /// ESCALATED: an `ftf_escalation_reason`.
@@ -41,7 +45,7 @@ pub struct ftf_event {
     pub number: u32,
     /// RECOVERY_QUEUED: queue depth after insertion; QUORUM_*: HEALTHY partitions.
     pub count: u32,
-    /// QUORUM_*: all partitions.
+    /// QUORUM_*: the current members (ABSENT partitions are not counted).
     pub total: u32,
     /// RECOVERY_FINISHED: whether the partition is HEALTHY again.
     pub success: bool,
@@ -91,6 +95,15 @@ impl From<Event> for ftf_event {
                 c.success = f.success;
                 c.number = f.attempts;
                 c.latency_ns = duration_ns(f.latency);
+            }
+            Event::MemberJoined(m) | Event::MemberLeft(m) => {
+                c.from = u32::from(m.from.as_u8());
+                c.to = u32::from(if e.kind() == EventKind::MemberJoined {
+                    Health::Healthy.as_u8()
+                } else {
+                    Health::Absent.as_u8()
+                });
+                c.incarnation = m.incarnation;
             }
         }
         c

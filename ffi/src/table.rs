@@ -136,6 +136,7 @@ pub extern "C" fn ftf_health_name(health: u32) -> *const core::ffi::c_char {
             Some(Health::Suspected) => c"SUSPECTED".as_ptr(),
             Some(Health::Failed) => c"FAILED".as_ptr(),
             Some(Health::Recovering) => c"RECOVERING".as_ptr(),
+            Some(Health::Absent) => c"ABSENT".as_ptr(),
             None => c"UNKNOWN".as_ptr(),
         }
     }

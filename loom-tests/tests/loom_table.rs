@@ -43,7 +43,8 @@ fn counts_equal_scan_after_transitions_on_two_cells() {
                 healthy: 1,
                 suspected: 2,
                 failed: 0,
-                recovering: 0
+                recovering: 0,
+                absent: 0,
             }
         );
         assert_eq!(t.counts(), t.scan());
@@ -86,6 +87,7 @@ fn chained_transitions_of_one_cell_keep_counts_bounded() {
                     suspected: 0,
                     failed: 1,
                     recovering: 0,
+                    absent: 0,
                 }
             } else {
                 Counts {
@@ -93,6 +95,7 @@ fn chained_transitions_of_one_cell_keep_counts_bounded() {
                     suspected: 1,
                     failed: 0,
                     recovering: 0,
+                    absent: 0,
                 }
             };
             assert_eq!(t.scan(), expected);
@@ -133,5 +136,62 @@ fn racing_paths_end_with_counts_equal_scan() {
         assert!(wins >= 1);
         assert_eq!(t.counts(), t.scan());
         assert_eq!(t.counts().total(), 2);
+    });
+}
+
+/// A graceful leave races a failure report on the same partition (issue 8): the leave wins
+/// from whatever state it finds (HEALTHY or SUSPECTED), the report either lands first or is
+/// refused on the ABSENT cell; an observer never sees a count out of bounds; afterwards the
+/// partition is ABSENT, the counts equal the scan and the quorum counts the one member left.
+#[test]
+fn leave_races_a_report() {
+    model("leave_races_a_report", || {
+        let t = table(2);
+        let reporter = {
+            let t = t.clone();
+            thread::spawn(move || {
+                t.transition(0, Some(Health::Healthy), Health::Suspected, Some(0))
+            })
+        };
+        let left = t.transition(0, None, Health::Absent, None).unwrap();
+        for h in Health::ALL {
+            let c = t.count(h);
+            assert!(c <= 2, "{h} count {c} out of bounds");
+        }
+        let reported = reporter.join().unwrap();
+        match reported {
+            Ok(r) => assert_eq!((r.from, left.from), (Health::Healthy, Health::Suspected)),
+            Err(_) => assert_eq!(left.from, Health::Healthy),
+        }
+        assert_eq!(t.get(0), Ok((Health::Absent, 0)));
+        assert_eq!(t.counts(), t.scan());
+        assert_eq!(t.members(), 1);
+        assert!(t.has_quorum(), "1 healthy of 1 member");
+    });
+}
+
+/// A join (ABSENT → HEALTHY, new incarnation) races a stale report naming the life that
+/// left: the report is refused whichever runs first (the ABSENT cell refuses any report, the
+/// joined cell refuses the old incarnation), and the counts end equal to the scan.
+#[test]
+fn join_races_a_stale_report() {
+    model("join_races_a_stale_report", || {
+        let t = table(2);
+        t.transition(1, None, Health::Absent, None).unwrap();
+        let reporter = {
+            let t = t.clone();
+            thread::spawn(move || t.transition(1, None, Health::Suspected, Some(0)))
+        };
+        let joined = t
+            .transition(1, Some(Health::Absent), Health::Healthy, None)
+            .unwrap();
+        assert_eq!(joined.incarnation, 1);
+        assert!(
+            reporter.join().unwrap().is_err(),
+            "a report about the old life never lands"
+        );
+        assert_eq!(t.get(1), Ok((Health::Healthy, 1)));
+        assert_eq!(t.counts(), t.scan());
+        assert_eq!(t.members(), 2);
     });
 }

@@ -4,8 +4,9 @@
 //!
 //! * inputs: [`handle_report`](Coordinator::handle_report), [`tick`](Coordinator::tick),
 //!   [`phase_done`](Coordinator::phase_done), [`cancel_done`](Coordinator::cancel_done) (the
-//!   cancel handshake, `recovery.rs`), and the command [`retry`](Coordinator::retry); each
-//!   takes `now`;
+//!   cancel handshake, `recovery.rs`), and the commands [`retry`](Coordinator::retry),
+//!   [`join`](Coordinator::join) and [`leave`](Coordinator::leave) (runtime membership,
+//!   `membership.rs`); each takes `now`;
 //! * outputs, pulled: [`poll_action`](Coordinator::poll_action) (work for the embedder),
 //!   [`poll_event`](Coordinator::poll_event) (news for observers),
 //!   [`poll_timeout`](Coordinator::poll_timeout) (when to call `tick` next);
@@ -26,9 +27,9 @@
 //! emits at most [`MAX_EVENTS_PER_STEP`] events, and it starts a step only when the outbox
 //! has that much room:
 //!
-//! * the inputs `handle_report`, `phase_done` and `retry` check first and, without room,
-//!   return their `OutboxFull` error **without changing anything**: drain `poll_event` and
-//!   call again ([`Coordinator::has_outbox_room`] tells beforehand);
+//! * the inputs `handle_report`, `phase_done`, `retry`, `join` and `leave` check first and,
+//!   without room, return their `OutboxFull` error **without changing anything**: drain
+//!   `poll_event` and call again ([`Coordinator::has_outbox_room`] tells beforehand);
 //! * the work that follows an input (starting queued recoveries, completing a pause, …) and
 //!   `tick`'s work stop early when room runs out and leave the rest for the next `tick`;
 //!   [`poll_timeout`](Coordinator::poll_timeout) then returns "now" until it is done. Nothing
@@ -301,8 +302,10 @@ where
     /// The health cells are taken as they are (fresh cells are HEALTHY): a SUSPECTED cell
     /// gets a full confirmation window from `now`, a FAILED one is scheduled on the first
     /// tick, and a RECOVERING one (a recovery interrupted with a previous coordinator) is
-    /// failed on the first tick (`poll_timeout` is `now`), with its one event. Every
-    /// partition's heartbeat clock starts at `now`.
+    /// failed on the first tick (`poll_timeout` is `now`), with its one event; an ABSENT cell
+    /// stays out of the membership until it [`join`](Coordinator::join)s. Fresh cells make
+    /// every rank `0..n` a member. Every partition's heartbeat clock starts at `now`.
+    /// Partitions join and leave later within `n` (see `membership.rs`).
     ///
     /// The lock and queue storage must not be in use: storage belongs to one coordinator at
     /// a time (a dropped coordinator releases its permits and empties its queue, so its
@@ -409,7 +412,9 @@ where
     pub fn config(&self) -> &Config {
         &self.cfg
     }
-    /// The number of partitions.
+    /// The number of partitions `n`, members and ABSENT ranks together: the capacity within
+    /// which partitions [`join`](Coordinator::join) and [`leave`](Coordinator::leave)
+    /// (see [`members`](Coordinator::members)).
     pub fn len(&self) -> u32 {
         self.n
     }
@@ -433,11 +438,12 @@ where
             .and_then(|s| s.get(rank as usize))
             .ok_or(RankError::UnknownPartition { rank, len: self.n })
     }
-    /// Per-state counts (O(1)).
+    /// Per-state counts (O(1)), ABSENT ranks included (`Counts::absent`).
     pub fn counts(&self) -> Counts {
         self.table.counts()
     }
-    /// Whether HEALTHY partitions are a strict majority (O(1)).
+    /// Whether HEALTHY partitions are a strict majority of the current members (O(1);
+    /// ABSENT ranks count on neither side).
     pub fn has_quorum(&self) -> bool {
         self.table.has_quorum()
     }
@@ -484,8 +490,8 @@ where
     }
 
     /// Whether the outbox has room for one more step ([`MAX_EVENTS_PER_STEP`] free slots):
-    /// `handle_report`, `phase_done` and `retry` then do not return `OutboxFull`. Draining
-    /// `poll_event` until it returns `None` always makes it true.
+    /// `handle_report`, `phase_done`, `retry`, `join` and `leave` then do not return
+    /// `OutboxFull`. Draining `poll_event` until it returns `None` always makes it true.
     pub fn has_outbox_room(&self) -> bool {
         self.room(0)
     }
@@ -505,6 +511,7 @@ where
         s.suspected = c.suspected;
         s.failed = c.failed;
         s.recovering = c.recovering;
+        s.absent = c.absent;
         s.queue_depth = self.sched.queue().len();
         s.in_progress = self.sched.lock().active();
         s.recovery_mode_depth = self.mode.count();
@@ -522,7 +529,7 @@ where
             c.healthy,
             c.suspected,
             c.failed.saturating_add(c.recovering),
-            self.n,
+            c.members(),
         )
     }
 
@@ -539,7 +546,7 @@ where
         };
         let input = AlertInput {
             healthy: c.healthy,
-            total: self.n,
+            total: c.members(),
             failed: c.failed.saturating_add(c.recovering),
             avg_recovery: self.counters.avg_recovery(),
             unrecovered: self.counters.unrecovered(),
@@ -723,7 +730,11 @@ where
             cause,
             time: now,
         }));
-        if from == Health::Healthy || to == Health::Healthy {
+        // Quorum is `healthy > members / 2`: it moves with HEALTHY and with membership.
+        if [from, to]
+            .iter()
+            .any(|h| matches!(h, Health::Healthy | Health::Absent))
+        {
             self.check_quorum(now);
         }
         true
@@ -737,7 +748,7 @@ where
         self.quorum = q;
         let change = QuorumChange {
             healthy: self.table.count(Health::Healthy),
-            total: self.n,
+            total: self.table.members(),
             time: now,
         };
         if q {

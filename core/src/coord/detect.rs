@@ -47,6 +47,7 @@
 //! | HEALTHY | heartbeat verdict Suspect | Suspect (HeartbeatTimeout) |
 //! | HEALTHY / SUSPECTED | heartbeat verdict Dead | Confirm (HeartbeatTimeout), through SUSPECTED |
 //! | FAILED / RECOVERING | any report | Ignore (recovery decides) |
+//! | ABSENT | any report, any tick | nothing (not a member; the coordinator answers `NotMember` before these rules) |
 //!
 //! Stale reports (wrong incarnation) are filtered by the coordinator before these rules.
 //! Nothing here touches the partition table: the coordinator performs the transition the
@@ -187,7 +188,7 @@ impl PartitionSlot {
         now: Instant,
         cfg: &Config,
     ) -> Detect {
-        if matches!(health, Health::Failed | Health::Recovering) {
+        if matches!(health, Health::Failed | Health::Recovering | Health::Absent) {
             return Detect::Ignore;
         }
         match (kind.class(), kind.signal()) {
@@ -236,7 +237,7 @@ impl PartitionSlot {
         cfg: &Config,
         heartbeats: bool,
     ) -> Detect {
-        if matches!(health, Health::Failed | Health::Recovering) {
+        if matches!(health, Health::Failed | Health::Recovering | Health::Absent) {
             return Detect::Nothing;
         }
         if heartbeats {

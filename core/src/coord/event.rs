@@ -33,6 +33,7 @@
 //! | escalate one unacknowledged cancel | `Escalated` = 1 |
 //! | acknowledge a cancel (`cancel_done`, late `phase_done`) | none |
 //! | `phase_done` | `PhaseChanged`, then R→H, `QuorumRestored`, `RecoveryFinished`, or R→F + 2 = 4 |
+//! | `join` / `leave` | the transition (→ HEALTHY / → ABSENT), `QuorumRestored`/`QuorumLost`, `MemberJoined`/`MemberLeft` = 3 |
 //!
 //! A step nested in a report, a scan step or `retry` (starting the attempts a new FAILED
 //! partition lets start) checks for one more slot than the bound, so the enclosing step
@@ -85,6 +86,12 @@ pub enum Cause {
     RecoveryTimedOut = 13,
     /// The pause did not reach quiescence in time (policy `AbortAndRetry`).
     PauseTimedOut = 14,
+    /// The partition joined ([`Coordinator::join`](super::Coordinator::join)): ABSENT →
+    /// HEALTHY, or FAILED → HEALTHY when it was recovered elsewhere; a new incarnation.
+    Joined = 15,
+    /// The partition left ([`Coordinator::leave`](super::Coordinator::leave)): a graceful
+    /// leave (HEALTHY/SUSPECTED → ABSENT) or a decommission (FAILED → ABSENT). Not a failure.
+    Left = 16,
 }
 
 /// A partition's health changed (one per table transition).
@@ -178,7 +185,8 @@ pub enum EscalationReason {
 pub struct QuorumChange {
     /// HEALTHY partitions after the change.
     pub healthy: u32,
-    /// All partitions.
+    /// The current members after the change (ABSENT ranks are not counted): quorum is
+    /// `healthy > total / 2`.
     pub total: u32,
     /// When.
     pub time: Instant,
@@ -212,6 +220,21 @@ pub struct Finished {
     pub time: Instant,
 }
 
+/// A partition joined or left the set of members (runtime membership, issue 8).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Membership {
+    /// The partition.
+    pub rank: u32,
+    /// Joined: the new incarnation (a fresh life). Left: the incarnation of the life that
+    /// left (the cell keeps it while ABSENT).
+    pub incarnation: u32,
+    /// The partition's state before the change (`Absent` or `Failed` for a join; `Healthy`,
+    /// `Suspected` or `Failed` for a leave).
+    pub from: Health,
+    /// When.
+    pub time: Instant,
+}
+
 /// Something observers may want to know.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Event {
@@ -231,6 +254,12 @@ pub enum Event {
     RetryScheduled(Retry),
     /// See [`Finished`].
     RecoveryFinished(Finished),
+    /// A partition joined (see [`Membership`]); follows its `StatusChanged` (→ HEALTHY,
+    /// [`Cause::Joined`]).
+    MemberJoined(Membership),
+    /// A partition left (see [`Membership`]); follows its `StatusChanged` (→ ABSENT,
+    /// [`Cause::Left`]).
+    MemberLeft(Membership),
 }
 
 /// The event's kind, fieldless (C tag).
@@ -253,6 +282,12 @@ pub enum EventKind {
     RetryScheduled = 6,
     /// [`Event::RecoveryFinished`].
     RecoveryFinished = 7,
+    // 8..=10 are assigned to the fence branch (FenceGranted, FenceRefused,
+    // AvailabilityChanged).
+    /// [`Event::MemberJoined`].
+    MemberJoined = 11,
+    /// [`Event::MemberLeft`].
+    MemberLeft = 12,
 }
 
 impl Event {
@@ -267,6 +302,8 @@ impl Event {
             Event::QuorumRestored(_) => EventKind::QuorumRestored,
             Event::RetryScheduled(_) => EventKind::RetryScheduled,
             Event::RecoveryFinished(_) => EventKind::RecoveryFinished,
+            Event::MemberJoined(_) => EventKind::MemberJoined,
+            Event::MemberLeft(_) => EventKind::MemberLeft,
         }
     }
 
@@ -279,6 +316,7 @@ impl Event {
             Event::Escalated(e) => Some(e.rank),
             Event::RetryScheduled(e) => Some(e.rank),
             Event::RecoveryFinished(e) => Some(e.rank),
+            Event::MemberJoined(e) | Event::MemberLeft(e) => Some(e.rank),
             Event::QuorumLost(_) | Event::QuorumRestored(_) => None,
         }
     }
@@ -292,6 +330,7 @@ impl Event {
             Event::Escalated(e) => e.time,
             Event::RetryScheduled(e) => e.time,
             Event::RecoveryFinished(e) => e.time,
+            Event::MemberJoined(e) | Event::MemberLeft(e) => e.time,
             Event::QuorumLost(e) | Event::QuorumRestored(e) => e.time,
         }
     }

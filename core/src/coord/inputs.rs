@@ -43,6 +43,9 @@ where
     /// Feed one observation. O(1) except for the recovery decision's queue operations
     /// (O(1) amortised).
     ///
+    /// A report about an ABSENT rank (it left, or never joined) changes nothing and returns
+    /// [`ReportOutcome::NotMember`].
+    ///
     /// Errors (nothing changed, the report is not counted): `rank >= n` →
     /// [`ReportError::UnknownPartition`]; fewer than
     /// [`MAX_EVENTS_PER_STEP`](super::MAX_EVENTS_PER_STEP) free outbox slots →
@@ -63,6 +66,11 @@ where
         if report.incarnation.is_some_and(|i| i != inc) {
             self.counters.on_stale();
             return Ok(ReportOutcome::Stale);
+        }
+        if health == Health::Absent {
+            // Not a member (left, or not joined yet): no detection state is touched.
+            self.counters.on_ignored();
+            return Ok(ReportOutcome::NotMember);
         }
         self.pstat(report.rank, |p| p.on_report(now));
         let cfg = self.cfg;
@@ -202,7 +210,7 @@ where
     }
 
     /// Whether a recovery slot of this coordinator holds `rank`'s permit.
-    fn holds(&self, rank: u32) -> bool {
+    pub(crate) fn holds(&self, rank: u32) -> bool {
         self.recs.iter().any(|s| {
             s.rank == rank
                 && matches!(

@@ -43,6 +43,7 @@ mod inputs;
 mod level;
 mod light;
 mod listener;
+mod membership;
 mod mode;
 mod phase;
 mod pstats;
@@ -61,8 +62,8 @@ pub use decision::{decide, Decision};
 pub use detect::PartitionSlot;
 pub use error::{CancelDoneError, NewError, PhaseDoneError, RetryError};
 pub use event::{
-    Cause, Escalation, EscalationReason, Event, EventKind, Finished, Outbox, PhaseChange,
-    QueueReason, Queued, QuorumChange, Retry, StatusChange, MAX_EVENTS_PER_STEP,
+    Cause, Escalation, EscalationReason, Event, EventKind, Finished, Membership, Outbox,
+    PhaseChange, QueueReason, Queued, QuorumChange, Retry, StatusChange, MAX_EVENTS_PER_STEP,
 };
 pub use gate::OpGate;
 #[cfg(feature = "phi-accrual")]
@@ -72,6 +73,7 @@ pub use histogram::{Histogram, LatencySummary, BUCKETS};
 pub use level::{alerts, health_level, AlertInput, AlertThresholds, Alerts, HealthLevel};
 pub use light::Lightweight;
 pub use listener::{Listener, ListenerHandle, ListenerSet, SubscribeError, UnsubscribeError};
+pub use membership::MembershipError;
 pub use mode::{Enter, Exit, ModeError, RecoveryMode};
 pub use phase::{is_allowed as phase_allowed, Phase, PhaseError, PhaseMachine};
 pub use pstats::{

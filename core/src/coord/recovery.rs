@@ -339,7 +339,7 @@ where
                 if !self.room(0) {
                     return false;
                 }
-                self.join(idx, now);
+                self.enter_mode(idx, now);
             }
         }
         self.promote(now, 0).is_ok()
@@ -354,7 +354,7 @@ where
             .lock()
             .active()
             .saturating_sub(self.cancels_pending());
-        let decision = decide(c.healthy, self.n, recovering);
+        let decision = decide(c.healthy, c.members(), recovering);
         if self.sched.admit(rank).is_err() {
             // Duplicate: already queued. Full/unknown cannot happen (capacity >= n, rank < n).
             return;
@@ -468,11 +468,11 @@ where
                 ..RecSlot::FREE
             };
         }
-        self.join(idx, now);
+        self.enter_mode(idx, now);
     }
 
     /// Enter recovery mode for slot `idx` (Waiting).
-    fn join(&mut self, idx: usize, now: Instant) {
+    fn enter_mode(&mut self, idx: usize, now: Instant) {
         match self.mode.try_enter() {
             Ok(Enter::First) => match self.gate.close() {
                 Ok(token) => {

@@ -188,6 +188,10 @@ pub enum ReportOutcome {
     Stale = 4,
     /// The partition is FAILED or RECOVERING: detection inputs no longer apply.
     Ignored = 5,
+    /// The partition is ABSENT (not a member: it left, or has not joined): the report is
+    /// ignored entirely (counted in `Stats::ignored_reports`). A report racing a leave ends
+    /// here, never in a panic or an error.
+    NotMember = 6,
 }
 
 /// A report that could not be handled.

@@ -15,7 +15,7 @@ use super::histogram::{Histogram, LatencySummary};
 #[non_exhaustive]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Partitions in the table.
+    /// Ranks in the table, members and absent ones (the table's capacity `n`).
     pub total: u32,
     /// HEALTHY partitions now.
     pub healthy: u32,
@@ -63,7 +63,7 @@ pub struct Stats {
     pub quorum_losses: u64,
     /// Reports ignored because their incarnation was not current.
     pub stale_reports: u64,
-    /// Reports about FAILED or RECOVERING partitions (no effect).
+    /// Reports about FAILED, RECOVERING or ABSENT partitions (no effect).
     pub ignored_reports: u64,
     /// Always 0: the coordinator never drops an event (it applies backpressure instead: a
     /// full outbox refuses inputs with `OutboxFull` and defers tick work). Kept so the C
@@ -79,6 +79,13 @@ pub struct Stats {
     pub cancels_pending: u32,
     /// Cancels not acknowledged within `cancel_timeout` (each escalated once).
     pub cancels_escalated: u64,
+    /// ABSENT ranks now (not members); the members are `total - absent`.
+    pub absent: u32,
+    /// Joins (ABSENT → HEALTHY, or FAILED → HEALTHY recovered elsewhere). Neither a
+    /// recovery nor a false alarm.
+    pub joins: u64,
+    /// Leaves (graceful, or a FAILED partition decommissioned). Not a failure.
+    pub leaves: u64,
 }
 
 impl Stats {
@@ -141,7 +148,18 @@ impl Counters {
     /// they leave the open-failure count (the retry numbers its attempts from 1 again, so
     /// its success could not close them, see [`Counters::unrecovered`]).
     pub(crate) fn on_given_up_retried(&mut self, attempts: u8) {
+        self.on_failure_closed(attempts);
+    }
+    /// A FAILED partition left or was recovered elsewhere after `attempts` failed local
+    /// attempts: they leave the open-failure count (no local attempt can close them now).
+    pub(crate) fn on_failure_closed(&mut self, attempts: u8) {
         self.closed_failed = self.closed_failed.saturating_add(u64::from(attempts));
+    }
+    pub(crate) fn on_joined(&mut self) {
+        inc(&mut self.s.joins);
+    }
+    pub(crate) fn on_left(&mut self) {
+        inc(&mut self.s.leaves);
     }
     pub(crate) fn on_given_up(&mut self, latency: Duration) {
         self.recovery.record(latency);

@@ -1,5 +1,6 @@
 //! Unit and property tests of the health cell, including the Phase41 enum and
-//! transition-table cases of the Java original, adapted to our four-state machine.
+//! transition-table cases of the Java original, adapted to our five-state machine (the fifth,
+//! `Absent`, is membership: partitions join and leave at runtime).
 
 extern crate std;
 
@@ -13,8 +14,8 @@ use Health::*;
 // ---- Phase41PartitionStatusTest, adapted: testEnumValues / testTransitions ----
 
 #[test]
-fn enum_has_exactly_four_values_with_fixed_discriminants() {
-    assert_eq!(Health::ALL.len(), 4);
+fn enum_has_exactly_five_values_with_fixed_discriminants() {
+    assert_eq!(Health::ALL.len(), 5);
     for (i, h) in Health::ALL.iter().enumerate() {
         assert_eq!(h.index(), i);
         assert_eq!(usize::from(h.as_u8()), i);
@@ -23,14 +24,19 @@ fn enum_has_exactly_four_values_with_fixed_discriminants() {
     }
     assert_eq!(
         Health::ALL.map(|h| h.name()),
-        ["HEALTHY", "SUSPECTED", "FAILED", "RECOVERING"]
+        ["HEALTHY", "SUSPECTED", "FAILED", "RECOVERING", "ABSENT"]
     );
+    assert_eq!(Health::from_u8(4), Ok(Absent));
+    assert!(!Absent.is_member());
+    assert!([Healthy, Suspected, Failed, Recovering]
+        .iter()
+        .all(|h| h.is_member()));
     assert_eq!(std::format!("{}", Recovering), "RECOVERING");
 }
 
 #[test]
 fn from_u8_rejects_every_unknown_c_value() {
-    for v in 4..=u8::MAX {
+    for v in 5..=u8::MAX {
         assert_eq!(Health::from_u8(v), Err(InvalidHealth(v)));
         assert_eq!(Health::try_from(v), Err(InvalidHealth(v)));
     }
@@ -56,13 +62,63 @@ fn every_table_edge_is_allowed() {
 }
 
 #[test]
-fn exactly_the_six_table_edges_are_allowed() {
+fn exactly_the_eleven_table_edges_are_allowed() {
     let allowed = Health::ALL
         .iter()
         .flat_map(|&a| Health::ALL.iter().map(move |&b| (a, b)))
         .filter(|&(a, b)| is_allowed(a, b))
         .count();
-    assert_eq!(allowed, 6);
+    assert_eq!(allowed, 11);
+}
+
+#[test]
+fn membership_edges_leave_join_decommission_and_recovered_elsewhere() {
+    // Graceful leave from a live state, decommission of a failed one.
+    for from in [Healthy, Suspected, Failed] {
+        assert!(is_allowed(from, Absent), "{from} -> ABSENT");
+    }
+    // A recovery in progress can neither leave nor be replaced by a join.
+    assert!(!is_allowed(Recovering, Absent));
+    // An absent partition only joins (HEALTHY): never suspected, failed or recovered.
+    for to in [Suspected, Failed, Recovering] {
+        assert!(!is_allowed(Absent, to), "ABSENT -> {to}");
+    }
+    assert!(is_allowed(Absent, Healthy));
+    assert!(is_allowed(Failed, Healthy));
+}
+
+#[test]
+fn join_starts_a_new_life_and_leave_keeps_the_old_one() {
+    let c = HealthCell::new();
+    let t = c.transition(Some(Healthy), Absent, Some(0)).unwrap();
+    assert_eq!(
+        t,
+        Transition {
+            from: Healthy,
+            to: Absent,
+            incarnation: 0
+        }
+    );
+    assert_eq!(c.load(), (Absent, 0));
+    // A report about the life that left is not a transition out of ABSENT.
+    assert_eq!(
+        c.transition(None, Suspected, Some(0)),
+        Err(TransitionError::Invalid {
+            from: Absent,
+            to: Suspected
+        })
+    );
+    let t = c.transition(Some(Absent), Healthy, None).unwrap();
+    assert_eq!(t.incarnation, 1);
+    // The previous life is stale now.
+    assert_eq!(
+        c.transition(None, Suspected, Some(0)),
+        Err(TransitionError::Stale { current: 1 })
+    );
+    // Failed, then recovered elsewhere: another new life.
+    c.transition(None, Suspected, None).unwrap();
+    c.transition(None, Failed, None).unwrap();
+    assert_eq!(c.transition(None, Healthy, None).unwrap().incarnation, 2);
 }
 
 #[test]
@@ -73,7 +129,6 @@ fn forbidden_edges_skips_backwards_and_self_loops() {
         (Healthy, Recovering),
         (Suspected, Recovering),
         // backwards / shortcuts out of a failure
-        (Failed, Healthy),
         (Failed, Suspected),
         (Recovering, Suspected),
     ];
@@ -192,7 +247,10 @@ fn every_state_and_incarnation_round_trips_through_the_word() {
     for h in Health::ALL {
         for inc in [0, 1, 12345, INCARNATION_MAX - 1, INCARNATION_MAX] {
             assert_eq!(decode(encode(h, inc)), (h, inc));
-            assert_eq!(encode(h, inc) & 0b100, 0, "reserved bit 2 stays clear");
+            assert!(
+                encode(h, inc) & STATE_MASK <= 4,
+                "state values 5..=7 never occur"
+            );
         }
     }
 }
@@ -246,7 +304,7 @@ fn concurrent_reports_yield_exactly_one_transition() {
 // ---- property test: the cell against a sequential model ----
 
 fn health() -> impl Strategy<Value = Health> {
-    (0u8..4).prop_map(|v| Health::from_u8(v).unwrap())
+    (0u8..5).prop_map(|v| Health::from_u8(v).unwrap())
 }
 
 /// The specification, written independently of the implementation.

@@ -129,7 +129,8 @@ fn counts_start_from_a_scan_of_used_storage() {
             healthy: 2,
             suspected: 1,
             failed: 1,
-            recovering: 0
+            recovering: 0,
+            absent: 0
         }
     );
 }
@@ -180,6 +181,39 @@ fn a_full_cycle_moves_one_partition_through_every_count() {
 }
 
 #[test]
+fn quorum_counts_the_current_members_only() {
+    // 5 ranks, 2 healthy, 3 suspected: no quorum of 5.
+    let table = PartitionTable::new(cells::<5>(), 5).unwrap();
+    for r in 2..5 {
+        table.transition(r, None, Suspected, None).unwrap();
+    }
+    assert!(!table.has_quorum());
+    // One suspected leaves: 2 of 4 is still no majority; a second: 2 of 3 is.
+    table.transition(4, None, Absent, None).unwrap();
+    assert_eq!((table.members(), table.has_quorum()), (4, false));
+    table.transition(3, None, Absent, None).unwrap();
+    assert_eq!((table.members(), table.has_quorum()), (3, true));
+    // A healthy member leaving lowers both sides: 1 of 2 is no majority.
+    table.transition(0, None, Absent, None).unwrap();
+    assert_eq!((table.members(), table.has_quorum()), (2, false));
+    // Rejoining (fresh incarnation) restores it: 2 of 3.
+    let t = table.transition(0, Some(Absent), Healthy, None).unwrap();
+    assert_eq!(t.incarnation, 1);
+    assert!(table.has_quorum());
+    assert_eq!(
+        table.counts(),
+        Counts {
+            healthy: 2,
+            suspected: 1,
+            absent: 2,
+            ..Counts::default()
+        }
+    );
+    assert_eq!(table.counts(), table.scan());
+    assert_eq!((table.counts().members(), table.counts().total()), (3, 5));
+}
+
+#[test]
 fn count_clamps_a_transiently_negative_value() {
     let table = PartitionTable::new(cells::<2>(), 2).unwrap();
     // Simulate the in-progress window of the module docs: a decrement landed before the
@@ -201,7 +235,7 @@ fn counts_equal_scan_after_concurrent_transitions() {
                 let mut wins = 0u32;
                 for round in 0..if cfg!(miri) { 16 } else { 200u32 } {
                     let rank = (round * 7 + t) % N as u32;
-                    let to = Health::ALL[((round + t) % 4) as usize];
+                    let to = Health::ALL[((round + t) % 5) as usize];
                     wins += u32::from(table.transition(rank, None, to, None).is_ok());
                 }
                 wins
@@ -227,7 +261,7 @@ proptest! {
     #[test]
     fn counts_match_a_model_and_the_scan(
         n in 1u32..9,
-        ops in proptest::collection::vec((0u32..10, 0u8..4, any::<bool>()), 0..if cfg!(miri) { 20 } else { 80 }),
+        ops in proptest::collection::vec((0u32..10, 0u8..5, any::<bool>()), 0..if cfg!(miri) { 20 } else { 80 }),
     ) {
         let table = PartitionTable::new(cells::<8>(), n.min(8)).unwrap();
         let n = n.min(8);
@@ -260,9 +294,12 @@ proptest! {
             for m in &model { expected.bump(m.0); }
             prop_assert_eq!(table.counts(), expected);
             prop_assert_eq!(table.scan(), expected);
+            // Quorum over the current members: ABSENT ranks count on neither side.
+            let members = n - expected.absent;
+            prop_assert_eq!(table.members(), members);
             prop_assert_eq!(
                 table.has_quorum(),
-                expected.healthy > n / 2
+                expected.healthy > members / 2
             );
         }
     }
