@@ -143,6 +143,7 @@ impl EtcdMember {
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
+        super::node::register(child.id());
         self.child = Some(child);
         Ok(())
     }
@@ -152,6 +153,7 @@ impl EtcdMember {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+            super::node::unregister(c.id());
         }
     }
 
@@ -162,12 +164,14 @@ impl EtcdMember {
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = c.try_wait() {
+                    super::node::unregister(c.id());
                     return;
                 }
                 thread::sleep(Duration::from_millis(20));
             }
             let _ = c.kill();
             let _ = c.wait();
+            super::node::unregister(c.id());
         }
     }
 

@@ -1,6 +1,6 @@
 //! A loopback TCP proxy between one node and one etcd member: forwards bytes both ways,
 //! counts them, and can blackhole (hold every connection open but move no byte) or cut
-//! (close every connection and refuse new ones) on command.
+//! (close every connection and close new ones at once) on command.
 //!
 //! Invariants: a proxy owns only its listener thread and the two pump threads of each
 //! accepted connection; `Drop` stops accepting and closes every connection it made.
@@ -23,11 +23,15 @@ pub enum Mode {
     Forward,
     /// Connections stay open but no byte moves (reads are held back).
     Blackhole,
+    /// Every connection is closed and new ones are closed at once (a hard partition that
+    /// the client notices: its streams break and it reconnects once forwarding resumes).
+    Cut,
 }
 
 struct Shared {
     upstream: SocketAddr,
     blackhole: AtomicBool,
+    cut: AtomicBool,
     stop: AtomicBool,
     up_bytes: AtomicU64,
     down_bytes: AtomicU64,
@@ -52,6 +56,7 @@ impl Proxy {
                 .parse()
                 .map_err(|e| std::io::Error::other(format!("{upstream}: {e}")))?,
             blackhole: AtomicBool::new(false),
+            cut: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             up_bytes: AtomicU64::new(0),
             down_bytes: AtomicU64::new(0),
@@ -96,6 +101,10 @@ fn accept_loop(listener: TcpListener, s: Arc<Shared>) {
     while !s.stop.load(Ordering::SeqCst) {
         match listener.accept() {
             Ok((client, _)) => {
+                if s.cut.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
                 let _ = client.set_nonblocking(false);
                 let Ok(server) = TcpStream::connect_timeout(&s.upstream, Duration::from_secs(1))
                 else {
@@ -132,7 +141,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, s: Arc<Shared>, up: bool) {
     let mut buf = [0u8; 16 * 1024];
     let _ = from.set_read_timeout(Some(Duration::from_millis(50)));
     loop {
-        if s.stop.load(Ordering::SeqCst) {
+        if s.stop.load(Ordering::SeqCst) || s.cut.load(Ordering::SeqCst) {
             break;
         }
         if s.blackhole.load(Ordering::SeqCst) {

@@ -55,7 +55,8 @@ impl History {
         Ok(h)
     }
 
-    fn normalise(&mut self) {
+    /// Sorts by revision and drops duplicate (revision, key) entries.
+    pub fn normalise(&mut self) {
         let mut seen = BTreeMap::new();
         for e in self.events.drain(..) {
             seen.insert((e.rev, e.key.clone()), e);

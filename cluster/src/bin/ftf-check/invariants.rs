@@ -9,8 +9,9 @@
 //!    or the live member key's create revision at that revision, and tokens per rank never go
 //!    down; logged acceptances/refusals match the history;
 //! 5. no phase while a live process had not acknowledged the pause: at a recovery's first
-//!    store write every live process has an ack for that token, and no process writes as an
-//!    owner between its ack and the resume;
+//!    store write every live process (`procs/<p>` key) has `ack/<rank>/<p>` = the token, and
+//!    no process writes as an owner between its ack and the resume (the deletion of
+//!    `pause/<rank>`, whose create revision is the token);
 //! 6. detection within the budget on every survivor.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -124,8 +125,8 @@ pub fn check(h: &History, logs: &Logs, x: &Expect) -> Report {
     let mut max_token: HashMap<String, i64> = HashMap::new();
     // (rank, token) -> first recovery write revision
     let mut first_phase_write: BTreeMap<(String, i64), i64> = BTreeMap::new();
-    // accepted store writes: (proc, token, seq) -> (rank, revision)
-    let mut store_writes: HashMap<(String, i64, u64), (String, i64)> = HashMap::new();
+    // accepted store writes: (proc, token, seq) -> (rank, revision, owner write)
+    let mut store_writes: HashMap<(String, i64, u64), (String, i64, bool)> = HashMap::new();
     // ack revision per (rank, token, proc)
     let mut acks: HashMap<(String, i64, String), i64> = HashMap::new();
     // pause intervals: (rank, token) -> (put rev, delete rev)
@@ -182,7 +183,10 @@ pub fn check(h: &History, logs: &Logs, x: &Expect) -> Report {
                         .entry((rank.to_string(), v.token))
                         .or_insert(rev);
                 }
-                store_writes.insert((v.proc.clone(), v.token, v.seq), (rank.to_string(), rev));
+                store_writes.insert(
+                    (v.proc.clone(), v.token, v.seq),
+                    (rank.to_string(), rev, v.owner),
+                );
             }
         }
         for e in group {
@@ -229,15 +233,11 @@ pub fn check(h: &History, logs: &Logs, x: &Expect) -> Report {
                     }
                 }
             } else if let Some(rank) = e.key.strip_prefix("pause/") {
+                // The pause key is put in the lock Txn: its create revision is the token.
+                let m = (rank.to_string(), e.create);
                 if e.put {
-                    if let Some(t) = token_of(&e.value) {
-                        pauses.entry((rank.to_string(), t)).or_insert((rev, None));
-                    }
-                } else if let Some((_, p)) = pauses
-                    .iter_mut()
-                    .rev()
-                    .find(|((r2, _), (_, end))| r2 == rank && end.is_none())
-                {
+                    pauses.entry(m).or_insert((rev, None));
+                } else if let Some(p) = pauses.get_mut(&m) {
                     p.1 = Some(rev);
                 }
             }
@@ -291,19 +291,11 @@ pub fn check(h: &History, logs: &Logs, x: &Expect) -> Report {
             if r2 != rank || t2 != token {
                 continue;
             }
-            for ((wp, _, _), (wrank, wrev)) in &store_writes {
-                if wp == proc && *wrev > ack && *wrev < end {
-                    if let Some(e) = h
-                        .events
-                        .iter()
-                        .find(|e| e.rev == *wrev && e.key == format!("store/{wrank}"))
-                    {
-                        if store_val(&e.value).is_some_and(|v| v.owner) {
-                            r.violations.push(format!(
-                                "rev {wrev}: {proc} wrote store/{wrank} as owner after acknowledging the pause of rank {rank} (token {token}, ack at {ack}, resume at {end})"
-                            ));
-                        }
-                    }
+            for ((wp, _, _), (wrank, wrev, owner)) in &store_writes {
+                if wp == proc && *owner && *wrev > ack && *wrev < end {
+                    r.violations.push(format!(
+                        "rev {wrev}: {proc} wrote store/{wrank} as owner after acknowledging the pause of rank {rank} (token {token}, ack at {ack}, resume at {end})"
+                    ));
                 }
             }
         }
@@ -324,35 +316,48 @@ pub fn check(h: &History, logs: &Logs, x: &Expect) -> Report {
             ));
         }
     }
-    // 4: logged acceptances exist in the history; refusals do not.
-    for l in logs.all("write_accepted") {
+    // 4: the nodes' own write outcomes (`node_write`, with the node's seq) match the
+    // history: an accepted write is there at its revision, a refused one is not there.
+    for l in logs.all("node_write") {
         let (Some(token), Some(seq)) = (l.u("token"), l.u("seq")) else {
             continue;
         };
-        match store_writes.get(&(l.proc.clone(), token as i64, seq)) {
-            Some((_, rev)) => {
-                if let Some(lr) = l.u("revision") {
-                    if lr as i64 != *rev {
-                        r.violations.push(format!(
-                            "{}: WriteAccepted token {token} seq {seq} at revision {lr}, etcd has it at {rev}",
-                            l.proc
-                        ));
-                    }
+        let found = store_writes.get(&(l.proc.clone(), token as i64, seq));
+        let ok = l.raw.get("ok").and_then(|v| v.as_bool()).unwrap_or(false);
+        match (ok, found) {
+            (true, Some((_, rev, _))) => {
+                if l.u("revision").is_some_and(|lr| lr as i64 != *rev) {
+                    r.violations.push(format!(
+                        "{}: write token {token} seq {seq} accepted at revision {:?}, etcd has it at {rev}",
+                        l.proc,
+                        l.u("revision")
+                    ));
                 }
             }
-            None => r.violations.push(format!(
-                "{}: WriteAccepted token {token} seq {seq} not in etcd's history",
+            (true, None) => r.violations.push(format!(
+                "{}: write token {token} seq {seq} reported accepted but not in etcd's history",
                 l.proc
             )),
+            (false, Some((rank, rev, _))) => {
+                // A refusal after an ambiguous outcome must have been read back: if etcd
+                // applied it, reporting it refused is a lie.
+                r.violations.push(format!(
+                    "{}: write token {token} seq {seq} reported refused ({}) but etcd applied it to store/{rank} at {rev}",
+                    l.proc,
+                    l.s("error").unwrap_or_default()
+                ))
+            }
+            (false, None) => {}
         }
     }
-    for l in logs.all("write_refused") {
-        let (Some(token), Some(seq)) = (l.u("token"), l.u("seq")) else {
-            continue;
-        };
-        if let Some((rank, rev)) = store_writes.get(&(l.proc.clone(), token as i64, seq)) {
+    // The driver's own `write_accepted` events name a store write of that token at that
+    // revision.
+    let by_rev: HashMap<i64, i64> = store_writes.values().map(|(_, rev, _)| (*rev, 0)).collect();
+    for l in logs.all("write_accepted") {
+        let Some(rev) = l.u("revision") else { continue };
+        if !by_rev.contains_key(&(rev as i64)) {
             r.violations.push(format!(
-                "{}: WriteRefused token {token} seq {seq} but etcd applied it to store/{rank} at {rev}",
+                "{}: write_accepted at revision {rev} but etcd's history has no store write there",
                 l.proc
             ));
         }
@@ -471,5 +476,228 @@ fn detection(logs: &Logs, x: &Expect, r: &mut Report) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The checker must catch what it claims to: each test feeds a small synthetic history
+    //! that breaks exactly one invariant.
+    use super::*;
+    use crate::logs::Line;
+
+    fn put(rev: i64, key: &str, value: &str, create: i64) -> HistEvent {
+        HistEvent {
+            rev,
+            put: true,
+            key: key.into(),
+            value: value.into(),
+            create,
+            lease: 7,
+        }
+    }
+    fn del(rev: i64, key: &str, create: i64) -> HistEvent {
+        HistEvent {
+            rev,
+            put: false,
+            key: key.into(),
+            value: String::new(),
+            create,
+            lease: 7,
+        }
+    }
+    fn store(rank: u32, token: i64, seq: u64, proc: &str, kind: &str) -> String {
+        format!(
+            r#"{{"rank":{rank},"token":{token},"seq":{seq},"proc":"{proc}","kind":"{kind}","count":1}}"#
+        )
+    }
+    fn hist(events: Vec<HistEvent>) -> History {
+        History { events }
+    }
+    fn line(proc: &str, v: serde_json::Value) -> Line {
+        Line {
+            ts_ms: v["ts_ms"].as_u64().unwrap_or(0),
+            proc: proc.into(),
+            event: v["event"].as_str().unwrap().into(),
+            raw: v,
+        }
+    }
+    fn k1() -> Expect {
+        Expect {
+            k: 1,
+            allow_unrecovered: true,
+            ..Default::default()
+        }
+    }
+    /// A clean recovery of rank 1 (incarnation 2) by p0 with token 10, p0 and p1 live.
+    fn clean() -> Vec<HistEvent> {
+        vec![
+            put(1, "procs/p0", "", 1),
+            put(2, "members/1", "p1", 2),
+            put(3, "procs/p1", "", 3),
+            put(4, "store/1", &store(1, 2, 1, "p1", "owner"), 4),
+            del(9, "members/1", 2),
+            put(10, "recovery/lock/1", "p0", 10),
+            put(10, "recovery/slot/0", "1", 10),
+            put(10, "pause/1", "p0", 10),
+            put(11, "ack/1/p0", "10", 11),
+            put(12, "ack/1/p1", "10", 12),
+            put(13, "store/1", &store(1, 10, 5, "p0", "recovery"), 4),
+            put(14, "members/1", "p0", 14),
+            del(14, "recovery/lock/1", 10),
+            del(14, "recovery/slot/0", 10),
+            del(14, "pause/1", 10),
+        ]
+    }
+
+    #[test]
+    fn a_clean_recovery_passes() {
+        let r = check(&hist(clean()), &Logs::default(), &k1());
+        assert!(r.violations.is_empty(), "{:?}", r.violations);
+    }
+
+    #[test]
+    fn a_write_with_a_stale_token_is_caught() {
+        let mut h = clean();
+        h.push(put(15, "store/1", &store(1, 10, 6, "p0", "recovery"), 4));
+        let r = check(&hist(h), &Logs::default(), &k1());
+        assert!(
+            r.violations.iter().any(|v| v.contains("stale token")),
+            "{:?}",
+            r.violations
+        );
+    }
+
+    #[test]
+    fn an_owner_write_of_a_dead_incarnation_is_caught() {
+        let mut h = clean();
+        // At 9 the write's compare still saw members/1 live (the deletion comes later in the
+        // same revision): fine. At 11 it is gone: a stale owner write.
+        h.push(put(9, "store/1", &store(1, 2, 2, "p1", "owner"), 4));
+        h.push(put(11, "store/1", &store(1, 2, 3, "p1", "owner"), 4));
+        let mut h = hist(h);
+        h.normalise();
+        let r = check(&h, &Logs::default(), &k1());
+        assert_eq!(r.violations.len(), 1, "{:?}", r.violations);
+        assert!(r.violations[0].contains("stale owner"));
+    }
+
+    #[test]
+    fn an_owner_write_after_the_ack_is_caught() {
+        let mut h = clean();
+        h.push(put(1, "members/0", "p0", 1));
+        h.push(put(12, "store/0", &store(0, 1, 9, "p0", "owner"), 12));
+        let mut h = hist(h);
+        h.normalise();
+        let r = check(&h, &Logs::default(), &k1());
+        assert_eq!(r.violations.len(), 1, "{:?}", r.violations);
+        assert!(r.violations[0].contains("after acknowledging the pause"));
+    }
+
+    #[test]
+    fn a_phase_before_every_ack_is_caught() {
+        let h: Vec<HistEvent> = clean()
+            .into_iter()
+            .filter(|e| e.key != "ack/1/p1")
+            .collect();
+        let r = check(&hist(h), &Logs::default(), &k1());
+        assert!(
+            r.violations
+                .iter()
+                .any(|v| v.contains("had not acknowledged")),
+            "{:?}",
+            r.violations
+        );
+    }
+
+    #[test]
+    fn more_than_k_locks_are_caught() {
+        let mut h = clean();
+        h.insert(9, put(10, "recovery/lock/2", "p1", 10));
+        let r = check(&hist(h), &Logs::default(), &k1());
+        assert!(
+            r.violations.iter().any(|v| v.contains("K = 1")),
+            "{:?}",
+            r.violations
+        );
+    }
+
+    #[test]
+    fn two_recoveries_of_one_failure_and_a_made_up_lock_are_caught() {
+        let mut logs = Logs::default();
+        let fin = |token: u64, new: u64| serde_json::json!({"event":"recovery_finished","rank":1,"old_incarnation":2,"new_incarnation":new,"token":token});
+        logs.files.push((
+            "a".into(),
+            vec![
+                line(
+                    "p0",
+                    serde_json::json!({"event":"failed","rank":1,"incarnation":2,"revision":9}),
+                ),
+                line("p0", fin(10, 14)),
+                line("p1", fin(20, 21)),
+                line(
+                    "p1",
+                    serde_json::json!({"event":"lock_granted","rank":1,"token":20,"slot":0}),
+                ),
+            ],
+        ));
+        let r = check(
+            &hist(clean()),
+            &logs,
+            &Expect {
+                k: 1,
+                ..Default::default()
+            },
+        );
+        assert!(
+            r.violations.iter().any(|v| v.contains("recovered 2 times")),
+            "{:?}",
+            r.violations
+        );
+        assert!(r
+            .violations
+            .iter()
+            .any(|v| v.contains("never created recovery/lock/1 at 20")));
+    }
+
+    #[test]
+    fn late_or_missing_detection_is_caught() {
+        let mut logs = Logs::default();
+        let reg = serde_json::json!({"ts_ms": 900, "event":"registered","rank":1,"incarnation":2});
+        logs.files.push(("p1".into(), vec![line("p1", reg)]));
+        let late = serde_json::json!({"ts_ms": 5000, "event":"failed","rank":1,"incarnation":2,"revision":9});
+        logs.files.push(("p0".into(), vec![line("p0", late)]));
+        let quiet =
+            serde_json::json!({"ts_ms": 1000, "event":"registered","rank":0,"incarnation":1});
+        logs.files.push(("p2".into(), vec![line("p2", quiet)]));
+        let x = Expect {
+            k: 1,
+            killed: vec![("p1".into(), 1000)],
+            budget_ms: 3000,
+            allow_unrecovered: true,
+        };
+        let r = check(&hist(clean()), &logs, &x);
+        assert!(
+            r.violations.iter().any(|v| v.contains("> budget")),
+            "{:?}",
+            r.violations
+        );
+        assert!(r
+            .violations
+            .iter()
+            .any(|v| v.starts_with("p2") && v.contains("never saw")));
+    }
+
+    #[test]
+    fn a_refused_write_that_etcd_applied_is_caught() {
+        let mut logs = Logs::default();
+        let w = serde_json::json!({"event":"node_write","rank":1,"token":10,"seq":5,"kind":"recovery","ok":false,"error":"Ambiguous"});
+        logs.files.push(("p0".into(), vec![line("p0", w)]));
+        let r = check(&hist(clean()), &logs, &k1());
+        assert!(
+            r.violations.iter().any(|v| v.contains("reported refused")),
+            "{:?}",
+            r.violations
+        );
     }
 }

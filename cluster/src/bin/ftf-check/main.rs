@@ -31,7 +31,15 @@ struct Args {
 }
 
 fn parse() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
+    // `--flag=value` is the same as `--flag value`.
+    let argv: Vec<String> = std::env::args()
+        .skip(1)
+        .flat_map(|a| match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => vec![f.to_string(), v.to_string()],
+            _ => vec![a],
+        })
+        .collect();
+    let mut it = argv.into_iter();
     let cmd = it.next().ok_or("usage: ftf-check record|check|story ...")?;
     let mut a = Args {
         cmd,
