@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 
 /// Why the real-etcd tests cannot run, or `None` when `etcd` and `etcdctl` are on PATH.
 ///
-/// Callers print the reason and return (a visible skip). When the `CI` environment
-/// variable is set a missing etcd is a failure instead: CI installs it, so a skip there
-/// would be a silent pass.
+/// Callers print the reason and return (a visible skip). When the `CI` or
+/// `FTF_REQUIRE_ETCD` environment variable is set (scripts/test.sh sets the latter after
+/// installing etcd) a missing etcd is a failure instead: a skip there would be a silent pass.
 pub fn etcd_missing() -> Option<String> {
     for (bin, arg) in [("etcd", "--version"), ("etcdctl", "version")] {
         let ok = Command::new(bin)
@@ -39,8 +39,8 @@ pub fn etcd_missing() -> Option<String> {
         if !ok {
             let reason =
                 format!("`{bin}` not found on PATH (apt-get install etcd-server etcd-client)");
-            if std::env::var_os("CI").is_some() {
-                panic!("CI is set but {reason}: the real-etcd scenarios must run in CI");
+            if std::env::var_os("CI").is_some() || std::env::var_os("FTF_REQUIRE_ETCD").is_some() {
+                panic!("CI or FTF_REQUIRE_ETCD is set but {reason}: the real-etcd scenarios must run");
             }
             return Some(reason);
         }

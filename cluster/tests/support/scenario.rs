@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -17,9 +17,16 @@ use serde_json::Value;
 use super::etcd::{temp_dir, EtcdCluster};
 use super::node::{bin, kill_registered, Node, NodeOpts, Recorder};
 
+static SERIAL: Mutex<()> = Mutex::new(());
+
 /// Runs `f` on its own thread and fails the test if it does not finish within `secs`
 /// (after killing every process the tests started). A panic in `f` is re-raised.
+///
+/// Scenarios of one test binary run one at a time whatever `--test-threads` says (a global
+/// lock taken before the watchdog starts): each starts an etcd cluster and several
+/// processes, and the detection budgets assume a machine that is not oversubscribed.
 pub fn with_watchdog(name: &str, secs: u64, f: impl FnOnce() + Send + 'static) {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let (tx, rx) = mpsc::channel();
     let h = thread::Builder::new()
         .name(name.into())

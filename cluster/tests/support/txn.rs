@@ -50,3 +50,8 @@ pub async fn run(c: &mut Client, t: &ModelTxn) -> Result<(bool, i64), String> {
     let r = c.txn(to_etcd(t)).await.map_err(|e| e.to_string())?;
     Ok((r.succeeded(), r.header().map(|h| h.revision()).unwrap_or(0)))
 }
+
+/// Runs `t` and returns etcd-client's whole response (for the measurements' parsing).
+pub async fn run_raw(c: &mut Client, t: &ModelTxn) -> Result<etcd_client::TxnResponse, String> {
+    c.txn(to_etcd(t)).await.map_err(|e| e.to_string())
+}
