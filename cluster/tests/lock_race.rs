@@ -3,6 +3,8 @@
 //! (`proto::txns::lock`, run through etcd-client), 200 rounds. Kept in its own file because
 //! it drives the protocol's Txns directly instead of `ftf-node` processes.
 
+#![allow(clippy::std_instead_of_core)] // std-only test code
+
 mod support;
 #[path = "support/txn.rs"]
 mod txn;

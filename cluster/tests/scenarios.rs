@@ -12,6 +12,8 @@
 //! They skip with a printed reason when `etcd` is not installed, and fail instead when the
 //! `CI` environment variable is set (CI installs etcd: a skip there would be a silent pass).
 
+#![allow(clippy::std_instead_of_core)] // std-only test code
+
 mod support;
 
 use std::time::Duration;

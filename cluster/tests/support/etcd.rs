@@ -40,7 +40,9 @@ pub fn etcd_missing() -> Option<String> {
             let reason =
                 format!("`{bin}` not found on PATH (apt-get install etcd-server etcd-client)");
             if std::env::var_os("CI").is_some() || std::env::var_os("FTF_REQUIRE_ETCD").is_some() {
-                panic!("CI or FTF_REQUIRE_ETCD is set but {reason}: the real-etcd scenarios must run");
+                panic!(
+                    "CI or FTF_REQUIRE_ETCD is set but {reason}: the real-etcd scenarios must run"
+                );
             }
             return Some(reason);
         }

@@ -226,26 +226,22 @@ pub async fn record(endpoints: &[String], prefix: &str, out: &str) -> Result<(),
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         };
-        loop {
-            match stream.message().await {
-                Ok(Some(resp)) => {
-                    if resp.canceled() {
-                        return Err(format!(
-                            "recorder fell behind compaction at {} (started before it?)",
-                            resp.compact_revision()
-                        ));
-                    }
-                    for ev in resp.events() {
-                        if let Some(h) = convert(prefix, ev) {
-                            next = next.max(h.rev + 1);
-                            let line = serde_json::to_string(&h).map_err(|e| e.to_string())?;
-                            writeln!(file, "{line}").map_err(|e| format!("{out}: {e}"))?;
-                        }
-                    }
-                    let _ = file.flush();
-                }
-                Ok(None) | Err(_) => break,
+        // A broken stream (Err) or its end (None): reconnect and resume from `next`.
+        while let Ok(Some(resp)) = stream.message().await {
+            if resp.canceled() {
+                return Err(format!(
+                    "recorder fell behind compaction at {} (started before it?)",
+                    resp.compact_revision()
+                ));
             }
+            for ev in resp.events() {
+                if let Some(h) = convert(prefix, ev) {
+                    next = next.max(h.rev + 1);
+                    let line = serde_json::to_string(&h).map_err(|e| e.to_string())?;
+                    writeln!(file, "{line}").map_err(|e| format!("{out}: {e}"))?;
+                }
+            }
+            let _ = file.flush();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

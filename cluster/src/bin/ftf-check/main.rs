@@ -12,6 +12,8 @@
 //! completed from etcd up to its current revision; without a file it is read from
 //! revision 1, which fails loudly if etcd compacted it.
 
+#![allow(clippy::std_instead_of_core)] // std-only program
+
 mod history;
 mod invariants;
 mod logs;

@@ -9,6 +9,8 @@
 //!
 //! It shares the scenario tests' fixtures (`cluster/tests/support`).
 
+#![allow(clippy::std_instead_of_core)] // std-only program
+
 #[path = "support.rs"]
 mod support;
 
@@ -88,7 +90,7 @@ fn main() -> ExitCode {
         ])
         .arg("--history")
         .arg(
-            &w.recorder
+            w.recorder
                 .as_ref()
                 .map(|r| r.path.clone())
                 .unwrap_or_default(),

@@ -14,6 +14,8 @@
 //! Exit codes: 0 after `leave`/`quit`/stdin closed, 2 on bad flags, 3 when the member could
 //! not start (the error is printed as a `node_start_failed` line, e.g. a zombie rejoin).
 
+#![allow(clippy::std_instead_of_core)] // std-only program
+
 mod cli;
 mod forest;
 mod metrics;
