@@ -149,25 +149,16 @@ pub async fn fetch(
     let opts = WatchOptions::new()
         .with_prefix()
         .with_start_revision(from)
-        .with_prev_key()
-        .with_progress_notify();
+        .with_prev_key();
     let mut stream = client
         .watch(prefix, Some(opts))
         .await
         .map_err(|e| format!("watch {prefix}: {e}"))?;
-    let mut asked = false;
+    // Done when an event at etcd's current revision arrived, or after a second of silence
+    // (the last revisions may have changed keys outside the prefix).
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(3), stream.message()).await;
-        let msg = match msg {
-            Err(_) if asked => break, // silent after a progress request: nothing more up to now
-            Err(_) => {
-                stream
-                    .request_progress()
-                    .await
-                    .map_err(|e| format!("progress: {e}"))?;
-                asked = true;
-                continue;
-            }
+        let msg = match tokio::time::timeout(Duration::from_secs(1), stream.message()).await {
+            Err(_) => break,
             Ok(m) => m.map_err(|e| format!("watch stream: {e}"))?,
         };
         let Some(resp) = msg else { break };
@@ -186,19 +177,6 @@ pub async fn fetch(
         }
         if last >= now {
             break;
-        }
-        if resp.events().is_empty() && !resp.created() {
-            // A progress notification: everything up to its header revision was sent.
-            if resp.header().map(|h| h.revision()).unwrap_or(0) >= now {
-                break;
-            }
-        }
-        if resp.created() && !asked {
-            stream
-                .request_progress()
-                .await
-                .map_err(|e| format!("progress: {e}"))?;
-            asked = true;
         }
     }
     Ok(out)

@@ -77,10 +77,14 @@ impl ToyForest {
                 "node_write",
                 json!({"rank": rank, "token": token, "seq": seq, "kind": kind, "ok": true, "revision": rev}),
             ),
+            // An ambiguous outcome (timeout, reset) may have been applied: say so, the
+            // checker then looks the write up in etcd's history instead of assuming.
             Err(e) => emit(
                 &self.proc,
                 "node_write",
-                json!({"rank": rank, "token": token, "seq": seq, "kind": kind, "ok": false, "error": format!("{e:?}")}),
+                json!({"rank": rank, "token": token, "seq": seq, "kind": kind, "ok": false,
+                       "ambiguous": matches!(e, WriteError::Unavailable { ambiguous: true }),
+                       "error": format!("{e:?}")}),
             ),
         }
     }
