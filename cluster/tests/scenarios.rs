@@ -76,6 +76,18 @@ fn fixture_etcd_cluster_kill_restart_compact_proxy() {
             .output()
             .expect("etcdctl via blackholed proxy");
         assert!(!out.status.success(), "a blackholed proxy must not answer");
+        // Drop kills and reaps exactly its own members.
+        let pids: Vec<u32> = c.members.iter().filter_map(|m| m.pid()).collect();
+        assert_eq!(pids.len(), 3);
+        let dir = c.dir().to_path_buf();
+        drop(c);
+        for pid in pids {
+            assert!(
+                !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+                "etcd pid {pid} survived the fixture's drop"
+            );
+        }
+        assert!(!dir.exists(), "temp dir {} left behind", dir.display());
     });
 }
 
