@@ -168,7 +168,8 @@ enum ftf_result
   FTF_AT_CAPACITY = 300,
   // A bounded container (queue, outbox, listener slots) is full.
   FTF_FULL = 301,
-  // The item is already present (a partition queued twice).
+  // The item is already present (a partition queued twice; a partition joining that is
+  // already a member).
   FTF_DUPLICATE = 302,
   // A counter would overflow (too many operations in flight on one stripe).
   FTF_OVERFLOW = 303,
@@ -229,6 +230,10 @@ enum ftf_health
   FTF_HEALTH_FAILED = 2,
   // A recovery is running.
   FTF_HEALTH_RECOVERING = 3,
+  // Not a member (left, decommissioned, or not joined yet): counted nowhere, not in the
+  // quorum's denominator, no detection, no recovery (`ftf_coordinator_join` /
+  // `ftf_forest_join` bring it back HEALTHY with a new incarnation).
+  FTF_HEALTH_ABSENT = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -316,6 +321,8 @@ enum ftf_report_outcome
   FTF_REPORT_STALE = 4,
   // FAILED or RECOVERING: detection inputs no longer apply.
   FTF_REPORT_IGNORED = 5,
+  // ABSENT (not a member: it left, or has not joined): ignored entirely.
+  FTF_REPORT_NOT_MEMBER = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -347,6 +354,13 @@ enum ftf_event_kind
   FTF_EVENT_RETRY_SCHEDULED = 6,
   // A recovery finished (`success`, `attempts`, `latency_ns`).
   FTF_EVENT_RECOVERY_FINISHED = 7,
+  // A partition joined (`from` = ABSENT or FAILED, `to` = HEALTHY, `incarnation` = its new
+  // one); follows its STATUS_CHANGED (cause `FTF_CAUSE_JOINED`). Values 8..=10 are taken
+  // by the fencing events.
+  FTF_EVENT_MEMBER_JOINED = 11,
+  // A partition left (`from` = its state before, `to` = ABSENT, `incarnation` = the life
+  // that left); follows its STATUS_CHANGED (cause `FTF_CAUSE_LEFT`). Not a failure.
+  FTF_EVENT_MEMBER_LEFT = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -419,6 +433,10 @@ enum ftf_cause
   FTF_CAUSE_RECOVERY_TIMED_OUT = 13,
   // The pause did not reach quiescence in time.
   FTF_CAUSE_PAUSE_TIMED_OUT = 14,
+  // The partition joined (ABSENT -> HEALTHY, or FAILED -> HEALTHY recovered elsewhere).
+  FTF_CAUSE_JOINED = 15,
+  // The partition left (-> ABSENT): graceful, or decommissioned while FAILED.
+  FTF_CAUSE_LEFT = 16,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -835,6 +853,8 @@ typedef struct ftf_counts {
   uint32_t failed;
   // Partitions RECOVERING.
   uint32_t recovering;
+  // Ranks ABSENT (not members; the members are the other four counts).
+  uint32_t absent;
 } ftf_counts;
 
 // A latency summary in nanoseconds (all zero when `count` is 0).
@@ -855,7 +875,7 @@ typedef struct ftf_latency {
 
 // A statistics snapshot.
 typedef struct ftf_stats {
-  // Partitions.
+  // Ranks in the table, members and ABSENT ones (the capacity `n`).
   uint32_t total;
   // HEALTHY partitions now.
   uint32_t healthy;
@@ -873,7 +893,7 @@ typedef struct ftf_stats {
   uint32_t in_progress;
   // Recoveries inside recovery mode now.
   uint32_t recovery_mode_depth;
-  // Whether HEALTHY partitions are a strict majority now.
+  // Whether HEALTHY partitions are a strict majority of the current members now.
   bool quorum;
   // Succeeded attempts per thousand attempts; `UINT32_MAX` when nothing was attempted.
   uint32_t success_rate_permille;
@@ -905,7 +925,7 @@ typedef struct ftf_stats {
   uint64_t quorum_losses;
   // Reports ignored as stale (older incarnation).
   uint64_t stale_reports;
-  // Reports about FAILED/RECOVERING partitions (no effect).
+  // Reports about FAILED/RECOVERING/ABSENT partitions (no effect).
   uint64_t ignored_reports;
   // Events lost for lack of outbox room: always 0 (inputs are refused with
   // `FTF_OUTBOX_FULL` and later work waits instead); counted, never silent, were the
@@ -920,6 +940,12 @@ typedef struct ftf_stats {
   uint32_t cancels_pending;
   // Cancels not acknowledged within the cancel timeout (each escalated once).
   uint64_t cancels_escalated;
+  // ABSENT ranks now (not members; the members are `total - absent`).
+  uint32_t absent;
+  // Joins (ABSENT -> HEALTHY, or FAILED -> HEALTHY recovered elsewhere): not recoveries.
+  uint64_t joins;
+  // Leaves (graceful, or a FAILED partition decommissioned): not failures.
+  uint64_t leaves;
 } ftf_stats;
 
 #if defined(FTF_HOSTED)
@@ -1500,6 +1526,30 @@ ftf_result ftf_coordinator_cancelling(const struct ftf_coordinator *coordinator,
 // again); `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_retry(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank);
 
+// Partition `rank` joins at `now_ns`: ABSENT -> HEALTHY, or FAILED -> HEALTHY when it was
+// recovered elsewhere (out of the recovery queue). It starts a new life:
+// `*incarnation_out` = the new incarnation (reports naming an older one are stale), its
+// detection state is reset. Quorum is re-evaluated over the members. Events:
+// STATUS_CHANGED (`FTF_CAUSE_JOINED`), QUORUM_RESTORED if it came back, MEMBER_JOINED.
+//
+// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_DUPLICATE` (already a member: HEALTHY or
+// SUSPECTED); `FTF_BUSY` (a local recovery attempt holds it: RECOVERING, or an abandoned
+// attempt's cancel is not acknowledged); `FTF_OUTBOX_FULL` (drain
+// `ftf_coordinator_poll_event`, then call again); `FTF_NULL_PARAMETER` (checked first).
+// Nothing changes on an error. Then drain actions and events.
+ftf_result ftf_coordinator_join(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank, uint32_t *incarnation_out);
+
+// Partition `rank` leaves at `now_ns`: HEALTHY/SUSPECTED -> ABSENT (graceful: not a
+// failure, nothing is recovered) or FAILED -> ABSENT (decommissioned: out of the recovery
+// queue, retries dropped). It keeps its incarnation while ABSENT; reports about it return
+// `FTF_REPORT_NOT_MEMBER`. Quorum is re-evaluated over the remaining members. Events:
+// STATUS_CHANGED (`FTF_CAUSE_LEFT`), QUORUM_LOST/RESTORED if it changed, MEMBER_LEFT.
+//
+// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (already ABSENT); `FTF_BUSY`
+// (a local recovery attempt holds it); `FTF_OUTBOX_FULL`; `FTF_NULL_PARAMETER`. Nothing
+// changes on an error. Then drain actions and events.
+ftf_result ftf_coordinator_leave(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank);
+
 // The next action for the embedder (cancels first, then balancer/ghost-sync hooks, then
 // phases). `FTF_OK` (`*action_out` written); `FTF_EMPTY`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_poll_action(const struct ftf_coordinator *coordinator, struct ftf_action *action_out);
@@ -1513,7 +1563,8 @@ ftf_result ftf_coordinator_poll_event(const struct ftf_coordinator *coordinator,
 // outbox room); `FTF_EMPTY` (nothing pending on time); `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_poll_timeout(const struct ftf_coordinator *coordinator, uint64_t *deadline_ns_out);
 
-// The number of partitions; 0 for NULL.
+// The number of partitions `n` (members and ABSENT ranks: the capacity within which
+// partitions join and leave); 0 for NULL.
 uint32_t ftf_coordinator_len(const struct ftf_coordinator *coordinator);
 
 // `rank`'s state (an `ftf_health`) and incarnation. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
@@ -1534,7 +1585,11 @@ ftf_result ftf_coordinator_partition_stats(const struct ftf_coordinator *coordin
 // Per-state counts (O(1)). `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_counts(const struct ftf_coordinator *coordinator, struct ftf_counts *counts_out);
 
-// Whether HEALTHY partitions are a strict majority; false for NULL.
+// The current members: ranks that are not ABSENT (O(1)); 0 for NULL.
+uint32_t ftf_coordinator_members(const struct ftf_coordinator *coordinator);
+
+// Whether HEALTHY partitions are a strict majority of the current members (ABSENT ranks
+// count on neither side); false for NULL.
 bool ftf_coordinator_has_quorum(const struct ftf_coordinator *coordinator);
 
 // The running attempt of `rank` (`phase` = its current phase). `FTF_OK`;
@@ -1673,6 +1728,29 @@ ftf_result ftf_forest_report_at(const struct ftf_forest *forest, uint64_t now_ns
 // `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY` (already scheduled);
 // `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_retry(const struct ftf_forest *forest, uint32_t rank);
+#endif
+
+#if defined(FTF_HOSTED)
+// Partition `rank` joins the running (or stopped) forest now: ABSENT -> HEALTHY, or
+// FAILED -> HEALTHY when recovered elsewhere; `*incarnation_out` = its new incarnation.
+// Thread-safe; may be called from any thread and from every callback. Listeners get
+// STATUS_CHANGED (`FTF_CAUSE_JOINED`) and MEMBER_JOINED.
+//
+// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_DUPLICATE` (already a member); `FTF_BUSY`
+// (its recovery is running); `FTF_NULL_PARAMETER` (checked first). Never
+// `FTF_OUTBOX_FULL`. Nothing changes on an error.
+ftf_result ftf_forest_join(const struct ftf_forest *forest, uint32_t rank, uint32_t *incarnation_out);
+#endif
+
+#if defined(FTF_HOSTED)
+// Partition `rank` leaves the running (or stopped) forest now: a graceful leave is not a
+// failure (nothing is recovered); a FAILED partition is decommissioned. Thread-safe, as
+// `ftf_forest_join`. Listeners get STATUS_CHANGED (`FTF_CAUSE_LEFT`) and MEMBER_LEFT.
+//
+// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (already ABSENT); `FTF_BUSY`
+// (its recovery is running: leave it once the attempt ends); `FTF_NULL_PARAMETER`.
+// Never `FTF_OUTBOX_FULL`. Nothing changes on an error.
+ftf_result ftf_forest_leave(const struct ftf_forest *forest, uint32_t rank);
 #endif
 
 #if defined(FTF_HOSTED)
@@ -1947,11 +2025,13 @@ const char *ftf_result_message(uint32_t result);
 const char *ftf_health_name(uint32_t health);
 
 // True when `from -> to` is in the transition table (HEALTHY->SUSPECTED, SUSPECTED->HEALTHY,
-// SUSPECTED->FAILED, FAILED->RECOVERING, RECOVERING->HEALTHY, RECOVERING->FAILED); false for
-// every other pair, including unknown values.
+// SUSPECTED->FAILED, FAILED->RECOVERING, RECOVERING->HEALTHY, RECOVERING->FAILED; membership:
+// HEALTHY/SUSPECTED/FAILED->ABSENT, ABSENT->HEALTHY, FAILED->HEALTHY); false for every other
+// pair, including unknown values.
 bool ftf_health_transition_allowed(uint32_t from, uint32_t to);
 
-// The quorum rule: `healthy > total / 2` (integer division, strict majority of all).
+// The quorum rule: `healthy > total / 2` (integer division, strict majority). Tables and
+// coordinators pass their current members as `total` (ABSENT ranks are not counted).
 bool ftf_has_quorum(uint32_t healthy, uint32_t total);
 
 #if defined(FTF_HOSTED)
@@ -1995,10 +2075,10 @@ ftf_result ftf_partition_table_transition(const struct ftf_partition_table *tabl
 // The number of partitions in state `health` (O(1)); 0 for NULL or an unknown state.
 uint32_t ftf_partition_table_count(const struct ftf_partition_table *table, uint32_t health);
 
-// All four counts (O(1), maintained atomically).
+// All five counts (O(1), maintained atomically).
 ftf_result ftf_partition_table_counts(const struct ftf_partition_table *table, struct ftf_counts *counts_out);
 
-// All four counts by a full O(n) scan; equals `ftf_partition_table_counts` when no
+// All five counts by a full O(n) scan; equals `ftf_partition_table_counts` when no
 // transition is in progress.
 ftf_result ftf_partition_table_scan(const struct ftf_partition_table *table, struct ftf_counts *counts_out);
 

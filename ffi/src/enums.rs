@@ -69,6 +69,8 @@ pub enum ftf_report_outcome {
     FTF_REPORT_STALE = 4,
     /// FAILED or RECOVERING: detection inputs no longer apply.
     FTF_REPORT_IGNORED = 5,
+    /// ABSENT (not a member: it left, or has not joined): ignored entirely.
+    FTF_REPORT_NOT_MEMBER = 6,
 }
 
 /// The kind of an `ftf_event`.
@@ -91,6 +93,13 @@ pub enum ftf_event_kind {
     FTF_EVENT_RETRY_SCHEDULED = 6,
     /// A recovery finished (`success`, `attempts`, `latency_ns`).
     FTF_EVENT_RECOVERY_FINISHED = 7,
+    /// A partition joined (`from` = ABSENT or FAILED, `to` = HEALTHY, `incarnation` = its new
+    /// one); follows its STATUS_CHANGED (cause `FTF_CAUSE_JOINED`). Values 8..=10 are taken
+    /// by the fencing events.
+    FTF_EVENT_MEMBER_JOINED = 11,
+    /// A partition left (`from` = its state before, `to` = ABSENT, `incarnation` = the life
+    /// that left); follows its STATUS_CHANGED (cause `FTF_CAUSE_LEFT`). Not a failure.
+    FTF_EVENT_MEMBER_LEFT = 12,
 }
 
 /// The kind of an `ftf_action`.
@@ -145,6 +154,10 @@ pub enum ftf_cause {
     FTF_CAUSE_RECOVERY_TIMED_OUT = 13,
     /// The pause did not reach quiescence in time.
     FTF_CAUSE_PAUSE_TIMED_OUT = 14,
+    /// The partition joined (ABSENT -> HEALTHY, or FAILED -> HEALTHY recovered elsewhere).
+    FTF_CAUSE_JOINED = 15,
+    /// The partition left (-> ABSENT): graceful, or decommissioned while FAILED.
+    FTF_CAUSE_LEFT = 16,
 }
 
 /// Why a partition waits in the recovery queue.
@@ -355,6 +368,8 @@ pub extern "C" fn ftf_event_kind_name(kind: u32) -> *const core::ffi::c_char {
             5 => c"QUORUM_RESTORED".as_ptr(),
             6 => c"RETRY_SCHEDULED".as_ptr(),
             7 => c"RECOVERY_FINISHED".as_ptr(),
+            11 => c"MEMBER_JOINED".as_ptr(),
+            12 => c"MEMBER_LEFT".as_ptr(),
             _ => c"UNKNOWN".as_ptr(),
         }
     }
@@ -381,6 +396,8 @@ pub extern "C" fn ftf_cause_name(cause: u32) -> *const core::ffi::c_char {
             12 => c"RECOVERY_FAILED".as_ptr(),
             13 => c"RECOVERY_TIMED_OUT".as_ptr(),
             14 => c"PAUSE_TIMED_OUT".as_ptr(),
+            15 => c"JOINED".as_ptr(),
+            16 => c"LEFT".as_ptr(),
             _ => c"UNKNOWN".as_ptr(),
         }
     }
@@ -423,5 +440,27 @@ mod tests {
         // SAFETY: the name functions return static NUL-terminated strings.
         let name = unsafe { core::ffi::CStr::from_ptr(ftf_cause_name(14)) };
         assert_eq!(name.to_bytes(), b"PAUSE_TIMED_OUT");
+        // Runtime membership (issue 8).
+        use ftforest_core::coord::{EventKind, ReportOutcome};
+        assert_eq!(Cause::Joined as u8 as u32, ftf_cause::FTF_CAUSE_JOINED as u32);
+        assert_eq!(Cause::Left as u8 as u32, ftf_cause::FTF_CAUSE_LEFT as u32);
+        assert_eq!(
+            EventKind::MemberJoined as u8 as u32,
+            ftf_event_kind::FTF_EVENT_MEMBER_JOINED as u32
+        );
+        assert_eq!(
+            EventKind::MemberLeft as u8 as u32,
+            ftf_event_kind::FTF_EVENT_MEMBER_LEFT as u32
+        );
+        assert_eq!(
+            ReportOutcome::NotMember as u8 as u32,
+            ftf_report_outcome::FTF_REPORT_NOT_MEMBER as u32
+        );
+        // SAFETY: as above.
+        let name = unsafe { core::ffi::CStr::from_ptr(ftf_event_kind_name(12)) };
+        assert_eq!(name.to_bytes(), b"MEMBER_LEFT");
+        // SAFETY: as above.
+        let name = unsafe { core::ffi::CStr::from_ptr(ftf_cause_name(15)) };
+        assert_eq!(name.to_bytes(), b"JOINED");
     }
 }
