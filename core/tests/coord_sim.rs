@@ -355,6 +355,9 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                         self.ack_now.push(j);
                     }
                 }
+                Action::AcquireFence(_) | Action::ReleaseFence(_) => {
+                    self.fail(&format!("{a:?} in an unfenced run"));
+                }
             }
         }
         while let Some(e) = self.c.poll_event() {

@@ -233,7 +233,7 @@ static void coordinator_sans_io() {
     CHECK(c.stats().recoveries_succeeded == 1 && c.level() == FTF_LEVEL_HEALTHY);
     CHECK(c.partition(2).incarnation == 1 && c.partition(2).attempts == 0);
     CHECK(throws_code([&] { c.retry(now, 2); }) == FTF_UNEXPECTED_STATE);
-    CHECK(throws_code([&] { c.phase_done(now, ftf_phase_job{2, 999, 1, FTF_PHASE_DETECTING}, true); }) ==
+    CHECK(throws_code([&] { c.phase_done(now, ftf_phase_job{2, 999, 1, FTF_PHASE_DETECTING, 0}, true); }) ==
           FTF_NO_RECOVERY);
 }
 

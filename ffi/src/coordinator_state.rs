@@ -126,6 +126,7 @@ pub(crate) fn write_recovery(c: &FfiCoord, rank: u32, job_out: *mut ftf_phase_jo
                 attempt,
                 number,
                 phase: phase as u8 as u32,
+                fence: c.fence(rank).unwrap_or(0),
             };
             ftf_result::FTF_OK
         }

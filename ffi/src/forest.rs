@@ -152,7 +152,9 @@ impl ftf_forest {
     /// `FTF_OK` (`*forest_out` owns one reference: free with `ftf_forest_free`);
     /// `FTF_INVALID_ARGUMENT` (`n == 0` or above `2^31 - 1`, refused before allocating);
     /// `FTF_OUT_OF_MEMORY` (the storage for `n` partitions could not be allocated);
-    /// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`);
+    /// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`, or a
+    /// fenced configuration: the forest's threads cannot answer fences, drive an
+    /// `ftf_coordinator` instead);
     /// `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
     /// On error the callbacks' finalizer is not called.
     #[no_mangle]

@@ -375,6 +375,8 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                     lock(&self.jobs).push_back(j);
                     self.jobs_cv.notify_one();
                 }
+                // `new` refuses fenced configurations: these are never handed out here.
+                Action::AcquireFence(_) | Action::ReleaseFence(_) => {}
             }
         }
         Some(next.map_or(MAX_SLEEP, |t| {
@@ -492,6 +494,10 @@ where
     C: Clock + Send + Sync + 'static,
 {
     /// A stopped monitor over a new coordinator for `n` partitions (boxed storage).
+    ///
+    /// A fenced configuration ([`Config::fenced`]) is refused with
+    /// [`MonitorError::Coordinator`]`(`[`NewError::Config`]`)` naming the field `fenced`:
+    /// only a driver that talks to a fencing service can answer fences.
     pub fn new(
         config: Config,
         n: u32,
@@ -499,6 +505,11 @@ where
         recovery: R,
         clock: C,
     ) -> Result<Self, MonitorError> {
+        if config.fenced() {
+            return Err(MonitorError::Coordinator(NewError::Config(
+                ConfigError::FENCED_UNSUPPORTED,
+            )));
+        }
         let now = clock.now();
         let coord =
             BoxedCoordinator::new_boxed(config, n, gate, now).map_err(MonitorError::Coordinator)?;
