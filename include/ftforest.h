@@ -79,6 +79,10 @@
 // Alert bit: average detection latency above `max_avg_detection_ns`.
 #define FTF_ALERT_SLOW_DETECTION 256
 
+// Alert bit: coordination (the fencing service) is unavailable
+// (`ftf_coordinator_set_available`): no attempt asks for a fence or starts.
+#define FTF_ALERT_COORDINATION_UNAVAILABLE 512
+
 // Alert bit: an attempt abandoned at its recovery timeout is not acknowledged within the
 // cancel timeout (clears on the acknowledgement).
 #define FTF_ALERT_CANCEL_OVERDUE (1 << 15)
@@ -168,7 +172,8 @@ enum ftf_result
   FTF_AT_CAPACITY = 300,
   // A bounded container (queue, outbox, listener slots) is full.
   FTF_FULL = 301,
-  // The item is already present (a partition queued twice).
+  // The item is already present (a partition queued twice; a partition joining that is
+  // already a member).
   FTF_DUPLICATE = 302,
   // A counter would overflow (too many operations in flight on one stripe).
   FTF_OVERFLOW = 303,
@@ -229,6 +234,10 @@ enum ftf_health
   FTF_HEALTH_FAILED = 2,
   // A recovery is running.
   FTF_HEALTH_RECOVERING = 3,
+  // Not a member (left, decommissioned, or not joined yet): counted nowhere, not in the
+  // quorum's denominator, no detection, no recovery (`ftf_coordinator_join` /
+  // `ftf_forest_join` bring it back HEALTHY with a new incarnation).
+  FTF_HEALTH_ABSENT = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -316,6 +325,8 @@ enum ftf_report_outcome
   FTF_REPORT_STALE = 4,
   // FAILED or RECOVERING: detection inputs no longer apply.
   FTF_REPORT_IGNORED = 5,
+  // ABSENT (not a member: it left, or has not joined): ignored entirely.
+  FTF_REPORT_NOT_MEMBER = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -347,6 +358,20 @@ enum ftf_event_kind
   FTF_EVENT_RETRY_SCHEDULED = 6,
   // A recovery finished (`success`, `attempts`, `latency_ns`).
   FTF_EVENT_RECOVERY_FINISHED = 7,
+  // An attempt was granted its fence (`attempt`, `token`).
+  FTF_EVENT_FENCE_GRANTED = 8,
+  // An attempt waiting for its fence ended without one (`attempt`, `cause` is an
+  // `ftf_refusal`): refused by the embedder, or abandoned by the coordinator (TIMED_OUT,
+  // UNAVAILABLE). No retry consumed.
+  FTF_EVENT_FENCE_REFUSED = 9,
+  // Coordination became available or unavailable (`success` = available now).
+  FTF_EVENT_AVAILABILITY_CHANGED = 10,
+  // A partition joined (`from` = ABSENT or FAILED, `to` = HEALTHY, `incarnation` = its new
+  // one); follows its STATUS_CHANGED (cause `FTF_CAUSE_JOINED`).
+  FTF_EVENT_MEMBER_JOINED = 11,
+  // A partition left (`from` = its state before, `to` = ABSENT, `incarnation` = the life
+  // that left); follows its STATUS_CHANGED (cause `FTF_CAUSE_LEFT`). Not a failure.
+  FTF_EVENT_MEMBER_LEFT = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -374,6 +399,14 @@ enum ftf_action_kind
   FTF_ACTION_RUN_PHASE = 4,
   // Stop working on attempt `attempt` of `rank` (abandoned at the recovery timeout).
   FTF_ACTION_CANCEL_RECOVERY = 5,
+  // Fenced configurations: acquire the fence (cluster-wide lock) for attempt `attempt`
+  // (`number`) of `rank`, then answer with `ftf_coordinator_fence_granted` or
+  // `ftf_coordinator_fence_refused`. Handed out once per attempt; nothing is paused yet.
+  FTF_ACTION_ACQUIRE_FENCE = 6,
+  // Fenced configurations: release the fence `job.fence` of attempt `attempt` of `rank`
+  // (it ended; `completed` says whether it completed). Exactly once per grant, before the
+  // resume hooks of the recovery-mode exit it causes.
+  FTF_ACTION_RELEASE_FENCE = 7,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -419,6 +452,10 @@ enum ftf_cause
   FTF_CAUSE_RECOVERY_TIMED_OUT = 13,
   // The pause did not reach quiescence in time.
   FTF_CAUSE_PAUSE_TIMED_OUT = 14,
+  // The partition joined (ABSENT -> HEALTHY, or FAILED -> HEALTHY recovered elsewhere).
+  FTF_CAUSE_JOINED = 15,
+  // The partition left (-> ABSENT): graceful, or decommissioned while FAILED.
+  FTF_CAUSE_LEFT = 16,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -724,16 +761,24 @@ typedef struct ftf_phase_job {
   // The attempt's number for this failure, from 1.
   uint32_t number;
   // The `ftf_phase` to run (DETECTING..VALIDATING; for a cancel: the phase abandoned, or
-  // `FTF_PHASE_IDLE` when unknown).
+  // `FTF_PHASE_IDLE` when unknown; `FTF_PHASE_IDLE` for the fence actions).
   uint32_t phase;
+  // RUN_PHASE: the attempt's fencing token (every write of the phase should carry it;
+  // 0 when the configuration is not fenced); RELEASE_FENCE: the token to release;
+  // 0 otherwise.
+  uint64_t fence;
 } ftf_phase_job;
 
 // Work for the embedder (see `ftf_action_kind`).
 typedef struct ftf_action {
   // An `ftf_action_kind`.
   uint32_t kind;
-  // RUN_PHASE / CANCEL_RECOVERY: the job; zero for the hook actions.
+  // RUN_PHASE / CANCEL_RECOVERY / ACQUIRE_FENCE / RELEASE_FENCE: the job (for
+  // RELEASE_FENCE, `job.fence` is the token); zero for the hook actions.
   struct ftf_phase_job job;
+  // RELEASE_FENCE: whether the attempt completed (the partition is HEALTHY again);
+  // false otherwise.
+  bool completed;
 } ftf_action;
 
 // Something observers may want to know (see `ftf_event_kind` for the fields used).
@@ -754,9 +799,9 @@ typedef struct ftf_event {
   // incarnation; MEMBER_LEFT: the incarnation of the life that left.
   uint32_t incarnation;
   // STATUS_CHANGED: an `ftf_cause`; RECOVERY_QUEUED: an `ftf_queue_reason`;
-  // ESCALATED: an `ftf_escalation_reason`.
+  // ESCALATED: an `ftf_escalation_reason`; FENCE_REFUSED: an `ftf_refusal`.
   uint32_t cause;
-  // PHASE_CHANGED: the attempt id.
+  // PHASE_CHANGED, FENCE_GRANTED, FENCE_REFUSED: the attempt id.
   uint32_t attempt;
   // PHASE_CHANGED: the attempt number (from 1); RETRY_SCHEDULED: the next attempt's
   // number; RECOVERY_FINISHED: attempts made.
@@ -765,12 +810,15 @@ typedef struct ftf_event {
   uint32_t count;
   // QUORUM_*: the current members (ABSENT partitions are not counted).
   uint32_t total;
-  // RECOVERY_FINISHED: whether the partition is HEALTHY again.
+  // RECOVERY_FINISHED: whether the partition is HEALTHY again; AVAILABILITY_CHANGED:
+  // whether coordination is available now.
   bool success;
   // RETRY_SCHEDULED: when the retry is due.
   uint64_t at_ns;
   // RECOVERY_FINISHED: FAILED to finished, in nanoseconds.
   uint64_t latency_ns;
+  // FENCE_GRANTED: the fencing token (non-zero).
+  uint64_t token;
 } ftf_event;
 
 // The coordinator's detection and recovery bookkeeping of one partition.
@@ -835,6 +883,8 @@ typedef struct ftf_counts {
   uint32_t failed;
   // Partitions RECOVERING.
   uint32_t recovering;
+  // Ranks ABSENT (not members; the members are the other four counts).
+  uint32_t absent;
 } ftf_counts;
 
 // A latency summary in nanoseconds (all zero when `count` is 0).
@@ -855,7 +905,7 @@ typedef struct ftf_latency {
 
 // A statistics snapshot.
 typedef struct ftf_stats {
-  // Partitions.
+  // Ranks in the table, members and ABSENT ones (the capacity `n`).
   uint32_t total;
   // HEALTHY partitions now.
   uint32_t healthy;
@@ -873,7 +923,7 @@ typedef struct ftf_stats {
   uint32_t in_progress;
   // Recoveries inside recovery mode now.
   uint32_t recovery_mode_depth;
-  // Whether HEALTHY partitions are a strict majority now.
+  // Whether HEALTHY partitions are a strict majority of the current members now.
   bool quorum;
   // Succeeded attempts per thousand attempts; `UINT32_MAX` when nothing was attempted.
   uint32_t success_rate_permille;
@@ -905,7 +955,7 @@ typedef struct ftf_stats {
   uint64_t quorum_losses;
   // Reports ignored as stale (older incarnation).
   uint64_t stale_reports;
-  // Reports about FAILED/RECOVERING partitions (no effect).
+  // Reports about FAILED/RECOVERING/ABSENT partitions (no effect).
   uint64_t ignored_reports;
   // Events lost for lack of outbox room: always 0 (inputs are refused with
   // `FTF_OUTBOX_FULL` and later work waits instead); counted, never silent, were the
@@ -920,6 +970,12 @@ typedef struct ftf_stats {
   uint32_t cancels_pending;
   // Cancels not acknowledged within the cancel timeout (each escalated once).
   uint64_t cancels_escalated;
+  // ABSENT ranks now (not members; the members are `total - absent`).
+  uint32_t absent;
+  // Joins (ABSENT -> HEALTHY, or FAILED -> HEALTHY recovered elsewhere): not recoveries.
+  uint64_t joins;
+  // Leaves (graceful, or a FAILED partition decommissioned): not failures.
+  uint64_t leaves;
 } ftf_stats;
 
 #if defined(FTF_HOSTED)
@@ -1316,6 +1372,22 @@ ftf_result ftf_config_builder_set_quiescence_poll_ns(struct ftf_config_builder *
 // acknowledgement either way (> 0; default 30 s).
 ftf_result ftf_config_builder_set_cancel_timeout_ns(struct ftf_config_builder *builder, uint64_t nanos);
 
+// Fenced recovery (default false): an attempt that got its local lock permit first asks
+// for a fence (`FTF_ACTION_ACQUIRE_FENCE`, answered with
+// `ftf_coordinator_fence_granted` / `_fence_refused`) and starts only once granted.
+// Only an embedder that talks to a fencing service can answer: `ftf_forest_new`
+// refuses a fenced configuration (`FTF_INVALID_CONFIG`, field `fenced`).
+ftf_result ftf_config_builder_set_fenced(struct ftf_config_builder *builder, bool fenced);
+
+// How long a partition whose fence was refused (or whose fence wait was abandoned) waits
+// before it asks again (> 0; default 500 ms).
+ftf_result ftf_config_builder_set_fence_retry_ns(struct ftf_config_builder *builder, uint64_t nanos);
+
+// Whether local signals confirm failures (default true). False (a cluster, where an
+// external authority confirms them): local signals only raise SUSPECTED; only an
+// `FTF_REPORT_CRASHED` report fails a partition.
+ftf_result ftf_config_builder_set_local_confirmation(struct ftf_config_builder *builder, bool on);
+
 // The heartbeat detector: `mode` is an `ftf_heartbeat_mode` (`FTF_UNKNOWN_ENUM`
 // otherwise); `interval < suspect_timeout < failure_timeout` is checked by build.
 ftf_result ftf_config_builder_set_heartbeat(struct ftf_config_builder *builder, uint32_t mode, uint64_t interval_ns, uint64_t suspect_timeout_ns, uint64_t failure_timeout_ns);
@@ -1402,6 +1474,15 @@ ftf_result ftf_config_alert_thresholds(const struct ftf_config *config, struct f
 
 // The configured cancel timeout in nanoseconds; 0 for NULL.
 uint64_t ftf_config_cancel_timeout_ns(const struct ftf_config *config);
+
+// Whether the configuration is fenced; false for NULL.
+bool ftf_config_fenced(const struct ftf_config *config);
+
+// The configured fence retry time in nanoseconds; 0 for NULL.
+uint64_t ftf_config_fence_retry_ns(const struct ftf_config *config);
+
+// Whether local signals confirm failures; false for NULL.
+bool ftf_config_local_confirmation(const struct ftf_config *config);
 
 // The original's recommended K for `n` partitions: `min(n / 4, 5)`, at least 1 (pass it to
 // `ftf_config_builder_set_max_concurrent`; the default stays 3). Never fails.
@@ -1500,6 +1581,30 @@ ftf_result ftf_coordinator_cancelling(const struct ftf_coordinator *coordinator,
 // again); `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_retry(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank);
 
+// Partition `rank` joins at `now_ns`: ABSENT -> HEALTHY, or FAILED -> HEALTHY when it was
+// recovered elsewhere (out of the recovery queue). It starts a new life:
+// `*incarnation_out` = the new incarnation (reports naming an older one are stale), its
+// detection state is reset. Quorum is re-evaluated over the members. Events:
+// STATUS_CHANGED (`FTF_CAUSE_JOINED`), QUORUM_RESTORED if it came back, MEMBER_JOINED.
+//
+// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_DUPLICATE` (already a member: HEALTHY or
+// SUSPECTED); `FTF_BUSY` (a local recovery attempt holds it: RECOVERING, or an abandoned
+// attempt's cancel is not acknowledged); `FTF_OUTBOX_FULL` (drain
+// `ftf_coordinator_poll_event`, then call again); `FTF_NULL_PARAMETER` (checked first).
+// Nothing changes on an error. Then drain actions and events.
+ftf_result ftf_coordinator_join(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank, uint32_t *incarnation_out);
+
+// Partition `rank` leaves at `now_ns`: HEALTHY/SUSPECTED -> ABSENT (graceful: not a
+// failure, nothing is recovered) or FAILED -> ABSENT (decommissioned: out of the recovery
+// queue, retries dropped). It keeps its incarnation while ABSENT; reports about it return
+// `FTF_REPORT_NOT_MEMBER`. Quorum is re-evaluated over the remaining members. Events:
+// STATUS_CHANGED (`FTF_CAUSE_LEFT`), QUORUM_LOST/RESTORED if it changed, MEMBER_LEFT.
+//
+// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (already ABSENT); `FTF_BUSY`
+// (a local recovery attempt holds it); `FTF_OUTBOX_FULL`; `FTF_NULL_PARAMETER`. Nothing
+// changes on an error. Then drain actions and events.
+ftf_result ftf_coordinator_leave(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank);
+
 // The next action for the embedder (cancels first, then balancer/ghost-sync hooks, then
 // phases). `FTF_OK` (`*action_out` written); `FTF_EMPTY`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_poll_action(const struct ftf_coordinator *coordinator, struct ftf_action *action_out);
@@ -1513,7 +1618,57 @@ ftf_result ftf_coordinator_poll_event(const struct ftf_coordinator *coordinator,
 // outbox room); `FTF_EMPTY` (nothing pending on time); `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_poll_timeout(const struct ftf_coordinator *coordinator, uint64_t *deadline_ns_out);
 
-// The number of partitions; 0 for NULL.
+// The fence asked for by `FTF_ACTION_ACQUIRE_FENCE` (attempt `attempt` of `rank`) was
+// granted with `token` (non-zero). The attempt starts (FAILED→RECOVERING, recovery mode,
+// pause, phases); each of its `FTF_ACTION_RUN_PHASE` jobs carries `job.fence = token`.
+// Drain actions and events afterwards.
+//
+// `FTF_OK`; `FTF_NULL_PARAMETER`; `FTF_UNKNOWN_PARTITION`; `FTF_INVALID_ARGUMENT`
+// (token 0); `FTF_NO_RECOVERY` (no such attempt: it ended, was refused, or was abandoned
+// while waiting: the grant came too late); `FTF_BUSY` (the attempt was granted already:
+// `ftf_coordinator_fence` names its token); `FTF_UNEXPECTED_STATE` (the configuration is
+// not fenced, the request was not handed out yet, or coordination is unavailable);
+// `FTF_OUTBOX_FULL` (drain `ftf_coordinator_poll_event`, then answer again). An error
+// changes nothing and the coordinator does not use the token: release it (module docs).
+ftf_result ftf_coordinator_fence_granted(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank, uint32_t attempt, uint64_t token);
+
+// The fence asked for by `FTF_ACTION_ACQUIRE_FENCE` was refused (`refusal`, an
+// `ftf_refusal`). The attempt ends without consuming a retry: its permit is released
+// and the partition asks again after the fence retry time (`FTF_REFUSAL_RECOVERED`:
+// never by itself; `ftf_coordinator_retry` schedules it again). Accepted while
+// coordination is unavailable.
+//
+// `FTF_OK`; `FTF_NULL_PARAMETER`; `FTF_UNKNOWN_ENUM`; `FTF_UNKNOWN_PARTITION`;
+// `FTF_NO_RECOVERY`; `FTF_BUSY` (already granted: the attempt runs on);
+// `FTF_UNEXPECTED_STATE` (not fenced, or not handed out yet); `FTF_OUTBOX_FULL`. An
+// error changes nothing.
+ftf_result ftf_coordinator_fence_refused(const struct ftf_coordinator *coordinator, uint64_t now_ns, uint32_t rank, uint32_t attempt, uint32_t refusal);
+
+// Tells the coordinator whether coordination (the fencing service) is available. While
+// unavailable no attempt asks for a fence or starts (queued partitions wait; granted
+// attempts go on), attempts waiting for their fence are abandoned
+// (`FTF_EVENT_FENCE_REFUSED`, `FTF_REFUSAL_UNAVAILABLE`), the level is at least
+// DEGRADED and `FTF_ALERT_COORDINATION_UNAVAILABLE` is raised. Each change emits one
+// `FTF_EVENT_AVAILABILITY_CHANGED`; with a full outbox the state changes at once and the
+// event waits for the next tick. Starts available.
+//
+// `FTF_OK`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_set_available(const struct ftf_coordinator *coordinator, uint64_t now_ns, bool available);
+
+// Whether coordination is available (`ftf_coordinator_set_available`); false for NULL.
+bool ftf_coordinator_is_available(const struct ftf_coordinator *coordinator);
+
+// The fencing token held by the attempt of `rank` (granted and not released yet).
+// `FTF_OK` (`*token_out` = the token); `FTF_NO_RECOVERY` (none); `FTF_UNKNOWN_PARTITION`;
+// `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_fence(const struct ftf_coordinator *coordinator, uint32_t rank, uint64_t *token_out);
+
+// The attempt of `rank` waiting for its fence. `FTF_OK` (`*attempt_out` = its id);
+// `FTF_NO_RECOVERY` (none); `FTF_UNKNOWN_PARTITION`; `FTF_NULL_PARAMETER`.
+ftf_result ftf_coordinator_fencing(const struct ftf_coordinator *coordinator, uint32_t rank, uint32_t *attempt_out);
+
+// The number of partitions `n` (members and ABSENT ranks: the capacity within which
+// partitions join and leave); 0 for NULL.
 uint32_t ftf_coordinator_len(const struct ftf_coordinator *coordinator);
 
 // `rank`'s state (an `ftf_health`) and incarnation. `FTF_OK`; `FTF_UNKNOWN_PARTITION`;
@@ -1534,7 +1689,11 @@ ftf_result ftf_coordinator_partition_stats(const struct ftf_coordinator *coordin
 // Per-state counts (O(1)). `FTF_OK`; `FTF_NULL_PARAMETER`.
 ftf_result ftf_coordinator_counts(const struct ftf_coordinator *coordinator, struct ftf_counts *counts_out);
 
-// Whether HEALTHY partitions are a strict majority; false for NULL.
+// The current members: ranks that are not ABSENT (O(1)); 0 for NULL.
+uint32_t ftf_coordinator_members(const struct ftf_coordinator *coordinator);
+
+// Whether HEALTHY partitions are a strict majority of the current members (ABSENT ranks
+// count on neither side); false for NULL.
 bool ftf_coordinator_has_quorum(const struct ftf_coordinator *coordinator);
 
 // The running attempt of `rank` (`phase` = its current phase). `FTF_OK`;
@@ -1600,7 +1759,9 @@ const char *ftf_cause_name(uint32_t cause);
 // `FTF_OK` (`*forest_out` owns one reference: free with `ftf_forest_free`);
 // `FTF_INVALID_ARGUMENT` (`n == 0` or above `2^31 - 1`, refused before allocating);
 // `FTF_OUT_OF_MEMORY` (the storage for `n` partitions could not be allocated);
-// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`);
+// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`, or a
+// fenced configuration: the forest's threads cannot answer fences, drive an
+// `ftf_coordinator` instead);
 // `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
 // On error the callbacks' finalizer is not called.
 ftf_result ftf_forest_new(const struct ftf_config *config, uint32_t n, const struct ftf_tracker *tracker, const struct ftf_recovery_callbacks *callbacks, const struct ftf_forest **forest_out);
@@ -1673,6 +1834,29 @@ ftf_result ftf_forest_report_at(const struct ftf_forest *forest, uint64_t now_ns
 // `FTF_UNEXPECTED_STATE` (not FAILED); `FTF_BUSY` (already scheduled);
 // `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_retry(const struct ftf_forest *forest, uint32_t rank);
+#endif
+
+#if defined(FTF_HOSTED)
+// Partition `rank` joins the running (or stopped) forest now: ABSENT -> HEALTHY, or
+// FAILED -> HEALTHY when recovered elsewhere; `*incarnation_out` = its new incarnation.
+// Thread-safe; may be called from any thread and from every callback. Listeners get
+// STATUS_CHANGED (`FTF_CAUSE_JOINED`) and MEMBER_JOINED.
+//
+// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_DUPLICATE` (already a member); `FTF_BUSY`
+// (its recovery is running); `FTF_NULL_PARAMETER` (checked first). Never
+// `FTF_OUTBOX_FULL`. Nothing changes on an error.
+ftf_result ftf_forest_join(const struct ftf_forest *forest, uint32_t rank, uint32_t *incarnation_out);
+#endif
+
+#if defined(FTF_HOSTED)
+// Partition `rank` leaves the running (or stopped) forest now: a graceful leave is not a
+// failure (nothing is recovered); a FAILED partition is decommissioned. Thread-safe, as
+// `ftf_forest_join`. Listeners get STATUS_CHANGED (`FTF_CAUSE_LEFT`) and MEMBER_LEFT.
+//
+// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (already ABSENT); `FTF_BUSY`
+// (its recovery is running: leave it once the attempt ends); `FTF_NULL_PARAMETER`.
+// Never `FTF_OUTBOX_FULL`. Nothing changes on an error.
+ftf_result ftf_forest_leave(const struct ftf_forest *forest, uint32_t rank);
 #endif
 
 #if defined(FTF_HOSTED)
@@ -1947,11 +2131,13 @@ const char *ftf_result_message(uint32_t result);
 const char *ftf_health_name(uint32_t health);
 
 // True when `from -> to` is in the transition table (HEALTHY->SUSPECTED, SUSPECTED->HEALTHY,
-// SUSPECTED->FAILED, FAILED->RECOVERING, RECOVERING->HEALTHY, RECOVERING->FAILED); false for
-// every other pair, including unknown values.
+// SUSPECTED->FAILED, FAILED->RECOVERING, RECOVERING->HEALTHY, RECOVERING->FAILED; membership:
+// HEALTHY/SUSPECTED/FAILED->ABSENT, ABSENT->HEALTHY, FAILED->HEALTHY); false for every other
+// pair, including unknown values.
 bool ftf_health_transition_allowed(uint32_t from, uint32_t to);
 
-// The quorum rule: `healthy > total / 2` (integer division, strict majority of all).
+// The quorum rule: `healthy > total / 2` (integer division, strict majority). Tables and
+// coordinators pass their current members as `total` (ABSENT ranks are not counted).
 bool ftf_has_quorum(uint32_t healthy, uint32_t total);
 
 #if defined(FTF_HOSTED)
@@ -1995,10 +2181,10 @@ ftf_result ftf_partition_table_transition(const struct ftf_partition_table *tabl
 // The number of partitions in state `health` (O(1)); 0 for NULL or an unknown state.
 uint32_t ftf_partition_table_count(const struct ftf_partition_table *table, uint32_t health);
 
-// All four counts (O(1), maintained atomically).
+// All five counts (O(1), maintained atomically).
 ftf_result ftf_partition_table_counts(const struct ftf_partition_table *table, struct ftf_counts *counts_out);
 
-// All four counts by a full O(n) scan; equals `ftf_partition_table_counts` when no
+// All five counts by a full O(n) scan; equals `ftf_partition_table_counts` when no
 // transition is in progress.
 ftf_result ftf_partition_table_scan(const struct ftf_partition_table *table, struct ftf_counts *counts_out);
 

@@ -7,7 +7,7 @@
 //! at least one endpoint; a non-empty proc id without `/`. The shared part (n, K, TTL, layout
 //! version) must equal the `config` key in etcd, checked at start.
 
-use std::time::Duration;
+use core::time::Duration;
 
 use crate::proto::Params;
 
@@ -78,7 +78,7 @@ impl core::fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl core::error::Error for ConfigError {}
 
 /// Builder for [`ClusterConfig`]; every setter is infallible, [`build`](Self::build) validates.
 #[derive(Clone, Debug)]

@@ -42,7 +42,7 @@ impl core::fmt::Display for ClusterError {
     }
 }
 
-impl std::error::Error for ClusterError {}
+impl core::error::Error for ClusterError {}
 
 impl From<ConfigError> for ClusterError {
     fn from(e: ConfigError) -> Self {
@@ -79,4 +79,4 @@ impl core::fmt::Display for WriteError {
     }
 }
 
-impl std::error::Error for WriteError {}
+impl core::error::Error for WriteError {}

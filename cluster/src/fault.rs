@@ -1,6 +1,6 @@
 //! [`Fault`]: fault injection for tests and the demo (drop keepalives, stall the driver).
 
-use std::time::Duration;
+use core::time::Duration;
 
 /// An injected fault (see [`Member::fault`](crate::Member::fault)). Setting one replaces the
 /// previous one.

@@ -45,20 +45,52 @@ impl ClusterStats {
     pub fn write_openmetrics(&self, out: &mut String) {
         use core::fmt::Write;
         let counters: [(&str, &str, u64); 14] = [
-            ("keepalives_sent", "Keepalive requests sent", self.keepalives_sent),
-            ("keepalive_acks", "Keepalive answers with a positive TTL", self.keepalive_acks),
+            (
+                "keepalives_sent",
+                "Keepalive requests sent",
+                self.keepalives_sent,
+            ),
+            (
+                "keepalive_acks",
+                "Keepalive answers with a positive TTL",
+                self.keepalive_acks,
+            ),
             ("watch_events", "Watch events applied", self.watch_events),
             ("watch_restarts", "Watches re-created", self.watch_restarts),
             ("relists", "Re-lists after compaction", self.relists),
             ("requests", "etcd requests sent", self.requests),
             ("ambiguous", "Ambiguous request outcomes", self.ambiguous),
             ("failed", "Failed requests", self.failed),
-            ("writes_accepted", "Fenced writes accepted", self.writes_accepted),
-            ("writes_refused", "Fenced writes refused", self.writes_refused),
-            ("locks_granted", "Recovery locks granted", self.locks_granted),
-            ("recoveries_completed", "Recoveries completed", self.recoveries_completed),
-            ("pauses_acked", "Cluster-wide pauses acknowledged", self.pauses_acked),
-            ("keepalive_rtt_max_us", "Largest keepalive round trip (us)", self.keepalive_rtt_max_us),
+            (
+                "writes_accepted",
+                "Fenced writes accepted",
+                self.writes_accepted,
+            ),
+            (
+                "writes_refused",
+                "Fenced writes refused",
+                self.writes_refused,
+            ),
+            (
+                "locks_granted",
+                "Recovery locks granted",
+                self.locks_granted,
+            ),
+            (
+                "recoveries_completed",
+                "Recoveries completed",
+                self.recoveries_completed,
+            ),
+            (
+                "pauses_acked",
+                "Cluster-wide pauses acknowledged",
+                self.pauses_acked,
+            ),
+            (
+                "keepalive_rtt_max_us",
+                "Largest keepalive round trip (us)",
+                self.keepalive_rtt_max_us,
+            ),
         ];
         for (name, help, v) in counters {
             if name == "keepalive_rtt_max_us" {
@@ -73,7 +105,11 @@ impl ClusterStats {
         }
         for (name, help, v) in [
             ("available", "1 while etcd answers", self.available),
-            ("self_fenced", "1 once past the self-fence deadline", self.self_fenced),
+            (
+                "self_fenced",
+                "1 once past the self-fence deadline",
+                self.self_fenced,
+            ),
         ] {
             let _ = writeln!(out, "# TYPE ftforest_cluster_{name} gauge");
             let _ = writeln!(out, "# HELP ftforest_cluster_{name} {help}.");

@@ -38,6 +38,11 @@
 //! (nothing stranded, item 7); after a tick, `poll_timeout` never answers "now or earlier"
 //! while a second tick at the same instant changes nothing (no spinning driver).
 //!
+//! Issue 8 (runtime membership, `sim/members.rs`): random `join`/`leave` inputs; after every
+//! step quorum is over the current members, and ABSENT ranks are never queued, recovering,
+//! cancelling or suspected; reports about them are `NotMember`; runs converge with or
+//! without their ABSENT ranks rejoining.
+//!
 //! Checked to catch deliberate breaks: dropping the "freed cancel slot asks for a tick" fix
 //! (seed 9: queued partitions stranded with `poll_timeout` `None`), not reopening the gate
 //! when recovery mode ends, and accepting reports of a newer incarnation; and issue 7's
@@ -58,6 +63,8 @@
 //! millisecond clock; no assertion depends on wall-clock time.
 
 mod common;
+#[path = "sim/members.rs"]
+mod members;
 mod sim;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -348,6 +355,9 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                         self.ack_now.push(j);
                     }
                 }
+                Action::AcquireFence(_) | Action::ReleaseFence(_) => {
+                    self.fail(&format!("{a:?} in an unfenced run"));
+                }
             }
         }
         while let Some(e) = self.c.poll_event() {
@@ -381,6 +391,8 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                         self.exhausted.remove(&s.rank);
                     }
                 }
+                Event::MemberJoined(m) => self.membership_event(true, m),
+                Event::MemberLeft(m) => self.membership_event(false, m),
                 Event::Escalated(x) if x.reason == EscalationReason::RetriesExhausted => {
                     self.exhausted.insert(x.rank);
                     self.cov.retries_exhausted += 1;
@@ -438,6 +450,7 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                 == (scan.healthy, scan.suspected, scan.failed, scan.recovering),
             || format!("stats {st:?} != scan {scan:?}"),
         );
+        self.check_members(&scan, &st);
         // Queue: no duplicates, only FAILED partitions.
         let queued: Vec<u32> = (0..self.n).filter(|&r| self.c.is_queued(r)).collect();
         self.ensure(queued.len() as u32 == st.queue_depth, || {
@@ -584,8 +597,16 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
 
     fn report(&mut self, r: Report) -> ReportOutcome {
         self.note(|| format!("report {r:?}"));
+        let (h, inc) = self.c.health(r.rank).expect("rank");
         let out = self.c.handle_report(ms(self.now), r);
         let out = out.unwrap_or_else(|e| self.fail(&format!("{r:?} refused: {e:?}")));
+        if h == Health::Absent && r.incarnation.is_none_or(|i| i == inc) {
+            // Not a member: ignored entirely, whatever the kind.
+            self.ensure(out == ReportOutcome::NotMember, || {
+                format!("{r:?} about an ABSENT rank: {out:?}")
+            });
+            self.cov.not_member_reports += 1;
+        }
         self.pump();
         out
     }
@@ -881,7 +902,7 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
             0..=11 => {
                 // Gentle runs never take quorum away (so liveness is checked with quorum).
                 let c = self.c.counts();
-                if self.gentle && c.healthy <= self.n / 2 + 2 {
+                if self.gentle && c.healthy <= c.members() / 2 + 2 {
                     return;
                 }
                 let r = self.rank();
@@ -978,13 +999,17 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                 self.note(|| format!("driver stopped for {} steps", self.stopped));
             }
             _ => {
-                let r = if !self.exhausted.is_empty() && self.rng.pct(60) {
+                if !self.exhausted.is_empty() && self.rng.pct(60) {
                     let i = self.rng.range(0, self.exhausted.len() as u64 - 1) as usize;
-                    *self.exhausted.iter().nth(i).expect("member")
+                    let r = *self.exhausted.iter().nth(i).expect("member");
+                    self.retry(r);
+                } else if self.rng.pct(50) {
+                    // Runtime membership (issue 8): `sim/members.rs`.
+                    self.membership_step();
                 } else {
-                    self.rank()
-                };
-                self.retry(r);
+                    let r = self.rank();
+                    self.retry(r);
+                }
             }
         }
         if self.ack == Ack::Late && !self.cancelling.is_empty() && self.rng.pct(8) {
@@ -1038,6 +1063,19 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                 self.check();
             }
         }
+        if self.rng.pct(50) {
+            // Half the runs bring every ABSENT rank back before converging (the others
+            // converge with them absent: liveness over the members).
+            for r in 0..self.n {
+                if self.c.health(r).expect("rank").0 == Health::Absent {
+                    self.step += 1;
+                    let inc = self.c.join(ms(self.now), r);
+                    self.ensure(inc.is_ok(), || format!("join({r}) at the end: {inc:?}"));
+                    self.pump();
+                    self.check();
+                }
+            }
+        }
         for round in 0..2_000u32 {
             self.step += 1;
             self.settle_deferred();
@@ -1068,7 +1106,7 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
             }
             self.check();
             let c = self.c.counts();
-            if c.healthy == self.n {
+            if c.healthy == c.members() {
                 self.cov.all_healthy_endings += 1;
                 return;
             }
@@ -1078,7 +1116,8 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
                 for r in 0..self.n {
                     let h = self.c.health(r).expect("rank").0;
                     self.ensure(
-                        h == Health::Healthy || (h == Health::Failed && self.c.is_queued(r)),
+                        matches!(h, Health::Healthy | Health::Absent)
+                            || (h == Health::Failed && self.c.is_queued(r)),
                         || {
                             format!(
                                 "no quorum: rank {r} is {h:?}, queued {}",
@@ -1107,7 +1146,12 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
             self.tick();
         }
         let rec: Vec<_> = (0..self.n)
-            .filter(|&r| self.c.health(r).expect("rank").0 != Health::Healthy)
+            .filter(|&r| {
+                !matches!(
+                    self.c.health(r).expect("rank").0,
+                    Health::Healthy | Health::Absent
+                )
+            })
             .map(|r| (r, self.c.health(r), self.c.recovery(r), self.c.is_queued(r)))
             .collect();
         self.fail(&format!(
@@ -1134,8 +1178,9 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
         }
         self.converge();
         if self.c.has_quorum() {
-            self.ensure(self.c.counts().healthy == self.n, || {
-                "quorum but not all HEALTHY".into()
+            let c = self.c.counts();
+            self.ensure(c.healthy == c.members(), || {
+                "quorum but not every member HEALTHY".into()
             });
         }
     }
@@ -1245,6 +1290,16 @@ fn seeded_simulation() {
             c.no_timeout_recoveries,
         ),
         ("suspicions by heartbeat silence", c.heartbeat_suspicions),
+        ("graceful leaves", c.leaves),
+        ("joins", c.joins),
+        ("FAILED partitions decommissioned", c.decommissions),
+        (
+            "FAILED partitions recovered elsewhere",
+            c.recovered_elsewhere,
+        ),
+        ("refused join/leave calls", c.refused_membership),
+        ("reports about ABSENT ranks", c.not_member_reports),
+        ("quorum changed by a join or leave", c.quorum_by_membership),
     ] {
         assert!(v > 0, "the simulation never exercised: {name}");
     }

@@ -233,8 +233,30 @@ static void coordinator_sans_io() {
     CHECK(c.stats().recoveries_succeeded == 1 && c.level() == FTF_LEVEL_HEALTHY);
     CHECK(c.partition(2).incarnation == 1 && c.partition(2).attempts == 0);
     CHECK(throws_code([&] { c.retry(now, 2); }) == FTF_UNEXPECTED_STATE);
-    CHECK(throws_code([&] { c.phase_done(now, ftf_phase_job{2, 999, 1, FTF_PHASE_DETECTING}, true); }) ==
+    CHECK(throws_code([&] { c.phase_done(now, ftf_phase_job{2, 999, 1, FTF_PHASE_DETECTING, 0}, true); }) ==
           FTF_NO_RECOVERY);
+}
+
+// Issue 8: runtime membership through the wrapper.
+static void coordinator_membership() {
+    ftf::config cfg = ftf::config_builder().failure_confirmation(10ms).build();
+    ftf::tracker t;
+    ftf::coordinator c(cfg, 4, t, 0);
+    const uint64_t ms = 1000000;
+    c.leave(1 * ms, 3);
+    CHECK(c.members() == 3 && c.health(3).first == FTF_HEALTH_ABSENT);
+    CHECK(c.report(2 * ms, FTF_REPORT_CRASHED, 3) == FTF_REPORT_NOT_MEMBER);
+    CHECK(throws_code([&] { c.leave(3 * ms, 3); }) == FTF_UNEXPECTED_STATE);
+    CHECK(throws_code([&] { c.join(3 * ms, 0); }) == FTF_DUPLICATE);
+    CHECK(c.join(4 * ms, 3) == 1 && c.health(3) == std::make_pair(FTF_HEALTH_HEALTHY, 1u));
+    int joined = 0, left = 0;
+    while (auto e = c.poll_event()) {
+        joined += e->kind == FTF_EVENT_MEMBER_JOINED;
+        left += e->kind == FTF_EVENT_MEMBER_LEFT;
+    }
+    CHECK(joined == 1 && left == 1);
+    ftf_stats s = c.stats();
+    CHECK(s.joins == 1 && s.leaves == 1 && s.failures_detected == 0 && s.absent == 0);
 }
 
 // Issue 7, item 1: the cancel handshake through the wrapper.
@@ -385,6 +407,7 @@ int main() {
     RUN(errors_are_system_errors);
     RUN(table_lock_queue);
     RUN(coordinator_sans_io);
+    RUN(coordinator_membership);
     RUN(coordinator_detection_and_thresholds);
     RUN(coordinator_cancel_handshake);
     RUN(forest_lambdas_and_subscription);

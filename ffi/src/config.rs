@@ -249,6 +249,40 @@ impl ftf_config_builder {
         set!(builder, |b| b.builder = b.builder.cancel_timeout(ns(nanos)))
     }
 
+    /// Fenced recovery (default false): an attempt that got its local lock permit first asks
+    /// for a fence (`FTF_ACTION_ACQUIRE_FENCE`, answered with
+    /// `ftf_coordinator_fence_granted` / `_fence_refused`) and starts only once granted.
+    /// Only an embedder that talks to a fencing service can answer: `ftf_forest_new`
+    /// refuses a fenced configuration (`FTF_INVALID_CONFIG`, field `fenced`).
+    #[no_mangle]
+    pub extern "C" fn ftf_config_builder_set_fenced(
+        builder: *mut ftf_config_builder,
+        fenced: bool,
+    ) -> ftf_result {
+        set!(builder, |b| b.builder = b.builder.fenced(fenced))
+    }
+
+    /// How long a partition whose fence was refused (or whose fence wait was abandoned) waits
+    /// before it asks again (> 0; default 500 ms).
+    #[no_mangle]
+    pub extern "C" fn ftf_config_builder_set_fence_retry_ns(
+        builder: *mut ftf_config_builder,
+        nanos: u64,
+    ) -> ftf_result {
+        set!(builder, |b| b.builder = b.builder.fence_retry(ns(nanos)))
+    }
+
+    /// Whether local signals confirm failures (default true). False (a cluster, where an
+    /// external authority confirms them): local signals only raise SUSPECTED; only an
+    /// `FTF_REPORT_CRASHED` report fails a partition.
+    #[no_mangle]
+    pub extern "C" fn ftf_config_builder_set_local_confirmation(
+        builder: *mut ftf_config_builder,
+        on: bool,
+    ) -> ftf_result {
+        set!(builder, |b| b.builder = b.builder.local_confirmation(on))
+    }
+
     /// The heartbeat detector: `mode` is an `ftf_heartbeat_mode` (`FTF_UNKNOWN_ENUM`
     /// otherwise); `interval < suspect_timeout < failure_timeout` is checked by build.
     #[no_mangle]
@@ -493,6 +527,30 @@ impl ftf_config {
     pub extern "C" fn ftf_config_cancel_timeout_ns(config: *const ftf_config) -> u64 {
         ffi_panic_boundary! {
             duration_ns(try_ref_from_ptr!(config).cancel_timeout())
+        }
+    }
+
+    /// Whether the configuration is fenced; false for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_config_fenced(config: *const ftf_config) -> bool {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(config).fenced()
+        }
+    }
+
+    /// The configured fence retry time in nanoseconds; 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_config_fence_retry_ns(config: *const ftf_config) -> u64 {
+        ffi_panic_boundary! {
+            duration_ns(try_ref_from_ptr!(config).fence_retry())
+        }
+    }
+
+    /// Whether local signals confirm failures; false for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_config_local_confirmation(config: *const ftf_config) -> bool {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(config).local_confirmation()
         }
     }
 }

@@ -32,7 +32,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 #[cfg(feature = "std")]
 use ftforest_core::coord::BoxedCoordinator;
 use ftforest_core::coord::{
-    CancelDoneError, Config, NewError, PhaseDoneError, Report, ReportError, RetryError,
+    CancelDoneError, Config, MembershipError, NewError, PhaseDoneError, Report, ReportError,
+    RetryError,
 };
 use ftforest_core::Instant;
 
@@ -163,6 +164,19 @@ impl From<RetryError> for ftf_result {
             RetryError::NotFailed => ftf_result::FTF_UNEXPECTED_STATE,
             RetryError::AlreadyScheduled | RetryError::Cancelling => ftf_result::FTF_BUSY,
             RetryError::OutboxFull => ftf_result::FTF_OUTBOX_FULL,
+            _ => ftf_result::FTF_INVALID_ARGUMENT,
+        }
+    }
+}
+
+impl From<MembershipError> for ftf_result {
+    fn from(e: MembershipError) -> Self {
+        match e {
+            MembershipError::UnknownPartition => ftf_result::FTF_UNKNOWN_PARTITION,
+            MembershipError::AlreadyMember => ftf_result::FTF_DUPLICATE,
+            MembershipError::NotMember => ftf_result::FTF_UNEXPECTED_STATE,
+            MembershipError::Recovering => ftf_result::FTF_BUSY,
+            MembershipError::OutboxFull => ftf_result::FTF_OUTBOX_FULL,
             _ => ftf_result::FTF_INVALID_ARGUMENT,
         }
     }
@@ -419,6 +433,60 @@ impl ftf_coordinator {
     ) -> ftf_result {
         ffi_panic_boundary! {
             match try_ref_from_ptr!(coordinator).lock().retry(Instant::from_nanos(now_ns), rank) {
+                Ok(()) => ftf_result::FTF_OK,
+                Err(e) => e.into(),
+            }
+        }
+    }
+
+    /// Partition `rank` joins at `now_ns`: ABSENT -> HEALTHY, or FAILED -> HEALTHY when it was
+    /// recovered elsewhere (out of the recovery queue). It starts a new life:
+    /// `*incarnation_out` = the new incarnation (reports naming an older one are stale), its
+    /// detection state is reset. Quorum is re-evaluated over the members. Events:
+    /// STATUS_CHANGED (`FTF_CAUSE_JOINED`), QUORUM_RESTORED if it came back, MEMBER_JOINED.
+    ///
+    /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_DUPLICATE` (already a member: HEALTHY or
+    /// SUSPECTED); `FTF_BUSY` (a local recovery attempt holds it: RECOVERING, or an abandoned
+    /// attempt's cancel is not acknowledged); `FTF_OUTBOX_FULL` (drain
+    /// `ftf_coordinator_poll_event`, then call again); `FTF_NULL_PARAMETER` (checked first).
+    /// Nothing changes on an error. Then drain actions and events.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_join(
+        coordinator: *const ftf_coordinator,
+        now_ns: u64,
+        rank: u32,
+        incarnation_out: *mut u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(coordinator);
+            let out = try_out!(incarnation_out);
+            match c.lock().join(Instant::from_nanos(now_ns), rank) {
+                Ok(inc) => {
+                    *out = inc;
+                    ftf_result::FTF_OK
+                }
+                Err(e) => e.into(),
+            }
+        }
+    }
+
+    /// Partition `rank` leaves at `now_ns`: HEALTHY/SUSPECTED -> ABSENT (graceful: not a
+    /// failure, nothing is recovered) or FAILED -> ABSENT (decommissioned: out of the recovery
+    /// queue, retries dropped). It keeps its incarnation while ABSENT; reports about it return
+    /// `FTF_REPORT_NOT_MEMBER`. Quorum is re-evaluated over the remaining members. Events:
+    /// STATUS_CHANGED (`FTF_CAUSE_LEFT`), QUORUM_LOST/RESTORED if it changed, MEMBER_LEFT.
+    ///
+    /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (already ABSENT); `FTF_BUSY`
+    /// (a local recovery attempt holds it); `FTF_OUTBOX_FULL`; `FTF_NULL_PARAMETER`. Nothing
+    /// changes on an error. Then drain actions and events.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_leave(
+        coordinator: *const ftf_coordinator,
+        now_ns: u64,
+        rank: u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            match try_ref_from_ptr!(coordinator).lock().leave(Instant::from_nanos(now_ns), rank) {
                 Ok(()) => ftf_result::FTF_OK,
                 Err(e) => e.into(),
             }

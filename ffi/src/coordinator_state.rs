@@ -126,6 +126,7 @@ pub(crate) fn write_recovery(c: &FfiCoord, rank: u32, job_out: *mut ftf_phase_jo
                 attempt,
                 number,
                 phase: phase as u8 as u32,
+                fence: c.fence(rank).unwrap_or(0),
             };
             ftf_result::FTF_OK
         }
@@ -133,7 +134,8 @@ pub(crate) fn write_recovery(c: &FfiCoord, rank: u32, job_out: *mut ftf_phase_jo
     }
 }
 impl ftf_coordinator {
-    /// The number of partitions; 0 for NULL.
+    /// The number of partitions `n` (members and ABSENT ranks: the capacity within which
+    /// partitions join and leave); 0 for NULL.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_len(coordinator: *const ftf_coordinator) -> u32 {
         ffi_panic_boundary! {
@@ -201,7 +203,16 @@ impl ftf_coordinator {
         }
     }
 
-    /// Whether HEALTHY partitions are a strict majority; false for NULL.
+    /// The current members: ranks that are not ABSENT (O(1)); 0 for NULL.
+    #[no_mangle]
+    pub extern "C" fn ftf_coordinator_members(coordinator: *const ftf_coordinator) -> u32 {
+        ffi_panic_boundary! {
+            try_ref_from_ptr!(coordinator).lock().members()
+        }
+    }
+
+    /// Whether HEALTHY partitions are a strict majority of the current members (ABSENT ranks
+    /// count on neither side); false for NULL.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_has_quorum(coordinator: *const ftf_coordinator) -> bool {
         ffi_panic_boundary! {

@@ -9,7 +9,7 @@
 //! * Struct fields that carry one of these enums are `uint32_t` too (a C23 enum type in a
 //!   struct would change its size under some compilers).
 
-use ftforest_core::coord::{HeartbeatMode, PauseTimeoutPolicy, Phase, ReportKind};
+use ftforest_core::coord::{HeartbeatMode, PauseTimeoutPolicy, Phase, Refusal, ReportKind};
 
 /// A recovery phase (`uint32_t` in structs and arguments).
 #[repr(u32)]
@@ -69,6 +69,8 @@ pub enum ftf_report_outcome {
     FTF_REPORT_STALE = 4,
     /// FAILED or RECOVERING: detection inputs no longer apply.
     FTF_REPORT_IGNORED = 5,
+    /// ABSENT (not a member: it left, or has not joined): ignored entirely.
+    FTF_REPORT_NOT_MEMBER = 6,
 }
 
 /// The kind of an `ftf_event`.
@@ -91,6 +93,20 @@ pub enum ftf_event_kind {
     FTF_EVENT_RETRY_SCHEDULED = 6,
     /// A recovery finished (`success`, `attempts`, `latency_ns`).
     FTF_EVENT_RECOVERY_FINISHED = 7,
+    /// An attempt was granted its fence (`attempt`, `token`).
+    FTF_EVENT_FENCE_GRANTED = 8,
+    /// An attempt waiting for its fence ended without one (`attempt`, `cause` is an
+    /// `ftf_refusal`): refused by the embedder, or abandoned by the coordinator (TIMED_OUT,
+    /// UNAVAILABLE). No retry consumed.
+    FTF_EVENT_FENCE_REFUSED = 9,
+    /// Coordination became available or unavailable (`success` = available now).
+    FTF_EVENT_AVAILABILITY_CHANGED = 10,
+    /// A partition joined (`from` = ABSENT or FAILED, `to` = HEALTHY, `incarnation` = its new
+    /// one); follows its STATUS_CHANGED (cause `FTF_CAUSE_JOINED`).
+    FTF_EVENT_MEMBER_JOINED = 11,
+    /// A partition left (`from` = its state before, `to` = ABSENT, `incarnation` = the life
+    /// that left); follows its STATUS_CHANGED (cause `FTF_CAUSE_LEFT`). Not a failure.
+    FTF_EVENT_MEMBER_LEFT = 12,
 }
 
 /// The kind of an `ftf_action`.
@@ -109,6 +125,34 @@ pub enum ftf_action_kind {
     FTF_ACTION_RUN_PHASE = 4,
     /// Stop working on attempt `attempt` of `rank` (abandoned at the recovery timeout).
     FTF_ACTION_CANCEL_RECOVERY = 5,
+    /// Fenced configurations: acquire the fence (cluster-wide lock) for attempt `attempt`
+    /// (`number`) of `rank`, then answer with `ftf_coordinator_fence_granted` or
+    /// `ftf_coordinator_fence_refused`. Handed out once per attempt; nothing is paused yet.
+    FTF_ACTION_ACQUIRE_FENCE = 6,
+    /// Fenced configurations: release the fence `job.fence` of attempt `attempt` of `rank`
+    /// (it ended; `completed` says whether it completed). Exactly once per grant, before the
+    /// resume hooks of the recovery-mode exit it causes.
+    FTF_ACTION_RELEASE_FENCE = 7,
+}
+
+/// Why a fence was not granted (`ftf_coordinator_fence_refused`; `cause` of
+/// `FTF_EVENT_FENCE_REFUSED`).
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ftf_refusal {
+    /// Another process holds the partition's lock.
+    FTF_REFUSAL_HELD = 0,
+    /// K locks are held cluster-wide.
+    FTF_REFUSAL_AT_CAPACITY = 1,
+    /// The cluster-wide quorum check failed.
+    FTF_REFUSAL_NO_QUORUM = 2,
+    /// The fencing service could not be reached (or coordination became unavailable).
+    FTF_REFUSAL_UNAVAILABLE = 3,
+    /// Recovered elsewhere: the partition stays FAILED and unscheduled (until
+    /// `ftf_coordinator_retry` or a membership change).
+    FTF_REFUSAL_RECOVERED = 4,
+    /// The fence wait reached its deadline.
+    FTF_REFUSAL_TIMED_OUT = 5,
 }
 
 /// Why a partition's health changed (`cause` of `FTF_EVENT_STATUS_CHANGED`).
@@ -145,6 +189,10 @@ pub enum ftf_cause {
     FTF_CAUSE_RECOVERY_TIMED_OUT = 13,
     /// The pause did not reach quiescence in time.
     FTF_CAUSE_PAUSE_TIMED_OUT = 14,
+    /// The partition joined (ABSENT -> HEALTHY, or FAILED -> HEALTHY recovered elsewhere).
+    FTF_CAUSE_JOINED = 15,
+    /// The partition left (-> ABSENT): graceful, or decommissioned while FAILED.
+    FTF_CAUSE_LEFT = 16,
 }
 
 /// Why a partition waits in the recovery queue.
@@ -251,6 +299,9 @@ pub const FTF_ALERT_QUEUE_BACKLOG: u32 = 64;
 pub const FTF_ALERT_MANY_SUSPECTED: u32 = 128;
 /// Alert bit: average detection latency above `max_avg_detection_ns`.
 pub const FTF_ALERT_SLOW_DETECTION: u32 = 256;
+/// Alert bit: coordination (the fencing service) is unavailable
+/// (`ftf_coordinator_set_available`): no attempt asks for a fence or starts.
+pub const FTF_ALERT_COORDINATION_UNAVAILABLE: u32 = 512;
 /// Alert bit: an attempt abandoned at its recovery timeout is not acknowledged within the
 /// cancel timeout (clears on the acknowledgement).
 pub const FTF_ALERT_CANCEL_OVERDUE: u32 = 1 << 15;
@@ -267,6 +318,7 @@ const _: () = {
     assert!(FTF_ALERT_QUEUE_BACKLOG == Alerts::QUEUE_BACKLOG.0);
     assert!(FTF_ALERT_MANY_SUSPECTED == Alerts::MANY_SUSPECTED.0);
     assert!(FTF_ALERT_SLOW_DETECTION == Alerts::SLOW_DETECTION.0);
+    assert!(FTF_ALERT_COORDINATION_UNAVAILABLE == Alerts::COORDINATION_UNAVAILABLE.0);
     assert!(FTF_ALERT_CANCEL_OVERDUE == Alerts::CANCEL_OVERDUE.0);
 };
 
@@ -280,6 +332,19 @@ pub(crate) fn phase_from_u32(v: u32) -> Option<Phase> {
         4 => Phase::Validating,
         5 => Phase::Complete,
         6 => Phase::Failed,
+        _ => return None,
+    })
+}
+
+/// Range-checks a refusal from C.
+pub(crate) fn refusal_from_u32(v: u32) -> Option<Refusal> {
+    Some(match v {
+        0 => Refusal::Held,
+        1 => Refusal::AtCapacity,
+        2 => Refusal::NoQuorum,
+        3 => Refusal::Unavailable,
+        4 => Refusal::Recovered,
+        5 => Refusal::TimedOut,
         _ => return None,
     })
 }
@@ -355,6 +420,11 @@ pub extern "C" fn ftf_event_kind_name(kind: u32) -> *const core::ffi::c_char {
             5 => c"QUORUM_RESTORED".as_ptr(),
             6 => c"RETRY_SCHEDULED".as_ptr(),
             7 => c"RECOVERY_FINISHED".as_ptr(),
+            8 => c"FENCE_GRANTED".as_ptr(),
+            9 => c"FENCE_REFUSED".as_ptr(),
+            10 => c"AVAILABILITY_CHANGED".as_ptr(),
+            11 => c"MEMBER_JOINED".as_ptr(),
+            12 => c"MEMBER_LEFT".as_ptr(),
             _ => c"UNKNOWN".as_ptr(),
         }
     }
@@ -381,6 +451,8 @@ pub extern "C" fn ftf_cause_name(cause: u32) -> *const core::ffi::c_char {
             12 => c"RECOVERY_FAILED".as_ptr(),
             13 => c"RECOVERY_TIMED_OUT".as_ptr(),
             14 => c"PAUSE_TIMED_OUT".as_ptr(),
+            15 => c"JOINED".as_ptr(),
+            16 => c"LEFT".as_ptr(),
             _ => c"UNKNOWN".as_ptr(),
         }
     }
@@ -416,6 +488,14 @@ mod tests {
         assert_eq!(report_kind_from_u32(u32::MAX), None);
         assert_eq!(pause_policy_from_u32(2), None);
         assert_eq!(heartbeat_mode_from_u32(3), None);
+        for v in 0..6 {
+            assert_eq!(refusal_from_u32(v).map(|r| r as u8 as u32), Some(v));
+        }
+        assert_eq!(refusal_from_u32(6), None);
+        assert_eq!(
+            ftf_refusal::FTF_REFUSAL_TIMED_OUT as u32,
+            Refusal::TimedOut as u8 as u32
+        );
         assert_eq!(
             Cause::PauseTimedOut as u8 as u32,
             ftf_cause::FTF_CAUSE_PAUSE_TIMED_OUT as u32
@@ -423,5 +503,27 @@ mod tests {
         // SAFETY: the name functions return static NUL-terminated strings.
         let name = unsafe { core::ffi::CStr::from_ptr(ftf_cause_name(14)) };
         assert_eq!(name.to_bytes(), b"PAUSE_TIMED_OUT");
+        // Runtime membership (issue 8).
+        use ftforest_core::coord::{EventKind, ReportOutcome};
+        assert_eq!(Cause::Joined as u8 as u32, ftf_cause::FTF_CAUSE_JOINED as u32);
+        assert_eq!(Cause::Left as u8 as u32, ftf_cause::FTF_CAUSE_LEFT as u32);
+        assert_eq!(
+            EventKind::MemberJoined as u8 as u32,
+            ftf_event_kind::FTF_EVENT_MEMBER_JOINED as u32
+        );
+        assert_eq!(
+            EventKind::MemberLeft as u8 as u32,
+            ftf_event_kind::FTF_EVENT_MEMBER_LEFT as u32
+        );
+        assert_eq!(
+            ReportOutcome::NotMember as u8 as u32,
+            ftf_report_outcome::FTF_REPORT_NOT_MEMBER as u32
+        );
+        // SAFETY: as above.
+        let name = unsafe { core::ffi::CStr::from_ptr(ftf_event_kind_name(12)) };
+        assert_eq!(name.to_bytes(), b"MEMBER_LEFT");
+        // SAFETY: as above.
+        let name = unsafe { core::ffi::CStr::from_ptr(ftf_cause_name(15)) };
+        assert_eq!(name.to_bytes(), b"JOINED");
     }
 }

@@ -8,7 +8,9 @@
 //! * Times are the `now_ns` of the call that caused the event, on the caller's time line
 //!   (the coordinator never reads a clock); durations are nanoseconds.
 
-use ftforest_core::coord::{Action, CancelJob, Event, EventKind, PhaseJob};
+use ftforest_core::coord::{
+    Action, CancelJob, Event, EventKind, FenceJob, FenceRelease, PhaseJob,
+};
 use ftforest_core::Health;
 
 use crate::config::duration_ns;
@@ -36,9 +38,9 @@ pub struct ftf_event {
     /// incarnation; MEMBER_LEFT: the incarnation of the life that left.
     pub incarnation: u32,
     /// STATUS_CHANGED: an `ftf_cause`; RECOVERY_QUEUED: an `ftf_queue_reason`;
-    /// ESCALATED: an `ftf_escalation_reason`.
+    /// ESCALATED: an `ftf_escalation_reason`; FENCE_REFUSED: an `ftf_refusal`.
     pub cause: u32,
-    /// PHASE_CHANGED: the attempt id.
+    /// PHASE_CHANGED, FENCE_GRANTED, FENCE_REFUSED: the attempt id.
     pub attempt: u32,
     /// PHASE_CHANGED: the attempt number (from 1); RETRY_SCHEDULED: the next attempt's
     /// number; RECOVERY_FINISHED: attempts made.
@@ -47,12 +49,15 @@ pub struct ftf_event {
     pub count: u32,
     /// QUORUM_*: the current members (ABSENT partitions are not counted).
     pub total: u32,
-    /// RECOVERY_FINISHED: whether the partition is HEALTHY again.
+    /// RECOVERY_FINISHED: whether the partition is HEALTHY again; AVAILABILITY_CHANGED:
+    /// whether coordination is available now.
     pub success: bool,
     /// RETRY_SCHEDULED: when the retry is due.
     pub at_ns: u64,
     /// RECOVERY_FINISHED: FAILED to finished, in nanoseconds.
     pub latency_ns: u64,
+    /// FENCE_GRANTED: the fencing token (non-zero).
+    pub token: u64,
 }
 
 impl From<Event> for ftf_event {
@@ -96,6 +101,17 @@ impl From<Event> for ftf_event {
                 c.number = f.attempts;
                 c.latency_ns = duration_ns(f.latency);
             }
+            Event::FenceGranted(g) => {
+                c.attempt = g.attempt;
+                c.token = g.token;
+            }
+            Event::FenceRefused(r) => {
+                c.attempt = r.attempt;
+                c.cause = r.refusal as u8 as u32;
+            }
+            Event::AvailabilityChanged(a) => {
+                c.success = a.available;
+            }
             Event::MemberJoined(m) | Event::MemberLeft(m) => {
                 c.from = u32::from(m.from.as_u8());
                 c.to = u32::from(if e.kind() == EventKind::MemberJoined {
@@ -121,8 +137,12 @@ pub struct ftf_phase_job {
     /// The attempt's number for this failure, from 1.
     pub number: u32,
     /// The `ftf_phase` to run (DETECTING..VALIDATING; for a cancel: the phase abandoned, or
-    /// `FTF_PHASE_IDLE` when unknown).
+    /// `FTF_PHASE_IDLE` when unknown; `FTF_PHASE_IDLE` for the fence actions).
     pub phase: u32,
+    /// RUN_PHASE: the attempt's fencing token (every write of the phase should carry it;
+    /// 0 when the configuration is not fenced); RELEASE_FENCE: the token to release;
+    /// 0 otherwise.
+    pub fence: u64,
 }
 
 impl From<PhaseJob> for ftf_phase_job {
@@ -132,6 +152,31 @@ impl From<PhaseJob> for ftf_phase_job {
             attempt: j.attempt,
             number: j.number,
             phase: j.phase as u8 as u32,
+            fence: j.fence,
+        }
+    }
+}
+
+impl From<FenceJob> for ftf_phase_job {
+    fn from(j: FenceJob) -> Self {
+        ftf_phase_job {
+            rank: j.rank,
+            attempt: j.attempt,
+            number: j.number,
+            phase: 0,
+            fence: 0,
+        }
+    }
+}
+
+impl From<FenceRelease> for ftf_phase_job {
+    fn from(r: FenceRelease) -> Self {
+        ftf_phase_job {
+            rank: r.rank,
+            attempt: r.attempt,
+            number: 0,
+            phase: 0,
+            fence: r.token,
         }
     }
 }
@@ -143,6 +188,7 @@ impl From<CancelJob> for ftf_phase_job {
             attempt: j.attempt,
             number: 0,
             phase: 0,
+            fence: 0,
         }
     }
 }
@@ -153,20 +199,27 @@ impl From<CancelJob> for ftf_phase_job {
 pub struct ftf_action {
     /// An `ftf_action_kind`.
     pub kind: u32,
-    /// RUN_PHASE / CANCEL_RECOVERY: the job; zero for the hook actions.
+    /// RUN_PHASE / CANCEL_RECOVERY / ACQUIRE_FENCE / RELEASE_FENCE: the job (for
+    /// RELEASE_FENCE, `job.fence` is the token); zero for the hook actions.
     pub job: ftf_phase_job,
+    /// RELEASE_FENCE: whether the attempt completed (the partition is HEALTHY again);
+    /// false otherwise.
+    pub completed: bool,
 }
 
 impl From<Action> for ftf_action {
     fn from(a: Action) -> Self {
-        let job = match a {
-            Action::RunPhase(j) => j.into(),
-            Action::CancelRecovery(j) => j.into(),
-            _ => ftf_phase_job::default(),
+        let (job, completed) = match a {
+            Action::RunPhase(j) => (j.into(), false),
+            Action::CancelRecovery(j) => (j.into(), false),
+            Action::AcquireFence(j) => (j.into(), false),
+            Action::ReleaseFence(r) => (r.into(), r.completed),
+            _ => (ftf_phase_job::default(), false),
         };
         ftf_action {
             kind: a.kind() as u8 as u32,
             job,
+            completed,
         }
     }
 }

@@ -152,7 +152,9 @@ impl ftf_forest {
     /// `FTF_OK` (`*forest_out` owns one reference: free with `ftf_forest_free`);
     /// `FTF_INVALID_ARGUMENT` (`n == 0` or above `2^31 - 1`, refused before allocating);
     /// `FTF_OUT_OF_MEMORY` (the storage for `n` partitions could not be allocated);
-    /// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`);
+    /// `FTF_INVALID_CONFIG` (`max_concurrent` above `FTF_MAX_CONCURRENT_RECOVERIES`, or a
+    /// fenced configuration: the forest's threads cannot answer fences, drive an
+    /// `ftf_coordinator` instead);
     /// `FTF_NULL_PARAMETER` (also for a NULL `run_phase`).
     /// On error the callbacks' finalizer is not called.
     #[no_mangle]
@@ -338,6 +340,50 @@ impl ftf_forest {
     pub extern "C" fn ftf_forest_retry(forest: *const ftf_forest, rank: u32) -> ftf_result {
         ffi_panic_boundary! {
             match try_ref_from_ptr!(forest).monitor.retry(rank) {
+                Ok(()) => ftf_result::FTF_OK,
+                Err(e) => e.into(),
+            }
+        }
+    }
+
+    /// Partition `rank` joins the running (or stopped) forest now: ABSENT -> HEALTHY, or
+    /// FAILED -> HEALTHY when recovered elsewhere; `*incarnation_out` = its new incarnation.
+    /// Thread-safe; may be called from any thread and from every callback. Listeners get
+    /// STATUS_CHANGED (`FTF_CAUSE_JOINED`) and MEMBER_JOINED.
+    ///
+    /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_DUPLICATE` (already a member); `FTF_BUSY`
+    /// (its recovery is running); `FTF_NULL_PARAMETER` (checked first). Never
+    /// `FTF_OUTBOX_FULL`. Nothing changes on an error.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_join(
+        forest: *const ftf_forest,
+        rank: u32,
+        incarnation_out: *mut u32,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let f = try_ref_from_ptr!(forest);
+            let out = try_out!(incarnation_out);
+            match f.monitor.join(rank) {
+                Ok(inc) => {
+                    *out = inc;
+                    ftf_result::FTF_OK
+                }
+                Err(e) => e.into(),
+            }
+        }
+    }
+
+    /// Partition `rank` leaves the running (or stopped) forest now: a graceful leave is not a
+    /// failure (nothing is recovered); a FAILED partition is decommissioned. Thread-safe, as
+    /// `ftf_forest_join`. Listeners get STATUS_CHANGED (`FTF_CAUSE_LEFT`) and MEMBER_LEFT.
+    ///
+    /// `FTF_OK`; `FTF_UNKNOWN_PARTITION`; `FTF_UNEXPECTED_STATE` (already ABSENT); `FTF_BUSY`
+    /// (its recovery is running: leave it once the attempt ends); `FTF_NULL_PARAMETER`.
+    /// Never `FTF_OUTBOX_FULL`. Nothing changes on an error.
+    #[no_mangle]
+    pub extern "C" fn ftf_forest_leave(forest: *const ftf_forest, rank: u32) -> ftf_result {
+        ffi_panic_boundary! {
+            match try_ref_from_ptr!(forest).monitor.leave(rank) {
                 Ok(()) => ftf_result::FTF_OK,
                 Err(e) => e.into(),
             }

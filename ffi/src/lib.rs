@@ -46,6 +46,7 @@ pub mod callbacks;
 pub mod clock;
 pub mod config;
 pub mod coordinator;
+pub mod coordinator_fence;
 pub mod coordinator_state;
 pub mod enums;
 pub mod event;

@@ -83,7 +83,8 @@ pub enum ftf_result {
     FTF_AT_CAPACITY = 300,
     /// A bounded container (queue, outbox, listener slots) is full.
     FTF_FULL = 301,
-    /// The item is already present (a partition queued twice).
+    /// The item is already present (a partition queued twice; a partition joining that is
+    /// already a member).
     FTF_DUPLICATE = 302,
     /// A counter would overflow (too many operations in flight on one stripe).
     FTF_OVERFLOW = 303,

@@ -45,7 +45,7 @@ impl From<LatencySummary> for ftf_latency {
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct ftf_stats {
-    /// Partitions.
+    /// Ranks in the table, members and ABSENT ones (the capacity `n`).
     pub total: u32,
     /// HEALTHY partitions now.
     pub healthy: u32,
@@ -63,7 +63,7 @@ pub struct ftf_stats {
     pub in_progress: u32,
     /// Recoveries inside recovery mode now.
     pub recovery_mode_depth: u32,
-    /// Whether HEALTHY partitions are a strict majority now.
+    /// Whether HEALTHY partitions are a strict majority of the current members now.
     pub quorum: bool,
     /// Succeeded attempts per thousand attempts; `UINT32_MAX` when nothing was attempted.
     pub success_rate_permille: u32,
@@ -95,7 +95,7 @@ pub struct ftf_stats {
     pub quorum_losses: u64,
     /// Reports ignored as stale (older incarnation).
     pub stale_reports: u64,
-    /// Reports about FAILED/RECOVERING partitions (no effect).
+    /// Reports about FAILED/RECOVERING/ABSENT partitions (no effect).
     pub ignored_reports: u64,
     /// Events lost for lack of outbox room: always 0 (inputs are refused with
     /// `FTF_OUTBOX_FULL` and later work waits instead); counted, never silent, were the
@@ -110,6 +110,12 @@ pub struct ftf_stats {
     pub cancels_pending: u32,
     /// Cancels not acknowledged within the cancel timeout (each escalated once).
     pub cancels_escalated: u64,
+    /// ABSENT ranks now (not members; the members are `total - absent`).
+    pub absent: u32,
+    /// Joins (ABSENT -> HEALTHY, or FAILED -> HEALTHY recovered elsewhere): not recoveries.
+    pub joins: u64,
+    /// Leaves (graceful, or a FAILED partition decommissioned): not failures.
+    pub leaves: u64,
 }
 
 impl From<Stats> for ftf_stats {
@@ -146,6 +152,9 @@ impl From<Stats> for ftf_stats {
             recovery_latency: s.recovery_latency.into(),
             cancels_pending: s.cancels_pending,
             cancels_escalated: s.cancels_escalated,
+            absent: s.absent,
+            joins: s.joins,
+            leaves: s.leaves,
         }
     }
 }

@@ -36,6 +36,10 @@ pub enum ftf_health {
     FTF_HEALTH_FAILED = 2,
     /// A recovery is running.
     FTF_HEALTH_RECOVERING = 3,
+    /// Not a member (left, decommissioned, or not joined yet): counted nowhere, not in the
+    /// quorum's denominator, no detection, no recovery (`ftf_coordinator_join` /
+    /// `ftf_forest_join` bring it back HEALTHY with a new incarnation).
+    FTF_HEALTH_ABSENT = 4,
 }
 
 /// "Any state" for the `from` argument of `ftf_partition_table_transition`.
@@ -85,6 +89,8 @@ pub struct ftf_counts {
     pub failed: u32,
     /// Partitions RECOVERING.
     pub recovering: u32,
+    /// Ranks ABSENT (not members; the members are the other four counts).
+    pub absent: u32,
 }
 
 impl From<Counts> for ftf_counts {
@@ -94,6 +100,7 @@ impl From<Counts> for ftf_counts {
             suspected: c.suspected,
             failed: c.failed,
             recovering: c.recovering,
+            absent: c.absent,
         }
     }
 }
@@ -143,8 +150,9 @@ pub extern "C" fn ftf_health_name(health: u32) -> *const core::ffi::c_char {
 }
 
 /// True when `from -> to` is in the transition table (HEALTHY->SUSPECTED, SUSPECTED->HEALTHY,
-/// SUSPECTED->FAILED, FAILED->RECOVERING, RECOVERING->HEALTHY, RECOVERING->FAILED); false for
-/// every other pair, including unknown values.
+/// SUSPECTED->FAILED, FAILED->RECOVERING, RECOVERING->HEALTHY, RECOVERING->FAILED; membership:
+/// HEALTHY/SUSPECTED/FAILED->ABSENT, ABSENT->HEALTHY, FAILED->HEALTHY); false for every other
+/// pair, including unknown values.
 #[no_mangle]
 pub extern "C" fn ftf_health_transition_allowed(from: u32, to: u32) -> bool {
     ffi_panic_boundary! {
@@ -155,7 +163,8 @@ pub extern "C" fn ftf_health_transition_allowed(from: u32, to: u32) -> bool {
     }
 }
 
-/// The quorum rule: `healthy > total / 2` (integer division, strict majority of all).
+/// The quorum rule: `healthy > total / 2` (integer division, strict majority). Tables and
+/// coordinators pass their current members as `total` (ABSENT ranks are not counted).
 #[no_mangle]
 pub extern "C" fn ftf_has_quorum(healthy: u32, total: u32) -> bool {
     ffi_panic_boundary! {
@@ -301,7 +310,7 @@ impl ftf_partition_table {
         }
     }
 
-    /// All four counts (O(1), maintained atomically).
+    /// All five counts (O(1), maintained atomically).
     #[no_mangle]
     pub extern "C" fn ftf_partition_table_counts(
         table: *const ftf_partition_table,
@@ -315,7 +324,7 @@ impl ftf_partition_table {
         }
     }
 
-    /// All four counts by a full O(n) scan; equals `ftf_partition_table_counts` when no
+    /// All five counts by a full O(n) scan; equals `ftf_partition_table_counts` when no
     /// transition is in progress.
     #[no_mangle]
     pub extern "C" fn ftf_partition_table_scan(

@@ -89,7 +89,7 @@ fn table_transitions_counts_and_quorum() {
         ftf_partition_table::ftf_partition_table_transition(
             t,
             1,
-            4,
+            5, // 4 is ABSENT (issue 8)
             f,
             FTF_INCARNATION_ANY,
             &mut tr

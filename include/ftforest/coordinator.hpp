@@ -53,6 +53,21 @@ public:
     void retry(uint64_t now_ns, uint32_t rank) {
         check(ftf_coordinator_retry(get(), now_ns, rank), "ftf_coordinator_retry");
     }
+    /// `rank` joins (ABSENT, or FAILED recovered elsewhere, -> HEALTHY); returns its new
+    /// incarnation. Throws FTF_DUPLICATE (already a member), FTF_BUSY (its recovery runs),
+    /// FTF_OUTBOX_FULL (drain poll_event() first); nothing changes then.
+    uint32_t join(uint64_t now_ns, uint32_t rank) {
+        uint32_t inc = 0;
+        check(ftf_coordinator_join(get(), now_ns, rank, &inc), "ftf_coordinator_join");
+        return inc;
+    }
+    /// `rank` leaves (-> ABSENT): graceful, not a failure; a FAILED rank is decommissioned.
+    /// Throws FTF_UNEXPECTED_STATE (already ABSENT), FTF_BUSY, FTF_OUTBOX_FULL.
+    void leave(uint64_t now_ns, uint32_t rank) {
+        check(ftf_coordinator_leave(get(), now_ns, rank), "ftf_coordinator_leave");
+    }
+    /// The current members (ranks not ABSENT); quorum is over them.
+    uint32_t members() const noexcept { return ftf_coordinator_members(get()); }
     std::optional<ftf_action> poll_action() {
         ftf_action a{};
         uint32_t rc = ftf_coordinator_poll_action(get(), &a);

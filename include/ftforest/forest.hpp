@@ -124,6 +124,16 @@ public:
         return static_cast<ftf_report_outcome>(out);
     }
     void retry(uint32_t rank) { check(ftf_forest_retry(get(), rank), "ftf_forest_retry"); }
+    /// `rank` joins the running forest (-> HEALTHY); returns its new incarnation. Throws
+    /// FTF_DUPLICATE (already a member) or FTF_BUSY (its recovery runs). Thread-safe.
+    uint32_t join(uint32_t rank) {
+        uint32_t inc = 0;
+        check(ftf_forest_join(get(), rank, &inc), "ftf_forest_join");
+        return inc;
+    }
+    /// `rank` leaves the running forest (-> ABSENT; not a failure). Throws
+    /// FTF_UNEXPECTED_STATE (already ABSENT) or FTF_BUSY (its recovery runs). Thread-safe.
+    void leave(uint32_t rank) { check(ftf_forest_leave(get(), rank), "ftf_forest_leave"); }
     void poke() { check(ftf_forest_poke(get())); }
 
     /// Subscribes a listener (dispatcher thread; exceptions are swallowed).

@@ -210,6 +210,13 @@ pub enum ClusterEvent {
         /// The deadline, in ms of the adapter's clock.
         deadline_ms: u64,
     },
+    /// A keepalive sent after the self-fence deadline was answered with a positive TTL
+    /// (etcd had lost quorum, which stops lease expiry): the lease and every key on it
+    /// survived, fenced writes may be sent again until the new deadline.
+    Unfenced {
+        /// The new deadline, in ms of the adapter's clock.
+        deadline_ms: u64,
+    },
     /// etcd stopped answering: no recovery starts.
     Unavailable,
     /// etcd answers again.

@@ -5,10 +5,17 @@
 //!
 //! Data flow: [`ops`] (requests and results) → [`keys`] (layout) → [`txns`] (the Txns of
 //! the protocol) → [`view`] (the local image of the keyspace fed by watch events) →
-//! [`lease`] (self-fence deadline) → [`pause`] (cluster-wide pause) → [`adapter`].
+//! [`adapter`] (lease and self-fence deadline, cluster-wide pause, fences, watch).
 
 mod event;
 mod params;
 
+pub mod adapter;
+pub mod keys;
+pub mod ops;
+pub mod txns;
+pub mod view;
+
+pub use adapter::{Adapter, AdapterConfig, FenceStage, Hook, Status};
 pub use event::{ClusterEvent, EventRecord, LockRefusal, QuorumVerdict};
 pub use params::{Params, LAYOUT_VERSION};

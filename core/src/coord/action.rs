@@ -8,12 +8,19 @@
 //!    recovery slot, lock permit and recovery-mode count until the embedder acknowledges
 //!    that the phase stopped (`Coordinator::cancel_done`, or the abandoned phase's late
 //!    `phase_done`);
-//! 2. the balancer/ghost-sync hooks: [`Hooks`] remembers what the embedder was last told
+//! 2. [`Action::ReleaseFence`] once for every attempt that was granted a fence and ended
+//!    (fenced configurations, `fence.rs`): they wait in a queue of at most `R` records
+//!    (never dropped: an attempt asks for a fence only while granted fences plus releases
+//!    not yet handed out stay below K), so a release always comes before the resume hooks
+//!    of the recovery-mode exit its attempt caused;
+//! 3. the balancer/ghost-sync hooks: [`Hooks`] remembers what the embedder was last told
 //!    (`paused` or not) and emits the difference to the desired state (recovery mode active
 //!    or not). Pause/resume pairs that happen between two polls cancel out, so the embedder
 //!    never sees a resume after the pause it should honour; the pauses always come before
 //!    any `RunPhase` of the same poll sequence;
-//! 3. [`Action::RunPhase`] for every running attempt whose current phase was not handed out
+//! 4. [`Action::AcquireFence`] once for every attempt that holds its lock permit and waits
+//!    for a fence (fenced configurations only; not while coordination is unavailable);
+//! 5. [`Action::RunPhase`] for every running attempt whose current phase was not handed out
 //!    yet (several at once: recoveries of different partitions run concurrently, up to K,
 //!    unlike the Java single-thread executor, B21).
 
@@ -30,6 +37,42 @@ pub struct PhaseJob {
     pub number: u32,
     /// The phase to run ([`Phase::Detecting`]..=[`Phase::Validating`]).
     pub phase: Phase,
+    /// The fencing token the attempt was granted
+    /// ([`Coordinator::fence_granted`](super::Coordinator::fence_granted)); every write the
+    /// phase makes should carry it so that a stale recoverer is refused by the receiver.
+    /// 0 when the configuration is not fenced.
+    pub fence: u64,
+}
+
+/// "Acquire the fence (the cluster-wide recovery lock) for this attempt, then answer with
+/// [`Coordinator::fence_granted`](super::Coordinator::fence_granted) or
+/// [`Coordinator::fence_refused`](super::Coordinator::fence_refused)." Handed out once per
+/// attempt; the attempt holds a local lock permit but has paused nothing yet.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FenceJob {
+    /// The partition to recover.
+    pub rank: u32,
+    /// The attempt's unique id (non-zero); quote it in the answer.
+    pub attempt: u32,
+    /// The number the attempt will have for this failure once granted, from 1.
+    pub number: u32,
+}
+
+/// "Release the fence granted to this attempt": the attempt ended. Handed out exactly once
+/// for every granted attempt (not when the coordinator is dropped), before the resume hooks
+/// of the recovery-mode exit it caused.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FenceRelease {
+    /// The partition.
+    pub rank: u32,
+    /// The attempt's id.
+    pub attempt: u32,
+    /// The token it was granted (non-zero).
+    pub token: u64,
+    /// `true` only when the attempt completed (the partition is HEALTHY again); `false`
+    /// after a failed phase, a recovery timeout (once the cancel was acknowledged), a pause
+    /// abort or escalation.
+    pub completed: bool,
 }
 
 /// "Stop working on this attempt, then acknowledge"
@@ -59,6 +102,10 @@ pub enum Action {
     RunPhase(PhaseJob),
     /// Cancel an abandoned attempt (then acknowledge it).
     CancelRecovery(CancelJob),
+    /// Acquire a fence for an attempt (fenced configurations; then answer it).
+    AcquireFence(FenceJob),
+    /// Release a granted fence (fenced configurations; the attempt ended).
+    ReleaseFence(FenceRelease),
 }
 
 /// The action's kind, fieldless (C tag).
@@ -77,6 +124,10 @@ pub enum ActionKind {
     RunPhase = 4,
     /// [`Action::CancelRecovery`].
     CancelRecovery = 5,
+    /// [`Action::AcquireFence`].
+    AcquireFence = 6,
+    /// [`Action::ReleaseFence`].
+    ReleaseFence = 7,
 }
 
 impl Action {
@@ -89,6 +140,8 @@ impl Action {
             Action::ResumeGhostSync => ActionKind::ResumeGhostSync,
             Action::RunPhase(_) => ActionKind::RunPhase,
             Action::CancelRecovery(_) => ActionKind::CancelRecovery,
+            Action::AcquireFence(_) => ActionKind::AcquireFence,
+            Action::ReleaseFence(_) => ActionKind::ReleaseFence,
         }
     }
 }

@@ -12,6 +12,8 @@
 //! * `backoff_base <= backoff_cap`.
 //! * `max_concurrent >= 1` (the coordinator additionally checks it against its slot count).
 //! * the heartbeat and alert sub-configurations are valid (see their own `validate`).
+//! * `fence_retry > 0` (a refused fence is never asked for again at once: no busy loop
+//!   against the fencing service).
 //!
 //! Defaults come from the Java original (digest §1.2, §1.3): 2 reports before suspicion,
 //! failure confirmation 5 s, heartbeat 500 ms / 2 s / 5 s, recovery timeout 30 s, 3 retries,
@@ -19,7 +21,9 @@
 //! [`PauseTimeoutPolicy::AbortAndRetry`], confirmation by time only. The original recommends
 //! K = `min(n/4, 5)`, at least 1, for `n` partitions: [`Config::recommended_max_concurrent`].
 //! The cancel timeout (not in the original, whose cancel was advisory) defaults to 30 s, one
-//! recovery timeout. Unlike the original, every field is read by the
+//! recovery timeout. The fencing knobs are not in the original (issue 8): `fenced` is off,
+//! `fence_retry` is 500 ms, `local_confirmation` is on. Unlike the original, every field is
+//! read by the
 //! coordinator (the Java `suspectTimeoutMs`, `autoRecoveryEnabled` and
 //! `maxConcurrentRecoveries` were never read).
 
@@ -58,6 +62,13 @@ impl ConfigError {
     pub(crate) const fn new(field: &'static str, reason: &'static str) -> Self {
         ConfigError { field, reason }
     }
+
+    /// The refusal of a fenced configuration ([`Config::fenced`]) by a driver that cannot
+    /// answer fences (the std `Monitor`, the C forest): field `fenced`.
+    pub const FENCED_UNSUPPORTED: ConfigError = ConfigError::new(
+        "fenced",
+        "this driver cannot answer fences: drive a Coordinator with a fencing adapter",
+    );
 }
 
 impl fmt::Display for ConfigError {
@@ -90,6 +101,9 @@ pub struct Config {
     quiescence_poll: Duration,
     alerts: AlertThresholds,
     cancel_timeout: Duration,
+    fenced: bool,
+    fence_retry: Duration,
+    local_confirmation: bool,
 }
 
 impl Default for Config {
@@ -115,6 +129,9 @@ impl Config {
         quiescence_poll: Duration::from_millis(10),
         alerts: AlertThresholds::DEFAULT,
         cancel_timeout: Duration::from_secs(30),
+        fenced: false,
+        fence_retry: Duration::from_millis(500),
+        local_confirmation: true,
     };
 
     /// A builder starting from the defaults.
@@ -185,6 +202,9 @@ impl Config {
         }
         if self.cancel_timeout.is_zero() {
             return Err(ConfigError::new("cancel_timeout", "must be positive"));
+        }
+        if self.fence_retry.is_zero() {
+            return Err(ConfigError::new("fence_retry", "must be positive"));
         }
         self.heartbeat.validate()?;
         self.alerts.validate()?;
@@ -270,6 +290,32 @@ impl Config {
     /// Default 30 s.
     pub const fn cancel_timeout(&self) -> Duration {
         self.cancel_timeout
+    }
+    /// Whether every attempt first asks the embedder for a fence (the cluster-wide recovery
+    /// lock and its fencing token) once it holds its local lock permit:
+    /// [`Action::AcquireFence`](super::Action::AcquireFence), answered with
+    /// [`Coordinator::fence_granted`](super::Coordinator::fence_granted) or
+    /// [`Coordinator::fence_refused`](super::Coordinator::fence_refused); see `fence.rs`.
+    /// Default `false` (attempts start at once, as before). Only a driver that talks to a
+    /// fencing service can answer fences: the std `Monitor` (and the C forest) refuse a
+    /// fenced configuration.
+    pub const fn fenced(&self) -> bool {
+        self.fenced
+    }
+    /// How long a partition whose fence was refused waits before its attempt asks again
+    /// (it is decided and queued again when the wait ends; the refusal does not consume a
+    /// retry). Also the wait after an attempt was abandoned while waiting for its fence.
+    /// Positive; default 500 ms.
+    pub const fn fence_retry(&self) -> Duration {
+        self.fence_retry
+    }
+    /// Whether local signals confirm a failure: `true` (the default) lets the confirmation
+    /// time, the report count and the heartbeat detector's `Dead` verdict move a SUSPECTED
+    /// partition to FAILED. `false` (a cluster, where an external authority such as etcd's
+    /// member-key deletion confirms failures): local signals only raise SUSPECTED, and
+    /// only [`Report::crashed`](super::Report::crashed) fails a partition.
+    pub const fn local_confirmation(&self) -> bool {
+        self.local_confirmation
     }
 }
 
@@ -358,6 +404,21 @@ impl ConfigBuilder {
         self.cfg.cancel_timeout = d;
         self
     }
+    /// See [`Config::fenced`].
+    pub const fn fenced(mut self, on: bool) -> Self {
+        self.cfg.fenced = on;
+        self
+    }
+    /// See [`Config::fence_retry`]; must be positive.
+    pub const fn fence_retry(mut self, d: Duration) -> Self {
+        self.cfg.fence_retry = d;
+        self
+    }
+    /// See [`Config::local_confirmation`].
+    pub const fn local_confirmation(mut self, on: bool) -> Self {
+        self.cfg.local_confirmation = on;
+        self
+    }
 
     /// Validate and return the configuration, or the first invalid field.
     pub fn build(self) -> Result<Config, ConfigError> {
@@ -409,6 +470,9 @@ mod tests {
         assert_eq!(c.pause_timeout(), Duration::from_secs(5));
         assert_eq!(c.pause_timeout_policy(), PauseTimeoutPolicy::AbortAndRetry);
         assert_eq!(c.cancel_timeout(), Duration::from_secs(30));
+        assert!(!c.fenced());
+        assert_eq!(c.fence_retry(), Duration::from_millis(500));
+        assert!(c.local_confirmation());
         assert_eq!(Config::builder().build(), Ok(c));
     }
 
@@ -454,6 +518,7 @@ mod tests {
                 Config::builder().cancel_timeout(Duration::ZERO),
                 "cancel_timeout",
             ),
+            (Config::builder().fence_retry(Duration::ZERO), "fence_retry"),
         ];
         for &(b, field) in cases {
             let e = b.build().unwrap_err();

@@ -67,7 +67,7 @@
 //! more for 65,536), none with [`Coordinator::new`]. The coordinator's own size is fixed (it
 //! grows with `R` recovery slots and `E` event slots, not with `n`).
 
-use super::action::{Action, Hooks, PhaseJob};
+use super::action::{Action, FenceJob, FenceRelease, Hooks, PhaseJob};
 use super::config::{Config, ConfigError};
 use super::detect::PartitionSlot;
 use super::error::NewError;
@@ -124,6 +124,10 @@ pub struct Storage<H, L, Q, P> {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum RecState {
     Free,
+    /// Fenced configurations: holds the lock permit, waits for its fence (`pending`: the
+    /// `AcquireFence` was not handed out yet; `deadline`: when the wait is abandoned). The
+    /// partition is still FAILED and nothing is paused (`fence.rs`).
+    Fencing,
     /// Holds the lock, waits for recovery mode (the pause).
     Waiting,
     /// Inside recovery mode, running phases.
@@ -153,8 +157,11 @@ pub(crate) struct RecSlot {
     /// Counted in the recovery mode (must exit it).
     pub(crate) joined: bool,
     pub(crate) permit: PermitToken,
-    /// Recovery timeout (Running); cancel escalation (Cancelling).
+    /// Recovery timeout (Running); cancel escalation (Cancelling); fence wait (Fencing).
     pub(crate) deadline: Instant,
+    /// The granted fencing token (0: none; always 0 unfenced). Non-zero from the grant until
+    /// the slot is vacated, which queues its `ReleaseFence` (`fence.rs`).
+    pub(crate) fence: u64,
 }
 
 impl RecSlot {
@@ -173,6 +180,7 @@ impl RecSlot {
             ticket: 0,
         },
         deadline: Instant::ZERO,
+        fence: 0,
     };
 }
 
@@ -261,6 +269,21 @@ pub struct Coordinator<
     pub(crate) scan_at: Option<ScanCursor>,
     /// Per-partition statistics (optional caller storage, `pstats.rs`).
     pub(crate) pstats: S,
+    /// Coordination is available (`set_available`); while not, no attempt asks for a
+    /// fence or starts.
+    pub(crate) available: bool,
+    /// Availability changes not announced yet (each is one `AvailabilityChanged` event;
+    /// they alternate, starting from `!announced`).
+    pub(crate) avail_pending: u32,
+    /// The availability the last `AvailabilityChanged` event (or the start) said.
+    pub(crate) announced: bool,
+    /// `ReleaseFence`s not handed out yet (at most K: see `fence.rs`).
+    pub(crate) releases: Outbox<FenceRelease, R>,
+    /// The last `R` attempts the coordinator abandoned while they waited for their fence
+    /// (`(rank, attempt)`; a late grant of one is answered with `FenceError::Abandoned`).
+    pub(crate) abandoned: [(u32, u32); R],
+    /// Where the next abandoned attempt is written in `abandoned`.
+    pub(crate) abandoned_at: usize,
 }
 
 impl<H, L, Q, P, G, const R: usize, const E: usize> Coordinator<H, L, Q, P, G, R, E>
@@ -387,6 +410,12 @@ where
             deferred: false,
             scan_at: None,
             pstats: stats,
+            available: true,
+            avail_pending: 0,
+            announced: true,
+            releases: Outbox::new(),
+            abandoned: [(0, 0); R],
+            abandoned_at: 0,
         };
         c.adopt_cells(now);
         Ok(c)
@@ -522,15 +551,21 @@ where
         s
     }
 
-    /// The health level from live counts.
+    /// The health level from live counts; at least [`HealthLevel::Degraded`] while
+    /// coordination is unavailable ([`set_available`](Coordinator::set_available)).
     pub fn level(&self) -> HealthLevel {
         let c = self.table.counts();
-        health_level(
+        let level = health_level(
             c.healthy,
             c.suspected,
             c.failed.saturating_add(c.recovering),
             c.members(),
-        )
+        );
+        if self.available {
+            level
+        } else {
+            level.max(HealthLevel::Degraded)
+        }
     }
 
     /// The alerts raised at `now` under the configured thresholds.
@@ -560,12 +595,14 @@ where
             s.state == RecState::Cancelling
                 && (s.escalated || (s.deadline != Instant::MAX && s.deadline <= now))
         });
-        let raised = alerts(&input, self.cfg.alerts());
+        let mut raised = alerts(&input, self.cfg.alerts());
         if overdue {
-            raised.union(Alerts::CANCEL_OVERDUE)
-        } else {
-            raised
+            raised = raised.union(Alerts::CANCEL_OVERDUE);
         }
+        if !self.available {
+            raised = raised.union(Alerts::COORDINATION_UNAVAILABLE);
+        }
+        raised
     }
 
     /// Replace the alert thresholds of this running coordinator (the original monitor's
@@ -605,10 +642,12 @@ where
 
     // ----------------------------------------------------------------------------- outputs
 
-    /// The next action for the embedder (order: cancels, hook changes, phases; see
-    /// `action.rs`). Drain it after every input. Handing out a cancel frees nothing: the
-    /// abandoned attempt keeps its permit and recovery mode until the embedder acknowledges
-    /// it ([`cancel_done`](Coordinator::cancel_done)).
+    /// The next action for the embedder (order: cancels, fence releases, hook changes,
+    /// fence requests, phases; see `action.rs`). Drain it after every input. Handing out a
+    /// cancel frees nothing: the abandoned attempt keeps its permit and recovery mode until
+    /// the embedder acknowledges it ([`cancel_done`](Coordinator::cancel_done)). A fence
+    /// request is handed out only while coordination is available and fewer than K fences
+    /// are granted or asked for (releases not handed out yet included).
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
         if let Some(s) = self
@@ -619,8 +658,25 @@ where
             s.pending = false;
             return Some(Action::CancelRecovery(Self::cancel_job(s)));
         }
+        if let Some(r) = self.releases.pop() {
+            return Some(Action::ReleaseFence(r));
+        }
         if let Some(a) = self.hooks.next(self.mode.is_active()) {
             return Some(a);
+        }
+        if self.available && self.fences_out() < self.cfg.max_concurrent() {
+            if let Some(s) = self
+                .recs
+                .iter_mut()
+                .find(|s| s.state == RecState::Fencing && s.pending)
+            {
+                s.pending = false;
+                return Some(Action::AcquireFence(FenceJob {
+                    rank: s.rank,
+                    attempt: s.attempt,
+                    number: u32::from(s.number),
+                }));
+            }
         }
         if let Some(s) = self
             .recs
@@ -633,6 +689,7 @@ where
                 attempt: s.attempt,
                 number: u32::from(s.number),
                 phase: s.machine.phase(),
+                fence: s.fence,
             }));
         }
         None
@@ -645,7 +702,9 @@ where
     }
 
     /// When `tick` should be called next, if anything is pending on time. Changes only
-    /// through the inputs (`handle_report`, `tick`, `phase_done`, `cancel_done`, `retry`).
+    /// through the inputs (`handle_report`, `tick`, `phase_done`, `cancel_done`, `retry`,
+    /// `fence_granted`, `fence_refused`, `set_available`). An attempt waiting for its fence
+    /// is named by its wait's deadline.
     /// While work was left undone for lack of outbox room
     /// ([`Coordinator::has_deferred_work`]) it is the latest `now` seen: drain `poll_event`,
     /// then `tick`.
@@ -682,7 +741,7 @@ where
         }
         for s in self.recs.iter() {
             match s.state {
-                RecState::Running => add(s.deadline),
+                RecState::Running | RecState::Fencing => add(s.deadline),
                 RecState::Cancelling if !s.escalated => add(s.deadline),
                 _ => {}
             }

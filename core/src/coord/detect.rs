@@ -7,10 +7,10 @@
 //! |---|---|
 //! | `streaks: [u16; 3]` | per [`Signal`] (barrier, ghost sync, heartbeat): failure reports since that signal's last success (saturating) |
 //! | `since: Instant` | HEALTHY/SUSPECTED: first failure of the current streak (all signals together); FAILED/RECOVERING: when it failed |
-//! | `deadline: Instant` | SUSPECTED: confirmation due; FAILED with `BACKOFF`: retry due |
+//! | `deadline: Instant` | SUSPECTED: confirmation due; FAILED with `BACKOFF` or `FENCE_HOLD`: retry due |
 //! | `hb: HeartbeatState` | the heartbeat detector's record |
 //! | `attempts: u8` | recovery attempts for the current failure |
-//! | `flags: u8` | `BACKOFF` (waiting for a retry), `EXHAUSTED` (escalated after the last retry) |
+//! | `flags: u8` | `BACKOFF` (waiting for a retry), `EXHAUSTED` (escalated after the last retry), `FENCE_HOLD` (waiting `fence_retry` after a refused fence), `ELSEWHERE` (refused as recovered by another process) |
 //!
 //! The three streak counters fill what was padding next to the single counter they replace:
 //! the slot stays 40 bytes.
@@ -49,6 +49,11 @@
 //! | FAILED / RECOVERING | any report | Ignore (recovery decides) |
 //! | ABSENT | any report, any tick | nothing (not a member; the coordinator answers `NotMember` before these rules) |
 //!
+//! With `Config::local_confirmation` off (a cluster, where an external authority confirms
+//! failures) no rule but `Crashed` confirms: the rule by count and the rule by time never
+//! fire, and a `Dead` heartbeat verdict only suspects (a SUSPECTED partition stays SUSPECTED
+//! until a success clears it or `Crashed` fails it).
+//!
 //! Stale reports (wrong incarnation) are filtered by the coordinator before these rules.
 //! Nothing here touches the partition table: the coordinator performs the transition the
 //! rule asks for, and only if the table grants it does it update the slot (`on_*`).
@@ -64,6 +69,12 @@ use crate::time::Instant;
 
 pub(crate) const BACKOFF: u8 = 1;
 pub(crate) const EXHAUSTED: u8 = 2;
+/// FAILED, its fence was refused (or the wait abandoned): decided and queued again at
+/// `deadline` (`fence_retry` later), like a retry that consumes none.
+pub(crate) const FENCE_HOLD: u8 = 4;
+/// FAILED, its fence was refused as `Recovered` (another process recovered it): not
+/// scheduled here again unless `retry` (or a membership change) says so.
+pub(crate) const ELSEWHERE: u8 = 8;
 
 /// The coordinator's state of one partition (see the module docs). Plain data; create with
 /// [`PartitionSlot::new`] (`const`), the coordinator resets it on construction.
@@ -198,7 +209,11 @@ impl PartitionSlot {
                 let by_count = cfg.reports_before_failure();
                 if health == Health::Healthy && total >= cfg.reports_before_suspicion() {
                     Detect::Suspect(cause_of(kind))
-                } else if health == Health::Suspected && by_count > 0 && total >= by_count {
+                } else if health == Health::Suspected
+                    && by_count > 0
+                    && total >= by_count
+                    && cfg.local_confirmation()
+                {
                     Detect::Confirm(cause_of(kind))
                 } else {
                     Detect::Nothing
@@ -245,16 +260,17 @@ impl PartitionSlot {
                 if self.consecutive_failures() == 0 && health == Health::Healthy {
                     self.since = now;
                 }
+                let local = cfg.local_confirmation();
                 match (to, health) {
-                    (Verdict::Dead, _) => return Detect::Confirm(Cause::HeartbeatTimeout),
-                    (Verdict::Suspect, Health::Healthy) => {
+                    (Verdict::Dead, _) if local => return Detect::Confirm(Cause::HeartbeatTimeout),
+                    (Verdict::Dead | Verdict::Suspect, Health::Healthy) => {
                         return Detect::Suspect(Cause::HeartbeatTimeout)
                     }
                     _ => {}
                 }
             }
         }
-        if health == Health::Suspected && now >= self.deadline {
+        if health == Health::Suspected && now >= self.deadline && cfg.local_confirmation() {
             return Detect::Confirm(Cause::ConfirmationTimeout);
         }
         Detect::Nothing
@@ -298,8 +314,8 @@ impl PartitionSlot {
             None
         };
         let own = match health {
-            Health::Suspected => Some(self.deadline),
-            Health::Failed if self.is_backing_off() => Some(self.deadline),
+            Health::Suspected if cfg.local_confirmation() => Some(self.deadline),
+            Health::Failed if self.flags & (BACKOFF | FENCE_HOLD) != 0 => Some(self.deadline),
             _ => None,
         };
         match (hb, own) {

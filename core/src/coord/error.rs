@@ -174,3 +174,83 @@ impl fmt::Display for CancelDoneError {
         })
     }
 }
+
+/// Why [`Coordinator::fence_granted`](super::Coordinator::fence_granted) or
+/// [`Coordinator::fence_refused`](super::Coordinator::fence_refused) refused an answer.
+/// Nothing changed.
+///
+/// **A refused grant is not used.** Whatever the adapter acquired for it (the cluster-wide
+/// lock and its token) must be released by the adapter, except in two cases that
+/// [`FenceError::must_release`] spells out: [`FenceError::OutboxFull`] (drain `poll_event`
+/// and answer again) and [`FenceError::AlreadyGranted`] naming the same token (a duplicate
+/// answer: that token is the running attempt's, released later through its
+/// [`Action::ReleaseFence`](super::Action::ReleaseFence)).
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FenceError {
+    /// `rank >= n`.
+    UnknownPartition,
+    /// The configuration is not fenced ([`Config::fenced`](super::Config::fenced)): no
+    /// attempt ever waits for a fence.
+    NotFenced,
+    /// A grant with token 0 (tokens are non-zero: 0 means "unfenced" in a `PhaseJob`).
+    ZeroToken,
+    /// No attempt of this partition with this id exists (it ended, was refused, or never
+    /// existed).
+    StaleAttempt,
+    /// The coordinator abandoned this attempt while it waited for its fence (the wait
+    /// reached its deadline, or coordination became unavailable; a
+    /// [`FenceRefused`](super::Event::FenceRefused) event said so). The grant came too late.
+    /// Remembered for the last `R` abandoned attempts; older ones read as `StaleAttempt`.
+    Abandoned,
+    /// The attempt's [`Action::AcquireFence`](super::Action::AcquireFence) was not handed
+    /// out yet: nobody could have asked for this fence.
+    NotRequested,
+    /// The attempt is not waiting for a fence any more: it was granted `token` already (a
+    /// second grant, or a refusal after the grant).
+    AlreadyGranted {
+        /// The token the attempt runs with.
+        token: u64,
+    },
+    /// Coordination is unavailable ([`Coordinator::set_available`](super::Coordinator::set_available)):
+    /// no attempt starts. The attempt is abandoned by the next step (a `FenceRefused` event
+    /// with [`Refusal::Unavailable`](super::Refusal::Unavailable)).
+    Unavailable,
+    /// The event outbox has no room for this step's events: drain `poll_event`, then answer
+    /// again (backpressure; nothing changed).
+    OutboxFull,
+}
+
+impl FenceError {
+    /// Whether the adapter must release the fence (lock) it holds for the refused grant of
+    /// `token`: `true` for every error except [`FenceError::OutboxFull`] (answer again) and
+    /// [`FenceError::AlreadyGranted`] with this very token (a duplicate grant: the attempt
+    /// runs with it and its release comes as an action).
+    pub const fn must_release(&self, token: u64) -> bool {
+        match self {
+            FenceError::OutboxFull => false,
+            FenceError::AlreadyGranted { token: t } => *t != token,
+            _ => true,
+        }
+    }
+}
+
+impl fmt::Display for FenceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FenceError::UnknownPartition => f.write_str("unknown partition"),
+            FenceError::NotFenced => f.write_str("the configuration is not fenced"),
+            FenceError::ZeroToken => f.write_str("fencing tokens are non-zero"),
+            FenceError::StaleAttempt => f.write_str("no such recovery attempt"),
+            FenceError::Abandoned => {
+                f.write_str("the attempt was abandoned while it waited for its fence")
+            }
+            FenceError::NotRequested => f.write_str("the fence was not asked for yet"),
+            FenceError::AlreadyGranted { token } => {
+                write!(f, "the attempt was already granted token {token}")
+            }
+            FenceError::Unavailable => f.write_str("coordination is unavailable"),
+            FenceError::OutboxFull => f.write_str("event outbox full: drain events first"),
+        }
+    }
+}

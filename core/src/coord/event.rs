@@ -33,6 +33,10 @@
 //! | escalate one unacknowledged cancel | `Escalated` = 1 |
 //! | acknowledge a cancel (`cancel_done`, late `phase_done`) | none |
 //! | `phase_done` | `PhaseChanged`, then R→H, `QuorumRestored`, `RecoveryFinished`, or R→F + 2 = 4 |
+//! | take a permit (fenced: the attempt asks for its fence) | none |
+//! | `fence_granted` | `FenceGranted`, then as a start from the queue = 5 |
+//! | `fence_refused`; a fence wait abandoned (timeout, coordination unavailable) | `FenceRefused` = 1 |
+//! | announce one availability change | `AvailabilityChanged` = 1 |
 //! | `join` / `leave` | the transition (→ HEALTHY / → ABSENT), `QuorumRestored`/`QuorumLost`, `MemberJoined`/`MemberLeft` = 3 |
 //!
 //! A step nested in a report, a scan step or `retry` (starting the attempts a new FAILED
@@ -44,6 +48,7 @@ use core::time::Duration;
 use crate::health::Health;
 use crate::time::Instant;
 
+use super::fence::Refusal;
 use super::phase::Phase;
 
 /// The most events one step of the coordinator emits (module docs, "The bound per step"):
@@ -235,6 +240,45 @@ pub struct Membership {
     pub time: Instant,
 }
 
+/// An attempt was granted its fence ([`Coordinator::fence_granted`](super::Coordinator::fence_granted)).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FenceGrant {
+    /// The partition.
+    pub rank: u32,
+    /// The attempt's id.
+    pub attempt: u32,
+    /// The fencing token (non-zero); every `PhaseJob` of the attempt carries it.
+    pub token: u64,
+    /// When.
+    pub time: Instant,
+}
+
+/// An attempt waiting for its fence ended without one: the embedder refused it
+/// ([`Coordinator::fence_refused`](super::Coordinator::fence_refused)), or the coordinator
+/// abandoned the wait ([`Refusal::TimedOut`]: the fence wait reached its deadline;
+/// [`Refusal::Unavailable`]: coordination became unavailable). No retry is consumed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FenceRefusal {
+    /// The partition.
+    pub rank: u32,
+    /// The attempt's id.
+    pub attempt: u32,
+    /// Why.
+    pub refusal: Refusal,
+    /// When.
+    pub time: Instant,
+}
+
+/// Coordination became available or unavailable
+/// ([`Coordinator::set_available`](super::Coordinator::set_available)).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AvailabilityChange {
+    /// The new state.
+    pub available: bool,
+    /// When (the `now` of the step that announced it).
+    pub time: Instant,
+}
+
 /// Something observers may want to know.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Event {
@@ -254,6 +298,12 @@ pub enum Event {
     RetryScheduled(Retry),
     /// See [`Finished`].
     RecoveryFinished(Finished),
+    /// See [`FenceGrant`].
+    FenceGranted(FenceGrant),
+    /// See [`FenceRefusal`].
+    FenceRefused(FenceRefusal),
+    /// See [`AvailabilityChange`].
+    AvailabilityChanged(AvailabilityChange),
     /// A partition joined (see [`Membership`]); follows its `StatusChanged` (→ HEALTHY,
     /// [`Cause::Joined`]).
     MemberJoined(Membership),
@@ -282,8 +332,12 @@ pub enum EventKind {
     RetryScheduled = 6,
     /// [`Event::RecoveryFinished`].
     RecoveryFinished = 7,
-    // 8..=10 are assigned to the fence branch (FenceGranted, FenceRefused,
-    // AvailabilityChanged).
+    /// [`Event::FenceGranted`].
+    FenceGranted = 8,
+    /// [`Event::FenceRefused`].
+    FenceRefused = 9,
+    /// [`Event::AvailabilityChanged`].
+    AvailabilityChanged = 10,
     /// [`Event::MemberJoined`].
     MemberJoined = 11,
     /// [`Event::MemberLeft`].
@@ -302,6 +356,9 @@ impl Event {
             Event::QuorumRestored(_) => EventKind::QuorumRestored,
             Event::RetryScheduled(_) => EventKind::RetryScheduled,
             Event::RecoveryFinished(_) => EventKind::RecoveryFinished,
+            Event::FenceGranted(_) => EventKind::FenceGranted,
+            Event::FenceRefused(_) => EventKind::FenceRefused,
+            Event::AvailabilityChanged(_) => EventKind::AvailabilityChanged,
             Event::MemberJoined(_) => EventKind::MemberJoined,
             Event::MemberLeft(_) => EventKind::MemberLeft,
         }
@@ -317,7 +374,9 @@ impl Event {
             Event::RetryScheduled(e) => Some(e.rank),
             Event::RecoveryFinished(e) => Some(e.rank),
             Event::MemberJoined(e) | Event::MemberLeft(e) => Some(e.rank),
-            Event::QuorumLost(_) | Event::QuorumRestored(_) => None,
+            Event::FenceGranted(e) => Some(e.rank),
+            Event::FenceRefused(e) => Some(e.rank),
+            Event::QuorumLost(_) | Event::QuorumRestored(_) | Event::AvailabilityChanged(_) => None,
         }
     }
 
@@ -330,6 +389,9 @@ impl Event {
             Event::Escalated(e) => e.time,
             Event::RetryScheduled(e) => e.time,
             Event::RecoveryFinished(e) => e.time,
+            Event::FenceGranted(e) => e.time,
+            Event::FenceRefused(e) => e.time,
+            Event::AvailabilityChanged(e) => e.time,
             Event::MemberJoined(e) | Event::MemberLeft(e) => e.time,
             Event::QuorumLost(e) | Event::QuorumRestored(e) => e.time,
         }

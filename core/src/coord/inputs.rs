@@ -14,7 +14,7 @@
 //! [`ScanCursor`], when room runs out; the next tick resumes there.
 
 use super::coordinator::{Coordinator, RecState, ScanCursor};
-use super::detect::{Detect, PartitionSlot, BACKOFF, EXHAUSTED};
+use super::detect::{Detect, PartitionSlot, BACKOFF, ELSEWHERE, EXHAUSTED, FENCE_HOLD};
 use super::event::Cause;
 use super::gate::OpGate;
 use super::pstats::PartitionStatsStorage;
@@ -215,7 +215,8 @@ where
             s.rank == rank
                 && matches!(
                     s.state,
-                    RecState::Waiting
+                    RecState::Fencing
+                        | RecState::Waiting
                         | RecState::Running
                         | RecState::Aborting
                         | RecState::Cancelling
@@ -228,10 +229,13 @@ where
         let Ok(p) = self.partition(rank) else {
             return false;
         };
-        if p.flags & EXHAUSTED != 0 || self.cancelling(rank).is_some() {
+        if p.flags & (EXHAUSTED | ELSEWHERE) != 0
+            || self.cancelling(rank).is_some()
+            || self.fencing(rank).is_some()
+        {
             return false;
         }
-        if p.flags & BACKOFF != 0 {
+        if p.flags & (BACKOFF | FENCE_HOLD) != 0 {
             return now >= p.deadline;
         }
         !(self.sched.queue().contains(rank) || self.recovery(rank).is_some())
@@ -244,7 +248,7 @@ where
             return;
         }
         if let Some(m) = self.part_mut(rank) {
-            m.flags &= !BACKOFF;
+            m.flags &= !(BACKOFF | FENCE_HOLD);
         }
         self.decide_and_admit(rank, now);
     }

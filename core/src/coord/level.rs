@@ -99,6 +99,11 @@ impl Alerts {
     pub const MANY_SUSPECTED: Alerts = Alerts(1 << 7);
     /// Average detection latency above `max_avg_detection`.
     pub const SLOW_DETECTION: Alerts = Alerts(1 << 8);
+    /// The embedder said coordination (the fencing service, e.g. etcd) is unavailable
+    /// ([`Coordinator::set_available`](super::Coordinator::set_available)): no attempt asks
+    /// for a fence or starts. Raised by the coordinator, not by [`alerts`]; clears when
+    /// coordination is available again.
+    pub const COORDINATION_UNAVAILABLE: Alerts = Alerts(1 << 9);
     /// An attempt abandoned at its recovery timeout has not been acknowledged within
     /// `Config::cancel_timeout` (the forest stays paused until it is). Raised by the
     /// coordinator, not by [`alerts`]; clears on the acknowledgement.

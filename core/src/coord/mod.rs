@@ -13,6 +13,9 @@
 //! 4. the counted [`RecoveryMode`]: the first recovery closes the shared operation gate
 //!    ([`OpGate`], the tracker) and pauses balancer and ghost sync (as [`Action`]s), the last
 //!    one resumes them;
+//!    With [`Config::fenced`] an attempt first asks for a fence (the cluster-wide lock and its
+//!    token, [`Action::AcquireFence`]) and starts only once granted (`fence.rs`); while the
+//!    embedder says coordination is unavailable, nothing starts;
 //! 5. the [`Phase`]s of each attempt, handed out as [`Action::RunPhase`] and confirmed with
 //!    `phase_done`; failures retry with [`backoff`] and escalate after the last retry;
 //! 6. [`Event`]s (pulled from a bounded outbox; backpressure, never dropped), [`Stats`] with latency
@@ -36,6 +39,7 @@ mod decision;
 mod detect;
 mod error;
 mod event;
+mod fence;
 mod gate;
 mod heartbeat;
 mod histogram;
@@ -53,18 +57,20 @@ mod sched;
 mod stats;
 mod teardown;
 
-pub use action::{Action, ActionKind, CancelJob, PhaseJob};
+pub use action::{Action, ActionKind, CancelJob, FenceJob, FenceRelease, PhaseJob};
 pub use backoff::{backoff, may_retry};
 pub use barrier::{Barrier, BarrierOutcome, ReportingBarrier};
 pub use config::{Config, ConfigBuilder, ConfigError, PauseTimeoutPolicy};
 pub use coordinator::{Coordinator, Storage, BYTES_PER_PARTITION};
 pub use decision::{decide, Decision};
 pub use detect::PartitionSlot;
-pub use error::{CancelDoneError, NewError, PhaseDoneError, RetryError};
+pub use error::{CancelDoneError, FenceError, NewError, PhaseDoneError, RetryError};
 pub use event::{
-    Cause, Escalation, EscalationReason, Event, EventKind, Finished, Membership, Outbox,
-    PhaseChange, QueueReason, Queued, QuorumChange, Retry, StatusChange, MAX_EVENTS_PER_STEP,
+    AvailabilityChange, Cause, Escalation, EscalationReason, Event, EventKind, FenceGrant,
+    FenceRefusal, Finished, Membership, Outbox, PhaseChange, QueueReason, Queued, QuorumChange,
+    Retry, StatusChange, MAX_EVENTS_PER_STEP,
 };
+pub use fence::Refusal;
 pub use gate::OpGate;
 #[cfg(feature = "phi-accrual")]
 pub use heartbeat::{phi_threshold, LN_10_NANOS};

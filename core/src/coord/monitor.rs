@@ -29,7 +29,8 @@
 //! | the four phase methods | a worker | phases of different partitions in parallel |
 //!
 //! Every method may be called from every callback without deadlocking on the monitor:
-//! [`report`](Monitor::report), the getters, [`subscribe`](Monitor::subscribe) and
+//! [`report`](Monitor::report), [`join`](Monitor::join), [`leave`](Monitor::leave), the
+//! getters, [`subscribe`](Monitor::subscribe) and
 //! [`is_running`](Monitor::is_running) take only short internal locks that are never held
 //! while embedder code runs or while a thread is joined; [`start`](Monitor::start) never
 //! waits; [`stop`](Monitor::stop), [`close_then`](Monitor::close_then) and dropping the last
@@ -106,6 +107,7 @@ use super::level::AlertThresholds;
 use super::level::{Alerts, HealthLevel};
 use super::lifecycle::{Lifecycle, RunId, StartError};
 use super::listener::{ListenerHandle, ListenerSet, SubscribeError, UnsubscribeError};
+use super::membership::MembershipError;
 use super::phase::Phase;
 use super::pstats::{PartitionStats, PartitionStatsError};
 use super::report::{Report, ReportError, ReportOutcome, ReportSink};
@@ -373,6 +375,8 @@ impl<R: Recovery, G: OpGate + Send + 'static, C: Clock + Send + Sync + 'static> 
                     lock(&self.jobs).push_back(j);
                     self.jobs_cv.notify_one();
                 }
+                // `new` refuses fenced configurations: these are never handed out here.
+                Action::AcquireFence(_) | Action::ReleaseFence(_) => {}
             }
         }
         Some(next.map_or(MAX_SLEEP, |t| {
@@ -490,6 +494,10 @@ where
     C: Clock + Send + Sync + 'static,
 {
     /// A stopped monitor over a new coordinator for `n` partitions (boxed storage).
+    ///
+    /// A fenced configuration ([`Config::fenced`]) is refused with
+    /// [`MonitorError::Coordinator`]`(`[`NewError::Config`]`)` naming the field `fenced`:
+    /// only a driver that talks to a fencing service can answer fences.
     pub fn new(
         config: Config,
         n: u32,
@@ -497,6 +505,11 @@ where
         recovery: R,
         clock: C,
     ) -> Result<Self, MonitorError> {
+        if config.fenced() {
+            return Err(MonitorError::Coordinator(NewError::Config(
+                ConfigError::FENCED_UNSUPPORTED,
+            )));
+        }
         let now = clock.now();
         let coord =
             BoxedCoordinator::new_boxed(config, n, gate, now).map_err(MonitorError::Coordinator)?;
@@ -639,6 +652,38 @@ where
         let r = self
             .shared
             .input(|c| c.retry(now, rank), |e| *e == RetryError::OutboxFull);
+        self.shared.notify();
+        r
+    }
+
+    /// Partition `rank` joins while the monitor runs (or is stopped): see
+    /// [`Coordinator::join`](super::Coordinator::join) (ABSENT → HEALTHY, or FAILED →
+    /// HEALTHY when recovered elsewhere; returns the new incarnation). Thread-safe: one
+    /// short lock of the coordinator, like [`report`](Monitor::report); may be called from
+    /// any thread and from every callback. The events (`StatusChanged`, quorum,
+    /// `MemberJoined`) reach the listeners through the dispatcher, which this call wakes.
+    /// Never [`MembershipError::OutboxFull`] (module docs, "Backpressure").
+    pub fn join(&self, rank: u32) -> Result<u32, MembershipError> {
+        let now = self.shared.clock.now();
+        let r = self
+            .shared
+            .input(|c| c.join(now, rank), |e| *e == MembershipError::OutboxFull);
+        self.shared.notify();
+        r
+    }
+
+    /// Partition `rank` leaves while the monitor runs (or is stopped): see
+    /// [`Coordinator::leave`](super::Coordinator::leave) (a graceful leave is not a failure;
+    /// a FAILED partition is decommissioned). Thread-safe, as [`join`](Monitor::join). A
+    /// partition whose recovery is running (a phase in a worker) is refused with
+    /// [`MembershipError::Recovering`]: leave it once the attempt ends. Never
+    /// [`MembershipError::OutboxFull`].
+    pub fn leave(&self, rank: u32) -> Result<(), MembershipError> {
+        let now = self.shared.clock.now();
+        let r = self.shared.input(
+            |c| c.leave(now, rank),
+            |e| *e == MembershipError::OutboxFull,
+        );
         self.shared.notify();
         r
     }

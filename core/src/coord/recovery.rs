@@ -5,6 +5,8 @@
 //!
 //! ```text
 //!  FAILED ─decide─► queue ─promote (lock permit, FAILED→RECOVERING)─► Waiting
+//!  (fenced: queue ─promote (lock permit)─► Fencing ─fence_granted (FAILED→RECOVERING)─► Waiting;
+//!   Fencing ─fence_refused / wait abandoned─► slot freed, partition held `fence_retry`; fence.rs)
 //!  Waiting ─recovery mode entered (first: gate closed + quiescent)─► Running(Detecting)
 //!  Running(p) ─phase_done(p, ok)─► Running(next p) … ─Validating ok─► success: RECOVERING→HEALTHY
 //!  Running(p) ─phase_done(p, !ok)─► failure: RECOVERING→FAILED, retry with backoff or escalate
@@ -18,6 +20,7 @@
 //!
 //! | slot state | lock permit | recovery-mode count | partition | waits for |
 //! |---|---|---|---|---|
+//! | Fencing | held | no | FAILED, not queued | `fence_granted` / `fence_refused` (abandoned at its deadline) |
 //! | Waiting | held | not yet | RECOVERING | the pause (deadline + quiescence poll) |
 //! | Running | held | held | RECOVERING | `phase_done` (recovery timeout) |
 //! | Aborting | held | no | RECOVERING | the next step of the same input |
@@ -41,7 +44,9 @@
 //! bring its partition back).
 //!
 //! Every failure releases the lock permit (an abandoned attempt: when acknowledged); every
-//! attempt that entered recovery mode leaves it exactly once. Exits are deferred to the end
+//! attempt that entered recovery mode leaves it exactly once; every attempt granted a fence
+//! queues its one `ReleaseFence` when its slot is vacated (`vacate`: the same place its
+//! permit is given back). Exits are deferred to the end
 //! of the input (`drive`): the queue is promoted first, so a recovery that starts as another
 //! finishes joins the running mode instead of resuming and re-pausing the forest.
 //!
@@ -65,12 +70,12 @@
 //! next pause: no attempt starts from the queue during the hold, not even later in the same
 //! input (with `pause_timeout = 0` one input makes at most one pause attempt).
 
-use super::action::CancelJob;
+use super::action::{CancelJob, FenceRelease};
 use super::backoff::{backoff, may_retry};
 use super::config::PauseTimeoutPolicy;
 use super::coordinator::{Coordinator, Pause, RecSlot, RecState};
 use super::decision::{decide, Decision};
-use super::detect::{PartitionSlot, BACKOFF, EXHAUSTED};
+use super::detect::{PartitionSlot, BACKOFF, ELSEWHERE, EXHAUSTED, FENCE_HOLD};
 use super::error::{CancelDoneError, PhaseDoneError, RetryError};
 use super::event::{
     Cause, Escalation, EscalationReason, Event, Finished, PhaseChange, QueueReason, Queued, Retry,
@@ -222,13 +227,7 @@ where
         let Some(s) = self.recs.get(idx).copied() else {
             return;
         };
-        let _ = self.sched.release(s.permit);
-        if s.joined {
-            self.pending_exits += 1;
-        }
-        if let Some(slot) = self.recs.get_mut(idx) {
-            *slot = RecSlot::FREE;
-        }
+        self.vacate(idx);
         // Its backoff deadline was kept out of `poll_timeout` while cancelling.
         let due = self
             .partition(s.rank)
@@ -260,7 +259,7 @@ where
             return Err(RetryError::Cancelling);
         }
         match self.partition(rank) {
-            Ok(p) if p.flags & EXHAUSTED != 0 => {}
+            Ok(p) if p.flags & (EXHAUSTED | ELSEWHERE) != 0 => {}
             Ok(_) => return Err(RetryError::AlreadyScheduled),
             Err(_) => return Err(RetryError::UnknownPartition),
         }
@@ -269,6 +268,11 @@ where
         }
         let now = self.advance(now);
         match self.part_mut(rank) {
+            Some(p) if p.flags & ELSEWHERE != 0 && p.flags & EXHAUSTED == 0 => {
+                // Refused as recovered elsewhere, and the embedder wants it recovered here
+                // after all: its attempts go on counting (none was given up).
+                p.flags &= !ELSEWHERE;
+            }
             Some(p) if p.flags & EXHAUSTED != 0 => {
                 p.flags &= !EXHAUSTED;
                 // The retry numbers its attempts from 1 again: the given-up ones leave the
@@ -309,6 +313,9 @@ where
 
     /// The steps of `drive`; `false` when one lacked room.
     fn drive_steps(&mut self, now: Instant) -> bool {
+        if !self.fence_steps(now) {
+            return false;
+        }
         if matches!(self.pause, Pause::Pausing { .. }) {
             if !self.room(0) {
                 return false;
@@ -403,6 +410,10 @@ where
         reserve: usize,
     ) -> Result<Option<AcquireError>, ()> {
         loop {
+            // Coordination unavailable: no attempt starts (or asks for a fence).
+            if !self.available {
+                return Ok(None);
+            }
             // Checked before every start: a start whose pause times out sets a new hold.
             match self.hold_until {
                 Some(t) if now < t => return Ok(None),
@@ -429,6 +440,9 @@ where
         }
     }
 
+    /// A permit was taken for `token.rank`: fill a recovery slot. Fenced: the slot waits
+    /// for its fence (Fencing, the `AcquireFence` pending, the partition still FAILED);
+    /// otherwise the attempt is launched at once.
     fn start_attempt(&mut self, token: PermitToken, now: Instant) {
         let rank = token.rank;
         let Some(idx) = self.recs.iter().position(|s| s.state == RecState::Free) else {
@@ -436,37 +450,58 @@ where
             let _ = self.sched.admit(rank);
             return;
         };
-        if !self.transit(
-            rank,
-            Health::Failed,
-            Health::Recovering,
-            Cause::RecoveryStarted,
-            now,
-        ) {
-            let _ = self.sched.release(token);
-            return;
-        }
         let number = match self.part_mut(rank) {
             Some(p) => {
-                p.attempts = p.attempts.saturating_add(1);
-                p.flags &= !BACKOFF;
-                p.attempts
+                p.flags &= !(BACKOFF | FENCE_HOLD);
+                p.attempts.saturating_add(1)
             }
             None => 1,
         };
         let attempt = self.next_attempt;
         self.next_attempt = self.next_attempt.wrapping_add(1).max(1);
-        self.counters.on_attempt();
-        self.pstat(rank, |p| p.on_attempt());
+        let deadline = self.fence_deadline(now);
         if let Some(s) = self.recs.get_mut(idx) {
             *s = RecSlot {
-                state: RecState::Waiting,
+                state: RecState::Fencing,
                 rank,
                 attempt,
                 number,
                 permit: token,
+                pending: true,
+                deadline,
                 ..RecSlot::FREE
             };
+        }
+        if !self.cfg.fenced() {
+            self.launch(idx, now);
+        }
+    }
+
+    /// Launch the attempt in slot `idx` (Fencing; granted when fenced): FAILED→RECOVERING,
+    /// its number and statistics, then recovery mode. A refused transition vacates the slot.
+    pub(crate) fn launch(&mut self, idx: usize, now: Instant) {
+        let Some(s) = self.recs.get(idx).copied() else {
+            return;
+        };
+        if !self.transit(
+            s.rank,
+            Health::Failed,
+            Health::Recovering,
+            Cause::RecoveryStarted,
+            now,
+        ) {
+            self.vacate(idx);
+            return;
+        }
+        if let Some(p) = self.part_mut(s.rank) {
+            p.attempts = s.number;
+        }
+        self.counters.on_attempt();
+        self.pstat(s.rank, |p| p.on_attempt());
+        if let Some(slot) = self.recs.get_mut(idx) {
+            slot.state = RecState::Waiting;
+            slot.pending = false;
+            slot.deadline = Instant::ZERO;
         }
         self.enter_mode(idx, now);
     }
@@ -599,13 +634,16 @@ where
             let due = s.deadline != Instant::MAX && s.deadline <= now;
             let expire = s.state == RecState::Running && due;
             let escalate = s.state == RecState::Cancelling && !s.escalated && due;
-            if !(expire || escalate) {
+            let unfenced = s.state == RecState::Fencing && due;
+            if !(expire || escalate || unfenced) {
                 continue;
             }
             if !self.room(0) {
                 return false;
             }
-            if expire {
+            if unfenced {
+                self.end_fencing(idx, now, super::fence::Refusal::TimedOut, true);
+            } else if expire {
                 self.fail_attempt(idx, now, Cause::RecoveryTimedOut);
             } else {
                 if let Some(slot) = self.recs.get_mut(idx) {
@@ -746,9 +784,32 @@ where
             }
             return;
         }
+        self.vacate(idx);
+    }
+
+    /// Free slot `idx` for good: give back its permit, note its mode exit (performed at the
+    /// end of the input), queue the `ReleaseFence` of a granted fence (`completed` when the
+    /// attempt completed), free the slot. The one place a slot holding a permit becomes
+    /// Free (besides dropping the coordinator), so each granted fence is released once.
+    pub(crate) fn vacate(&mut self, idx: usize) {
+        let Some(s) = self.recs.get(idx).copied() else {
+            return;
+        };
+        if s.state == RecState::Free {
+            return;
+        }
         let _ = self.sched.release(s.permit);
         if s.joined {
             self.pending_exits += 1;
+        }
+        if s.fence != 0 {
+            let completed = s.state == RecState::Running && s.machine.phase() == Phase::Complete;
+            self.queue_release(FenceRelease {
+                rank: s.rank,
+                attempt: s.attempt,
+                token: s.fence,
+                completed,
+            });
         }
         if let Some(slot) = self.recs.get_mut(idx) {
             *slot = RecSlot::FREE;

@@ -114,6 +114,8 @@ impl Sim {
                     self.jobs.retain(|(_, j)| j.attempt != cj.attempt);
                     self.cancelled.push(cj);
                 }
+                // Fenced configurations only (recorded in `actions`; coord_fence.rs answers them).
+                Action::AcquireFence(_) | Action::ReleaseFence(_) => {}
             }
         }
         while let Some(e) = self.c.poll_event() {

@@ -128,6 +128,14 @@ pub struct Coverage {
     pub heartbeat_runs: u64,
     pub heartbeat_suspicions: u64,
     pub no_timeout_recoveries: u64,
+    /// Runtime membership (issue 8, `sim/members.rs`).
+    pub joins: u64,
+    pub leaves: u64,
+    pub decommissions: u64,
+    pub recovered_elsewhere: u64,
+    pub refused_membership: u64,
+    pub not_member_reports: u64,
+    pub quorum_by_membership: u64,
 }
 
 impl Coverage {
@@ -162,7 +170,14 @@ impl Coverage {
             driver_stops,
             heartbeat_runs,
             heartbeat_suspicions,
-            no_timeout_recoveries
+            no_timeout_recoveries,
+            joins,
+            leaves,
+            decommissions,
+            recovered_elsewhere,
+            refused_membership,
+            not_member_reports,
+            quorum_by_membership
         );
     }
 }

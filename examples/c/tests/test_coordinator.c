@@ -543,9 +543,12 @@ TEST(enum_names) {
     CHECK(strcmp(ftf_level_name(FTF_LEVEL_QUORUM_LOST), "QUORUM_LOST") == 0);
     CHECK(strcmp(ftf_level_name(4), "UNKNOWN") == 0);
     CHECK(strcmp(ftf_event_kind_name(FTF_EVENT_RECOVERY_FINISHED), "RECOVERY_FINISHED") == 0);
-    CHECK(strcmp(ftf_event_kind_name(8), "UNKNOWN") == 0);
+    CHECK(strcmp(ftf_event_kind_name(8), "FENCE_GRANTED") == 0);
+    CHECK(strcmp(ftf_event_kind_name(10), "AVAILABILITY_CHANGED") == 0);
+    CHECK(strcmp(ftf_event_kind_name(1000), "UNKNOWN") == 0);
     CHECK(strcmp(ftf_cause_name(FTF_CAUSE_CONFIRMATION_TIMEOUT), "CONFIRMATION_TIMEOUT") == 0);
-    CHECK(strcmp(ftf_cause_name(15), "UNKNOWN") == 0);
+    CHECK(strcmp(ftf_cause_name(FTF_CAUSE_LEFT), "LEFT") == 0);
+    CHECK(strcmp(ftf_cause_name(17), "UNKNOWN") == 0);
 }
 
 int main(void) {

@@ -25,7 +25,7 @@ TEST(table_transitions_and_quorum) {
                                             FTF_INCARNATION_ANY, &tr), FTF_UNKNOWN_PARTITION);
     CHECK_RC(ftf_partition_table_transition(t, 0, 17, FTF_HEALTH_FAILED, FTF_INCARNATION_ANY, &tr),
              FTF_UNKNOWN_ENUM);
-    CHECK_RC(ftf_partition_table_transition(t, 0, FTF_HEALTH_ANY, 4, FTF_INCARNATION_ANY, &tr),
+    CHECK_RC(ftf_partition_table_transition(t, 0, FTF_HEALTH_ANY, 5, FTF_INCARNATION_ANY, &tr),
              FTF_UNKNOWN_ENUM);
     CHECK_RC(ftf_partition_table_transition(t, 0, FTF_HEALTH_ANY, FTF_HEALTH_FAILED, 0, NULL),
              FTF_NULL_PARAMETER);

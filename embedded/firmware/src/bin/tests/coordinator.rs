@@ -174,6 +174,9 @@ impl Embedder {
                     self.phases += 1;
                 }
                 Action::CancelRecovery(_) => ensure!(false, "no attempt times out here"),
+                Action::AcquireFence(_) | Action::ReleaseFence(_) => {
+                    ensure!(false, "the configuration is not fenced")
+                }
             }
         }
         while let Some(e) = c.poll_event() {
