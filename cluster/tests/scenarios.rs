@@ -87,7 +87,9 @@ fn fixture_etcd_cluster_kill_restart_compact_proxy() {
                 "etcd pid {pid} survived the fixture's drop"
             );
         }
-        assert!(!dir.exists(), "temp dir {} left behind", dir.display());
+        if std::env::var_os("FTF_KEEP_TMP").is_none() {
+            assert!(!dir.exists(), "temp dir {} left behind", dir.display());
+        }
     });
 }
 
@@ -214,30 +216,39 @@ fn s04_sigstop_recoverer_past_ttl() {
     with_watchdog("s04_sigstop_recoverer_past_ttl", 90, || {
         let mut w = World::new("s04", 3);
         // Long phases so that the stop lands in the middle of the recovery.
-        w.spawn_ring(4, |o| o.phase_ms = 1500);
+        // Five nodes: with one killed and one stopped, 3 of 5 are healthy (quorum).
+        w.spawn_ring(5, |o| o.phase_ms = 1500);
         w.wait_all_running(secs(20));
-        w.nodes[3].kill9();
+        w.nodes[4].kill9();
         let g = w
-            .wait_any(secs(20), |l| l["event"] == "lock_granted" && l["rank"] == 3)
-            .expect("a lock for rank 3");
+            .wait_any(secs(20), |l| l["event"] == "lock_granted" && l["rank"] == 4)
+            .expect("a lock for rank 4");
         let holder = g["proc"].as_str().unwrap().to_string();
         let old_token = g["token"].as_u64().unwrap();
         let hi = w.nodes.iter().position(|n| n.proc == holder).unwrap();
+        // Stop it mid-phase: once it has made a recovery write with its token.
+        w.nodes[hi]
+            .wait_for(secs(20), |l| {
+                l["event"] == "node_write"
+                    && l["kind"] == "recovery"
+                    && l["token"].as_u64() == Some(old_token)
+            })
+            .expect("the holder never wrote with its token");
         w.nodes[hi].sig("STOP");
         // Another node takes over with a larger token while the holder sleeps.
         let taken = w.wait_any(secs(30), |l| {
-            l["event"] == "lock_granted" && l["rank"] == 3 && l["token"].as_u64() > Some(old_token)
+            l["event"] == "lock_granted" && l["rank"] == 4 && l["token"].as_u64() > Some(old_token)
         });
         let cont_ts = support::node::now_ms();
         w.nodes[hi].sig("CONT");
         assert!(
             taken.is_some(),
-            "nobody took over rank 3 from the stopped {holder}"
+            "nobody took over rank 4 from the stopped {holder}"
         );
         let fin = w.wait_any(secs(30), |l| {
-            l["event"] == "recovery_finished" && l["rank"] == 3 && l["proc"] != holder.as_str()
+            l["event"] == "recovery_finished" && l["rank"] == 4 && l["proc"] != holder.as_str()
         });
-        assert!(fin.is_some(), "rank 3 not recovered by another node");
+        assert!(fin.is_some(), "rank 4 not recovered by another node");
         std::thread::sleep(Duration::from_millis(1500));
         w.quit_all();
         let late: Vec<_> = w.nodes[hi]
@@ -493,6 +504,39 @@ fn s10_node_dies_during_pause() {
                 format!("--killed={k4}@{ts4}"),
                 format!("--killed={kv}@{tsv}"),
             ],
+        );
+    });
+}
+
+/// The proxy's cut mode really partitions: a watch through it sees nothing after the cut.
+#[test]
+fn fixture_proxy_cut_stops_a_watch() {
+    require_etcd!();
+    with_watchdog("fixture_proxy_cut", 30, || {
+        let c = EtcdCluster::start(1).expect("start");
+        let p = Proxy::start(&c.members[0].endpoint()).expect("proxy");
+        let w = std::process::Command::new("etcdctl")
+            .args(["--endpoints", &p.endpoint(), "watch", "k"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("etcdctl watch");
+        let pid = w.id();
+        support::node::register(pid);
+        std::thread::sleep(Duration::from_millis(500));
+        c.etcdctl(&["put", "k", "before"]).expect("put");
+        std::thread::sleep(Duration::from_millis(300));
+        p.set_mode(Mode::Cut);
+        let bytes = p.bytes();
+        c.etcdctl(&["put", "k", "after"]).expect("put");
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(p.bytes(), bytes, "bytes moved through a cut proxy");
+        support::etcd::signal(pid, "KILL").expect("kill watch");
+        let out = w.wait_with_output().expect("watch output");
+        support::node::unregister(pid);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("before") && !text.contains("after"),
+            "watch saw: {text}"
         );
     });
 }

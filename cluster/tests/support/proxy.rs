@@ -77,6 +77,12 @@ impl Proxy {
         self.shared
             .blackhole
             .store(mode == Mode::Blackhole, Ordering::SeqCst);
+        self.shared.cut.store(mode == Mode::Cut, Ordering::SeqCst);
+        if mode == Mode::Cut {
+            for c in self.shared.conns.lock().unwrap().drain(..) {
+                let _ = c.shutdown(Shutdown::Both);
+            }
+        }
     }
 
     /// Bytes forwarded (node → etcd, etcd → node) so far.

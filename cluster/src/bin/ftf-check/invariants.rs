@@ -427,6 +427,7 @@ pub fn check(h: &History, logs: &Logs, x: &Expect) -> Report {
 }
 
 fn detection(logs: &Logs, x: &Expect, r: &mut Report) {
+    let before = r.detection_ms.len();
     for (proc, kill_ts) in &x.killed {
         // ranks the killed process held: its last Registered per rank
         let ranks: BTreeSet<String> = logs
@@ -450,11 +451,10 @@ fn detection(logs: &Logs, x: &Expect, r: &mut Report) {
             if x.killed.iter().any(|(p, _)| p == me) {
                 continue;
             }
-            if lines
-                .iter()
-                .any(|l| l.event == "lease_lost" || l.event == "self_fenced")
-            {
-                continue; // not a survivor
+            // Not a survivor: it lost its own lease (a transient self-fence that ended with
+            // `unfenced` does not count: the process lived on as a member).
+            if lines.iter().any(|l| l.event == "lease_lost") {
+                continue;
             }
             for rank in &ranks {
                 let seen = lines.iter().find(|l| {
@@ -479,6 +479,10 @@ fn detection(logs: &Logs, x: &Expect, r: &mut Report) {
                 }
             }
         }
+    }
+    if !x.killed.is_empty() && r.detection_ms.len() == before {
+        r.violations
+            .push("detection budget given but no survivor's detection could be measured".into());
     }
 }
 

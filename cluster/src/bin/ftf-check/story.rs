@@ -69,7 +69,9 @@ fn describe(l: &Line) -> Option<String> {
             f("token")
         ),
         "resumed" => format!("RESUMED after rank {} (token {})", f("rank"), f("token")),
-        "write_accepted" | "node_stats" => return None,
+        "write_accepted" | "node_write" | "node_phase" | "node_balancer" | "node_stats" => {
+            return None
+        }
         other => {
             let mut o = l.raw.clone();
             if let Some(m) = o.as_object_mut() {

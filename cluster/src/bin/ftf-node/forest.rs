@@ -89,14 +89,44 @@ impl ToyForest {
         }
     }
 
+    /// One fenced recovery write. etcd being briefly unavailable (a member down, a leader
+    /// change) is retried for up to `TRANSIENT_RETRIES` x 50 ms, each try with a fresh seq
+    /// (an ambiguous try may have been applied); a stale fence or a self-fence ends the
+    /// phase at once.
     fn recovery_write(&self, io: &PhaseIo, count: u64) -> Result<(), ()> {
         let (rank, token) = (io.rank(), io.token());
-        let seq = self.next_seq();
-        let r = io.put(rank, value(rank, token, seq, &self.proc, "recovery", count));
-        self.log_write(rank, token, seq, "recovery", &r);
-        r.map(|_| ()).map_err(|_| ())
+        for _ in 0..TRANSIENT_RETRIES {
+            let seq = self.next_seq();
+            let r = io.put(rank, value(rank, token, seq, &self.proc, "recovery", count));
+            self.log_write(rank, token, seq, "recovery", &r);
+            match r {
+                Ok(_) => return Ok(()),
+                Err(WriteError::Unavailable { .. }) => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(_) => return Err(()),
+            }
+        }
+        Err(())
+    }
+
+    /// The dead rank's data (linearizable read), retried like a write.
+    fn read(&self, io: &PhaseIo) -> Result<Option<Vec<u8>>, ()> {
+        for _ in 0..TRANSIENT_RETRIES {
+            match io.get(io.rank()) {
+                Ok(v) => return Ok(v),
+                Err(WriteError::Unavailable { .. }) => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(_) => return Err(()),
+            }
+        }
+        Err(())
     }
 }
+
+/// Tries of a phase write or read while etcd is unavailable (50 ms apart).
+const TRANSIENT_RETRIES: u32 = 20;
 
 /// A store value: `{"rank","token","seq","proc","kind","count"}`.
 pub fn value(rank: u32, token: u64, seq: u64, proc: &str, kind: &str, count: u64) -> Vec<u8> {
@@ -120,8 +150,7 @@ impl ForestHooks for ToyForest {
             "node_phase",
             json!({"rank": rank, "token": io.token(), "phase": format!("{:?}", job.phase)}),
         );
-        // The dead rank's data (linearizable read).
-        let data = io.get(rank).map_err(|_| ())?;
+        let data = self.read(io)?;
         let count = data.as_deref().map(count_of).unwrap_or(0);
         match job.phase {
             // REDISTRIBUTING copies the dead rank's store under our token; the other phases
