@@ -503,6 +503,7 @@ fn s10_node_dies_during_pause() {
             &[
                 format!("--killed={k4}@{ts4}"),
                 format!("--killed={kv}@{tsv}"),
+                format!("--budget-ms={BUDGET_MS}"),
             ],
         );
     });
