@@ -14,7 +14,7 @@ use ftforest_cluster::{ForestHooks, PhaseIo, WriteError};
 use ftforest_core::coord::{Phase, PhaseJob};
 use serde_json::json;
 
-use crate::out::emit;
+use crate::out::{emit, now_ms};
 
 /// The per-process toy forest (see the module docs).
 pub struct ToyForest {
@@ -62,27 +62,30 @@ impl ToyForest {
         value(rank, token, seq, &self.proc, "owner", *count)
     }
 
-    /// Logs the outcome of one fenced write (`node_write`).
+    /// Logs the outcome of one fenced write (`node_write`); `sent_ms` is when it was issued
+    /// (the line's `ts_ms` is when the outcome arrived).
     pub fn log_write(
         &self,
-        rank: u32,
-        token: u64,
-        seq: u64,
+        w: (u32, u64, u64),
         kind: &str,
+        sent_ms: u64,
         r: &Result<u64, WriteError>,
     ) {
+        let (rank, token, seq) = w;
         match r {
             Ok(rev) => emit(
                 &self.proc,
                 "node_write",
-                json!({"rank": rank, "token": token, "seq": seq, "kind": kind, "ok": true, "revision": rev}),
+                json!({"rank": rank, "token": token, "seq": seq, "kind": kind, "sent_ms": sent_ms,
+                       "ok": true, "revision": rev}),
             ),
             // An ambiguous outcome (timeout, reset) may have been applied: say so, the
             // checker then looks the write up in etcd's history instead of assuming.
             Err(e) => emit(
                 &self.proc,
                 "node_write",
-                json!({"rank": rank, "token": token, "seq": seq, "kind": kind, "ok": false,
+                json!({"rank": rank, "token": token, "seq": seq, "kind": kind, "sent_ms": sent_ms,
+                       "ok": false,
                        "ambiguous": matches!(e, WriteError::Unavailable { ambiguous: true }),
                        "error": format!("{e:?}")}),
             ),
@@ -97,8 +100,9 @@ impl ToyForest {
         let (rank, token) = (io.rank(), io.token());
         for _ in 0..TRANSIENT_RETRIES {
             let seq = self.next_seq();
+            let sent = now_ms();
             let r = io.put(rank, value(rank, token, seq, &self.proc, "recovery", count));
-            self.log_write(rank, token, seq, "recovery", &r);
+            self.log_write((rank, token, seq), "recovery", sent, &r);
             match r {
                 Ok(_) => return Ok(()),
                 Err(WriteError::Unavailable { .. }) => {

@@ -119,9 +119,10 @@ async fn workload(member: Arc<Member>, forest: Arc<ToyForest>, interval: Duratio
             };
             let seq = forest.next_seq();
             let v = forest.owner_value(rank, inc, seq);
+            let sent = out::now_ms();
             let r = member.fenced_put(rank, v).await;
             let _ = tracker.end_token(op);
-            forest.log_write(rank, inc, seq, "owner", &r);
+            forest.log_write((rank, inc, seq), "owner", sent, &r);
         }
     }
 }
