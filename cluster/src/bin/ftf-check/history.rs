@@ -76,7 +76,17 @@ impl History {
         prefix: &str,
     ) -> Result<(), String> {
         let from = self.last_rev() + 1;
-        let more = fetch(endpoints, prefix, from).await?;
+        let mut more = fetch(endpoints, prefix, from).await;
+        for _ in 0..4 {
+            match &more {
+                Err(e) if !e.contains("compacted") => {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    more = fetch(endpoints, prefix, from).await;
+                }
+                _ => break,
+            }
+        }
+        let more = more?;
         self.events.extend(more);
         self.normalise();
         Ok(())
@@ -128,20 +138,23 @@ pub async fn fetch(
     from: i64,
 ) -> Result<Vec<HistEvent>, String> {
     let mut client = connect(endpoints).await?;
-    let now = client
-        .get(
-            prefix,
-            Some(
-                etcd_client::GetOptions::new()
-                    .with_prefix()
-                    .with_count_only(),
-            ),
-        )
-        .await
-        .map_err(|e| format!("get {prefix}: {e}"))?
-        .header()
-        .map(|h| h.revision())
-        .unwrap_or(0);
+    // etcd-client keeps balancing onto a dead endpoint: retry a failed request a few times.
+    let mut now = None;
+    let mut last_err = String::new();
+    for _ in 0..10 {
+        let opts = etcd_client::GetOptions::new().with_prefix().with_count_only();
+        match client.get(prefix, Some(opts)).await {
+            Ok(r) => {
+                now = Some(r.header().map(|h| h.revision()).unwrap_or(0));
+                break;
+            }
+            Err(e) => {
+                last_err = format!("get {prefix}: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    let now = now.ok_or(last_err)?;
     let mut out = Vec::new();
     if from > now {
         return Ok(out);
