@@ -387,18 +387,21 @@ fn s07_compaction_while_watch_cut() {
     with_watchdog("s07_compaction_while_watch_cut", 90, || {
         let mut w = World::new("s07", 3);
         let proxy = Proxy::start(&w.etcd.members[0].endpoint()).expect("proxy");
-        let mut o = NodeOpts::new("n0", &[0], 4);
-        o.ttl_ms = 4000;
-        w.spawn_at(&proxy.endpoint(), &o);
+        // n1..n3 first, then n0 behind the proxy: its first list already holds rank 3.
         for r in 1..4u32 {
             let mut o = NodeOpts::new(&format!("n{r}"), &[r], 4);
             o.ttl_ms = 4000;
             w.spawn(&o);
         }
         w.wait_all_running(secs(20));
+        let mut o = NodeOpts::new("n0", &[0], 4);
+        o.ttl_ms = 4000;
+        w.spawn_at(&proxy.endpoint(), &o);
+        w.wait_all_running(secs(20));
+        std::thread::sleep(Duration::from_millis(300));
         proxy.set_mode(Mode::Cut);
-        w.nodes[3].kill9();
-        // Expire n3 at once: revoke its process lease (as etcd would after the TTL).
+        w.nodes[2].kill9(); // n3
+                            // Expire n3 at once: revoke its process lease (as etcd would after the TTL).
         let lease = w
             .etcd
             .etcdctl(&["get", &format!("{}procs/n3", w.prefix), "-w", "json"])
@@ -414,8 +417,8 @@ fn s07_compaction_while_watch_cut() {
         std::thread::sleep(Duration::from_millis(300));
         let crev = w.etcd.compact().expect("compact");
         proxy.set_mode(Mode::Forward);
-        let seen = w.nodes[0].wait_for(secs(20), |l| l["event"] == "failed" && l["rank"] == 3);
-        let relisted = w.nodes[0].events("relisted");
+        let seen = w.nodes[3].wait_for(secs(20), |l| l["event"] == "failed" && l["rank"] == 3);
+        let relisted = w.nodes[3].events("relisted"); // n0
         assert!(seen.is_some(), "n0 never saw rank 3 fail after the cut");
         assert!(
             !relisted.is_empty(),

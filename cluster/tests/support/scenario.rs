@@ -168,15 +168,9 @@ impl World {
             .collect();
         let running = running.join(",");
         let mut cmd = Command::new(bin("ftf-check"));
-        cmd.args([
-            "check",
-            "--endpoints",
-            &running,
-            "--prefix",
-            &self.prefix,
-        ])
-        .arg("--k")
-        .arg(k.to_string());
+        cmd.args(["check", "--endpoints", &running, "--prefix", &self.prefix])
+            .arg("--k")
+            .arg(k.to_string());
         if let Some(r) = &self.recorder {
             // Give the recorder a moment to write the last events it received.
             thread::sleep(Duration::from_millis(300));
