@@ -85,7 +85,8 @@ fn describe(l: &Line) -> Option<String> {
 }
 
 /// Prints every interesting line of every log, merged by time, relative to `t0_ms`
-/// (the earliest line when 0).
+/// (the earliest line when 0). With a `t0_ms`, lines before it are left out except the
+/// registrations (the cluster as it was when the fault was injected).
 pub fn print(logs: &Logs, t0_ms: u64) {
     let mut all: Vec<&Line> = logs.files.iter().flat_map(|(_, ls)| ls.iter()).collect();
     all.sort_by_key(|l| l.ts_ms);
@@ -95,6 +96,9 @@ pub fn print(logs: &Logs, t0_ms: u64) {
         all.first().map(|l| l.ts_ms).unwrap_or(0)
     };
     for l in all {
+        if t0_ms > 0 && l.ts_ms < t0_ms && l.event != "registered" {
+            continue;
+        }
         if let Some(d) = describe(l) {
             let t = l.ts_ms as i64 - t0 as i64;
             println!("{:>+8} ms  {:<8} {d}", t, l.proc);
