@@ -142,7 +142,9 @@ pub async fn fetch(
     let mut now = None;
     let mut last_err = String::new();
     for _ in 0..10 {
-        let opts = etcd_client::GetOptions::new().with_prefix().with_count_only();
+        let opts = etcd_client::GetOptions::new()
+            .with_prefix()
+            .with_count_only();
         match client.get(prefix, Some(opts)).await {
             Ok(r) => {
                 now = Some(r.header().map(|h| h.revision()).unwrap_or(0));
