@@ -102,10 +102,7 @@ fn s01_kill9_node() {
         w.wait_all_running(secs(20));
         let killed = w.nodes[3].proc.clone();
         let ts = w.nodes[3].kill9();
-        let fin = w.wait_any(secs(20), |l| {
-            l["event"] == "recovery_finished" && l["rank"] == 3
-        });
-        assert!(fin.is_some(), "no recovery of rank 3 finished");
+        w.wait_recovered(3, secs(20));
         // Everyone resumes.
         for i in 0..3 {
             let r = w.nodes[i].wait_for(secs(10), |l| l["event"] == "resumed" && l["rank"] == 3);
@@ -147,10 +144,7 @@ fn s02_kill9_node_and_etcd_leader() {
         let election_ms = (t.elapsed().as_millis() as u64).max(1000);
         let budget = 2 * TTL_MS + election_ms + 1000;
         eprintln!("election took {election_ms} ms; detection budget {budget} ms");
-        let fin = w.wait_any(secs(30), |l| {
-            l["event"] == "recovery_finished" && l["rank"] == 3
-        });
-        assert!(fin.is_some(), "no recovery of rank 3 after the leader kill");
+        w.wait_recovered(3, secs(30));
         for i in 0..3 {
             let r = w.nodes[i].wait_for(secs(10), |l| l["event"] == "resumed" && l["rank"] == 3);
             assert!(r.is_some(), "{} never resumed", w.nodes[i].proc);
@@ -197,13 +191,8 @@ fn s03_kill9_etcd_follower() {
         );
         let killed = w.nodes[3].proc.clone();
         let ts = w.nodes[3].kill9();
-        let fin = w.wait_any(secs(20), |l| {
-            l["event"] == "recovery_finished" && l["rank"] == 3
-        });
-        assert!(fin.is_some(), "no recovery of rank 3");
-        std::thread::sleep(Duration::from_millis(500));
-        w.quit_all();
-        w.check(
+        w.wait_recovered(3, secs(20));
+        w.finish(
             1,
             &[
                 format!("--killed={killed}@{ts}"),
@@ -295,10 +284,7 @@ fn s05_keepalives_dropped_self_fence_first() {
             fenced["ts_ms"].as_u64() < failed["ts_ms"].as_u64(),
             "self-fence {fenced} not before the deletion was seen {failed}"
         );
-        let fin = w.wait_any(secs(20), |l| {
-            l["event"] == "recovery_finished" && l["rank"] == 3
-        });
-        assert!(fin.is_some(), "rank 3 not recovered");
+        w.wait_recovered(3, secs(20));
         std::thread::sleep(Duration::from_millis(500));
         w.quit_all();
         // Writes issued after the self-fence are refused (one issued before it may still
@@ -351,10 +337,7 @@ fn s06_two_of_three_etcd_down() {
         w.etcd.restart(l).expect("restart");
         w.etcd.restart(f).expect("restart");
         w.etcd.wait_ready(secs(20)).expect("quorum back");
-        let fin = w.wait_any(secs(30), |l| {
-            l["event"] == "recovery_finished" && l["rank"] == 3
-        });
-        assert!(fin.is_some(), "rank 3 not recovered after quorum came back");
+        let fin = w.wait_recovered(3, secs(30));
         for n in &w.nodes[..3] {
             assert!(
                 n.wait_for(secs(10), |l| l["event"] == "available")
@@ -366,14 +349,9 @@ fn s06_two_of_three_etcd_down() {
         eprintln!(
             "outage {} ms; recovery finished {} ms after the restart",
             restart - outage,
-            fin.unwrap()["ts_ms"]
-                .as_u64()
-                .unwrap_or(0)
-                .saturating_sub(restart)
+            fin["ts_ms"].as_u64().unwrap_or(0).saturating_sub(restart)
         );
-        std::thread::sleep(Duration::from_millis(500));
-        w.quit_all();
-        w.check(1, &[]);
+        w.finish(1, &[]);
     });
 }
 
@@ -424,13 +402,8 @@ fn s07_compaction_while_watch_cut() {
             !relisted.is_empty(),
             "n0 did not re-list after compaction at {crev}"
         );
-        let fin = w.wait_any(secs(30), |l| {
-            l["event"] == "recovery_finished" && l["rank"] == 3
-        });
-        assert!(fin.is_some(), "rank 3 not recovered");
-        std::thread::sleep(Duration::from_millis(500));
-        w.quit_all();
-        w.check(1, &[]);
+        w.wait_recovered(3, secs(30));
+        w.finish(1, &[]);
     });
 }
 
@@ -462,13 +435,8 @@ fn s09_zombie_rejoin_refused() {
             err.contains("ZombieRejoinRefused") || err.contains("RankHosted"),
             "unexpected refusal: {err}"
         );
-        let fin = w.wait_any(secs(20), |l| {
-            l["event"] == "recovery_finished" && l["rank"] == 3
-        });
-        assert!(fin.is_some(), "rank 3 not recovered");
-        std::thread::sleep(Duration::from_millis(500));
-        w.quit_all();
-        w.check(1, &[]);
+        w.wait_recovered(3, secs(20));
+        w.finish(1, &[]);
     });
 }
 
@@ -502,14 +470,9 @@ fn s10_node_dies_during_pause() {
         let rv = vi as u64;
         eprintln!("pause {p}; killed {kv} during it");
         for r in [4u64, rv] {
-            let fin = w.wait_any(secs(40), |l| {
-                l["event"] == "recovery_finished" && l["rank"] == r
-            });
-            assert!(fin.is_some(), "rank {r} not recovered");
+            w.wait_recovered(r, secs(40));
         }
-        std::thread::sleep(Duration::from_millis(500));
-        w.quit_all();
-        w.check(
+        w.finish(
             1,
             &[
                 format!("--killed={k4}@{ts4}"),

@@ -147,6 +147,26 @@ impl World {
         super::node::wait_line(&refs, timeout, pred)
     }
 
+    /// Waits until some node logged `recovery_finished` for `rank`; panics otherwise.
+    pub fn wait_recovered(&self, rank: u64, timeout: Duration) -> Value {
+        self.wait_any(timeout, |l| {
+            l["event"] == "recovery_finished" && l["rank"] == rank
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "rank {rank} not recovered within {timeout:?} (logs in {})",
+                self.dir.display()
+            )
+        })
+    }
+
+    /// Lets in-flight work settle (500 ms), stops every node, then runs [`World::check`].
+    pub fn finish(&mut self, k: u32, args: &[String]) -> String {
+        thread::sleep(Duration::from_millis(500));
+        self.quit_all();
+        self.check(k, args)
+    }
+
     /// Stops every node (stdin `quit`).
     pub fn quit_all(&mut self) {
         for n in &mut self.nodes {
