@@ -55,7 +55,10 @@ pub fn etcd_missing() -> Option<String> {
 macro_rules! require_etcd {
     () => {
         if let Some(reason) = $crate::support::etcd::etcd_missing() {
-            eprintln!("SKIPPED (not passed): {reason}");
+            // Straight to the process's stderr: libtest captures `eprintln!` of passing
+            // tests, and a skip must be visible.
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "SKIPPED (not passed): {reason}");
             return;
         }
     };
