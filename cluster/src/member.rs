@@ -130,10 +130,19 @@ impl Member {
         self.driver.stats()
     }
 
-    /// Appends OpenMetrics text (the cluster counters; the coordinator's own metrics once
-    /// the core's writer is merged).
+    /// Appends one OpenMetrics exposition: the cluster counters (`ftforest_cluster_*`), then
+    /// this process's coordinator (the core's writer: partitions per state, recoveries,
+    /// latencies, level, alerts, in-flight operations), ending with `# EOF`.
     pub fn openmetrics(&self, out: &mut String) {
         self.stats().write_openmetrics(out);
+        let (stats, level, alerts) = self.driver.coordinator_snapshot();
+        let _ = ftforest_core::coord::openmetrics::write(
+            out,
+            &stats,
+            Some(level),
+            alerts,
+            self.tracker.in_flight(),
+        );
     }
 
     /// Injects a fault (tests, demo).

@@ -150,6 +150,22 @@ async fn kill_detect_lock_pause_phases_complete() {
         .await
         .expect("owner write");
     assert!(w > 0);
+    for r in [1, 2] {
+        wait_for(
+            &mut ea,
+            "a sees b and c join",
+            |e| matches!(e, ClusterEvent::MemberJoined { rank, .. } if *rank == r),
+        )
+        .await;
+    }
+    let mut text = String::new();
+    a.openmetrics(&mut text);
+    assert!(text.contains("ftforest_cluster_requests_total "), "{text}");
+    assert!(
+        text.contains("ftforest_partitions{state=\"healthy\"} 3\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("# EOF\n") && text.matches("# EOF").count() == 1);
     // "kill -9" c: its driver stops, no keepalive, no leave.
     drop(c);
     let failed = wait_for(&mut ea, "a sees rank 2 failed", |e| {

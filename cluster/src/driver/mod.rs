@@ -220,6 +220,19 @@ impl Handle {
         self.shared.adapter().stats()
     }
 
+    pub(crate) fn coordinator_snapshot(
+        &self,
+    ) -> (
+        ftforest_core::coord::Stats,
+        ftforest_core::coord::HealthLevel,
+        ftforest_core::coord::Alerts,
+    ) {
+        let now = self.shared.now();
+        let a = self.shared.adapter();
+        let c = a.coordinator();
+        (c.stats(), c.level(), c.alerts(now))
+    }
+
     pub(crate) fn fault(&self, f: Fault) {
         *lock(&self.shared.fault) = f;
         self.shared
