@@ -145,6 +145,14 @@ impl Member {
         );
     }
 
+    /// Feeds a local observation (barrier timeout, ghost-sync failure, heartbeat…) to this
+    /// process's coordinator: it may raise SUSPECTED early (an event), never FAILED, and never
+    /// starts a recovery by itself; `Report::crashed` is refused (`false`), etcd confirms
+    /// crashes.
+    pub fn report(&self, report: ftforest_core::coord::Report) -> bool {
+        self.driver.report(report)
+    }
+
     /// Injects a fault (tests, demo).
     pub fn fault(&self, fault: Fault) {
         self.driver.fault(fault)

@@ -233,6 +233,13 @@ impl Handle {
         (c.stats(), c.level(), c.alerts(now))
     }
 
+    pub(crate) fn report(&self, r: ftforest_core::coord::Report) -> bool {
+        let now = self.shared.now();
+        let ok = self.shared.adapter().report(now, r);
+        let _ = self.shared.tx.send(Cmd::Wake);
+        ok
+    }
+
     pub(crate) fn fault(&self, f: Fault) {
         *lock(&self.shared.fault) = f;
         self.shared

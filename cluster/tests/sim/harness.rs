@@ -15,7 +15,7 @@ use ftforest_cluster::proto::{
     Adapter, AdapterConfig, ClusterEvent, FenceStage, Hook, Params, Status,
 };
 use ftforest_cluster::PausePolicy;
-use ftforest_core::coord::{Config as CoreConfig, PhaseJob};
+use ftforest_core::coord::{Config as CoreConfig, PhaseJob, Report, ReportKind};
 use ftforest_core::{Instant, Tracker};
 
 use super::etcd::SimEtcd;
@@ -392,6 +392,19 @@ impl Sim {
         // Owner writes.
         if self.rng.chance(5_000) {
             self.owner_write(i);
+        }
+        // Local signals: they may raise SUSPECTED, never FAILED or a recovery.
+        if self.rng.chance(2_000) {
+            let r = self.rng.below(u64::from(self.n)) as u32;
+            let rep = if self.rng.chance(500_000) {
+                Report::barrier_timeout(r)
+            } else {
+                Report::new(ReportKind::BarrierPassed, r)
+            };
+            if let Some(a) = self.procs[i].adapter.as_mut() {
+                a.report(instant(now), rep);
+                assert!(!a.report(instant(now), Report::crashed(r)));
+            }
         }
         // Phases finishing.
         let due: Vec<(u64, PhaseJob, Rev)> = {

@@ -483,6 +483,21 @@ impl<G: OpGate + Clone> Adapter<G> {
         self.drive(now);
     }
 
+    /// A local observation about a partition (barrier timeout, ghost-sync failure, heartbeat,
+    /// or their successes). With `local_confirmation(false)` it can raise SUSPECTED (a
+    /// [`ClusterEvent::Suspected`]) or clear it, never FAILED: only etcd's member-key
+    /// deletion fails a partition. `Report::crashed` is refused here (`false`): a crash is
+    /// etcd's to confirm. Returns whether the coordinator took the report.
+    pub fn report(&mut self, now: Instant, report: ftforest_core::coord::Report) -> bool {
+        let now = self.advance(now);
+        if report.kind == ftforest_core::coord::ReportKind::Crashed {
+            return false;
+        }
+        let ok = self.coord.handle_report(now, report).is_ok();
+        self.drive(now);
+        ok
+    }
+
     /// Fault injection: stop (or restart) sending keepalives.
     pub fn set_drop_keepalives(&mut self, drop: bool) {
         self.lease.drop_keepalives = drop;
