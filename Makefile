@@ -50,7 +50,7 @@ LINK     := -L$(RELEASE) -Wl,-rpath,$(RELEASE) -lftforest -lpthread
 ASAN     := -fsanitize=address -fno-omit-frame-pointer
 
 C_TESTS  := $(patsubst examples/c/tests/%.c,%,$(wildcard examples/c/tests/test_*.c)) test_wrapper
-C_HDRS   := include/ftforest.h examples/c/tests/harness.h
+C_HDRS   := include/ftforest.h examples/c/tests/harness.h examples/c/tests/watchdog.h
 CPP_HDRS := include/ftforest.h include/ftforest.hpp $(wildcard include/ftforest/*.hpp)
 
 VG_FLAGS := --suppressions=$(ROOT)/examples/c/valgrind.supp --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect,possible \

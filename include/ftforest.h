@@ -613,6 +613,35 @@ typedef uint32_t ftf_barrier_outcome;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Why a fence was not granted (`ftf_coordinator_fence_refused`; `cause` of
+// `FTF_EVENT_FENCE_REFUSED`).
+enum ftf_refusal
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Another process holds the partition's lock.
+  FTF_REFUSAL_HELD = 0,
+  // K locks are held cluster-wide.
+  FTF_REFUSAL_AT_CAPACITY = 1,
+  // The cluster-wide quorum check failed.
+  FTF_REFUSAL_NO_QUORUM = 2,
+  // The fencing service could not be reached (or coordination became unavailable).
+  FTF_REFUSAL_UNAVAILABLE = 3,
+  // Recovered elsewhere: the partition stays FAILED and unscheduled (until
+  // `ftf_coordinator_retry` or a membership change).
+  FTF_REFUSAL_RECOVERED = 4,
+  // The fence wait reached its deadline.
+  FTF_REFUSAL_TIMED_OUT = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_refusal ftf_refusal;
+#else
+typedef uint32_t ftf_refusal;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 #if defined(FTF_HOSTED)
 // A barrier decorator for one partition (see `ftf_barrier_fn`). Owned by one thread at a
 // time (`ftf_barrier *`); free with `ftf_barrier_free`.

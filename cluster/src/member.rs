@@ -130,10 +130,27 @@ impl Member {
         self.driver.stats()
     }
 
-    /// Appends OpenMetrics text (the cluster counters; the coordinator's own metrics once
-    /// the core's writer is merged).
+    /// Appends one OpenMetrics exposition: the cluster counters (`ftforest_cluster_*`), then
+    /// this process's coordinator (the core's writer: partitions per state, recoveries,
+    /// latencies, level, alerts, in-flight operations), ending with `# EOF`.
     pub fn openmetrics(&self, out: &mut String) {
         self.stats().write_openmetrics(out);
+        let (stats, level, alerts) = self.driver.coordinator_snapshot();
+        let _ = ftforest_core::coord::openmetrics::write(
+            out,
+            &stats,
+            Some(level),
+            alerts,
+            self.tracker.in_flight(),
+        );
+    }
+
+    /// Feeds a local observation (barrier timeout, ghost-sync failure, heartbeat…) to this
+    /// process's coordinator: it may raise SUSPECTED early (an event), never FAILED, and never
+    /// starts a recovery by itself; `Report::crashed` is refused (`false`), etcd confirms
+    /// crashes.
+    pub fn report(&self, report: ftforest_core::coord::Report) -> bool {
+        self.driver.report(report)
     }
 
     /// Injects a fault (tests, demo).

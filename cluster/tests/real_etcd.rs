@@ -13,7 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use ftforest_cluster::{
-    ClusterConfig, ClusterError, ClusterEvent, EventRecord, ForestHooks, Member, PhaseIo,
+    ClusterConfig, ClusterError, ClusterEvent, EventRecord, Fault, ForestHooks, Member, PhaseIo,
+    WriteError,
 };
 use ftforest_core::coord::PhaseJob;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -125,7 +126,11 @@ async fn wait_for(
     loop {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(r)) if pred(&r.event) => return r,
-            Ok(Some(_)) => {}
+            Ok(Some(r)) => {
+                if std::env::var("FTF_E2E_TRACE").is_ok() {
+                    eprintln!("{}", r.to_json());
+                }
+            }
             Ok(None) => panic!("event stream closed waiting for {what}"),
             Err(_) => panic!("timed out waiting for {what}"),
         }
@@ -150,6 +155,22 @@ async fn kill_detect_lock_pause_phases_complete() {
         .await
         .expect("owner write");
     assert!(w > 0);
+    for r in [1, 2] {
+        wait_for(
+            &mut ea,
+            "a sees b and c join",
+            |e| matches!(e, ClusterEvent::MemberJoined { rank, .. } if *rank == r),
+        )
+        .await;
+    }
+    let mut text = String::new();
+    a.openmetrics(&mut text);
+    assert!(text.contains("ftforest_cluster_requests_total "), "{text}");
+    assert!(
+        text.contains("ftforest_partitions{state=\"healthy\"} 3\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("# EOF\n") && text.matches("# EOF").count() == 1);
     // "kill -9" c: its driver stops, no keepalive, no leave.
     drop(c);
     let failed = wait_for(&mut ea, "a sees rank 2 failed", |e| {
@@ -243,4 +264,65 @@ async fn zombie_rejoin_and_config_mismatch_are_refused() {
         r.err()
     );
     a.leave().await.expect("leave");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_keepalives_fence_before_the_key_expires() {
+    let Some(etcd) = start_etcd() else { return };
+    let prefix = "ftf/drop/";
+    let a = start(config(&etcd, "a", vec![0], prefix)).await;
+    let b = start(config(&etcd, "b", vec![1, 2], prefix)).await;
+    let mut ea = a.events();
+    let mut eb = b.events();
+    wait_for(&mut ea, "a sees b", |e| {
+        matches!(e, ClusterEvent::MemberJoined { rank: 2, .. })
+    })
+    .await;
+    a.fault(Fault::DropKeepalives);
+    let fenced = wait_for(&mut ea, "a fences itself", |e| {
+        matches!(e, ClusterEvent::SelfFenced { .. })
+    })
+    .await;
+    // Every fenced write is refused locally from now on.
+    assert_eq!(
+        a.fenced_put(0, b"late".to_vec()).await,
+        Err(WriteError::SelfFenced)
+    );
+    let failed = wait_for(&mut eb, "b sees rank 0 fail", |e| {
+        matches!(e, ClusterEvent::Failed { rank: 0, .. })
+    })
+    .await;
+    // The order the issue asks for: the process stopped writing before etcd deleted its key
+    // (same machine, same wall clock).
+    assert!(fenced.ts_ms <= failed.ts_ms, "{fenced:?} {failed:?}");
+    b.leave().await.expect("leave b");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_owner_past_the_ttl_cannot_write() {
+    let Some(etcd) = start_etcd() else { return };
+    let prefix = "ftf/stall/";
+    let a = start(config(&etcd, "a", vec![0], prefix)).await;
+    let b = start(config(&etcd, "b", vec![1, 2], prefix)).await;
+    let mut ea = a.events();
+    let mut eb = b.events();
+    wait_for(&mut ea, "a sees b", |e| {
+        matches!(e, ClusterEvent::MemberJoined { rank: 2, .. })
+    })
+    .await;
+    a.fault(Fault::Stall(Duration::from_secs(4)));
+    wait_for(&mut eb, "b recovers rank 0", |e| {
+        matches!(e, ClusterEvent::RecoveryFinished { rank: 0, .. })
+    })
+    .await;
+    // a wakes up believing it owns rank 0: its write is refused (locally past its deadline,
+    // or by the incarnation compare in etcd).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let r = a.fenced_put(0, b"zombie".to_vec()).await;
+    assert!(r.is_err(), "{r:?}");
+    wait_for(&mut ea, "a learns its lease is gone", |e| {
+        matches!(e, ClusterEvent::LeaseLost)
+    })
+    .await;
+    b.leave().await.expect("leave b");
 }

@@ -8,12 +8,14 @@
 //! 1. [`Tracker`] — `begin`/`end` around every forest operation; `pause` closes the gate
 //!    and waits until nothing is in flight; pauses are counted.
 //! 2. [`HealthCell`] / [`PartitionTable`] — per-partition health
-//!    (HEALTHY → SUSPECTED → FAILED → RECOVERING → HEALTHY) as an atomic state machine with an
-//!    incarnation number, per-state counts and an O(1) quorum test.
+//!    (HEALTHY → SUSPECTED → FAILED → RECOVERING → HEALTHY, and ABSENT for a rank that is not a
+//!    member) as an atomic state machine with an incarnation number, per-state counts and an
+//!    O(1) quorum test over the current members.
 //! 3. [`RecoveryLock`] and [`RecoveryQueue`] — at most one recovery per partition, at most K at
 //!    once; a bounded, duplicate-free FIFO of partitions waiting for recovery.
 //! 4. [`coord`] — detection, confirmation, quorum decisions, recovery orchestration, events and
-//!    statistics, driven by reports and `tick(now)`.
+//!    statistics, driven by reports and `tick(now)`; partitions join and leave at runtime
+//!    within the coordinator's capacity.
 //!
 //! ## Guarantees
 //!

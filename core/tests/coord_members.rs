@@ -390,3 +390,25 @@ fn membership_respects_backpressure() {
     while c.poll_event().is_some() {}
     c.join(ms(2), 0).expect("join after draining");
 }
+
+#[test]
+fn recovered_elsewhere_drops_the_local_retry_and_starts_clean() {
+    let mut sim = Sim::new(5, cfg());
+    sim.auto = false;
+    crash(&mut sim, 0, 0);
+    sim.complete(0, false);
+    let p = sim.c.partition(0).expect("slot");
+    assert!(p.is_backing_off() && p.attempts() == 1);
+    let inc = sim.c.join(ms(1), 0).expect("recovered elsewhere");
+    sim.pump();
+    assert_eq!(sim.c.health(0), Ok((Health::Healthy, inc)));
+    let p = sim.c.partition(0).expect("slot");
+    assert!(!p.is_backing_off() && !p.is_exhausted() && p.attempts() == 0);
+    assert_eq!(p.consecutive_failures(), 0);
+    // The local retry is gone: time passes, no second attempt.
+    sim.tick(60_000);
+    let st = sim.c.stats();
+    assert_eq!((st.recoveries_attempted, st.recoveries_succeeded), (1, 0));
+    assert_eq!(st.joins, 1);
+    assert_eq!(sim.health(0), Health::Healthy);
+}

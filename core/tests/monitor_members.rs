@@ -5,26 +5,17 @@
 //! only a hang would reach.
 #![cfg(feature = "std")]
 
+mod common;
+
 use core::sync::atomic::{AtomicBool, Ordering};
-use core::time::Duration;
 use std::sync::{Arc, Mutex};
 use std::vec::Vec;
 
+use common::wait_for;
 use ftforest_core::coord::{
     Config, Event, EventKind, MembershipError, Monitor, PhaseJob, Recovery, Report, ReportOutcome,
 };
 use ftforest_core::{Health, StdClock, Tracker};
-
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = std::time::Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "hung waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
 
 /// Phases succeed; DETECTING waits while `hold` is set.
 #[derive(Default)]

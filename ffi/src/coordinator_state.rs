@@ -334,12 +334,7 @@ impl ftf_coordinator {
                 let g = c.lock();
                 (g.stats(), g.level(), g.alerts(Instant::from_nanos(now_ns)))
             };
-            let text = crate::metrics::render(
-                &stats.into(),
-                level as u8 as u32,
-                alerts.0,
-                c.tracker.in_flight(),
-            );
+            let text = crate::metrics::text(&stats, level, alerts, c.tracker.in_flight());
             crate::metrics::write_text(&text, buf, len, needed_out)
         }
     }

@@ -505,7 +505,10 @@ mod tests {
         assert_eq!(name.to_bytes(), b"PAUSE_TIMED_OUT");
         // Runtime membership (issue 8).
         use ftforest_core::coord::{EventKind, ReportOutcome};
-        assert_eq!(Cause::Joined as u8 as u32, ftf_cause::FTF_CAUSE_JOINED as u32);
+        assert_eq!(
+            Cause::Joined as u8 as u32,
+            ftf_cause::FTF_CAUSE_JOINED as u32
+        );
         assert_eq!(Cause::Left as u8 as u32, ftf_cause::FTF_CAUSE_LEFT as u32);
         assert_eq!(
             EventKind::MemberJoined as u8 as u32,

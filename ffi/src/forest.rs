@@ -615,7 +615,7 @@ impl ftf_forest {
             let stats = f.monitor.stats();
             let level = f.monitor.level();
             let alerts = f.monitor.alerts();
-            let text = crate::metrics::render(&stats.into(), level as u8 as u32, alerts.0, f.tracker.in_flight());
+            let text = crate::metrics::text(&stats, level, alerts, f.tracker.in_flight());
             crate::metrics::write_text(&text, buf, len, needed_out)
         }
     }

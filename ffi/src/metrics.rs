@@ -1,255 +1,103 @@
-//! OpenMetrics / Prometheus text exposition of a statistics snapshot.
+//! OpenMetrics / Prometheus text exposition of a statistics snapshot, for C.
 //!
 //! Invariants:
 //!
-//! * The text is valid OpenMetrics 1.0 (and Prometheus 0.0.4 text, which accepts it): every
-//!   family has `# TYPE` and `# HELP`, counters end in `_total`, latencies are `summary`
-//!   families in seconds with `quantile` labels plus `_sum` / `_count`, and the text ends with
-//!   `# EOF\n`.
+//! * The text is the core's ([`ftforest_core::coord::openmetrics`]: valid OpenMetrics 1.0,
+//!   ends with `# EOF\n`), so the C library and Rust embedders expose the same families; the
+//!   bytes are those the C library wrote before the writer moved into the core plus the
+//!   three runtime-membership samples (`tests/metrics.rs`, golden files).
 //! * Writing into a caller buffer is all-or-nothing: when the buffer cannot hold the text and
 //!   its terminating NUL, nothing is written and the size needed is reported.
 
-use core::fmt::Write;
+use core::time::Duration;
 
-use crate::enums::ftf_level;
+use ftforest_core::coord::{openmetrics, Alerts, HealthLevel, LatencySummary, Stats};
+
 use crate::result::ftf_result;
 use crate::stats::{ftf_latency, ftf_stats};
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-    let _ = writeln!(out, "# HELP {name} {help}");
+/// A health level from C (`ftf_level`); `None` for any other value.
+fn level_from_u32(level: u32) -> Option<HealthLevel> {
+    [
+        HealthLevel::Healthy,
+        HealthLevel::Degraded,
+        HealthLevel::Critical,
+        HealthLevel::QuorumLost,
+    ]
+    .into_iter()
+    .find(|l| *l as u8 as u32 == level)
 }
 
-fn counter(out: &mut String, name: &str, help: &str, v: u64) {
-    family(out, name, "counter", help);
-    let _ = writeln!(out, "{name}_total {v}");
-}
-
-fn gauge(out: &mut String, name: &str, help: &str, v: u64) {
-    family(out, name, "gauge", help);
-    let _ = writeln!(out, "{name} {v}");
-}
-
-fn seconds(ns: u64) -> String {
-    format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
-}
-
-fn summary(out: &mut String, name: &str, help: &str, l: &ftf_latency) {
-    family(out, name, "summary", help);
-    for (q, v) in [("0.5", l.p50_ns), ("0.95", l.p95_ns), ("0.99", l.p99_ns)] {
-        let _ = writeln!(out, "{name}{{quantile=\"{q}\"}} {}", seconds(v));
+fn latency(l: &ftf_latency) -> LatencySummary {
+    LatencySummary {
+        count: l.count,
+        avg: Duration::from_nanos(l.avg_ns),
+        p50: Duration::from_nanos(l.p50_ns),
+        p95: Duration::from_nanos(l.p95_ns),
+        p99: Duration::from_nanos(l.p99_ns),
+        max: Duration::from_nanos(l.max_ns),
     }
-    let sum = u128::from(l.avg_ns) * u128::from(l.count);
-    let sum = u64::try_from(sum).unwrap_or(u64::MAX);
-    let _ = writeln!(out, "{name}_sum {}", seconds(sum));
-    let _ = writeln!(out, "{name}_count {}", l.count);
 }
 
-/// Renders `s` (plus the health level, the alert bits and the in-flight operations) as
-/// OpenMetrics text.
+/// The core snapshot a C `ftf_stats` stands for (every field the text uses; nanoseconds
+/// convert back exactly).
+fn core_stats(c: &ftf_stats) -> Stats {
+    let mut s = Stats::default();
+    s.total = c.total;
+    s.healthy = c.healthy;
+    s.suspected = c.suspected;
+    s.failed = c.failed;
+    s.recovering = c.recovering;
+    s.absent = c.absent;
+    s.queue_depth = c.queue_depth;
+    s.queue_depth_max = c.queue_depth_max;
+    s.in_progress = c.in_progress;
+    s.recovery_mode_depth = c.recovery_mode_depth;
+    s.quorum = c.quorum;
+    s.suspicions = c.suspicions;
+    s.false_alarms = c.false_alarms;
+    s.failures_detected = c.failures_detected;
+    s.recoveries_attempted = c.recoveries_attempted;
+    s.recoveries_succeeded = c.recoveries_succeeded;
+    s.recoveries_failed = c.recoveries_failed;
+    s.recoveries_retried = c.recoveries_retried;
+    s.recoveries_timed_out = c.recoveries_timed_out;
+    s.recoveries_queued = c.recoveries_queued;
+    s.escalations = c.escalations;
+    s.blocked_by_lock = c.blocked_by_lock;
+    s.pause_timeouts = c.pause_timeouts;
+    s.quorum_losses = c.quorum_losses;
+    s.stale_reports = c.stale_reports;
+    s.ignored_reports = c.ignored_reports;
+    s.events_dropped = c.events_dropped;
+    s.detection_latency = latency(&c.detection_latency);
+    s.recovery_latency = latency(&c.recovery_latency);
+    s.cancels_pending = c.cancels_pending;
+    s.cancels_escalated = c.cancels_escalated;
+    s.joins = c.joins;
+    s.leaves = c.leaves;
+    s
+}
+
+/// The OpenMetrics text of a core snapshot (the coordinator's and the forest's metrics).
+pub(crate) fn text(s: &Stats, level: HealthLevel, alerts: Alerts, in_flight: u32) -> String {
+    let mut o = String::with_capacity(4096);
+    // Writing into a String cannot fail.
+    let _ = openmetrics::write(&mut o, s, Some(level), alerts, in_flight);
+    o
+}
+
+/// The OpenMetrics text of a C snapshot `s` with the C level and alert bits.
 pub(crate) fn render(s: &ftf_stats, level: u32, alerts: u32, in_flight: u32) -> String {
     let mut o = String::with_capacity(4096);
-    family(
+    // Writing into a String cannot fail.
+    let _ = openmetrics::write(
         &mut o,
-        "ftforest_partitions",
-        "gauge",
-        "Partitions per health state.",
+        &core_stats(s),
+        level_from_u32(level),
+        Alerts(alerts),
+        in_flight,
     );
-    for (state, v) in [
-        ("healthy", s.healthy),
-        ("suspected", s.suspected),
-        ("failed", s.failed),
-        ("recovering", s.recovering),
-    ] {
-        let _ = writeln!(o, "ftforest_partitions{{state=\"{state}\"}} {v}");
-    }
-    gauge(
-        &mut o,
-        "ftforest_quorum",
-        "1 when HEALTHY partitions are a strict majority.",
-        u64::from(s.quorum),
-    );
-    family(
-        &mut o,
-        "ftforest_health_level",
-        "gauge",
-        "Overall health level (1 for the current level).",
-    );
-    for (name, v) in [
-        ("healthy", ftf_level::FTF_LEVEL_HEALTHY),
-        ("degraded", ftf_level::FTF_LEVEL_DEGRADED),
-        ("critical", ftf_level::FTF_LEVEL_CRITICAL),
-        ("quorum_lost", ftf_level::FTF_LEVEL_QUORUM_LOST),
-    ] {
-        let _ = writeln!(
-            o,
-            "ftforest_health_level{{ftforest_health_level=\"{name}\"}} {}",
-            u32::from(level == v as u32)
-        );
-    }
-    family(&mut o, "ftforest_alert", "gauge", "Alerts (1 when raised).");
-    for (name, bit) in [
-        (
-            "low_healthy_ratio",
-            crate::enums::FTF_ALERT_LOW_HEALTHY_RATIO,
-        ),
-        (
-            "failed_partitions",
-            crate::enums::FTF_ALERT_FAILED_PARTITIONS,
-        ),
-        ("slow_recovery", crate::enums::FTF_ALERT_SLOW_RECOVERY),
-        ("many_failures", crate::enums::FTF_ALERT_MANY_FAILURES),
-        ("pause_stalled", crate::enums::FTF_ALERT_PAUSE_STALLED),
-        ("low_success_rate", crate::enums::FTF_ALERT_LOW_SUCCESS_RATE),
-        ("queue_backlog", crate::enums::FTF_ALERT_QUEUE_BACKLOG),
-        ("many_suspected", crate::enums::FTF_ALERT_MANY_SUSPECTED),
-        ("slow_detection", crate::enums::FTF_ALERT_SLOW_DETECTION),
-        ("cancel_overdue", crate::enums::FTF_ALERT_CANCEL_OVERDUE),
-    ] {
-        let _ = writeln!(
-            o,
-            "ftforest_alert{{ftforest_alert=\"{name}\"}} {}",
-            u32::from(alerts & bit != 0)
-        );
-    }
-    gauge(
-        &mut o,
-        "ftforest_operations_in_flight",
-        "Forest operations in flight on the tracker.",
-        u64::from(in_flight),
-    );
-    gauge(
-        &mut o,
-        "ftforest_recovery_queue_depth",
-        "Partitions waiting in the recovery queue.",
-        u64::from(s.queue_depth),
-    );
-    gauge(
-        &mut o,
-        "ftforest_recovery_queue_depth_max",
-        "Largest recovery queue depth seen.",
-        u64::from(s.queue_depth_max),
-    );
-    gauge(
-        &mut o,
-        "ftforest_recoveries_in_progress",
-        "Recoveries holding the recovery lock.",
-        u64::from(s.in_progress),
-    );
-    gauge(
-        &mut o,
-        "ftforest_recovery_mode_depth",
-        "Recoveries inside recovery mode (forest paused).",
-        u64::from(s.recovery_mode_depth),
-    );
-    gauge(
-        &mut o,
-        "ftforest_cancels_pending",
-        "Abandoned recovery attempts whose cancel is not acknowledged.",
-        u64::from(s.cancels_pending),
-    );
-    for (name, help, v) in [
-        (
-            "ftforest_suspicions",
-            "HEALTHY to SUSPECTED transitions.",
-            s.suspicions,
-        ),
-        (
-            "ftforest_false_alarms",
-            "SUSPECTED to HEALTHY transitions.",
-            s.false_alarms,
-        ),
-        (
-            "ftforest_failures_detected",
-            "SUSPECTED to FAILED transitions.",
-            s.failures_detected,
-        ),
-        (
-            "ftforest_recoveries_attempted",
-            "Recovery attempts started.",
-            s.recoveries_attempted,
-        ),
-        (
-            "ftforest_recoveries_succeeded",
-            "Recovery attempts that completed every phase.",
-            s.recoveries_succeeded,
-        ),
-        (
-            "ftforest_recoveries_failed",
-            "Recovery attempts that failed.",
-            s.recoveries_failed,
-        ),
-        (
-            "ftforest_recoveries_retried",
-            "Retries scheduled with backoff.",
-            s.recoveries_retried,
-        ),
-        (
-            "ftforest_recoveries_timed_out",
-            "Attempts abandoned at the recovery timeout.",
-            s.recoveries_timed_out,
-        ),
-        (
-            "ftforest_recoveries_queued",
-            "Partitions put in the recovery queue.",
-            s.recoveries_queued,
-        ),
-        (
-            "ftforest_escalations",
-            "Escalations (quorum lost or retries exhausted).",
-            s.escalations,
-        ),
-        (
-            "ftforest_blocked_by_lock",
-            "Queued recoveries blocked by the concurrency limit.",
-            s.blocked_by_lock,
-        ),
-        (
-            "ftforest_pause_timeouts",
-            "Pauses that timed out with operations in flight.",
-            s.pause_timeouts,
-        ),
-        (
-            "ftforest_quorum_losses",
-            "Times quorum was lost.",
-            s.quorum_losses,
-        ),
-        (
-            "ftforest_stale_reports",
-            "Reports ignored for an older incarnation.",
-            s.stale_reports,
-        ),
-        (
-            "ftforest_ignored_reports",
-            "Reports about FAILED or RECOVERING partitions.",
-            s.ignored_reports,
-        ),
-        (
-            "ftforest_events_dropped",
-            "Events dropped because the outbox was full.",
-            s.events_dropped,
-        ),
-        (
-            "ftforest_cancels_escalated",
-            "Cancels not acknowledged within the cancel timeout.",
-            s.cancels_escalated,
-        ),
-    ] {
-        counter(&mut o, name, help, v);
-    }
-    summary(
-        &mut o,
-        "ftforest_detection_latency_seconds",
-        "First failure report to FAILED.",
-        &s.detection_latency,
-    );
-    summary(
-        &mut o,
-        "ftforest_recovery_latency_seconds",
-        "FAILED to recovered or given up.",
-        &s.recovery_latency,
-    );
-    o.push_str("# EOF\n");
     o
 }
 
@@ -313,6 +161,34 @@ pub extern "C" fn ftf_stats_metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enums::ftf_level;
+
+    /// The coordinator's and forest's path (core snapshot) and `ftf_stats_metrics`' path (C
+    /// snapshot) write the same bytes for the same statistics.
+    #[test]
+    fn core_and_c_snapshots_render_alike() {
+        let mut s = Stats::default();
+        s.healthy = 3;
+        s.failed = 2;
+        s.absent = 1;
+        s.escalations = 9;
+        s.joins = 4;
+        s.recovery_latency = LatencySummary {
+            count: 3,
+            avg: Duration::from_nanos(1_234_567_891),
+            p50: Duration::from_millis(900),
+            p95: Duration::from_secs(4),
+            p99: Duration::MAX,
+            max: Duration::MAX,
+        };
+        for level in [HealthLevel::Healthy, HealthLevel::QuorumLost] {
+            let alerts = Alerts::FAILED_PARTITIONS.union(Alerts::CANCEL_OVERDUE);
+            assert_eq!(
+                text(&s, level, alerts, 7),
+                render(&s.into(), level as u8 as u32, alerts.0, 7)
+            );
+        }
+    }
 
     #[test]
     fn text_is_well_formed_and_all_or_nothing() {
@@ -340,18 +216,7 @@ mod tests {
         assert!(t.contains("ftforest_alert{ftforest_alert=\"failed_partitions\"} 1\n"));
         assert!(t.contains("ftforest_recovery_latency_seconds_sum 3.000000000\n"));
         assert!(t.contains("ftforest_operations_in_flight 3\n"));
-        // Every sample line belongs to a family declared before it.
-        let mut declared = Vec::new();
-        for line in t.lines() {
-            if let Some(rest) = line.strip_prefix("# TYPE ") {
-                declared.push(rest.split(' ').next().unwrap_or("").to_string());
-            } else if !line.starts_with('#') {
-                assert!(
-                    declared.iter().any(|f| line.starts_with(f.as_str())),
-                    "{line}"
-                );
-            }
-        }
+        // The families themselves are checked where they are written (core `openmetrics`).
 
         let mut needed = 0usize;
         let mut small = vec![1 as core::ffi::c_char; 10];

@@ -1,13 +1,14 @@
-//! The OpenMetrics text of `ftf_stats_metrics` is byte-identical to the text the ffi crate
-//! wrote before the writer moved into the core (`ftforest_core::coord::openmetrics`, issue 8):
-//! the golden files in `tests/golden/` were written by the old ffi renderer
+//! The OpenMetrics text of `ftf_stats_metrics` is the text the ffi crate wrote before the
+//! writer moved into the core (`ftforest_core::coord::openmetrics`, issue 8): the golden files
+//! in `tests/golden/` were written by the old ffi renderer, then re-blessed once for the three
+//! added runtime-membership samples (`git log -p ffi/tests/golden`: only added lines)
 //! (`FTF_BLESS=1 cargo test -p ftforest-ffi --test metrics` regenerates them; only do that for
 //! a deliberate change of the text).
 #![cfg(not(miri))]
 
+use ftforest::ftf_result;
 use ftforest::metrics::ftf_stats_metrics;
 use ftforest::stats::{ftf_latency, ftf_stats};
-use ftforest::ftf_result;
 
 fn stats() -> ftf_stats {
     let lat = |base: u64| ftf_latency {
@@ -50,7 +51,9 @@ fn stats() -> ftf_stats {
         recovery_latency: lat(9),
         cancels_pending: 1,
         cancels_escalated: u64::MAX,
-        ..Default::default()
+        absent: 4,
+        joins: 12,
+        leaves: 16,
     }
 }
 

@@ -71,12 +71,17 @@ pub(crate) struct Keeper {
 }
 
 impl Keeper {
-    async fn keep_alive(&mut self, client: &mut Client, lease: i64) -> Result<i64, OpError> {
+    async fn keep_alive(&mut self, client: &mut Client, lease: i64) -> Result<(i64, Rev), OpError> {
         if self.inner.as_ref().is_none_or(|(id, _, _)| *id != lease) {
-            let (k, s) = client
-                .lease_keep_alive(lease)
-                .await
-                .map_err(|_| OpError::Failed)?;
+            // Opening the stream sends one keepalive; etcd-client turns its `ttl <= 0`
+            // answer into this error: the lease is gone.
+            let (k, s) = match client.lease_keep_alive(lease).await {
+                Ok(ks) => ks,
+                Err(etcd_client::Error::LeaseKeepAliveError(m)) if m == "lease not found" => {
+                    return Ok((0, 0));
+                }
+                Err(_) => return Err(OpError::Failed),
+            };
             self.inner = Some((lease, k, s));
         }
         let Some((_, k, s)) = self.inner.as_mut() else {
@@ -85,7 +90,10 @@ impl Keeper {
         let r = async {
             k.keep_alive().await.map_err(|_| OpError::Failed)?;
             match s.message().await {
-                Ok(Some(m)) => Ok(m.ttl()),
+                Ok(Some(m)) => Ok((
+                    m.ttl(),
+                    m.header().map_or(0, |h| h.revision().max(0) as Rev),
+                )),
                 _ => Err(OpError::Failed),
             }
         }
@@ -156,9 +164,10 @@ pub(crate) async fn execute(
                 })
             }
             Request::KeepAlive { lease } => {
-                let ttl = keeper.keep_alive(client, lease).await?;
+                let (ttl, revision) = keeper.keep_alive(client, lease).await?;
                 Ok(OpResult::KeepAlive {
                     ttl_ms: ttl.saturating_mul(1000),
+                    revision,
                 })
             }
             Request::LeaseRevoke { lease } => {

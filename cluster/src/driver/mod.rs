@@ -220,6 +220,26 @@ impl Handle {
         self.shared.adapter().stats()
     }
 
+    pub(crate) fn coordinator_snapshot(
+        &self,
+    ) -> (
+        ftforest_core::coord::Stats,
+        ftforest_core::coord::HealthLevel,
+        ftforest_core::coord::Alerts,
+    ) {
+        let now = self.shared.now();
+        let a = self.shared.adapter();
+        let c = a.coordinator();
+        (c.stats(), c.level(), c.alerts(now))
+    }
+
+    pub(crate) fn report(&self, r: ftforest_core::coord::Report) -> bool {
+        let now = self.shared.now();
+        let ok = self.shared.adapter().report(now, r);
+        let _ = self.shared.tx.send(Cmd::Wake);
+        ok
+    }
+
     pub(crate) fn fault(&self, f: Fault) {
         *lock(&self.shared.fault) = f;
         self.shared

@@ -178,6 +178,16 @@ pub enum ClusterEvent {
         /// The writer's sequence number.
         seq: u64,
     },
+    /// A fenced write got no answer (timeout, reset): it may or may not have been applied.
+    /// Never reported as accepted or refused.
+    WriteUnknown {
+        /// The rank.
+        rank: u32,
+        /// Its fence.
+        token: u64,
+        /// The writer's sequence number.
+        seq: u64,
+    },
     /// This process completed the recovery: `new_incarnation` = the completion Txn's revision.
     RecoveryFinished {
         /// The rank.

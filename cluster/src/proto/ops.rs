@@ -161,6 +161,8 @@ pub enum OpResult {
     KeepAlive {
         /// Remaining TTL (the full TTL after a refresh).
         ttl_ms: i64,
+        /// Header revision (the store's revision when etcd answered).
+        revision: Rev,
     },
     /// Lease revoked.
     Revoked,

@@ -194,9 +194,13 @@ impl SimEtcd {
                         l.expires_ms = now + l.ttl_ms;
                         Ok(OpResult::KeepAlive {
                             ttl_ms: l.ttl_ms as i64,
+                            revision: self.rev,
                         })
                     }
-                    None => Ok(OpResult::KeepAlive { ttl_ms: 0 }),
+                    None => Ok(OpResult::KeepAlive {
+                        ttl_ms: 0,
+                        revision: self.rev,
+                    }),
                 }
             }
             Request::LeaseRevoke { lease } => {

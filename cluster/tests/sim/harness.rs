@@ -15,7 +15,7 @@ use ftforest_cluster::proto::{
     Adapter, AdapterConfig, ClusterEvent, FenceStage, Hook, Params, Status,
 };
 use ftforest_cluster::PausePolicy;
-use ftforest_core::coord::{Config as CoreConfig, PhaseJob};
+use ftforest_core::coord::{Config as CoreConfig, PhaseJob, Report, ReportKind};
 use ftforest_core::{Instant, Tracker};
 
 use super::etcd::SimEtcd;
@@ -56,6 +56,8 @@ pub struct Proc {
     pub gate: Gate,
     ops: Vec<InFlight>,
     watch: Option<Rev>,
+    /// The watch stream died silently (etcd-client#48): nothing is delivered.
+    watch_dead: bool,
     next_watch_at: u64,
     phases: Vec<(u64, PhaseJob, Rev)>,
     pub frozen_until: u64,
@@ -172,6 +174,7 @@ impl Sim {
             gate,
             ops: Vec::new(),
             watch: None,
+            watch_dead: false,
             next_watch_at: 0,
             phases: Vec::new(),
             frozen_until: 0,
@@ -284,6 +287,11 @@ impl Sim {
             self.stats.compactions += 1;
             self.etcd.compact(rev);
         }
+        if self.rng.chance(150) && !self.procs.is_empty() {
+            let i = self.rng.below(self.procs.len() as u64) as usize;
+            self.log(format!("watch of {} dies silently", self.procs[i].name));
+            self.procs[i].watch_dead = true;
+        }
         if self.rng.chance(200) && !self.procs.is_empty() {
             let i = self.rng.below(self.procs.len() as u64) as usize;
             let p = &mut self.procs[i];
@@ -337,7 +345,7 @@ impl Sim {
             }
         }
         // Watch delivery.
-        if let Some(from) = self.procs[i].watch {
+        if let Some(from) = self.procs[i].watch.filter(|_| !self.procs[i].watch_dead) {
             if now >= self.procs[i].next_watch_at {
                 self.procs[i].next_watch_at = now + self.rng.below(40);
                 let input = match self.etcd.events_from(from) {
@@ -384,6 +392,19 @@ impl Sim {
         // Owner writes.
         if self.rng.chance(5_000) {
             self.owner_write(i);
+        }
+        // Local signals: they may raise SUSPECTED, never FAILED or a recovery.
+        if self.rng.chance(2_000) {
+            let r = self.rng.below(u64::from(self.n)) as u32;
+            let rep = if self.rng.chance(500_000) {
+                Report::barrier_timeout(r)
+            } else {
+                Report::new(ReportKind::BarrierPassed, r)
+            };
+            if let Some(a) = self.procs[i].adapter.as_mut() {
+                a.report(instant(now), rep);
+                assert!(!a.report(instant(now), Report::crashed(r)));
+            }
         }
         // Phases finishing.
         let due: Vec<(u64, PhaseJob, Rev)> = {
@@ -482,6 +503,7 @@ impl Sim {
             if let Some(from) = a.poll_watch() {
                 progressed = true;
                 self.procs[i].watch = Some(from);
+                self.procs[i].watch_dead = false;
                 self.procs[i].next_watch_at = now + self.rng.below(20);
             }
             let a = self.procs[i].adapter.as_mut().expect("adapter");
@@ -698,6 +720,22 @@ impl Sim {
             return Err(format!(
                 "not converged: {members} of {epochs} ranks are members after the quiet period"
             ));
+        }
+        for p in &self.procs {
+            let Some(a) = p.adapter.as_ref() else {
+                continue;
+            };
+            if *a.status() == Status::Running && a.may_write(instant(self.now_ms)) {
+                // Everyone's view caught up (a silently dead watch was resumed).
+                if self.etcd.rev > a.view().rev() + 50 {
+                    return Err(format!(
+                        "{}: view at {} but etcd at {} after the quiet period",
+                        p.name,
+                        a.view().rev(),
+                        self.etcd.rev
+                    ));
+                }
+            }
         }
         if self
             .etcd

@@ -746,7 +746,11 @@ where
                 _ => {}
             }
         }
-        if let Some(h) = self.hold_until.filter(|_| !self.sched.queue().is_empty()) {
+        let waiting = || self.recs.iter().any(|s| s.state == RecState::Waiting);
+        if let Some(h) = self
+            .hold_until
+            .filter(|_| !self.sched.queue().is_empty() || waiting())
+        {
             add(h);
         }
         if let Pause::Pausing { deadline, .. } = self.pause {

@@ -2,7 +2,7 @@
 //!
 //! A pure function of three counts, O(1):
 //!
-//! | state | condition (`q(h, n)` = `h > n / 2`, integer division)  | decision |
+//! | state | condition (`q(h, n)` = `h > n / 2`, integer division; `total` = the current members) | decision |
 //! |-------|--------------------------------------------------------|----------|
 //! | 1     | `q(healthy, total)`                                    | [`Decision::Recover`]: schedule now |
 //! | 2     | `q(healthy + in_progress, total)`                      | [`Decision::Queue`]: wait for the running recoveries |

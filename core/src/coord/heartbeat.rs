@@ -26,8 +26,9 @@
 //! configured interval; a sample is taken only while the verdict is `Alive` and the gap is
 //! below `failure_timeout` (Akka: "a long pause will skew the stats").
 //!
-//! Unlike the Java detector (B25), there is no registration: ranks are dense, every partition
-//! is monitored from the coordinator's creation, a silence that jumps past the failure timeout
+//! Unlike the Java detector (B25), there is no registration: ranks are dense, every member
+//! is monitored from the coordinator's creation (a partition that joins later from its join:
+//! its heartbeat clock restarts then; an ABSENT one is not monitored), a silence that jumps past the failure timeout
 //! still produces the Suspect verdict first (the coordinator emits both transitions), and
 //! nothing is forgotten by stopping a driver. Local pauses (Cassandra): when the driver's
 //! ticks are further apart than `max_local_pause`, the coordinator re-bases every heartbeat

@@ -105,29 +105,7 @@ where
         if matches!(from, Health::Healthy | Health::Suspected) {
             return Err(MembershipError::AlreadyMember);
         }
-        if !self.room(0) {
-            return Err(MembershipError::OutboxFull);
-        }
-        let now = self.advance(now);
-        self.forget_failure(rank, from);
-        if !self.transit(rank, from, Health::Healthy, Cause::Joined, now) {
-            // Unreachable: `&mut self` and the checks above fix the state.
-            return Err(MembershipError::Recovering);
-        }
-        let incarnation = self.table.get(rank).map_or(0, |(_, inc)| inc);
-        let cfg = self.cfg;
-        if let Some(p) = self.part_mut(rank) {
-            *p = PartitionSlot::fresh(now, &cfg);
-        }
-        self.counters.on_joined();
-        self.emit(Event::MemberJoined(Membership {
-            rank,
-            incarnation,
-            from,
-            time: now,
-        }));
-        self.drive(now);
-        Ok(incarnation)
+        self.change_membership(now, rank, from, Health::Healthy)
     }
 
     /// Partition `rank` leaves: HEALTHY/SUSPECTED → ABSENT (graceful: not a failure, nothing
@@ -145,29 +123,8 @@ where
         if from == Health::Absent {
             return Err(MembershipError::NotMember);
         }
-        if !self.room(0) {
-            return Err(MembershipError::OutboxFull);
-        }
-        let now = self.advance(now);
-        self.forget_failure(rank, from);
-        if !self.transit(rank, from, Health::Absent, Cause::Left, now) {
-            // Unreachable: `&mut self` and the checks above fix the state.
-            return Err(MembershipError::Recovering);
-        }
-        let incarnation = self.table.get(rank).map_or(0, |(_, inc)| inc);
-        let cfg = self.cfg;
-        if let Some(p) = self.part_mut(rank) {
-            *p = PartitionSlot::fresh(now, &cfg);
-        }
-        self.counters.on_left();
-        self.emit(Event::MemberLeft(Membership {
-            rank,
-            incarnation,
-            from,
-            time: now,
-        }));
-        self.drive(now);
-        Ok(())
+        self.change_membership(now, rank, from, Health::Absent)
+            .map(|_| ())
     }
 
     /// The current members: ranks that are not ABSENT (O(1)). Quorum is
@@ -187,6 +144,49 @@ where
             return Err(MembershipError::Recovering);
         }
         Ok(health)
+    }
+
+    /// One join (`to` = HEALTHY) or leave (`to` = ABSENT) of a rank in state `from`, checked
+    /// by the caller: one step (the transition, the quorum change, the membership event),
+    /// then `drive`. Returns the incarnation after the change.
+    fn change_membership(
+        &mut self,
+        now: Instant,
+        rank: u32,
+        from: Health,
+        to: Health,
+    ) -> Result<u32, MembershipError> {
+        if !self.room(0) {
+            return Err(MembershipError::OutboxFull);
+        }
+        let now = self.advance(now);
+        let joined = to == Health::Healthy;
+        let cause = if joined { Cause::Joined } else { Cause::Left };
+        self.forget_failure(rank, from);
+        if !self.transit(rank, from, to, cause, now) {
+            // Unreachable: `&mut self` and the caller's checks fix the state.
+            return Err(MembershipError::Recovering);
+        }
+        let incarnation = self.table.get(rank).map_or(0, |(_, inc)| inc);
+        let cfg = self.cfg;
+        if let Some(p) = self.part_mut(rank) {
+            *p = PartitionSlot::fresh(now, &cfg);
+        }
+        let m = Membership {
+            rank,
+            incarnation,
+            from,
+            time: now,
+        };
+        if joined {
+            self.counters.on_joined();
+            self.emit(Event::MemberJoined(m));
+        } else {
+            self.counters.on_left();
+            self.emit(Event::MemberLeft(m));
+        }
+        self.drive(now);
+        Ok(incarnation)
     }
 
     /// A FAILED partition that leaves or was recovered elsewhere: out of the queue, and its

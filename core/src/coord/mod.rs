@@ -22,6 +22,11 @@
 //!    [`Histogram`]s, optional [`PartitionStats`] per partition, the [`HealthLevel`] and
 //!    [`Alerts`] (thresholds changeable on a running coordinator).
 //!
+//! Membership is not fixed at creation: partitions [`join`](Coordinator::join) and
+//! [`leave`](Coordinator::leave) at runtime within the coordinator's capacity `n` (ABSENT
+//! ranks are not members; quorum counts the members; see `membership.rs`). [`openmetrics`]
+//! writes a statistics snapshot as OpenMetrics text.
+//!
 //! [`Coordinator`] drives all of it. With the `std` feature, `Monitor` runs it on threads
 //! with an embedder `Recovery` trait and listener slots. [`Lightweight`] is the
 //! pause/resume-only decorator.
@@ -49,6 +54,7 @@ mod light;
 mod listener;
 mod membership;
 mod mode;
+pub mod openmetrics;
 mod phase;
 mod pstats;
 mod recovery;

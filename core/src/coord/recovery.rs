@@ -410,15 +410,16 @@ where
         reserve: usize,
     ) -> Result<Option<AcquireError>, ()> {
         loop {
-            // Coordination unavailable: no attempt starts (or asks for a fence).
-            if !self.available {
-                return Ok(None);
-            }
             // Checked before every start: a start whose pause times out sets a new hold.
             match self.hold_until {
                 Some(t) if now < t => return Ok(None),
                 Some(_) => self.hold_until = None,
                 None => {}
+            }
+            // Coordination unavailable: no attempt starts (or asks for a fence). After the
+            // hold: an expired hold is cleared even now (`poll_timeout` names it while set).
+            if !self.available {
+                return Ok(None);
             }
             if !self.recs.iter().any(|s| s.state == RecState::Free) {
                 return Ok((!self.sched.queue().is_empty()).then_some(AcquireError::AtCapacity));
@@ -506,8 +507,13 @@ where
         self.enter_mode(idx, now);
     }
 
-    /// Enter recovery mode for slot `idx` (Waiting).
+    /// Enter recovery mode for slot `idx` (Waiting). Not while the queue is held after a
+    /// pause timed out (a fenced attempt granted meanwhile waits, Waiting, for the hold to
+    /// end: the forest runs before the next pause, as for a start from the queue).
     fn enter_mode(&mut self, idx: usize, now: Instant) {
+        if self.hold_until.is_some_and(|t| now < t) {
+            return;
+        }
         match self.mode.try_enter() {
             Ok(Enter::First) => match self.gate.close() {
                 Ok(token) => {

@@ -24,6 +24,19 @@ pub fn ms(n: u64) -> Instant {
     Instant::from_millis(n)
 }
 
+/// Polls `cond` every millisecond; panics naming `what` after 60 s (only a hang gets there:
+/// the tests' watchdog, never a timing assertion).
+pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "hung waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Decides a phase's result: `(job) -> ok`.
 pub type Plan = Box<dyn FnMut(&PhaseJob) -> bool>;
 

@@ -88,6 +88,13 @@ impl<const R: usize, const E: usize> Run<'_, R, E> {
                 self.ensure(now == want, || {
                     format!("rank {r} is {now:?} after the call")
                 });
+                // Either way the detection state starts over: no streak, retry or attempt.
+                let p = self.c.partition(r).expect("slot");
+                let clean = p.consecutive_failures() == 0
+                    && !p.is_backing_off()
+                    && !p.is_exhausted()
+                    && p.attempts() == 0;
+                self.ensure(clean, || format!("rank {r} after the call: slot {p:?}"));
             }
             Err(_) => {
                 self.cov.refused_membership += 1;

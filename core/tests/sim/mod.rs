@@ -3,6 +3,8 @@
 //! the coverage counters that keep the simulation from going vacuous.
 #![allow(dead_code)]
 
+pub mod fence;
+
 use core::time::Duration;
 
 use ftforest_core::coord::{Config, HeartbeatConfig, HeartbeatMode, PauseTimeoutPolicy, Phase};
@@ -136,6 +138,18 @@ pub struct Coverage {
     pub refused_membership: u64,
     pub not_member_reports: u64,
     pub quorum_by_membership: u64,
+    pub fenced_runs: u64,
+    pub fences_granted: u64,
+    pub fences_refused: u64,
+    pub fences_refused_recovered: u64,
+    pub fence_waits_timed_out: u64,
+    pub fence_waits_abandoned_unavailable: u64,
+    pub fence_releases: u64,
+    pub fence_releases_completed: u64,
+    pub availability_flips: u64,
+    pub hostile_fence_calls: u64,
+    pub late_grants_refused: u64,
+    pub grants_refused_unavailable: u64,
 }
 
 impl Coverage {
@@ -177,7 +191,19 @@ impl Coverage {
             recovered_elsewhere,
             refused_membership,
             not_member_reports,
-            quorum_by_membership
+            quorum_by_membership,
+            fenced_runs,
+            fences_granted,
+            fences_refused,
+            fences_refused_recovered,
+            fence_waits_timed_out,
+            fence_waits_abandoned_unavailable,
+            fence_releases,
+            fence_releases_completed,
+            availability_flips,
+            hostile_fence_calls,
+            late_grants_refused,
+            grants_refused_unavailable
         );
     }
 }

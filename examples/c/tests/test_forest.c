@@ -13,26 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "harness.h"
-
-static const char *watchdog_test = "?";
-
-static void watchdog_fired(int sig) {
-    (void)sig;
-    static const char msg[] = "\nwatchdog: deadlock (no progress for 60 s) in test ";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    w = write(2, watchdog_test, strlen(watchdog_test));
-    w = write(2, "\n", 1);
-    (void)w;
-    abort();
-}
-
-/* Arms the watchdog for the test `name` (a scenario that could deadlock). */
-static void watchdog(const char *name) {
-    watchdog_test = name;
-    signal(SIGALRM, watchdog_fired);
-    alarm(60);
-}
-static void watchdog_off(void) { alarm(0); }
+#include "watchdog.h"
 
 #define MS 1000000ull
 

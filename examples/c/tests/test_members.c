@@ -11,26 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "harness.h"
+#include "watchdog.h"
 
 #define MS 1000000ull
-
-static const char *watchdog_test = "?";
-
-static void watchdog_fired(int sig) {
-    (void)sig;
-    static const char msg[] = "\nwatchdog: no progress for 60 s in test ";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    w = write(2, watchdog_test, strlen(watchdog_test));
-    w = write(2, "\n", 1);
-    (void)w;
-    abort();
-}
-
-static void watchdog(const char *name) {
-    watchdog_test = name;
-    signal(SIGALRM, watchdog_fired);
-    alarm(60);
-}
 
 static void sleep_ms(unsigned ms) {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -250,7 +233,7 @@ TEST(forest_join_and_leave_while_running) {
     CHECK(atomic_load(&e.left) == 3 && atomic_load(&e.joined) == 2);
     CHECK_RC(ftf_forest_stop(f), FTF_OK);
     ftf_forest_free(f);
-    alarm(0);
+    watchdog_off();
 }
 
 int main(void) {

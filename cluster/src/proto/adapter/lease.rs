@@ -128,7 +128,7 @@ impl<G: OpGate + Clone> Adapter<G> {
             self.stats.keepalive_rtt_max_us = rtt;
         }
         match res {
-            Ok(OpResult::KeepAlive { ttl_ms }) if ttl_ms > 0 => {
+            Ok(OpResult::KeepAlive { ttl_ms, .. }) if ttl_ms > 0 => {
                 self.stats.keepalive_acks += 1;
                 let ttl = Duration::from_millis(ttl_ms as u64).min(self.lease.ttl);
                 self.lease.acked(sent, ttl);

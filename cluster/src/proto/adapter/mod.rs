@@ -239,6 +239,10 @@ pub struct Adapter<G: OpGate + Clone> {
     pub(crate) stats: ClusterStats,
     pub(crate) next_seq: u64,
     pub(crate) now: Instant,
+    /// Highest revision seen in any answer (header revisions).
+    pub(crate) seen_rev: Rev,
+    /// Since when the view lags behind `seen_rev` (a silent dead watch, etcd-client#48).
+    pub(crate) lag_since: Option<Instant>,
 }
 
 impl<G: OpGate + Clone> Adapter<G> {
@@ -285,6 +289,8 @@ impl<G: OpGate + Clone> Adapter<G> {
             },
             next_seq: 1,
             now,
+            seen_rev: 0,
+            lag_since: None,
             cfg,
         };
         let ttl_ms = a.cfg.params.ttl_ms;
@@ -390,6 +396,7 @@ impl<G: OpGate + Clone> Adapter<G> {
             }
         };
         min(self.coord.poll_timeout());
+        min(self.lag_since.map(|t| t.saturating_add(watch::WATCH_STALL)));
         for (at, _, _) in &self.delayed {
             min(Some(*at));
         }
@@ -424,7 +431,15 @@ impl<G: OpGate + Clone> Adapter<G> {
             return;
         };
         match &res {
-            Ok(_) => self.on_success(now),
+            Ok(r) => {
+                self.on_success(now);
+                if let OpResult::Txn { revision, .. }
+                | OpResult::Range { revision, .. }
+                | OpResult::KeepAlive { revision, .. } = r
+                {
+                    self.saw_revision(now, *revision);
+                }
+            }
             Err(e) => self.on_failure(now, *e),
         }
         self.route(now, p, res);
@@ -463,8 +478,24 @@ impl<G: OpGate + Clone> Adapter<G> {
         }
         self.pause_tick(now);
         self.fence_tick(now);
+        self.watch_tick(now);
         self.coord.tick(now);
         self.drive(now);
+    }
+
+    /// A local observation about a partition (barrier timeout, ghost-sync failure, heartbeat,
+    /// or their successes). With `local_confirmation(false)` it can raise SUSPECTED (a
+    /// [`ClusterEvent::Suspected`]) or clear it, never FAILED: only etcd's member-key
+    /// deletion fails a partition. `Report::crashed` is refused here (`false`): a crash is
+    /// etcd's to confirm. Returns whether the coordinator took the report.
+    pub fn report(&mut self, now: Instant, report: ftforest_core::coord::Report) -> bool {
+        let now = self.advance(now);
+        if report.kind == ftforest_core::coord::ReportKind::Crashed {
+            return false;
+        }
+        let ok = self.coord.handle_report(now, report).is_ok();
+        self.drive(now);
+        ok
     }
 
     /// Fault injection: stop (or restart) sending keepalives.
@@ -532,6 +563,7 @@ impl<G: OpGate + Clone> Adapter<G> {
         let out = match res {
             Ok((true, rev)) => {
                 self.on_success(now);
+                self.saw_revision(now, rev);
                 self.stats.writes_accepted += 1;
                 self.emit(ClusterEvent::WriteAccepted {
                     rank,
@@ -548,7 +580,11 @@ impl<G: OpGate + Clone> Adapter<G> {
             }
             Err(e) => {
                 self.on_failure(now, e);
-                self.write_refused(rank, token, seq);
+                if e == OpError::Ambiguous {
+                    self.emit(ClusterEvent::WriteUnknown { rank, token, seq });
+                } else {
+                    self.write_refused(rank, token, seq);
+                }
                 Err(WriteError::Unavailable {
                     ambiguous: e == OpError::Ambiguous,
                 })
@@ -622,12 +658,7 @@ impl<G: OpGate + Clone> Adapter<G> {
             if self.status == Status::Running {
                 // etcd-client does not notice a dead watch stream (etcd-client#48): after an
                 // outage resume it from the last revision seen.
-                let from = self.view.rev() + 1;
-                self.stats.watch_restarts += 1;
-                self.watch_from = Some(from);
-                self.emit(ClusterEvent::WatchResumed {
-                    from_revision: from,
-                });
+                self.restart_watch();
             }
         }
     }

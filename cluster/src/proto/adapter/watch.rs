@@ -6,7 +6,9 @@
 //! revision is the incarnation this process knew (each incarnation fails at most once here);
 //! a deletion in the same revision as `epoch/r = left` is a leave, not a failure; a new
 //! incarnation of `r` joins it in the coordinator (retried after a local attempt on `r`
-//! ends, since a rank held by a local attempt cannot join).
+//! ends, since a rank held by a local attempt cannot join). A watch that stays behind a
+//! revision some answer already showed for [`WATCH_STALL`] is presumed silently dead
+//! (etcd-client does not notice, etcd-client#48) and resumed from the last revision + 1.
 
 use ftforest_core::coord::{OpGate, Report};
 use ftforest_core::{Health, Instant};
@@ -18,7 +20,46 @@ use crate::proto::ops::{
     EventKind, KeyValue, OpError, OpResult, Request, Rev, WatchEvent, WatchInput,
 };
 
+/// How long the view may lag behind a revision seen in an answer before the watch is resumed.
+pub const WATCH_STALL: core::time::Duration = core::time::Duration::from_secs(2);
+
 impl<G: OpGate + Clone> Adapter<G> {
+    /// An answer showed the store at `rev`: the watch must deliver up to it.
+    pub(crate) fn saw_revision(&mut self, now: Instant, rev: Rev) {
+        if rev > self.seen_rev {
+            self.seen_rev = rev;
+        }
+        if self.seen_rev > self.view.rev() && self.lag_since.is_none() {
+            self.lag_since = Some(now);
+        }
+    }
+
+    /// Resumes a watch that lagged for [`WATCH_STALL`].
+    pub(crate) fn watch_tick(&mut self, now: Instant) {
+        if self.status != Status::Running {
+            return;
+        }
+        if self.view.rev() >= self.seen_rev {
+            self.lag_since = None;
+            return;
+        }
+        if let Some(t) = self.lag_since {
+            if now.saturating_duration_since(t) >= WATCH_STALL {
+                self.lag_since = Some(now);
+                self.restart_watch();
+            }
+        }
+    }
+
+    pub(crate) fn restart_watch(&mut self) {
+        let from = self.view.rev() + 1;
+        self.stats.watch_restarts += 1;
+        self.watch_from = Some(from);
+        self.emit(ClusterEvent::WatchResumed {
+            from_revision: from,
+        });
+    }
+
     pub(crate) fn on_watch(&mut self, now: Instant, input: WatchInput) {
         if !matches!(self.status, Status::Running | Status::Leaving) {
             return;
@@ -40,14 +81,7 @@ impl<G: OpGate + Clone> Adapter<G> {
                     self.send(Pending::Relist, Request::Range { prefix });
                 }
             }
-            WatchInput::Broken => {
-                let from = self.view.rev() + 1;
-                self.stats.watch_restarts += 1;
-                self.watch_from = Some(from);
-                self.emit(ClusterEvent::WatchResumed {
-                    from_revision: from,
-                });
-            }
+            WatchInput::Broken => self.restart_watch(),
         }
     }
 

@@ -1,0 +1,35 @@
+/*
+ * A watchdog for the libftforest C tests that could hang: watchdog("name") arms alarm(60);
+ * when it fires the test aborts with its name (a deadlock fails the test by itself, not by
+ * CI's time limit). watchdog_off() disarms it.
+ */
+#ifndef FTF_TEST_WATCHDOG_H
+#define FTF_TEST_WATCHDOG_H
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *watchdog_test = "?";
+
+static void watchdog_fired(int sig) {
+    (void)sig;
+    static const char msg[] = "\nwatchdog: deadlock (no progress for 60 s) in test ";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    w = write(2, watchdog_test, strlen(watchdog_test));
+    w = write(2, "\n", 1);
+    (void)w;
+    abort();
+}
+
+/* Arms the watchdog for the test `name` (a scenario that could deadlock). */
+static inline void watchdog(const char *name) {
+    watchdog_test = name;
+    signal(SIGALRM, watchdog_fired);
+    alarm(60);
+}
+
+static inline void watchdog_off(void) { alarm(0); }
+
+#endif /* FTF_TEST_WATCHDOG_H */
