@@ -102,10 +102,35 @@ fn ts(l: &Value) -> u64 {
 
 #[derive(Default)]
 struct Detection {
+    /// kill -> `failed` on each survivor.
     survivors_ms: Vec<f64>,
+    /// kill -> etcd's DELETE of the killed node's member key, seen by a bare watcher here.
+    member_delete_ms: Vec<f64>,
+    /// per survivor: its `failed` minus the bare watcher's DELETE (the adapter's own delay).
+    over_etcd_ms: Vec<f64>,
+    /// kill -> DELETE of a bare leased key whose keepalive process died at the same moment.
     etcd_ms: Vec<f64>,
     recovery_ms: Vec<f64>,
     pause_ms: Vec<(usize, f64)>,
+}
+
+/// Waits (10 s at most) until `seen` holds a DELETE of `key`; its wall ms.
+fn wait_delete(seen: &Mutex<Vec<(String, u64)>>, key: &str) -> Option<u64> {
+    let deadline = Instant::now() + secs(10);
+    while Instant::now() < deadline {
+        let hit = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, t)| *t);
+        if hit.is_some() {
+            return hit;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
 }
 
 /// Section 1 and 2: `rounds` victims, killed one per round with a bare holder.
@@ -118,12 +143,16 @@ fn detection(rounds: u32, d: &mut Detection) {
     }
     w.wait_all_running(secs(30));
     let deletes = delete_watcher(w.etcd.endpoints(), "bare/".into());
+    let member_deletes = delete_watcher(w.etcd.endpoints(), format!("{}members/", w.prefix));
     std::thread::sleep(Duration::from_millis(500));
     for j in 0..rounds {
         let vi = (3 + j) as usize;
         let rank = 3 + j;
         let mut holder = bare_holder(&w, &format!("bare/{j}"));
-        std::thread::sleep(Duration::from_millis(1000));
+        // etcdctl keeps alive about once a second: kill at a varying phase of that cycle.
+        std::thread::sleep(Duration::from_millis(
+            1000 + u64::from(j) * 1000 / u64::from(rounds),
+        ));
         let t0 = now_ms();
         let _ = holder.kill();
         let _ = holder.wait();
@@ -137,6 +166,11 @@ fn detection(rounds: u32, d: &mut Detection) {
             continue;
         };
         d.recovery_ms.push((ts(&fin) - t0) as f64);
+        let mkey = format!("{}members/{rank}", w.prefix);
+        let mdel = wait_delete(&member_deletes, &mkey);
+        if let Some(t) = mdel {
+            d.member_delete_ms.push((t - t0) as f64);
+        }
         // Survivors: every node still alive.
         for s in 0..w.nodes.len() {
             if s >= 3 && s <= vi {
@@ -146,22 +180,13 @@ fn detection(rounds: u32, d: &mut Detection) {
                 l["event"] == "failed" && l["rank"] == rank && ts(l) >= t0
             }) {
                 d.survivors_ms.push((ts(&l) - t0) as f64);
+                if let Some(t) = mdel {
+                    d.over_etcd_ms.push(ts(&l) as f64 - t as f64);
+                }
             }
         }
-        let key = format!("bare/{j}");
-        let deadline = Instant::now() + secs(10);
-        while Instant::now() < deadline {
-            let hit = deletes
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, t)| *t);
-            if let Some(t) = hit {
-                d.etcd_ms.push((t - t0) as f64);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(t) = wait_delete(&deletes, &format!("bare/{j}")) {
+            d.etcd_ms.push((t - t0) as f64);
         }
         // The pause of this recovery, at the recoverer.
         let rec = fin["proc"].as_str().unwrap_or("").to_string();
@@ -185,7 +210,7 @@ fn detection(rounds: u32, d: &mut Detection) {
 }
 
 /// Section 3: lock grant vs a bare Txn, `iters` each, on the same three members.
-fn lock_grant(iters: usize) -> (Vec<f64>, Vec<f64>) {
+fn lock_grant(iters: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let w = World::new("measure-lock", 3);
     let eps = w.etcd.endpoints();
     let prefix = w.prefix.clone();
@@ -199,7 +224,7 @@ fn lock_grant(iters: usize) -> (Vec<f64>, Vec<f64>) {
             .expect("connect");
         let lease = c.lease_grant(60, None).await.expect("lease").id();
         let keys = Keys::new(&prefix);
-        let (mut bare, mut grant) = (Vec::new(), Vec::new());
+        let (mut bare, mut grant, mut lock_only) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..iters {
             // bare Txn
             let key = format!("{prefix}bare");
@@ -235,6 +260,7 @@ fn lock_grant(iters: usize) -> (Vec<f64>, Vec<f64>) {
                 .find(|kv| kv.key() == keys.epoch(0).as_bytes())
                 .map(|kv| kv.mod_revision() as u64)
                 .unwrap_or(0);
+            let l = Instant::now();
             let (ok, token) = support::txn::run(
                 &mut c,
                 &txns::lock(&keys, 0, 0, epoch_mod, "m", i as u32 + 1, lease),
@@ -242,13 +268,14 @@ fn lock_grant(iters: usize) -> (Vec<f64>, Vec<f64>) {
             .await
             .expect("lock txn");
             grant.push(s.elapsed().as_secs_f64() * 1e3);
+            lock_only.push(l.elapsed().as_secs_f64() * 1e3);
             assert!(ok, "lock refused at iteration {i}");
             let (rel, _) = support::txn::run(&mut c, &txns::give_up(&keys, 0, 0, token as u64))
                 .await
                 .expect("give up");
             assert!(rel);
         }
-        (bare, grant)
+        (bare, grant, lock_only)
     })
 }
 
@@ -318,17 +345,27 @@ fn main() -> ExitCode {
     println!("ftf-measure: etcd 3.4 x3 on loopback, TTL 2 s, {rounds} kill rounds, {iters} Txns");
     let mut d = Detection::default();
     detection(rounds, &mut d);
-    let (bare, grant) = lock_grant(iters);
+    let (bare, grant, lock_only) = lock_grant(iters);
     let idle = idle();
     println!();
     stats::header();
     stats::row(
-        "detection: kill -9 -> FAILED on every survivor",
+        "detection: kill -9 -> `failed` on every survivor",
         &d.survivors_ms,
         "ms",
     );
     stats::row(
-        "etcd's own lease expiry (bare key, same kills)",
+        "etcd's expiry of that node's lease (member key DELETE, bare watcher)",
+        &d.member_delete_ms,
+        "ms",
+    );
+    stats::row(
+        "  adapter delay: survivor's `failed` - that DELETE",
+        &d.over_etcd_ms,
+        "ms",
+    );
+    stats::row(
+        "etcd's expiry of a bare leased key (etcdctl keep-alive killed too)",
         &d.etcd_ms,
         "ms",
     );
@@ -353,23 +390,23 @@ fn main() -> ExitCode {
         &bare,
         "ms",
     );
+    stats::row("lock Txn alone (crate's txns::lock)", &lock_only, "ms");
     stats::row(
         "lock grant: quorum read + lock Txn (crate's Txns)",
         &grant,
         "ms",
     );
-    if let (Some(b), Some(g)) = (stats::pct(&bare), stats::pct(&grant)) {
+    if let (Some(b), Some(l), Some(g)) = (
+        stats::pct(&bare),
+        stats::pct(&lock_only),
+        stats::pct(&grant),
+    ) {
         println!(
-            "\nlock grant / bare Txn: p50 {:.2}x, p99 {:.2}x",
+            "\nvs bare Txn: lock Txn p50 {:.2}x p99 {:.2}x; grant (2 round trips) p50 {:.2}x p99 {:.2}x",
+            l.0 / b.0,
+            l.1 / b.1,
             g.0 / b.0,
             g.1 / b.1
-        );
-    }
-    if let (Some(s), Some(e)) = (stats::pct(&d.survivors_ms), stats::pct(&d.etcd_ms)) {
-        println!(
-            "detection - etcd expiry: p50 {:+.0} ms, p99 {:+.0} ms",
-            s.0 - e.0,
-            s.1 - e.1
         );
     }
     match idle {
