@@ -58,6 +58,12 @@ pub struct Proc {
     watch: Option<Rev>,
     /// The watch stream died silently (etcd-client#48): nothing is delivered.
     watch_dead: bool,
+    /// Until then every watch creation fails at once (a broken proxy, a dead endpoint).
+    watch_fail_until: u64,
+    /// A failed creation to report as `Broken`.
+    watch_broken: bool,
+    /// Recent `WatchResumed` times (a spinning re-creation is a bug).
+    resumed: VecDeque<u64>,
     next_watch_at: u64,
     phases: Vec<(u64, PhaseJob, Rev)>,
     pub frozen_until: u64,
@@ -175,6 +181,9 @@ impl Sim {
             ops: Vec::new(),
             watch: None,
             watch_dead: false,
+            watch_fail_until: 0,
+            watch_broken: false,
+            resumed: VecDeque::new(),
             next_watch_at: 0,
             phases: Vec::new(),
             frozen_until: 0,
@@ -292,6 +301,15 @@ impl Sim {
             self.log(format!("watch of {} dies silently", self.procs[i].name));
             self.procs[i].watch_dead = true;
         }
+        if self.rng.chance(100) && !self.procs.is_empty() {
+            let i = self.rng.below(self.procs.len() as u64) as usize;
+            self.log(format!(
+                "watch creations of {} fail for 3 s",
+                self.procs[i].name
+            ));
+            self.procs[i].watch_fail_until = now + 3000;
+            self.procs[i].watch_dead = true;
+        }
         if self.rng.chance(200) && !self.procs.is_empty() {
             let i = self.rng.below(self.procs.len() as u64) as usize;
             let p = &mut self.procs[i];
@@ -342,6 +360,12 @@ impl Sim {
         for (id, r) in results {
             if let Some(a) = self.procs[i].adapter.as_mut() {
                 a.handle_result(t, id, r);
+            }
+        }
+        // A watch whose creation failed.
+        if core::mem::take(&mut self.procs[i].watch_broken) {
+            if let Some(a) = self.procs[i].adapter.as_mut() {
+                a.handle_watch(t, WatchInput::Broken);
             }
         }
         // Watch delivery.
@@ -504,6 +528,10 @@ impl Sim {
                 progressed = true;
                 self.procs[i].watch = Some(from);
                 self.procs[i].watch_dead = false;
+                if now < self.procs[i].watch_fail_until {
+                    self.procs[i].watch = None;
+                    self.procs[i].watch_broken = true;
+                }
                 self.procs[i].next_watch_at = now + self.rng.below(20);
             }
             let a = self.procs[i].adapter.as_mut().expect("adapter");
@@ -518,6 +546,16 @@ impl Sim {
             for e in evs {
                 progressed = true;
                 self.log(format!("{}: {e:?}", self.procs[i].name));
+                if let ClusterEvent::WatchResumed { .. } = e {
+                    let p = &mut self.procs[i];
+                    p.resumed.push_back(now);
+                    while p.resumed.front().is_some_and(|t| *t + 1000 < now) {
+                        p.resumed.pop_front();
+                    }
+                    if p.resumed.len() > 20 {
+                        return Err(format!("{} re-creates its watch in a loop", p.name));
+                    }
+                }
                 match &e {
                     ClusterEvent::RecoveryFinished { .. } => self.stats.completions += 1,
                     ClusterEvent::WriteAccepted { .. } => self.stats.writes_accepted += 1,

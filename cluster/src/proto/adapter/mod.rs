@@ -243,6 +243,10 @@ pub struct Adapter<G: OpGate + Clone> {
     pub(crate) seen_rev: Rev,
     /// Since when the view lags behind `seen_rev` (a silent dead watch, etcd-client#48).
     pub(crate) lag_since: Option<Instant>,
+    /// Back-off before the next watch re-creation (zero: at once).
+    pub(crate) watch_backoff: core::time::Duration,
+    /// A watch re-creation waiting for its back-off.
+    pub(crate) watch_restart_at: Option<Instant>,
 }
 
 impl<G: OpGate + Clone> Adapter<G> {
@@ -291,6 +295,8 @@ impl<G: OpGate + Clone> Adapter<G> {
             now,
             seen_rev: 0,
             lag_since: None,
+            watch_backoff: core::time::Duration::ZERO,
+            watch_restart_at: None,
             cfg,
         };
         let ttl_ms = a.cfg.params.ttl_ms;
@@ -397,6 +403,7 @@ impl<G: OpGate + Clone> Adapter<G> {
         };
         min(self.coord.poll_timeout());
         min(self.lag_since.map(|t| t.saturating_add(watch::WATCH_STALL)));
+        min(self.watch_restart_at);
         for (at, _, _) in &self.delayed {
             min(Some(*at));
         }
@@ -658,7 +665,7 @@ impl<G: OpGate + Clone> Adapter<G> {
             if self.status == Status::Running {
                 // etcd-client does not notice a dead watch stream (etcd-client#48): after an
                 // outage resume it from the last revision seen.
-                self.restart_watch();
+                self.restart_watch(now);
             }
         }
     }
