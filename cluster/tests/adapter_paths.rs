@@ -3,6 +3,7 @@
 //! completion, the right token and incarnation), a stale member deletion is dropped, and a
 //! process that lists a pause key starts paused.
 
+#[allow(dead_code)] // shared test support: this file uses only the simulated etcd
 mod sim;
 
 use std::sync::Arc;
