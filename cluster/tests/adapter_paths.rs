@@ -16,6 +16,8 @@ use ftforest_core::{Instant, Tracker};
 use sim::etcd::SimEtcd;
 
 type Gate = Arc<Tracker>;
+/// Picks a request (to lose its reply).
+type Matcher = Box<dyn Fn(&Request) -> bool>;
 
 struct Node {
     a: Adapter<Gate>,
@@ -30,7 +32,7 @@ struct World {
     nodes: Vec<Node>,
     now: u64,
     /// Lose the reply of the first request this matches (it is applied).
-    lose: Option<Box<dyn Fn(&Request) -> bool>>,
+    lose: Option<Matcher>,
     lost: u32,
 }
 
@@ -252,7 +254,7 @@ fn a_joining_process_starts_paused_and_acks() {
     w.round();
     w.round();
     assert!(
-        w.etcd.kvs.get("p/pause/2").is_none() || w.nodes[d].gate.is_paused(),
+        !w.etcd.kvs.contains_key("p/pause/2") || w.nodes[d].gate.is_paused(),
         "a process that listed a pause key runs unpaused"
     );
     w.run_until("recovered", |w| {
