@@ -326,3 +326,58 @@ async fn a_stalled_owner_past_the_ttl_cannot_write() {
     .await;
     b.leave().await.expect("leave b");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_leave_is_not_a_failure_and_the_rank_can_rejoin() {
+    let Some(etcd) = start_etcd() else { return };
+    let prefix = "ftf/leave/";
+    let a = start(config(&etcd, "a", vec![0], prefix)).await;
+    let b = start(config(&etcd, "b", vec![1, 2], prefix)).await;
+    let mut ea = a.events();
+    let mut old = [0u64; 3];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while old[1] == 0 || old[2] == 0 {
+        match tokio::time::timeout_at(deadline, ea.recv()).await {
+            Ok(Some(r)) => {
+                if let ClusterEvent::MemberJoined { rank, incarnation } = r.event {
+                    old[rank as usize] = incarnation;
+                }
+            }
+            _ => panic!("a did not see b's ranks"),
+        }
+    }
+    b.leave().await.expect("leave");
+    // A new process takes rank 1 over with a fresh incarnation (epoch `left` is joinable).
+    let c = start(config(&etcd, "c", vec![1], prefix)).await;
+    let mut seen = Vec::new();
+    while !seen.iter().any(
+        |e| matches!(e, ClusterEvent::MemberJoined { rank: 1, incarnation } if *incarnation > old[1]),
+    ) {
+        match tokio::time::timeout_at(deadline, ea.recv()).await {
+            Ok(Some(r)) => seen.push(r.event),
+            _ => panic!("a did not see rank 1 rejoin: {seen:?}"),
+        }
+    }
+    for r in [1, 2] {
+        assert!(
+            seen.contains(&ClusterEvent::MemberLeft { rank: r }),
+            "{seen:?}"
+        );
+    }
+    // A leave is not a failure: nothing failed, nothing was locked.
+    assert!(
+        !seen.iter().any(|e| matches!(
+            e,
+            ClusterEvent::Failed { .. } | ClusterEvent::LockGranted { .. }
+        )),
+        "{seen:?}"
+    );
+    let mut text = String::new();
+    a.openmetrics(&mut text);
+    assert!(
+        text.contains("ftforest_partitions{state=\"failed\"} 0\n"),
+        "{text}"
+    );
+    c.leave().await.expect("leave c");
+    a.leave().await.expect("leave a");
+}
