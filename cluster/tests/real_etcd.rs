@@ -381,3 +381,40 @@ async fn a_graceful_leave_is_not_a_failure_and_the_rank_can_rejoin() {
     c.leave().await.expect("leave c");
     a.leave().await.expect("leave a");
 }
+
+/// No etcd needed: a listener that accepts connections and never answers. `start` must fail
+/// with a typed error within its bound (connect timeout + 10 request timeouts), not hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_against_a_silent_endpoint_fails_in_bounded_time() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let cfg = ClusterConfig::builder("a", 1)
+        .endpoint(format!("http://{addr}"))
+        .ranks([0])
+        .connect_timeout(Duration::from_millis(300))
+        .request_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let r = tokio::time::timeout(
+        Duration::from_secs(20),
+        Member::start(
+            cfg,
+            Arc::new(Toy {
+                phases: AtomicU32::new(0),
+            }),
+        ),
+    )
+    .await
+    .expect("start hung");
+    assert!(
+        matches!(r, Err(ClusterError::Connect(_) | ClusterError::Etcd(_))),
+        "{:?}",
+        r.err()
+    );
+}
