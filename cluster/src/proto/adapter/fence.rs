@@ -52,6 +52,14 @@ pub enum FenceStage {
         /// The slot.
         slot: u32,
     },
+    /// The lock must be given up but the process may not write (self-fenced): the give-up
+    /// is sent once writes are allowed again, or forgotten when the lease is gone.
+    GiveUpPending {
+        /// The token.
+        token: Rev,
+        /// The slot.
+        slot: u32,
+    },
 }
 
 /// One rank's fence.
@@ -76,7 +84,9 @@ impl<G: OpGate + Clone> Adapter<G> {
         let r = job.rank;
         if let Some(f) = self.fences.get_mut(&r) {
             match f.stage {
-                FenceStage::Releasing { .. } | FenceStage::Granted { .. } => {
+                FenceStage::Releasing { .. }
+                | FenceStage::Granted { .. }
+                | FenceStage::GiveUpPending { .. } => {
                     let _ = self.coord.fence_refused(now, r, job.attempt, Refusal::Held);
                     self.emit(ClusterEvent::LockRefused {
                         rank: r,
@@ -458,6 +468,11 @@ impl<G: OpGate + Clone> Adapter<G> {
             FenceStage::Pausing { token: t, .. } if ours(t) => {
                 // Our lease expired with the lock: nothing to release.
                 self.refuse(now, r, f.attempt, LockRefusal::Held);
+            }
+            FenceStage::GiveUpPending { token: t, .. } if ours(t) => {
+                // Gone with the lease (or given up): nothing left to release.
+                self.fences.remove(&r);
+                self.emit(ClusterEvent::RecoveryAbandoned { rank: r, token: t });
             }
             FenceStage::Granted { token: t, slot, .. } if ours(t) => {
                 if let Some(e) = self.fences.get_mut(&r) {

@@ -488,6 +488,7 @@ impl<G: OpGate + Clone> Adapter<G> {
         }
         self.pause_tick(now);
         self.fence_tick(now);
+        self.release_tick(now);
         self.watch_tick(now);
         self.coord.tick(now);
         self.drive(now);

@@ -29,12 +29,15 @@ impl<G: OpGate + Clone> Adapter<G> {
             _ => return,
         };
         if !self.lease.may_write(now) {
-            // Self-fenced: the lease (and with it lock, slot and pause) will expire.
-            self.fences.remove(&r);
-            self.emit(ClusterEvent::RecoveryAbandoned {
-                rank: r,
-                token: rel.token,
-            });
+            // Self-fenced: nothing may be written. If the lease expires it takes lock, slot
+            // and pause with it; if it survives (etcd had lost quorum) the lock is given up
+            // once writes are allowed again (`GiveUpPending`), never left behind.
+            if let Some(f) = self.fences.get_mut(&r) {
+                f.stage = FenceStage::GiveUpPending {
+                    token: rel.token,
+                    slot,
+                };
+            }
             if rel.completed {
                 let _ = self.coord.handle_report(now, Report::crashed(r));
             }
@@ -69,21 +72,20 @@ impl<G: OpGate + Clone> Adapter<G> {
     }
 
     pub(crate) fn send_give_up(&mut self, now: Instant, r: u32, token: Rev, slot: u32) {
-        if !self.lease.may_write(now) {
-            self.fences.remove(&r);
-            return;
-        }
+        let stage = if self.lease.may_write(now) {
+            FenceStage::Releasing { token, slot }
+        } else {
+            FenceStage::GiveUpPending { token, slot }
+        };
+        let pending = matches!(stage, FenceStage::GiveUpPending { .. });
         match self.fences.get_mut(&r) {
-            Some(f) => f.stage = FenceStage::Releasing { token, slot },
+            Some(f) => f.stage = stage,
             None => {
-                self.fences.insert(
-                    r,
-                    Fence {
-                        attempt: 0,
-                        stage: FenceStage::Releasing { token, slot },
-                    },
-                );
+                self.fences.insert(r, Fence { attempt: 0, stage });
             }
+        }
+        if pending {
+            return;
         }
         let t = txns::give_up(&self.keys, r, slot, token);
         self.send(
@@ -94,6 +96,27 @@ impl<G: OpGate + Clone> Adapter<G> {
             },
             Request::Txn(t),
         );
+    }
+
+    /// Gives up the locks whose release had to wait for writes to be allowed again, or
+    /// forgets them once the lease is gone (its expiry deleted them).
+    pub(crate) fn release_tick(&mut self, now: Instant) {
+        let pending: Vec<(u32, Rev, u32)> = self
+            .fences
+            .iter()
+            .filter_map(|(r, f)| match f.stage {
+                FenceStage::GiveUpPending { token, slot } => Some((*r, token, slot)),
+                _ => None,
+            })
+            .collect();
+        for (r, token, slot) in pending {
+            if self.lease.lost {
+                self.fences.remove(&r);
+                self.emit(ClusterEvent::RecoveryAbandoned { rank: r, token });
+            } else if self.lease.may_write(now) {
+                self.send_give_up(now, r, token, slot);
+            }
+        }
     }
 
     pub(crate) fn on_complete(
@@ -133,7 +156,22 @@ impl<G: OpGate + Clone> Adapter<G> {
                 return self.finished(now, r, token, m.create_revision);
             }
         }
-        if lock.is_some_and(|l| l.create_revision == token) && self.lease.may_write(now) {
+        let ours = lock.is_some_and(|l| l.create_revision == token);
+        if ours && !self.lease.may_write(now) && !self.lease.lost {
+            // Still ours but no write may be sent (self-fenced while etcd was away): read
+            // again until writes are allowed (complete then) or the lease is gone.
+            let t = txns::readback(&self.keys, r);
+            return self.retry_later(
+                now,
+                Pending::CompleteReadBack {
+                    rank: r,
+                    token,
+                    slot,
+                },
+                Request::Txn(t),
+            );
+        }
+        if ours && self.lease.may_write(now) {
             let t = txns::complete(&self.keys, r, slot, token, &self.cfg.proc_id, self.lease.id);
             self.send(
                 Pending::Complete {
@@ -182,17 +220,9 @@ impl<G: OpGate + Clone> Adapter<G> {
                     && txn_kvs(&responses, 0)
                         .first()
                         .is_some_and(|l| l.create_revision == token);
-                if still && self.lease.may_write(now) {
-                    let t = txns::give_up(&self.keys, r, slot, token);
-                    self.send(
-                        Pending::GiveUp {
-                            rank: r,
-                            token,
-                            slot,
-                        },
-                        Request::Txn(t),
-                    );
-                    return;
+                if still && !self.lease.lost {
+                    // Given up now, or as soon as writes are allowed again.
+                    return self.send_give_up(now, r, token, slot);
                 }
                 self.fences.remove(&r);
                 self.emit(ClusterEvent::RecoveryAbandoned { rank: r, token });
