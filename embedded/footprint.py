@@ -22,14 +22,19 @@ KIB = 1024
 # alert thresholds grew the Coordinator value by 48 B (fixed RAM 3416 -> 3464 B); raised to
 # the measured 3464 as a no-regression ceiling, not a goal (the goal stays 2 KiB). Raised
 # again to the measured 3496 by issue 7's cancel handshake (Config::cancel_timeout and the
-# cancel statistics in the coordinator value, +32 B).
+# cancel statistics in the coordinator value, +32 B), and to the measured 3616 by issue 8's
+# fence state (core/src/coord/fence.rs: the token in each recovery slot, the queue of
+# ReleaseFence records and the ring of abandoned attempt ids, R of each; availability flags;
+# Config::fence_retry / fenced / local_confirmation: +120 B).
 GOALS = {
     "tracker+health+table flash": (2 * KIB, None),
     # 23 KiB until issue 7 (cancel handshake, per-signal detection, per-partition statistics,
     # run-time thresholds, review fixes) grew the core to 23,588 B; no-regression ceiling.
-    "whole core + coordinator(64) flash": (12 * KIB, 23680),
+    # Raised to the measured 24,968 B by issue 8's fence code (core/src/coord/fence.rs and its
+    # hooks in poll_action, drive, vacate and expire_recoveries; local_confirmation), +1,380 B.
+    "whole core + coordinator(64) flash": (12 * KIB, 24968),
     "RAM per partition": (64, None),
-    "fixed RAM": (2 * KIB, 3496),
+    "fixed RAM": (2 * KIB, 3616),
 }
 
 

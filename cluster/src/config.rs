@@ -1,9 +1,9 @@
 //! [`ClusterConfig`]: one process's view of the cluster, validated by its builder.
 //!
 //! Invariants (checked by [`ClusterConfigBuilder::build`], so every `ClusterConfig` holds them):
-//! `n >= 1`; `1 <= k <= n`; every hosted rank `< n`, no duplicates; `ttl >= 2 s` (etcd's
-//! minimum; a smaller TTL is silently raised by the server, which would make the local
-//! self-fence deadline wrong); `self_fence_margin < ttl / 3`; the prefix ends with `/`;
+//! `n >= 1`; `1 <= k <= min(n, MAX_K)` (the coordinator's recovery slots); every hosted
+//! rank `< n`, no duplicates; `ttl >= 2 s` (etcd's minimum; a smaller TTL is silently
+//! raised by the server, which would make the local self-fence deadline wrong); `self_fence_margin < ttl / 3`; the prefix ends with `/`;
 //! at least one endpoint; a non-empty proc id without `/`. The shared part (n, K, TTL, layout
 //! version) must equal the `config` key in etcd, checked at start.
 
@@ -43,7 +43,7 @@ pub struct ClusterConfig {
 pub enum ConfigError {
     /// `n == 0`.
     NoPartitions,
-    /// `k == 0` or `k > n`.
+    /// `k == 0`, `k > n` or `k > MAX_K` (8, the coordinator's recovery slots).
     BadK {
         /// The value given.
         k: u32,
@@ -238,7 +238,7 @@ impl ClusterConfigBuilder {
         if p.n == 0 {
             return Err(ConfigError::NoPartitions);
         }
-        if p.k == 0 || p.k > p.n {
+        if p.k == 0 || p.k > p.n || p.k > crate::proto::adapter::MAX_K {
             return Err(ConfigError::BadK { k: p.k });
         }
         let mut seen = std::collections::BTreeSet::new();
@@ -292,6 +292,8 @@ mod tests {
     fn validation_names_the_field() {
         assert!(b().ranks([0, 1]).build().is_ok());
         assert_eq!(b().k(5).build(), Err(ConfigError::BadK { k: 5 }));
+        let big = ClusterConfig::builder("p1", 20).endpoint("http://127.0.0.1:2379");
+        assert_eq!(big.k(9).build(), Err(ConfigError::BadK { k: 9 }));
         assert_eq!(
             b().ranks([4]).build(),
             Err(ConfigError::RankOutOfRange { rank: 4 })

@@ -65,8 +65,9 @@ impl Member {
     ///
     /// Errors: [`ClusterError::Connect`] (no endpoint answered within the connect timeout),
     /// [`ClusterError::ConfigMismatch`], [`ClusterError::ZombieRejoinRefused`] (a hosted rank's
-    /// previous incarnation failed), [`ClusterError::RankHosted`], [`ClusterError::Etcd`].
-    /// On error the lease (if granted) is revoked.
+    /// previous incarnation failed), [`ClusterError::RankHosted`], [`ClusterError::Etcd`]
+    /// (a request failed, or the start did not finish within connect timeout + 10 request
+    /// timeouts). On a refusal the lease is revoked; after a timeout it expires.
     pub async fn start(
         config: ClusterConfig,
         forest: Arc<dyn ForestHooks>,

@@ -326,3 +326,95 @@ async fn a_stalled_owner_past_the_ttl_cannot_write() {
     .await;
     b.leave().await.expect("leave b");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_leave_is_not_a_failure_and_the_rank_can_rejoin() {
+    let Some(etcd) = start_etcd() else { return };
+    let prefix = "ftf/leave/";
+    let a = start(config(&etcd, "a", vec![0], prefix)).await;
+    let b = start(config(&etcd, "b", vec![1, 2], prefix)).await;
+    let mut ea = a.events();
+    let mut old = [0u64; 3];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while old[1] == 0 || old[2] == 0 {
+        match tokio::time::timeout_at(deadline, ea.recv()).await {
+            Ok(Some(r)) => {
+                if let ClusterEvent::MemberJoined { rank, incarnation } = r.event {
+                    old[rank as usize] = incarnation;
+                }
+            }
+            _ => panic!("a did not see b's ranks"),
+        }
+    }
+    b.leave().await.expect("leave");
+    // A new process takes rank 1 over with a fresh incarnation (epoch `left` is joinable).
+    let c = start(config(&etcd, "c", vec![1], prefix)).await;
+    let mut seen = Vec::new();
+    while !seen.iter().any(
+        |e| matches!(e, ClusterEvent::MemberJoined { rank: 1, incarnation } if *incarnation > old[1]),
+    ) {
+        match tokio::time::timeout_at(deadline, ea.recv()).await {
+            Ok(Some(r)) => seen.push(r.event),
+            _ => panic!("a did not see rank 1 rejoin: {seen:?}"),
+        }
+    }
+    for r in [1, 2] {
+        assert!(
+            seen.contains(&ClusterEvent::MemberLeft { rank: r }),
+            "{seen:?}"
+        );
+    }
+    // A leave is not a failure: nothing failed, nothing was locked.
+    assert!(
+        !seen.iter().any(|e| matches!(
+            e,
+            ClusterEvent::Failed { .. } | ClusterEvent::LockGranted { .. }
+        )),
+        "{seen:?}"
+    );
+    let mut text = String::new();
+    a.openmetrics(&mut text);
+    assert!(
+        text.contains("ftforest_partitions{state=\"failed\"} 0\n"),
+        "{text}"
+    );
+    c.leave().await.expect("leave c");
+    a.leave().await.expect("leave a");
+}
+
+/// No etcd needed: a listener that accepts connections and never answers. `start` must fail
+/// with a typed error within its bound (connect timeout + 10 request timeouts), not hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_against_a_silent_endpoint_fails_in_bounded_time() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let cfg = ClusterConfig::builder("a", 1)
+        .endpoint(format!("http://{addr}"))
+        .ranks([0])
+        .connect_timeout(Duration::from_millis(300))
+        .request_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let r = tokio::time::timeout(
+        Duration::from_secs(20),
+        Member::start(
+            cfg,
+            Arc::new(Toy {
+                phases: AtomicU32::new(0),
+            }),
+        ),
+    )
+    .await
+    .expect("start hung");
+    assert!(
+        matches!(r, Err(ClusterError::Connect(_) | ClusterError::Etcd(_))),
+        "{:?}",
+        r.err()
+    );
+}

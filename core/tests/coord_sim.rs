@@ -861,7 +861,6 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
             f.granted.iter().map(|(a, (r, t))| (*r, *a, *t)).collect();
         let ended = f.ended.clone();
         let asks = f.asks.clone();
-        let available = self.c.is_available();
         // (rank, attempt, Some(token) = grant / None = refuse, expected errors)
         let (rank, attempt, grant, expected): (u32, u32, Option<u64>, Vec<FenceError>) = match pick
         {
@@ -897,12 +896,8 @@ impl<'a, const R: usize, const E: usize> Run<'a, R, E> {
             3 if !asks.is_empty() => {
                 // Token zero for a live request.
                 let j = asks[f.rng.range(0, asks.len() as u64 - 1) as usize];
-                let exp = if available {
-                    FenceError::ZeroToken
-                } else {
-                    FenceError::ZeroToken // checked before availability
-                };
-                (j.rank, j.attempt, Some(0), vec![exp])
+                // Token 0 is refused whatever the availability (checked first).
+                (j.rank, j.attempt, Some(0), vec![FenceError::ZeroToken])
             }
             4 => {
                 let r = self.n + f.rng.range(0, 3) as u32;

@@ -289,6 +289,52 @@ static void coordinator_cancel_handshake() {
     CHECK(throws_code([&] { c.cancel_done(500 * ms, *cancelled); }) == FTF_NO_RECOVERY);
 }
 
+// Issue 8: a fenced attempt through the wrapper: request, grant, token in phases, release.
+static void coordinator_fenced_recovery() {
+    ftf::config cfg = ftf::config_builder()
+                          .fenced(true)
+                          .fence_retry(200ms)
+                          .local_confirmation(false)
+                          .build();
+    CHECK(cfg.fenced() && !cfg.local_confirmation());
+    ftf::tracker t;
+    ftf::coordinator c(cfg, 4, t, 0);
+    const uint64_t ms = 1000000;
+    c.report(1 * ms, FTF_REPORT_CRASHED, 3);
+    std::optional<ftf_phase_job> ask;
+    while (auto a = c.poll_action()) {
+        if (a->kind == FTF_ACTION_ACQUIRE_FENCE) ask = a->job;
+    }
+    CHECK(ask.has_value() && !t.is_paused());
+    if (!ask) return;
+    CHECK(c.fencing(3) == ask->attempt);
+    CHECK(throws_code([&] { c.fence_granted(2 * ms, *ask, 0); }) == FTF_INVALID_ARGUMENT);
+    c.fence_granted(2 * ms, *ask, 77);
+    CHECK(c.fence(3) == uint64_t{77});
+    CHECK(throws_code([&] { c.fence_refused(2 * ms, *ask, FTF_REFUSAL_HELD); }) == FTF_BUSY);
+    int releases = 0, phases = 0;
+    uint64_t now = 3 * ms;
+    for (int guard = 0; guard < 20; guard++, now += ms) {
+        while (auto a = c.poll_action()) {
+            if (a->kind == FTF_ACTION_RUN_PHASE) {
+                CHECK(a->job.fence == 77);
+                c.phase_done(now, a->job, true);
+                phases++;
+            }
+            if (a->kind == FTF_ACTION_RELEASE_FENCE) {
+                CHECK(a->job.fence == 77 && a->completed);
+                releases++;
+            }
+        }
+    }
+    CHECK(phases == 4 && releases == 1);
+    CHECK(!c.fence(3).has_value());
+    c.set_available(now, false);
+    CHECK(!c.is_available() && c.level() >= FTF_LEVEL_DEGRADED);
+    c.set_available(now, true);
+    CHECK(c.is_available());
+}
+
 static void barrier_reports_to_the_forest() {
     ftf::recovery rec;
     rec.run_phase = [](const ftf_phase_job &) { return true; };
@@ -410,6 +456,7 @@ int main() {
     RUN(coordinator_membership);
     RUN(coordinator_detection_and_thresholds);
     RUN(coordinator_cancel_handshake);
+    RUN(coordinator_fenced_recovery);
     RUN(forest_lambdas_and_subscription);
     RUN(barrier_reports_to_the_forest);
     std::printf("%d passed, %d failed\n", passed, failed);

@@ -8,9 +8,7 @@
 //! * Times are the `now_ns` of the call that caused the event, on the caller's time line
 //!   (the coordinator never reads a clock); durations are nanoseconds.
 
-use ftforest_core::coord::{
-    Action, CancelJob, Event, EventKind, FenceJob, FenceRelease, PhaseJob,
-};
+use ftforest_core::coord::{Action, CancelJob, Event, EventKind, FenceJob, FenceRelease, PhaseJob};
 use ftforest_core::Health;
 
 use crate::config::duration_ns;

@@ -30,6 +30,8 @@ public:
         h_ = handle(c);
     }
     uint32_t max_concurrent() const noexcept { return ftf_config_max_concurrent(get()); }
+    bool fenced() const noexcept { return ftf_config_fenced(get()); }
+    bool local_confirmation() const noexcept { return ftf_config_local_confirmation(get()); }
     uint32_t reports_before_failure() const noexcept {
         return ftf_config_reports_before_failure(get());
     }
@@ -111,6 +113,21 @@ public:
     template <class R, class P>
     config_builder &cancel_timeout(std::chrono::duration<R, P> d) {
         check(ftf_config_builder_set_cancel_timeout_ns(h_.get(), to_ns(d)));
+        return *this;
+    }
+    /// Fenced recovery: attempts ask for a fence (FTF_ACTION_ACQUIRE_FENCE) before they start.
+    config_builder &fenced(bool on) {
+        check(ftf_config_builder_set_fenced(h_.get(), on));
+        return *this;
+    }
+    template <class R, class P>
+    config_builder &fence_retry(std::chrono::duration<R, P> d) {
+        check(ftf_config_builder_set_fence_retry_ns(h_.get(), to_ns(d)));
+        return *this;
+    }
+    /// false: local signals only suspect; only FTF_REPORT_CRASHED fails a partition.
+    config_builder &local_confirmation(bool on) {
+        check(ftf_config_builder_set_local_confirmation(h_.get(), on));
         return *this;
     }
     template <class R1, class P1, class R2, class P2, class R3, class P3>

@@ -50,6 +50,44 @@ public:
         check(rc, "ftf_coordinator_cancelling");
         return a;
     }
+    /// Fenced configurations: the fence asked for by FTF_ACTION_ACQUIRE_FENCE (`job`) was
+    /// granted with `token` (non-zero); the attempt starts and every phase job carries it.
+    /// Throws ftf::error on refusal; the token is then unused and must be released by the
+    /// caller, except for FTF_OUTBOX_FULL (drain poll_event(), answer again) and FTF_BUSY
+    /// when fence(job.rank) is this very token (a duplicate grant).
+    void fence_granted(uint64_t now_ns, const ftf_phase_job &job, uint64_t token) {
+        check(ftf_coordinator_fence_granted(get(), now_ns, job.rank, job.attempt, token),
+              "ftf_coordinator_fence_granted");
+    }
+    /// The fence asked for by `job` was refused: no retry consumed, asked again after the
+    /// fence retry time (FTF_REFUSAL_RECOVERED: not by itself; retry() schedules it).
+    void fence_refused(uint64_t now_ns, const ftf_phase_job &job, ftf_refusal refusal) {
+        check(ftf_coordinator_fence_refused(get(), now_ns, job.rank, job.attempt,
+                                            static_cast<uint32_t>(refusal)),
+              "ftf_coordinator_fence_refused");
+    }
+    /// Whether coordination (the fencing service) is available: while not, nothing starts.
+    void set_available(uint64_t now_ns, bool available) {
+        check(ftf_coordinator_set_available(get(), now_ns, available),
+              "ftf_coordinator_set_available");
+    }
+    bool is_available() const noexcept { return ftf_coordinator_is_available(get()); }
+    /// The token held by the attempt of `rank` (granted, not released yet), if any.
+    std::optional<uint64_t> fence(uint32_t rank) const {
+        uint64_t t = 0;
+        uint32_t rc = ftf_coordinator_fence(get(), rank, &t);
+        if (rc == FTF_NO_RECOVERY) return std::nullopt;
+        check(rc, "ftf_coordinator_fence");
+        return t;
+    }
+    /// The attempt of `rank` waiting for its fence, if any.
+    std::optional<uint32_t> fencing(uint32_t rank) const {
+        uint32_t a = 0;
+        uint32_t rc = ftf_coordinator_fencing(get(), rank, &a);
+        if (rc == FTF_NO_RECOVERY) return std::nullopt;
+        check(rc, "ftf_coordinator_fencing");
+        return a;
+    }
     void retry(uint64_t now_ns, uint32_t rank) {
         check(ftf_coordinator_retry(get(), now_ns, rank), "ftf_coordinator_retry");
     }

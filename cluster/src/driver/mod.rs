@@ -171,6 +171,11 @@ impl Handle {
             shared,
             task: Some(task),
         };
+        // Start is a handful of sequential requests; a registration whose answer keeps
+        // getting lost is read back forever, so the whole start is bounded.
+        let start_deadline = tokio::time::Instant::now()
+            + handle.shared.config.connect_timeout()
+            + handle.shared.config.request_timeout() * 10;
         loop {
             let s = status_rx.borrow_and_update().clone();
             match s {
@@ -186,8 +191,11 @@ impl Handle {
                 }
                 _ => return Ok(handle),
             }
-            if status_rx.changed().await.is_err() {
-                return Err(ClusterError::Stopped);
+            match tokio::time::timeout_at(start_deadline, status_rx.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(ClusterError::Stopped),
+                // Dropping the handle aborts the loop; the lease, if any, expires.
+                Err(_) => return Err(ClusterError::Etcd("start timed out".into())),
             }
         }
     }

@@ -1,19 +1,15 @@
 //! The seeded harness: 3–5 processes (adapters over a shared simulated etcd), random op
 //! latencies, lost replies (ambiguous results), delayed and broken watches, compaction, and
 //! faults (crash, freeze past the TTL, dropped keepalives, etcd unavailable), with the
-//! invariants checked after every step.
+//! invariants of `check.rs` checked after every step.
 
 use core::time::Duration;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use ftforest_cluster::proto::keys::{KeyKind, Keys};
-use ftforest_cluster::proto::ops::{
-    Check, OpError, OpId, OpResult, Request, Rev, TxnOp, WatchInput,
-};
-use ftforest_cluster::proto::{
-    Adapter, AdapterConfig, ClusterEvent, FenceStage, Hook, Params, Status,
-};
+use ftforest_cluster::proto::keys::Keys;
+use ftforest_cluster::proto::ops::{OpError, OpId, OpResult, Request, Rev, WatchInput};
+use ftforest_cluster::proto::{Adapter, AdapterConfig, ClusterEvent, Hook, Params, Status};
 use ftforest_cluster::PausePolicy;
 use ftforest_core::coord::{Config as CoreConfig, PhaseJob, Report, ReportKind};
 use ftforest_core::{Instant, Tracker};
@@ -58,6 +54,12 @@ pub struct Proc {
     watch: Option<Rev>,
     /// The watch stream died silently (etcd-client#48): nothing is delivered.
     watch_dead: bool,
+    /// Until then every watch creation fails at once (a broken proxy, a dead endpoint).
+    watch_fail_until: u64,
+    /// A failed creation to report as `Broken`.
+    watch_broken: bool,
+    /// Recent `WatchResumed` times (a spinning re-creation is a bug).
+    resumed: VecDeque<u64>,
     next_watch_at: u64,
     phases: Vec<(u64, PhaseJob, Rev)>,
     pub frozen_until: u64,
@@ -78,8 +80,8 @@ pub struct Sim {
     pub step: u64,
     pub trace: bool,
     next_name: u32,
-    completions: BTreeSet<(u32, Rev)>,
-    checked_applied: usize,
+    pub(super) completions: BTreeSet<(u32, Rev)>,
+    pub(super) checked_applied: usize,
     fault_until: u64,
     /// Restarts due later: (when, ranks to re-register).
     restarts: Vec<(u64, Vec<u32>)>,
@@ -103,7 +105,7 @@ pub struct SimStats {
 pub const TTL_MS: u64 = 2000;
 const TIMEOUT_MS: u64 = 500;
 
-fn instant(ms: u64) -> Instant {
+pub(super) fn instant(ms: u64) -> Instant {
     Instant::from_millis(ms)
 }
 
@@ -175,6 +177,9 @@ impl Sim {
             ops: Vec::new(),
             watch: None,
             watch_dead: false,
+            watch_fail_until: 0,
+            watch_broken: false,
+            resumed: VecDeque::new(),
             next_watch_at: 0,
             phases: Vec::new(),
             frozen_until: 0,
@@ -292,6 +297,15 @@ impl Sim {
             self.log(format!("watch of {} dies silently", self.procs[i].name));
             self.procs[i].watch_dead = true;
         }
+        if self.rng.chance(100) && !self.procs.is_empty() {
+            let i = self.rng.below(self.procs.len() as u64) as usize;
+            self.log(format!(
+                "watch creations of {} fail for 3 s",
+                self.procs[i].name
+            ));
+            self.procs[i].watch_fail_until = now + 3000;
+            self.procs[i].watch_dead = true;
+        }
         if self.rng.chance(200) && !self.procs.is_empty() {
             let i = self.rng.below(self.procs.len() as u64) as usize;
             let p = &mut self.procs[i];
@@ -342,6 +356,12 @@ impl Sim {
         for (id, r) in results {
             if let Some(a) = self.procs[i].adapter.as_mut() {
                 a.handle_result(t, id, r);
+            }
+        }
+        // A watch whose creation failed.
+        if core::mem::take(&mut self.procs[i].watch_broken) {
+            if let Some(a) = self.procs[i].adapter.as_mut() {
+                a.handle_watch(t, WatchInput::Broken);
             }
         }
         // Watch delivery.
@@ -504,6 +524,10 @@ impl Sim {
                 progressed = true;
                 self.procs[i].watch = Some(from);
                 self.procs[i].watch_dead = false;
+                if now < self.procs[i].watch_fail_until {
+                    self.procs[i].watch = None;
+                    self.procs[i].watch_broken = true;
+                }
                 self.procs[i].next_watch_at = now + self.rng.below(20);
             }
             let a = self.procs[i].adapter.as_mut().expect("adapter");
@@ -518,6 +542,16 @@ impl Sim {
             for e in evs {
                 progressed = true;
                 self.log(format!("{}: {e:?}", self.procs[i].name));
+                if let ClusterEvent::WatchResumed { .. } = e {
+                    let p = &mut self.procs[i];
+                    p.resumed.push_back(now);
+                    while p.resumed.front().is_some_and(|t| *t + 1000 < now) {
+                        p.resumed.pop_front();
+                    }
+                    if p.resumed.len() > 20 {
+                        return Err(format!("{} re-creates its watch in a loop", p.name));
+                    }
+                }
                 match &e {
                     ClusterEvent::RecoveryFinished { .. } => self.stats.completions += 1,
                     ClusterEvent::WriteAccepted { .. } => self.stats.writes_accepted += 1,
@@ -555,197 +589,5 @@ impl Sim {
                 return Ok(());
             }
         }
-    }
-
-    /// "No phase while any live process has not acknowledged the pause."
-    fn check_phase_start(&self, i: usize, job: &PhaseJob, token: Rev) -> Result<(), String> {
-        let me = &self.procs[i];
-        // Only a recoverer whose lease is still alive counts (a zombie's writes are refused).
-        if !self.etcd.kvs.contains_key(&self.keys.proc(&me.name)) {
-            return Ok(());
-        }
-        if self
-            .etcd
-            .kvs
-            .get(&self.keys.lock(job.rank))
-            .map(|kv| kv.create_revision)
-            != Some(token)
-        {
-            return Ok(());
-        }
-        for p in &self.procs {
-            // A process still starting does no forest work yet (its `Member` does not
-            // exist); it lists the keyspace after registering `procs/<proc>`, so it starts
-            // paused or is waited for.
-            let live = p
-                .adapter
-                .as_ref()
-                .is_some_and(|a| *a.status() != Status::Starting)
-                && self.etcd.kvs.contains_key(&self.keys.proc(&p.name));
-            if !live {
-                continue;
-            }
-            if p.gate.in_flight() != 0 || !p.gate.is_paused() {
-                return Err(format!(
-                    "{} runs {:?} of rank {} (token {token}) while live {} is not paused \
-                     (in flight {}, paused {})",
-                    me.name,
-                    job.phase,
-                    job.rank,
-                    p.name,
-                    p.gate.in_flight(),
-                    p.gate.is_paused()
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn check(&mut self) -> Result<(), String> {
-        // At most K locks, slots consistent.
-        let locks = self
-            .etcd
-            .kvs
-            .keys()
-            .filter(|k| matches!(self.keys.parse(k), Some(KeyKind::Lock(_))))
-            .count() as u32;
-        if locks > self.k {
-            return Err(format!("{locks} locks held, K = {}", self.k));
-        }
-        // Every writing Txn since the last check.
-        let applied = self.etcd.applied[self.checked_applied..].to_vec();
-        self.checked_applied = self.etcd.applied.len();
-        for ap in applied {
-            let ops = &ap.txn.success;
-            let puts_store = ops.iter().any(|o| matches!(o, TxnOp::Put { key, .. } if matches!(self.keys.parse(key), Some(KeyKind::Store(_)))));
-            if puts_store {
-                let fenced = ap.txn.compares.iter().any(|c| {
-                    matches!(c.check, Check::CreateRevision(t) if t != 0)
-                        && matches!(
-                            self.keys.parse(&c.key),
-                            Some(KeyKind::Lock(_) | KeyKind::Member(_))
-                        )
-                });
-                if !fenced {
-                    return Err(format!("unfenced store write at {}: {:?}", ap.rev, ap.txn));
-                }
-            }
-            // A completion: puts members/r and deletes lock/r in one Txn.
-            for o in ops {
-                if let TxnOp::Put { key, .. } = o {
-                    if let Some(KeyKind::Member(r)) = self.keys.parse(key) {
-                        let completes = ops.iter().any(
-                            |d| matches!(d, TxnOp::Delete { key, .. } if *key == self.keys.lock(r)),
-                        );
-                        if completes {
-                            let failed = self.etcd.last_deleted_create(&self.keys.member(r));
-                            if !self.completions.insert((r, failed)) {
-                                return Err(format!(
-                                    "second completion of rank {r} for failed incarnation {failed} at {}",
-                                    ap.rev
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // Self-fencing: a running process whose lease etcd expired may not write.
-        let now = instant(self.now_ms);
-        for p in &self.procs {
-            let Some(a) = p.adapter.as_ref() else {
-                continue;
-            };
-            if p.frozen_until > self.now_ms || a.lease_id() == 0 {
-                continue;
-            }
-            if !self.etcd.leases.contains_key(&a.lease_id()) && a.may_write(now) {
-                return Err(format!(
-                    "{}: lease {} expired in etcd but the process may still write (deadline {:?})",
-                    p.name,
-                    a.lease_id(),
-                    a.deadline()
-                ));
-            }
-        }
-        // Per rank: at most one process believes it is granted with the current token.
-        let mut granted: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
-        for p in &self.procs {
-            let Some(a) = p.adapter.as_ref() else {
-                continue;
-            };
-            for r in 0..self.n {
-                if let Some(FenceStage::Granted { token, .. }) = a.fence_stage(r) {
-                    if self
-                        .etcd
-                        .kvs
-                        .get(&self.keys.lock(r))
-                        .map(|kv| kv.create_revision)
-                        == Some(token)
-                    {
-                        granted.entry(r).or_default().push(&p.name);
-                    }
-                }
-            }
-        }
-        if let Some((r, who)) = granted.iter().find(|(_, v)| v.len() > 1) {
-            return Err(format!("rank {r} held by {who:?} at once"));
-        }
-        Ok(())
-    }
-
-    /// Liveness after the faults stop: with partition quorum, every rank is a member again.
-    pub fn check_converged(&self) -> Result<(), String> {
-        let members = (0..self.n)
-            .filter(|r| self.etcd.kvs.contains_key(&self.keys.member(*r)))
-            .count() as u32;
-        let epochs = (0..self.n)
-            .filter(|r| {
-                self.etcd
-                    .kvs
-                    .get(&self.keys.epoch(*r))
-                    .is_some_and(|kv| kv.value != b"left")
-            })
-            .count() as u32;
-        let live_procs = self
-            .procs
-            .iter()
-            .filter(|p| {
-                p.adapter
-                    .as_ref()
-                    .is_some_and(|a| *a.status() == Status::Running)
-            })
-            .count();
-        if members * 2 > epochs && members < epochs && live_procs > 0 {
-            return Err(format!(
-                "not converged: {members} of {epochs} ranks are members after the quiet period"
-            ));
-        }
-        for p in &self.procs {
-            let Some(a) = p.adapter.as_ref() else {
-                continue;
-            };
-            if *a.status() == Status::Running && a.may_write(instant(self.now_ms)) {
-                // Everyone's view caught up (a silently dead watch was resumed).
-                if self.etcd.rev > a.view().rev() + 50 {
-                    return Err(format!(
-                        "{}: view at {} but etcd at {} after the quiet period",
-                        p.name,
-                        a.view().rev(),
-                        self.etcd.rev
-                    ));
-                }
-            }
-        }
-        if self
-            .etcd
-            .kvs
-            .keys()
-            .any(|k| matches!(self.keys.parse(k), Some(KeyKind::Pause(_))))
-            && members == epochs
-        {
-            return Err("a pause key outlived every recovery".into());
-        }
-        Ok(())
     }
 }

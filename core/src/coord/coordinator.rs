@@ -279,9 +279,10 @@ pub struct Coordinator<
     pub(crate) announced: bool,
     /// `ReleaseFence`s not handed out yet (at most K: see `fence.rs`).
     pub(crate) releases: Outbox<FenceRelease, R>,
-    /// The last `R` attempts the coordinator abandoned while they waited for their fence
-    /// (`(rank, attempt)`; a late grant of one is answered with `FenceError::Abandoned`).
-    pub(crate) abandoned: [(u32, u32); R],
+    /// The ids of the last `R` attempts the coordinator abandoned while they waited for their
+    /// fence (ids are unique per coordinator; a late grant of one is answered with
+    /// `FenceError::Abandoned`).
+    pub(crate) abandoned: [u32; R],
     /// Where the next abandoned attempt is written in `abandoned`.
     pub(crate) abandoned_at: usize,
 }
@@ -414,7 +415,7 @@ where
             avail_pending: 0,
             announced: true,
             releases: Outbox::new(),
-            abandoned: [(0, 0); R],
+            abandoned: [0; R],
             abandoned_at: 0,
         };
         c.adopt_cells(now);

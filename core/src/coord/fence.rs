@@ -184,13 +184,11 @@ where
             .iter()
             .position(|s| s.state != RecState::Free && s.rank == rank && s.attempt == attempt);
         let Some((idx, s)) = found.and_then(|i| self.recs.get(i).map(|s| (i, *s))) else {
-            return Err(
-                if attempt != 0 && self.abandoned.contains(&(rank, attempt)) {
-                    FenceError::Abandoned
-                } else {
-                    FenceError::StaleAttempt
-                },
-            );
+            return Err(if attempt != 0 && self.abandoned.contains(&attempt) {
+                FenceError::Abandoned
+            } else {
+                FenceError::StaleAttempt
+            });
         };
         if s.state != RecState::Fencing {
             return Err(FenceError::AlreadyGranted { token: s.fence });
@@ -285,7 +283,7 @@ where
         self.vacate(idx);
         if abandoned && R > 0 {
             if let Some(a) = self.abandoned.get_mut(self.abandoned_at % R) {
-                *a = (s.rank, s.attempt);
+                *a = s.attempt;
             }
             self.abandoned_at = (self.abandoned_at + 1) % R;
         }

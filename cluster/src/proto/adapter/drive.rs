@@ -15,6 +15,7 @@ use crate::proto::event::ClusterEvent;
 impl<G: OpGate + Clone> Adapter<G> {
     pub(crate) fn drive(&mut self, now: Instant) {
         self.sync_coord_available(now);
+        self.release_tick(now);
         // Bounded: each action is handed out once; a handful per recovery.
         for _ in 0..10_000 {
             while let Some(ev) = self.coord.poll_event() {

@@ -1,7 +1,7 @@
 //! The recoverer side: `Action::AcquireFence` → linearizable quorum read → lock Txn (lock,
 //! slot, pause and `epoch = recovering` in one revision: the token) → wait for every live
-//! process's pause ack → `fence_granted(token)`; `Action::ReleaseFence` → completion Txn
-//! (new incarnation = its revision) or give-up Txn, both fenced on the token.
+//! process's pause ack → `fence_granted(token)`. The release (completion or give-up) is in
+//! `release.rs`.
 //!
 //! Invariants: at most one fence entry per rank; a fence is granted to the coordinator only
 //! from `Pausing` with every live process acked (or the `Proceed` policy at the timeout);
@@ -10,7 +10,7 @@
 //! its token; an ambiguous lock, completion or give-up is resolved by reading the lock and
 //! member keys back, and re-sent only as the same compare-guarded Txn.
 
-use ftforest_core::coord::{FenceJob, FenceRelease, OpGate, Refusal, Report};
+use ftforest_core::coord::{FenceJob, OpGate, Refusal};
 use ftforest_core::Instant;
 
 use super::{Adapter, Pending, Status};
@@ -52,6 +52,14 @@ pub enum FenceStage {
         /// The slot.
         slot: u32,
     },
+    /// The lock must be given up but the process may not write (self-fenced): the give-up
+    /// is sent once writes are allowed again, or forgotten when the lease is gone.
+    GiveUpPending {
+        /// The token.
+        token: Rev,
+        /// The slot.
+        slot: u32,
+    },
 }
 
 /// One rank's fence.
@@ -76,7 +84,9 @@ impl<G: OpGate + Clone> Adapter<G> {
         let r = job.rank;
         if let Some(f) = self.fences.get_mut(&r) {
             match f.stage {
-                FenceStage::Releasing { .. } | FenceStage::Granted { .. } => {
+                FenceStage::Releasing { .. }
+                | FenceStage::Granted { .. }
+                | FenceStage::GiveUpPending { .. } => {
                     let _ = self.coord.fence_refused(now, r, job.attempt, Refusal::Held);
                     self.emit(ClusterEvent::LockRefused {
                         rank: r,
@@ -459,6 +469,11 @@ impl<G: OpGate + Clone> Adapter<G> {
                 // Our lease expired with the lock: nothing to release.
                 self.refuse(now, r, f.attempt, LockRefusal::Held);
             }
+            FenceStage::GiveUpPending { token: t, .. } if ours(t) => {
+                // Gone with the lease (or given up): nothing left to release.
+                self.fences.remove(&r);
+                self.emit(ClusterEvent::RecoveryAbandoned { rank: r, token: t });
+            }
             FenceStage::Granted { token: t, slot, .. } if ours(t) => {
                 if let Some(e) = self.fences.get_mut(&r) {
                     e.stage = FenceStage::Granted {
@@ -469,196 +484,6 @@ impl<G: OpGate + Clone> Adapter<G> {
                 }
             }
             _ => {}
-        }
-    }
-
-    pub(crate) fn release(&mut self, now: Instant, rel: FenceRelease) {
-        let r = rel.rank;
-        let slot = match self.fences.get(&r).map(|f| &f.stage) {
-            Some(FenceStage::Granted { token, slot, .. }) if *token == rel.token => *slot,
-            _ => return,
-        };
-        if !self.lease.may_write(now) {
-            // Self-fenced: the lease (and with it lock, slot and pause) will expire.
-            self.fences.remove(&r);
-            self.emit(ClusterEvent::RecoveryAbandoned {
-                rank: r,
-                token: rel.token,
-            });
-            if rel.completed {
-                let _ = self.coord.handle_report(now, Report::crashed(r));
-            }
-            return;
-        }
-        if let Some(f) = self.fences.get_mut(&r) {
-            f.stage = FenceStage::Releasing {
-                token: rel.token,
-                slot,
-            };
-        }
-        if rel.completed {
-            let t = txns::complete(
-                &self.keys,
-                r,
-                slot,
-                rel.token,
-                &self.cfg.proc_id,
-                self.lease.id,
-            );
-            self.send(
-                Pending::Complete {
-                    rank: r,
-                    token: rel.token,
-                    slot,
-                },
-                Request::Txn(t),
-            );
-        } else {
-            self.send_give_up(now, r, rel.token, slot);
-        }
-    }
-
-    fn send_give_up(&mut self, now: Instant, r: u32, token: Rev, slot: u32) {
-        if !self.lease.may_write(now) {
-            self.fences.remove(&r);
-            return;
-        }
-        match self.fences.get_mut(&r) {
-            Some(f) => f.stage = FenceStage::Releasing { token, slot },
-            None => {
-                self.fences.insert(
-                    r,
-                    Fence {
-                        attempt: 0,
-                        stage: FenceStage::Releasing { token, slot },
-                    },
-                );
-            }
-        }
-        let t = txns::give_up(&self.keys, r, slot, token);
-        self.send(
-            Pending::GiveUp {
-                rank: r,
-                token,
-                slot,
-            },
-            Request::Txn(t),
-        );
-    }
-
-    fn on_complete(
-        &mut self,
-        now: Instant,
-        r: u32,
-        token: Rev,
-        slot: u32,
-        readback: bool,
-        res: Result<OpResult, OpError>,
-    ) {
-        let responses = match res {
-            Ok(OpResult::Txn {
-                succeeded: true,
-                revision,
-                ..
-            }) if !readback => return self.finished(now, r, token, revision),
-            // Else branch, or the read-back: [lock/r, members/r].
-            Ok(OpResult::Txn { responses, .. }) => responses,
-            _ => {
-                let t = txns::readback(&self.keys, r);
-                return self.retry_later(
-                    now,
-                    Pending::CompleteReadBack {
-                        rank: r,
-                        token,
-                        slot,
-                    },
-                    Request::Txn(t),
-                );
-            }
-        };
-        let lock = txn_kvs(&responses, 0).first().cloned();
-        let member = txn_kvs(&responses, 1).first().cloned();
-        if let Some(m) = member {
-            if m.lease == self.lease.id && m.create_revision > token {
-                return self.finished(now, r, token, m.create_revision);
-            }
-        }
-        if lock.is_some_and(|l| l.create_revision == token) && self.lease.may_write(now) {
-            let t = txns::complete(&self.keys, r, slot, token, &self.cfg.proc_id, self.lease.id);
-            self.send(
-                Pending::Complete {
-                    rank: r,
-                    token,
-                    slot,
-                },
-                Request::Txn(t),
-            );
-            return;
-        }
-        // Lost the lock before completing: the rank is FAILED again in etcd.
-        self.fences.remove(&r);
-        self.emit(ClusterEvent::RecoveryAbandoned { rank: r, token });
-        let _ = self.coord.handle_report(now, Report::crashed(r));
-    }
-
-    fn finished(&mut self, now: Instant, r: u32, token: Rev, new_inc: Rev) {
-        let _ = now;
-        self.fences.remove(&r);
-        let old = self.failed_inc[r as usize].unwrap_or(0);
-        self.inc[r as usize] = Some(new_inc);
-        self.hosted.insert(r);
-        self.stats.recoveries_completed += 1;
-        self.emit(ClusterEvent::RecoveryFinished {
-            rank: r,
-            old_incarnation: old,
-            new_incarnation: new_inc,
-            token,
-        });
-    }
-
-    fn on_give_up(
-        &mut self,
-        now: Instant,
-        r: u32,
-        token: Rev,
-        slot: u32,
-        readback: bool,
-        res: Result<OpResult, OpError>,
-    ) {
-        match res {
-            Ok(OpResult::Txn { responses, .. }) => {
-                // Only a read-back can find the lock still ours (a refused give-up compared it).
-                let still = readback
-                    && txn_kvs(&responses, 0)
-                        .first()
-                        .is_some_and(|l| l.create_revision == token);
-                if still && self.lease.may_write(now) {
-                    let t = txns::give_up(&self.keys, r, slot, token);
-                    self.send(
-                        Pending::GiveUp {
-                            rank: r,
-                            token,
-                            slot,
-                        },
-                        Request::Txn(t),
-                    );
-                    return;
-                }
-                self.fences.remove(&r);
-                self.emit(ClusterEvent::RecoveryAbandoned { rank: r, token });
-            }
-            _ => {
-                let t = txns::readback(&self.keys, r);
-                self.retry_later(
-                    now,
-                    Pending::GiveUpReadBack {
-                        rank: r,
-                        token,
-                        slot,
-                    },
-                    Request::Txn(t),
-                );
-            }
         }
     }
 }

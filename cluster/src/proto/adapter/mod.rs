@@ -30,12 +30,15 @@
 //!   pause key's create revision.
 //! * Every ambiguous Txn is resolved by a read-back; a retry is always compare-guarded.
 
+mod avail;
 mod drive;
 mod fence;
 mod lease;
 mod pause;
+mod release;
 mod start;
 mod watch;
+mod write;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -44,11 +47,11 @@ use ftforest_core::Instant;
 
 use super::event::ClusterEvent;
 use super::keys::Keys;
-use super::ops::{OpError, OpId, OpResult, Request, Rev, Txn, WatchInput};
+use super::ops::{OpError, OpId, OpResult, Request, Rev, WatchInput};
 use super::params::Params;
 use super::view::View;
 use crate::config::{ClusterConfig, PausePolicy};
-use crate::error::{ClusterError, WriteError};
+use crate::error::ClusterError;
 use crate::stats::ClusterStats;
 
 pub use fence::FenceStage;
@@ -243,6 +246,10 @@ pub struct Adapter<G: OpGate + Clone> {
     pub(crate) seen_rev: Rev,
     /// Since when the view lags behind `seen_rev` (a silent dead watch, etcd-client#48).
     pub(crate) lag_since: Option<Instant>,
+    /// Back-off before the next watch re-creation (zero: at once).
+    pub(crate) watch_backoff: core::time::Duration,
+    /// A watch re-creation waiting for its back-off.
+    pub(crate) watch_restart_at: Option<Instant>,
 }
 
 impl<G: OpGate + Clone> Adapter<G> {
@@ -291,6 +298,8 @@ impl<G: OpGate + Clone> Adapter<G> {
             now,
             seen_rev: 0,
             lag_since: None,
+            watch_backoff: core::time::Duration::ZERO,
+            watch_restart_at: None,
             cfg,
         };
         let ttl_ms = a.cfg.params.ttl_ms;
@@ -397,6 +406,7 @@ impl<G: OpGate + Clone> Adapter<G> {
         };
         min(self.coord.poll_timeout());
         min(self.lag_since.map(|t| t.saturating_add(watch::WATCH_STALL)));
+        min(self.watch_restart_at);
         for (at, _, _) in &self.delayed {
             min(Some(*at));
         }
@@ -478,6 +488,7 @@ impl<G: OpGate + Clone> Adapter<G> {
         }
         self.pause_tick(now);
         self.fence_tick(now);
+        self.release_tick(now);
         self.watch_tick(now);
         self.coord.tick(now);
         self.drive(now);
@@ -503,97 +514,6 @@ impl<G: OpGate + Clone> Adapter<G> {
         self.lease.drop_keepalives = drop;
     }
 
-    /// Owner write of `store/<rank>` (fenced on the incarnation): the Txn to send and its
-    /// sequence number, or why not (self-fenced, not hosted).
-    pub fn owner_write(
-        &mut self,
-        now: Instant,
-        rank: u32,
-        value: Vec<u8>,
-    ) -> Result<(Txn, Rev, u64), WriteError> {
-        let now = self.advance(now);
-        let seq = self.take_seq();
-        let inc = match (self.hosted.contains(&rank), self.incarnation(rank)) {
-            (true, Some(i)) => i,
-            _ => return Err(WriteError::NotHosted { rank }),
-        };
-        if !self.lease.may_write(now) {
-            self.write_refused(rank, inc, seq);
-            return Err(WriteError::SelfFenced);
-        }
-        Ok((
-            super::txns::owner_put(&self.keys, rank, inc, value),
-            inc,
-            seq,
-        ))
-    }
-
-    /// Recovery write of `store/<rank>` fenced on `fenced_rank`'s lock `token`.
-    pub fn phase_write(
-        &mut self,
-        now: Instant,
-        fenced_rank: u32,
-        token: Rev,
-        rank: u32,
-        value: Vec<u8>,
-    ) -> Result<(Txn, u64), WriteError> {
-        let now = self.advance(now);
-        let seq = self.take_seq();
-        if !self.lease.may_write(now) {
-            self.write_refused(rank, token, seq);
-            return Err(WriteError::SelfFenced);
-        }
-        Ok((
-            super::txns::phase_put(&self.keys, fenced_rank, token, rank, value),
-            seq,
-        ))
-    }
-
-    /// The outcome of a write built by [`owner_write`](Self::owner_write) or
-    /// [`phase_write`](Self::phase_write): `Ok((succeeded, revision))`.
-    pub fn write_done(
-        &mut self,
-        now: Instant,
-        rank: u32,
-        token: Rev,
-        seq: u64,
-        res: Result<(bool, Rev), OpError>,
-    ) -> Result<Rev, WriteError> {
-        let now = self.advance(now);
-        let out = match res {
-            Ok((true, rev)) => {
-                self.on_success(now);
-                self.saw_revision(now, rev);
-                self.stats.writes_accepted += 1;
-                self.emit(ClusterEvent::WriteAccepted {
-                    rank,
-                    token,
-                    seq,
-                    revision: rev,
-                });
-                Ok(rev)
-            }
-            Ok((false, _)) => {
-                self.on_success(now);
-                self.write_refused(rank, token, seq);
-                Err(WriteError::StaleFence)
-            }
-            Err(e) => {
-                self.on_failure(now, e);
-                if e == OpError::Ambiguous {
-                    self.emit(ClusterEvent::WriteUnknown { rank, token, seq });
-                } else {
-                    self.write_refused(rank, token, seq);
-                }
-                Err(WriteError::Unavailable {
-                    ambiguous: e == OpError::Ambiguous,
-                })
-            }
-        };
-        self.drive(now);
-        out
-    }
-
     /// Graceful leave: every hosted rank is marked `left` (one Txn each, fenced on its
     /// incarnation), then the lease is revoked; `Stopped(None)` when done.
     pub fn leave(&mut self, now: Instant) {
@@ -609,17 +529,6 @@ impl<G: OpGate + Clone> Adapter<G> {
             self.now = now;
         }
         self.now
-    }
-
-    fn take_seq(&mut self) -> u64 {
-        let s = self.next_seq;
-        self.next_seq += 1;
-        s
-    }
-
-    fn write_refused(&mut self, rank: u32, token: Rev, seq: u64) {
-        self.stats.writes_refused += 1;
-        self.emit(ClusterEvent::WriteRefused { rank, token, seq });
     }
 
     pub(crate) fn emit(&mut self, e: ClusterEvent) {
@@ -646,46 +555,6 @@ impl<G: OpGate + Clone> Adapter<G> {
 
     fn resend(&mut self, p: Pending, r: Request) {
         self.send(p, r);
-    }
-
-    pub(crate) fn on_success(&mut self, now: Instant) {
-        self.failures = 0;
-        if !self.available {
-            self.available = true;
-            self.stats.available = true;
-            self.emit(ClusterEvent::Available);
-            self.sync_coord_available(now);
-            if self.status == Status::Running {
-                // etcd-client does not notice a dead watch stream (etcd-client#48): after an
-                // outage resume it from the last revision seen.
-                self.restart_watch();
-            }
-        }
-    }
-
-    pub(crate) fn on_failure(&mut self, now: Instant, e: OpError) {
-        if e == OpError::Ambiguous {
-            self.stats.ambiguous += 1;
-        } else {
-            self.stats.failed += 1;
-        }
-        self.failures = self.failures.saturating_add(1);
-        if self.available && self.failures >= self.cfg.unavailable_after {
-            self.available = false;
-            self.stats.available = false;
-            self.emit(ClusterEvent::Unavailable);
-            self.sync_coord_available(now);
-        }
-    }
-
-    /// The coordinator may start recoveries only while etcd answers, the lease is alive and
-    /// the process is not fenced or leaving.
-    pub(crate) fn sync_coord_available(&mut self, now: Instant) {
-        let ok =
-            self.available && self.lease.may_write(now) && matches!(self.status, Status::Running);
-        if self.coord.is_available() != ok {
-            self.coord.set_available(now, ok);
-        }
     }
 
     fn route(&mut self, now: Instant, p: Pending, res: Result<OpResult, OpError>) {

@@ -22,6 +22,10 @@ use crate::proto::ops::{
 
 /// How long the view may lag behind a revision seen in an answer before the watch is resumed.
 pub const WATCH_STALL: core::time::Duration = core::time::Duration::from_secs(2);
+/// First back-off between two watch re-creations without an event in between.
+pub const WATCH_BACKOFF_MIN: core::time::Duration = core::time::Duration::from_millis(100);
+/// Largest back-off between watch re-creations.
+pub const WATCH_BACKOFF_MAX: core::time::Duration = core::time::Duration::from_secs(2);
 
 impl<G: OpGate + Clone> Adapter<G> {
     /// An answer showed the store at `rev`: the watch must deliver up to it.
@@ -34,10 +38,14 @@ impl<G: OpGate + Clone> Adapter<G> {
         }
     }
 
-    /// Resumes a watch that lagged for [`WATCH_STALL`].
+    /// Resumes a watch that lagged for [`WATCH_STALL`], or whose back-off ended.
     pub(crate) fn watch_tick(&mut self, now: Instant) {
         if self.status != Status::Running {
             return;
+        }
+        if self.watch_restart_at.is_some_and(|t| t <= now) {
+            self.watch_restart_at = None;
+            self.restart_watch_now();
         }
         if self.view.rev() >= self.seen_rev {
             self.lag_since = None;
@@ -46,12 +54,28 @@ impl<G: OpGate + Clone> Adapter<G> {
         if let Some(t) = self.lag_since {
             if now.saturating_duration_since(t) >= WATCH_STALL {
                 self.lag_since = Some(now);
-                self.restart_watch();
+                self.restart_watch(now);
             }
         }
     }
 
-    pub(crate) fn restart_watch(&mut self) {
+    /// Resumes the watch from the last revision + 1: at once after a healthy stretch, else
+    /// after a back-off (100 ms doubling to 2 s) so that a watch that cannot be created does
+    /// not spin. The back-off resets when the watch delivers events.
+    pub(crate) fn restart_watch(&mut self, now: Instant) {
+        if self.watch_restart_at.is_some() {
+            return;
+        }
+        if self.watch_backoff.is_zero() {
+            self.watch_backoff = WATCH_BACKOFF_MIN;
+            self.restart_watch_now();
+        } else {
+            self.watch_restart_at = Some(now.saturating_add(self.watch_backoff));
+            self.watch_backoff = (self.watch_backoff * 2).min(WATCH_BACKOFF_MAX);
+        }
+    }
+
+    fn restart_watch_now(&mut self) {
         let from = self.view.rev() + 1;
         self.stats.watch_restarts += 1;
         self.watch_from = Some(from);
@@ -73,6 +97,7 @@ impl<G: OpGate + Clone> Adapter<G> {
                     .filter(|e| e.kv.mod_revision > self.view.rev())
                     .collect();
                 self.stats.watch_events += evs.len() as u64;
+                self.watch_backoff = core::time::Duration::ZERO;
                 self.apply_events(now, evs);
             }
             WatchInput::Compacted { .. } => {
@@ -81,7 +106,7 @@ impl<G: OpGate + Clone> Adapter<G> {
                     self.send(Pending::Relist, Request::Range { prefix });
                 }
             }
-            WatchInput::Broken => self.restart_watch(),
+            WatchInput::Broken => self.restart_watch(now),
         }
     }
 
