@@ -3,7 +3,8 @@
 # Installs what it needs (rustup targets, nightly with miri, Debian packages), then runs:
 # fmt, clippy, docs, the no_std target builds, the MSRV check, the loom models, miri,
 # the C library's tests (header staleness, C tests plain/ASan/valgrind, examples, install),
-# and the firmware images under QEMU with the footprint gates (scripts/test-embedded.sh).
+# the firmware images under QEMU with the footprint gates (scripts/test-embedded.sh), and the
+# cluster crate's real-etcd scenarios (etcd-server, etcd-client, protobuf-compiler from apt).
 #
 # Environment knobs:
 #   FTF_SKIP_MIRI=1          skip the miri stage (it is the slowest)
@@ -38,6 +39,19 @@ if [ "${FTF_SKIP_MIRI:-0}" != 1 ]; then
   fi
   cargo +nightly miri setup
 fi
+
+stage "install etcd and protoc (ftforest-cluster: protoc to build etcd-client, etcd for the scenarios)"
+need=()
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v etcdctl >/dev/null || need+=(etcd-client)
+command -v protoc >/dev/null || need+=(protobuf-compiler)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+# The real-etcd scenario tests fail instead of skipping when etcd is missing.
+export FTF_REQUIRE_ETCD=1
 
 stage "fmt"
 cargo fmt --all -- --check
@@ -78,7 +92,7 @@ bash scripts/test-c.sh
 stage "embedded: firmware under QEMU (Cortex-M4F, Cortex-M0, RISC-V), footprint gates"
 bash scripts/test-embedded.sh
 
-stage "workspace tests"
+stage "workspace tests (the cluster scenarios run one at a time: they serialise themselves)"
 cargo test --workspace
 }
 

@@ -1,0 +1,432 @@
+//! The tokio side of [`Member`](crate::Member): one loop task owns the sans-io adapter's
+//! inputs and outputs; requests run as their own tasks (cloned client, request timeout),
+//! the watch as one task per generation, phases on blocking threads.
+//!
+//! Invariants: the adapter mutex is never held across an `.await` or an embedder call;
+//! events are published in adapter order by the loop only (one publisher), stamped with
+//! the wall clock; a watch input of an older generation is dropped (the adapter already
+//! asked for a newer watch); the loop ends only when the adapter is `Stopped` or every
+//! handle is gone, and then aborts its watch task.
+
+mod exec;
+mod phase;
+mod watch;
+
+use core::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use etcd_client::{Client, ConnectOptions};
+use ftforest_core::coord::PhaseJob;
+use ftforest_core::Instant;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::ClusterConfig;
+use crate::error::{ClusterError, WriteError};
+use crate::fault::Fault;
+use crate::hooks::{ForestHooks, PhaseIo};
+use crate::member::{LocalTracker, Subscribers};
+use crate::proto::ops::{OpError, OpId, OpResult, Request, WatchInput};
+use crate::proto::{Adapter, AdapterConfig, EventRecord, Hook, Status};
+use crate::stats::ClusterStats;
+
+pub(crate) use exec::Keeper;
+
+/// Inputs of the loop.
+pub(crate) enum Cmd {
+    Result(OpId, Result<OpResult, OpError>),
+    Watch(u64, WatchInput),
+    PhaseDone(PhaseJob, bool),
+    Leave(oneshot::Sender<()>),
+    Wake,
+}
+
+/// State shared by the loop, the handle and the phase I/O.
+pub(crate) struct Shared {
+    adapter: Mutex<Adapter<Arc<LocalTracker>>>,
+    base: std::time::Instant,
+    pub(crate) client: Client,
+    config: ClusterConfig,
+    fault: Mutex<Fault>,
+    subs: Arc<Mutex<Subscribers>>,
+    pub(crate) tx: UnboundedSender<Cmd>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_nanos(self.base.elapsed().as_nanos() as u64)
+    }
+    pub(crate) fn adapter(&self) -> MutexGuard<'_, Adapter<Arc<LocalTracker>>> {
+        lock(&self.adapter)
+    }
+    fn publish(&self, events: Vec<crate::proto::ClusterEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let ts_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let mut subs = lock(&self.subs);
+        for event in events {
+            subs.publish(EventRecord {
+                ts_ms,
+                proc: self.config.proc_id().to_owned(),
+                event,
+            });
+        }
+    }
+    /// Runs a fenced Txn built by the adapter and reports its outcome back to it.
+    pub(crate) async fn fenced_txn(
+        &self,
+        txn: crate::proto::ops::Txn,
+        rank: u32,
+        token: u64,
+        seq: u64,
+    ) -> Result<u64, WriteError> {
+        let mut client = self.client.clone();
+        let mut keeper = Keeper::default();
+        let res = exec::execute(
+            &mut client,
+            &mut keeper,
+            Request::Txn(txn),
+            self.config.request_timeout(),
+        )
+        .await
+        .map(|r| match r {
+            OpResult::Txn {
+                succeeded,
+                revision,
+                ..
+            } => (succeeded, revision),
+            _ => (false, 0),
+        });
+        let now = self.now();
+        let out = self.adapter().write_done(now, rank, token, seq, res);
+        let _ = self.tx.send(Cmd::Wake);
+        out
+    }
+}
+
+/// The running driver.
+pub(crate) struct Handle {
+    shared: Arc<Shared>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+fn info(config: &ClusterConfig) -> String {
+    let ranks: Vec<String> = config.ranks().iter().map(u32::to_string).collect();
+    format!("pid={} ranks={}", std::process::id(), ranks.join(","))
+}
+
+impl Handle {
+    pub(crate) async fn start(
+        config: ClusterConfig,
+        forest: Arc<dyn ForestHooks>,
+        tracker: Arc<LocalTracker>,
+        subs: Arc<Mutex<Subscribers>>,
+    ) -> Result<Handle, ClusterError> {
+        let opts = ConnectOptions::new()
+            .with_connect_timeout(config.connect_timeout())
+            .with_timeout(config.request_timeout());
+        let client = match tokio::time::timeout(
+            config.connect_timeout(),
+            Client::connect(config.endpoints(), Some(opts)),
+        )
+        .await
+        {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Err(ClusterError::Connect(e.to_string())),
+            Err(_) => return Err(ClusterError::Connect("connect timed out".into())),
+        };
+        let base = std::time::Instant::now();
+        let acfg = AdapterConfig::from_cluster(&config, info(&config))?;
+        let adapter = Adapter::new(acfg, tracker, Instant::ZERO)?;
+        let (tx, rx) = unbounded_channel();
+        let shared = Arc::new(Shared {
+            adapter: Mutex::new(adapter),
+            base,
+            client,
+            config,
+            fault: Mutex::new(Fault::None),
+            subs,
+            tx,
+        });
+        let (status_tx, mut status_rx) = tokio::sync::watch::channel(Status::Starting);
+        let task = tokio::spawn(run(shared.clone(), rx, forest, status_tx));
+        let handle = Handle {
+            shared,
+            task: Some(task),
+        };
+        // Start is a handful of sequential requests; a registration whose answer keeps
+        // getting lost is read back forever, so the whole start is bounded.
+        let start_deadline = tokio::time::Instant::now()
+            + handle.shared.config.connect_timeout()
+            + handle.shared.config.request_timeout() * 10;
+        loop {
+            let s = status_rx.borrow_and_update().clone();
+            match s {
+                Status::Starting => {}
+                Status::Stopped(e) => {
+                    // Let the loop revoke the lease before giving up.
+                    let mut handle = handle;
+                    if let Some(t) = handle.task.take() {
+                        let wait = handle.shared.config.request_timeout() * 2;
+                        let _ = tokio::time::timeout(wait, t).await;
+                    }
+                    return Err(e.unwrap_or(ClusterError::Stopped));
+                }
+                _ => return Ok(handle),
+            }
+            match tokio::time::timeout_at(start_deadline, status_rx.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(ClusterError::Stopped),
+                // Dropping the handle aborts the loop; the lease, if any, expires.
+                Err(_) => return Err(ClusterError::Etcd("start timed out".into())),
+            }
+        }
+    }
+
+    pub(crate) async fn fenced_put(&self, rank: u32, value: Vec<u8>) -> Result<u64, WriteError> {
+        let now = self.shared.now();
+        let built = self.shared.adapter().owner_write(now, rank, value);
+        let _ = self.shared.tx.send(Cmd::Wake);
+        let (txn, inc, seq) = built?;
+        self.shared.fenced_txn(txn, rank, inc, seq).await
+    }
+
+    pub(crate) async fn leave(mut self) -> Result<(), ClusterError> {
+        let (tx, rx) = oneshot::channel();
+        if self.shared.tx.send(Cmd::Leave(tx)).is_err() {
+            return Err(ClusterError::Stopped);
+        }
+        let _ = rx.await;
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn ranks(&self) -> Vec<u32> {
+        self.shared.adapter().hosted()
+    }
+
+    pub(crate) fn stats(&self) -> ClusterStats {
+        self.shared.adapter().stats()
+    }
+
+    pub(crate) fn coordinator_snapshot(
+        &self,
+    ) -> (
+        ftforest_core::coord::Stats,
+        ftforest_core::coord::HealthLevel,
+        ftforest_core::coord::Alerts,
+    ) {
+        let now = self.shared.now();
+        let a = self.shared.adapter();
+        let c = a.coordinator();
+        (c.stats(), c.level(), c.alerts(now))
+    }
+
+    pub(crate) fn report(&self, r: ftforest_core::coord::Report) -> bool {
+        let now = self.shared.now();
+        let ok = self.shared.adapter().report(now, r);
+        let _ = self.shared.tx.send(Cmd::Wake);
+        ok
+    }
+
+    pub(crate) fn fault(&self, f: Fault) {
+        *lock(&self.shared.fault) = f;
+        self.shared
+            .adapter()
+            .set_drop_keepalives(f == Fault::DropKeepalives);
+        let _ = self.shared.tx.send(Cmd::Wake);
+    }
+}
+
+/// What one pass over the adapter's outputs collected.
+struct Outputs {
+    ops: Vec<(OpId, Request)>,
+    watch: Option<u64>,
+    hooks: Vec<Hook>,
+    events: Vec<crate::proto::ClusterEvent>,
+    timeout: Option<Instant>,
+    status: Status,
+}
+
+fn collect(a: &mut Adapter<Arc<LocalTracker>>) -> Outputs {
+    let mut o = Outputs {
+        ops: Vec::new(),
+        watch: a.poll_watch(),
+        hooks: Vec::new(),
+        events: Vec::new(),
+        timeout: None,
+        status: a.status().clone(),
+    };
+    while let Some(op) = a.poll_op() {
+        o.ops.push(op);
+    }
+    while let Some(h) = a.poll_hook() {
+        o.hooks.push(h);
+    }
+    while let Some(e) = a.poll_event() {
+        o.events.push(e);
+    }
+    o.timeout = a.poll_timeout();
+    o
+}
+
+async fn run(
+    shared: Arc<Shared>,
+    mut rx: UnboundedReceiver<Cmd>,
+    forest: Arc<dyn ForestHooks>,
+    status_tx: tokio::sync::watch::Sender<Status>,
+) {
+    let keeper = Arc::new(tokio::sync::Mutex::new(Keeper::default()));
+    let mut watch_gen = 0u64;
+    let mut watch_task: Option<JoinHandle<()>> = None;
+    let mut leave_waiters: Vec<oneshot::Sender<()>> = Vec::new();
+    let timeout = shared.config.request_timeout();
+    loop {
+        let stall = {
+            let mut f = lock(&shared.fault);
+            match *f {
+                Fault::Stall(d) => {
+                    *f = Fault::None;
+                    Some(d)
+                }
+                _ => None,
+            }
+        };
+        if let Some(d) = stall {
+            // The whole driver stops, like a paused process: no keepalive, no input.
+            tokio::time::sleep(d).await;
+        }
+        let out = collect(&mut shared.adapter());
+        shared.publish(out.events);
+        for (id, req) in out.ops {
+            let mut client = shared.client.clone();
+            let keeper = keeper.clone();
+            let tx = shared.tx.clone();
+            tokio::spawn(async move {
+                let mut k = keeper.lock().await;
+                let is_ka = matches!(req, Request::KeepAlive { .. });
+                let r = if is_ka {
+                    exec::execute(&mut client, &mut k, req, timeout).await
+                } else {
+                    drop(k);
+                    let mut own = Keeper::default();
+                    exec::execute(&mut client, &mut own, req, timeout).await
+                };
+                let _ = tx.send(Cmd::Result(id, r));
+            });
+        }
+        if let Some(from) = out.watch {
+            if let Some(t) = watch_task.take() {
+                t.abort();
+            }
+            watch_gen += 1;
+            let prefix = shared.config.prefix().to_owned();
+            watch_task = Some(tokio::spawn(watch::run(
+                shared.client.clone(),
+                prefix,
+                from,
+                watch_gen,
+                shared.tx.clone(),
+            )));
+        }
+        for h in out.hooks {
+            match h {
+                Hook::RunPhase { job, token } => {
+                    let forest = forest.clone();
+                    let io = PhaseIo {
+                        rank: job.rank,
+                        token,
+                        inner: Box::new(phase::DriverIo {
+                            shared: shared.clone(),
+                            rt: tokio::runtime::Handle::current(),
+                            fenced_rank: job.rank,
+                        }),
+                    };
+                    let tx = shared.tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let ok = forest.run_phase(job, &io).is_ok();
+                        let _ = tx.send(Cmd::PhaseDone(job, ok));
+                    });
+                }
+                Hook::PauseBalancer => forest.pause_balancer(),
+                Hook::ResumeBalancer => forest.resume_balancer(),
+                Hook::PauseGhostSync => forest.pause_ghost_sync(),
+                Hook::ResumeGhostSync => forest.resume_ghost_sync(),
+            }
+        }
+        status_tx.send_if_modified(|s| {
+            if *s != out.status {
+                *s = out.status.clone();
+                true
+            } else {
+                false
+            }
+        });
+        if let Status::Stopped(_) = out.status {
+            if !shared.adapter().has_pending() || rx.is_closed() {
+                for w in leave_waiters.drain(..) {
+                    let _ = w.send(());
+                }
+                break;
+            }
+        }
+        let sleep_until = out.timeout.map(|t| {
+            tokio::time::Instant::from_std(shared.base + Duration::from_nanos(t.as_nanos()))
+        });
+        let cmd = match sleep_until {
+            Some(at) => tokio::select! {
+                c = rx.recv() => c,
+                _ = tokio::time::sleep_until(at) => {
+                    let now = shared.now();
+                    shared.adapter().tick(now);
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        let Some(cmd) = cmd else {
+            break;
+        };
+        let now = shared.now();
+        let mut a = shared.adapter();
+        match cmd {
+            Cmd::Result(id, r) => a.handle_result(now, id, r),
+            Cmd::Watch(gen, input) if gen == watch_gen => a.handle_watch(now, input),
+            Cmd::Watch(..) => {}
+            Cmd::PhaseDone(job, ok) => a.phase_done(now, job, ok),
+            Cmd::Leave(w) => {
+                leave_waiters.push(w);
+                a.leave(now);
+            }
+            Cmd::Wake => {}
+        }
+        if a.poll_timeout().is_some_and(|t| t <= now) {
+            a.tick(now);
+        }
+    }
+    if let Some(t) = watch_task.take() {
+        t.abort();
+    }
+    for w in leave_waiters {
+        let _ = w.send(());
+    }
+}

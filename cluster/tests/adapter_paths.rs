@@ -1,0 +1,346 @@
+//! Focused paths of the adapter against the simulated etcd, one scripted run each:
+//! ambiguous lock and completion Txns are resolved by reading back (one lock, one
+//! completion, the right token and incarnation), a stale member deletion is dropped, and a
+//! process that lists a pause key starts paused.
+
+#[allow(dead_code)] // shared test support: this file uses only the simulated etcd
+mod sim;
+
+use std::sync::Arc;
+
+use ftforest_cluster::proto::ops::{OpError, Request, Rev, TxnOp, WatchInput};
+use ftforest_cluster::proto::{Adapter, AdapterConfig, ClusterEvent, Hook, Params, Status};
+use ftforest_cluster::PausePolicy;
+use ftforest_core::coord::Config as CoreConfig;
+use ftforest_core::{Instant, Tracker};
+use sim::etcd::SimEtcd;
+
+type Gate = Arc<Tracker>;
+/// Picks a request (to lose its reply).
+type Matcher = Box<dyn Fn(&Request) -> bool>;
+
+struct Node {
+    a: Adapter<Gate>,
+    gate: Gate,
+    watch: Option<Rev>,
+    events: Vec<ClusterEvent>,
+    alive: bool,
+}
+
+struct World {
+    etcd: SimEtcd,
+    nodes: Vec<Node>,
+    now: u64,
+    /// Lose the reply of the first request this matches (it is applied).
+    lose: Option<Matcher>,
+    lost: u32,
+}
+
+fn cfg(name: &str, ranks: Vec<u32>, n: u32) -> AdapterConfig {
+    AdapterConfig {
+        proc_id: name.into(),
+        info: String::new(),
+        ranks,
+        params: Params {
+            n,
+            k: 1,
+            ttl_ms: 2000,
+        },
+        prefix: "p/".into(),
+        pause_timeout: core::time::Duration::from_secs(3),
+        pause_policy: PausePolicy::Abort,
+        margin: core::time::Duration::from_millis(200),
+        quiescence_timeout: core::time::Duration::from_secs(60),
+        unavailable_after: 3,
+        core: CoreConfig::builder()
+            .fenced(true)
+            .local_confirmation(false)
+            .build()
+            .unwrap(),
+    }
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            etcd: SimEtcd::new(),
+            nodes: Vec::new(),
+            now: 0,
+            lose: None,
+            lost: 0,
+        }
+    }
+    fn spawn(&mut self, name: &str, ranks: Vec<u32>, n: u32) -> usize {
+        let gate: Gate = Arc::new(Tracker::new());
+        let a = Adapter::new(
+            cfg(name, ranks, n),
+            gate.clone(),
+            Instant::from_millis(self.now),
+        )
+        .unwrap();
+        self.nodes.push(Node {
+            a,
+            gate,
+            watch: None,
+            events: Vec::new(),
+            alive: true,
+        });
+        self.nodes.len() - 1
+    }
+    /// One round: every live node's requests are answered, watches delivered, phases run
+    /// at once, time moves 10 ms.
+    fn round(&mut self) {
+        self.now += 10;
+        self.etcd.advance(self.now);
+        let t = Instant::from_millis(self.now);
+        for i in 0..self.nodes.len() {
+            if !self.nodes[i].alive {
+                continue;
+            }
+            let n = &mut self.nodes[i];
+            n.a.tick(t);
+            for _ in 0..50 {
+                let mut progressed = false;
+                while let Some((id, req)) = n.a.poll_op() {
+                    progressed = true;
+                    let r = self.etcd.execute(&req);
+                    let lose = self.lose.as_ref().is_some_and(|f| f(&req));
+                    let r = if lose && r.is_ok() {
+                        self.lose = None;
+                        self.lost += 1;
+                        Err(OpError::Ambiguous)
+                    } else {
+                        r
+                    };
+                    n.a.handle_result(t, id, r);
+                }
+                if let Some(from) = n.a.poll_watch() {
+                    n.watch = Some(from);
+                }
+                if let Some(from) = n.watch {
+                    if let Ok(evs) = self.etcd.events_from(from) {
+                        if let Some(last) = evs.last().map(|e| e.kv.mod_revision) {
+                            n.watch = Some(last + 1);
+                            n.a.handle_watch(t, WatchInput::Events(evs));
+                            progressed = true;
+                        }
+                    }
+                }
+                while let Some(h) = n.a.poll_hook() {
+                    progressed = true;
+                    if let Hook::RunPhase { job, .. } = h {
+                        n.a.phase_done(t, job, true);
+                    }
+                }
+                while let Some(e) = n.a.poll_event() {
+                    n.events.push(e);
+                }
+                if !progressed {
+                    break;
+                }
+            }
+        }
+    }
+    fn run_until(&mut self, what: &str, mut done: impl FnMut(&World) -> bool) {
+        for _ in 0..2000 {
+            if done(self) {
+                return;
+            }
+            self.round();
+        }
+        for n in &self.nodes {
+            let tail: Vec<&ClusterEvent> = n
+                .events
+                .iter()
+                .filter(|e| {
+                    !matches!(
+                        e,
+                        ClusterEvent::WriteAccepted { .. }
+                            | ClusterEvent::LockRefused { .. }
+                            | ClusterEvent::QuorumDecision { .. }
+                    )
+                })
+                .collect();
+            eprintln!(
+                "{}: {:?}",
+                n.a.proc_id(),
+                &tail[tail.len().saturating_sub(25)..]
+            );
+        }
+        panic!("not reached within 20 s of virtual time: {what}");
+    }
+    fn count(&self, pred: impl Fn(&ClusterEvent) -> bool) -> usize {
+        self.nodes
+            .iter()
+            .flat_map(|n| n.events.iter())
+            .filter(|e| pred(e))
+            .count()
+    }
+}
+
+fn is_lock_txn(r: &Request) -> bool {
+    matches!(r, Request::Txn(t) if t.success.iter().any(|o| matches!(o, TxnOp::Put { key, .. } if key.starts_with("p/recovery/lock/"))))
+}
+
+fn is_completion(r: &Request) -> bool {
+    matches!(r, Request::Txn(t) if t.success.iter().any(|o| matches!(o, TxnOp::Put { key, .. } if key.starts_with("p/members/")))
+        && t.success.iter().any(|o| matches!(o, TxnOp::Delete { key, .. } if key.starts_with("p/recovery/lock/"))))
+}
+
+/// Three nodes, each hosting one rank; node 2 dies (its lease expires).
+fn three_then_kill(w: &mut World) {
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        w.spawn(name, vec![i as u32], 3);
+    }
+    w.run_until("all running", |w| {
+        w.nodes.iter().all(|n| {
+            *n.a.status() == Status::Running && (0..3).all(|r| n.a.incarnation(r).is_some())
+        })
+    });
+    w.nodes[2].alive = false;
+}
+
+#[test]
+fn an_ambiguous_lock_is_read_back_not_retried() {
+    let mut w = World::new();
+    three_then_kill(&mut w);
+    w.lose = Some(Box::new(is_lock_txn));
+    w.run_until("recovered", |w| {
+        w.count(|e| matches!(e, ClusterEvent::RecoveryFinished { rank: 2, .. })) == 1
+    });
+    assert_eq!(w.lost, 1, "the lock reply was lost once");
+    // One lock for the failure, reported once, and its token is the lock's revision.
+    assert_eq!(
+        w.count(|e| matches!(e, ClusterEvent::LockGranted { rank: 2, .. })),
+        1
+    );
+    let locks = w
+        .etcd
+        .applied
+        .iter()
+        .filter(|a| is_lock_txn(&Request::Txn(a.txn.clone())))
+        .count();
+    assert_eq!(locks, 1, "no second lock Txn after the ambiguous one");
+}
+
+#[test]
+fn an_ambiguous_completion_is_read_back_once() {
+    let mut w = World::new();
+    three_then_kill(&mut w);
+    w.lose = Some(Box::new(is_completion));
+    w.run_until("recovered", |w| {
+        w.count(|e| matches!(e, ClusterEvent::RecoveryFinished { rank: 2, .. })) == 1
+    });
+    for _ in 0..100 {
+        w.round();
+    }
+    assert_eq!(w.lost, 1);
+    let fin: Vec<&ClusterEvent> = w
+        .nodes
+        .iter()
+        .flat_map(|n| n.events.iter())
+        .filter(|e| matches!(e, ClusterEvent::RecoveryFinished { .. }))
+        .collect();
+    assert_eq!(fin.len(), 1, "{fin:?}");
+    let ClusterEvent::RecoveryFinished {
+        new_incarnation, ..
+    } = fin[0]
+    else {
+        unreachable!()
+    };
+    let member = w
+        .etcd
+        .kvs
+        .get("p/members/2")
+        .expect("rank 2 is a member again");
+    assert_eq!(member.create_revision, *new_incarnation);
+    let completions = w
+        .etcd
+        .applied
+        .iter()
+        .filter(|a| is_completion(&Request::Txn(a.txn.clone())))
+        .count();
+    assert_eq!(completions, 1);
+}
+
+#[test]
+fn a_joining_process_starts_paused_and_acks() {
+    let mut w = World::new();
+    three_then_kill(&mut w);
+    // Run until the pause key exists, then start a fresh process.
+    w.run_until("pause requested", |w| w.etcd.kvs.contains_key("p/pause/2"));
+    let d = w.spawn("d", vec![], 3);
+    w.round();
+    w.round();
+    assert!(
+        !w.etcd.kvs.contains_key("p/pause/2") || w.nodes[d].gate.is_paused(),
+        "a process that listed a pause key runs unpaused"
+    );
+    w.run_until("recovered", |w| {
+        w.count(|e| matches!(e, ClusterEvent::RecoveryFinished { rank: 2, .. })) == 1
+    });
+    assert!(!w.nodes[d].gate.is_paused(), "resumed after the recovery");
+}
+
+#[test]
+fn a_repeated_member_deletion_fails_the_rank_once() {
+    let mut w = World::new();
+    three_then_kill(&mut w);
+    w.run_until("a sees rank 2 fail", |w| {
+        w.nodes[0]
+            .events
+            .iter()
+            .any(|e| matches!(e, ClusterEvent::Failed { rank: 2, .. }))
+    });
+    // The watch delivers the deletion again (a resumed watch overlapping the old one).
+    let del: Vec<_> = w
+        .etcd
+        .history
+        .iter()
+        .filter(|e| {
+            e.kv.key == "p/members/2" && e.kind == ftforest_cluster::proto::ops::EventKind::Delete
+        })
+        .cloned()
+        .collect();
+    assert_eq!(del.len(), 1);
+    let t = Instant::from_millis(w.now);
+    w.nodes[0].a.handle_watch(t, WatchInput::Events(del));
+    while let Some(e) = w.nodes[0].a.poll_event() {
+        w.nodes[0].events.push(e);
+    }
+    let failed = w.nodes[0]
+        .events
+        .iter()
+        .filter(|e| matches!(e, ClusterEvent::Failed { rank: 2, .. }))
+        .count();
+    assert_eq!(failed, 1, "one incarnation fails once");
+}
+
+#[test]
+fn a_lock_held_through_an_etcd_outage_is_given_up_not_orphaned() {
+    let mut w = World::new();
+    three_then_kill(&mut w);
+    // The recoverer holds the lock and waits for the pause acks when etcd loses quorum for
+    // longer than the TTL: every process fences itself, the pause times out, the lock must
+    // be given up, which cannot be written yet. Leases survive (no expiry without quorum).
+    w.run_until("pause requested", |w| w.etcd.kvs.contains_key("p/pause/2"));
+    w.etcd.set_unavailable(true);
+    for _ in 0..400 {
+        w.round();
+    }
+    assert!(
+        w.count(|e| matches!(e, ClusterEvent::SelfFenced { .. })) >= 2,
+        "the outage outlasted the self-fence deadline"
+    );
+    w.etcd.set_unavailable(false);
+    // Once writes are allowed again the lock is released or used: the rank is recovered and
+    // no process stays paused.
+    w.run_until("recovered after the outage", |w| {
+        w.count(|e| matches!(e, ClusterEvent::RecoveryFinished { rank: 2, .. })) == 1
+    });
+    for _ in 0..100 {
+        w.round();
+    }
+    assert!(!w.etcd.kvs.contains_key("p/pause/2"));
+    assert!(w.nodes[..2].iter().all(|n| !n.gate.is_paused()));
+}
