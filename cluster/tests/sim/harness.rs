@@ -222,6 +222,21 @@ impl Sim {
         let live: Vec<usize> = (0..self.procs.len())
             .filter(|&i| self.procs[i].adapter.is_some() && self.procs[i].frozen_until <= now)
             .collect();
+        // An etcd outage at any time, more likely while a recovery holds a lock.
+        let locked = self
+            .etcd
+            .kvs
+            .keys()
+            .any(|k| k.starts_with("ftf/sim/recovery/lock/"));
+        let p = if locked { 3_000 } else { 60 };
+        if self.rng.chance(p) && !self.etcd.unavailable && now >= self.fault_until {
+            let d = 500 + self.rng.below(3000);
+            self.log(format!("etcd unavailable for {d} (any time)"));
+            self.stats.outages += 1;
+            self.etcd.set_unavailable(true);
+            self.fault_until = now + d;
+            return;
+        }
         if self.rng.chance(300) && !live.is_empty() && quiet && all_members {
             let i = live[self.rng.below(live.len() as u64) as usize];
             match self.rng.below(4) {
