@@ -1,7 +1,9 @@
 # libftforest: build, examples, C tests and install.
 #
 #   make lib                  build target/release/libftforest.{so,a}
-#   make demo                 build the library (release) and run the C demo (the main job)
+#   make demo                 the main job: c-demo, then cluster-demo
+#   make c-demo               build the library (release) and run the C demo
+#   make cluster-demo         three-member etcd + four ftf-node processes, kill -9 of one (scripts/cluster-demo.sh)
 #   make cpp-demo             build and run the C++ example (include/ftforest.hpp)
 #   make check-c              build and run the C tests against the shared library
 #   make asan                 C tests, demo and C++ example with -fsanitize=address
@@ -56,7 +58,7 @@ CPP_HDRS := include/ftforest.h include/ftforest.hpp $(wildcard include/ftforest/
 VG_FLAGS := --suppressions=$(ROOT)/examples/c/valgrind.supp --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes --quiet
 
-.PHONY: all lib demo cpp-demo check-c asan valgrind bench-c install uninstall header clean-c \
+.PHONY: all lib demo c-demo cluster-demo cpp-demo check-c asan valgrind bench-c install uninstall header clean-c \
         print-native-static-libs print-libs-private print-soname print-version \
         c-programs asan-programs
 
@@ -113,8 +115,14 @@ asan-programs: lib $(addprefix $(BUILD)/asan/,$(C_TESTS)) $(BUILD)/asan/demo $(B
 
 # ---- runs ---------------------------------------------------------------------------------
 
-demo: lib $(BUILD)/demo
+# The main job: the C forest demo, then the cluster demo (etcd + four ftf-node processes).
+demo: c-demo cluster-demo
+
+c-demo: lib $(BUILD)/demo
 	$(BUILD)/demo
+
+cluster-demo:
+	bash scripts/cluster-demo.sh
 
 cpp-demo: lib $(BUILD)/demo_cpp
 	$(BUILD)/demo_cpp
