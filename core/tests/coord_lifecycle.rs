@@ -45,10 +45,7 @@ fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static)
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let start = std::time::Instant::now();
     while !cond() {
-        assert!(
-            start.elapsed() < WATCHDOG,
-            "hung waiting for {what}"
-        );
+        assert!(start.elapsed() < WATCHDOG, "hung waiting for {what}");
         std::thread::sleep(Duration::from_millis(1));
     }
 }
