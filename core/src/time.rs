@@ -165,3 +165,32 @@ mod tests {
         assert_eq!(c.now(), Instant::MAX);
     }
 }
+
+/// A duration stored in 8 bytes (whole nanoseconds, saturating at `u64::MAX` ns, about 584
+/// years) instead of `Duration`'s 16: the configuration keeps a dozen of them inside every
+/// coordinator value, which counts on microcontrollers (issue 10's fixed-RAM goal). Crate
+/// internal; the public API takes and returns `Duration`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Span(u64);
+
+impl Span {
+    /// `d` in whole nanoseconds, saturating.
+    pub(crate) const fn of(d: Duration) -> Span {
+        let n = d.as_nanos();
+        Span(if n > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            n as u64
+        })
+    }
+
+    /// As a `Duration`.
+    pub(crate) const fn get(self) -> Duration {
+        Duration::from_nanos(self.0)
+    }
+
+    /// Whether zero.
+    pub(crate) const fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+}

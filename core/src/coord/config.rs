@@ -30,6 +30,8 @@
 use core::fmt;
 use core::time::Duration;
 
+use crate::time::Span;
+
 use super::heartbeat::HeartbeatConfig;
 use super::level::AlertThresholds;
 
@@ -89,20 +91,20 @@ impl fmt::Display for ConfigError {
 pub struct Config {
     reports_before_suspicion: u16,
     reports_before_failure: u16,
-    failure_confirmation: Duration,
+    failure_confirmation: Span,
     heartbeat: HeartbeatConfig,
-    recovery_timeout: Duration,
+    recovery_timeout: Span,
     max_retries: u8,
-    backoff_base: Duration,
-    backoff_cap: Duration,
+    backoff_base: Span,
+    backoff_cap: Span,
     max_concurrent: u32,
-    pause_timeout: Duration,
+    pause_timeout: Span,
     pause_timeout_policy: PauseTimeoutPolicy,
-    quiescence_poll: Duration,
+    quiescence_poll: Span,
     alerts: AlertThresholds,
-    cancel_timeout: Duration,
+    cancel_timeout: Span,
     fenced: bool,
-    fence_retry: Duration,
+    fence_retry: Span,
     local_confirmation: bool,
 }
 
@@ -117,20 +119,20 @@ impl Config {
     pub const DEFAULT: Config = Config {
         reports_before_suspicion: 2,
         reports_before_failure: 0,
-        failure_confirmation: Duration::from_secs(5),
+        failure_confirmation: Span::of(Duration::from_secs(5)),
         heartbeat: HeartbeatConfig::DEFAULT,
-        recovery_timeout: Duration::from_secs(30),
+        recovery_timeout: Span::of(Duration::from_secs(30)),
         max_retries: 3,
-        backoff_base: Duration::from_millis(100),
-        backoff_cap: Duration::from_secs(10),
+        backoff_base: Span::of(Duration::from_millis(100)),
+        backoff_cap: Span::of(Duration::from_secs(10)),
         max_concurrent: 3,
-        pause_timeout: Duration::from_secs(5),
+        pause_timeout: Span::of(Duration::from_secs(5)),
         pause_timeout_policy: PauseTimeoutPolicy::AbortAndRetry,
-        quiescence_poll: Duration::from_millis(10),
+        quiescence_poll: Span::of(Duration::from_millis(10)),
         alerts: AlertThresholds::DEFAULT,
-        cancel_timeout: Duration::from_secs(30),
+        cancel_timeout: Span::of(Duration::from_secs(30)),
         fenced: false,
-        fence_retry: Duration::from_millis(500),
+        fence_retry: Span::of(Duration::from_millis(500)),
         local_confirmation: true,
     };
 
@@ -188,7 +190,7 @@ impl Config {
         if self.max_retries > 254 {
             return Err(ConfigError::new("max_retries", "must be at most 254"));
         }
-        if self.backoff_cap < self.backoff_base {
+        if self.backoff_cap.get() < self.backoff_base.get() {
             return Err(ConfigError::new(
                 "backoff_cap",
                 "must be at least backoff_base",
@@ -227,7 +229,7 @@ impl Config {
     /// How long a partition stays SUSPECTED before `tick` confirms it FAILED (inclusive);
     /// the rule by time, always on (`Duration::MAX` in effect disables it).
     pub const fn failure_confirmation(&self) -> Duration {
-        self.failure_confirmation
+        self.failure_confirmation.get()
     }
     /// The heartbeat detector's settings.
     pub const fn heartbeat(&self) -> &HeartbeatConfig {
@@ -237,7 +239,7 @@ impl Config {
     /// zero means no timeout (the original accepted 0: an attempt then runs until its phases
     /// report).
     pub const fn recovery_timeout(&self) -> Duration {
-        self.recovery_timeout
+        self.recovery_timeout.get()
     }
     /// Retries after the first attempt; attempt `max_retries + 1` failing escalates.
     pub const fn max_retries(&self) -> u8 {
@@ -245,11 +247,11 @@ impl Config {
     }
     /// The backoff before retry `n` is `min(backoff_base · 2^(n−1), backoff_cap)`.
     pub const fn backoff_base(&self) -> Duration {
-        self.backoff_base
+        self.backoff_base.get()
     }
     /// Upper bound of the retry backoff.
     pub const fn backoff_cap(&self) -> Duration {
-        self.backoff_cap
+        self.backoff_cap.get()
     }
     /// K: recoveries of different partitions that may run at once.
     pub const fn max_concurrent(&self) -> u32 {
@@ -257,7 +259,7 @@ impl Config {
     }
     /// How long entering recovery mode waits for in-flight operations to drain.
     pub const fn pause_timeout(&self) -> Duration {
-        self.pause_timeout
+        self.pause_timeout.get()
     }
     /// What happens when the pause timeout expires with operations still in flight.
     pub const fn pause_timeout_policy(&self) -> PauseTimeoutPolicy {
@@ -266,7 +268,7 @@ impl Config {
     /// While waiting for quiescence, [`poll_timeout`](super::Coordinator::poll_timeout) asks
     /// to be ticked at least this often (the core cannot be woken by the tracker).
     pub const fn quiescence_poll(&self) -> Duration {
-        self.quiescence_poll
+        self.quiescence_poll.get()
     }
     /// Thresholds of the health alerts.
     pub const fn alerts(&self) -> &AlertThresholds {
@@ -289,7 +291,7 @@ impl Config {
     /// reopens the forest: the attempt keeps its permit and recovery mode until acknowledged.
     /// Default 30 s.
     pub const fn cancel_timeout(&self) -> Duration {
-        self.cancel_timeout
+        self.cancel_timeout.get()
     }
     /// Whether every attempt first asks the embedder for a fence (the cluster-wide recovery
     /// lock and its fencing token) once it holds its local lock permit:
@@ -307,7 +309,7 @@ impl Config {
     /// retry). Also the wait after an attempt was abandoned while waiting for its fence.
     /// Positive; default 500 ms.
     pub const fn fence_retry(&self) -> Duration {
-        self.fence_retry
+        self.fence_retry.get()
     }
     /// Whether local signals confirm a failure: `true` (the default) lets the confirmation
     /// time, the report count and the heartbeat detector's `Dead` verdict move a SUSPECTED
@@ -346,7 +348,7 @@ impl ConfigBuilder {
     }
     /// See [`Config::failure_confirmation`]; zero confirms on the next tick.
     pub const fn failure_confirmation(mut self, d: Duration) -> Self {
-        self.cfg.failure_confirmation = d;
+        self.cfg.failure_confirmation = Span::of(d);
         self
     }
     /// See [`Config::heartbeat`].
@@ -356,7 +358,7 @@ impl ConfigBuilder {
     }
     /// See [`Config::recovery_timeout`]; zero = no timeout.
     pub const fn recovery_timeout(mut self, d: Duration) -> Self {
-        self.cfg.recovery_timeout = d;
+        self.cfg.recovery_timeout = Span::of(d);
         self
     }
     /// See [`Config::max_retries`]; `0..=254`.
@@ -366,12 +368,12 @@ impl ConfigBuilder {
     }
     /// See [`Config::backoff_base`].
     pub const fn backoff_base(mut self, d: Duration) -> Self {
-        self.cfg.backoff_base = d;
+        self.cfg.backoff_base = Span::of(d);
         self
     }
     /// See [`Config::backoff_cap`]; must be at least the base.
     pub const fn backoff_cap(mut self, d: Duration) -> Self {
-        self.cfg.backoff_cap = d;
+        self.cfg.backoff_cap = Span::of(d);
         self
     }
     /// See [`Config::max_concurrent`]; at least 1.
@@ -381,7 +383,7 @@ impl ConfigBuilder {
     }
     /// See [`Config::pause_timeout`].
     pub const fn pause_timeout(mut self, d: Duration) -> Self {
-        self.cfg.pause_timeout = d;
+        self.cfg.pause_timeout = Span::of(d);
         self
     }
     /// See [`Config::pause_timeout_policy`].
@@ -391,7 +393,7 @@ impl ConfigBuilder {
     }
     /// See [`Config::quiescence_poll`]; must be positive.
     pub const fn quiescence_poll(mut self, d: Duration) -> Self {
-        self.cfg.quiescence_poll = d;
+        self.cfg.quiescence_poll = Span::of(d);
         self
     }
     /// See [`Config::alerts`].
@@ -401,7 +403,7 @@ impl ConfigBuilder {
     }
     /// See [`Config::cancel_timeout`]; must be positive.
     pub const fn cancel_timeout(mut self, d: Duration) -> Self {
-        self.cfg.cancel_timeout = d;
+        self.cfg.cancel_timeout = Span::of(d);
         self
     }
     /// See [`Config::fenced`].
@@ -411,7 +413,7 @@ impl ConfigBuilder {
     }
     /// See [`Config::fence_retry`]; must be positive.
     pub const fn fence_retry(mut self, d: Duration) -> Self {
-        self.cfg.fence_retry = d;
+        self.cfg.fence_retry = Span::of(d);
         self
     }
     /// See [`Config::local_confirmation`].

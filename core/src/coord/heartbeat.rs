@@ -39,6 +39,8 @@
 
 use core::time::Duration;
 
+use crate::time::Span;
+
 use super::config::ConfigError;
 use crate::time::Instant;
 
@@ -78,12 +80,12 @@ pub enum Verdict {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct HeartbeatConfig {
     mode: HeartbeatMode,
-    interval: Duration,
-    suspect_timeout: Duration,
-    failure_timeout: Duration,
+    interval: Span,
+    suspect_timeout: Span,
+    failure_timeout: Span,
     phi_suspect_milli: u32,
     phi_failure_milli: u32,
-    max_local_pause: Duration,
+    max_local_pause: Span,
 }
 
 impl Default for HeartbeatConfig {
@@ -96,12 +98,12 @@ impl HeartbeatConfig {
     /// Off; 500 ms interval, 2 s suspicion, 5 s failure, phi 5.0 / 8.0, 5 s local pause.
     pub const DEFAULT: HeartbeatConfig = HeartbeatConfig {
         mode: HeartbeatMode::Off,
-        interval: Duration::from_millis(500),
-        suspect_timeout: Duration::from_secs(2),
-        failure_timeout: Duration::from_secs(5),
+        interval: Span::of(Duration::from_millis(500)),
+        suspect_timeout: Span::of(Duration::from_secs(2)),
+        failure_timeout: Span::of(Duration::from_secs(5)),
         phi_suspect_milli: 5_000,
         phi_failure_milli: 8_000,
-        max_local_pause: Duration::from_secs(5),
+        max_local_pause: Span::of(Duration::from_secs(5)),
     };
 
     /// Check: `interval > 0`, `suspect_timeout > interval`, `failure_timeout >
@@ -159,17 +161,17 @@ impl HeartbeatConfig {
     }
     /// Set the expected heartbeat interval (seeds the phi mean).
     pub const fn with_interval(mut self, d: Duration) -> Self {
-        self.interval = d;
+        self.interval = Span::of(d);
         self
     }
     /// Set the silence after which a partition is suspected.
     pub const fn with_suspect_timeout(mut self, d: Duration) -> Self {
-        self.suspect_timeout = d;
+        self.suspect_timeout = Span::of(d);
         self
     }
     /// Set the silence after which a partition is declared failed.
     pub const fn with_failure_timeout(mut self, d: Duration) -> Self {
-        self.failure_timeout = d;
+        self.failure_timeout = Span::of(d);
         self
     }
     /// Set the phi thresholds in thousandths (5000 = 5.0).
@@ -180,7 +182,7 @@ impl HeartbeatConfig {
     }
     /// Set the tick gap above which the driver itself is considered paused.
     pub const fn with_max_local_pause(mut self, d: Duration) -> Self {
-        self.max_local_pause = d;
+        self.max_local_pause = Span::of(d);
         self
     }
 
@@ -190,15 +192,15 @@ impl HeartbeatConfig {
     }
     /// The expected interval.
     pub const fn interval(&self) -> Duration {
-        self.interval
+        self.interval.get()
     }
     /// The suspicion timeout.
     pub const fn suspect_timeout(&self) -> Duration {
-        self.suspect_timeout
+        self.suspect_timeout.get()
     }
     /// The failure timeout.
     pub const fn failure_timeout(&self) -> Duration {
-        self.failure_timeout
+        self.failure_timeout.get()
     }
     /// The phi suspicion threshold in thousandths.
     pub const fn phi_suspect_milli(&self) -> u32 {
@@ -210,7 +212,7 @@ impl HeartbeatConfig {
     }
     /// The local-pause threshold.
     pub const fn max_local_pause(&self) -> Duration {
-        self.max_local_pause
+        self.max_local_pause.get()
     }
     /// Whether any detector runs.
     pub const fn enabled(&self) -> bool {
@@ -231,11 +233,11 @@ pub struct HeartbeatState {
 }
 
 impl HeartbeatState {
-    /// A record whose last heartbeat is `now` with the mean seeded by `cfg.interval()`.
+    /// A record whose last heartbeat is `now` with the mean seeded by `cfg.interval()()`.
     pub fn new(now: Instant, cfg: &HeartbeatConfig) -> Self {
         HeartbeatState {
             last: now,
-            mean_us: micros_of(cfg.interval),
+            mean_us: micros_of(cfg.interval()),
             verdict: Verdict::Alive,
         }
     }
@@ -280,7 +282,7 @@ impl HeartbeatState {
     pub fn record(&mut self, now: Instant, cfg: &HeartbeatConfig) -> Verdict {
         let before = self.verdict;
         let gap = now.saturating_duration_since(self.last);
-        if before == Verdict::Alive && gap < cfg.failure_timeout && !gap.is_zero() {
+        if before == Verdict::Alive && gap < cfg.failure_timeout() && !gap.is_zero() {
             let sample = i64::from(micros_of(gap));
             let mean = i64::from(self.mean_us);
             let next = mean + (sample - mean) / 8;
@@ -300,9 +302,9 @@ impl HeartbeatState {
             HeartbeatMode::Phi => {
                 let s = phi_threshold(cfg.phi_suspect_milli, self.mean_us);
                 let f = phi_threshold(cfg.phi_failure_milli, self.mean_us);
-                (s.min(cfg.suspect_timeout), f.min(cfg.failure_timeout))
+                (s.min(cfg.suspect_timeout()), f.min(cfg.failure_timeout()))
             }
-            _ => (cfg.suspect_timeout, cfg.failure_timeout),
+            _ => (cfg.suspect_timeout(), cfg.failure_timeout()),
         }
     }
 
