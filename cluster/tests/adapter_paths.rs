@@ -8,7 +8,7 @@ mod sim;
 
 use std::sync::Arc;
 
-use ftforest_cluster::proto::ops::{OpError, Request, Rev, TxnOp, WatchInput};
+use ftforest_cluster::proto::ops::{Check, OpError, OpResult, Request, Rev, TxnOp, WatchInput};
 use ftforest_cluster::proto::{Adapter, AdapterConfig, ClusterEvent, Hook, Params, Status};
 use ftforest_cluster::PausePolicy;
 use ftforest_core::coord::Config as CoreConfig;
@@ -34,6 +34,12 @@ struct World {
     /// Lose the reply of the first request this matches (it is applied).
     lose: Option<Matcher>,
     lost: u32,
+    /// Hold back the first request this matches (its reply is lost) and apply it late:
+    /// right after the next request of any node has been executed.
+    hold: Option<Matcher>,
+    held: Option<Request>,
+    /// The revision at which the held request committed.
+    late_rev: Option<Rev>,
 }
 
 fn cfg(name: &str, ranks: Vec<u32>, n: u32) -> AdapterConfig {
@@ -68,6 +74,9 @@ impl World {
             now: 0,
             lose: None,
             lost: 0,
+            hold: None,
+            held: None,
+            late_rev: None,
         }
     }
     fn spawn(&mut self, name: &str, ranks: Vec<u32>, n: u32) -> usize {
@@ -103,7 +112,25 @@ impl World {
                 let mut progressed = false;
                 while let Some((id, req)) = n.a.poll_op() {
                     progressed = true;
+                    if self.hold.as_ref().is_some_and(|f| f(&req)) {
+                        self.hold = None;
+                        self.held = Some(req);
+                        n.a.handle_result(t, id, Err(OpError::Ambiguous));
+                        continue;
+                    }
                     let r = self.etcd.execute(&req);
+                    if let Some(late) = self.held.take() {
+                        // The held request commits after this one (e.g. its read-back).
+                        if let Ok(OpResult::Txn {
+                            succeeded: true,
+                            revision,
+                            ..
+                        }) = self.etcd.execute(&late)
+                        {
+                            self.late_rev = Some(revision);
+                        }
+                        self.lost += 1;
+                    }
                     let lose = self.lose.as_ref().is_some_and(|f| f(&req));
                     let r = if lose && r.is_ok() {
                         self.lose = None;
@@ -343,4 +370,42 @@ fn a_lock_held_through_an_etcd_outage_is_given_up_not_orphaned() {
     }
     assert!(!w.etcd.kvs.contains_key("p/pause/2"));
     assert!(w.nodes[..2].iter().all(|n| !n.gate.is_paused()));
+}
+
+#[test]
+fn a_lock_that_commits_after_its_read_back_is_given_up() {
+    let mut w = World::new();
+    three_then_kill(&mut w);
+    // The lock Txn times out, the read-back finds no lock (the fence is refused), and only
+    // then does the Txn commit: lock, slot and pause on the recoverer's live lease.
+    w.hold = Some(Box::new(is_lock_txn));
+    w.run_until("the late lock committed", |w| w.lost == 1);
+    let token = w
+        .late_rev
+        .expect("the held lock Txn applied after its read-back");
+    // The stray lock is given up (fenced on its token), and the rank is then recovered.
+    w.run_until("recovered", |w| {
+        w.count(|e| matches!(e, ClusterEvent::RecoveryFinished { rank: 2, .. })) == 1
+    });
+    for _ in 0..100 {
+        w.round();
+    }
+    assert!(!w.etcd.kvs.contains_key("p/recovery/lock/2"));
+    assert!(!w.etcd.kvs.contains_key("p/pause/2"));
+    assert!(w.nodes[..2].iter().all(|n| !n.gate.is_paused()));
+    let given_up = w.etcd.applied.iter().any(|a| {
+        a.txn
+            .compares
+            .iter()
+            .any(|c| c.key == "p/recovery/lock/2" && c.check == Check::CreateRevision(token))
+            && !a.txn.success.iter().any(|o| matches!(o, TxnOp::Put { .. }))
+    });
+    assert!(
+        given_up,
+        "the stray lock was given up by a Txn fenced on its token"
+    );
+    assert_eq!(
+        w.count(|e| matches!(e, ClusterEvent::StrayLockReleased { rank: 2, .. })),
+        1
+    );
 }

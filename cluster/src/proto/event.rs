@@ -199,6 +199,14 @@ pub enum ClusterEvent {
         /// The token.
         token: u64,
     },
+    /// A lock naming this process on its live lease, with no fence of ours holding it (a
+    /// lock Txn that committed after its read-back found nothing), is being given up.
+    StrayLockReleased {
+        /// The rank.
+        rank: u32,
+        /// The stray lock's token (its create revision).
+        token: u64,
+    },
     /// This process gave its lock up without completing (phase failure, pause timeout).
     RecoveryAbandoned {
         /// The rank.

@@ -8,7 +8,10 @@
 //! every lock this process acquired and the coordinator did not take (a refused grant:
 //! `FenceError::must_release`, an abort at the pause timeout) is given up by a Txn fenced on
 //! its token; an ambiguous lock, completion or give-up is resolved by reading the lock and
-//! member keys back, and re-sent only as the same compare-guarded Txn.
+//! member keys back, and re-sent only as the same compare-guarded Txn. A lock that names
+//! this process and sits on its live lease with no fence entry of ours holding it (a lock
+//! Txn that timed out, was read back as absent, and committed later) is a stray: it is
+//! given up by the same token-fenced Txn as soon as the view shows it.
 
 use ftforest_core::coord::{FenceJob, OpGate, Refusal};
 use ftforest_core::Instant;
@@ -323,8 +326,8 @@ impl<G: OpGate + Clone> Adapter<G> {
         }
     }
 
-    /// A lock Txn answered after its fence entry vanished (cannot happen today: entries
-    /// are removed only by answers); released defensively.
+    /// A lock Txn answered after its fence entry vanished; released defensively (a late
+    /// commit after a read-back is caught by [`Self::release_strays`]).
     fn release_orphan(&mut self, now: Instant, r: u32, res: Result<OpResult, OpError>) {
         if let Ok(OpResult::Txn {
             succeeded: true,
@@ -338,6 +341,33 @@ impl<G: OpGate + Clone> Adapter<G> {
                 .and_then(|kv| txns::parse_lock_value(&kv.value))
                 .map_or(0, |(_, _, s)| s);
             self.send_give_up(now, r, revision, slot);
+        }
+    }
+
+    /// Gives up every lock the view shows on this process's live lease, naming this
+    /// process, for a rank with no fence entry here: a lock Txn that committed after its
+    /// read-back had found nothing (the entry was dropped), or a lock left by an entry that
+    /// is gone. The give-up compares `create_revision == token`, so it never deletes a later
+    /// lock; while it is in flight the rank has a `Releasing` entry (no second give-up).
+    pub(crate) fn release_strays(&mut self, now: Instant) {
+        if self.lease.lost || self.lease.id == 0 {
+            return;
+        }
+        let strays: Vec<(u32, Rev, u32)> = (0..self.cfg.params.n)
+            .filter(|r| !self.fences.contains_key(r))
+            .filter_map(|r| {
+                let kv = self.view.get(&self.keys.lock(r))?;
+                let (p, _, slot) = txns::parse_lock_value(&kv.value)?;
+                (p == self.cfg.proc_id && kv.lease == self.lease.id).then_some((
+                    r,
+                    kv.create_revision,
+                    slot,
+                ))
+            })
+            .collect();
+        for (r, token, slot) in strays {
+            self.emit(ClusterEvent::StrayLockReleased { rank: r, token });
+            self.send_give_up(now, r, token, slot);
         }
     }
 
@@ -417,8 +447,9 @@ impl<G: OpGate + Clone> Adapter<G> {
         }
     }
 
-    /// Pause timeouts of `Pausing` fences.
+    /// Pause timeouts of `Pausing` fences; stray locks.
     pub(crate) fn fence_tick(&mut self, now: Instant) {
+        self.release_strays(now);
         let due: Vec<(u32, Rev, u32)> = self
             .fences
             .iter()

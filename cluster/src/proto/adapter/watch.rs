@@ -278,5 +278,6 @@ impl<G: OpGate + Clone> Adapter<G> {
             }
         }
         self.check_all_acked(now);
+        self.release_strays(now);
     }
 }
