@@ -4,12 +4,49 @@
 //! `n >= 1`; `1 <= k <= min(n, MAX_K)` (the coordinator's recovery slots); every hosted
 //! rank `< n`, no duplicates; `ttl >= 2 s` (etcd's minimum; a smaller TTL is silently
 //! raised by the server, which would make the local self-fence deadline wrong); `self_fence_margin < ttl / 3`; the prefix ends with `/`;
-//! at least one endpoint; a non-empty proc id without `/`. The shared part (n, K, TTL, layout
+//! at least one endpoint; a proc id of 1..=[`MAX_PROC_ID_LEN`] bytes without `/`,
+//! whitespace or control characters (it is a key segment and the first field of the
+//! space-separated lock value); `n <= `[`MAX_CLUSTER_PARTITIONS`]; every timeout in
+//! `(0, `[`MAX_TIMEOUT`]`]`, the TTL at most [`MAX_TTL`] (so no deadline computed from
+//! them overflows an `Instant`). The shared part (n, K, TTL, layout
 //! version) must equal the `config` key in etcd, checked at start.
 
 use core::time::Duration;
 
 use crate::proto::Params;
+
+/// The largest `n` a cluster accepts: one member key, one epoch key and one table entry
+/// per rank, all read by every quorum decision (far below the core's `MAX_PARTITIONS`).
+pub const MAX_CLUSTER_PARTITIONS: u32 = 1 << 16;
+/// The longest proc id, in bytes.
+pub const MAX_PROC_ID_LEN: usize = 128;
+/// The longest connect, request, pause or quiescence timeout (one hour).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The longest lease TTL (one hour).
+pub const MAX_TTL: Duration = Duration::from_secs(3600);
+
+/// Checks a proc id (see the module invariants).
+pub(crate) fn check_proc_id(id: &str) -> Result<(), ConfigError> {
+    let bad = id.is_empty()
+        || id.len() > MAX_PROC_ID_LEN
+        || id
+            .chars()
+            .any(|c| c == '/' || c.is_whitespace() || c.is_control());
+    if bad {
+        Err(ConfigError::BadProcId)
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks `n` (see the module invariants).
+pub(crate) fn check_n(n: u32) -> Result<(), ConfigError> {
+    match n {
+        0 => Err(ConfigError::NoPartitions),
+        n if n > MAX_CLUSTER_PARTITIONS => Err(ConfigError::TooManyPartitions { n }),
+        _ => Ok(()),
+    }
+}
 
 /// What to do when not every live process acknowledged the cluster-wide pause in time.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -43,6 +80,11 @@ pub struct ClusterConfig {
 pub enum ConfigError {
     /// `n == 0`.
     NoPartitions,
+    /// `n > MAX_CLUSTER_PARTITIONS`.
+    TooManyPartitions {
+        /// The value given.
+        n: u32,
+    },
     /// `k == 0`, `k > n` or `k > MAX_K` (8, the coordinator's recovery slots).
     BadK {
         /// The value given.
@@ -66,10 +108,15 @@ pub enum ConfigError {
     NoEndpoints,
     /// The prefix is empty or does not end with `/`.
     BadPrefix,
-    /// The proc id is empty or contains `/`.
+    /// The proc id is empty, longer than `MAX_PROC_ID_LEN` bytes, or contains `/`,
+    /// whitespace or a control character.
     BadProcId,
     /// A timeout is zero.
     ZeroTimeout,
+    /// A timeout is above `MAX_TIMEOUT`.
+    TimeoutTooLarge,
+    /// The TTL is above `MAX_TTL`.
+    TtlTooLong,
 }
 
 impl core::fmt::Display for ConfigError {
@@ -198,7 +245,7 @@ impl ClusterConfigBuilder {
     }
     /// Lease TTL (whole milliseconds).
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.cfg.params.ttl_ms = ttl.as_millis() as u64;
+        self.cfg.params.ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         self
     }
     /// Connect timeout.
@@ -235,9 +282,7 @@ impl ClusterConfigBuilder {
     pub fn build(self) -> Result<ClusterConfig, ConfigError> {
         let c = self.cfg;
         let p = c.params;
-        if p.n == 0 {
-            return Err(ConfigError::NoPartitions);
-        }
+        check_n(p.n)?;
         if p.k == 0 || p.k > p.n || p.k > crate::proto::adapter::MAX_K {
             return Err(ConfigError::BadK { k: p.k });
         }
@@ -253,6 +298,9 @@ impl ClusterConfigBuilder {
         if p.ttl_ms < 2000 {
             return Err(ConfigError::TtlTooShort);
         }
+        if p.ttl_ms > MAX_TTL.as_millis() as u64 {
+            return Err(ConfigError::TtlTooLong);
+        }
         if c.self_fence_margin.as_millis() as u64 >= p.ttl_ms / 3 {
             return Err(ConfigError::MarginTooLarge);
         }
@@ -262,19 +310,18 @@ impl ClusterConfigBuilder {
         if c.prefix.is_empty() || !c.prefix.ends_with('/') {
             return Err(ConfigError::BadPrefix);
         }
-        if c.proc_id.is_empty() || c.proc_id.contains('/') {
-            return Err(ConfigError::BadProcId);
-        }
-        let zero = Duration::ZERO;
-        if [
+        check_proc_id(&c.proc_id)?;
+        let timeouts = [
             c.connect_timeout,
             c.request_timeout,
             c.pause_timeout,
             c.quiescence_timeout,
-        ]
-        .contains(&zero)
-        {
+        ];
+        if timeouts.contains(&Duration::ZERO) {
             return Err(ConfigError::ZeroTimeout);
+        }
+        if timeouts.iter().any(|t| *t > MAX_TIMEOUT) {
+            return Err(ConfigError::TimeoutTooLarge);
         }
         Ok(c)
     }

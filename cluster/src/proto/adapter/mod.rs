@@ -257,6 +257,13 @@ impl<G: OpGate + Clone> Adapter<G> {
     /// local operation gate (shared with the forest's threads).
     pub fn new(cfg: AdapterConfig, gate: G, now: Instant) -> Result<Self, ClusterError> {
         let n = cfg.params.n;
+        // The builder's checks, for a hand-made config: `inc` is `n` long and the lock
+        // value is split on spaces.
+        crate::config::check_n(n).map_err(ClusterError::Config)?;
+        crate::config::check_proc_id(&cfg.proc_id).map_err(ClusterError::Config)?;
+        if cfg.params.ttl_ms > crate::config::MAX_TTL.as_millis() as u64 {
+            return Err(ClusterError::Config(crate::config::ConfigError::TtlTooLong));
+        }
         if cfg.params.k > MAX_K {
             return Err(ClusterError::Config(crate::config::ConfigError::BadK {
                 k: cfg.params.k,
