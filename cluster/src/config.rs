@@ -136,7 +136,7 @@ pub struct ClusterConfigBuilder {
 impl ClusterConfig {
     /// A builder with the defaults: prefix `ftf/default/`, TTL 2 s, K = 1, connect timeout
     /// 2 s, request timeout 1 s, pause timeout 5 s (policy [`PausePolicy::Abort`]),
-    /// self-fence margin 300 ms, local quiescence timeout 2 s.
+    /// self-fence margin 300 ms, local quiescence timeout (before `QuiescenceOverdue`) 2 s.
     pub fn builder(proc_id: impl Into<String>, n: u32) -> ClusterConfigBuilder {
         ClusterConfigBuilder {
             cfg: ClusterConfig {
@@ -210,8 +210,9 @@ impl ClusterConfig {
     pub fn self_fence_margin(&self) -> Duration {
         self.self_fence_margin
     }
-    /// How long a process waits for its own quiescence before acking anyway (with the
-    /// in-flight count in the ack event).
+    /// How long a process waits for its own quiescence before reporting it overdue
+    /// (`QuiescenceOverdue`); it still does not ack with operations in flight: the
+    /// recoverer's pause timeout and policy decide.
     pub fn quiescence_timeout(&self) -> Duration {
         self.quiescence_timeout
     }

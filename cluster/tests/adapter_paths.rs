@@ -40,9 +40,11 @@ struct World {
     held: Option<Request>,
     /// The revision at which the held request committed.
     late_rev: Option<Rev>,
+    /// Local quiescence timeout of the nodes spawned next.
+    quiescence: core::time::Duration,
 }
 
-fn cfg(name: &str, ranks: Vec<u32>, n: u32) -> AdapterConfig {
+fn cfg(name: &str, ranks: Vec<u32>, n: u32, quiescence: core::time::Duration) -> AdapterConfig {
     AdapterConfig {
         proc_id: name.into(),
         info: String::new(),
@@ -56,7 +58,7 @@ fn cfg(name: &str, ranks: Vec<u32>, n: u32) -> AdapterConfig {
         pause_timeout: core::time::Duration::from_secs(3),
         pause_policy: PausePolicy::Abort,
         margin: core::time::Duration::from_millis(200),
-        quiescence_timeout: core::time::Duration::from_secs(60),
+        quiescence_timeout: quiescence,
         unavailable_after: 3,
         core: CoreConfig::builder()
             .fenced(true)
@@ -77,12 +79,13 @@ impl World {
             hold: None,
             held: None,
             late_rev: None,
+            quiescence: core::time::Duration::from_secs(60),
         }
     }
     fn spawn(&mut self, name: &str, ranks: Vec<u32>, n: u32) -> usize {
         let gate: Gate = Arc::new(Tracker::new());
         let a = Adapter::new(
-            cfg(name, ranks, n),
+            cfg(name, ranks, n, self.quiescence),
             gate.clone(),
             Instant::from_millis(self.now),
         )
@@ -408,4 +411,43 @@ fn a_lock_that_commits_after_its_read_back_is_given_up() {
         w.count(|e| matches!(e, ClusterEvent::StrayLockReleased { rank: 2, .. })),
         1
     );
+}
+
+#[test]
+fn a_process_with_operations_in_flight_does_not_ack_at_its_quiescence_timeout() {
+    let mut w = World::new();
+    w.quiescence = core::time::Duration::from_secs(1);
+    three_then_kill(&mut w);
+    // Node a has a cross-partition operation in flight that outlives its quiescence
+    // timeout (1 s) and the recoverer's pause timeout (3 s, abort).
+    let op = w.nodes[0]
+        .gate
+        .begin_token()
+        .expect("gate open before the pause");
+    w.run_until("the pause timed out", |w| {
+        w.count(|e| matches!(e, ClusterEvent::PauseTimedOut { rank: 2, .. })) >= 1
+    });
+    let acked_a = w.nodes[0]
+        .events
+        .iter()
+        .any(|e| matches!(e, ClusterEvent::PauseAcked { rank: 2, .. }));
+    assert!(!acked_a, "a acked with an operation in flight");
+    assert!(w.nodes[0].events.iter().any(|e| matches!(
+        e,
+        ClusterEvent::QuiescenceOverdue {
+            rank: 2,
+            in_flight: 1,
+            ..
+        }
+    )));
+    assert_eq!(
+        w.count(|e| matches!(e, ClusterEvent::Phase { .. })),
+        0,
+        "no phase ran while a had an operation in flight"
+    );
+    // Once the operation ends, a acks the next pause and the rank is recovered.
+    w.nodes[0].gate.end_token(op).unwrap();
+    w.run_until("recovered", |w| {
+        w.count(|e| matches!(e, ClusterEvent::RecoveryFinished { rank: 2, .. })) == 1
+    });
 }

@@ -116,8 +116,8 @@ pub enum ClusterEvent {
         token: u64,
     },
     /// A process acknowledged the pause (quiescent) — emitted by the acking process itself
-    /// once its ack is written, with the operations in flight when it acked (0 unless the
-    /// local quiescence wait timed out).
+    /// once its ack is written. A process acks only when quiescent, so `in_flight` is 0
+    /// (kept for the record format; a timed-out wait emits `QuiescenceOverdue` instead).
     PauseAcked {
         /// The rank being recovered.
         rank: u32,
@@ -198,6 +198,17 @@ pub enum ClusterEvent {
         new_incarnation: u64,
         /// The token.
         token: u64,
+    },
+    /// This process did not reach quiescence within the quiescence timeout of a pause: it
+    /// does not ack (operations are still in flight) and keeps waiting; the recoverer's
+    /// pause-timeout policy decides. Emitted once per pause.
+    QuiescenceOverdue {
+        /// The paused rank.
+        rank: u32,
+        /// The pause token.
+        token: u64,
+        /// Operations in flight at the timeout.
+        in_flight: u32,
     },
     /// A lock naming this process on its live lease, with no fence of ours holding it (a
     /// lock Txn that committed after its read-back found nothing), is being given up.

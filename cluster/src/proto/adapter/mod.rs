@@ -80,7 +80,8 @@ pub struct AdapterConfig {
     pub pause_policy: PausePolicy,
     /// Self-fence margin.
     pub margin: core::time::Duration,
-    /// Local quiescence timeout before an ack is sent anyway.
+    /// Local quiescence wait after which `QuiescenceOverdue` is emitted (no ack is sent
+    /// while operations are in flight).
     pub quiescence_timeout: core::time::Duration,
     /// Consecutive failed requests after which etcd counts as unavailable.
     pub unavailable_after: u32,

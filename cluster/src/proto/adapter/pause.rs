@@ -1,14 +1,16 @@
 //! The cluster-wide pause, as every process (the recoverer included) honours it: on seeing
 //! `pause/<r>` (token = its create revision) close the local gate, pause balancer and ghost
-//! sync, wait for local quiescence (or the quiescence timeout), then write
-//! `ack/<r>/<proc> = token` fenced on the pause key still holding that token. When the pause
+//! sync, wait for local quiescence, then write `ack/<r>/<proc> = token` fenced on the pause
+//! key still holding that token. Past the quiescence timeout with operations still in
+//! flight the process does not ack: it emits `QuiescenceOverdue` once and keeps waiting; the
+//! recoverer's pause-timeout policy decides (abort, or proceed without this ack). When the pause
 //! key vanishes (completion, give-up, or the recoverer's lease expiry) reopen and resume.
 //!
 //! Invariants: one gate close per honoured pause, reopened exactly once when it ends; the
 //! balancer/ghost hooks are the OR of "some cluster pause" and "the coordinator's recovery
 //! mode", emitted only on edges (pause before any phase of the same poll sequence); no ack
 //! is written past the self-fence deadline; an ack is written only after the gate was closed
-//! and (unless timed out) quiescent, and records the in-flight count at that moment.
+//! and the process was quiescent (no operation in flight), never on a timeout.
 
 use ftforest_core::coord::OpGate;
 use ftforest_core::{Instant, PauseToken};
@@ -28,6 +30,8 @@ pub(crate) struct LocalPause {
     pub(crate) ack_op: Option<u64>,
     /// No ack is (re)sent before this (a failed ack backs off 100 ms).
     pub(crate) not_before: Instant,
+    /// `QuiescenceOverdue` was emitted for this pause.
+    pub(crate) overdue: bool,
 }
 
 impl<G: OpGate + Clone> Adapter<G> {
@@ -42,6 +46,7 @@ impl<G: OpGate + Clone> Adapter<G> {
                 acked: false,
                 ack_op: None,
                 not_before: now,
+                overdue: false,
             },
         );
         self.emit(ClusterEvent::PauseRequested { rank: r, token });
@@ -62,25 +67,45 @@ impl<G: OpGate + Clone> Adapter<G> {
         }
     }
 
-    /// Acks every pause whose local quiescence was reached (or timed out).
+    /// Acks every pause whose local quiescence was reached; reports (once per pause) the
+    /// ones still waiting past the quiescence timeout, without acking them.
     pub(crate) fn pause_tick(&mut self, now: Instant) {
         if !self.lease.may_write(now) {
             return;
         }
         let quiescent = self.gate.is_quiescent();
-        let in_flight = self.gate.in_flight();
+        if !quiescent {
+            let in_flight = self.gate.in_flight();
+            let overdue: Vec<(u32, Rev)> = self
+                .pauses
+                .iter()
+                .filter(|(_, p)| !p.acked && !p.overdue)
+                .filter(|(_, p)| {
+                    now.saturating_duration_since(p.since) >= self.cfg.quiescence_timeout
+                })
+                .map(|(r, p)| (*r, p.token))
+                .collect();
+            for (r, token) in overdue {
+                if let Some(p) = self.pauses.get_mut(&r) {
+                    p.overdue = true;
+                }
+                self.emit(ClusterEvent::QuiescenceOverdue {
+                    rank: r,
+                    token,
+                    in_flight,
+                });
+            }
+            return;
+        }
         let due: Vec<(u32, Rev)> = self
             .pauses
             .iter()
             .filter(|(_, p)| !p.acked && p.ack_op.is_none() && p.not_before <= now)
-            .filter(|(_, p)| {
-                quiescent || now.saturating_duration_since(p.since) >= self.cfg.quiescence_timeout
-            })
             .map(|(r, p)| (*r, p.token))
             .collect();
         for (r, token) in due {
             let t = txns::ack(&self.keys, r, token, &self.cfg.proc_id, self.lease.id);
-            let in_flight = if quiescent { 0 } else { in_flight };
+            let in_flight = 0;
             let id = self.send(
                 Pending::Ack {
                     rank: r,
