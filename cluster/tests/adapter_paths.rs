@@ -451,3 +451,49 @@ fn a_process_with_operations_in_flight_does_not_ack_at_its_quiescence_timeout() 
         w.count(|e| matches!(e, ClusterEvent::RecoveryFinished { rank: 2, .. })) == 1
     });
 }
+
+fn is_leave(r: &Request) -> bool {
+    matches!(r, Request::Txn(t) if t.success.iter().any(|o| matches!(o, TxnOp::Put { key, value, .. } if key.starts_with("p/epoch/") && value == b"left")))
+}
+
+#[test]
+fn an_ambiguous_leave_is_resolved_not_reported_as_nothing() {
+    let mut w = World::new();
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        w.spawn(name, vec![i as u32], 3);
+    }
+    w.run_until("all running", |w| {
+        w.nodes.iter().all(|n| {
+            *n.a.status() == Status::Running && (0..3).all(|r| n.a.incarnation(r).is_some())
+        })
+    });
+    // a leaves; the leave Txn commits but its reply is lost.
+    w.lose = Some(Box::new(is_leave));
+    let t = Instant::from_millis(w.now);
+    w.nodes[0].a.leave(t);
+    w.run_until("a stopped", |w| {
+        matches!(w.nodes[0].a.status(), Status::Stopped(_))
+    });
+    for _ in 0..50 {
+        w.round();
+    }
+    assert_eq!(w.lost, 1, "the leave reply was lost");
+    assert!(
+        w.nodes[0]
+            .events
+            .iter()
+            .any(|e| matches!(e, ClusterEvent::MemberLeft { rank: 0 })),
+        "the leaver resolved its ambiguous leave and reported it"
+    );
+    // Every other process saw a leave, not a failure.
+    for n in &w.nodes[1..] {
+        assert!(n
+            .events
+            .iter()
+            .any(|e| matches!(e, ClusterEvent::MemberLeft { rank: 0 })));
+        assert!(!n
+            .events
+            .iter()
+            .any(|e| matches!(e, ClusterEvent::Failed { rank: 0, .. })));
+    }
+}

@@ -78,7 +78,8 @@ pub enum ClusterEvent {
         rank: u32,
         /// The incarnation that failed.
         incarnation: u64,
-        /// The revision of the deletion (the same in every process).
+        /// The revision of the deletion (the same in every process), except when learnt from
+        /// a re-list (after `Relisted`): then the list revision, at or after the deletion.
         revision: u64,
     },
     /// The linearizable member count read just before a lock attempt.

@@ -205,6 +205,8 @@ pub(crate) enum Pending {
     },
     Leave {
         rank: u32,
+        /// Re-sent after an ambiguous or failed answer.
+        resent: bool,
     },
     Revoke,
 }

@@ -6,7 +6,10 @@
 //! process whose rank was declared FAILED (epoch `healthy`/`recovering`, member key gone) can
 //! never re-register it (zombie rejoin refused, typed error), and an ambiguous registration is
 //! resolved by reading `members/r` back (ours iff it is on our lease). Any start failure stops
-//! the adapter with its error; the driver revokes the lease.
+//! the adapter with its error; the driver revokes the lease. An ambiguous or failed leave
+//! Txn is re-sent (same incarnation compare) while writes are allowed, and the lease is
+//! revoked only once no leave is pending or delayed; a re-sent leave refused because the
+//! incarnation is gone means the first one committed (`MemberLeft`).
 
 use ftforest_core::coord::{OpGate, Report};
 use ftforest_core::Instant;
@@ -246,7 +249,11 @@ impl<G: OpGate + Clone> Adapter<G> {
             for r in ranks {
                 if let Some(inc) = self.incarnation(r) {
                     let t = txns::leave(&self.keys, r, inc);
-                    self.send(Pending::Leave { rank: r }, Request::Txn(t));
+                    let p = Pending::Leave {
+                        rank: r,
+                        resent: false,
+                    };
+                    self.send(p, Request::Txn(t));
                     sent = true;
                 }
             }
@@ -273,20 +280,39 @@ impl<G: OpGate + Clone> Adapter<G> {
         res: Result<OpResult, OpError>,
     ) {
         match p {
-            Pending::Leave { rank } => {
-                if let Ok(OpResult::Txn {
-                    succeeded: true, ..
-                }) = res
-                {
+            Pending::Leave { rank, resent } => {
+                let inc = self.incarnation(rank);
+                // Succeeded, or (a re-sent leave after an ambiguous answer) refused because
+                // `members/r` of this incarnation is gone: the first one committed.
+                let left = match &res {
+                    Ok(OpResult::Txn {
+                        succeeded: true, ..
+                    }) => true,
+                    // Only our lease-bound incarnation was compared and nobody else deletes it
+                    // while we may write: gone means our first leave committed.
+                    Ok(OpResult::Txn { responses, .. }) if resent => txn_kvs(responses, 0)
+                        .first()
+                        .is_none_or(|kv| Some(kv.create_revision) != inc),
+                    _ => false,
+                };
+                if res.is_err() && self.lease.may_write(now) {
+                    if let Some(inc) = inc {
+                        // Ambiguous or failed: resolved by re-sending the same compare-guarded
+                        // Txn (its Else branch reads `members/r` back).
+                        let t = txns::leave(&self.keys, rank, inc);
+                        let p = Pending::Leave { rank, resent: true };
+                        return self.retry_later(now, p, Request::Txn(t));
+                    }
+                }
+                if left {
                     self.hosted.remove(&rank);
                     self.inc[rank as usize] = None;
                     let _ = self.coord.leave(now, rank);
                     self.emit(ClusterEvent::MemberLeft { rank });
                 }
-                let more = self
-                    .pending
-                    .values()
-                    .any(|p| matches!(p, Pending::Leave { .. }));
+                let is_leave = |p: &Pending| matches!(p, Pending::Leave { .. });
+                let more = self.pending.values().any(is_leave)
+                    || self.delayed.iter().any(|(_, p, _)| is_leave(p));
                 if !more && self.status == Status::Leaving {
                     self.revoke();
                 }
