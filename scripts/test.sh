@@ -92,8 +92,12 @@ bash scripts/test-c.sh
 stage "embedded: firmware under QEMU (Cortex-M4F, Cortex-M0, RISC-V), footprint gates"
 bash scripts/test-embedded.sh
 
-stage "workspace tests (the cluster scenarios run one at a time: they serialise themselves)"
+stage "workspace tests (the cluster's real-etcd scenarios included; they serialise themselves)"
 cargo test --workspace
+
+stage "cluster demo (the main job's second half: etcd + four ftf-node processes, kill -9)"
+bash scripts/cluster-demo.sh
+stage "done"
 }
 
 main 2>&1 | tee "$log"
