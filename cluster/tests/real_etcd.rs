@@ -6,10 +6,10 @@
 //! every process resumes. A graceful leave is not a failure; a zombie cannot re-register.
 //! Bounded by its own watchdog (tokio timeouts), never by CI's limit.
 
+#![allow(clippy::std_instead_of_core)] // the shared std-only test support (tests/support)
+
 use core::sync::atomic::{AtomicU32, Ordering};
 use core::time::Duration;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use ftforest_cluster::{
@@ -19,57 +19,53 @@ use ftforest_cluster::{
 use ftforest_core::coord::PhaseJob;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+mod support;
+
+use support::etcd::{etcd_missing, EtcdCluster};
+
+/// One etcd member from the scenarios' fixture (free ports, temp dir, readiness, `Drop`
+/// kills exactly its own process).
 struct Etcd {
-    child: Child,
-    dir: std::path::PathBuf,
+    _cluster: EtcdCluster,
     client: String,
 }
 
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
+/// `None` (a printed skip) when etcd is missing; a failure instead under `CI` or
+/// `FTF_REQUIRE_ETCD` (`etcd_missing`), so the test command cannot pass these silently.
 fn start_etcd() -> Option<Etcd> {
-    if Command::new("etcd").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: `etcd` is not installed (apt-get install etcd-server)");
+    if let Some(reason) = etcd_missing() {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED (not passed): {reason}");
         return None;
     }
-    let (c, p) = (free_port(), free_port());
-    let dir = std::env::temp_dir().join(format!("ftf-etcd-{}-{c}", std::process::id()));
-    let client = format!("http://127.0.0.1:{c}");
-    let peer = format!("http://127.0.0.1:{p}");
-    let child = Command::new("etcd")
-        .args(["--name", "m0", "--data-dir"])
-        .arg(&dir)
-        .args([
-            "--listen-client-urls",
-            &client,
-            "--advertise-client-urls",
-            &client,
-        ])
-        .args([
-            "--listen-peer-urls",
-            &peer,
-            "--initial-advertise-peer-urls",
-            &peer,
-        ])
-        .args(["--initial-cluster", &format!("m0={peer}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn etcd");
-    Some(Etcd { child, dir, client })
+    let cluster = EtcdCluster::start(1).expect("start etcd");
+    let client = cluster.endpoints()[0].clone();
+    Some(Etcd {
+        _cluster: cluster,
+        client,
+    })
+}
+
+/// Members `a` (rank 0) and `b` (ranks 1 and 2) under `prefix`, with their event streams,
+/// once `a` has seen `b` join.
+async fn two_members(
+    etcd: &Etcd,
+    prefix: &str,
+) -> (
+    Member,
+    Member,
+    UnboundedReceiver<EventRecord>,
+    UnboundedReceiver<EventRecord>,
+) {
+    let a = start(config(etcd, "a", vec![0], prefix)).await;
+    let b = start(config(etcd, "b", vec![1, 2], prefix)).await;
+    let mut ea = a.events();
+    let eb = b.events();
+    wait_for(&mut ea, "a sees b", |e| {
+        matches!(e, ClusterEvent::MemberJoined { rank: 2, .. })
+    })
+    .await;
+    (a, b, ea, eb)
 }
 
 struct Toy {
@@ -270,14 +266,7 @@ async fn zombie_rejoin_and_config_mismatch_are_refused() {
 async fn dropped_keepalives_fence_before_the_key_expires() {
     let Some(etcd) = start_etcd() else { return };
     let prefix = "ftf/drop/";
-    let a = start(config(&etcd, "a", vec![0], prefix)).await;
-    let b = start(config(&etcd, "b", vec![1, 2], prefix)).await;
-    let mut ea = a.events();
-    let mut eb = b.events();
-    wait_for(&mut ea, "a sees b", |e| {
-        matches!(e, ClusterEvent::MemberJoined { rank: 2, .. })
-    })
-    .await;
+    let (a, b, mut ea, mut eb) = two_members(&etcd, prefix).await;
     a.fault(Fault::DropKeepalives);
     let fenced = wait_for(&mut ea, "a fences itself", |e| {
         matches!(e, ClusterEvent::SelfFenced { .. })
@@ -302,14 +291,7 @@ async fn dropped_keepalives_fence_before_the_key_expires() {
 async fn a_stalled_owner_past_the_ttl_cannot_write() {
     let Some(etcd) = start_etcd() else { return };
     let prefix = "ftf/stall/";
-    let a = start(config(&etcd, "a", vec![0], prefix)).await;
-    let b = start(config(&etcd, "b", vec![1, 2], prefix)).await;
-    let mut ea = a.events();
-    let mut eb = b.events();
-    wait_for(&mut ea, "a sees b", |e| {
-        matches!(e, ClusterEvent::MemberJoined { rank: 2, .. })
-    })
-    .await;
+    let (a, b, mut ea, mut eb) = two_members(&etcd, prefix).await;
     a.fault(Fault::Stall(Duration::from_secs(4)));
     wait_for(&mut eb, "b recovers rank 0", |e| {
         matches!(e, ClusterEvent::RecoveryFinished { rank: 0, .. })
