@@ -105,6 +105,30 @@ impl FfiCoordinator {
     }
 }
 
+impl FfiCoordinator {
+    /// The body of the per-rank lookups (`_cancelling`, `_fence`, `_fencing`):
+    /// `FTF_UNKNOWN_PARTITION` for a rank outside the table; else `*out` = `f`'s answer and
+    /// `FTF_OK`, or `FTF_NO_RECOVERY` with `*out` untouched when it has none.
+    pub(crate) fn lookup<T>(
+        &self,
+        rank: u32,
+        out: &mut T,
+        f: impl FnOnce(&FfiCoord, u32) -> Option<T>,
+    ) -> ftf_result {
+        let c = self.lock();
+        if rank >= c.len() {
+            return ftf_result::FTF_UNKNOWN_PARTITION;
+        }
+        match f(&c, rank) {
+            Some(v) => {
+                *out = v;
+                ftf_result::FTF_OK
+            }
+            None => ftf_result::FTF_NO_RECOVERY,
+        }
+    }
+}
+
 /// The sans-io coordinator: detection, quorum decisions, recovery scheduling, pause/resume and
 /// statistics, driven by the embedder. Shared (`const ftf_coordinator *`), thread-safe
 /// (calls are serialised by an internal mutex; no user code runs under it).
@@ -405,17 +429,7 @@ impl ftf_coordinator {
         ffi_panic_boundary! {
             let c = try_ref_from_ptr!(coordinator);
             let out = try_out!(attempt_out);
-            let c = c.lock();
-            if rank >= c.len() {
-                return ftf_result::FTF_UNKNOWN_PARTITION;
-            }
-            match c.cancelling(rank) {
-                Some(a) => {
-                    *out = a;
-                    ftf_result::FTF_OK
-                }
-                None => ftf_result::FTF_NO_RECOVERY,
-            }
+            c.lookup(rank, out, |c, r| c.cancelling(r))
         }
     }
 

@@ -145,17 +145,7 @@ impl ftf_coordinator {
         ffi_panic_boundary! {
             let c = try_ref_from_ptr!(coordinator);
             let out = try_out!(token_out);
-            let c = c.lock();
-            if rank >= c.len() {
-                return ftf_result::FTF_UNKNOWN_PARTITION;
-            }
-            match c.fence(rank) {
-                Some(t) => {
-                    *out = t;
-                    ftf_result::FTF_OK
-                }
-                None => ftf_result::FTF_NO_RECOVERY,
-            }
+            c.lookup(rank, out, |c, r| c.fence(r))
         }
     }
 
@@ -170,17 +160,7 @@ impl ftf_coordinator {
         ffi_panic_boundary! {
             let c = try_ref_from_ptr!(coordinator);
             let out = try_out!(attempt_out);
-            let c = c.lock();
-            if rank >= c.len() {
-                return ftf_result::FTF_UNKNOWN_PARTITION;
-            }
-            match c.fencing(rank) {
-                Some(a) => {
-                    *out = a;
-                    ftf_result::FTF_OK
-                }
-                None => ftf_result::FTF_NO_RECOVERY,
-            }
+            c.lookup(rank, out, |c, r| c.fencing(r))
         }
     }
 }
