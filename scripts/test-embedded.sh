@@ -34,6 +34,10 @@ fi
 rustup target add $TARGETS >/dev/null
 
 EMB=embedded
+# Panic locations are strings in .rodata: build with paths relative to the repository so the
+# footprint does not depend on where the clone lives (CI's /check/... was 8 bytes longer).
+REPO=$(pwd)
+remap() { echo "target.$1.rustflags=[\"--remap-path-prefix=$REPO/=\"]"; }
 cd "$EMB"
 
 step "fmt"
@@ -41,12 +45,12 @@ cargo fmt -p ftforest-firmware -- --check
 
 for t in $TARGETS; do
     step "clippy --target $t (-D warnings)"
-    cargo clippy --release --target "$t" --bins -- -D warnings
+    cargo clippy --release --target "$t" --bins --config "$(remap "$t")" -- -D warnings
 done
 
 for t in $TARGETS; do
     step "build --target $t"
-    cargo build --release --target "$t" --bins
+    cargo build --release --target "$t" --bins --config "$(remap "$t")"
 done
 
 # (SYS_WRITE0 semihosting output goes to QEMU's stderr: merged into stdout.)
