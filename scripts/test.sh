@@ -80,10 +80,28 @@ RUSTFLAGS="--cfg ftforest_loom" CARGO_TARGET_DIR=target/loom \
   cargo test --release -p ftforest-loom-tests
 
 if [ "${FTF_SKIP_MIRI:-0}" != 1 ]; then
-  stage "miri (core and ffi tests)"
-  MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p ftforest-core -p ftforest-ffi
-  # The bare-metal libftforest's caller-storage constructors (pointer carving, placement).
-  MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p ftforest-ffi --no-default-features --lib bare
+  stage "miri (core and ffi tests; the two crates interpreted side by side, one core each)"
+  # Miri interprets one test at a time per process: the ffi run goes to the background (its
+  # output is printed after the core's) so the slowest stage uses both cores. Cargo's build
+  # lock serialises the two builds; only the interpretation overlaps.
+  miri_ffi_log=$(mktemp)
+  (
+    MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p ftforest-ffi
+    # The bare-metal libftforest's caller-storage constructors (pointer carving, placement).
+    MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p ftforest-ffi --no-default-features --lib bare
+  ) >"$miri_ffi_log" 2>&1 &
+  miri_ffi=$!
+  miri_core_rc=0
+  MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p ftforest-core || miri_core_rc=$?
+  miri_ffi_rc=0
+  wait "$miri_ffi" || miri_ffi_rc=$?
+  echo "--- miri: ftforest-ffi (ran beside the core) ---"
+  cat "$miri_ffi_log"
+  rm -f "$miri_ffi_log"
+  if [ "$miri_core_rc" -ne 0 ] || [ "$miri_ffi_rc" -ne 0 ]; then
+    echo "miri failed: core exit $miri_core_rc, ffi exit $miri_ffi_rc"
+    exit 1
+  fi
 fi
 
 stage "C library: header, C tests (plain, ASan, valgrind), examples, install"
