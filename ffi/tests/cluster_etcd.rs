@@ -208,7 +208,11 @@ unsafe extern "C" fn on_event(ud: *mut c_void, e: *const ftf_cluster_event) {
         json,
     });
     p.changed.notify_all();
-    if e.kind == p.free_on.load(Ordering::SeqCst) && p.freed.swap(1, Ordering::SeqCst) == 0 {
+    if e.kind == p.free_on.load(Ordering::SeqCst)
+        && p.freed
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
         // The last free, from the dispatcher thread: must hand off, never join itself.
         ftf_cluster::ftf_cluster_free(p.cluster.load(Ordering::SeqCst));
         p.freed.store(2, Ordering::SeqCst);
@@ -239,10 +243,18 @@ unsafe extern "C" fn run_phase(ud: *mut c_void, job: *const ftf_phase_job) -> bo
     // SAFETY: valid for the call.
     let job = unsafe { &*job };
     let c = p.cluster.load(Ordering::SeqCst);
-    if p.free_in_callback.load(Ordering::SeqCst) == 1 && p.freed.swap(1, Ordering::SeqCst) == 0 {
+    if p.free_in_callback.load(Ordering::SeqCst) == 1
+        && p.freed
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
         // The last free on a runtime blocking thread: handed off, never waits for itself.
         ftf_cluster::ftf_cluster_free(c);
         p.freed.store(2, Ordering::SeqCst);
+        return true;
+    }
+    if p.freed.load(Ordering::SeqCst) != 0 {
+        // Freed: a phase still handed out must not touch the handle (the C contract).
         return true;
     }
     let check = ftf_cluster::ftf_cluster_check_fence(c, job.rank, job.fence);
@@ -264,10 +276,17 @@ unsafe extern "C" fn pause_hook(ud: *mut c_void) {
     p.pauses.fetch_add(1, Ordering::SeqCst);
     // Blocking calls are refused inside the driver loop; local ones work.
     let c = p.cluster.load(Ordering::SeqCst);
-    if p.free_in_callback.load(Ordering::SeqCst) == 2 && p.freed.swap(1, Ordering::SeqCst) == 0 {
+    if p.free_in_callback.load(Ordering::SeqCst) == 2
+        && p.freed
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
         // The last free inside the driver loop (an async context): handed off.
         ftf_cluster::ftf_cluster_free(c);
         p.freed.store(2, Ordering::SeqCst);
+        return;
+    }
+    if p.freed.load(Ordering::SeqCst) != 0 {
         return;
     }
     let mut rev = 0;
@@ -709,7 +728,16 @@ fn free_without_leave_is_seen_failed_at_once_and_recovered_through_the_c_callbac
         );
     }
     drop(phases);
-    assert!(pb.pauses.load(Ordering::SeqCst) >= 1 && pb.resumes.load(Ordering::SeqCst) >= 1);
+    assert!(pb.pauses.load(Ordering::SeqCst) >= 1);
+    // The resume hook runs when the pause key vanishes, after the completion's event.
+    let deadline = Instant::now() + W;
+    while pb.resumes.load(Ordering::SeqCst) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "watchdog: resume hook never called"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let mut ranks = [0u32; 4];
     let mut count = 0;
     assert_eq!(
@@ -778,7 +806,15 @@ fn wait_teardown(p: &Probe, f: *const ftf_forest) {
     while p.freed.load(Ordering::SeqCst) != 2 || p.finalized.load(Ordering::SeqCst) != 1 {
         assert!(
             Instant::now() < deadline,
-            "watchdog: teardown did not finish"
+            "watchdog: teardown did not finish (freed {}, finalized {}); events: {:#?}",
+            p.freed.load(Ordering::SeqCst),
+            p.finalized.load(Ordering::SeqCst),
+            p.events
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|e| e.json.clone())
+                .collect::<Vec<_>>()
         );
         std::thread::sleep(Duration::from_millis(10));
     }
