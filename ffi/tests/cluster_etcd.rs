@@ -3,7 +3,9 @@
 //! mismatch; a rank held by another member; a free without leave that the other member sees
 //! FAILED at once (TTL 30 s, so the lease's expiry cannot be what it saw) and then recovers
 //! through the forest's C callbacks (fence = token, check_fence and token put from the
-//! phase); the last free from a listener. Each wait is bounded by a watchdog.
+//! phase); the last free from a listener, a phase and a pause hook (handed off); synchronous
+//! unsubscribe; a zombie rejoin; etcd killed under a member (codes, never a hang). Each
+//! wait is bounded by a watchdog.
 //!
 //! Skipped with a printed reason when `etcd` / `etcdctl` are missing, unless
 //! `FTF_REQUIRE_ETCD` (or `CI`) is set: then that is a failure.
@@ -912,5 +914,92 @@ fn unsubscribe_from_another_thread_waits_for_the_running_call() {
     assert_eq!(p.finalized.load(Ordering::SeqCst), 1);
     ftf_cluster::ftf_cluster_free(m);
     ftf_forest::ftf_forest_free(f);
+    ftf_cluster_config::ftf_cluster_config_free(c);
+}
+
+#[test]
+fn a_rank_whose_member_died_cannot_rejoin() {
+    let Some(e) = etcd("zombie") else { return };
+    let p = new_probe();
+    let f = forest_for(p, 2);
+    let c = config(&e, "ftf/zombie/", "z", 2, &[0], 2000);
+    let m = join(c, f).expect("join");
+    // Free without leave: the lease is revoked, rank 0's member key goes, its epoch stays
+    // (nobody can recover it: no quorum of live members).
+    ftf_cluster::ftf_cluster_free(m);
+    assert_eq!(join(c, f).unwrap_err(), FTF_ZOMBIE_REJOIN);
+    // Refused joins leave the forest detached.
+    assert_eq!(ftf_forest::ftf_forest_start(f), FTF_OK);
+    assert_eq!(ftf_forest::ftf_forest_stop(f), FTF_OK);
+    ftf_forest::ftf_forest_free(f);
+    ftf_cluster_config::ftf_cluster_config_free(c);
+}
+
+/// Runs `f` on a thread; fails if it does not return within `limit` (the watchdog).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("watchdog: did not return within {limit:?}"))
+}
+
+#[test]
+fn etcd_gone_gives_codes_never_a_hang() {
+    let Some(mut e) = etcd("gone") else { return };
+    let p = new_probe();
+    let f = forest_for(p, 2);
+    let c = config(&e, "ftf/gone/", "g", 2, &[0], 2000);
+    for which in [0u32, 1] {
+        // connect and request timeouts: 300 ms
+        assert_eq!(
+            ftf_cluster_config::ftf_cluster_config_set_timeout_ms(c, which, 300),
+            FTF_OK
+        );
+    }
+    let m = join(c, f).expect("join");
+    let _ = e.child.kill();
+    let _ = e.child.wait();
+    let mp = m as usize;
+    let limit = Duration::from_secs(20);
+    let put = within(limit, move || {
+        let mut rev = 0;
+        ftf_cluster::ftf_cluster_put(mp as *const ftf_cluster, 0, 0, b"x".as_ptr(), 1, &mut rev)
+    });
+    assert!(
+        [FTF_AMBIGUOUS, FTF_UNAVAILABLE, FTF_SELF_FENCED].contains(&put),
+        "{put:?}"
+    );
+    let get = within(limit, move || {
+        let mut buf = [0u8; 8];
+        let mut len = 0;
+        ftf_cluster::ftf_cluster_get(mp as *const ftf_cluster, 0, buf.as_mut_ptr(), 8, &mut len)
+    });
+    assert_eq!(get, FTF_UNAVAILABLE);
+    let leave = within(limit, move || {
+        ftf_cluster::ftf_cluster_leave(mp as *const ftf_cluster)
+    });
+    assert!([FTF_UNAVAILABLE, FTF_OK].contains(&leave), "{leave:?}");
+    within(limit, move || {
+        ftf_cluster::ftf_cluster_free(mp as *const ftf_cluster)
+    });
+    assert_eq!(ftf_forest::ftf_forest_start(f), FTF_OK);
+    assert_eq!(ftf_forest::ftf_forest_stop(f), FTF_OK);
+    ftf_forest::ftf_forest_free(f);
+    // A join against the dead endpoint: unreachable, bounded.
+    let cp = c as usize;
+    let f2 = forest_for(new_probe(), 2);
+    let f2p = f2 as usize;
+    let rc = within(limit, move || {
+        let mut out = ptr::null();
+        ftf_cluster::ftf_cluster_join(
+            cp as *mut ftf_cluster_config,
+            f2p as *const ftf_forest,
+            &mut out,
+        )
+    });
+    assert_eq!(rc, FTF_UNREACHABLE);
+    ftf_forest::ftf_forest_free(f2);
     ftf_cluster_config::ftf_cluster_config_free(c);
 }
