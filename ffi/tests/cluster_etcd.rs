@@ -33,6 +33,7 @@ use ftforest::event::ftf_phase_job;
 use ftforest::forest::ftf_forest;
 use ftforest::result::ftf_result::{self, *};
 use ftforest::stats::ftf_stats;
+use ftforest::tracker::{ftf_op_token, ftf_tracker};
 
 // ---- etcd fixture ---------------------------------------------------------------------
 
@@ -161,12 +162,16 @@ struct PhaseSeen {
     fence: u64,
     check: ftf_result,
     put: ftf_result,
+    /// `ftf_op_begin` on the attached forest's tracker during the phase.
+    begin: ftf_result,
 }
 
 /// The embedder's userdata: what the callbacks saw.
 #[derive(Default)]
 struct Probe {
     cluster: AtomicPtr<ftf_cluster>,
+    /// The attached forest's tracker (the gate the cluster-wide pause closes).
+    tracker: AtomicPtr<ftf_tracker>,
     events: Mutex<Vec<Ev>>,
     changed: Condvar,
     phases: Mutex<Vec<PhaseSeen>>,
@@ -261,6 +266,11 @@ unsafe extern "C" fn run_phase(ud: *mut c_void, job: *const ftf_phase_job) -> bo
         // Freed: a phase still handed out must not touch the handle (the C contract).
         return true;
     }
+    let mut op = ftf_op_token::default();
+    let begin = ftf_tracker::ftf_op_begin(p.tracker.load(Ordering::SeqCst), &mut op);
+    if begin == FTF_OK {
+        ftf_tracker::ftf_op_end(p.tracker.load(Ordering::SeqCst), op);
+    }
     let check = ftf_cluster::ftf_cluster_check_fence(c, job.rank, job.fence);
     let data = b"recovered";
     let mut rev = 0;
@@ -271,6 +281,7 @@ unsafe extern "C" fn run_phase(ud: *mut c_void, job: *const ftf_phase_job) -> bo
         fence: job.fence,
         check,
         put,
+        begin,
     });
     check == FTF_OK && put == FTF_OK
 }
@@ -692,8 +703,14 @@ fn free_without_leave_is_seen_failed_at_once_and_recovered_through_the_c_callbac
     pa.cluster.store(a.cast_mut(), Ordering::SeqCst);
     let b = join(cb, fb).expect("join b");
     pb.cluster.store(b.cast_mut(), Ordering::SeqCst);
+    let tb = ftf_forest::ftf_forest_tracker(fb);
+    pb.tracker.store(tb.cast_mut(), Ordering::SeqCst);
     subscribe(b, pb);
     pb.wait(W, "b registered", has(FTF_CLUSTER_EVENT_REGISTERED, 2));
+    // Joined: the forest's tracker is untouched (operations begin and end as before).
+    let mut op = ftf_op_token::default();
+    assert_eq!(ftf_tracker::ftf_op_begin(tb, &mut op), FTF_OK);
+    assert_eq!(ftf_tracker::ftf_op_end(tb, op), FTF_OK);
     let freed_at = Instant::now();
     ftf_cluster::ftf_cluster_free(a);
     let ev = pb.wait(
@@ -725,6 +742,8 @@ fn free_without_leave_is_seen_failed_at_once_and_recovered_through_the_c_callbac
     let phases = pb.phases.lock().unwrap();
     assert_eq!(phases.len(), 4, "{phases:#?}");
     for ph in phases.iter() {
+        // The cluster-wide pause closed the attached forest's tracker for the phases.
+        assert_eq!(ph.begin, FTF_PAUSED, "{ph:?}");
         assert_eq!(
             (ph.rank, ph.fence, ph.check, ph.put),
             (0, token, FTF_OK, FTF_OK),
@@ -763,6 +782,10 @@ fn free_without_leave_is_seen_failed_at_once_and_recovered_through_the_c_callbac
         ftf_cluster::ftf_cluster_put(b, 0, token, b"late".as_ptr(), 4, &mut rev),
         FTF_STALE
     );
+    // Resumed: the gate is open again.
+    assert_eq!(ftf_tracker::ftf_op_begin(tb, &mut op), FTF_OK);
+    assert_eq!(ftf_tracker::ftf_op_end(tb, op), FTF_OK);
+    ftf_tracker::ftf_tracker_free(tb);
     // The freed member's forest is detached.
     assert_eq!(ftf_forest::ftf_forest_start(fa), FTF_OK);
     assert_eq!(ftf_forest::ftf_forest_stop(fa), FTF_OK);
