@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use ftforest::callbacks::{ftf_listener_handle, ftf_recovery_callbacks};
 use ftforest::cluster::events::ftf_cluster_event_kind::{self, *};
 use ftforest::cluster::io::FTF_CLUSTER_MAX_VALUE;
+use ftforest::cluster::stats::ftf_cluster_fault_kind::*;
 use ftforest::cluster::{ftf_cluster, ftf_cluster_config, ftf_cluster_event, ftf_cluster_stats};
 use ftforest::enums::ftf_report_kind::{FTF_REPORT_BARRIER_TIMEOUT, FTF_REPORT_CRASHED};
 use ftforest::event::ftf_phase_job;
@@ -1016,5 +1017,77 @@ fn etcd_gone_gives_codes_never_a_hang() {
     });
     assert_eq!(rc, FTF_UNREACHABLE);
     ftf_forest::ftf_forest_free(f2);
+    ftf_cluster_config::ftf_cluster_config_free(c);
+}
+
+#[test]
+fn stalled_keepalives_fence_the_member_then_the_lease_is_lost() {
+    let Some(e) = etcd("stall") else { return };
+    let p = new_probe();
+    let f = forest_for(p, 2);
+    let c = config(&e, "ftf/stall/", "s", 2, &[0], 2000);
+    let m = join(c, f).expect("join");
+    subscribe(m, p);
+    p.wait(W, "registered", has(FTF_CLUSTER_EVENT_REGISTERED, 0));
+    assert_eq!(
+        ftf_cluster::ftf_cluster_fault(m, FTF_CLUSTER_FAULT_DROP_KEEPALIVES as u32),
+        FTF_OK
+    );
+    // Past TTL - margin since the last acknowledged keepalive: fenced, nothing is sent.
+    p.wait(W, "self_fenced", |ev| {
+        ev.iter()
+            .any(|e| e.kind == FTF_CLUSTER_EVENT_SELF_FENCED as u32)
+    });
+    let mut rev = 0;
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 0, 0, b"x".as_ptr(), 1, &mut rev),
+        FTF_SELF_FENCED
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_check_fence(m, 0, 1),
+        FTF_SELF_FENCED
+    );
+    let mut st = ftf_cluster_stats::default();
+    assert_eq!(ftf_cluster::ftf_cluster_stats_get(m, &mut st), FTF_OK);
+    assert!(st.self_fenced);
+    // Wait until etcd expired the lease (the member key is gone), so the next keepalive
+    // cannot revive it; then keepalives again: the answer says it is gone, the member is dead.
+    let deadline = Instant::now() + W;
+    loop {
+        let out = Command::new("etcdctl")
+            .args(["--endpoints", &e.endpoint, "get", "ftf/stall/members/0"])
+            .env("ETCDCTL_API", "3")
+            .output()
+            .expect("etcdctl");
+        let text = String::from_utf8_lossy(&out.stdout);
+        if out.status.success() && text.trim().is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "watchdog: lease never expired: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        ftf_cluster::ftf_cluster_fault(m, FTF_CLUSTER_FAULT_RESUME_KEEPALIVES as u32),
+        FTF_OK
+    );
+    p.wait(W, "lease_lost", |ev| {
+        ev.iter()
+            .any(|e| e.kind == FTF_CLUSTER_EVENT_LEASE_LOST as u32)
+    });
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 0, 0, b"x".as_ptr(), 1, &mut rev),
+        FTF_LEASE_LOST
+    );
+    assert_eq!(ftf_cluster::ftf_cluster_leave(m), FTF_LEASE_LOST);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_check_fence(m, 0, 1),
+        FTF_LEASE_LOST
+    );
+    ftf_cluster::ftf_cluster_free(m);
+    assert_eq!(p.finalized.load(Ordering::SeqCst), 1);
+    ftf_forest::ftf_forest_free(f);
     ftf_cluster_config::ftf_cluster_config_free(c);
 }
