@@ -33,7 +33,7 @@ mod member;
 pub mod proto;
 pub mod stats;
 
-pub use config::{ClusterConfig, ClusterConfigBuilder, ConfigError, PausePolicy};
+pub use config::{ClusterConfig, ClusterConfigBuilder, ConfigError, PausePolicy, MAX_HOSTED_RANKS};
 pub use error::{ClusterError, WriteError};
 pub use fault::Fault;
 pub use hooks::{ForestHooks, PhaseIo};

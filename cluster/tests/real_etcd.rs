@@ -262,6 +262,63 @@ async fn zombie_rejoin_and_config_mismatch_are_refused() {
     a.leave().await.expect("leave");
 }
 
+/// A start refused for one rank registers none of its other ranks (one all-or-nothing
+/// registration Txn): `b` asks for {1, 2, 0} while `a` holds 0 → `RankHosted { rank: 0 }`;
+/// `a` never sees 1 or 2 fail (nothing to recover), and a retry of {1, 2} registers both
+/// (each rank with its own `Registered` event, one incarnation: the Txn's revision).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_refused_for_one_rank_registers_none_of_its_ranks() {
+    let Some(etcd) = start_etcd() else { return };
+    let prefix = "ftf/held/";
+    let a = start(config(&etcd, "a", vec![0], prefix)).await;
+    let mut ea = a.events();
+    let r = Member::start(
+        config(&etcd, "b", vec![1, 2, 0], prefix),
+        Arc::new(Toy {
+            phases: AtomicU32::new(0),
+        }),
+    )
+    .await;
+    assert!(
+        matches!(r, Err(ClusterError::RankHosted { rank: 0 })),
+        "{:?}",
+        r.err()
+    );
+    // The retry: panics (in `start`) with the refusal if 1 or 2 stayed registered or failed.
+    let c = start(config(&etcd, "c", vec![1, 2], prefix)).await;
+    let mut ec = c.events();
+    let inc = c.incarnation(1).expect("c hosts 1");
+    assert_eq!(c.incarnation(2), Some(inc));
+    for rank in [1, 2] {
+        wait_for(&mut ec, "c registered", |e| {
+            matches!(e, ClusterEvent::Registered { rank: r, incarnation } if *r == rank && *incarnation == inc)
+        })
+        .await;
+    }
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let joined = |seen: &[ClusterEvent], rank| {
+        seen.iter().any(|e| {
+            matches!(e, ClusterEvent::MemberJoined { rank: r, incarnation } if *r == rank && *incarnation == inc)
+        })
+    };
+    while !(joined(&seen, 1) && joined(&seen, 2)) {
+        match tokio::time::timeout_at(deadline, ea.recv()).await {
+            Ok(Some(r)) => seen.push(r.event),
+            _ => panic!("a did not see c join: {seen:?}"),
+        }
+    }
+    assert!(
+        !seen.iter().any(|e| matches!(
+            e,
+            ClusterEvent::Failed { .. } | ClusterEvent::LockGranted { .. }
+        )),
+        "{seen:?}"
+    );
+    c.leave().await.expect("leave c");
+    a.leave().await.expect("leave a");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_keepalives_fence_before_the_key_expires() {
     let Some(etcd) = start_etcd() else { return };

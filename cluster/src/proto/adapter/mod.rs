@@ -154,13 +154,12 @@ pub(crate) enum Pending {
     Config,
     ProcPut,
     InitialList,
+    /// The one registration Txn of every hosted rank: `(rank, epoch_mod)` each.
     Register {
-        rank: u32,
-        epoch_mod: Rev,
+        regs: Vec<(u32, Rev)>,
     },
     RegisterReadBack {
-        rank: u32,
-        epoch_mod: Rev,
+        regs: Vec<(u32, Rev)>,
     },
     KeepAlive {
         sent: Instant,
