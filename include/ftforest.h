@@ -1744,7 +1744,9 @@ ftf_result ftf_cluster_config_set_prefix(struct ftf_cluster_config *config, cons
 #endif
 
 #if defined(FTF_CLUSTER)
-// Adds a rank this process hosts (`rank < n` and no duplicate: checked at join).
+// Adds a rank this process hosts (`rank < n`, no duplicate, at most 64 ranks per
+// process, as all are registered in one etcd Txn: checked at check/join,
+// `FTF_INVALID_CONFIG`).
 // `FTF_OK`; `FTF_INVALID_ARGUMENT` (already `FTF_CLUSTER_MAX_RANKS` ranks);
 // `FTF_NULL_PARAMETER`. One thread at a time.
 ftf_result ftf_cluster_config_add_rank(struct ftf_cluster_config *config, uint32_t rank);
@@ -1866,6 +1868,8 @@ ftf_result ftf_cluster_get(const struct ftf_cluster *cluster, uint32_t rank, uin
 //
 // `FTF_OK` (`*cluster_out` owns the member: free it with `ftf_cluster_free`);
 // `FTF_NULL_PARAMETER`; `FTF_INVALID_CONFIG` (see `ftf_cluster_config_check`);
+// `FTF_INVALID_ARGUMENT` (the forest's partition count is not the configuration's
+// `n`: checked before connecting);
 // `FTF_ALREADY_RUNNING` (the forest runs); `FTF_BUSY` (the forest is attached to
 // another member, or this is called from a pause/resume hook); `FTF_UNREACHABLE`;
 // `FTF_CONFIG_MISMATCH`; `FTF_RANK_HELD`; `FTF_ZOMBIE_REJOIN`; `FTF_UNAVAILABLE`;

@@ -362,6 +362,37 @@ fn every_member_function_refuses_null() {
     ftf_cluster::ftf_cluster_free(n);
 }
 
+/// A forest whose partition count is not the configuration's n is refused before any
+/// connection (run_phase would get jobs for ranks the forest does not have, and C code
+/// indexing per-partition arrays by `job->rank` would overflow): FTF_INVALID_ARGUMENT, no
+/// handle, the forest not attached.
+#[test]
+fn join_refuses_a_forest_of_another_size() {
+    let c = valid("http://127.0.0.1:1");
+    for which in [FTF_CLUSTER_TIMEOUT_CONNECT, FTF_CLUSTER_TIMEOUT_REQUEST] {
+        assert_eq!(
+            ftf_cluster_config::ftf_cluster_config_set_timeout_ms(c, which as u32, 300),
+            FTF_OK
+        );
+    }
+    for n in [8, 2, 1] {
+        let forest = new_forest(n);
+        let (cp, fp) = (c as usize, forest as usize);
+        // Refused at once; before the check it tried the endpoint (FTF_UNREACHABLE).
+        let (rc, m) = common::within(Duration::from_secs(30), move || {
+            let mut m = ptr::null();
+            let rc = ftf_cluster::ftf_cluster_join(cp as Cfg, fp as *const ftf_forest, &mut m);
+            (rc, m as usize)
+        });
+        assert_eq!(rc, FTF_INVALID_ARGUMENT, "forest of {n}, config n = 4");
+        assert_eq!(m, 0, "no handle on an error");
+        assert_eq!(ftf_forest::ftf_forest_start(forest), FTF_OK);
+        assert_eq!(ftf_forest::ftf_forest_stop(forest), FTF_OK);
+        ftf_forest::ftf_forest_free(forest);
+    }
+    ftf_cluster_config::ftf_cluster_config_free(c);
+}
+
 #[test]
 fn join_against_an_unreachable_endpoint_is_bounded() {
     let c = valid("http://127.0.0.1:1");

@@ -218,7 +218,9 @@ impl ftf_cluster_config {
         })
     }
 
-    /// Adds a rank this process hosts (`rank < n` and no duplicate: checked at join).
+    /// Adds a rank this process hosts (`rank < n`, no duplicate, at most 64 ranks per
+    /// process, as all are registered in one etcd Txn: checked at check/join,
+    /// `FTF_INVALID_CONFIG`).
     /// `FTF_OK`; `FTF_INVALID_ARGUMENT` (already `FTF_CLUSTER_MAX_RANKS` ranks);
     /// `FTF_NULL_PARAMETER`. One thread at a time.
     #[no_mangle]
