@@ -1885,10 +1885,13 @@ ftf_result ftf_cluster_join(const struct ftf_cluster_config *config, const struc
 // `FTF_NOT_RUNNING` (statistics still answer). Blocks, at most 4 request timeouts
 // (then the lease is revoked without the marks and this returns `FTF_UNAVAILABLE`).
 //
-// `FTF_OK`; `FTF_NOT_RUNNING` (already left or stopped); `FTF_LEASE_LOST` (the lease
-// was already gone: nothing to mark); `FTF_UNAVAILABLE` (the marks could not be
-// written: etcd did not answer, or this process was past its self-fence deadline; the
-// lease is revoked or expires, so the others see the ranks FAILED); `FTF_BUSY` (from a
+// `FTF_OK` (every hosted rank was marked left); `FTF_NOT_RUNNING` (already left or
+// stopped); `FTF_LEASE_LOST` (the lease was already gone: nothing to mark);
+// `FTF_STALE` (a rank's mark was refused by its incarnation compare: the rank was no
+// longer this process's); `FTF_UNAVAILABLE` (a mark could not be written or was not
+// confirmed: etcd did not answer, or this process was past its self-fence deadline).
+// On `FTF_STALE` / `FTF_UNAVAILABLE` the lease is still revoked (or expires), so the
+// others see the unmarked ranks FAILED and recover them; `FTF_BUSY` (from a
 // pause/resume hook); `FTF_NULL_PARAMETER`. Thread-safe; callable from `run_phase` and
 // listeners.
 ftf_result ftf_cluster_leave(const struct ftf_cluster *cluster);

@@ -165,7 +165,9 @@ impl Member {
     }
 
     /// Graceful leave: each hosted rank is marked `left` (not a failure), then the lease is
-    /// revoked and the loops stop.
+    /// revoked and the loops stop. `Ok` only if every hosted rank was marked;
+    /// [`ClusterError::NotAllLeft`] names the others (the lease is revoked anyway, so the
+    /// other processes recover them).
     pub async fn leave(self) -> Result<(), ClusterError> {
         self.driver.leave().await
     }

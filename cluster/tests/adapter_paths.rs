@@ -593,3 +593,47 @@ fn an_ambiguous_registration_is_read_back() {
         );
     }
 }
+
+/// `a` hosts {0, 1} and leaves; right before its first `left` mark reaches etcd, rank 0's
+/// member key is replaced (another incarnation): that mark is refused by its incarnation
+/// compare, rank 1's applies. The leave still revokes the lease and stops, and its outcome
+/// names rank 0 as not marked, refused as stale.
+#[test]
+fn a_leave_mark_refused_by_the_incarnation_compare_is_reported() {
+    let mut w = World::new();
+    let a = w.spawn("a", vec![0, 1], 3);
+    w.run_until("a running", |w| *w.nodes[a].a.status() == Status::Running);
+    assert_eq!(w.nodes[a].a.leave_result(), Ok(()), "no leave yet");
+    let replace = Txn {
+        compares: vec![],
+        success: vec![
+            TxnOp::Delete {
+                key: "p/members/0".into(),
+                prefix: false,
+            },
+            TxnOp::Put {
+                key: "p/members/0".into(),
+                value: b"other".to_vec(),
+                lease: 0,
+            },
+        ],
+        failure: vec![],
+    };
+    w.before = Some((Box::new(is_leave), Request::Txn(replace)));
+    let t = Instant::from_millis(w.now);
+    w.nodes[a].a.leave(t);
+    w.run_until("a stopped", |w| {
+        matches!(w.nodes[a].a.status(), Status::Stopped(_))
+    });
+    assert_eq!(
+        w.nodes[a].a.leave_result(),
+        Err(ClusterError::NotAllLeft {
+            ranks: vec![0],
+            stale: true
+        })
+    );
+    assert!(w.nodes[a]
+        .events
+        .iter()
+        .any(|e| matches!(e, ClusterEvent::MemberLeft { rank: 1 })));
+}

@@ -344,6 +344,33 @@ async fn dropped_keepalives_fence_before_the_key_expires() {
     b.leave().await.expect("leave b");
 }
 
+/// A leave that cannot mark its ranks `left` (past the self-fence deadline nothing may be
+/// sent) says so, naming them, instead of `Ok`; the lease is still revoked, so `b` sees
+/// rank 0 FAILED (and recovers it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leave_that_cannot_mark_its_ranks_is_not_ok() {
+    let Some(etcd) = start_etcd() else { return };
+    let prefix = "ftf/unmarked/";
+    let (a, b, mut ea, mut eb) = two_members(&etcd, prefix).await;
+    a.fault(Fault::DropKeepalives);
+    wait_for(&mut ea, "a fences itself", |e| {
+        matches!(e, ClusterEvent::SelfFenced { .. })
+    })
+    .await;
+    assert_eq!(
+        a.leave().await,
+        Err(ClusterError::NotAllLeft {
+            ranks: vec![0],
+            stale: false
+        })
+    );
+    wait_for(&mut eb, "b sees rank 0 fail", |e| {
+        matches!(e, ClusterEvent::Failed { rank: 0, .. })
+    })
+    .await;
+    b.leave().await.expect("leave b");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_owner_past_the_ttl_cannot_write() {
     let Some(etcd) = start_etcd() else { return };

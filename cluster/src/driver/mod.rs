@@ -228,7 +228,7 @@ impl Handle {
         match t {
             Some(t) => {
                 let _ = t.await;
-                Ok(())
+                self.shared.adapter().leave_result()
             }
             // Another leave (or an abort) took the loop first.
             None => Err(ClusterError::Stopped),

@@ -11,6 +11,8 @@
 //! | `ClusterError::ZombieRejoinRefused` | `FTF_ZOMBIE_REJOIN` |
 //! | `ClusterError::Etcd` (a request failed or the start timed out) | `FTF_UNAVAILABLE` |
 //! | `ClusterError::LeaseLost` | `FTF_LEASE_LOST` |
+//! | `ClusterError::NotAllLeft { stale: true }` (leave: a rank's mark was refused by its incarnation compare) | `FTF_STALE` |
+//! | `ClusterError::NotAllLeft { stale: false }` (leave: a mark was not sent or not answered) | `FTF_UNAVAILABLE` |
 //! | `ClusterError::Stopped` | `FTF_NOT_RUNNING` |
 //! | `WriteError::StaleFence` (the compare failed: not applied) | `FTF_STALE` |
 //! | `WriteError::SelfFenced` (nothing sent) | `FTF_SELF_FENCED`, or `FTF_LEASE_LOST` once the lease is gone |
@@ -35,6 +37,8 @@ pub(crate) fn cluster_error(e: &ClusterError) -> ftf_result {
         ClusterError::ZombieRejoinRefused { .. } => ftf_result::FTF_ZOMBIE_REJOIN,
         ClusterError::Etcd(_) => ftf_result::FTF_UNAVAILABLE,
         ClusterError::LeaseLost => ftf_result::FTF_LEASE_LOST,
+        ClusterError::NotAllLeft { stale: true, .. } => ftf_result::FTF_STALE,
+        ClusterError::NotAllLeft { stale: false, .. } => ftf_result::FTF_UNAVAILABLE,
         ClusterError::Stopped => ftf_result::FTF_NOT_RUNNING,
     }
 }
@@ -101,6 +105,20 @@ mod tests {
                 ftf_result::FTF_UNAVAILABLE,
             ),
             (ClusterError::LeaseLost, ftf_result::FTF_LEASE_LOST),
+            (
+                ClusterError::NotAllLeft {
+                    ranks: vec![1],
+                    stale: true,
+                },
+                ftf_result::FTF_STALE,
+            ),
+            (
+                ClusterError::NotAllLeft {
+                    ranks: vec![1],
+                    stale: false,
+                },
+                ftf_result::FTF_UNAVAILABLE,
+            ),
             (ClusterError::Stopped, ftf_result::FTF_NOT_RUNNING),
         ];
         for (e, want) in cases {

@@ -11,7 +11,9 @@
 //! the adapter with its error; the driver revokes the lease. An ambiguous or failed leave
 //! Txn is re-sent (same incarnation compare) while writes are allowed, and the lease is
 //! revoked only once no leave is pending or delayed; a re-sent leave refused because the
-//! incarnation is gone means the first one committed (`MemberLeft`).
+//! incarnation is gone means the first one committed (`MemberLeft`). Every rank hosted when
+//! the leave began stays in `unmarked` until its mark is confirmed, so
+//! [`Adapter::leave_result`] reports a leave that could not mark every rank.
 
 use ftforest_core::coord::{OpGate, Report};
 use ftforest_core::Instant;
@@ -253,6 +255,7 @@ impl<G: OpGate + Clone> Adapter<G> {
         }
         self.status = Status::Leaving;
         self.sync_coord_available(now);
+        self.unmarked = self.hosted.clone();
         let ranks: Vec<u32> = self.hosted.iter().copied().collect();
         let mut sent = false;
         if self.lease.may_write(now) {
@@ -314,7 +317,12 @@ impl<G: OpGate + Clone> Adapter<G> {
                         return self.retry_later(now, p, Request::Txn(t));
                     }
                 }
+                if !left && matches!(res, Ok(OpResult::Txn { .. })) {
+                    // Answered, compare failed: the incarnation is no longer ours.
+                    self.leave_refused = true;
+                }
                 if left {
+                    self.unmarked.remove(&rank);
                     self.hosted.remove(&rank);
                     self.inc[rank as usize] = None;
                     let _ = self.coord.leave(now, rank);
