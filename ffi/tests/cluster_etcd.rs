@@ -675,18 +675,25 @@ fn config_mismatch_and_a_rank_held_elsewhere() {
     let a = join(ca, fa).expect("join a");
     let cb = config(&e, "ftf/refuse/", "b", 5, &[1], 2000);
     assert_eq!(join(cb, fb).unwrap_err(), FTF_CONFIG_MISMATCH);
-    let cb2 = config(&e, "ftf/refuse/", "b", 4, &[0], 2000);
+    // Rank 0 is held: the join of {2, 3, 0} is refused and registers none of its ranks
+    // (one all-or-nothing registration Txn), so a retry of {2, 3} joins (neither FAILED
+    // for `a` nor a zombie).
+    let cb2 = config(&e, "ftf/refuse/", "b", 4, &[2, 3, 0], 2000);
     let fb2 = forest_for(pb, 4);
     assert_eq!(join(cb2, fb2).unwrap_err(), FTF_RANK_HELD);
     // A refused join leaves the forest detached.
     assert_eq!(ftf_forest::ftf_forest_start(fb2), FTF_OK);
     assert_eq!(ftf_forest::ftf_forest_stop(fb2), FTF_OK);
+    let cb3 = config(&e, "ftf/refuse/", "b", 4, &[2, 3], 2000);
+    let b = join(cb3, fb2).expect("the retry of {2, 3} joins");
+    assert_eq!(ftf_cluster::ftf_cluster_leave(b), FTF_OK);
+    ftf_cluster::ftf_cluster_free(b);
     assert_eq!(ftf_cluster::ftf_cluster_leave(a), FTF_OK);
     ftf_cluster::ftf_cluster_free(a);
     for f in [fa, fb, fb2] {
         ftf_forest::ftf_forest_free(f);
     }
-    for c in [ca, cb, cb2] {
+    for c in [ca, cb, cb2, cb3] {
         ftf_cluster_config::ftf_cluster_config_free(c);
     }
 }
