@@ -2,7 +2,7 @@
 //!
 //! Invariants (checked by [`ClusterConfigBuilder::build`], so every `ClusterConfig` holds them):
 //! `n >= 1`; `1 <= k <= min(n, MAX_K)` (the coordinator's recovery slots); every hosted
-//! rank `< n`, no duplicates; `ttl >= 2 s` (etcd's minimum; a smaller TTL is silently
+//! rank `< n`, no duplicates, at most [`MAX_HOSTED_RANKS`]; `ttl >= 2 s` (etcd's minimum; a smaller TTL is silently
 //! raised by the server, which would make the local self-fence deadline wrong); `self_fence_margin < ttl / 3`; the prefix ends with `/`;
 //! at least one endpoint; a proc id of 1..=[`MAX_PROC_ID_LEN`] bytes without `/`,
 //! whitespace or control characters (it is a key segment and the first field of the
@@ -18,6 +18,10 @@ use crate::proto::Params;
 /// The largest `n` a cluster accepts: one member key, one epoch key and one table entry
 /// per rank, all read by every quorum decision (far below the core's `MAX_PARTITIONS`).
 pub const MAX_CLUSTER_PARTITIONS: u32 = 1 << 16;
+/// The most ranks one process hosts: they are registered in one etcd Txn (all-or-nothing,
+/// two puts per rank) and etcd refuses a Txn of more than 128 operations (its default
+/// `--max-txn-ops`).
+pub const MAX_HOSTED_RANKS: usize = 64;
 /// The longest proc id, in bytes.
 pub const MAX_PROC_ID_LEN: usize = 128;
 /// The longest connect, request, pause or quiescence timeout (one hour).
@@ -37,6 +41,19 @@ pub(crate) fn check_proc_id(id: &str) -> Result<(), ConfigError> {
     } else {
         Ok(())
     }
+}
+
+/// An endpoint is `http://` or `https://` followed by a host, without whitespace or
+/// control characters (anything else fails in the client with a less useful error).
+fn check_endpoint(e: &str) -> bool {
+    let rest = e
+        .strip_prefix("http://")
+        .or_else(|| e.strip_prefix("https://"));
+    rest.is_some_and(|r| {
+        !r.is_empty()
+            && !r.starts_with('/')
+            && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+    })
 }
 
 /// Checks `n` (see the module invariants).
@@ -100,12 +117,20 @@ pub enum ConfigError {
         /// The rank.
         rank: u32,
     },
+    /// More than `MAX_HOSTED_RANKS` hosted ranks.
+    TooManyRanks {
+        /// The number given.
+        count: usize,
+    },
     /// TTL below etcd's 2 s minimum.
     TtlTooShort,
     /// `self_fence_margin >= ttl / 3`.
     MarginTooLarge,
     /// No etcd endpoint.
     NoEndpoints,
+    /// An endpoint is not `http://<host>…` or `https://<host>…` (or holds whitespace or a
+    /// control character).
+    BadEndpoint,
     /// The prefix is empty or does not end with `/`.
     BadPrefix,
     /// The proc id is empty, longer than `MAX_PROC_ID_LEN` bytes, or contains `/`,
@@ -158,7 +183,8 @@ impl ClusterConfig {
             },
         }
     }
-    /// etcd client endpoints (`http://127.0.0.1:2379`).
+    /// etcd client endpoints (`http://127.0.0.1:2379`; `https://` needs a TLS-enabled
+    /// etcd-client, which this crate does not enable).
     pub fn endpoints(&self) -> &[String] {
         &self.endpoints
     }
@@ -287,6 +313,11 @@ impl ClusterConfigBuilder {
         if p.k == 0 || p.k > p.n || p.k > crate::proto::adapter::MAX_K {
             return Err(ConfigError::BadK { k: p.k });
         }
+        if c.ranks.len() > MAX_HOSTED_RANKS {
+            return Err(ConfigError::TooManyRanks {
+                count: c.ranks.len(),
+            });
+        }
         let mut seen = std::collections::BTreeSet::new();
         for &r in &c.ranks {
             if r >= p.n {
@@ -307,6 +338,9 @@ impl ClusterConfigBuilder {
         }
         if c.endpoints.is_empty() {
             return Err(ConfigError::NoEndpoints);
+        }
+        if !c.endpoints.iter().all(|e| check_endpoint(e)) {
+            return Err(ConfigError::BadEndpoint);
         }
         if c.prefix.is_empty() || !c.prefix.ends_with('/') {
             return Err(ConfigError::BadPrefix);
@@ -350,6 +384,16 @@ mod tests {
             b().ranks([1, 1]).build(),
             Err(ConfigError::DuplicateRank { rank: 1 })
         );
+        let wide = ClusterConfig::builder("p1", 100).endpoint("http://127.0.0.1:2379");
+        assert!(wide
+            .clone()
+            .ranks(0..MAX_HOSTED_RANKS as u32)
+            .build()
+            .is_ok());
+        assert_eq!(
+            wide.ranks(0..=MAX_HOSTED_RANKS as u32).build(),
+            Err(ConfigError::TooManyRanks { count: 65 })
+        );
         assert_eq!(
             b().ttl(Duration::from_secs(1)).build(),
             Err(ConfigError::TtlTooShort)
@@ -363,5 +407,23 @@ mod tests {
             b().self_fence_margin(Duration::from_secs(1)).build(),
             Err(ConfigError::MarginTooLarge)
         );
+        for bad in [
+            "",
+            "127.0.0.1:2379",
+            "http://",
+            "http:// x",
+            "ftp://h",
+            "http:///x",
+        ] {
+            assert_eq!(
+                ClusterConfig::builder("p1", 4).endpoint(bad).build(),
+                Err(ConfigError::BadEndpoint),
+                "{bad:?}"
+            );
+        }
+        assert!(ClusterConfig::builder("p1", 4)
+            .endpoint("https://etcd.example:2379")
+            .build()
+            .is_ok());
     }
 }

@@ -32,6 +32,16 @@ pub enum ClusterError {
     LeaseLost,
     /// An etcd request failed (message from the client).
     Etcd(String),
+    /// A graceful leave could not mark every hosted rank `left`; the lease was still
+    /// revoked (or expires), so the other processes see `ranks` FAILED and recover them.
+    NotAllLeft {
+        /// The ranks whose `left` mark did not apply (or was not confirmed).
+        ranks: Vec<u32>,
+        /// A mark was refused by its incarnation compare (the rank was no longer this
+        /// process's); `false`: etcd did not answer, or writes were not allowed (past the
+        /// self-fence deadline).
+        stale: bool,
+    },
     /// The member was stopped (after `leave`, or its driver task ended).
     Stopped,
 }

@@ -1,15 +1,19 @@
 //! Focused paths of the adapter against the simulated etcd, one scripted run each:
 //! ambiguous lock and completion Txns are resolved by reading back (one lock, one
-//! completion, the right token and incarnation), a stale member deletion is dropped, and a
-//! process that lists a pause key starts paused.
+//! completion, the right token and incarnation), a stale member deletion is dropped, a
+//! process that lists a pause key starts paused, and a registration refused for one rank
+//! (or answered ambiguously) registers all of a process's ranks or none.
 
 #[allow(dead_code)] // shared test support: this file uses only the simulated etcd
 mod sim;
 
 use std::sync::Arc;
 
-use ftforest_cluster::proto::ops::{Check, OpError, OpResult, Request, Rev, TxnOp, WatchInput};
+use ftforest_cluster::proto::ops::{
+    Check, OpError, OpResult, Request, Rev, Txn, TxnOp, WatchInput,
+};
 use ftforest_cluster::proto::{Adapter, AdapterConfig, ClusterEvent, Hook, Params, Status};
+use ftforest_cluster::ClusterError;
 use ftforest_cluster::PausePolicy;
 use ftforest_core::coord::Config as CoreConfig;
 use ftforest_core::{Instant, Tracker};
@@ -42,6 +46,9 @@ struct World {
     late_rev: Option<Rev>,
     /// Local quiescence timeout of the nodes spawned next.
     quiescence: core::time::Duration,
+    /// Execute this request right before the first request the matcher picks (another
+    /// process's write racing it).
+    before: Option<(Matcher, Request)>,
 }
 
 fn cfg(name: &str, ranks: Vec<u32>, n: u32, quiescence: core::time::Duration) -> AdapterConfig {
@@ -80,6 +87,7 @@ impl World {
             held: None,
             late_rev: None,
             quiescence: core::time::Duration::from_secs(60),
+            before: None,
         }
     }
     fn spawn(&mut self, name: &str, ranks: Vec<u32>, n: u32) -> usize {
@@ -120,6 +128,10 @@ impl World {
                         self.held = Some(req);
                         n.a.handle_result(t, id, Err(OpError::Ambiguous));
                         continue;
+                    }
+                    if self.before.as_ref().is_some_and(|(f, _)| f(&req)) {
+                        let (_, first) = self.before.take().unwrap();
+                        self.etcd.execute(&first).unwrap();
                     }
                     let r = self.etcd.execute(&req);
                     if let Some(late) = self.held.take() {
@@ -496,4 +508,132 @@ fn an_ambiguous_leave_is_resolved_not_reported_as_nothing() {
             .iter()
             .any(|e| matches!(e, ClusterEvent::Failed { rank: 0, .. })));
     }
+}
+
+/// A registration Txn (puts member keys, deletes nothing: not a completion).
+fn is_registration(r: &Request) -> bool {
+    matches!(r, Request::Txn(t) if t.success.iter().any(|o| matches!(o, TxnOp::Put { key, .. } if key.starts_with("p/members/")))
+        && !t.success.iter().any(|o| matches!(o, TxnOp::Delete { .. })))
+}
+
+/// `b` starts with ranks {1, 2, 0}; rank 0 is taken (by another process's write) after `b`
+/// listed the keyspace and before its registration reaches etcd. The refusal registers
+/// none of b's ranks (one all-or-nothing Txn) and names rank 0; nothing of ranks 1 and 2
+/// is left in etcd (no epoch that would make them FAILED, or a retry a zombie), and a
+/// process that then asks for {1, 2} runs.
+#[test]
+fn a_registration_refused_for_one_rank_leaves_no_other_rank_registered() {
+    let mut w = World::new();
+    let taken = Txn {
+        compares: vec![],
+        success: vec![TxnOp::Put {
+            key: "p/members/0".into(),
+            value: b"a".to_vec(),
+            lease: 0,
+        }],
+        failure: vec![],
+    };
+    w.before = Some((Box::new(is_registration), Request::Txn(taken)));
+    let b = w.spawn("b", vec![1, 2, 0], 3);
+    w.run_until("b stopped", |w| {
+        matches!(w.nodes[b].a.status(), Status::Stopped(_))
+    });
+    assert_eq!(
+        *w.nodes[b].a.status(),
+        Status::Stopped(Some(ClusterError::RankHosted { rank: 0 }))
+    );
+    for r in [1, 2] {
+        for key in [format!("p/members/{r}"), format!("p/epoch/{r}")] {
+            assert!(
+                !w.etcd.kvs.contains_key(&key),
+                "{key} left behind by a refused start: {:?}",
+                w.etcd.kvs.keys().collect::<Vec<_>>()
+            );
+        }
+    }
+    assert!(!w.nodes[b]
+        .events
+        .iter()
+        .any(|e| matches!(e, ClusterEvent::Registered { .. })));
+    let c = w.spawn("c", vec![1, 2], 3);
+    w.run_until("c running", |w| *w.nodes[c].a.status() == Status::Running);
+    let inc = w.nodes[c].a.incarnation(1);
+    assert!(inc.is_some());
+    assert_eq!(w.nodes[c].a.incarnation(2), inc, "one Txn: one incarnation");
+    for r in [1, 2] {
+        assert!(w.nodes[c]
+            .events
+            .iter()
+            .any(|e| matches!(e, ClusterEvent::Registered { rank, incarnation } if *rank == r && Some(*incarnation) == inc)));
+    }
+}
+
+/// The registration Txn of ranks {0, 1} commits but its reply is lost: the read-back finds
+/// every member key on b's lease, so both ranks are registered once, at the Txn's revision.
+#[test]
+fn an_ambiguous_registration_is_read_back() {
+    let mut w = World::new();
+    w.lose = Some(Box::new(is_registration));
+    let b = w.spawn("b", vec![0, 1], 3);
+    w.run_until("b running", |w| *w.nodes[b].a.status() == Status::Running);
+    assert_eq!(w.lost, 1, "the registration reply was lost once");
+    let regs: Vec<Rev> = w
+        .etcd
+        .applied
+        .iter()
+        .filter(|a| is_registration(&Request::Txn(a.txn.clone())))
+        .map(|a| a.rev)
+        .collect();
+    assert_eq!(regs.len(), 1, "registered by one Txn, not re-sent");
+    for r in [0, 1] {
+        assert_eq!(w.nodes[b].a.incarnation(r), Some(regs[0]));
+        assert_eq!(
+            w.count(|e| matches!(e, ClusterEvent::Registered { rank, .. } if *rank == r)),
+            1
+        );
+    }
+}
+
+/// `a` hosts {0, 1} and leaves; right before its first `left` mark reaches etcd, rank 0's
+/// member key is replaced (another incarnation): that mark is refused by its incarnation
+/// compare, rank 1's applies. The leave still revokes the lease and stops, and its outcome
+/// names rank 0 as not marked, refused as stale.
+#[test]
+fn a_leave_mark_refused_by_the_incarnation_compare_is_reported() {
+    let mut w = World::new();
+    let a = w.spawn("a", vec![0, 1], 3);
+    w.run_until("a running", |w| *w.nodes[a].a.status() == Status::Running);
+    assert_eq!(w.nodes[a].a.leave_result(), Ok(()), "no leave yet");
+    let replace = Txn {
+        compares: vec![],
+        success: vec![
+            TxnOp::Delete {
+                key: "p/members/0".into(),
+                prefix: false,
+            },
+            TxnOp::Put {
+                key: "p/members/0".into(),
+                value: b"other".to_vec(),
+                lease: 0,
+            },
+        ],
+        failure: vec![],
+    };
+    w.before = Some((Box::new(is_leave), Request::Txn(replace)));
+    let t = Instant::from_millis(w.now);
+    w.nodes[a].a.leave(t);
+    w.run_until("a stopped", |w| {
+        matches!(w.nodes[a].a.status(), Status::Stopped(_))
+    });
+    assert_eq!(
+        w.nodes[a].a.leave_result(),
+        Err(ClusterError::NotAllLeft {
+            ranks: vec![0],
+            stale: true
+        })
+    );
+    assert!(w.nodes[a]
+        .events
+        .iter()
+        .any(|e| matches!(e, ClusterEvent::MemberLeft { rank: 1 })));
 }

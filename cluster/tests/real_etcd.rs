@@ -262,6 +262,63 @@ async fn zombie_rejoin_and_config_mismatch_are_refused() {
     a.leave().await.expect("leave");
 }
 
+/// A start refused for one rank registers none of its other ranks (one all-or-nothing
+/// registration Txn): `b` asks for {1, 2, 0} while `a` holds 0 → `RankHosted { rank: 0 }`;
+/// `a` never sees 1 or 2 fail (nothing to recover), and a retry of {1, 2} registers both
+/// (each rank with its own `Registered` event, one incarnation: the Txn's revision).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_refused_for_one_rank_registers_none_of_its_ranks() {
+    let Some(etcd) = start_etcd() else { return };
+    let prefix = "ftf/held/";
+    let a = start(config(&etcd, "a", vec![0], prefix)).await;
+    let mut ea = a.events();
+    let r = Member::start(
+        config(&etcd, "b", vec![1, 2, 0], prefix),
+        Arc::new(Toy {
+            phases: AtomicU32::new(0),
+        }),
+    )
+    .await;
+    assert!(
+        matches!(r, Err(ClusterError::RankHosted { rank: 0 })),
+        "{:?}",
+        r.err()
+    );
+    // The retry: panics (in `start`) with the refusal if 1 or 2 stayed registered or failed.
+    let c = start(config(&etcd, "c", vec![1, 2], prefix)).await;
+    let mut ec = c.events();
+    let inc = c.incarnation(1).expect("c hosts 1");
+    assert_eq!(c.incarnation(2), Some(inc));
+    for rank in [1, 2] {
+        wait_for(&mut ec, "c registered", |e| {
+            matches!(e, ClusterEvent::Registered { rank: r, incarnation } if *r == rank && *incarnation == inc)
+        })
+        .await;
+    }
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let joined = |seen: &[ClusterEvent], rank| {
+        seen.iter().any(|e| {
+            matches!(e, ClusterEvent::MemberJoined { rank: r, incarnation } if *r == rank && *incarnation == inc)
+        })
+    };
+    while !(joined(&seen, 1) && joined(&seen, 2)) {
+        match tokio::time::timeout_at(deadline, ea.recv()).await {
+            Ok(Some(r)) => seen.push(r.event),
+            _ => panic!("a did not see c join: {seen:?}"),
+        }
+    }
+    assert!(
+        !seen.iter().any(|e| matches!(
+            e,
+            ClusterEvent::Failed { .. } | ClusterEvent::LockGranted { .. }
+        )),
+        "{seen:?}"
+    );
+    c.leave().await.expect("leave c");
+    a.leave().await.expect("leave a");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_keepalives_fence_before_the_key_expires() {
     let Some(etcd) = start_etcd() else { return };
@@ -284,6 +341,33 @@ async fn dropped_keepalives_fence_before_the_key_expires() {
     // The order the issue asks for: the process stopped writing before etcd deleted its key
     // (same machine, same wall clock).
     assert!(fenced.ts_ms <= failed.ts_ms, "{fenced:?} {failed:?}");
+    b.leave().await.expect("leave b");
+}
+
+/// A leave that cannot mark its ranks `left` (past the self-fence deadline nothing may be
+/// sent) says so, naming them, instead of `Ok`; the lease is still revoked, so `b` sees
+/// rank 0 FAILED (and recovers it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leave_that_cannot_mark_its_ranks_is_not_ok() {
+    let Some(etcd) = start_etcd() else { return };
+    let prefix = "ftf/unmarked/";
+    let (a, b, mut ea, mut eb) = two_members(&etcd, prefix).await;
+    a.fault(Fault::DropKeepalives);
+    wait_for(&mut ea, "a fences itself", |e| {
+        matches!(e, ClusterEvent::SelfFenced { .. })
+    })
+    .await;
+    assert_eq!(
+        a.leave().await,
+        Err(ClusterError::NotAllLeft {
+            ranks: vec![0],
+            stale: false
+        })
+    );
+    wait_for(&mut eb, "b sees rank 0 fail", |e| {
+        matches!(e, ClusterEvent::Failed { rank: 0, .. })
+    })
+    .await;
     b.leave().await.expect("leave b");
 }
 
@@ -376,27 +460,34 @@ async fn start_against_a_silent_endpoint_fails_in_bounded_time() {
             held.push(s);
         }
     });
+    let r = start_bounded(format!("http://{addr}")).await;
+    // Nothing answered the connect probe: unreachable, not "etcd unavailable".
+    assert!(matches!(r, Err(ClusterError::Connect(_))), "{:?}", r.err());
+}
+
+/// No etcd needed: a refused port. etcd-client's channel connects lazily, so without the
+/// start's Status probe this surfaced as a failed lease grant (`Etcd`), indistinguishable
+/// from an etcd without quorum; it must be `Connect`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_against_a_refused_port_is_a_connect_error() {
+    let r = start_bounded("http://127.0.0.1:1".into()).await;
+    assert!(matches!(r, Err(ClusterError::Connect(_))), "{:?}", r.err());
+}
+
+/// `Member::start` against `endpoint` with 300 ms / 200 ms timeouts; panics if it does not
+/// return within 20 s (its own bound is 300 ms + 10 x 200 ms).
+async fn start_bounded(endpoint: String) -> Result<Member, ClusterError> {
     let cfg = ClusterConfig::builder("a", 1)
-        .endpoint(format!("http://{addr}"))
+        .endpoint(endpoint)
         .ranks([0])
         .connect_timeout(Duration::from_millis(300))
         .request_timeout(Duration::from_millis(200))
         .build()
         .unwrap();
-    let r = tokio::time::timeout(
-        Duration::from_secs(20),
-        Member::start(
-            cfg,
-            Arc::new(Toy {
-                phases: AtomicU32::new(0),
-            }),
-        ),
-    )
-    .await
-    .expect("start hung");
-    assert!(
-        matches!(r, Err(ClusterError::Connect(_) | ClusterError::Etcd(_))),
-        "{:?}",
-        r.err()
-    );
+    let toy = Arc::new(Toy {
+        phases: AtomicU32::new(0),
+    });
+    tokio::time::timeout(Duration::from_secs(20), Member::start(cfg, toy))
+        .await
+        .expect("start hung")
 }

@@ -42,26 +42,57 @@ pub fn proc_put(k: &Keys, proc_id: &str, info: &str, lease: LeaseId) -> Txn {
     Txn::read(vec![put(k.proc(proc_id), info, lease)])
 }
 
-/// Register rank `r`: `members/r` absent and `epoch/r` as last seen (`epoch_mod == 0`:
-/// absent; else its mod revision, whose value said `left`). Puts `members/r` (own lease) and
-/// `epoch/r = healthy`. Else: `[get members/r, get epoch/r]`.
-pub fn register(k: &Keys, r: u32, proc_id: &str, lease: LeaseId, epoch_mod: Rev) -> Txn {
-    let epoch_check = if epoch_mod == 0 {
-        Check::CreateRevision(0)
-    } else {
-        Check::ModRevision(epoch_mod)
+/// Register every hosted rank of a process at once, all-or-nothing: for each `(r,
+/// epoch_mod)` of `regs`, `members/r` absent and `epoch/r` as last seen (`epoch_mod == 0`:
+/// absent; else its mod revision, whose value said `left`). Puts every `members/r` (own
+/// lease) and `epoch/r = healthy` in one revision (every incarnation is that revision), so a
+/// refusal of one rank registers none. Else: `[get members/r, get epoch/r]` per rank, in
+/// `regs` order (see [`register_refusal`]).
+pub fn register(k: &Keys, regs: &[(u32, Rev)], proc_id: &str, lease: LeaseId) -> Txn {
+    let mut t = Txn {
+        compares: Vec::with_capacity(2 * regs.len()),
+        success: Vec::with_capacity(2 * regs.len()),
+        failure: Vec::with_capacity(2 * regs.len()),
     };
-    Txn {
-        compares: vec![
-            cmp(k.member(r), Check::CreateRevision(0)),
-            cmp(k.epoch(r), epoch_check),
-        ],
-        success: vec![
-            put(k.member(r), proc_id, lease),
-            put(k.epoch(r), EPOCH_HEALTHY, 0),
-        ],
-        failure: vec![get(k.member(r)), get(k.epoch(r))],
+    for &(r, epoch_mod) in regs {
+        let epoch_check = if epoch_mod == 0 {
+            Check::CreateRevision(0)
+        } else {
+            Check::ModRevision(epoch_mod)
+        };
+        t.compares.push(cmp(k.member(r), Check::CreateRevision(0)));
+        t.compares.push(cmp(k.epoch(r), epoch_check));
+        t.success.push(put(k.member(r), proc_id, lease));
+        t.success.push(put(k.epoch(r), EPOCH_HEALTHY, 0));
+        t.failure.push(get(k.member(r)));
+        t.failure.push(get(k.epoch(r)));
     }
+    t
+}
+
+/// Why a refused [`register`] was refused, from its Else branch (`[get members/r, get
+/// epoch/r]` per rank of `regs`): the first rank whose `members/r` exists (`Ok`: held by a
+/// live process), else the first whose `epoch/r` is not as last seen (`Err`: its previous
+/// incarnation failed, a zombie rejoin). `None` if every compare held (not a refusal).
+pub fn register_refusal(
+    regs: &[(u32, Rev)],
+    responses: &[super::ops::OpResponse],
+) -> Option<Result<u32, u32>> {
+    let kvs = |i: usize| super::ops::txn_kvs(responses, i);
+    let held = regs
+        .iter()
+        .enumerate()
+        .find(|(i, _)| !kvs(2 * i).is_empty());
+    if let Some((_, &(r, _))) = held {
+        return Some(Ok(r));
+    }
+    regs.iter()
+        .enumerate()
+        .find(|&(i, &(_, epoch_mod))| {
+            let seen = kvs(2 * i + 1).first().map_or(0, |kv| kv.mod_revision);
+            seen != epoch_mod
+        })
+        .map(|(_, &(r, _))| Err(r))
 }
 
 /// Linearizable read of every member key and every epoch (quorum policy), plus the
@@ -230,7 +261,56 @@ pub fn slot_order(r: u32, k: u32) -> impl Iterator<Item = u32> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ops::{KeyValue, OpResponse};
     use super::*;
+
+    #[test]
+    fn one_registration_txn_for_every_rank_and_its_refusal_names_the_rank() {
+        let k = Keys::new("p/");
+        let regs = [(2, 0), (3, 7), (1, 0)];
+        let t = register(&k, &regs, "b", 9);
+        assert_eq!(
+            (t.compares.len(), t.success.len(), t.failure.len()),
+            (6, 6, 6)
+        );
+        let kv = |key: String, mod_revision| KeyValue {
+            key,
+            value: b"x".to_vec(),
+            create_revision: mod_revision,
+            mod_revision,
+            lease: 0,
+        };
+        let get = |kvs: Vec<KeyValue>| OpResponse::Get { kvs };
+        // Rank 1 held by a live member (rank 3's epoch as last seen: `left` at 7).
+        let held = [
+            get(vec![]),
+            get(vec![]),
+            get(vec![]),
+            get(vec![kv(k.epoch(3), 7)]),
+            get(vec![kv(k.member(1), 5)]),
+            get(vec![kv(k.epoch(1), 5)]),
+        ];
+        assert_eq!(register_refusal(&regs, &held), Some(Ok(1)));
+        // Rank 3's epoch moved since it was read as `left`: its incarnation failed.
+        let zombie = [
+            get(vec![]),
+            get(vec![]),
+            get(vec![]),
+            get(vec![kv(k.epoch(3), 8)]),
+            get(vec![]),
+            get(vec![]),
+        ];
+        assert_eq!(register_refusal(&regs, &zombie), Some(Err(3)));
+        let fine = [
+            get(vec![]),
+            get(vec![]),
+            get(vec![]),
+            get(vec![kv(k.epoch(3), 7)]),
+            get(vec![]),
+            get(vec![]),
+        ];
+        assert_eq!(register_refusal(&regs, &fine), None);
+    }
 
     #[test]
     fn lock_value_round_trip_and_slots() {

@@ -154,13 +154,12 @@ pub(crate) enum Pending {
     Config,
     ProcPut,
     InitialList,
+    /// The one registration Txn of every hosted rank: `(rank, epoch_mod)` each.
     Register {
-        rank: u32,
-        epoch_mod: Rev,
+        regs: Vec<(u32, Rev)>,
     },
     RegisterReadBack {
-        rank: u32,
-        epoch_mod: Rev,
+        regs: Vec<(u32, Rev)>,
     },
     KeepAlive {
         sent: Instant,
@@ -242,6 +241,11 @@ pub struct Adapter<G: OpGate + Clone> {
     pub(crate) failures: u32,
     pub(crate) pending_join: BTreeSet<u32>,
     pub(crate) registering: BTreeSet<u32>,
+    /// Ranks of a graceful leave whose `left` mark is not confirmed yet (set when the leave
+    /// begins; a confirmed mark removes the rank).
+    pub(crate) unmarked: BTreeSet<u32>,
+    /// A leave Txn was refused by its incarnation compare (the rank was no longer ours).
+    pub(crate) leave_refused: bool,
     pub(crate) stats: ClusterStats,
     pub(crate) next_seq: u64,
     pub(crate) now: Instant,
@@ -300,6 +304,8 @@ impl<G: OpGate + Clone> Adapter<G> {
             failures: 0,
             pending_join: BTreeSet::new(),
             registering: BTreeSet::new(),
+            unmarked: BTreeSet::new(),
+            leave_refused: false,
             stats: ClusterStats {
                 available: true,
                 ..ClusterStats::default()
@@ -335,6 +341,19 @@ impl<G: OpGate + Clone> Adapter<G> {
     /// The lease (0 before it is granted).
     pub fn lease_id(&self) -> i64 {
         self.lease.id
+    }
+    /// The outcome of the graceful [`leave`](Self::leave), once it stopped the adapter:
+    /// `Ok` when every rank hosted when it began was marked `left` (or no leave began),
+    /// else [`ClusterError::NotAllLeft`] naming the others (the lease was revoked anyway,
+    /// so the other processes see those ranks FAILED).
+    pub fn leave_result(&self) -> Result<(), ClusterError> {
+        if self.unmarked.is_empty() {
+            return Ok(());
+        }
+        Err(ClusterError::NotAllLeft {
+            ranks: self.unmarked.iter().copied().collect(),
+            stale: self.leave_refused,
+        })
     }
     /// Ranks hosted now.
     pub fn hosted(&self) -> Vec<u32> {

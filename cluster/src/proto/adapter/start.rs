@@ -1,15 +1,19 @@
-//! Start (lease → config check → `procs/<proc>` → initial listing → rank registration →
-//! watch) and graceful leave (per rank `left` Txn → lease revoke).
+//! Start (lease → config check → `procs/<proc>` → initial listing → registration of every
+//! hosted rank in one Txn → watch) and graceful leave (per rank `left` Txn → lease revoke).
 //!
-//! Invariants: a rank is registered only by the registration Txn, whose compares require
-//! `members/r` absent and `epoch/r` absent or unchanged since it was read as `left`; so a
+//! Invariants: a rank is registered only by the registration Txn, whose compares require,
+//! for every hosted rank at once, `members/r` absent and `epoch/r` absent or unchanged since
+//! it was read as `left` (all-or-nothing: a start refused for one rank registered none, so
+//! its lease revoke fails nothing); so a
 //! process whose rank was declared FAILED (epoch `healthy`/`recovering`, member key gone) can
 //! never re-register it (zombie rejoin refused, typed error), and an ambiguous registration is
-//! resolved by reading `members/r` back (ours iff it is on our lease). Any start failure stops
+//! resolved by reading every `members/r` back (all ours iff it applied). Any start failure stops
 //! the adapter with its error; the driver revokes the lease. An ambiguous or failed leave
 //! Txn is re-sent (same incarnation compare) while writes are allowed, and the lease is
 //! revoked only once no leave is pending or delayed; a re-sent leave refused because the
-//! incarnation is gone means the first one committed (`MemberLeft`).
+//! incarnation is gone means the first one committed (`MemberLeft`). Every rank hosted when
+//! the leave began stays in `unmarked` until its mark is confirmed, so
+//! [`Adapter::leave_result`] reports a leave that could not mark every rank.
 
 use ftforest_core::coord::{OpGate, Report};
 use ftforest_core::Instant;
@@ -51,17 +55,16 @@ impl<G: OpGate + Clone> Adapter<G> {
                 // Start has no read-back for the lease grant (an orphan lease just expires);
                 // the registration is read back below.
                 match p {
-                    Pending::Register { rank, epoch_mod }
-                    | Pending::RegisterReadBack { rank, epoch_mod } => {
-                        let t = crate::proto::ops::Txn::read(vec![crate::proto::ops::TxnOp::Get {
-                            key: self.keys.member(rank),
-                            prefix: false,
-                        }]);
-                        self.retry_later(
-                            now,
-                            Pending::RegisterReadBack { rank, epoch_mod },
-                            Request::Txn(t),
-                        );
+                    Pending::Register { regs } | Pending::RegisterReadBack { regs } => {
+                        let gets = regs
+                            .iter()
+                            .map(|&(rank, _)| crate::proto::ops::TxnOp::Get {
+                                key: self.keys.member(rank),
+                                prefix: false,
+                            })
+                            .collect();
+                        let t = crate::proto::ops::Txn::read(gets);
+                        self.retry_later(now, Pending::RegisterReadBack { regs }, Request::Txn(t));
                     }
                     _ => {
                         self.fail_start(now, ClusterError::Etcd(format!("start step {p:?} failed")))
@@ -112,39 +115,49 @@ impl<G: OpGate + Clone> Adapter<G> {
                 self.initial_state(now, revision, kvs);
             }
             (
-                Pending::Register { rank, .. },
+                Pending::Register { regs },
                 OpResult::Txn {
                     succeeded: true,
                     revision,
                     ..
                 },
-            ) => self.registered(now, rank, revision),
-            (Pending::Register { rank, .. }, OpResult::Txn { responses, .. }) => {
-                let hosted_elsewhere = !txn_kvs(&responses, 0).is_empty();
-                let e = if hosted_elsewhere {
-                    ClusterError::RankHosted { rank }
-                } else {
-                    ClusterError::ZombieRejoinRefused { rank }
+            ) => {
+                for (rank, _) in regs {
+                    self.registered(now, rank, revision);
+                }
+            }
+            (Pending::Register { regs }, OpResult::Txn { responses, .. }) => {
+                // Nothing was registered (one Txn): name the rank that refused it.
+                let e = match txns::register_refusal(&regs, &responses) {
+                    Some(Ok(rank)) => ClusterError::RankHosted { rank },
+                    Some(Err(rank)) => ClusterError::ZombieRejoinRefused { rank },
+                    None => ClusterError::Etcd(format!("registration of {regs:?} refused")),
                 };
                 self.fail_start(now, e);
             }
-            (Pending::RegisterReadBack { rank, epoch_mod }, OpResult::Txn { responses, .. }) => {
-                match txn_kvs(&responses, 0).first() {
-                    Some(kv) if kv.lease == self.lease.id => {
-                        let c = kv.create_revision;
-                        self.registered(now, rank, c)
+            (Pending::RegisterReadBack { regs }, OpResult::Txn { responses, .. }) => {
+                // All-or-nothing: every member key is ours (it applied), or none is.
+                let ours = |i: usize| {
+                    txn_kvs(&responses, i)
+                        .first()
+                        .filter(|kv| kv.lease == self.lease.id)
+                        .map(|kv| kv.create_revision)
+                };
+                let held = (0..regs.len())
+                    .find(|&i| !txn_kvs(&responses, i).is_empty() && ours(i).is_none());
+                if let Some(i) = held {
+                    return self.fail_start(now, ClusterError::RankHosted { rank: regs[i].0 });
+                }
+                match ours(0) {
+                    Some(c) => {
+                        for (rank, _) in regs {
+                            self.registered(now, rank, c);
+                        }
                     }
-                    Some(_) => self.fail_start(now, ClusterError::RankHosted { rank }),
                     None => {
                         // Not applied: the compare-guarded registration may be sent again.
-                        let t = txns::register(
-                            &self.keys,
-                            rank,
-                            &self.cfg.proc_id,
-                            self.lease.id,
-                            epoch_mod,
-                        );
-                        self.send(Pending::Register { rank, epoch_mod }, Request::Txn(t));
+                        let t = txns::register(&self.keys, &regs, &self.cfg.proc_id, self.lease.id);
+                        self.send(Pending::Register { regs }, Request::Txn(t));
                     }
                 }
             }
@@ -195,8 +208,10 @@ impl<G: OpGate + Clone> Adapter<G> {
         for (r, t) in pauses {
             self.start_local_pause(now, r, t);
         }
-        let ranks = self.cfg.ranks.clone();
-        for rank in ranks {
+        // Every hosted rank is checked against the listing before anything is sent, then
+        // registered in one Txn: a refusal (here or by its compares) registers none.
+        let mut regs = Vec::with_capacity(self.cfg.ranks.len());
+        for &rank in &self.cfg.ranks {
             let member = self.view.get(&self.keys.member(rank));
             if member.is_some() {
                 return self.fail_start(now, ClusterError::RankHosted { rank });
@@ -207,15 +222,12 @@ impl<G: OpGate + Clone> Adapter<G> {
                 Some(kv) if kv.value == EPOCH_LEFT => kv.mod_revision,
                 Some(_) => return self.fail_start(now, ClusterError::ZombieRejoinRefused { rank }),
             };
-            self.registering.insert(rank);
-            let t = txns::register(
-                &self.keys,
-                rank,
-                &self.cfg.proc_id,
-                self.lease.id,
-                epoch_mod,
-            );
-            self.send(Pending::Register { rank, epoch_mod }, Request::Txn(t));
+            regs.push((rank, epoch_mod));
+        }
+        if !regs.is_empty() {
+            self.registering.extend(regs.iter().map(|&(r, _)| r));
+            let t = txns::register(&self.keys, &regs, &self.cfg.proc_id, self.lease.id);
+            self.send(Pending::Register { regs }, Request::Txn(t));
         }
         self.maybe_running(now);
     }
@@ -243,6 +255,7 @@ impl<G: OpGate + Clone> Adapter<G> {
         }
         self.status = Status::Leaving;
         self.sync_coord_available(now);
+        self.unmarked = self.hosted.clone();
         let ranks: Vec<u32> = self.hosted.iter().copied().collect();
         let mut sent = false;
         if self.lease.may_write(now) {
@@ -304,7 +317,12 @@ impl<G: OpGate + Clone> Adapter<G> {
                         return self.retry_later(now, p, Request::Txn(t));
                     }
                 }
+                if !left && matches!(res, Ok(OpResult::Txn { .. })) {
+                    // Answered, compare failed: the incarnation is no longer ours.
+                    self.leave_refused = true;
+                }
                 if left {
+                    self.unmarked.remove(&rank);
                     self.hosted.remove(&rank);
                     self.inc[rank as usize] = None;
                     let _ = self.coord.leave(now, rank);
