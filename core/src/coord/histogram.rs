@@ -144,7 +144,9 @@ impl Histogram {
             seen += u32::from(n);
             if seen >= target {
                 let (_, hi) = bucket_range(i);
-                let v = hi.clamp(self.min_us, self.max_us);
+                // `min_us <= max_us` once a sample is recorded; `min`/`max` rather than
+                // `clamp`, whose `min > max` assertion links the panic formatting (flash).
+                let v = hi.min(self.max_us).max(self.min_us);
                 return Some(Duration::from_micros(v));
             }
         }
