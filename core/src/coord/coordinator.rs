@@ -425,7 +425,7 @@ where
     /// Bring non-fresh cells into the coordinator's bookkeeping (see `new`). Emits nothing:
     /// RECOVERING cells are failed by the first tick's scan (one step each, with room).
     fn adopt_cells(&mut self, now: Instant) {
-        let conf = self.cfg.failure_confirmation();
+        let conf = self.cfg.failure_confirmation;
         for rank in 0..self.n {
             if let Ok(Health::Suspected) = self.table.get(rank).map(|(h, _)| h) {
                 if let Some(p) = self.part_mut(rank) {
@@ -738,7 +738,7 @@ where
         // make one, even when the next verdict is further away (`failure_timeout` may lie
         // more than `max_local_pause` after `suspect_timeout`).
         if let Some(t) = self.last_tick.filter(|_| self.cfg.heartbeat().enabled()) {
-            add(t.saturating_add(self.cfg.heartbeat().max_local_pause() / 2));
+            add(t.add_span(self.cfg.heartbeat().max_local_pause.half()));
         }
         for s in self.recs.iter() {
             match s.state {
@@ -756,7 +756,7 @@ where
         }
         if let Pause::Pausing { deadline, .. } = self.pause {
             add(deadline);
-            let poll = self.now.saturating_add(self.cfg.quiescence_poll());
+            let poll = self.now.add_span(self.cfg.quiescence_poll);
             t = Some(t.map_or(poll, |x| x.min(poll)));
         }
         t

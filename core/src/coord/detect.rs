@@ -65,7 +65,7 @@ use super::event::Cause;
 use super::heartbeat::{HeartbeatState, Verdict};
 use super::report::{ReportClass, ReportKind, Signal};
 use crate::health::Health;
-use crate::time::Instant;
+use crate::time::{Instant, Span};
 
 pub(crate) const BACKOFF: u8 = 1;
 pub(crate) const EXHAUSTED: u8 = 2;
@@ -277,8 +277,8 @@ impl PartitionSlot {
     }
 
     /// The table granted HEALTHY → SUSPECTED at `now`: arm the confirmation deadline.
-    pub(crate) fn on_suspected(&mut self, now: Instant, confirmation: Duration) {
-        self.deadline = now.saturating_add(confirmation);
+    pub(crate) fn on_suspected(&mut self, now: Instant, confirmation: Span) {
+        self.deadline = now.add_span(confirmation);
     }
 
     /// The table granted SUSPECTED → FAILED at `now`: returns the detection latency (first
@@ -375,7 +375,7 @@ mod tests {
         );
         // The streak began at the first failure after the last success of that signal.
         assert_eq!(s.since, ms(30));
-        s.on_suspected(ms(40), cfg.failure_confirmation());
+        s.on_suspected(ms(40), cfg.failure_confirmation);
         assert_eq!(
             s.detect_report(Health::Suspected, ReportKind::BarrierTimeout, ms(50), &cfg),
             Detect::Nothing
@@ -506,7 +506,7 @@ mod tests {
             s.detect_tick(Health::Healthy, ms(2000), &cfg, true),
             Detect::Suspect(Cause::HeartbeatTimeout)
         );
-        s.on_suspected(ms(2000), cfg.failure_confirmation());
+        s.on_suspected(ms(2000), cfg.failure_confirmation);
         assert_eq!(
             s.next_deadline(Health::Suspected, &cfg, true),
             Some(ms(5000))

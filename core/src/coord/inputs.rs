@@ -95,9 +95,9 @@ where
         let heartbeats = self.cfg.heartbeat().enabled();
         let mut verdicts = heartbeats;
         if heartbeats {
-            let paused_locally = self.last_tick.is_some_and(|t| {
-                now.saturating_duration_since(t) > self.cfg.heartbeat().max_local_pause()
-            });
+            let paused_locally = self
+                .last_tick
+                .is_some_and(|t| now.span_since(t) > self.cfg.heartbeat().max_local_pause);
             if paused_locally {
                 // Our own stall, not the partitions' silence (Cassandra): re-base the clocks.
                 for p in self.parts.as_mut().iter_mut().take(self.n as usize) {
@@ -304,11 +304,11 @@ where
         if !self.transit(rank, Health::Healthy, Health::Suspected, cause, now) {
             return false;
         }
-        let conf = self.cfg.failure_confirmation();
+        let conf = self.cfg.failure_confirmation;
         if let Some(p) = self.part_mut(rank) {
             p.on_suspected(now, conf);
         }
-        self.lower_deadline(now.saturating_add(conf));
+        self.lower_deadline(now.add_span(conf));
         self.counters.on_suspected();
         self.pstat(rank, |p| p.on_suspected());
         true
