@@ -37,12 +37,12 @@ impl Instant {
 
     /// Whole milliseconds since the origin.
     pub const fn as_millis(self) -> u64 {
-        self.0 / 1_000_000
+        crate::arith::div_u64(self.0, 1_000_000)
     }
 
     /// `self - earlier`, or zero when `earlier` is later (a backward clock step).
     pub const fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+        crate::arith::duration_from_nanos(self.0.saturating_sub(earlier.0))
     }
 
     /// `self + d`, saturating at [`Instant::MAX`].
@@ -186,7 +186,7 @@ impl Span {
 
     /// As a `Duration`.
     pub(crate) const fn get(self) -> Duration {
-        Duration::from_nanos(self.0)
+        crate::arith::duration_from_nanos(self.0)
     }
 
     /// Whether zero.
@@ -212,7 +212,7 @@ impl Span {
 
     /// Whole microseconds (as `Duration::as_micros` of [`Span::get`]).
     pub(crate) const fn as_micros(self) -> u64 {
-        self.0 / 1_000
+        crate::arith::div_u64(self.0, 1_000)
     }
 }
 

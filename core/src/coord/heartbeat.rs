@@ -271,7 +271,7 @@ impl HeartbeatState {
     }
     /// The running mean inter-arrival time.
     pub const fn mean(&self) -> Duration {
-        Duration::from_micros(self.mean_us as u64)
+        crate::arith::duration_from_micros(self.mean_us as u64)
     }
     /// The verdict as of the last [`HeartbeatState::update`] or [`HeartbeatState::record`].
     pub const fn verdict(&self) -> Verdict {
