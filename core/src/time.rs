@@ -41,6 +41,7 @@ impl Instant {
     }
 
     /// `self - earlier`, or zero when `earlier` is later (a backward clock step).
+    #[inline(never)]
     pub const fn saturating_duration_since(self, earlier: Instant) -> Duration {
         crate::arith::duration_from_nanos(self.0.saturating_sub(earlier.0))
     }
@@ -221,6 +222,7 @@ impl Span {
 /// 10^9 and a 128-bit multiplication each; they cost flash and cycles on 32-bit cores).
 impl Instant {
     /// `self + s`, saturating at [`Instant::MAX`] (= `self.saturating_add(s.get())`).
+    #[inline(never)]
     pub(crate) const fn add_span(self, s: Span) -> Instant {
         Instant(self.0.saturating_add(s.0))
     }
