@@ -762,6 +762,9 @@ where
         t
     }
 
+    // Out of line: one body instead of a copy per call site (flash on microcontrollers,
+    // issue 10; README "Footprint").
+    #[inline(never)]
     pub(crate) fn lower_deadline(&mut self, d: Instant) {
         self.part_deadline = Some(self.part_deadline.map_or(d, |x| x.min(d)));
     }
@@ -830,6 +833,9 @@ where
     /// Queue one event. Every step checked [`Coordinator::room`] before it began and emits
     /// at most [`MAX_EVENTS_PER_STEP`], so the push always succeeds; were the bound ever
     /// wrong, the loss would be counted (`Stats::events_dropped`), never silent.
+    // Out of line: one body instead of a copy per call site (flash on microcontrollers,
+    // issue 10; README "Footprint").
+    #[inline(never)]
     pub(crate) fn emit(&mut self, e: Event) {
         if !self.events.push(e) {
             self.counters.on_event_dropped();
