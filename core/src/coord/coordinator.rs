@@ -457,6 +457,8 @@ where
         &self.gate
     }
     /// `(state, incarnation)` of `rank`.
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub fn health(&self, rank: u32) -> Result<(Health, u32), RankError> {
         self.table.get(rank)
     }
@@ -493,6 +495,8 @@ where
     /// not acknowledged yet (its id), if any. While it exists the partition stays FAILED and
     /// is not recovered again, and recovery mode stays active (see
     /// [`cancel_done`](Coordinator::cancel_done)).
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub fn cancelling(&self, rank: u32) -> Option<u32> {
         self.recs
             .iter()

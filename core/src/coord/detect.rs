@@ -138,6 +138,8 @@ impl PartitionSlot {
 
     /// A slot for a HEALTHY partition at `now` (new life: counters cleared, heartbeat clock
     /// restarted).
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub(crate) fn fresh(now: Instant, cfg: &Config) -> Self {
         PartitionSlot {
             since: now,
@@ -283,6 +285,8 @@ impl PartitionSlot {
 
     /// The table granted SUSPECTED → FAILED at `now`: returns the detection latency (first
     /// failure of the streak to now, zero after a backward clock step) and starts the failure.
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub(crate) fn on_failed(&mut self, now: Instant) -> Duration {
         let latency = now.saturating_duration_since(self.since);
         self.since = now;

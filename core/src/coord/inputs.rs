@@ -33,6 +33,8 @@ where
     G: OpGate,
     S: PartitionStatsStorage,
 {
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub(crate) fn advance(&mut self, now: Instant) -> Instant {
         if now > self.now {
             self.now = now;
@@ -180,6 +182,8 @@ where
     }
 
     /// The detection step of one partition at tick time (at most one step's events).
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     fn detect_one(&mut self, rank: u32, now: Instant, verdicts: bool) {
         let Ok((health, _)) = self.table.get(rank) else {
             return;

@@ -390,6 +390,8 @@ where
         }
     }
 
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     fn queued(&mut self, rank: u32, reason: QueueReason, now: Instant) {
         let depth = self.sched.queue().len();
         self.counters.on_queued(depth);
@@ -618,6 +620,8 @@ where
         self.emit(Event::PhaseChanged(e));
     }
 
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     fn exit_mode(&mut self) {
         if let Ok(Exit::Last) = self.mode.try_exit() {
             if let Some(t) = self.pause_token.take() {
@@ -773,6 +777,8 @@ where
     /// Give back the permit, note the mode exit and free the slot; or, for an attempt
     /// abandoned with its phase handed out (`cancel`), keep all three and make the slot
     /// Cancelling (machine left at the abandoned phase; escalation at `cancel_timeout`).
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     fn release_slot(&mut self, idx: usize, cancel: bool, now: Instant) {
         let Some(s) = self.recs.get(idx).copied() else {
             return;
