@@ -344,6 +344,8 @@ impl HealthCell {
 
     /// The current `(state, incarnation)`, read in one atomic load (`Acquire`, pairs with the
     /// `AcqRel` CAS of [`HealthCell::transition`]), so the two always belong together.
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub fn load(&self) -> (Health, u32) {
         decode(self.0.load(Ordering::Acquire))
     }

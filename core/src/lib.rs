@@ -45,6 +45,7 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub(crate) mod arith;
 pub(crate) mod sync;
 
 pub mod time;

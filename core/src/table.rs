@@ -358,6 +358,9 @@ impl<S: AsRef<[HealthCell]>> PartitionTable<S> {
     }
 
     /// The maintained count of state `h` (O(1), one `Acquire` load, clamped to `0..=n`).
+    // Out of line: one body instead of a copy per call site (flash on microcontrollers,
+    // issue 10; README "Footprint").
+    #[inline(never)]
     pub fn count(&self, h: Health) -> u32 {
         let raw = self
             .counts
@@ -390,6 +393,9 @@ impl<S: AsRef<[HealthCell]>> PartitionTable<S> {
     /// outdated as soon as it is returned. Two loads (HEALTHY, then ABSENT): a join or leave
     /// racing the call may be seen in one count and not the other, as with any transition
     /// in progress (module docs).
+    // Out of line: one body instead of a copy per call site (flash on microcontrollers,
+    // issue 10; README "Footprint").
+    #[inline(never)]
     pub fn has_quorum(&self) -> bool {
         has_quorum(self.count(Health::Healthy), self.members())
     }

@@ -37,12 +37,13 @@ impl Instant {
 
     /// Whole milliseconds since the origin.
     pub const fn as_millis(self) -> u64 {
-        self.0 / 1_000_000
+        crate::arith::div_u64(self.0, 1_000_000)
     }
 
     /// `self - earlier`, or zero when `earlier` is later (a backward clock step).
+    #[inline(never)]
     pub const fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+        crate::arith::duration_from_nanos(self.0.saturating_sub(earlier.0))
     }
 
     /// `self + d`, saturating at [`Instant::MAX`].
@@ -186,11 +187,49 @@ impl Span {
 
     /// As a `Duration`.
     pub(crate) const fn get(self) -> Duration {
-        Duration::from_nanos(self.0)
+        crate::arith::duration_from_nanos(self.0)
     }
 
     /// Whether zero.
     pub(crate) const fn is_zero(self) -> bool {
         self.0 == 0
+    }
+
+    /// Zero.
+    pub(crate) const ZERO: Span = Span(0);
+
+    /// `self · k`, `None` past `u64::MAX` ns.
+    pub(crate) const fn checked_mul(self, k: u32) -> Option<Span> {
+        match self.0.checked_mul(k as u64) {
+            Some(n) => Some(Span(n)),
+            None => None,
+        }
+    }
+
+    /// Half, rounded down (as `Duration / 2` of [`Span::get`], exactly).
+    pub(crate) const fn half(self) -> Span {
+        Span(self.0 / 2)
+    }
+
+    /// Whole microseconds (as `Duration::as_micros` of [`Span::get`]).
+    pub(crate) const fn as_micros(self) -> u64 {
+        crate::arith::div_u64(self.0, 1_000)
+    }
+}
+
+/// Instant arithmetic on [`Span`]s: what `saturating_add` / `saturating_duration_since` do
+/// with the `Duration` of a span, without the round trip through `Duration` (a division by
+/// 10^9 and a 128-bit multiplication each; they cost flash and cycles on 32-bit cores).
+impl Instant {
+    /// `self + s`, saturating at [`Instant::MAX`] (= `self.saturating_add(s.get())`).
+    #[inline(never)]
+    pub(crate) const fn add_span(self, s: Span) -> Instant {
+        Instant(self.0.saturating_add(s.0))
+    }
+
+    /// `self - earlier`, or zero when `earlier` is later
+    /// (= `Span::of(self.saturating_duration_since(earlier))`).
+    pub(crate) const fn span_since(self, earlier: Instant) -> Span {
+        Span(self.0.saturating_sub(earlier.0))
     }
 }

@@ -8,6 +8,8 @@
 
 use core::time::Duration;
 
+use crate::time::Span;
+
 /// Whether another attempt is allowed after `attempts` attempts (numbered from 1) failed.
 pub const fn may_retry(attempts: u8, max_retries: u8) -> bool {
     (attempts as u32) <= (max_retries as u32)
@@ -18,6 +20,20 @@ pub fn backoff(n: u32, base: Duration, cap: Duration) -> Duration {
     let shift = n.max(1) - 1;
     if base.is_zero() {
         return Duration::ZERO;
+    }
+    if shift >= 32 {
+        return cap;
+    }
+    base.checked_mul(1u32 << shift).unwrap_or(cap).min(cap)
+}
+
+/// [`backoff`] on the configuration's [`Span`]s (the coordinator's path): the same delay
+/// whenever `cap` fits a `Span` (a configured one always does: a product past `u64::MAX` ns
+/// exceeds the cap, so both return the cap), without `Duration`'s 96-bit multiplication.
+pub(crate) fn backoff_span(n: u32, base: Span, cap: Span) -> Span {
+    let shift = n.max(1) - 1;
+    if base.is_zero() {
+        return Span::ZERO;
     }
     if shift >= 32 {
         return cap;
@@ -51,5 +67,35 @@ mod tests {
         assert!(!may_retry(4, 3));
         assert!(!may_retry(1, 0));
         assert!(may_retry(254, 254) && !may_retry(255, 254));
+    }
+
+    #[test]
+    fn span_twin_agrees_with_backoff() {
+        let spans = [
+            0,
+            1,
+            999,
+            100_000_000,
+            3_000_000_000,
+            1 << 40,
+            u64::MAX / 3,
+            u64::MAX,
+        ];
+        for &b in &spans {
+            for &c in &spans {
+                for n in [0, 1, 2, 5, 20, 31, 32, 33, 64, u32::MAX] {
+                    let (bs, cs) = (
+                        Span::of(Duration::from_nanos(b)),
+                        Span::of(Duration::from_nanos(c)),
+                    );
+                    let want = backoff(n, bs.get(), cs.get());
+                    assert_eq!(
+                        backoff_span(n, bs, cs).get(),
+                        want,
+                        "n {n} base {b} cap {c}"
+                    );
+                }
+            }
+        }
     }
 }

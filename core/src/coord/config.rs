@@ -91,20 +91,22 @@ impl fmt::Display for ConfigError {
 pub struct Config {
     reports_before_suspicion: u16,
     reports_before_failure: u16,
-    failure_confirmation: Span,
+    // The spans are crate-visible: the coordinator adds them to `Instant`s as they are
+    // (`Instant::add_span`), not through the `Duration` getters (flash and cycles, issue 10).
+    pub(crate) failure_confirmation: Span,
     heartbeat: HeartbeatConfig,
-    recovery_timeout: Span,
+    pub(crate) recovery_timeout: Span,
     max_retries: u8,
-    backoff_base: Span,
-    backoff_cap: Span,
+    pub(crate) backoff_base: Span,
+    pub(crate) backoff_cap: Span,
     max_concurrent: u32,
-    pause_timeout: Span,
+    pub(crate) pause_timeout: Span,
     pause_timeout_policy: PauseTimeoutPolicy,
-    quiescence_poll: Span,
+    pub(crate) quiescence_poll: Span,
     alerts: AlertThresholds,
-    cancel_timeout: Span,
+    pub(crate) cancel_timeout: Span,
     fenced: bool,
-    fence_retry: Span,
+    pub(crate) fence_retry: Span,
     local_confirmation: bool,
 }
 
@@ -190,7 +192,7 @@ impl Config {
         if self.max_retries > 254 {
             return Err(ConfigError::new("max_retries", "must be at most 254"));
         }
-        if self.backoff_cap.get() < self.backoff_base.get() {
+        if self.backoff_cap < self.backoff_base {
             return Err(ConfigError::new(
                 "backoff_cap",
                 "must be at least backoff_base",

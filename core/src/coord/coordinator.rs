@@ -425,7 +425,7 @@ where
     /// Bring non-fresh cells into the coordinator's bookkeeping (see `new`). Emits nothing:
     /// RECOVERING cells are failed by the first tick's scan (one step each, with room).
     fn adopt_cells(&mut self, now: Instant) {
-        let conf = self.cfg.failure_confirmation();
+        let conf = self.cfg.failure_confirmation;
         for rank in 0..self.n {
             if let Ok(Health::Suspected) = self.table.get(rank).map(|(h, _)| h) {
                 if let Some(p) = self.part_mut(rank) {
@@ -457,6 +457,8 @@ where
         &self.gate
     }
     /// `(state, incarnation)` of `rank`.
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub fn health(&self, rank: u32) -> Result<(Health, u32), RankError> {
         self.table.get(rank)
     }
@@ -493,6 +495,8 @@ where
     /// not acknowledged yet (its id), if any. While it exists the partition stays FAILED and
     /// is not recovered again, and recovery mode stays active (see
     /// [`cancel_done`](Coordinator::cancel_done)).
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub fn cancelling(&self, rank: u32) -> Option<u32> {
         self.recs
             .iter()
@@ -738,7 +742,7 @@ where
         // make one, even when the next verdict is further away (`failure_timeout` may lie
         // more than `max_local_pause` after `suspect_timeout`).
         if let Some(t) = self.last_tick.filter(|_| self.cfg.heartbeat().enabled()) {
-            add(t.saturating_add(self.cfg.heartbeat().max_local_pause() / 2));
+            add(t.add_span(self.cfg.heartbeat().max_local_pause.half()));
         }
         for s in self.recs.iter() {
             match s.state {
@@ -756,12 +760,15 @@ where
         }
         if let Pause::Pausing { deadline, .. } = self.pause {
             add(deadline);
-            let poll = self.now.saturating_add(self.cfg.quiescence_poll());
+            let poll = self.now.add_span(self.cfg.quiescence_poll);
             t = Some(t.map_or(poll, |x| x.min(poll)));
         }
         t
     }
 
+    // Out of line: one body instead of a copy per call site (flash on microcontrollers,
+    // issue 10; README "Footprint").
+    #[inline(never)]
     pub(crate) fn lower_deadline(&mut self, d: Instant) {
         self.part_deadline = Some(self.part_deadline.map_or(d, |x| x.min(d)));
     }
@@ -820,7 +827,9 @@ where
         }
     }
 
-    /// Whether the outbox has room for one step plus `reserve` more events.
+    /// Whether the outbox has room for one step plus `reserve` more events. (Not inlined:
+    /// every step asks, and one body is smaller than a dozen inlined copies, issue 10.)
+    #[inline(never)]
     pub(crate) fn room(&self, reserve: usize) -> bool {
         E.saturating_sub(self.events.len()) >= MAX_EVENTS_PER_STEP.saturating_add(reserve)
     }
@@ -828,6 +837,9 @@ where
     /// Queue one event. Every step checked [`Coordinator::room`] before it began and emits
     /// at most [`MAX_EVENTS_PER_STEP`], so the push always succeeds; were the bound ever
     /// wrong, the loss would be counted (`Stats::events_dropped`), never silent.
+    // Out of line: one body instead of a copy per call site (flash on microcontrollers,
+    // issue 10; README "Footprint").
+    #[inline(never)]
     pub(crate) fn emit(&mut self, e: Event) {
         if !self.events.push(e) {
             self.counters.on_event_dropped();

@@ -65,7 +65,7 @@ use super::event::Cause;
 use super::heartbeat::{HeartbeatState, Verdict};
 use super::report::{ReportClass, ReportKind, Signal};
 use crate::health::Health;
-use crate::time::Instant;
+use crate::time::{Instant, Span};
 
 pub(crate) const BACKOFF: u8 = 1;
 pub(crate) const EXHAUSTED: u8 = 2;
@@ -138,6 +138,8 @@ impl PartitionSlot {
 
     /// A slot for a HEALTHY partition at `now` (new life: counters cleared, heartbeat clock
     /// restarted).
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub(crate) fn fresh(now: Instant, cfg: &Config) -> Self {
         PartitionSlot {
             since: now,
@@ -277,12 +279,14 @@ impl PartitionSlot {
     }
 
     /// The table granted HEALTHY → SUSPECTED at `now`: arm the confirmation deadline.
-    pub(crate) fn on_suspected(&mut self, now: Instant, confirmation: Duration) {
-        self.deadline = now.saturating_add(confirmation);
+    pub(crate) fn on_suspected(&mut self, now: Instant, confirmation: Span) {
+        self.deadline = now.add_span(confirmation);
     }
 
     /// The table granted SUSPECTED → FAILED at `now`: returns the detection latency (first
     /// failure of the streak to now, zero after a backward clock step) and starts the failure.
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub(crate) fn on_failed(&mut self, now: Instant) -> Duration {
         let latency = now.saturating_duration_since(self.since);
         self.since = now;
@@ -375,7 +379,7 @@ mod tests {
         );
         // The streak began at the first failure after the last success of that signal.
         assert_eq!(s.since, ms(30));
-        s.on_suspected(ms(40), cfg.failure_confirmation());
+        s.on_suspected(ms(40), cfg.failure_confirmation);
         assert_eq!(
             s.detect_report(Health::Suspected, ReportKind::BarrierTimeout, ms(50), &cfg),
             Detect::Nothing
@@ -506,7 +510,7 @@ mod tests {
             s.detect_tick(Health::Healthy, ms(2000), &cfg, true),
             Detect::Suspect(Cause::HeartbeatTimeout)
         );
-        s.on_suspected(ms(2000), cfg.failure_confirmation());
+        s.on_suspected(ms(2000), cfg.failure_confirmation);
         assert_eq!(
             s.next_deadline(Health::Suspected, &cfg, true),
             Some(ms(5000))

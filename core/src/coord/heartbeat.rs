@@ -80,12 +80,13 @@ pub enum Verdict {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct HeartbeatConfig {
     mode: HeartbeatMode,
-    interval: Span,
-    suspect_timeout: Span,
-    failure_timeout: Span,
+    // Crate-visible spans: compared with `Instant::span_since` directly (see `Config`).
+    pub(crate) interval: Span,
+    pub(crate) suspect_timeout: Span,
+    pub(crate) failure_timeout: Span,
     phi_suspect_milli: u32,
     phi_failure_milli: u32,
-    max_local_pause: Span,
+    pub(crate) max_local_pause: Span,
 }
 
 impl Default for HeartbeatConfig {
@@ -220,8 +221,8 @@ impl HeartbeatConfig {
     }
 }
 
-fn micros_of(d: Duration) -> u32 {
-    u32::try_from(d.as_micros()).unwrap_or(u32::MAX).max(1)
+fn micros_of(s: Span) -> u32 {
+    u32::try_from(s.as_micros()).unwrap_or(u32::MAX).max(1)
 }
 
 /// Per-partition heartbeat record (16 bytes, plain data, usable without `std`).
@@ -237,7 +238,7 @@ impl HeartbeatState {
     pub fn new(now: Instant, cfg: &HeartbeatConfig) -> Self {
         HeartbeatState {
             last: now,
-            mean_us: micros_of(cfg.interval()),
+            mean_us: micros_of(cfg.interval),
             verdict: Verdict::Alive,
         }
     }
@@ -270,7 +271,7 @@ impl HeartbeatState {
     }
     /// The running mean inter-arrival time.
     pub const fn mean(&self) -> Duration {
-        Duration::from_micros(self.mean_us as u64)
+        crate::arith::duration_from_micros(self.mean_us as u64)
     }
     /// The verdict as of the last [`HeartbeatState::update`] or [`HeartbeatState::record`].
     pub const fn verdict(&self) -> Verdict {
@@ -281,8 +282,8 @@ impl HeartbeatState {
     /// timeout) and become Alive. Returns the verdict it had before.
     pub fn record(&mut self, now: Instant, cfg: &HeartbeatConfig) -> Verdict {
         let before = self.verdict;
-        let gap = now.saturating_duration_since(self.last);
-        if before == Verdict::Alive && gap < cfg.failure_timeout() && !gap.is_zero() {
+        let gap = now.span_since(self.last);
+        if before == Verdict::Alive && gap < cfg.failure_timeout && !gap.is_zero() {
             let sample = i64::from(micros_of(gap));
             let mean = i64::from(self.mean_us);
             let next = mean + (sample - mean) / 8;
@@ -296,15 +297,15 @@ impl HeartbeatState {
     }
 
     /// The silence after which the verdict becomes Suspect (resp. Dead).
-    fn thresholds(&self, cfg: &HeartbeatConfig) -> (Duration, Duration) {
+    fn thresholds(&self, cfg: &HeartbeatConfig) -> (Span, Span) {
         match cfg.mode {
             #[cfg(feature = "phi-accrual")]
             HeartbeatMode::Phi => {
-                let s = phi_threshold(cfg.phi_suspect_milli, self.mean_us);
-                let f = phi_threshold(cfg.phi_failure_milli, self.mean_us);
-                (s.min(cfg.suspect_timeout()), f.min(cfg.failure_timeout()))
+                let s = Span::of(phi_threshold(cfg.phi_suspect_milli, self.mean_us));
+                let f = Span::of(phi_threshold(cfg.phi_failure_milli, self.mean_us));
+                (s.min(cfg.suspect_timeout), f.min(cfg.failure_timeout))
             }
-            _ => (cfg.suspect_timeout(), cfg.failure_timeout()),
+            _ => (cfg.suspect_timeout, cfg.failure_timeout),
         }
     }
 
@@ -313,7 +314,7 @@ impl HeartbeatState {
         if !cfg.enabled() {
             return Verdict::Alive;
         }
-        let t = now.saturating_duration_since(self.last);
+        let t = now.span_since(self.last);
         let (s, f) = self.thresholds(cfg);
         if t >= f {
             Verdict::Dead
@@ -344,8 +345,8 @@ impl HeartbeatState {
         }
         let (s, f) = self.thresholds(cfg);
         match self.verdict {
-            Verdict::Alive => Some(self.last.saturating_add(s)),
-            Verdict::Suspect => Some(self.last.saturating_add(f)),
+            Verdict::Alive => Some(self.last.add_span(s)),
+            Verdict::Suspect => Some(self.last.add_span(f)),
             Verdict::Dead => None,
         }
     }

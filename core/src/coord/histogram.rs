@@ -21,6 +21,8 @@
 
 use core::time::Duration;
 
+use crate::arith::{div_u64, duration_from_micros};
+
 /// Number of buckets.
 pub const BUCKETS: usize = 125;
 
@@ -126,9 +128,7 @@ impl Histogram {
 
     /// Exact mean, `None` when empty.
     pub fn mean(&self) -> Option<Duration> {
-        self.sum_us
-            .checked_div(self.count)
-            .map(Duration::from_micros)
+        (self.count != 0).then(|| duration_from_micros(div_u64(self.sum_us, self.count)))
     }
 
     /// The `permille`/1000 quantile (e.g. 950 for p95), `None` when empty.
@@ -144,11 +144,13 @@ impl Histogram {
             seen += u32::from(n);
             if seen >= target {
                 let (_, hi) = bucket_range(i);
-                let v = hi.clamp(self.min_us, self.max_us);
-                return Some(Duration::from_micros(v));
+                // `min_us <= max_us` once a sample is recorded; `min`/`max` rather than
+                // `clamp`, whose `min > max` assertion links the panic formatting (flash).
+                let v = hi.min(self.max_us).max(self.min_us);
+                return Some(duration_from_micros(v));
             }
         }
-        Some(Duration::from_micros(self.max_us))
+        Some(duration_from_micros(self.max_us))
     }
 
     /// Count, average, p50, p95, p99 and max.
@@ -162,7 +164,7 @@ impl Histogram {
             p50: self.quantile(500).unwrap_or_default(),
             p95: self.quantile(950).unwrap_or_default(),
             p99: self.quantile(990).unwrap_or_default(),
-            max: Duration::from_micros(self.max_us),
+            max: duration_from_micros(self.max_us),
         }
     }
 }

@@ -33,6 +33,8 @@ where
     G: OpGate,
     S: PartitionStatsStorage,
 {
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub(crate) fn advance(&mut self, now: Instant) -> Instant {
         if now > self.now {
             self.now = now;
@@ -95,9 +97,9 @@ where
         let heartbeats = self.cfg.heartbeat().enabled();
         let mut verdicts = heartbeats;
         if heartbeats {
-            let paused_locally = self.last_tick.is_some_and(|t| {
-                now.saturating_duration_since(t) > self.cfg.heartbeat().max_local_pause()
-            });
+            let paused_locally = self
+                .last_tick
+                .is_some_and(|t| now.span_since(t) > self.cfg.heartbeat().max_local_pause);
             if paused_locally {
                 // Our own stall, not the partitions' silence (Cassandra): re-base the clocks.
                 for p in self.parts.as_mut().iter_mut().take(self.n as usize) {
@@ -180,6 +182,8 @@ where
     }
 
     /// The detection step of one partition at tick time (at most one step's events).
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     fn detect_one(&mut self, rank: u32, now: Instant, verdicts: bool) {
         let Ok((health, _)) = self.table.get(rank) else {
             return;
@@ -304,11 +308,11 @@ where
         if !self.transit(rank, Health::Healthy, Health::Suspected, cause, now) {
             return false;
         }
-        let conf = self.cfg.failure_confirmation();
+        let conf = self.cfg.failure_confirmation;
         if let Some(p) = self.part_mut(rank) {
             p.on_suspected(now, conf);
         }
-        self.lower_deadline(now.saturating_add(conf));
+        self.lower_deadline(now.add_span(conf));
         self.counters.on_suspected();
         self.pstat(rank, |p| p.on_suspected());
         true

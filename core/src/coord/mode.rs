@@ -214,6 +214,9 @@ impl RecoveryMode {
         self.exact(TRANSITION, 0)
     }
 
+    // Out of line: one body instead of a copy per call site (flash on microcontrollers,
+    // issue 10; README "Footprint").
+    #[inline(never)]
     fn exact(&self, from: u32, to: u32) -> Result<(), ModeError> {
         // AcqRel: ends the transition (Release pairs with the next Acquire change).
         self.word

@@ -22,6 +22,7 @@ use core::fmt;
 use core::time::Duration;
 
 use super::report::Signal;
+use crate::arith::duration_from_nanos;
 use crate::time::Instant;
 
 /// Statistics of one partition, as stored (caller storage; plain data, `const fn new`).
@@ -89,9 +90,9 @@ impl PartitionStatsSlot {
             recoveries_succeeded: self.recoveries_succeeded,
             last_report: (self.reports > 0).then_some(self.last_report),
             last_detection_latency: (self.failures > 0)
-                .then(|| Duration::from_nanos(self.last_detection_ns)),
+                .then(|| duration_from_nanos(self.last_detection_ns)),
             last_recovery_latency: (self.recoveries_succeeded > 0)
-                .then(|| Duration::from_nanos(self.last_recovery_ns)),
+                .then(|| duration_from_nanos(self.last_recovery_ns)),
         }
     }
 }

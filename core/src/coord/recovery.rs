@@ -71,7 +71,7 @@
 //! input (with `pause_timeout = 0` one input makes at most one pause attempt).
 
 use super::action::{CancelJob, FenceRelease};
-use super::backoff::{backoff, may_retry};
+use super::backoff::{backoff_span, may_retry};
 use super::config::PauseTimeoutPolicy;
 use super::coordinator::{Coordinator, Pause, RecSlot, RecState};
 use super::decision::{decide, Decision};
@@ -390,6 +390,8 @@ where
         }
     }
 
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     fn queued(&mut self, rank: u32, reason: QueueReason, now: Instant) {
         let depth = self.sched.queue().len();
         self.counters.on_queued(depth);
@@ -520,7 +522,7 @@ where
                     self.pause_token = Some(token);
                     self.pause = Pause::Pausing {
                         since: now,
-                        deadline: now.saturating_add(self.cfg.pause_timeout()),
+                        deadline: now.add_span(self.cfg.pause_timeout),
                         leader: idx,
                     };
                     self.drive_pause(now);
@@ -567,8 +569,8 @@ where
                     let _ = self.gate.reopen(t);
                 }
                 self.pause = Pause::Idle;
-                let hold = self.cfg.backoff_base().max(self.cfg.quiescence_poll());
-                self.hold_until = Some(now.saturating_add(hold));
+                let hold = self.cfg.backoff_base.max(self.cfg.quiescence_poll);
+                self.hold_until = Some(now.add_span(hold));
                 // Each waiting attempt fails in a step of its own (`drive`).
                 for s in self.recs.iter_mut() {
                     if s.state == RecState::Waiting {
@@ -592,7 +594,7 @@ where
     }
 
     fn begin_phases(&mut self, idx: usize, now: Instant) {
-        let timeout = self.cfg.recovery_timeout();
+        let timeout = self.cfg.recovery_timeout;
         let Some(s) = self.recs.get_mut(idx) else {
             return;
         };
@@ -605,7 +607,7 @@ where
         s.deadline = if timeout.is_zero() {
             Instant::MAX
         } else {
-            now.saturating_add(timeout)
+            now.add_span(timeout)
         };
         let e = PhaseChange {
             rank: s.rank,
@@ -618,6 +620,8 @@ where
         self.emit(Event::PhaseChanged(e));
     }
 
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     fn exit_mode(&mut self) {
         if let Ok(Exit::Last) = self.mode.try_exit() {
             if let Some(t) = self.pause_token.take() {
@@ -727,14 +731,14 @@ where
         self.counters.on_attempt_failed(timed_out);
         self.release_slot(idx, cancel, now);
         let (base, cap, max) = (
-            self.cfg.backoff_base(),
-            self.cfg.backoff_cap(),
+            self.cfg.backoff_base,
+            self.cfg.backoff_cap,
             self.cfg.max_retries(),
         );
         let Some(p) = self.part_mut(rank) else { return };
         let attempts = p.attempts;
         if may_retry(attempts, max) {
-            let at = now.saturating_add(backoff(u32::from(attempts), base, cap));
+            let at = now.add_span(backoff_span(u32::from(attempts), base, cap));
             p.flags |= BACKOFF;
             p.deadline = at;
             if !cancel {
@@ -773,12 +777,14 @@ where
     /// Give back the permit, note the mode exit and free the slot; or, for an attempt
     /// abandoned with its phase handed out (`cancel`), keep all three and make the slot
     /// Cancelling (machine left at the abandoned phase; escalation at `cancel_timeout`).
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     fn release_slot(&mut self, idx: usize, cancel: bool, now: Instant) {
         let Some(s) = self.recs.get(idx).copied() else {
             return;
         };
         if cancel {
-            let deadline = now.saturating_add(self.cfg.cancel_timeout());
+            let deadline = now.add_span(self.cfg.cancel_timeout);
             if let Some(slot) = self.recs.get_mut(idx) {
                 *slot = RecSlot {
                     state: RecState::Cancelling,
