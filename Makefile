@@ -3,7 +3,7 @@
 #   make lib                  build target/release/libftforest.{so,a}
 #   make demo                 the main job: c-demo, then cluster-demo
 #   make c-demo               build the library (release) and run the C demo
-#   make cluster-demo         three-member etcd + four ftf-node processes, kill -9 of one (scripts/cluster-demo.sh)
+#   make cluster-demo         three-member etcd, two Rust + two C nodes, kill -9 of a C node (scripts/cluster-demo.sh)
 #   make cpp-demo             build and run the C++ example (include/ftforest.hpp)
 #   make check-c              build and run the C tests against the shared library
 #   make asan                 C tests, demo and C++ example with -fsanitize=address
@@ -122,7 +122,7 @@ asan-programs: lib $(addprefix $(BUILD)/asan/,$(C_TESTS)) $(BUILD)/asan/demo $(B
 
 # ---- runs ---------------------------------------------------------------------------------
 
-# The main job: the C forest demo, then the cluster demo (etcd + four ftf-node processes).
+# The main job: the C forest demo, then the cluster demo (etcd, two Rust and two C nodes).
 demo: c-demo cluster-demo
 
 c-demo: lib $(BUILD)/demo
