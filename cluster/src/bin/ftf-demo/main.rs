@@ -108,7 +108,13 @@ fn main() -> ExitCode {
         .events("recovery_finished")
         .into_iter()
         .filter(|l| l["rank"] == 3)
-        .map(|l| format!("by {} with token {}", l["proc"], l["token"]))
+        .map(|l| {
+            format!(
+                "by {} with token {}",
+                l["proc"].as_str().unwrap_or("?"),
+                l["token"]
+            )
+        })
         .collect();
     println!(
         "   rank 3 recovered {} time(s): {}",
