@@ -1,6 +1,6 @@
 # libftforest: build, examples, C tests and install.
 #
-#   make lib                  build target/release/libftforest.{so,a}
+#   make lib                  build target/release/libftforest.{so,a} (with the `cluster` feature: ftf_cluster_*)
 #   make demo                 the main job: c-demo, then cluster-demo
 #   make c-demo               build the library (release) and run the C demo
 #   make cluster-demo         three-member etcd, two Rust + two C nodes, kill -9 of a C node (scripts/cluster-demo.sh)
@@ -52,7 +52,9 @@ CXXFLAGS ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
 CSTD     := -std=c11 -D_GNU_SOURCE
 CXXSTD   := -std=c++17
-INC      := -I$(ROOT)/include
+# The library is built with the cluster member (`--features cluster`): its declarations are
+# under FTF_CLUSTER in ftforest.h.
+INC      := -I$(ROOT)/include -DFTF_CLUSTER
 LINK     := -L$(RELEASE) -Wl,-rpath,$(RELEASE) -lftforest -lpthread
 ASAN     := -fsanitize=address -fno-omit-frame-pointer
 
@@ -74,7 +76,7 @@ all: lib
 # The in-tree programs link target/release/libftforest.so with an rpath; the loader then looks
 # for its soname there, so the soname link is made next to it.
 lib:
-	$(CARGO) build --release -p ftforest-ffi
+	$(CARGO) build --release -p ftforest-ffi --features cluster
 	ln -sf libftforest.so $(RELEASE)/$(SONAME)
 
 header:
@@ -244,7 +246,7 @@ clean-c:
 
 # The link line a static libftforest.a needs, straight from rustc (compare with LIBS_PRIVATE).
 print-native-static-libs:
-	@$(CARGO) rustc -q --release -p ftforest-ffi --crate-type staticlib -- --print native-static-libs 2>&1 \
+	@$(CARGO) rustc -q --release -p ftforest-ffi --features cluster --crate-type staticlib -- --print native-static-libs 2>&1 \
 	  | sed -n 's/.*native-static-libs: //p'
 
 print-libs-private:

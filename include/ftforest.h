@@ -30,11 +30,42 @@
      --no-default-features --target thumbv7em-none-eabihf`): no allocator, no threads;
      objects in caller storage (ftf_X_storage_size / ftf_X_init / ftf_X_deinit), the
      embedder's clock (ftf_clock_set), spin or callback waits.
-   Everything else (the verbs on the handles) is in both. */
+   Everything else (the verbs on the handles) is in both.
+   FTF_CLUSTER: the cluster member (ftf_cluster_*), in a hosted library built with the
+   `cluster` feature (`make lib` builds it so): define FTF_CLUSTER before including this
+   header to declare it (the Makefile and ftforest.pc do). */
 #if !defined(FTF_BARE_METAL) && !defined(FTF_HOSTED)
 #define FTF_HOSTED 1
 #endif
 
+
+#if defined(FTF_CLUSTER)
+// Longest string a setter accepts, in bytes (an endpoint or a prefix): longer is
+// `FTF_INVALID_ARGUMENT`.
+#define FTF_CLUSTER_MAX_STRING 4096
+#endif
+
+#if defined(FTF_CLUSTER)
+// Most ranks `ftf_cluster_config_add_rank` accepts (the cluster's partition limit, 65,536).
+#define FTF_CLUSTER_MAX_RANKS (1 << 16)
+#endif
+
+#if defined(FTF_CLUSTER)
+// Listener slots of a cluster member.
+#define FTF_CLUSTER_MAX_LISTENERS 16
+#endif
+
+#if defined(FTF_CLUSTER)
+// Events kept for the first subscriber while nobody ever subscribed (beyond: oldest
+// dropped, so a member nobody listens to does not grow without bound).
+#define FTF_CLUSTER_BACKLOG 65536
+#endif
+
+#if defined(FTF_CLUSTER)
+// Largest value `ftf_cluster_put` sends, in bytes (etcd refuses requests above 1.5 MiB by
+// default): larger is `FTF_INVALID_ARGUMENT`, before anything is sent.
+#define FTF_CLUSTER_MAX_VALUE (1 << 20)
+#endif
 
 // Recovery slots of a coordinator or forest: the largest accepted `max_concurrent`.
 #define FTF_MAX_CONCURRENT_RECOVERIES 8
@@ -188,6 +219,24 @@ enum ftf_result
   FTF_OUT_OF_MEMORY = 306,
   // An embedder callback reported failure.
   FTF_CALLBACK_FAILED = 400,
+  // No etcd endpoint answered within the connect timeout.
+  FTF_UNREACHABLE = 500,
+  // The cluster's `config` key holds other n / K / TTL / layout than this configuration.
+  FTF_CONFIG_MISMATCH = 501,
+  // A hosted rank is held by another live process.
+  FTF_RANK_HELD = 502,
+  // A hosted rank's previous incarnation failed (it is being, or was, recovered
+  // elsewhere): it cannot be registered again (zombie rejoin refused).
+  FTF_ZOMBIE_REJOIN = 503,
+  // etcd did not answer or has no quorum (the request failed or timed out; nothing was
+  // applied).
+  FTF_UNAVAILABLE = 504,
+  // A write got no answer: it may or may not have been applied.
+  FTF_AMBIGUOUS = 505,
+  // This process passed its self-fence deadline: nothing was sent.
+  FTF_SELF_FENCED = 506,
+  // This process's lease expired or was revoked: the member is dead; free it.
+  FTF_LEASE_LOST = 507,
   // A bug inside libftforest was caught at the boundary; the call had no further effect.
   FTF_PANIC = 900,
 };
@@ -642,10 +691,255 @@ typedef uint32_t ftf_refusal;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+#if defined(FTF_CLUSTER)
+// Which timeout `ftf_cluster_config_set_timeout_ms` sets (crosses the ABI as `uint32_t`).
+enum ftf_cluster_timeout
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+#if defined(FTF_CLUSTER)
+  // Connecting to etcd (an endpoint must answer within it; default 2000 ms).
+  FTF_CLUSTER_TIMEOUT_CONNECT = 0,
+#endif
+#if defined(FTF_CLUSTER)
+  // Each etcd request (a timed-out write is ambiguous and read back; default 1000 ms).
+  FTF_CLUSTER_TIMEOUT_REQUEST = 1,
+#endif
+#if defined(FTF_CLUSTER)
+  // The recoverer's wait for every live process's pause ack (default 5000 ms).
+  FTF_CLUSTER_TIMEOUT_PAUSE = 2,
+#endif
+#if defined(FTF_CLUSTER)
+  // This process's wait for its own quiescence before `QUIESCENCE_OVERDUE` (default
+  // 2000 ms).
+  FTF_CLUSTER_TIMEOUT_QUIESCENCE = 3,
+#endif
+#if defined(FTF_CLUSTER)
+  // Subtracted from the lease deadline for self-fencing (default 300 ms; must stay below
+  // TTL / 3).
+  FTF_CLUSTER_TIMEOUT_SELF_FENCE_MARGIN = 4,
+#endif
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_cluster_timeout ftf_cluster_timeout;
+#else
+typedef uint32_t ftf_cluster_timeout;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+#endif
+
+#if defined(FTF_CLUSTER)
+// What the recoverer does when not every live process acked the pause in time (crosses
+// the ABI as `uint32_t`).
+enum ftf_cluster_pause_policy
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+#if defined(FTF_CLUSTER)
+  // Give the lock up; the recovery is retried later (the default).
+  FTF_CLUSTER_PAUSE_ABORT = 0,
+#endif
+#if defined(FTF_CLUSTER)
+  // Run the phases anyway.
+  FTF_CLUSTER_PAUSE_PROCEED = 1,
+#endif
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_cluster_pause_policy ftf_cluster_pause_policy;
+#else
+typedef uint32_t ftf_cluster_pause_policy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+#endif
+
+#if defined(FTF_CLUSTER)
+// The kind of an `ftf_cluster_event`: one per `ClusterEvent` variant of the cluster
+// crate, in its declaration order (`cluster/src/proto/event.rs`); the JSON's `"event"`
+// field is the same name in snake_case.
+enum ftf_cluster_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+#if defined(FTF_CLUSTER)
+  // The `config` key matched (or was created).
+  FTF_CLUSTER_EVENT_CONFIG_CHECKED = 0,
+#endif
+#if defined(FTF_CLUSTER)
+  // This process registered a hosted rank (`rank`, `incarnation`).
+  FTF_CLUSTER_EVENT_REGISTERED = 1,
+#endif
+#if defined(FTF_CLUSTER)
+  // A member key appeared (`rank`, `incarnation`).
+  FTF_CLUSTER_EVENT_MEMBER_JOINED = 2,
+#endif
+#if defined(FTF_CLUSTER)
+  // A rank left gracefully (`rank`).
+  FTF_CLUSTER_EVENT_MEMBER_LEFT = 3,
+#endif
+#if defined(FTF_CLUSTER)
+  // A local signal suspects `rank` (never starts a recovery).
+  FTF_CLUSTER_EVENT_SUSPECTED = 4,
+#endif
+#if defined(FTF_CLUSTER)
+  // `rank`'s member key (`incarnation`) was deleted: FAILED at `revision`.
+  FTF_CLUSTER_EVENT_FAILED = 5,
+#endif
+#if defined(FTF_CLUSTER)
+  // The quorum read before a lock attempt (`rank`; counts in the JSON).
+  FTF_CLUSTER_EVENT_QUORUM_DECISION = 6,
+#endif
+#if defined(FTF_CLUSTER)
+  // This process holds `rank`'s recovery lock (`token`).
+  FTF_CLUSTER_EVENT_LOCK_GRANTED = 7,
+#endif
+#if defined(FTF_CLUSTER)
+  // A lock attempt for `rank` was refused (reason in the JSON).
+  FTF_CLUSTER_EVENT_LOCK_REFUSED = 8,
+#endif
+#if defined(FTF_CLUSTER)
+  // The cluster-wide pause for `rank`'s recovery (`token`) was requested.
+  FTF_CLUSTER_EVENT_PAUSE_REQUESTED = 9,
+#endif
+#if defined(FTF_CLUSTER)
+  // This process acknowledged the pause (`rank`, `token`).
+  FTF_CLUSTER_EVENT_PAUSE_ACKED = 10,
+#endif
+#if defined(FTF_CLUSTER)
+  // Every live process acknowledged (`rank`, `token`; the recoverer).
+  FTF_CLUSTER_EVENT_ALL_ACKED = 11,
+#endif
+#if defined(FTF_CLUSTER)
+  // The pause timed out (`rank`, `token`; missing processes in the JSON).
+  FTF_CLUSTER_EVENT_PAUSE_TIMED_OUT = 12,
+#endif
+#if defined(FTF_CLUSTER)
+  // A phase was handed to the forest (`rank`, `token`; phase name in the JSON).
+  FTF_CLUSTER_EVENT_PHASE = 13,
+#endif
+#if defined(FTF_CLUSTER)
+  // A fenced write was applied (`rank`, `token`, `revision`).
+  FTF_CLUSTER_EVENT_WRITE_ACCEPTED = 14,
+#endif
+#if defined(FTF_CLUSTER)
+  // A fenced write was refused (`rank`, `token`).
+  FTF_CLUSTER_EVENT_WRITE_REFUSED = 15,
+#endif
+#if defined(FTF_CLUSTER)
+  // A fenced write got no answer (`rank`, `token`): it may be in etcd.
+  FTF_CLUSTER_EVENT_WRITE_UNKNOWN = 16,
+#endif
+#if defined(FTF_CLUSTER)
+  // This process completed `rank`'s recovery (`incarnation` = the new one, `token`).
+  FTF_CLUSTER_EVENT_RECOVERY_FINISHED = 17,
+#endif
+#if defined(FTF_CLUSTER)
+  // Still not quiescent at the quiescence timeout of a pause (`rank`, `token`).
+  FTF_CLUSTER_EVENT_QUIESCENCE_OVERDUE = 18,
+#endif
+#if defined(FTF_CLUSTER)
+  // A stray lock of this process is given up (`rank`, `token`).
+  FTF_CLUSTER_EVENT_STRAY_LOCK_RELEASED = 19,
+#endif
+#if defined(FTF_CLUSTER)
+  // This process gave `rank`'s lock up without completing (`token`).
+  FTF_CLUSTER_EVENT_RECOVERY_ABANDONED = 20,
+#endif
+#if defined(FTF_CLUSTER)
+  // The pause of `rank`'s recovery ended here (`token`).
+  FTF_CLUSTER_EVENT_RESUMED = 21,
+#endif
+#if defined(FTF_CLUSTER)
+  // etcd says this process's lease is gone: the member is dead.
+  FTF_CLUSTER_EVENT_LEASE_LOST = 22,
+#endif
+#if defined(FTF_CLUSTER)
+  // The self-fence deadline passed: no fenced write is sent.
+  FTF_CLUSTER_EVENT_SELF_FENCED = 23,
+#endif
+#if defined(FTF_CLUSTER)
+  // A later keepalive proved the lease alive: writes allowed again.
+  FTF_CLUSTER_EVENT_UNFENCED = 24,
+#endif
+#if defined(FTF_CLUSTER)
+  // etcd stopped answering: no recovery starts.
+  FTF_CLUSTER_EVENT_UNAVAILABLE = 25,
+#endif
+#if defined(FTF_CLUSTER)
+  // etcd answers again.
+  FTF_CLUSTER_EVENT_AVAILABLE = 26,
+#endif
+#if defined(FTF_CLUSTER)
+  // The watch was re-created (`revision` = its start).
+  FTF_CLUSTER_EVENT_WATCH_RESUMED = 27,
+#endif
+#if defined(FTF_CLUSTER)
+  // The watch fell behind compaction; the prefix was re-listed at `revision`.
+  FTF_CLUSTER_EVENT_RELISTED = 28,
+#endif
+#if defined(FTF_CLUSTER)
+  // A registration was refused: `rank`'s previous incarnation failed.
+  FTF_CLUSTER_EVENT_ZOMBIE_REJOIN_REFUSED = 29,
+#endif
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_cluster_event_kind ftf_cluster_event_kind;
+#else
+typedef uint32_t ftf_cluster_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+#endif
+
+#if defined(FTF_CLUSTER)
+// A fault to inject with `ftf_cluster_fault` (tests, demo); crosses the ABI as `uint32_t`.
+// One per `ftforest_cluster::Fault` variant (the timed stall is
+// `ftf_cluster_fault_stall`).
+enum ftf_cluster_fault_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+#if defined(FTF_CLUSTER)
+  // Stop sending keepalives (the process runs on; it fences itself at its deadline and
+  // etcd expires its lease).
+  FTF_CLUSTER_FAULT_DROP_KEEPALIVES = 0,
+#endif
+#if defined(FTF_CLUSTER)
+  // No fault: keepalives are sent again (`Fault::None`).
+  FTF_CLUSTER_FAULT_RESUME_KEEPALIVES = 1,
+#endif
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ftf_cluster_fault_kind ftf_cluster_fault_kind;
+#else
+typedef uint32_t ftf_cluster_fault_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+#endif
+
 #if defined(FTF_HOSTED)
 // A barrier decorator for one partition (see `ftf_barrier_fn`). Owned by one thread at a
 // time (`ftf_barrier *`); free with `ftf_barrier_free`.
 typedef struct ftf_barrier ftf_barrier;
+#endif
+
+#if defined(FTF_CLUSTER)
+// A cluster member (one process of a forest spread over processes, on etcd). Shared
+// (`const ftf_cluster *`), thread-safe: every function may be called from any thread at
+// once (see each one for the callbacks it may be called from).
+typedef struct ftf_cluster ftf_cluster;
+#endif
+
+#if defined(FTF_CLUSTER)
+// The configuration of one cluster member (a builder). Owned (`ftf_cluster_config *`):
+// use it from one thread at a time; `ftf_cluster_join` copies it.
+typedef struct ftf_cluster_config ftf_cluster_config;
 #endif
 
 // A validated, immutable configuration. Shared (`const ftf_config *`), thread-safe.
@@ -752,6 +1046,184 @@ typedef struct ftf_wait_callbacks {
 // unwind (C++: `noexcept`).
 typedef uint32_t (*ftf_barrier_fn)(void *userdata, uint32_t rank, uint64_t timeout_ns);
 #endif
+
+#if defined(FTF_CLUSTER)
+// One cluster event (the pointer and `json` are valid for the listener call only).
+typedef struct ftf_cluster_event {
+  // An `ftf_cluster_event_kind`.
+  uint32_t kind;
+  // The rank, `FTF_NO_RANK` (`UINT32_MAX`) when the event has none.
+  uint32_t rank;
+  // The incarnation (member key create revision): REGISTERED, MEMBER_JOINED, FAILED,
+  // RECOVERY_FINISHED (the new one); 0 otherwise.
+  uint64_t incarnation;
+  // The fencing token (a lock Txn's revision; for owner writes the incarnation); 0 when
+  // not applicable.
+  uint64_t token;
+  // An etcd revision: FAILED (the deletion), WRITE_ACCEPTED, WATCH_RESUMED (from),
+  // RELISTED; 0 otherwise.
+  uint64_t revision;
+  // Wall-clock milliseconds since the Unix epoch (the JSON's `ts_ms`).
+  uint64_t ts_ms;
+  // The event as `ftf-node` prints it: one JSON object, NUL-terminated.
+  const char *json;
+  // `strlen(json)`.
+  size_t json_len;
+} ftf_cluster_event;
+#endif
+
+#if defined(FTF_CLUSTER)
+// Receives one cluster event.
+//
+// Called on the member's event-dispatcher thread (`ftf-cluster-ev`), in protocol order,
+// none dropped (the first subscriber also gets every event since the join began), with
+// no libftforest lock held. May call every `ftf_cluster_*` function, blocking ones
+// included, `ftf_cluster_unsubscribe` of itself and the last `ftf_cluster_free` (from here
+// neither waits for a thread). Must not unwind (C++: `noexcept`).
+typedef void (*ftf_cluster_event_fn)(void *userdata, const struct ftf_cluster_event *event);
+#endif
+
+#if defined(FTF_HOSTED)
+// Names one listener subscription (a plain value, checked by the library).
+typedef struct ftf_listener_handle {
+  // The issuing forest's listener-set id.
+  uint32_t set;
+  // The slot.
+  uint32_t slot;
+  // The slot's generation.
+  uint32_t generation;
+} ftf_listener_handle;
+#endif
+
+#if defined(FTF_CLUSTER)
+// A snapshot of a member's counters (`ftf_cluster_stats_get`). Counters only grow;
+// `available` and `self_fenced` are current states.
+typedef struct ftf_cluster_stats {
+  // Keepalive requests sent.
+  uint64_t keepalives_sent;
+  // Keepalive answers with a positive TTL.
+  uint64_t keepalive_acks;
+  // Largest keepalive round trip seen, in microseconds.
+  uint64_t keepalive_rtt_max_us;
+  // Watch events applied.
+  uint64_t watch_events;
+  // Watches re-created.
+  uint64_t watch_restarts;
+  // Re-lists after compaction.
+  uint64_t relists;
+  // etcd requests sent.
+  uint64_t requests;
+  // Requests with an ambiguous outcome (resolved by reading back).
+  uint64_t ambiguous;
+  // Requests that failed outright.
+  uint64_t failed;
+  // Fenced writes accepted.
+  uint64_t writes_accepted;
+  // Fenced writes refused.
+  uint64_t writes_refused;
+  // Recovery locks granted to this process.
+  uint64_t locks_granted;
+  // Recoveries this process completed.
+  uint64_t recoveries_completed;
+  // Cluster-wide pauses this process acknowledged.
+  uint64_t pauses_acked;
+  // etcd answers (false while requests fail).
+  bool available;
+  // Past the self-fence deadline (or the lease is gone).
+  bool self_fenced;
+} ftf_cluster_stats;
+#endif
+
+// A latency summary in nanoseconds (all zero when `count` is 0).
+typedef struct ftf_latency {
+  // Samples.
+  uint64_t count;
+  // Exact mean.
+  uint64_t avg_ns;
+  // Median (bucketed).
+  uint64_t p50_ns;
+  // 95th percentile (bucketed).
+  uint64_t p95_ns;
+  // 99th percentile (bucketed).
+  uint64_t p99_ns;
+  // Exact maximum.
+  uint64_t max_ns;
+} ftf_latency;
+
+// A statistics snapshot.
+typedef struct ftf_stats {
+  // Ranks in the table, members and ABSENT ones (the capacity `n`).
+  uint32_t total;
+  // HEALTHY partitions now.
+  uint32_t healthy;
+  // SUSPECTED partitions now.
+  uint32_t suspected;
+  // FAILED partitions now.
+  uint32_t failed;
+  // RECOVERING partitions now.
+  uint32_t recovering;
+  // Partitions in the recovery queue now.
+  uint32_t queue_depth;
+  // The largest queue depth seen.
+  uint32_t queue_depth_max;
+  // Recoveries holding the recovery lock now.
+  uint32_t in_progress;
+  // Recoveries inside recovery mode now.
+  uint32_t recovery_mode_depth;
+  // Whether HEALTHY partitions are a strict majority of the current members now.
+  bool quorum;
+  // Succeeded attempts per thousand attempts; `UINT32_MAX` when nothing was attempted.
+  uint32_t success_rate_permille;
+  // HEALTHY -> SUSPECTED transitions.
+  uint64_t suspicions;
+  // SUSPECTED -> HEALTHY transitions (false alarms).
+  uint64_t false_alarms;
+  // SUSPECTED -> FAILED transitions (each failure once).
+  uint64_t failures_detected;
+  // Recovery attempts started.
+  uint64_t recoveries_attempted;
+  // Attempts that completed every phase.
+  uint64_t recoveries_succeeded;
+  // Attempts that failed (phase error, recovery timeout, pause timeout).
+  uint64_t recoveries_failed;
+  // Retries scheduled with backoff.
+  uint64_t recoveries_retried;
+  // Attempts abandoned at the recovery timeout.
+  uint64_t recoveries_timed_out;
+  // Partitions put in the recovery queue.
+  uint64_t recoveries_queued;
+  // Escalations (quorum lost, retries exhausted).
+  uint64_t escalations;
+  // Times a queued recovery could not start because K were running.
+  uint64_t blocked_by_lock;
+  // Pauses whose timeout expired with operations in flight.
+  uint64_t pause_timeouts;
+  // Times quorum was lost.
+  uint64_t quorum_losses;
+  // Reports ignored as stale (older incarnation).
+  uint64_t stale_reports;
+  // Reports about FAILED/RECOVERING/ABSENT partitions (no effect).
+  uint64_t ignored_reports;
+  // Events lost for lack of outbox room: always 0 (inputs are refused with
+  // `FTF_OUTBOX_FULL` and later work waits instead); counted, never silent, were the
+  // per-step bound ever wrong.
+  uint64_t events_dropped;
+  // First failure report -> FAILED.
+  struct ftf_latency detection_latency;
+  // FAILED -> recovered (or given up), across retries.
+  struct ftf_latency recovery_latency;
+  // Attempts abandoned at the recovery timeout whose cancel is not acknowledged yet, now
+  // (each keeps its permit and the forest paused).
+  uint32_t cancels_pending;
+  // Cancels not acknowledged within the cancel timeout (each escalated once).
+  uint64_t cancels_escalated;
+  // ABSENT ranks now (not members; the members are `total - absent`).
+  uint32_t absent;
+  // Joins (ABSENT -> HEALTHY, or FAILED -> HEALTHY recovered elsewhere): not recoveries.
+  uint64_t joins;
+  // Leaves (graceful, or a FAILED partition decommissioned): not failures.
+  uint64_t leaves;
+} ftf_stats;
 
 // Alert thresholds (see `FTF_ALERT_*`). Defaults (`ftf_alert_thresholds_default`): 50 %,
 // 0, 30 s, 5, 5 s, 800, 5, 2, 10 s.
@@ -916,97 +1388,6 @@ typedef struct ftf_counts {
   uint32_t absent;
 } ftf_counts;
 
-// A latency summary in nanoseconds (all zero when `count` is 0).
-typedef struct ftf_latency {
-  // Samples.
-  uint64_t count;
-  // Exact mean.
-  uint64_t avg_ns;
-  // Median (bucketed).
-  uint64_t p50_ns;
-  // 95th percentile (bucketed).
-  uint64_t p95_ns;
-  // 99th percentile (bucketed).
-  uint64_t p99_ns;
-  // Exact maximum.
-  uint64_t max_ns;
-} ftf_latency;
-
-// A statistics snapshot.
-typedef struct ftf_stats {
-  // Ranks in the table, members and ABSENT ones (the capacity `n`).
-  uint32_t total;
-  // HEALTHY partitions now.
-  uint32_t healthy;
-  // SUSPECTED partitions now.
-  uint32_t suspected;
-  // FAILED partitions now.
-  uint32_t failed;
-  // RECOVERING partitions now.
-  uint32_t recovering;
-  // Partitions in the recovery queue now.
-  uint32_t queue_depth;
-  // The largest queue depth seen.
-  uint32_t queue_depth_max;
-  // Recoveries holding the recovery lock now.
-  uint32_t in_progress;
-  // Recoveries inside recovery mode now.
-  uint32_t recovery_mode_depth;
-  // Whether HEALTHY partitions are a strict majority of the current members now.
-  bool quorum;
-  // Succeeded attempts per thousand attempts; `UINT32_MAX` when nothing was attempted.
-  uint32_t success_rate_permille;
-  // HEALTHY -> SUSPECTED transitions.
-  uint64_t suspicions;
-  // SUSPECTED -> HEALTHY transitions (false alarms).
-  uint64_t false_alarms;
-  // SUSPECTED -> FAILED transitions (each failure once).
-  uint64_t failures_detected;
-  // Recovery attempts started.
-  uint64_t recoveries_attempted;
-  // Attempts that completed every phase.
-  uint64_t recoveries_succeeded;
-  // Attempts that failed (phase error, recovery timeout, pause timeout).
-  uint64_t recoveries_failed;
-  // Retries scheduled with backoff.
-  uint64_t recoveries_retried;
-  // Attempts abandoned at the recovery timeout.
-  uint64_t recoveries_timed_out;
-  // Partitions put in the recovery queue.
-  uint64_t recoveries_queued;
-  // Escalations (quorum lost, retries exhausted).
-  uint64_t escalations;
-  // Times a queued recovery could not start because K were running.
-  uint64_t blocked_by_lock;
-  // Pauses whose timeout expired with operations in flight.
-  uint64_t pause_timeouts;
-  // Times quorum was lost.
-  uint64_t quorum_losses;
-  // Reports ignored as stale (older incarnation).
-  uint64_t stale_reports;
-  // Reports about FAILED/RECOVERING/ABSENT partitions (no effect).
-  uint64_t ignored_reports;
-  // Events lost for lack of outbox room: always 0 (inputs are refused with
-  // `FTF_OUTBOX_FULL` and later work waits instead); counted, never silent, were the
-  // per-step bound ever wrong.
-  uint64_t events_dropped;
-  // First failure report -> FAILED.
-  struct ftf_latency detection_latency;
-  // FAILED -> recovered (or given up), across retries.
-  struct ftf_latency recovery_latency;
-  // Attempts abandoned at the recovery timeout whose cancel is not acknowledged yet, now
-  // (each keeps its permit and the forest paused).
-  uint32_t cancels_pending;
-  // Cancels not acknowledged within the cancel timeout (each escalated once).
-  uint64_t cancels_escalated;
-  // ABSENT ranks now (not members; the members are `total - absent`).
-  uint32_t absent;
-  // Joins (ABSENT -> HEALTHY, or FAILED -> HEALTHY recovered elsewhere): not recoveries.
-  uint64_t joins;
-  // Leaves (graceful, or a FAILED partition decommissioned): not failures.
-  uint64_t leaves;
-} ftf_stats;
-
 #if defined(FTF_HOSTED)
 // Runs one recovery phase (`job->phase`) of attempt `job->attempt` of partition `job->rank`;
 // returns true on success, false on failure (the attempt fails and is retried with backoff,
@@ -1071,18 +1452,6 @@ typedef struct ftf_recovery_callbacks {
 // `ftf_forest_unsubscribe` of itself, `ftf_forest_stop`, `ftf_forest_start` and the last
 // `ftf_forest_free` (from a callback they never wait for a thread; see `ftf_forest_free`).
 typedef void (*ftf_event_fn)(void *userdata, const struct ftf_event *event);
-#endif
-
-#if defined(FTF_HOSTED)
-// Names one listener subscription (a plain value, checked by the library).
-typedef struct ftf_listener_handle {
-  // The issuing forest's listener-set id.
-  uint32_t set;
-  // The slot.
-  uint32_t slot;
-  // The slot's generation.
-  uint32_t generation;
-} ftf_listener_handle;
 #endif
 
 // One held recovery permit: release it exactly once with `ftf_recovery_lock_release`.
@@ -1340,6 +1709,262 @@ uint64_t ftf_barrier_report_errors(const struct ftf_barrier *barrier);
 // Every `deadline_ns` the library computes or hands to a callback is on this time line.
 // Thread-safe, never fails.
 uint64_t ftf_now_ns(void);
+
+#if defined(FTF_CLUSTER)
+// A new configuration for process `proc_id` of a forest of `n` partitions, with the
+// defaults: prefix `ftf/default/`, no endpoint, no rank, TTL 2000 ms, K 1, connect
+// 2000 ms, request 1000 ms, pause 5000 ms (policy ABORT), self-fence margin 300 ms,
+// quiescence 2000 ms.
+//
+// `proc_id`: 1..128 bytes of UTF-8 without `/`, whitespace or control characters (its
+// content and `n` are checked by `ftf_cluster_config_check` / `ftf_cluster_join`).
+// `FTF_OK` (`*config_out` owns the builder: free it with `ftf_cluster_config_free`);
+// `FTF_INVALID_ARGUMENT` (not UTF-8, or longer than `FTF_CLUSTER_MAX_STRING`);
+// `FTF_NULL_PARAMETER`. Thread-safe (creates a new object).
+ftf_result ftf_cluster_config_new(const char *proc_id, uint32_t n, struct ftf_cluster_config **config_out);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Frees a configuration; NULL is a no-op. Not while another thread uses it.
+void ftf_cluster_config_free(struct ftf_cluster_config *config);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Adds an etcd endpoint, e.g. `"http://127.0.0.1:2379"` (its form is checked at
+// join: `http://` or `https://` and a host). `FTF_OK`; `FTF_INVALID_ARGUMENT` (not
+// UTF-8, too long, or already 64 endpoints); `FTF_NULL_PARAMETER`. One thread at a time.
+ftf_result ftf_cluster_config_add_endpoint(struct ftf_cluster_config *config, const char *endpoint);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Sets the key prefix, e.g. `"ftf/my-forest/"` (must end with `/`: checked at join).
+// `FTF_OK`; `FTF_INVALID_ARGUMENT` (not UTF-8, too long); `FTF_NULL_PARAMETER`. One
+// thread at a time.
+ftf_result ftf_cluster_config_set_prefix(struct ftf_cluster_config *config, const char *prefix);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Adds a rank this process hosts (`rank < n` and no duplicate: checked at join).
+// `FTF_OK`; `FTF_INVALID_ARGUMENT` (already `FTF_CLUSTER_MAX_RANKS` ranks);
+// `FTF_NULL_PARAMETER`. One thread at a time.
+ftf_result ftf_cluster_config_add_rank(struct ftf_cluster_config *config, uint32_t rank);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Sets K, the most concurrent recoveries cluster-wide (`1..=min(n, 8)`: checked at
+// join). `FTF_OK`; `FTF_NULL_PARAMETER`. One thread at a time.
+ftf_result ftf_cluster_config_set_k(struct ftf_cluster_config *config, uint32_t k);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Sets the lease TTL in milliseconds (2000..=3,600,000: checked at join). `FTF_OK`;
+// `FTF_NULL_PARAMETER`. One thread at a time.
+ftf_result ftf_cluster_config_set_ttl_ms(struct ftf_cluster_config *config, uint64_t ttl_ms);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Sets one timeout (`which`: an `ftf_cluster_timeout`) in milliseconds (each in
+// `1..=3,600,000`, the margin below TTL / 3: checked at join). `FTF_OK`;
+// `FTF_UNKNOWN_ENUM`; `FTF_NULL_PARAMETER`. One thread at a time.
+ftf_result ftf_cluster_config_set_timeout_ms(struct ftf_cluster_config *config, uint32_t which, uint64_t ms);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Sets the pause policy (`policy`: an `ftf_cluster_pause_policy`). `FTF_OK`;
+// `FTF_UNKNOWN_ENUM`; `FTF_NULL_PARAMETER`. One thread at a time.
+ftf_result ftf_cluster_config_set_pause_policy(struct ftf_cluster_config *config, uint32_t policy);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Validates the whole configuration without connecting: `FTF_OK`, or
+// `FTF_INVALID_CONFIG` (what `ftf_cluster_join` would refuse: n outside 1..=65,536,
+// K outside 1..=min(n, 8), a rank >= n or twice, TTL outside 2 s..=1 h, margin >= TTL
+// / 3, no endpoint or a malformed one, a prefix not ending with `/`, a bad proc id, a
+// timeout of 0 or above 1 h); `FTF_NULL_PARAMETER`. Never blocks.
+ftf_result ftf_cluster_config_check(const struct ftf_cluster_config *config);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Subscribes `callback` (see `ftf_cluster_event_fn`) with `userdata` and an optional
+// `finalizer` (runs exactly once, when the listener can no longer be called).
+//
+// `FTF_OK` (`*handle_out` names the subscription); `FTF_FULL`
+// (`FTF_CLUSTER_MAX_LISTENERS` taken; the finalizer is not called);
+// `FTF_NULL_PARAMETER` (also a NULL callback). Never blocks; callable from every
+// callback.
+ftf_result ftf_cluster_subscribe(const struct ftf_cluster *cluster, ftf_cluster_event_fn callback, void *userdata, ftf_finalizer_fn finalizer, struct ftf_listener_handle *handle_out);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Removes the subscription `handle` names. Synchronous: after `FTF_OK` the listener is
+// never called again; if the dispatcher is calling it right now (and this is another
+// thread) this waits for that call to return, so a listener must not wait for a thread
+// that unsubscribes it; from the dispatcher thread (any listener) it never waits. The
+// finalizer may run on the dispatcher just after this returns.
+//
+// `FTF_OK`; `FTF_FOREIGN_HANDLE` (another member's or a forest's handle);
+// `FTF_NOT_HOLDER` (already unsubscribed, never subscribed); `FTF_NULL_PARAMETER`.
+ftf_result ftf_cluster_unsubscribe(const struct ftf_cluster *cluster, struct ftf_listener_handle handle);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Local fence check before a write made on behalf of a recovery (the etcd compare in
+// `ftf_cluster_put` is the real guard). No network, never waits for I/O; callable from
+// every callback.
+//
+// `FTF_OK`: this process holds `rank`'s recovery lock with exactly `token` and is before
+// its self-fence deadline; `FTF_STALE`: it does not (another token, no lock, `token` 0);
+// `FTF_SELF_FENCED`: past the deadline; `FTF_NOT_RUNNING` (left, stopped);
+// `FTF_LEASE_LOST`; `FTF_UNKNOWN_PARTITION` (`rank >= n`); `FTF_NULL_PARAMETER`.
+ftf_result ftf_cluster_check_fence(const struct ftf_cluster *cluster, uint32_t rank, uint64_t token);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Fenced write of `rank`'s value in the cluster store (key `store/<rank>`).
+//
+// `token != 0`: a recovery-phase write, applied only if
+// `create_revision(recovery/lock/<rank>) == token`. `token == 0`: an owner write by the
+// process hosting `rank`, applied only if the rank's incarnation is still current.
+// Blocks (the request timeout at most). `FTF_OK` (`*revision_out` = the write's etcd
+// revision); `FTF_STALE` (the fence did not hold: not applied); `FTF_SELF_FENCED`
+// (nothing sent); `FTF_UNAVAILABLE` (not applied); `FTF_AMBIGUOUS` (no answer: it may
+// have been applied); `FTF_UNKNOWN_PARTITION` (`rank >= n`, or an owner write of a rank
+// not hosted here); `FTF_INVALID_ARGUMENT` (`len > FTF_CLUSTER_MAX_VALUE`);
+// `FTF_NOT_RUNNING`; `FTF_LEASE_LOST`; `FTF_BUSY` (from a pause/resume hook);
+// `FTF_NULL_PARAMETER` (`data` NULL with `len > 0`, or `revision_out` NULL).
+// Thread-safe; callable from `run_phase` and listeners.
+ftf_result ftf_cluster_put(const struct ftf_cluster *cluster, uint32_t rank, uint64_t token, const uint8_t *data, size_t len, uint64_t *revision_out);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Linearizable read of `rank`'s value (`store/<rank>`). Blocks (the request timeout at
+// most).
+//
+// `FTF_OK`: `*len_out` = the value's length, copied into `buf`;
+// `FTF_BUFFER_TOO_SMALL`: `*len_out` = the length needed, nothing copied (`buf` may be
+// NULL when `cap` is 0); `FTF_EMPTY`: no value; `FTF_UNAVAILABLE`;
+// `FTF_UNKNOWN_PARTITION`; `FTF_NOT_RUNNING`; `FTF_LEASE_LOST`; `FTF_BUSY` (from a
+// pause/resume hook); `FTF_NULL_PARAMETER` (`len_out` NULL, or `buf` NULL with
+// `cap > 0`). Thread-safe; callable from `run_phase` and listeners.
+ftf_result ftf_cluster_get(const struct ftf_cluster *cluster, uint32_t rank, uint8_t *buf, size_t cap, size_t *len_out);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Joins the cluster: connects to etcd (an endpoint must answer within the connect
+// timeout), checks or creates the cluster's `config` key, registers this process and
+// its ranks, and starts the keepalive / watch / coordinator loops. Blocks, bounded by
+// the connect timeout + 10 request timeouts (+ 2 request timeouts to revoke the lease
+// of a refused start).
+//
+// `forest` is attached: its tracker is the gate the cluster-wide pause closes
+// (`ftf_op_begin` on `ftf_forest_tracker(forest)` is unchanged: no network, no lock),
+// its `run_phase` runs the recovery phases (`job->fence` = the fencing token, never 0),
+// its balancer/ghost-sync hooks are called at the cluster-wide pause/resume; `cancel`
+// is never called. The forest must not be running nor attached to another member;
+// while attached, `ftf_forest_start` returns `FTF_BUSY`. The configuration is copied
+// (free it after).
+//
+// `FTF_OK` (`*cluster_out` owns the member: free it with `ftf_cluster_free`);
+// `FTF_NULL_PARAMETER`; `FTF_INVALID_CONFIG` (see `ftf_cluster_config_check`);
+// `FTF_ALREADY_RUNNING` (the forest runs); `FTF_BUSY` (the forest is attached to
+// another member, or this is called from a pause/resume hook); `FTF_UNREACHABLE`;
+// `FTF_CONFIG_MISMATCH`; `FTF_RANK_HELD`; `FTF_ZOMBIE_REJOIN`; `FTF_UNAVAILABLE`;
+// `FTF_CALLBACK_FAILED` (the OS refused a thread). On an error nothing stays
+// registered (the lease is revoked, or expires) and the forest is not attached.
+// Thread-safe.
+ftf_result ftf_cluster_join(const struct ftf_cluster_config *config, const struct ftf_forest *forest, const struct ftf_cluster **cluster_out);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Graceful leave: every hosted rank is marked left (not a failure), the lease is
+// revoked, the loops stop; afterwards every call needing a live member returns
+// `FTF_NOT_RUNNING` (statistics still answer). Blocks, at most 4 request timeouts
+// (then the lease is revoked without the marks and this returns `FTF_UNAVAILABLE`).
+//
+// `FTF_OK`; `FTF_NOT_RUNNING` (already left or stopped); `FTF_LEASE_LOST` (the lease
+// was already gone: nothing to mark); `FTF_UNAVAILABLE`; `FTF_BUSY` (from a
+// pause/resume hook); `FTF_NULL_PARAMETER`. Thread-safe; callable from `run_phase` and
+// listeners.
+ftf_result ftf_cluster_leave(const struct ftf_cluster *cluster);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Releases the handle; NULL is a no-op. The member stops: if it did not leave, its
+// lease is revoked at once (its ranks are then seen FAILED by the others immediately,
+// like a crash without waiting for the TTL); listeners are dropped (finalizers run
+// once); the threads are joined (bounded); the forest is detached (`ftf_forest_start`
+// works again) and released. Called from one of the member's callbacks (or any tokio
+// thread) it returns at once and a new thread does all that (the forest is detached
+// when it finishes). Must be the last use of the handle.
+void ftf_cluster_free(const struct ftf_cluster *cluster);
+#endif
+
+#if defined(FTF_CLUSTER)
+// The member's counters. `FTF_OK`; `FTF_NULL_PARAMETER`. Never blocks.
+ftf_result ftf_cluster_stats_get(const struct ftf_cluster *cluster, struct ftf_cluster_stats *stats_out);
+#endif
+
+#if defined(FTF_CLUSTER)
+// The statistics of the member's coordinator (its view of the whole forest; the same
+// struct as `ftf_forest_stats`). `FTF_OK`; `FTF_NULL_PARAMETER`. Never blocks.
+ftf_result ftf_cluster_coordinator_stats(const struct ftf_cluster *cluster, struct ftf_stats *stats_out);
+#endif
+
+#if defined(FTF_CLUSTER)
+// The health level of the member's coordinator (`*level_out` = an `ftf_level`).
+// `FTF_OK`; `FTF_NULL_PARAMETER`. Never blocks.
+ftf_result ftf_cluster_level(const struct ftf_cluster *cluster, uint32_t *level_out);
+#endif
+
+#if defined(FTF_CLUSTER)
+// The member's OpenMetrics text (`ftforest_cluster_*` counters, then its coordinator's
+// samples, `# EOF`), NUL-terminated, into `buf[0..len)`; the convention of
+// `ftf_forest_metrics`: `*needed_out` = the size including the NUL on `FTF_OK` and on
+// `FTF_BUFFER_TOO_SMALL` (then nothing is written); `buf` may be NULL when `len` is 0.
+// `FTF_NULL_PARAMETER`. Never blocks.
+ftf_result ftf_cluster_metrics(const struct ftf_cluster *cluster, char *buf, size_t len, size_t *needed_out);
+#endif
+
+#if defined(FTF_CLUSTER)
+// The ranks hosted now (ascending; recovered ranks are added on completion) into
+// `buf[0..cap)`. `FTF_OK` (`*count_out` = how many); `FTF_BUFFER_TOO_SMALL`
+// (`*count_out` = how many there are, nothing written; `buf` may be NULL when `cap`
+// is 0); `FTF_NULL_PARAMETER`. Never blocks.
+ftf_result ftf_cluster_ranks(const struct ftf_cluster *cluster, uint32_t *buf, size_t cap, size_t *count_out);
+#endif
+
+#if defined(FTF_CLUSTER)
+// The incarnation (its member key's create revision, an etcd revision) of a rank this
+// process hosts now. `FTF_OK`; `FTF_UNKNOWN_PARTITION` (`rank >= n` or not hosted
+// here); `FTF_NULL_PARAMETER`. Never blocks.
+ftf_result ftf_cluster_incarnation(const struct ftf_cluster *cluster, uint32_t rank, uint64_t *incarnation_out);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Feeds a local observation (`kind`: an `ftf_report_kind`) about `rank` to the member's
+// coordinator: it may raise SUSPECTED (an event), never FAILED, and never starts a
+// recovery (etcd confirms crashes). `FTF_OK`; `FTF_INVALID_ARGUMENT`
+// (`FTF_REPORT_CRASHED`); `FTF_UNKNOWN_ENUM`; `FTF_UNKNOWN_PARTITION`;
+// `FTF_UNEXPECTED_STATE` (the coordinator refused it, e.g. the rank is not a member);
+// `FTF_NOT_RUNNING`; `FTF_LEASE_LOST`; `FTF_NULL_PARAMETER`. Never blocks.
+ftf_result ftf_cluster_report(const struct ftf_cluster *cluster, uint32_t kind, uint32_t rank);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Injects a fault (`fault`: an `ftf_cluster_fault_kind`; replaces the previous one). Tests
+// and demos. `FTF_OK`; `FTF_UNKNOWN_ENUM`; `FTF_NOT_RUNNING`; `FTF_LEASE_LOST`;
+// `FTF_NULL_PARAMETER`. Never blocks.
+ftf_result ftf_cluster_fault(const struct ftf_cluster *cluster, uint32_t fault);
+#endif
+
+#if defined(FTF_CLUSTER)
+// Injects `Fault::Stall`: the member's driver stops processing anything (watch,
+// keepalives, timers, writes) for `ms` milliseconds, like a GC pause (tests, demos).
+// `FTF_OK`; `FTF_INVALID_ARGUMENT` (`ms` 0 or above 3,600,000); `FTF_NOT_RUNNING`;
+// `FTF_LEASE_LOST`; `FTF_NULL_PARAMETER`. Never blocks (the stall happens in the
+// driver).
+ftf_result ftf_cluster_fault_stall(const struct ftf_cluster *cluster, uint64_t ms);
+#endif
 
 #if defined(FTF_HOSTED)
 // Creates a builder holding the defaults (2 reports before suspicion, no confirmation by
@@ -1818,8 +2443,10 @@ void ftf_forest_free(const struct ftf_forest *forest);
 // has finished its callback: listeners never run on two threads at once; an old
 // worker still in a phase finishes it alongside the new run, which keeps ticking).
 // `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_NOT_RUNNING` (the forest's last
-// reference was freed: it never starts again); `FTF_CALLBACK_FAILED` (the OS refused a
-// thread; nothing runs); `FTF_NULL_PARAMETER`.
+// reference was freed: it never starts again); `FTF_BUSY` (attached to a cluster member
+// by `ftf_cluster_join`: the cluster decides recoveries; works again once the member is
+// freed); `FTF_CALLBACK_FAILED` (the OS refused a thread; nothing runs);
+// `FTF_NULL_PARAMETER`.
 ftf_result ftf_forest_start(const struct ftf_forest *forest);
 #endif
 

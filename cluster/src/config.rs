@@ -39,6 +39,19 @@ pub(crate) fn check_proc_id(id: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// An endpoint is `http://` or `https://` followed by a host, without whitespace or
+/// control characters (anything else fails in the client with a less useful error).
+fn check_endpoint(e: &str) -> bool {
+    let rest = e
+        .strip_prefix("http://")
+        .or_else(|| e.strip_prefix("https://"));
+    rest.is_some_and(|r| {
+        !r.is_empty()
+            && !r.starts_with('/')
+            && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+    })
+}
+
 /// Checks `n` (see the module invariants).
 pub(crate) fn check_n(n: u32) -> Result<(), ConfigError> {
     match n {
@@ -106,6 +119,9 @@ pub enum ConfigError {
     MarginTooLarge,
     /// No etcd endpoint.
     NoEndpoints,
+    /// An endpoint is not `http://<host>…` or `https://<host>…` (or holds whitespace or a
+    /// control character).
+    BadEndpoint,
     /// The prefix is empty or does not end with `/`.
     BadPrefix,
     /// The proc id is empty, longer than `MAX_PROC_ID_LEN` bytes, or contains `/`,
@@ -158,7 +174,8 @@ impl ClusterConfig {
             },
         }
     }
-    /// etcd client endpoints (`http://127.0.0.1:2379`).
+    /// etcd client endpoints (`http://127.0.0.1:2379`; `https://` needs a TLS-enabled
+    /// etcd-client, which this crate does not enable).
     pub fn endpoints(&self) -> &[String] {
         &self.endpoints
     }
@@ -308,6 +325,9 @@ impl ClusterConfigBuilder {
         if c.endpoints.is_empty() {
             return Err(ConfigError::NoEndpoints);
         }
+        if !c.endpoints.iter().all(|e| check_endpoint(e)) {
+            return Err(ConfigError::BadEndpoint);
+        }
         if c.prefix.is_empty() || !c.prefix.ends_with('/') {
             return Err(ConfigError::BadPrefix);
         }
@@ -363,5 +383,16 @@ mod tests {
             b().self_fence_margin(Duration::from_secs(1)).build(),
             Err(ConfigError::MarginTooLarge)
         );
+        for bad in ["", "127.0.0.1:2379", "http://", "http:// x", "ftp://h", "http:///x"] {
+            assert_eq!(
+                ClusterConfig::builder("p1", 4).endpoint(bad).build(),
+                Err(ConfigError::BadEndpoint),
+                "{bad:?}"
+            );
+        }
+        assert!(ClusterConfig::builder("p1", 4)
+            .endpoint("https://etcd.example:2379")
+            .build()
+            .is_ok());
     }
 }

@@ -37,6 +37,6 @@ pub use config::{ClusterConfig, ClusterConfigBuilder, ConfigError, PausePolicy};
 pub use error::{ClusterError, WriteError};
 pub use fault::Fault;
 pub use hooks::{ForestHooks, PhaseIo};
-pub use member::{LocalTracker, Member};
+pub use member::{Gate, LocalTracker, Member, MemberState};
 pub use proto::{ClusterEvent, EventRecord, LockRefusal, QuorumVerdict};
 pub use stats::ClusterStats;

@@ -8,6 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use ftforest_core::coord::OpGate;
 use ftforest_core::Tracker;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
@@ -20,6 +21,28 @@ use crate::stats::ClusterStats;
 
 /// The local operation gate shared by the forest's threads and the cluster-wide pause.
 pub type LocalTracker = Tracker<ftforest_core::StdWait, 8>;
+
+/// The operation gate a member closes for the cluster-wide pause: its own [`LocalTracker`]
+/// ([`Member::start`]) or the embedder's ([`Member::start_with_gate`], e.g. the C library's
+/// tracker). Every method is non-blocking (see [`OpGate`]).
+pub type Gate = Arc<dyn OpGate + Send + Sync>;
+
+/// Where a member is in its life ([`Member::state`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MemberState {
+    /// Registered and taking part (possibly self-fenced for now: see
+    /// [`Member::may_write`]).
+    Running,
+    /// A graceful leave is in progress.
+    Leaving,
+    /// Left gracefully: every call answers `Stopped`.
+    Left,
+    /// etcd said the lease is gone (expired or revoked): the member is dead; drop it (a
+    /// restart is a new process with new incarnations).
+    LeaseLost,
+    /// Stopped without a graceful leave ([`Member::abort`], or the driver ended).
+    Stopped,
+}
 
 /// Event subscribers: the backlog until the first one subscribes.
 #[derive(Default)]
@@ -54,7 +77,9 @@ impl Subscribers {
 /// One process of the cluster (see the module docs).
 pub struct Member {
     pub(crate) config: ClusterConfig,
-    pub(crate) tracker: Arc<LocalTracker>,
+    /// `Some` when started by [`Member::start`] (the member's own tracker).
+    pub(crate) tracker: Option<Arc<LocalTracker>>,
+    pub(crate) gate: Gate,
     pub(crate) subs: Arc<Mutex<Subscribers>>,
     pub(crate) driver: crate::driver::Handle,
 }
@@ -73,13 +98,29 @@ impl Member {
         forest: Arc<dyn ForestHooks>,
     ) -> Result<Member, ClusterError> {
         let tracker = Arc::new(LocalTracker::with_waiter(ftforest_core::StdWait::new()));
+        let mut m = Member::start_with_gate(config, forest, tracker.clone()).await?;
+        m.tracker = Some(tracker);
+        Ok(m)
+    }
+
+    /// As [`start`](Self::start), on the embedder's operation gate instead of a tracker of
+    /// the member's own: the cluster-wide pause closes `gate` (and waits for its
+    /// quiescence before acking). The member never begins or ends operations on it, so the
+    /// embedder's begin/end path is unchanged (no network, no lock). [`tracker`](Self::tracker)
+    /// is then `None`.
+    pub async fn start_with_gate(
+        config: ClusterConfig,
+        forest: Arc<dyn ForestHooks>,
+        gate: Gate,
+    ) -> Result<Member, ClusterError> {
         let subs = Arc::new(Mutex::new(Subscribers::default()));
         let driver =
-            crate::driver::Handle::start(config.clone(), forest, tracker.clone(), subs.clone())
+            crate::driver::Handle::start(config.clone(), forest, gate.clone(), subs.clone())
                 .await?;
         Ok(Member {
             config,
-            tracker,
+            tracker: None,
+            gate,
             subs,
             driver,
         })
@@ -95,10 +136,17 @@ impl Member {
         }
     }
 
-    /// The local operation gate: forest threads `begin`/`end` cross-partition operations on
-    /// it; the cluster-wide pause closes it and waits for its quiescence before acking.
-    pub fn tracker(&self) -> Arc<LocalTracker> {
+    /// The member's own operation tracker (started by [`start`](Self::start); `None` after
+    /// [`start_with_gate`](Self::start_with_gate)): forest threads `begin`/`end`
+    /// cross-partition operations on it; the cluster-wide pause closes it and waits for its
+    /// quiescence before acking.
+    pub fn tracker(&self) -> Option<Arc<LocalTracker>> {
         self.tracker.clone()
+    }
+
+    /// The gate the cluster-wide pause closes (the tracker, or the embedder's gate).
+    pub fn gate(&self) -> Gate {
+        self.gate.clone()
     }
 
     /// The configuration.
@@ -119,6 +167,74 @@ impl Member {
     /// revoked and the loops stop.
     pub async fn leave(self) -> Result<(), ClusterError> {
         self.driver.leave().await
+    }
+
+    /// [`leave`](Self::leave) through a shared reference (for a member kept in an `Arc`):
+    /// [`ClusterError::Stopped`] when another leave or [`abort`](Self::abort) stopped the
+    /// loop first. Other calls racing it get `Stopped` / [`WriteError::SelfFenced`]
+    /// afterwards.
+    pub async fn leave_shared(&self) -> Result<(), ClusterError> {
+        self.driver.leave().await
+    }
+
+    /// Stops the member without a graceful leave, as promptly as possible: the loops stop
+    /// (no keepalive, no fenced write is sent any more) and the lease is revoked (one
+    /// request, bounded by the request timeout), so the other processes see every rank of
+    /// this process FAILED at once, as after a crash, without waiting for the TTL. If the
+    /// revoke gets no answer the lease simply expires. Idempotent; safe beside other calls.
+    pub async fn abort(&self) {
+        self.driver.abort().await
+    }
+
+    /// Where the member is in its life (a snapshot; never blocks on the network).
+    pub fn state(&self) -> MemberState {
+        self.driver.state()
+    }
+
+    /// The fencing token of `rank`'s recovery lock when this process holds it and its
+    /// phases may run (granted, lock key not seen deleted); `None` otherwise. Local
+    /// state only, no network.
+    pub fn lock_token(&self, rank: u32) -> Option<u64> {
+        self.driver.lock_token(rank)
+    }
+
+    /// Whether a fenced write may be sent now: the lease is alive and the self-fence
+    /// deadline (send time of the last acknowledged keepalive + TTL − margin) is ahead.
+    /// Local state only, no network.
+    pub fn may_write(&self) -> bool {
+        self.driver.may_write()
+    }
+
+    /// The incarnation (member key create revision) of a rank this process hosts now;
+    /// `None` for a rank it does not host.
+    pub fn incarnation(&self, rank: u32) -> Option<u64> {
+        self.driver.incarnation(rank)
+    }
+
+    /// Recovery write of `store/<rank>` outside a [`PhaseIo`](crate::PhaseIo) (e.g. from
+    /// another language's phase callback), applied only if
+    /// `create_revision(recovery/lock/<rank>) == token`; returns its etcd revision. Errors as
+    /// [`PhaseIo::put`](crate::PhaseIo::put).
+    pub async fn token_put(&self, rank: u32, token: u64, value: Vec<u8>) -> Result<u64, WriteError> {
+        self.driver.phase_put(rank, token, value).await
+    }
+
+    /// Linearizable read of `store/<rank>` (`None`: no value), bounded by the request
+    /// timeout ([`WriteError::Unavailable`] when etcd did not answer).
+    pub async fn get(&self, rank: u32) -> Result<Option<Vec<u8>>, WriteError> {
+        self.driver.get(rank).await
+    }
+
+    /// The coordinator's statistics, level and alerts now (this process's view of the
+    /// whole forest).
+    pub fn coordinator_snapshot(
+        &self,
+    ) -> (
+        ftforest_core::coord::Stats,
+        ftforest_core::coord::HealthLevel,
+        ftforest_core::coord::Alerts,
+    ) {
+        self.driver.coordinator_snapshot()
     }
 
     /// Ranks hosted now (recovered ranks are added on completion).
@@ -142,7 +258,7 @@ impl Member {
             &stats,
             Some(level),
             alerts,
-            self.tracker.in_flight(),
+            self.gate.in_flight(),
         );
     }
 

@@ -394,9 +394,32 @@ async fn start_against_a_silent_endpoint_fails_in_bounded_time() {
     )
     .await
     .expect("start hung");
-    assert!(
-        matches!(r, Err(ClusterError::Connect(_) | ClusterError::Etcd(_))),
-        "{:?}",
-        r.err()
-    );
+    // Nothing answered the connect probe: unreachable, not "etcd unavailable".
+    assert!(matches!(r, Err(ClusterError::Connect(_))), "{:?}", r.err());
+}
+
+/// No etcd needed: a refused port. etcd-client's channel connects lazily, so without the
+/// start's Status probe this surfaced as a failed lease grant (`Etcd`), indistinguishable
+/// from an etcd without quorum; it must be `Connect`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_against_a_refused_port_is_a_connect_error() {
+    let cfg = ClusterConfig::builder("a", 1)
+        .endpoint("http://127.0.0.1:1")
+        .ranks([0])
+        .connect_timeout(Duration::from_millis(300))
+        .request_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let r = tokio::time::timeout(
+        Duration::from_secs(20),
+        Member::start(
+            cfg,
+            Arc::new(Toy {
+                phases: AtomicU32::new(0),
+            }),
+        ),
+    )
+    .await
+    .expect("start hung");
+    assert!(matches!(r, Err(ClusterError::Connect(_))), "{:?}", r.err());
 }

@@ -90,7 +90,8 @@ unsafe impl Send for CRecovery {}
 unsafe impl Sync for CRecovery {}
 
 impl CRecovery {
-    fn phase(&self, job: &PhaseJob) -> bool {
+    /// Calls `run_phase` (false when it is NULL).
+    pub(crate) fn phase(&self, job: &PhaseJob) -> bool {
         let Some(f) = self.0.run_phase else {
             return false;
         };

@@ -77,9 +77,36 @@ pub(crate) type FfiMonitor = Monitor<CRecovery, Arc<FfiTracker>, FfiClock>;
 /// The Rust state behind an `ftf_forest` handle.
 pub(crate) struct FfiForest {
     pub(crate) monitor: FfiMonitor,
-    tracker: Arc<FfiTracker>,
+    pub(crate) tracker: Arc<FfiTracker>,
     /// Counted references (module invariants): C handles and barriers.
     refs: AtomicUsize,
+    /// Attached to a cluster member (`ftf_cluster_join`): `ftf_forest_start` is refused.
+    /// The mutex orders start against attach (start never waits while holding it).
+    attached: std::sync::Mutex<bool>,
+}
+
+impl FfiForest {
+    /// Marks the forest attached to a cluster member: `Err(FTF_ALREADY_RUNNING)` while its
+    /// threads run, `Err(FTF_BUSY)` when another member holds it. Never waits (beyond the
+    /// short attach lock).
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) fn attach(&self) -> Result<(), ftf_result> {
+        let mut a = self.attached.lock().unwrap_or_else(|p| p.into_inner());
+        if self.monitor.is_running() {
+            return Err(ftf_result::FTF_ALREADY_RUNNING);
+        }
+        if *a {
+            return Err(ftf_result::FTF_BUSY);
+        }
+        *a = true;
+        Ok(())
+    }
+
+    /// Undoes [`attach`](Self::attach): `ftf_forest_start` works again.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) fn detach(&self) {
+        *self.attached.lock().unwrap_or_else(|p| p.into_inner()) = false;
+    }
 }
 
 /// One counted reference to a forest (a C handle's or a barrier's); dropping the last one
@@ -98,6 +125,14 @@ impl ForestRef {
     /// Takes over the reference a C handle owns; `None` for NULL.
     fn from_handle(ptr: *const ftf_forest) -> Option<ForestRef> {
         arc_from_raw(ptr).map(ForestRef)
+    }
+
+    /// One more counted reference to the same forest.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) fn share(&self) -> ForestRef {
+        // Relaxed, as `Arc::clone`: `self` keeps the count above zero.
+        self.0.refs.fetch_add(1, Ordering::Relaxed);
+        ForestRef(self.0.clone())
     }
 
     /// Hands the reference to C as a handle.
@@ -186,7 +221,13 @@ impl ftf_forest {
                     // Release: pairs with the Acquire in `CRecovery::drop`.
                     monitor.recovery().1.store(true, Ordering::Release);
                     let refs = AtomicUsize::new(1);
-                    *out = to_arc_const_ptr::<ftf_forest>(FfiForest { monitor, tracker, refs });
+                    let attached = std::sync::Mutex::new(false);
+                    *out = to_arc_const_ptr::<ftf_forest>(FfiForest {
+                        monitor,
+                        tracker,
+                        refs,
+                        attached,
+                    });
                     ftf_result::FTF_OK
                 }
                 Err(MonitorError::Coordinator(e)) => new_error(&e),
@@ -225,12 +266,18 @@ impl ftf_forest {
     /// has finished its callback: listeners never run on two threads at once; an old
     /// worker still in a phase finishes it alongside the new run, which keeps ticking).
     /// `FTF_OK`; `FTF_ALREADY_RUNNING` (no effect); `FTF_NOT_RUNNING` (the forest's last
-    /// reference was freed: it never starts again); `FTF_CALLBACK_FAILED` (the OS refused a
-    /// thread; nothing runs); `FTF_NULL_PARAMETER`.
+    /// reference was freed: it never starts again); `FTF_BUSY` (attached to a cluster member
+    /// by `ftf_cluster_join`: the cluster decides recoveries; works again once the member is
+    /// freed); `FTF_CALLBACK_FAILED` (the OS refused a thread; nothing runs);
+    /// `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_forest_start(forest: *const ftf_forest) -> ftf_result {
         ffi_panic_boundary! {
             let f = try_ref_from_ptr!(forest);
+            let attached = f.attached.lock().unwrap_or_else(|p| p.into_inner());
+            if *attached {
+                return ftf_result::FTF_BUSY;
+            }
             if f.monitor.is_running() {
                 return ftf_result::FTF_ALREADY_RUNNING;
             }

@@ -44,6 +44,8 @@ pub mod barrier;
 #[cfg(feature = "std")]
 pub mod callbacks;
 pub mod clock;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod config;
 pub mod coordinator;
 pub mod coordinator_fence;

@@ -5,7 +5,8 @@
 //! * `FTF_OK` is `0`, so C can write `if (rc) ...`.
 //! * Codes are grouped in families of a hundred: 1xx argument errors (the call was wrong),
 //!   2xx state errors (the call was right but the object's state refused it), 3xx capacity,
-//!   4xx callbacks, 9xx internal. A code's number never changes and a retired number is never
+//!   4xx callbacks, 5xx the cluster (`ftf_cluster_*`: etcd and the distributed protocol;
+//!   present in every build so that numbers never depend on features), 9xx internal. A code's number never changes and a retired number is never
 //!   reused (keep it here as a comment "reserved").
 //! * Values coming *from* C are never transmuted into this enum: [`ftf_result::from_u32`]
 //!   maps unknown numbers to `None` (a C value outside the enum would be UB as a Rust enum).
@@ -102,6 +103,26 @@ pub enum ftf_result {
     /// An embedder callback reported failure.
     FTF_CALLBACK_FAILED = 400,
 
+    // ---- 5xx: the cluster (ftf_cluster_*; see ffi/src/cluster/error.rs) ----
+    /// No etcd endpoint answered within the connect timeout.
+    FTF_UNREACHABLE = 500,
+    /// The cluster's `config` key holds other n / K / TTL / layout than this configuration.
+    FTF_CONFIG_MISMATCH = 501,
+    /// A hosted rank is held by another live process.
+    FTF_RANK_HELD = 502,
+    /// A hosted rank's previous incarnation failed (it is being, or was, recovered
+    /// elsewhere): it cannot be registered again (zombie rejoin refused).
+    FTF_ZOMBIE_REJOIN = 503,
+    /// etcd did not answer or has no quorum (the request failed or timed out; nothing was
+    /// applied).
+    FTF_UNAVAILABLE = 504,
+    /// A write got no answer: it may or may not have been applied.
+    FTF_AMBIGUOUS = 505,
+    /// This process passed its self-fence deadline: nothing was sent.
+    FTF_SELF_FENCED = 506,
+    /// This process's lease expired or was revoked: the member is dead; free it.
+    FTF_LEASE_LOST = 507,
+
     // ---- 9xx: internal ----
     /// A bug inside libftforest was caught at the boundary; the call had no further effect.
     FTF_PANIC = 900,
@@ -111,7 +132,7 @@ impl ftf_result {
     /// Every code except `FTF_PANIC`, in numeric order.
     ///
     /// cbindgen:ignore
-    pub const ALL: [ftf_result; 31] = [
+    pub const ALL: [ftf_result; 39] = [
         ftf_result::FTF_OK,
         ftf_result::FTF_NULL_PARAMETER,
         ftf_result::FTF_INVALID_ARGUMENT,
@@ -143,6 +164,14 @@ impl ftf_result {
         ftf_result::FTF_OUTBOX_FULL,
         ftf_result::FTF_OUT_OF_MEMORY,
         ftf_result::FTF_CALLBACK_FAILED,
+        ftf_result::FTF_UNREACHABLE,
+        ftf_result::FTF_CONFIG_MISMATCH,
+        ftf_result::FTF_RANK_HELD,
+        ftf_result::FTF_ZOMBIE_REJOIN,
+        ftf_result::FTF_UNAVAILABLE,
+        ftf_result::FTF_AMBIGUOUS,
+        ftf_result::FTF_SELF_FENCED,
+        ftf_result::FTF_LEASE_LOST,
     ];
 
     /// The code with number `n`, or `None` when `n` is not a code.
@@ -188,6 +217,14 @@ impl ftf_result {
             FTF_OUTBOX_FULL => c"FTF_OUTBOX_FULL",
             FTF_OUT_OF_MEMORY => c"FTF_OUT_OF_MEMORY",
             FTF_CALLBACK_FAILED => c"FTF_CALLBACK_FAILED",
+            FTF_UNREACHABLE => c"FTF_UNREACHABLE",
+            FTF_CONFIG_MISMATCH => c"FTF_CONFIG_MISMATCH",
+            FTF_RANK_HELD => c"FTF_RANK_HELD",
+            FTF_ZOMBIE_REJOIN => c"FTF_ZOMBIE_REJOIN",
+            FTF_UNAVAILABLE => c"FTF_UNAVAILABLE",
+            FTF_AMBIGUOUS => c"FTF_AMBIGUOUS",
+            FTF_SELF_FENCED => c"FTF_SELF_FENCED",
+            FTF_LEASE_LOST => c"FTF_LEASE_LOST",
             FTF_PANIC => c"FTF_PANIC",
         }
     }
@@ -227,6 +264,14 @@ impl ftf_result {
             FTF_OUTBOX_FULL => c"event outbox full: drain events, then call again",
             FTF_OUT_OF_MEMORY => c"cannot allocate memory for the size asked for",
             FTF_CALLBACK_FAILED => c"an embedder callback reported failure",
+            FTF_UNREACHABLE => c"no etcd endpoint answered within the connect timeout",
+            FTF_CONFIG_MISMATCH => c"the cluster's stored configuration differs from this one",
+            FTF_RANK_HELD => c"a hosted rank is held by another live process",
+            FTF_ZOMBIE_REJOIN => c"a hosted rank's previous incarnation failed: rejoin refused",
+            FTF_UNAVAILABLE => c"etcd did not answer or has no quorum; nothing was applied",
+            FTF_AMBIGUOUS => c"a write got no answer: it may or may not have been applied",
+            FTF_SELF_FENCED => c"past the self-fence deadline: nothing was sent",
+            FTF_LEASE_LOST => c"the lease expired or was revoked: the member is dead",
             FTF_PANIC => c"internal error (caught panic)",
         }
     }
@@ -287,7 +332,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_have_fallback_names() {
-        for n in [1u32, 99, 199, 899, 901, u32::MAX] {
+        for n in [1u32, 99, 199, 499, 508, 899, 901, u32::MAX] {
             assert_eq!(ftf_result::from_u32(n), None);
             // SAFETY: ftf_result_name never returns NULL and returns static C strings.
             let s = unsafe { CStr::from_ptr(ftf_result_name(n)) };

@@ -27,7 +27,7 @@ use crate::config::ClusterConfig;
 use crate::error::{ClusterError, WriteError};
 use crate::fault::Fault;
 use crate::hooks::{ForestHooks, PhaseIo};
-use crate::member::{LocalTracker, Subscribers};
+use crate::member::{Gate, Subscribers};
 use crate::proto::ops::{OpError, OpId, OpResult, Request, WatchInput};
 use crate::proto::{Adapter, AdapterConfig, EventRecord, Hook, Status};
 use crate::stats::ClusterStats;
@@ -45,7 +45,7 @@ pub(crate) enum Cmd {
 
 /// State shared by the loop, the handle and the phase I/O.
 pub(crate) struct Shared {
-    adapter: Mutex<Adapter<Arc<LocalTracker>>>,
+    adapter: Mutex<Adapter<Gate>>,
     base: std::time::Instant,
     pub(crate) client: Client,
     config: ClusterConfig,
@@ -62,7 +62,7 @@ impl Shared {
     pub(crate) fn now(&self) -> Instant {
         Instant::from_nanos(self.base.elapsed().as_nanos() as u64)
     }
-    pub(crate) fn adapter(&self) -> MutexGuard<'_, Adapter<Arc<LocalTracker>>> {
+    pub(crate) fn adapter(&self) -> MutexGuard<'_, Adapter<Gate>> {
         lock(&self.adapter)
     }
     fn publish(&self, events: Vec<crate::proto::ClusterEvent>) {
@@ -116,12 +116,15 @@ impl Shared {
 /// The running driver.
 pub(crate) struct Handle {
     shared: Arc<Shared>,
-    task: Option<JoinHandle<()>>,
+    /// The loop task; taken by `leave`/`abort` (so both work through `&self`).
+    task: Mutex<Option<JoinHandle<()>>>,
+    /// Set by `abort`: the loop was stopped without a graceful leave.
+    aborted: core::sync::atomic::AtomicBool,
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        if let Some(t) = self.task.take() {
+        if let Some(t) = lock(&self.task).take() {
             t.abort();
         }
     }
@@ -136,18 +139,27 @@ impl Handle {
     pub(crate) async fn start(
         config: ClusterConfig,
         forest: Arc<dyn ForestHooks>,
-        tracker: Arc<LocalTracker>,
+        tracker: Gate,
         subs: Arc<Mutex<Subscribers>>,
     ) -> Result<Handle, ClusterError> {
+        // Start is a handful of sequential requests; a registration whose answer keeps
+        // getting lost is read back forever, so the whole start (connect included) is
+        // bounded by connect timeout + 10 request timeouts.
+        let start_deadline = tokio::time::Instant::now()
+            + config.connect_timeout()
+            + config.request_timeout() * 10;
         let opts = ConnectOptions::new()
             .with_connect_timeout(config.connect_timeout())
             .with_timeout(config.request_timeout());
-        let client = match tokio::time::timeout(
-            config.connect_timeout(),
-            Client::connect(config.endpoints(), Some(opts)),
-        )
-        .await
-        {
+        // etcd-client's channel connects lazily: a Status request (answered by any member,
+        // quorum or not) proves that an endpoint answers, so "unreachable" is told apart
+        // from "reachable but unavailable" (a lease grant that times out).
+        let connect = async {
+            let mut c = Client::connect(config.endpoints(), Some(opts)).await?;
+            c.status().await?;
+            Ok::<Client, etcd_client::Error>(c)
+        };
+        let client = match tokio::time::timeout(config.connect_timeout(), connect).await {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => return Err(ClusterError::Connect(e.to_string())),
             Err(_) => return Err(ClusterError::Connect("connect timed out".into())),
@@ -169,21 +181,17 @@ impl Handle {
         let task = tokio::spawn(run(shared.clone(), rx, forest, status_tx));
         let handle = Handle {
             shared,
-            task: Some(task),
+            task: Mutex::new(Some(task)),
+            aborted: core::sync::atomic::AtomicBool::new(false),
         };
-        // Start is a handful of sequential requests; a registration whose answer keeps
-        // getting lost is read back forever, so the whole start is bounded.
-        let start_deadline = tokio::time::Instant::now()
-            + handle.shared.config.connect_timeout()
-            + handle.shared.config.request_timeout() * 10;
         loop {
             let s = status_rx.borrow_and_update().clone();
             match s {
                 Status::Starting => {}
                 Status::Stopped(e) => {
                     // Let the loop revoke the lease before giving up.
-                    let mut handle = handle;
-                    if let Some(t) = handle.task.take() {
+                    let t = lock(&handle.task).take();
+                    if let Some(t) = t {
                         let wait = handle.shared.config.request_timeout() * 2;
                         let _ = tokio::time::timeout(wait, t).await;
                     }
@@ -208,16 +216,116 @@ impl Handle {
         self.shared.fenced_txn(txn, rank, inc, seq).await
     }
 
-    pub(crate) async fn leave(mut self) -> Result<(), ClusterError> {
+    pub(crate) async fn leave(&self) -> Result<(), ClusterError> {
+        if self.aborted.load(core::sync::atomic::Ordering::Acquire) {
+            return Err(ClusterError::Stopped);
+        }
         let (tx, rx) = oneshot::channel();
         if self.shared.tx.send(Cmd::Leave(tx)).is_err() {
             return Err(ClusterError::Stopped);
         }
         let _ = rx.await;
-        if let Some(t) = self.task.take() {
+        let t = lock(&self.task).take();
+        match t {
+            Some(t) => {
+                let _ = t.await;
+                Ok(())
+            }
+            // Another leave (or an abort) took the loop first.
+            None => Err(ClusterError::Stopped),
+        }
+    }
+
+    /// Stops the loop without a graceful leave and revokes the lease (bounded by the
+    /// request timeout): the other processes see this process's ranks FAILED at once.
+    pub(crate) async fn abort(&self) {
+        self.aborted
+            .store(true, core::sync::atomic::Ordering::Release);
+        let t = lock(&self.task).take();
+        if let Some(t) = t {
+            t.abort();
             let _ = t.await;
         }
-        Ok(())
+        let lease = {
+            let mut a = self.shared.adapter();
+            let id = a.lease.id;
+            let live = id != 0 && !a.lease.lost;
+            // Nothing fenced is sent on this lease any more.
+            a.lease.lost = true;
+            live.then_some(id)
+        };
+        if let Some(lease) = lease {
+            let mut c = self.shared.client.clone();
+            let _ = tokio::time::timeout(
+                self.shared.config.request_timeout(),
+                c.lease_revoke(lease),
+            )
+            .await;
+        }
+    }
+
+    pub(crate) fn state(&self) -> crate::member::MemberState {
+        use crate::member::MemberState;
+        if self.aborted.load(core::sync::atomic::Ordering::Acquire) {
+            return MemberState::Stopped;
+        }
+        let a = self.shared.adapter();
+        match a.status() {
+            Status::Stopped(None) => MemberState::Left,
+            Status::Stopped(Some(_)) => MemberState::Stopped,
+            Status::Leaving => MemberState::Leaving,
+            Status::Starting | Status::Running if a.lease.lost => MemberState::LeaseLost,
+            Status::Starting | Status::Running => MemberState::Running,
+        }
+    }
+
+    pub(crate) fn lock_token(&self, rank: u32) -> Option<u64> {
+        match self.shared.adapter().fence_stage(rank) {
+            Some(crate::proto::adapter::FenceStage::Granted {
+                token, lost: false, ..
+            }) => Some(token),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn may_write(&self) -> bool {
+        let now = self.shared.now();
+        self.shared.adapter().may_write(now)
+    }
+
+    pub(crate) fn incarnation(&self, rank: u32) -> Option<u64> {
+        let a = self.shared.adapter();
+        if a.hosted.contains(&rank) {
+            a.incarnation(rank)
+        } else {
+            None
+        }
+    }
+
+    pub(crate) async fn phase_put(
+        &self,
+        rank: u32,
+        token: u64,
+        value: Vec<u8>,
+    ) -> Result<u64, WriteError> {
+        let now = self.shared.now();
+        let built = self
+            .shared
+            .adapter()
+            .phase_write(now, rank, token, rank, value);
+        let _ = self.shared.tx.send(Cmd::Wake);
+        let (txn, seq) = built?;
+        self.shared.fenced_txn(txn, rank, token, seq).await
+    }
+
+    pub(crate) async fn get(&self, rank: u32) -> Result<Option<Vec<u8>>, WriteError> {
+        let key = self.shared.adapter().keys().store(rank);
+        let mut client = self.shared.client.clone();
+        let timeout = self.shared.config.request_timeout();
+        match tokio::time::timeout(timeout, client.get(key, None::<etcd_client::GetOptions>)).await {
+            Ok(Ok(r)) => Ok(r.kvs().first().map(|kv| kv.value().to_vec())),
+            _ => Err(WriteError::Unavailable { ambiguous: false }),
+        }
     }
 
     pub(crate) fn ranks(&self) -> Vec<u32> {
@@ -267,7 +375,7 @@ struct Outputs {
     status: Status,
 }
 
-fn collect(a: &mut Adapter<Arc<LocalTracker>>) -> Outputs {
+fn collect(a: &mut Adapter<Gate>) -> Outputs {
     let mut o = Outputs {
         ops: Vec::new(),
         watch: a.poll_watch(),

@@ -104,7 +104,10 @@ fn stats_json(m: &Member) -> serde_json::Value {
 
 /// One owner write per hosted rank, each inside a tracker operation.
 async fn workload(member: Arc<Member>, forest: Arc<ToyForest>, interval: Duration) {
-    let tracker = member.tracker();
+    // Started by `Member::start`: the member's own tracker.
+    let Some(tracker) = member.tracker() else {
+        return;
+    };
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

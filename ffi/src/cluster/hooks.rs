@@ -1,0 +1,45 @@
+//! The attached forest's C callbacks as the cluster's `ForestHooks`.
+//!
+//! Invariants: each hook holds a counted reference to the forest (`ForestRef`), so the
+//! forest's callbacks (and their `userdata`, finalized only when the forest closes) stay
+//! valid while any cluster thread can still call them, even after `ftf_cluster_free` handed
+//! the teardown off; `run_phase` gets `job->fence` = the recovery's token (never 0); the
+//! pause/resume hooks run with the loop-hook flag set (`threads.rs`), so blocking
+//! `ftf_cluster_*` calls from them are refused instead of stalling or panicking the loop.
+
+use ftforest_cluster::{ForestHooks, PhaseIo};
+use ftforest_core::coord::{PhaseJob, Recovery};
+
+use super::threads;
+use crate::forest::ForestRef;
+
+/// `ForestHooks` over an attached `ftf_forest`'s `ftf_recovery_callbacks`.
+pub(crate) struct CHooks {
+    pub(crate) forest: ForestRef,
+}
+
+impl ForestHooks for CHooks {
+    fn run_phase(&self, job: PhaseJob, io: &PhaseIo) -> Result<(), ()> {
+        let mut job = job;
+        // The core carries the token in `fence`; the driver's is authoritative.
+        job.fence = io.token();
+        let ok = threads::on_callback(|| self.forest.monitor.recovery().phase(&job));
+        if ok {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+    fn pause_balancer(&self) {
+        threads::in_loop_hook(|| self.forest.monitor.recovery().pause_balancer())
+    }
+    fn resume_balancer(&self) {
+        threads::in_loop_hook(|| self.forest.monitor.recovery().resume_balancer())
+    }
+    fn pause_ghost_sync(&self) {
+        threads::in_loop_hook(|| self.forest.monitor.recovery().pause_ghost_sync())
+    }
+    fn resume_ghost_sync(&self) {
+        threads::in_loop_hook(|| self.forest.monitor.recovery().resume_ghost_sync())
+    }
+}

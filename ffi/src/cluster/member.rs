@@ -1,0 +1,327 @@
+//! `ftf_cluster`: the member handle: join, leave, free.
+//!
+//! Invariants:
+//!
+//! * An `ftf_cluster` owns a tokio runtime (2 workers, `ftf-cluster`), the
+//!   `ftforest_cluster::Member` started on it (on the attached forest's tracker as its gate,
+//!   so `ftf_op_begin` / `ftf_op_end` stay as they are: no network, no lock), the event
+//!   dispatcher thread and a counted reference to the attached forest.
+//! * The forest is attached from a successful join until the teardown of the last handle
+//!   (`ftf_forest_start` answers `FTF_BUSY` meanwhile); a failed join detaches it again.
+//! * The teardown (last `ftf_cluster_free`): a member that did not leave is aborted (loops
+//!   stopped, lease revoked at once: the others see its ranks FAILED without waiting for
+//!   the TTL); the dispatcher is stopped and joined; the runtime is shut down (its threads
+//!   joined, bounded); the forest is detached and its reference dropped. On a member's own
+//!   thread (a callback) or any tokio thread, the whole teardown runs on a new thread
+//!   instead, so nothing joins itself and no runtime is dropped in an async context.
+
+use core::time::Duration;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use ftforest_cluster::{Gate, Member, MemberState};
+use tokio::runtime::Runtime;
+
+use super::config::ftf_cluster_config;
+use super::error::{cluster_error, state_error};
+use super::events::{dispatch, Msg, Registry};
+use super::hooks::CHooks;
+use super::threads;
+use crate::forest::{ftf_forest, ForestRef};
+use crate::handle::{
+    arc_from_raw, to_arc_const_ptr, try_from, try_out, try_ref_from_ptr, Castable, OwnershipArc,
+};
+use crate::panic::ffi_panic_boundary;
+use crate::result::ftf_result;
+
+/// A cluster member (one process of a forest spread over processes, on etcd). Shared
+/// (`const ftf_cluster *`), thread-safe: every function may be called from any thread at
+/// once (see each one for the callbacks it may be called from).
+pub struct ftf_cluster {
+    _private: [u8; 0],
+}
+
+impl Castable for ftf_cluster {
+    type Ownership = OwnershipArc;
+    type RustType = FfiCluster;
+}
+
+/// How long the teardown waits for the runtime's threads (a phase callback still running
+/// is the only thing that can take long).
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+
+/// What the teardown releases (see the module invariants).
+struct Parts {
+    member: Arc<Member>,
+    rt: Runtime,
+    forest: ForestRef,
+    registry: Arc<Registry>,
+    dispatcher: Option<JoinHandle<()>>,
+    request_timeout: Duration,
+}
+
+impl Parts {
+    fn teardown(self) {
+        let Parts { member, rt, forest, registry, dispatcher, request_timeout } = self;
+        if matches!(member.state(), MemberState::Running | MemberState::LeaseLost | MemberState::Leaving) {
+            // Bounded by the request timeout inside; the outer bound is a second guard.
+            let m = member.clone();
+            let _ = rt.block_on(async move {
+                tokio::time::timeout(request_timeout * 2, m.abort()).await
+            });
+        }
+        registry.stop();
+        if let Some(d) = dispatcher {
+            let _ = d.join();
+        }
+        registry.clear();
+        {
+            let _enter = rt.enter();
+            drop(member);
+        }
+        rt.shutdown_timeout(SHUTDOWN_WAIT);
+        forest.detach();
+        drop(forest);
+    }
+}
+
+/// The Rust state behind an `ftf_cluster` handle.
+pub(crate) struct FfiCluster {
+    pub(crate) member: Arc<Member>,
+    pub(crate) rt: tokio::runtime::Handle,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) n: u32,
+    pub(crate) request_timeout: Duration,
+    parts: Mutex<Option<Parts>>,
+}
+
+impl FfiCluster {
+    /// `Err(code)` unless the member takes part (see `error.rs`).
+    pub(crate) fn alive(&self) -> Result<(), ftf_result> {
+        match state_error(self.member.state()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for FfiCluster {
+    fn drop(&mut self) {
+        let parts = self.parts.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(parts) = parts else {
+            return;
+        };
+        if !threads::must_hand_off() {
+            parts.teardown();
+            return;
+        }
+        // A callback thread or a runtime thread: nothing may be joined or dropped here.
+        let slot = Arc::new(Mutex::new(Some(parts)));
+        let moved = slot.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ftf-cluster-free".into())
+            .spawn(move || {
+                let p = moved.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(p) = p {
+                    p.teardown();
+                }
+            });
+        if spawned.is_err() {
+            // No thread: stop what can be stopped without waiting (the lease then expires).
+            let p = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(p) = p {
+                p.registry.stop();
+                p.forest.detach();
+                p.rt.shutdown_background();
+            }
+        }
+    }
+}
+
+/// Starts the forwarding task (member events → dispatcher channel) and the dispatcher.
+fn start_events(
+    member: &Member,
+    rt: &Runtime,
+    tx: Sender<Msg>,
+    registry: Arc<Registry>,
+    rx: std::sync::mpsc::Receiver<Msg>,
+) -> std::io::Result<JoinHandle<()>> {
+    let mut events = member.events();
+    rt.spawn(async move {
+        while let Some(r) = events.recv().await {
+            if tx.send(Msg::Event(r)).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::Builder::new()
+        .name("ftf-cluster-ev".into())
+        .spawn(move || dispatch(registry, rx))
+}
+
+impl ftf_cluster {
+    /// Joins the cluster: connects to etcd (an endpoint must answer within the connect
+    /// timeout), checks or creates the cluster's `config` key, registers this process and
+    /// its ranks, and starts the keepalive / watch / coordinator loops. Blocks, bounded by
+    /// the connect timeout + 10 request timeouts (+ 2 request timeouts to revoke the lease
+    /// of a refused start).
+    ///
+    /// `forest` is attached: its tracker is the gate the cluster-wide pause closes
+    /// (`ftf_op_begin` on `ftf_forest_tracker(forest)` is unchanged: no network, no lock),
+    /// its `run_phase` runs the recovery phases (`job->fence` = the fencing token, never 0),
+    /// its balancer/ghost-sync hooks are called at the cluster-wide pause/resume; `cancel`
+    /// is never called. The forest must not be running nor attached to another member;
+    /// while attached, `ftf_forest_start` returns `FTF_BUSY`. The configuration is copied
+    /// (free it after).
+    ///
+    /// `FTF_OK` (`*cluster_out` owns the member: free it with `ftf_cluster_free`);
+    /// `FTF_NULL_PARAMETER`; `FTF_INVALID_CONFIG` (see `ftf_cluster_config_check`);
+    /// `FTF_ALREADY_RUNNING` (the forest runs); `FTF_BUSY` (the forest is attached to
+    /// another member, or this is called from a pause/resume hook); `FTF_UNREACHABLE`;
+    /// `FTF_CONFIG_MISMATCH`; `FTF_RANK_HELD`; `FTF_ZOMBIE_REJOIN`; `FTF_UNAVAILABLE`;
+    /// `FTF_CALLBACK_FAILED` (the OS refused a thread). On an error nothing stays
+    /// registered (the lease is revoked, or expires) and the forest is not attached.
+    /// Thread-safe.
+    #[no_mangle]
+    pub extern "C" fn ftf_cluster_join(
+        config: *const ftf_cluster_config,
+        forest: *const ftf_forest,
+        cluster_out: *mut *const ftf_cluster,
+    ) -> ftf_result {
+        ffi_panic_boundary! {
+            let Some(cfg) = try_from(config) else {
+                return ftf_result::FTF_NULL_PARAMETER;
+            };
+            let out = try_out!(cluster_out);
+            let Some(forest) = ForestRef::clone_from_ptr(forest) else {
+                return ftf_result::FTF_NULL_PARAMETER;
+            };
+            if threads::is_in_loop_hook() {
+                return ftf_result::FTF_BUSY;
+            }
+            let Ok(cc) = cfg.build() else {
+                return ftf_result::FTF_INVALID_CONFIG;
+            };
+            let n = cc.n();
+            let request_timeout = cc.request_timeout();
+            let bound = cc.connect_timeout() + cc.request_timeout() * 13;
+            if let Err(e) = forest.attach() {
+                return e;
+            }
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .thread_name("ftf-cluster")
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(_) => {
+                    forest.detach();
+                    return ftf_result::FTF_CALLBACK_FAILED;
+                }
+            };
+            let hooks = Arc::new(CHooks { forest: forest.share() });
+            let gate: Gate = forest.tracker.clone();
+            let started = rt.block_on(async move {
+                tokio::time::timeout(bound, Member::start_with_gate(cc, hooks, gate)).await
+            });
+            let member = match started {
+                Ok(Ok(m)) => Arc::new(m),
+                Ok(Err(e)) => {
+                    rt.shutdown_timeout(SHUTDOWN_WAIT);
+                    forest.detach();
+                    return cluster_error(&e);
+                }
+                Err(_) => {
+                    rt.shutdown_timeout(SHUTDOWN_WAIT);
+                    forest.detach();
+                    return ftf_result::FTF_UNAVAILABLE;
+                }
+            };
+            let (tx, rx) = std::sync::mpsc::channel();
+            let registry = Arc::new(Registry::new(tx.clone()));
+            let dispatcher = match start_events(&member, &rt, tx, registry.clone(), rx) {
+                Ok(d) => d,
+                Err(_) => {
+                    let m = member.clone();
+                    rt.block_on(async move { m.abort().await });
+                    drop(member);
+                    rt.shutdown_timeout(SHUTDOWN_WAIT);
+                    forest.detach();
+                    return ftf_result::FTF_CALLBACK_FAILED;
+                }
+            };
+            let handle = rt.handle().clone();
+            let parts = Parts {
+                member: member.clone(),
+                rt,
+                forest,
+                registry: registry.clone(),
+                dispatcher: Some(dispatcher),
+                request_timeout,
+            };
+            *out = to_arc_const_ptr::<ftf_cluster>(FfiCluster {
+                member,
+                rt: handle,
+                registry,
+                n,
+                request_timeout,
+                parts: Mutex::new(Some(parts)),
+            });
+            ftf_result::FTF_OK
+        }
+    }
+
+    /// Graceful leave: every hosted rank is marked left (not a failure), the lease is
+    /// revoked, the loops stop; afterwards every call needing a live member returns
+    /// `FTF_NOT_RUNNING` (statistics still answer). Blocks, at most 4 request timeouts
+    /// (then the lease is revoked without the marks and this returns `FTF_UNAVAILABLE`).
+    ///
+    /// `FTF_OK`; `FTF_NOT_RUNNING` (already left or stopped); `FTF_LEASE_LOST` (the lease
+    /// was already gone: nothing to mark); `FTF_UNAVAILABLE`; `FTF_BUSY` (from a
+    /// pause/resume hook); `FTF_NULL_PARAMETER`. Thread-safe; callable from `run_phase` and
+    /// listeners.
+    #[no_mangle]
+    pub extern "C" fn ftf_cluster_leave(cluster: *const ftf_cluster) -> ftf_result {
+        ffi_panic_boundary! {
+            let c = try_ref_from_ptr!(cluster);
+            if threads::is_in_loop_hook() {
+                return ftf_result::FTF_BUSY;
+            }
+            if let Err(e) = c.alive() {
+                return e;
+            }
+            let m = c.member.clone();
+            let bound = c.request_timeout * 4;
+            let r = c.rt.block_on(async move {
+                match tokio::time::timeout(bound, m.leave_shared()).await {
+                    Ok(r) => Some(r),
+                    Err(_) => {
+                        m.abort().await;
+                        None
+                    }
+                }
+            });
+            match r {
+                Some(Ok(())) => ftf_result::FTF_OK,
+                Some(Err(e)) => cluster_error(&e),
+                None => ftf_result::FTF_UNAVAILABLE,
+            }
+        }
+    }
+
+    /// Releases the handle; NULL is a no-op. The member stops: if it did not leave, its
+    /// lease is revoked at once (its ranks are then seen FAILED by the others immediately,
+    /// like a crash without waiting for the TTL); listeners are dropped (finalizers run
+    /// once); the threads are joined (bounded); the forest is detached (`ftf_forest_start`
+    /// works again) and released. Called from one of the member's callbacks (or any tokio
+    /// thread) it returns at once and a new thread does all that (the forest is detached
+    /// when it finishes). Must be the last use of the handle.
+    #[no_mangle]
+    pub extern "C" fn ftf_cluster_free(cluster: *const ftf_cluster) {
+        ffi_panic_boundary! {
+            drop(arc_from_raw(cluster));
+        }
+    }
+}

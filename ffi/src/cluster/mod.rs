@@ -1,0 +1,45 @@
+//! `ftf_cluster`: a forest across processes for C (feature `cluster`): an
+//! `ftforest_cluster::Member` on a library-owned tokio runtime, attached to an `ftf_forest`.
+//!
+//! Files: `config.rs` (the `ftf_cluster_config` builder), `member.rs` (join / leave / free
+//! and the handle), `io.rs` (fenced put, get, check_fence), `events.rs` (subscribe and the
+//! dispatcher thread), `stats.rs` (statistics, level, metrics, ranks, report, faults),
+//! `hooks.rs` (the forest's C callbacks as `ForestHooks`), `error.rs` (every mapping onto
+//! `ftf_result`, in one place), `threads.rs` (which thread is which).
+//!
+//! Threads of one member (what runs where, and what may be called from there):
+//!
+//! * two **runtime workers** (`ftf-cluster`, tokio): the driver loop, etcd requests, the
+//!   watch. The forest's `pause_balancer` / `resume_balancer` / `pause_ghost_sync` /
+//!   `resume_ghost_sync` callbacks run here, inside the driver loop, one at a time, in
+//!   protocol order (a pause before the phases it protects, each resume after its pause).
+//!   They must return promptly (the loop, keepalives included, waits for them) and may call
+//!   only the non-blocking `ftf_cluster_*` functions (`check_fence`, `stats_get`,
+//!   `coordinator_stats`, `level`, `metrics`, `ranks`, `incarnation`, `report`, `fault`,
+//!   `subscribe`, `unsubscribe`, the last `free`) and any `ftf_forest_*` / `ftf_op_*`
+//!   function; the blocking ones (`join`, `leave`, `put`, `get`) return `FTF_BUSY` there.
+//! * **blocking-pool threads** (tokio, `ftf-cluster`): the forest's `run_phase`, one phase of
+//!   an attempt at a time, with `job->fence` = the recovery's fencing token (never 0). It
+//!   may call every `ftf_cluster_*` and `ftf_forest_*` function, including `put` / `get` /
+//!   `check_fence` on its own member, `leave` and the last `free` (which then does not wait
+//!   for any thread: the teardown is handed to a new thread).
+//! * one **event dispatcher** thread (`ftf-cluster-ev`, a plain thread): every listener,
+//!   in protocol order; it may call every function, blocking ones included.
+//! * `cancel` of the forest's callbacks is never called by the cluster: an attempt whose
+//!   lock was lost fails at its next fenced write (`FTF_STALE`) and the cluster retries.
+//!
+//! No libftforest lock is held while any callback runs; callbacks must not unwind.
+
+pub mod config;
+pub mod error;
+pub mod events;
+mod hooks;
+pub mod io;
+pub mod member;
+pub mod stats;
+mod threads;
+
+pub use config::ftf_cluster_config;
+pub use events::{ftf_cluster_event, ftf_cluster_event_fn, ftf_cluster_event_kind};
+pub use member::ftf_cluster;
+pub use stats::{ftf_cluster_fault_kind, ftf_cluster_stats};

@@ -1,0 +1,56 @@
+//! Which thread is which, for the calls that must not wait on it.
+//!
+//! Invariants: `IN_LOOP_HOOK` is set exactly while a pause/resume hook runs inside the
+//! driver loop (an async context: a blocking call there would panic in tokio, or stall the
+//! loop), and the blocking functions refuse it with `FTF_BUSY`; `CLUSTER_THREAD` is set on
+//! every thread a member runs callbacks on (dispatcher, phases, hooks), where the last free
+//! must not join threads or drop a runtime (it hands the teardown to a new thread instead).
+
+use core::cell::Cell;
+
+thread_local! {
+    static IN_LOOP_HOOK: Cell<bool> = const { Cell::new(false) };
+    static CLUSTER_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Restores a thread-local flag on drop (also when a callback panics through Rust code).
+struct Restore(&'static std::thread::LocalKey<Cell<bool>>, bool);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let v = self.1;
+        self.0.with(|c| c.set(v));
+    }
+}
+
+fn with_flag<R>(key: &'static std::thread::LocalKey<Cell<bool>>, f: impl FnOnce() -> R) -> R {
+    let old = key.with(|c| c.replace(true));
+    let _restore = Restore(key, old);
+    f()
+}
+
+/// Runs a pause/resume hook: marks the thread as inside the driver loop meanwhile.
+pub(crate) fn in_loop_hook<R>(f: impl FnOnce() -> R) -> R {
+    with_flag(&IN_LOOP_HOOK, || with_flag(&CLUSTER_THREAD, f))
+}
+
+/// Runs a callback on a member's thread (phase, listener).
+pub(crate) fn on_callback<R>(f: impl FnOnce() -> R) -> R {
+    with_flag(&CLUSTER_THREAD, f)
+}
+
+/// Marks the calling thread (a dispatcher) as a member's thread for good.
+pub(crate) fn mark_cluster_thread() {
+    CLUSTER_THREAD.with(|c| c.set(true));
+}
+
+/// Inside a pause/resume hook: blocking calls are refused (`FTF_BUSY`).
+pub(crate) fn is_in_loop_hook() -> bool {
+    IN_LOOP_HOOK.with(Cell::get)
+}
+
+/// On a thread where the teardown must not wait for threads or drop a runtime: a member's
+/// callback thread, or any tokio runtime thread.
+pub(crate) fn must_hand_off() -> bool {
+    CLUSTER_THREAD.with(Cell::get) || tokio::runtime::Handle::try_current().is_ok()
+}
