@@ -163,8 +163,6 @@ bench-c: lib $(BUILD)/bench_c $(BUILD)/bench_c_static
 
 # ---- cluster (issue 9): the C node, the C++ member example, the C tests against etcd -----
 
-# The cluster items of ftforest.h are under FTF_CLUSTER; `make lib` builds them in.
-CLUSTER_DEF := -DFTF_CLUSTER
 CT_DIR      := examples/c/cluster-tests
 CT_TESTS    := $(patsubst $(CT_DIR)/%.c,%,$(wildcard $(CT_DIR)/test_*.c))
 CT_HDRS     := include/ftforest.h $(CT_DIR)/fixture.h examples/c/tests/harness.h examples/c/tests/watchdog.h
@@ -176,25 +174,25 @@ $(BUILD)/cluster $(BUILD)/asan/cluster:
 	mkdir -p $@
 
 $(BUILD)/cluster_node: examples/c/cluster_node.c include/ftforest.h | $(BUILD)
-	$(CC) $(CFLAGS) $(WARN) $(CSTD) $(CLUSTER_DEF) $(INC) $< -o $@ $(LINK)
+	$(CC) $(CFLAGS) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
 
 $(BUILD)/asan/cluster_node: examples/c/cluster_node.c include/ftforest.h | $(BUILD)/asan
-	$(CC) -O1 -g $(ASAN) $(WARN) $(CSTD) $(CLUSTER_DEF) $(INC) $< -o $@ $(LINK)
+	$(CC) -O1 -g $(ASAN) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
 
 $(BUILD)/cluster_member_cpp: examples/cpp/cluster_member.cpp $(CPP_HDRS) | $(BUILD)
-	$(CXX) $(CXXFLAGS) $(WARN) $(CXXSTD) $(CLUSTER_DEF) $(INC) $< -o $@ $(LINK)
+	$(CXX) $(CXXFLAGS) $(WARN) $(CXXSTD) $(INC) $< -o $@ $(LINK)
 
 $(BUILD)/asan/cluster_member_cpp: examples/cpp/cluster_member.cpp $(CPP_HDRS) | $(BUILD)/asan
-	$(CXX) -O1 -g $(ASAN) $(WARN) $(CXXSTD) $(CLUSTER_DEF) $(INC) $< -o $@ $(LINK)
+	$(CXX) -O1 -g $(ASAN) $(WARN) $(CXXSTD) $(INC) $< -o $@ $(LINK)
 
 $(BUILD)/cluster/test_%: $(CT_DIR)/test_%.c $(CT_HDRS) | $(BUILD)/cluster
-	$(CC) $(CFLAGS) $(WARN) $(CSTD) $(CLUSTER_DEF) $(INC) $< -o $@ $(LINK)
+	$(CC) $(CFLAGS) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
 
 $(BUILD)/asan/cluster/test_%: $(CT_DIR)/test_%.c $(CT_HDRS) | $(BUILD)/asan/cluster
-	$(CC) -O1 -g $(ASAN) $(WARN) $(CSTD) $(CLUSTER_DEF) $(INC) $< -o $@ $(LINK)
+	$(CC) -O1 -g $(ASAN) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
 
 $(BUILD)/bench_cluster: examples/c/bench_cluster.c include/ftforest.h | $(BUILD)
-	$(CC) -O2 $(WARN) $(CSTD) $(CLUSTER_DEF) $(INC) $< -o $@ $(LINK)
+	$(CC) -O2 $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
 
 cluster-node: lib $(BUILD)/cluster_node
 
