@@ -383,7 +383,14 @@ mod tests {
             b().self_fence_margin(Duration::from_secs(1)).build(),
             Err(ConfigError::MarginTooLarge)
         );
-        for bad in ["", "127.0.0.1:2379", "http://", "http:// x", "ftp://h", "http:///x"] {
+        for bad in [
+            "",
+            "127.0.0.1:2379",
+            "http://",
+            "http:// x",
+            "ftp://h",
+            "http:///x",
+        ] {
             assert_eq!(
                 ClusterConfig::builder("p1", 4).endpoint(bad).build(),
                 Err(ConfigError::BadEndpoint),

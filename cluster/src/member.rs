@@ -215,7 +215,12 @@ impl Member {
     /// another language's phase callback), applied only if
     /// `create_revision(recovery/lock/<rank>) == token`; returns its etcd revision. Errors as
     /// [`PhaseIo::put`](crate::PhaseIo::put).
-    pub async fn token_put(&self, rank: u32, token: u64, value: Vec<u8>) -> Result<u64, WriteError> {
+    pub async fn token_put(
+        &self,
+        rank: u32,
+        token: u64,
+        value: Vec<u8>,
+    ) -> Result<u64, WriteError> {
         self.driver.phase_put(rank, token, value).await
     }
 

@@ -23,7 +23,10 @@ type Cfg = *mut ftf_cluster_config;
 fn new_config(proc_id: &[u8], n: u32) -> Cfg {
     let mut c: Cfg = ptr::null_mut();
     let id = std::ffi::CString::new(proc_id).unwrap();
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_new(id.as_ptr(), n, &mut c), FTF_OK);
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_new(id.as_ptr(), n, &mut c),
+        FTF_OK
+    );
     assert!(!c.is_null());
     c
 }
@@ -41,14 +44,20 @@ fn check(c: Cfg) -> ftf_result {
 fn valid(endpoint: &str) -> Cfg {
     let c = new_config(b"node-a", 4);
     assert_eq!(add_endpoint(c, endpoint), FTF_OK);
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_add_rank(c, 1), FTF_OK);
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_add_rank(c, 1),
+        FTF_OK
+    );
     c
 }
 
 fn new_forest(n: u32) -> *const ftf_forest {
     let cb = common::ok_callbacks(None);
     let mut f = ptr::null();
-    assert_eq!(ftf_forest::ftf_forest_new(ptr::null(), n, ptr::null(), &cb, &mut f), FTF_OK);
+    assert_eq!(
+        ftf_forest::ftf_forest_new(ptr::null(), n, ptr::null(), &cb, &mut f),
+        FTF_OK
+    );
     f
 }
 
@@ -88,26 +97,62 @@ fn config_null_and_malformed_arguments() {
     let c = valid("http://127.0.0.1:2379");
     // Every setter: NULL config, NULL string, bad UTF-8, unknown enums.
     let n = ptr::null_mut();
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_add_endpoint(n, c"x".as_ptr()), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_add_endpoint(c, ptr::null()), FTF_NULL_PARAMETER);
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_add_endpoint(n, c"x".as_ptr()),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_add_endpoint(c, ptr::null()),
+        FTF_NULL_PARAMETER
+    );
     assert_eq!(
         ftf_cluster_config::ftf_cluster_config_add_endpoint(c, bad.as_ptr().cast()),
         FTF_INVALID_ARGUMENT
     );
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_set_prefix(n, c"p/".as_ptr()), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_set_prefix(c, ptr::null()), FTF_NULL_PARAMETER);
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_set_prefix(n, c"p/".as_ptr()),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_set_prefix(c, ptr::null()),
+        FTF_NULL_PARAMETER
+    );
     assert_eq!(
         ftf_cluster_config::ftf_cluster_config_set_prefix(c, bad.as_ptr().cast()),
         FTF_INVALID_ARGUMENT
     );
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_add_rank(n, 0), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_set_k(n, 1), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_set_ttl_ms(n, 2000), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_set_timeout_ms(n, 0, 1), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_set_timeout_ms(c, 5, 1), FTF_UNKNOWN_ENUM);
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_set_pause_policy(n, 0), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_set_pause_policy(c, 2), FTF_UNKNOWN_ENUM);
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_check(ptr::null()), FTF_NULL_PARAMETER);
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_add_rank(n, 0),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_set_k(n, 1),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_set_ttl_ms(n, 2000),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_set_timeout_ms(n, 0, 1),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_set_timeout_ms(c, 5, 1),
+        FTF_UNKNOWN_ENUM
+    );
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_set_pause_policy(n, 0),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_set_pause_policy(c, 2),
+        FTF_UNKNOWN_ENUM
+    );
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_check(ptr::null()),
+        FTF_NULL_PARAMETER
+    );
     // The refused setters changed nothing.
     assert_eq!(check(c), FTF_OK);
     ftf_cluster_config::ftf_cluster_config_free(c);
@@ -118,17 +163,33 @@ fn config_null_and_malformed_arguments() {
 fn config_validation_codes() {
     type Edit = fn(Cfg) -> ftf_result;
     let cases: [(&str, Edit); 16] = [
-        ("k 0", |c| ftf_cluster_config::ftf_cluster_config_set_k(c, 0)),
-        ("k > n", |c| ftf_cluster_config::ftf_cluster_config_set_k(c, 5)),
-        ("ttl 0", |c| ftf_cluster_config::ftf_cluster_config_set_ttl_ms(c, 0)),
-        ("ttl 1999", |c| ftf_cluster_config::ftf_cluster_config_set_ttl_ms(c, 1999)),
-        ("ttl huge", |c| ftf_cluster_config::ftf_cluster_config_set_ttl_ms(c, u64::MAX)),
-        ("rank >= n", |c| ftf_cluster_config::ftf_cluster_config_add_rank(c, 4)),
-        ("rank twice", |c| ftf_cluster_config::ftf_cluster_config_add_rank(c, 1)),
+        ("k 0", |c| {
+            ftf_cluster_config::ftf_cluster_config_set_k(c, 0)
+        }),
+        ("k > n", |c| {
+            ftf_cluster_config::ftf_cluster_config_set_k(c, 5)
+        }),
+        ("ttl 0", |c| {
+            ftf_cluster_config::ftf_cluster_config_set_ttl_ms(c, 0)
+        }),
+        ("ttl 1999", |c| {
+            ftf_cluster_config::ftf_cluster_config_set_ttl_ms(c, 1999)
+        }),
+        ("ttl huge", |c| {
+            ftf_cluster_config::ftf_cluster_config_set_ttl_ms(c, u64::MAX)
+        }),
+        ("rank >= n", |c| {
+            ftf_cluster_config::ftf_cluster_config_add_rank(c, 4)
+        }),
+        ("rank twice", |c| {
+            ftf_cluster_config::ftf_cluster_config_add_rank(c, 1)
+        }),
         ("prefix without /", |c| {
             ftf_cluster_config::ftf_cluster_config_set_prefix(c, c"ftf/x".as_ptr())
         }),
-        ("empty prefix", |c| ftf_cluster_config::ftf_cluster_config_set_prefix(c, c"".as_ptr())),
+        ("empty prefix", |c| {
+            ftf_cluster_config::ftf_cluster_config_set_prefix(c, c"".as_ptr())
+        }),
         ("bad endpoint", |c| add_endpoint(c, "127.0.0.1:2379")),
         ("empty endpoint", |c| add_endpoint(c, "")),
         ("connect 0", |c| {
@@ -153,7 +214,11 @@ fn config_validation_codes() {
             )
         }),
         ("pause 0", |c| {
-            ftf_cluster_config::ftf_cluster_config_set_timeout_ms(c, FTF_CLUSTER_TIMEOUT_PAUSE as u32, 0)
+            ftf_cluster_config::ftf_cluster_config_set_timeout_ms(
+                c,
+                FTF_CLUSTER_TIMEOUT_PAUSE as u32,
+                0,
+            )
         }),
         ("margin >= ttl/3", |c| {
             ftf_cluster_config::ftf_cluster_config_set_timeout_ms(
@@ -166,19 +231,38 @@ fn config_validation_codes() {
     let forest = new_forest(4);
     for (what, edit) in cases {
         let c = valid("http://127.0.0.1:2379");
-        assert_eq!(edit(c), FTF_OK, "{what}: setters store, join/check validate");
+        assert_eq!(
+            edit(c),
+            FTF_OK,
+            "{what}: setters store, join/check validate"
+        );
         assert_eq!(check(c), FTF_INVALID_CONFIG, "{what}");
         // join refuses it before touching the network or the forest.
         let mut m = ptr::null();
-        assert_eq!(ftf_cluster::ftf_cluster_join(c, forest, &mut m), FTF_INVALID_CONFIG, "{what}");
+        assert_eq!(
+            ftf_cluster::ftf_cluster_join(c, forest, &mut m),
+            FTF_INVALID_CONFIG,
+            "{what}"
+        );
         assert!(m.is_null());
         ftf_cluster_config::ftf_cluster_config_free(c);
     }
     // Bad proc ids and n, caught at check.
-    for (id, n) in [(&b"a/b"[..], 4), (b"a b", 4), (b"a\tb", 4), (&[b'x'; 129][..], 4), (b"", 4)] {
+    for (id, n) in [
+        (&b"a/b"[..], 4),
+        (b"a b", 4),
+        (b"a\tb", 4),
+        (&[b'x'; 129][..], 4),
+        (b"", 4),
+    ] {
         let c = new_config(id, n);
         assert_eq!(add_endpoint(c, "http://127.0.0.1:2379"), FTF_OK);
-        assert_eq!(check(c), FTF_INVALID_CONFIG, "{:?}", String::from_utf8_lossy(id));
+        assert_eq!(
+            check(c),
+            FTF_INVALID_CONFIG,
+            "{:?}",
+            String::from_utf8_lossy(id)
+        );
         ftf_cluster_config::ftf_cluster_config_free(c);
     }
     for n in [0, 65_537, u32::MAX] {
@@ -202,11 +286,23 @@ fn join_null_arguments_and_a_running_forest() {
     let c = valid("http://127.0.0.1:1");
     let forest = new_forest(4);
     let mut m = ptr::null();
-    assert_eq!(ftf_cluster::ftf_cluster_join(ptr::null(), forest, &mut m), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_join(c, ptr::null(), &mut m), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_join(c, forest, ptr::null_mut()), FTF_NULL_PARAMETER);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_join(ptr::null(), forest, &mut m),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_join(c, ptr::null(), &mut m),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_join(c, forest, ptr::null_mut()),
+        FTF_NULL_PARAMETER
+    );
     assert_eq!(ftf_forest::ftf_forest_start(forest), FTF_OK);
-    assert_eq!(ftf_cluster::ftf_cluster_join(c, forest, &mut m), FTF_ALREADY_RUNNING);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_join(c, forest, &mut m),
+        FTF_ALREADY_RUNNING
+    );
     assert!(m.is_null());
     assert_eq!(ftf_forest::ftf_forest_stop(forest), FTF_OK);
     ftf_forest::ftf_forest_free(forest);
@@ -224,23 +320,56 @@ fn every_member_function_refuses_null() {
     let mut h = ftf_listener_handle::default();
     unsafe extern "C" fn cb(_: *mut c_void, _: *const ftf_cluster_event) {}
     assert_eq!(ftf_cluster::ftf_cluster_leave(n), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_check_fence(n, 0, 1), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_put(n, 0, 0, ptr::null(), 0, &mut u64v), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_get(n, 0, ptr::null_mut(), 0, &mut usz), FTF_NULL_PARAMETER);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_check_fence(n, 0, 1),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(n, 0, 0, ptr::null(), 0, &mut u64v),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_get(n, 0, ptr::null_mut(), 0, &mut usz),
+        FTF_NULL_PARAMETER
+    );
     assert_eq!(ftf_cluster::ftf_cluster_report(n, 0, 0), FTF_NULL_PARAMETER);
     assert_eq!(
         ftf_cluster::ftf_cluster_subscribe(n, Some(cb), ptr::null_mut(), None, &mut h),
         FTF_NULL_PARAMETER
     );
-    assert_eq!(ftf_cluster::ftf_cluster_unsubscribe(n, h), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_stats_get(n, &mut st), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_coordinator_stats(n, &mut cs), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_level(n, &mut u32v), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_metrics(n, ptr::null_mut(), 0, &mut usz), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_ranks(n, ptr::null_mut(), 0, &mut usz), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_incarnation(n, 0, &mut u64v), FTF_NULL_PARAMETER);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_unsubscribe(n, h),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_stats_get(n, &mut st),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_coordinator_stats(n, &mut cs),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_level(n, &mut u32v),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_metrics(n, ptr::null_mut(), 0, &mut usz),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_ranks(n, ptr::null_mut(), 0, &mut usz),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_incarnation(n, 0, &mut u64v),
+        FTF_NULL_PARAMETER
+    );
     assert_eq!(ftf_cluster::ftf_cluster_fault(n, 0), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_fault_stall(n, 1), FTF_NULL_PARAMETER);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_fault_stall(n, 1),
+        FTF_NULL_PARAMETER
+    );
     ftf_cluster::ftf_cluster_free(n);
 }
 
@@ -248,11 +377,19 @@ fn every_member_function_refuses_null() {
 fn join_against_an_unreachable_endpoint_is_bounded() {
     let c = valid("http://127.0.0.1:1");
     assert_eq!(
-        ftf_cluster_config::ftf_cluster_config_set_timeout_ms(c, FTF_CLUSTER_TIMEOUT_CONNECT as u32, 300),
+        ftf_cluster_config::ftf_cluster_config_set_timeout_ms(
+            c,
+            FTF_CLUSTER_TIMEOUT_CONNECT as u32,
+            300
+        ),
         FTF_OK
     );
     assert_eq!(
-        ftf_cluster_config::ftf_cluster_config_set_timeout_ms(c, FTF_CLUSTER_TIMEOUT_REQUEST as u32, 300),
+        ftf_cluster_config::ftf_cluster_config_set_timeout_ms(
+            c,
+            FTF_CLUSTER_TIMEOUT_REQUEST as u32,
+            300
+        ),
         FTF_OK
     );
     let forest = new_forest(4);

@@ -47,7 +47,11 @@ impl Drop for Etcd {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn have(bin: &str, arg: &str) -> bool {
@@ -62,15 +66,23 @@ fn have(bin: &str, arg: &str) -> bool {
 /// A single-member etcd, or `None` (skip) when it is not installed.
 fn etcd(tag: &str) -> Option<Etcd> {
     if !have("etcd", "--version") || !have("etcdctl", "version") {
-        let required = std::env::var_os("FTF_REQUIRE_ETCD").is_some() || std::env::var_os("CI").is_some();
-        assert!(!required, "FTF_REQUIRE_ETCD/CI set but etcd or etcdctl is not on PATH");
+        let required =
+            std::env::var_os("FTF_REQUIRE_ETCD").is_some() || std::env::var_os("CI").is_some();
+        assert!(
+            !required,
+            "FTF_REQUIRE_ETCD/CI set but etcd or etcdctl is not on PATH"
+        );
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), "SKIPPED (not passed): etcd/etcdctl not on PATH");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (not passed): etcd/etcdctl not on PATH"
+        );
         return None;
     }
     for attempt in 0..3 {
         let (cp, pp) = (free_port(), free_port());
-        let dir = std::env::temp_dir().join(format!("ftf-ffi-{tag}-{}-{attempt}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("ftf-ffi-{tag}-{}-{attempt}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let endpoint = format!("http://127.0.0.1:{cp}");
@@ -79,19 +91,39 @@ fn etcd(tag: &str) -> Option<Etcd> {
         let child = Command::new("etcd")
             .args(["--name", "m0", "--data-dir"])
             .arg(dir.join("data"))
-            .args(["--listen-client-urls", &endpoint, "--advertise-client-urls", &endpoint])
-            .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
+            .args([
+                "--listen-client-urls",
+                &endpoint,
+                "--advertise-client-urls",
+                &endpoint,
+            ])
+            .args([
+                "--listen-peer-urls",
+                &peer,
+                "--initial-advertise-peer-urls",
+                &peer,
+            ])
             .args(["--initial-cluster", &format!("m0={peer}")])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .expect("spawn etcd");
-        let e = Etcd { child, dir, endpoint };
+        let e = Etcd {
+            child,
+            dir,
+            endpoint,
+        };
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             let ok = Command::new("etcdctl")
-                .args(["--endpoints", &e.endpoint, "--command-timeout=1s", "endpoint", "health"])
+                .args([
+                    "--endpoints",
+                    &e.endpoint,
+                    "--command-timeout=1s",
+                    "endpoint",
+                    "health",
+                ])
                 .env("ETCDCTL_API", "3")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -157,7 +189,10 @@ unsafe extern "C" fn on_event(ud: *mut c_void, e: *const ftf_cluster_event) {
     let p = probe(ud);
     // SAFETY: valid for the call; `json` is NUL-terminated, `json_len` long.
     let e = unsafe { &*e };
-    let json = unsafe { CStr::from_ptr(e.json) }.to_str().unwrap().to_owned();
+    let json = unsafe { CStr::from_ptr(e.json) }
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(json.len(), e.json_len);
     p.events.lock().unwrap().push(Ev {
         kind: e.kind,
@@ -188,8 +223,14 @@ unsafe extern "C" fn run_phase(ud: *mut c_void, job: *const ftf_phase_job) -> bo
     let check = ftf_cluster::ftf_cluster_check_fence(c, job.rank, job.fence);
     let data = b"recovered";
     let mut rev = 0;
-    let put = ftf_cluster::ftf_cluster_put(c, job.rank, job.fence, data.as_ptr(), data.len(), &mut rev);
-    p.phases.lock().unwrap().push(PhaseSeen { rank: job.rank, fence: job.fence, check, put });
+    let put =
+        ftf_cluster::ftf_cluster_put(c, job.rank, job.fence, data.as_ptr(), data.len(), &mut rev);
+    p.phases.lock().unwrap().push(PhaseSeen {
+        rank: job.rank,
+        fence: job.fence,
+        check,
+        put,
+    });
     check == FTF_OK && put == FTF_OK
 }
 
@@ -199,7 +240,10 @@ unsafe extern "C" fn pause_hook(ud: *mut c_void) {
     // Blocking calls are refused inside the driver loop; local ones work.
     let c = p.cluster.load(Ordering::SeqCst);
     let mut rev = 0;
-    assert_eq!(ftf_cluster::ftf_cluster_put(c, 0, 0, ptr::null(), 0, &mut rev), FTF_BUSY);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(c, 0, 0, ptr::null(), 0, &mut rev),
+        FTF_BUSY
+    );
     let mut st = ftf_cluster_stats::default();
     assert_eq!(ftf_cluster::ftf_cluster_stats_get(c, &mut st), FTF_OK);
 }
@@ -218,7 +262,11 @@ impl Probe {
                 return ev.clone();
             }
             let now = Instant::now();
-            assert!(now < deadline, "watchdog: {what} not seen within {limit:?}; events: {:#?}", *ev);
+            assert!(
+                now < deadline,
+                "watchdog: {what} not seen within {limit:?}; events: {:#?}",
+                *ev
+            );
             ev = self.changed.wait_timeout(ev, deadline - now).unwrap().0;
         }
     }
@@ -240,27 +288,55 @@ fn forest_for(p: &'static Probe, n: u32) -> *const ftf_forest {
         finalizer: None,
     };
     let mut f = ptr::null();
-    assert_eq!(ftf_forest::ftf_forest_new(ptr::null(), n, ptr::null(), &cb, &mut f), FTF_OK);
+    assert_eq!(
+        ftf_forest::ftf_forest_new(ptr::null(), n, ptr::null(), &cb, &mut f),
+        FTF_OK
+    );
     f
 }
 
-fn config(e: &Etcd, prefix: &str, proc_id: &str, n: u32, ranks: &[u32], ttl_ms: u64) -> *mut ftf_cluster_config {
+fn config(
+    e: &Etcd,
+    prefix: &str,
+    proc_id: &str,
+    n: u32,
+    ranks: &[u32],
+    ttl_ms: u64,
+) -> *mut ftf_cluster_config {
     let mut c = ptr::null_mut();
     let id = CString::new(proc_id).unwrap();
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_new(id.as_ptr(), n, &mut c), FTF_OK);
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_new(id.as_ptr(), n, &mut c),
+        FTF_OK
+    );
     let ep = CString::new(e.endpoint.clone()).unwrap();
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_add_endpoint(c, ep.as_ptr()), FTF_OK);
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_add_endpoint(c, ep.as_ptr()),
+        FTF_OK
+    );
     let pf = CString::new(prefix).unwrap();
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_set_prefix(c, pf.as_ptr()), FTF_OK);
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_set_prefix(c, pf.as_ptr()),
+        FTF_OK
+    );
     for r in ranks {
-        assert_eq!(ftf_cluster_config::ftf_cluster_config_add_rank(c, *r), FTF_OK);
+        assert_eq!(
+            ftf_cluster_config::ftf_cluster_config_add_rank(c, *r),
+            FTF_OK
+        );
     }
-    assert_eq!(ftf_cluster_config::ftf_cluster_config_set_ttl_ms(c, ttl_ms), FTF_OK);
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_set_ttl_ms(c, ttl_ms),
+        FTF_OK
+    );
     c
 }
 
 /// Joins (bounded by its own timeouts; the watchdog is the test's event waits).
-fn join(c: *mut ftf_cluster_config, f: *const ftf_forest) -> Result<*const ftf_cluster, ftf_result> {
+fn join(
+    c: *mut ftf_cluster_config,
+    f: *const ftf_forest,
+) -> Result<*const ftf_cluster, ftf_result> {
     let mut m = ptr::null();
     match ftf_cluster::ftf_cluster_join(c, f, &mut m) {
         FTF_OK => Ok(m),
@@ -274,7 +350,10 @@ fn join(c: *mut ftf_cluster_config, f: *const ftf_forest) -> Result<*const ftf_c
 fn subscribe(m: *const ftf_cluster, p: &'static Probe) -> ftf_listener_handle {
     let mut h = ftf_listener_handle::default();
     let ud = p as *const Probe as *mut c_void;
-    assert_eq!(ftf_cluster::ftf_cluster_subscribe(m, Some(on_event), ud, Some(on_finalize), &mut h), FTF_OK);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_subscribe(m, Some(on_event), ud, Some(on_finalize), &mut h),
+        FTF_OK
+    );
     h
 }
 
@@ -298,98 +377,220 @@ fn join_events_owner_put_get_and_leave() {
     // The first subscriber gets every event since the join began.
     let h = subscribe(m, p);
     let ev = p.wait(W, "registered", has(FTF_CLUSTER_EVENT_REGISTERED, 1));
-    assert_eq!(ev[0].kind, FTF_CLUSTER_EVENT_CONFIG_CHECKED as u32, "{ev:#?}");
+    assert_eq!(
+        ev[0].kind, FTF_CLUSTER_EVENT_CONFIG_CHECKED as u32,
+        "{ev:#?}"
+    );
     assert!(ev[0].json.starts_with("{\"ts_ms\":") && ev[0].json.contains("\"proc\":\"c1\""));
-    assert!(ev[0].json.contains("\"event\":\"config_checked\""), "{}", ev[0].json);
-    let reg = ev.iter().find(|x| x.kind == FTF_CLUSTER_EVENT_REGISTERED as u32).unwrap().clone();
+    assert!(
+        ev[0].json.contains("\"event\":\"config_checked\""),
+        "{}",
+        ev[0].json
+    );
+    let reg = ev
+        .iter()
+        .find(|x| x.kind == FTF_CLUSTER_EVENT_REGISTERED as u32)
+        .unwrap()
+        .clone();
     assert!(reg.incarnation > 0);
     let mut inc = 0;
     assert_eq!(ftf_cluster::ftf_cluster_incarnation(m, 1, &mut inc), FTF_OK);
     assert_eq!(inc, reg.incarnation);
-    assert_eq!(ftf_cluster::ftf_cluster_incarnation(m, 2, &mut inc), FTF_UNKNOWN_PARTITION);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_incarnation(m, 2, &mut inc),
+        FTF_UNKNOWN_PARTITION
+    );
 
     // Owner write (token 0), then read it back.
     let mut rev = 0;
-    assert_eq!(ftf_cluster::ftf_cluster_put(m, 1, 0, b"hello".as_ptr(), 5, &mut rev), FTF_OK);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 1, 0, b"hello".as_ptr(), 5, &mut rev),
+        FTF_OK
+    );
     assert!(rev > reg.incarnation);
-    let ev = p.wait(W, "write_accepted", has(FTF_CLUSTER_EVENT_WRITE_ACCEPTED, 1));
-    let w = ev.iter().find(|x| x.kind == FTF_CLUSTER_EVENT_WRITE_ACCEPTED as u32).unwrap();
+    let ev = p.wait(
+        W,
+        "write_accepted",
+        has(FTF_CLUSTER_EVENT_WRITE_ACCEPTED, 1),
+    );
+    let w = ev
+        .iter()
+        .find(|x| x.kind == FTF_CLUSTER_EVENT_WRITE_ACCEPTED as u32)
+        .unwrap();
     assert_eq!((w.revision, w.token), (rev, reg.incarnation));
     let mut len = 0;
-    assert_eq!(ftf_cluster::ftf_cluster_get(m, 1, ptr::null_mut(), 0, &mut len), FTF_BUFFER_TOO_SMALL);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_get(m, 1, ptr::null_mut(), 0, &mut len),
+        FTF_BUFFER_TOO_SMALL
+    );
     assert_eq!(len, 5);
     let mut buf = [0u8; 16];
-    assert_eq!(ftf_cluster::ftf_cluster_get(m, 1, buf.as_mut_ptr(), 16, &mut len), FTF_OK);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_get(m, 1, buf.as_mut_ptr(), 16, &mut len),
+        FTF_OK
+    );
     assert_eq!(&buf[..len], b"hello");
-    assert_eq!(ftf_cluster::ftf_cluster_get(m, 2, buf.as_mut_ptr(), 16, &mut len), FTF_EMPTY);
-    assert_eq!(ftf_cluster::ftf_cluster_get(m, 4, buf.as_mut_ptr(), 16, &mut len), FTF_UNKNOWN_PARTITION);
-    assert_eq!(ftf_cluster::ftf_cluster_get(m, 1, ptr::null_mut(), 16, &mut len), FTF_NULL_PARAMETER);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_get(m, 2, buf.as_mut_ptr(), 16, &mut len),
+        FTF_EMPTY
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_get(m, 4, buf.as_mut_ptr(), 16, &mut len),
+        FTF_UNKNOWN_PARTITION
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_get(m, 1, ptr::null_mut(), 16, &mut len),
+        FTF_NULL_PARAMETER
+    );
 
     // Refusals: not hosted, out of range, no lock, too big, NULL data.
     let mut r2 = 7;
-    assert_eq!(ftf_cluster::ftf_cluster_put(m, 2, 0, b"x".as_ptr(), 1, &mut r2), FTF_UNKNOWN_PARTITION);
-    assert_eq!(ftf_cluster::ftf_cluster_put(m, 4, 0, b"x".as_ptr(), 1, &mut r2), FTF_UNKNOWN_PARTITION);
-    assert_eq!(ftf_cluster::ftf_cluster_put(m, 2, 12345, b"x".as_ptr(), 1, &mut r2), FTF_STALE);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 2, 0, b"x".as_ptr(), 1, &mut r2),
+        FTF_UNKNOWN_PARTITION
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 4, 0, b"x".as_ptr(), 1, &mut r2),
+        FTF_UNKNOWN_PARTITION
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 2, 12345, b"x".as_ptr(), 1, &mut r2),
+        FTF_STALE
+    );
     let big = vec![0u8; 10 << 20];
-    assert_eq!(ftf_cluster::ftf_cluster_put(m, 1, 0, big.as_ptr(), big.len(), &mut r2), FTF_INVALID_ARGUMENT);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 1, 0, big.as_ptr(), big.len(), &mut r2),
+        FTF_INVALID_ARGUMENT
+    );
     assert_eq!(
         ftf_cluster::ftf_cluster_put(m, 1, 0, big.as_ptr(), FTF_CLUSTER_MAX_VALUE + 1, &mut r2),
         FTF_INVALID_ARGUMENT
     );
-    assert_eq!(ftf_cluster::ftf_cluster_put(m, 1, 0, ptr::null(), 3, &mut r2), FTF_NULL_PARAMETER);
-    assert_eq!(ftf_cluster::ftf_cluster_put(m, 1, 0, b"x".as_ptr(), 1, ptr::null_mut()), FTF_NULL_PARAMETER);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 1, 0, ptr::null(), 3, &mut r2),
+        FTF_NULL_PARAMETER
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 1, 0, b"x".as_ptr(), 1, ptr::null_mut()),
+        FTF_NULL_PARAMETER
+    );
     assert_eq!(r2, 7, "out-parameter untouched on errors");
     assert_eq!(ftf_cluster::ftf_cluster_check_fence(m, 1, 5), FTF_STALE);
     assert_eq!(ftf_cluster::ftf_cluster_check_fence(m, 1, 0), FTF_STALE);
-    assert_eq!(ftf_cluster::ftf_cluster_check_fence(m, 4, 5), FTF_UNKNOWN_PARTITION);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_check_fence(m, 4, 5),
+        FTF_UNKNOWN_PARTITION
+    );
 
     // Observability.
     let mut count = 0;
-    assert_eq!(ftf_cluster::ftf_cluster_ranks(m, ptr::null_mut(), 0, &mut count), FTF_BUFFER_TOO_SMALL);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_ranks(m, ptr::null_mut(), 0, &mut count),
+        FTF_BUFFER_TOO_SMALL
+    );
     assert_eq!(count, 1);
     let mut ranks = [0u32; 4];
-    assert_eq!(ftf_cluster::ftf_cluster_ranks(m, ranks.as_mut_ptr(), 4, &mut count), FTF_OK);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_ranks(m, ranks.as_mut_ptr(), 4, &mut count),
+        FTF_OK
+    );
     assert_eq!(&ranks[..count], &[1]);
     let mut st = ftf_cluster_stats::default();
     assert_eq!(ftf_cluster::ftf_cluster_stats_get(m, &mut st), FTF_OK);
-    assert!(st.requests > 0 && st.writes_accepted >= 1 && st.available && !st.self_fenced, "{st:?}");
+    assert!(
+        st.requests > 0 && st.writes_accepted >= 1 && st.available && !st.self_fenced,
+        "{st:?}"
+    );
     let mut cs = ftf_stats::default();
-    assert_eq!(ftf_cluster::ftf_cluster_coordinator_stats(m, &mut cs), FTF_OK);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_coordinator_stats(m, &mut cs),
+        FTF_OK
+    );
     assert_eq!(cs.total, 4);
     let mut level = 99;
     assert_eq!(ftf_cluster::ftf_cluster_level(m, &mut level), FTF_OK);
     assert!(level < 99);
     let mut need = 0;
-    assert_eq!(ftf_cluster::ftf_cluster_metrics(m, ptr::null_mut(), 0, &mut need), FTF_BUFFER_TOO_SMALL);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_metrics(m, ptr::null_mut(), 0, &mut need),
+        FTF_BUFFER_TOO_SMALL
+    );
     let mut text = vec![0u8; need];
-    assert_eq!(ftf_cluster::ftf_cluster_metrics(m, text.as_mut_ptr().cast(), need, &mut need), FTF_OK);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_metrics(m, text.as_mut_ptr().cast(), need, &mut need),
+        FTF_OK
+    );
     let text = CStr::from_bytes_with_nul(&text).unwrap().to_str().unwrap();
-    assert!(text.contains("ftforest_cluster_requests_total") && text.ends_with("# EOF\n"), "{text}");
+    assert!(
+        text.contains("ftforest_cluster_requests_total") && text.ends_with("# EOF\n"),
+        "{text}"
+    );
 
     // Local signals and faults.
-    assert_eq!(ftf_cluster::ftf_cluster_report(m, FTF_REPORT_CRASHED as u32, 2), FTF_INVALID_ARGUMENT);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_report(m, FTF_REPORT_CRASHED as u32, 2),
+        FTF_INVALID_ARGUMENT
+    );
     assert_eq!(ftf_cluster::ftf_cluster_report(m, 99, 2), FTF_UNKNOWN_ENUM);
-    assert_eq!(ftf_cluster::ftf_cluster_report(m, FTF_REPORT_BARRIER_TIMEOUT as u32, 4), FTF_UNKNOWN_PARTITION);
-    assert_eq!(ftf_cluster::ftf_cluster_report(m, FTF_REPORT_BARRIER_TIMEOUT as u32, 2), FTF_OK);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_report(m, FTF_REPORT_BARRIER_TIMEOUT as u32, 4),
+        FTF_UNKNOWN_PARTITION
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_report(m, FTF_REPORT_BARRIER_TIMEOUT as u32, 2),
+        FTF_OK
+    );
     assert_eq!(ftf_cluster::ftf_cluster_fault(m, 7), FTF_UNKNOWN_ENUM);
-    assert_eq!(ftf_cluster::ftf_cluster_fault_stall(m, 0), FTF_INVALID_ARGUMENT);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_fault_stall(m, 0),
+        FTF_INVALID_ARGUMENT
+    );
 
     // Listener handles are checked.
-    let forged = ftf_listener_handle { set: h.set ^ 1, ..h };
-    assert_eq!(ftf_cluster::ftf_cluster_unsubscribe(m, forged), FTF_FOREIGN_HANDLE);
-    let stale = ftf_listener_handle { generation: h.generation + 1, ..h };
-    assert_eq!(ftf_cluster::ftf_cluster_unsubscribe(m, stale), FTF_NOT_HOLDER);
+    let forged = ftf_listener_handle {
+        set: h.set ^ 1,
+        ..h
+    };
+    assert_eq!(
+        ftf_cluster::ftf_cluster_unsubscribe(m, forged),
+        FTF_FOREIGN_HANDLE
+    );
+    let stale = ftf_listener_handle {
+        generation: h.generation + 1,
+        ..h
+    };
+    assert_eq!(
+        ftf_cluster::ftf_cluster_unsubscribe(m, stale),
+        FTF_NOT_HOLDER
+    );
 
     // Graceful leave; then the member is stopped for every call that needs it.
     assert_eq!(ftf_cluster::ftf_cluster_leave(m), FTF_OK);
     assert_eq!(ftf_cluster::ftf_cluster_leave(m), FTF_NOT_RUNNING);
-    assert_eq!(ftf_cluster::ftf_cluster_put(m, 1, 0, b"x".as_ptr(), 1, &mut r2), FTF_NOT_RUNNING);
-    assert_eq!(ftf_cluster::ftf_cluster_get(m, 1, buf.as_mut_ptr(), 16, &mut len), FTF_NOT_RUNNING);
-    assert_eq!(ftf_cluster::ftf_cluster_check_fence(m, 1, 5), FTF_NOT_RUNNING);
-    assert_eq!(ftf_cluster::ftf_cluster_stats_get(m, &mut st), FTF_OK, "stats still answer");
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 1, 0, b"x".as_ptr(), 1, &mut r2),
+        FTF_NOT_RUNNING
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_get(m, 1, buf.as_mut_ptr(), 16, &mut len),
+        FTF_NOT_RUNNING
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_check_fence(m, 1, 5),
+        FTF_NOT_RUNNING
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_stats_get(m, &mut st),
+        FTF_OK,
+        "stats still answer"
+    );
     assert_eq!(ftf_cluster::ftf_cluster_unsubscribe(m, h), FTF_OK);
     assert_eq!(ftf_cluster::ftf_cluster_unsubscribe(m, h), FTF_NOT_HOLDER);
-    assert_eq!(p.finalized.load(Ordering::SeqCst), 1, "finalizer once, at unsubscribe");
+    assert_eq!(
+        p.finalized.load(Ordering::SeqCst),
+        1,
+        "finalizer once, at unsubscribe"
+    );
     ftf_cluster::ftf_cluster_free(m);
     // Detached by the free: the forest starts again.
     assert_eq!(ftf_forest::ftf_forest_start(f), FTF_OK);
@@ -441,12 +642,26 @@ fn free_without_leave_is_seen_failed_at_once_and_recovered_through_the_c_callbac
     pb.wait(W, "b registered", has(FTF_CLUSTER_EVENT_REGISTERED, 2));
     let freed_at = Instant::now();
     ftf_cluster::ftf_cluster_free(a);
-    let ev = pb.wait(Duration::from_secs(15), "failed(0) on b", has(FTF_CLUSTER_EVENT_FAILED, 0));
-    assert!(freed_at.elapsed() < Duration::from_millis(ttl), "seen before the TTL could expire it");
-    let failed = ev.iter().find(|x| x.kind == FTF_CLUSTER_EVENT_FAILED as u32).unwrap();
+    let ev = pb.wait(
+        Duration::from_secs(15),
+        "failed(0) on b",
+        has(FTF_CLUSTER_EVENT_FAILED, 0),
+    );
+    assert!(
+        freed_at.elapsed() < Duration::from_millis(ttl),
+        "seen before the TTL could expire it"
+    );
+    let failed = ev
+        .iter()
+        .find(|x| x.kind == FTF_CLUSTER_EVENT_FAILED as u32)
+        .unwrap();
     assert!(failed.incarnation > 0 && failed.revision > failed.incarnation);
     // The survivor recovers rank 0 through the forest's C callbacks.
-    let ev = pb.wait(W, "recovery_finished(0)", has(FTF_CLUSTER_EVENT_RECOVERY_FINISHED, 0));
+    let ev = pb.wait(
+        W,
+        "recovery_finished(0)",
+        has(FTF_CLUSTER_EVENT_RECOVERY_FINISHED, 0),
+    );
     let token = ev
         .iter()
         .find(|x| x.kind == FTF_CLUSTER_EVENT_LOCK_GRANTED as u32 && x.rank == 0)
@@ -456,28 +671,45 @@ fn free_without_leave_is_seen_failed_at_once_and_recovered_through_the_c_callbac
     let phases = pb.phases.lock().unwrap();
     assert_eq!(phases.len(), 4, "{phases:#?}");
     for ph in phases.iter() {
-        assert_eq!((ph.rank, ph.fence, ph.check, ph.put), (0, token, FTF_OK, FTF_OK), "{ph:?}");
+        assert_eq!(
+            (ph.rank, ph.fence, ph.check, ph.put),
+            (0, token, FTF_OK, FTF_OK),
+            "{ph:?}"
+        );
     }
     drop(phases);
     assert!(pb.pauses.load(Ordering::SeqCst) >= 1 && pb.resumes.load(Ordering::SeqCst) >= 1);
     let mut ranks = [0u32; 4];
     let mut count = 0;
-    assert_eq!(ftf_cluster::ftf_cluster_ranks(b, ranks.as_mut_ptr(), 4, &mut count), FTF_OK);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_ranks(b, ranks.as_mut_ptr(), 4, &mut count),
+        FTF_OK
+    );
     assert_eq!(&ranks[..count], &[0, 1, 2]);
     let mut buf = [0u8; 32];
     let mut len = 0;
-    assert_eq!(ftf_cluster::ftf_cluster_get(b, 0, buf.as_mut_ptr(), 32, &mut len), FTF_OK);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_get(b, 0, buf.as_mut_ptr(), 32, &mut len),
+        FTF_OK
+    );
     assert_eq!(&buf[..len], b"recovered");
     // The lock is released at completion: its token no longer fences anything.
     assert_eq!(ftf_cluster::ftf_cluster_check_fence(b, 0, token), FTF_STALE);
     let mut rev = 0;
-    assert_eq!(ftf_cluster::ftf_cluster_put(b, 0, token, b"late".as_ptr(), 4, &mut rev), FTF_STALE);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(b, 0, token, b"late".as_ptr(), 4, &mut rev),
+        FTF_STALE
+    );
     // The freed member's forest is detached.
     assert_eq!(ftf_forest::ftf_forest_start(fa), FTF_OK);
     assert_eq!(ftf_forest::ftf_forest_stop(fa), FTF_OK);
     assert_eq!(ftf_cluster::ftf_cluster_leave(b), FTF_OK);
     ftf_cluster::ftf_cluster_free(b);
-    assert_eq!(pb.finalized.load(Ordering::SeqCst), 1, "listener finalized once at free");
+    assert_eq!(
+        pb.finalized.load(Ordering::SeqCst),
+        1,
+        "listener finalized once at free"
+    );
     for f in [fa, fb] {
         ftf_forest::ftf_forest_free(f);
     }
@@ -494,15 +726,22 @@ fn last_free_from_a_listener_hands_the_teardown_off() {
     let c = config(&e, "ftf/handoff/", "h", 2, &[0], 2000);
     let m = join(c, f).expect("join");
     p.cluster.store(m.cast_mut(), Ordering::SeqCst);
-    p.free_on.store(FTF_CLUSTER_EVENT_WRITE_ACCEPTED as u32, Ordering::SeqCst);
+    p.free_on
+        .store(FTF_CLUSTER_EVENT_WRITE_ACCEPTED as u32, Ordering::SeqCst);
     subscribe(m, p);
     let mut rev = 0;
-    assert_eq!(ftf_cluster::ftf_cluster_put(m, 0, 0, b"x".as_ptr(), 1, &mut rev), FTF_OK);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 0, 0, b"x".as_ptr(), 1, &mut rev),
+        FTF_OK
+    );
     // The listener freed the last reference (returning at once); the handed-off teardown
     // finalizes the listener and detaches the forest.
     let deadline = Instant::now() + W;
     while p.freed.load(Ordering::SeqCst) != 2 || p.finalized.load(Ordering::SeqCst) != 1 {
-        assert!(Instant::now() < deadline, "watchdog: teardown did not finish");
+        assert!(
+            Instant::now() < deadline,
+            "watchdog: teardown did not finish"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     loop {

@@ -145,9 +145,8 @@ impl Handle {
         // Start is a handful of sequential requests; a registration whose answer keeps
         // getting lost is read back forever, so the whole start (connect included) is
         // bounded by connect timeout + 10 request timeouts.
-        let start_deadline = tokio::time::Instant::now()
-            + config.connect_timeout()
-            + config.request_timeout() * 10;
+        let start_deadline =
+            tokio::time::Instant::now() + config.connect_timeout() + config.request_timeout() * 10;
         let opts = ConnectOptions::new()
             .with_connect_timeout(config.connect_timeout())
             .with_timeout(config.request_timeout());
@@ -256,11 +255,9 @@ impl Handle {
         };
         if let Some(lease) = lease {
             let mut c = self.shared.client.clone();
-            let _ = tokio::time::timeout(
-                self.shared.config.request_timeout(),
-                c.lease_revoke(lease),
-            )
-            .await;
+            let _ =
+                tokio::time::timeout(self.shared.config.request_timeout(), c.lease_revoke(lease))
+                    .await;
         }
     }
 
@@ -322,7 +319,8 @@ impl Handle {
         let key = self.shared.adapter().keys().store(rank);
         let mut client = self.shared.client.clone();
         let timeout = self.shared.config.request_timeout();
-        match tokio::time::timeout(timeout, client.get(key, None::<etcd_client::GetOptions>)).await {
+        match tokio::time::timeout(timeout, client.get(key, None::<etcd_client::GetOptions>)).await
+        {
             Ok(Ok(r)) => Ok(r.kvs().first().map(|kv| kv.value().to_vec())),
             _ => Err(WriteError::Unavailable { ambiguous: false }),
         }

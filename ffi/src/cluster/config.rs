@@ -238,7 +238,10 @@ impl ftf_cluster_config {
     /// Sets K, the most concurrent recoveries cluster-wide (`1..=min(n, 8)`: checked at
     /// join). `FTF_OK`; `FTF_NULL_PARAMETER`. One thread at a time.
     #[no_mangle]
-    pub extern "C" fn ftf_cluster_config_set_k(config: *mut ftf_cluster_config, k: u32) -> ftf_result {
+    pub extern "C" fn ftf_cluster_config_set_k(
+        config: *mut ftf_cluster_config,
+        k: u32,
+    ) -> ftf_result {
         setter!(config, |c| {
             c.k = k;
             ftf_result::FTF_OK

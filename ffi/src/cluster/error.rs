@@ -73,15 +73,33 @@ mod tests {
     fn every_error_has_its_code() {
         use ftforest_cluster::ConfigError;
         let cases = [
-            (ClusterError::Config(ConfigError::NoEndpoints), ftf_result::FTF_INVALID_CONFIG),
-            (ClusterError::Connect(String::new()), ftf_result::FTF_UNREACHABLE),
             (
-                ClusterError::ConfigMismatch { stored: String::new(), ours: String::new() },
+                ClusterError::Config(ConfigError::NoEndpoints),
+                ftf_result::FTF_INVALID_CONFIG,
+            ),
+            (
+                ClusterError::Connect(String::new()),
+                ftf_result::FTF_UNREACHABLE,
+            ),
+            (
+                ClusterError::ConfigMismatch {
+                    stored: String::new(),
+                    ours: String::new(),
+                },
                 ftf_result::FTF_CONFIG_MISMATCH,
             ),
-            (ClusterError::RankHosted { rank: 1 }, ftf_result::FTF_RANK_HELD),
-            (ClusterError::ZombieRejoinRefused { rank: 1 }, ftf_result::FTF_ZOMBIE_REJOIN),
-            (ClusterError::Etcd(String::new()), ftf_result::FTF_UNAVAILABLE),
+            (
+                ClusterError::RankHosted { rank: 1 },
+                ftf_result::FTF_RANK_HELD,
+            ),
+            (
+                ClusterError::ZombieRejoinRefused { rank: 1 },
+                ftf_result::FTF_ZOMBIE_REJOIN,
+            ),
+            (
+                ClusterError::Etcd(String::new()),
+                ftf_result::FTF_UNAVAILABLE,
+            ),
             (ClusterError::LeaseLost, ftf_result::FTF_LEASE_LOST),
             (ClusterError::Stopped, ftf_result::FTF_NOT_RUNNING),
         ];
@@ -89,8 +107,14 @@ mod tests {
             assert_eq!(cluster_error(&e), want, "{e:?}");
         }
         let run = MemberState::Running;
-        assert_eq!(write_error(&WriteError::StaleFence, run), ftf_result::FTF_STALE);
-        assert_eq!(write_error(&WriteError::SelfFenced, run), ftf_result::FTF_SELF_FENCED);
+        assert_eq!(
+            write_error(&WriteError::StaleFence, run),
+            ftf_result::FTF_STALE
+        );
+        assert_eq!(
+            write_error(&WriteError::SelfFenced, run),
+            ftf_result::FTF_SELF_FENCED
+        );
         assert_eq!(
             write_error(&WriteError::SelfFenced, MemberState::LeaseLost),
             ftf_result::FTF_LEASE_LOST
@@ -107,7 +131,13 @@ mod tests {
             write_error(&WriteError::Unavailable { ambiguous: false }, run),
             ftf_result::FTF_UNAVAILABLE
         );
-        assert_eq!(write_error(&WriteError::Stopped, run), ftf_result::FTF_NOT_RUNNING);
-        assert_eq!(state_error(MemberState::Left), Some(ftf_result::FTF_NOT_RUNNING));
+        assert_eq!(
+            write_error(&WriteError::Stopped, run),
+            ftf_result::FTF_NOT_RUNNING
+        );
+        assert_eq!(
+            state_error(MemberState::Left),
+            Some(ftf_result::FTF_NOT_RUNNING)
+        );
     }
 }

@@ -154,44 +154,82 @@ fn fields(e: &ClusterEvent) -> (ftf_cluster_event_kind, u32, u64, u64, u64) {
         E::Registered { rank, incarnation } => {
             (K::FTF_CLUSTER_EVENT_REGISTERED, *rank, *incarnation, 0, 0)
         }
-        E::MemberJoined { rank, incarnation } => {
-            (K::FTF_CLUSTER_EVENT_MEMBER_JOINED, *rank, *incarnation, 0, 0)
-        }
+        E::MemberJoined { rank, incarnation } => (
+            K::FTF_CLUSTER_EVENT_MEMBER_JOINED,
+            *rank,
+            *incarnation,
+            0,
+            0,
+        ),
         E::MemberLeft { rank } => (K::FTF_CLUSTER_EVENT_MEMBER_LEFT, *rank, 0, 0, 0),
         E::Suspected { rank } => (K::FTF_CLUSTER_EVENT_SUSPECTED, *rank, 0, 0, 0),
-        E::Failed { rank, incarnation, revision } => {
-            (K::FTF_CLUSTER_EVENT_FAILED, *rank, *incarnation, 0, *revision)
-        }
+        E::Failed {
+            rank,
+            incarnation,
+            revision,
+        } => (
+            K::FTF_CLUSTER_EVENT_FAILED,
+            *rank,
+            *incarnation,
+            0,
+            *revision,
+        ),
         E::QuorumDecision { rank, .. } => (K::FTF_CLUSTER_EVENT_QUORUM_DECISION, *rank, 0, 0, 0),
-        E::LockGranted { rank, token, .. } => (K::FTF_CLUSTER_EVENT_LOCK_GRANTED, *rank, 0, *token, 0),
+        E::LockGranted { rank, token, .. } => {
+            (K::FTF_CLUSTER_EVENT_LOCK_GRANTED, *rank, 0, *token, 0)
+        }
         E::LockRefused { rank, .. } => (K::FTF_CLUSTER_EVENT_LOCK_REFUSED, *rank, 0, 0, 0),
         E::PauseRequested { rank, token } => {
             (K::FTF_CLUSTER_EVENT_PAUSE_REQUESTED, *rank, 0, *token, 0)
         }
-        E::PauseAcked { rank, token, .. } => (K::FTF_CLUSTER_EVENT_PAUSE_ACKED, *rank, 0, *token, 0),
+        E::PauseAcked { rank, token, .. } => {
+            (K::FTF_CLUSTER_EVENT_PAUSE_ACKED, *rank, 0, *token, 0)
+        }
         E::AllAcked { rank, token, .. } => (K::FTF_CLUSTER_EVENT_ALL_ACKED, *rank, 0, *token, 0),
         E::PauseTimedOut { rank, token, .. } => {
             (K::FTF_CLUSTER_EVENT_PAUSE_TIMED_OUT, *rank, 0, *token, 0)
         }
         E::Phase { rank, token, .. } => (K::FTF_CLUSTER_EVENT_PHASE, *rank, 0, *token, 0),
-        E::WriteAccepted { rank, token, revision, .. } => {
-            (K::FTF_CLUSTER_EVENT_WRITE_ACCEPTED, *rank, 0, *token, *revision)
-        }
+        E::WriteAccepted {
+            rank,
+            token,
+            revision,
+            ..
+        } => (
+            K::FTF_CLUSTER_EVENT_WRITE_ACCEPTED,
+            *rank,
+            0,
+            *token,
+            *revision,
+        ),
         E::WriteRefused { rank, token, .. } => {
             (K::FTF_CLUSTER_EVENT_WRITE_REFUSED, *rank, 0, *token, 0)
         }
         E::WriteUnknown { rank, token, .. } => {
             (K::FTF_CLUSTER_EVENT_WRITE_UNKNOWN, *rank, 0, *token, 0)
         }
-        E::RecoveryFinished { rank, new_incarnation, token, .. } => {
-            (K::FTF_CLUSTER_EVENT_RECOVERY_FINISHED, *rank, *new_incarnation, *token, 0)
-        }
+        E::RecoveryFinished {
+            rank,
+            new_incarnation,
+            token,
+            ..
+        } => (
+            K::FTF_CLUSTER_EVENT_RECOVERY_FINISHED,
+            *rank,
+            *new_incarnation,
+            *token,
+            0,
+        ),
         E::QuiescenceOverdue { rank, token, .. } => {
             (K::FTF_CLUSTER_EVENT_QUIESCENCE_OVERDUE, *rank, 0, *token, 0)
         }
-        E::StrayLockReleased { rank, token } => {
-            (K::FTF_CLUSTER_EVENT_STRAY_LOCK_RELEASED, *rank, 0, *token, 0)
-        }
+        E::StrayLockReleased { rank, token } => (
+            K::FTF_CLUSTER_EVENT_STRAY_LOCK_RELEASED,
+            *rank,
+            0,
+            *token,
+            0,
+        ),
         E::RecoveryAbandoned { rank, token } => {
             (K::FTF_CLUSTER_EVENT_RECOVERY_ABANDONED, *rank, 0, *token, 0)
         }
@@ -201,9 +239,13 @@ fn fields(e: &ClusterEvent) -> (ftf_cluster_event_kind, u32, u64, u64, u64) {
         E::Unfenced { .. } => (K::FTF_CLUSTER_EVENT_UNFENCED, none, 0, 0, 0),
         E::Unavailable => (K::FTF_CLUSTER_EVENT_UNAVAILABLE, none, 0, 0, 0),
         E::Available => (K::FTF_CLUSTER_EVENT_AVAILABLE, none, 0, 0, 0),
-        E::WatchResumed { from_revision } => {
-            (K::FTF_CLUSTER_EVENT_WATCH_RESUMED, none, 0, 0, *from_revision)
-        }
+        E::WatchResumed { from_revision } => (
+            K::FTF_CLUSTER_EVENT_WATCH_RESUMED,
+            none,
+            0,
+            0,
+            *from_revision,
+        ),
         E::Relisted { revision } => (K::FTF_CLUSTER_EVENT_RELISTED, none, 0, 0, *revision),
         E::ZombieRejoinRefused { rank } => {
             (K::FTF_CLUSTER_EVENT_ZOMBIE_REJOIN_REFUSED, *rank, 0, 0, 0)
@@ -227,7 +269,15 @@ impl Delivered {
         let (kind, rank, incarnation, token, revision) = fields(&r.event);
         // serde_json escapes every control character, so the line holds no NUL.
         let json = CString::new(r.to_json()).unwrap_or_default();
-        Delivered { json, kind: kind as u32, rank, incarnation, token, revision, ts_ms: r.ts_ms }
+        Delivered {
+            json,
+            kind: kind as u32,
+            rank,
+            incarnation,
+            token,
+            revision,
+            ts_ms: r.ts_ms,
+        }
     }
 
     /// The C view; borrows `self` (the JSON pointer).
@@ -332,7 +382,11 @@ impl Registry {
         s.listeners[i] = Some(Arc::new(l));
         drop(s);
         let _ = lock(&self.wake).send(Msg::Wake);
-        Ok(ftf_listener_handle { set: self.set, slot: i as u32, generation })
+        Ok(ftf_listener_handle {
+            set: self.set,
+            slot: i as u32,
+            generation,
+        })
     }
 
     fn unsubscribe(&self, h: ftf_listener_handle) -> ftf_result {
@@ -342,7 +396,8 @@ impl Registry {
         let i = h.slot as usize;
         let on_dispatcher = *lock(&self.dispatcher) == Some(std::thread::current().id());
         let mut s = lock(&self.slots);
-        let held = i < s.listeners.len() && s.generations[i] == h.generation && s.listeners[i].is_some();
+        let held =
+            i < s.listeners.len() && s.generations[i] == h.generation && s.listeners[i].is_some();
         if !held {
             return ftf_result::FTF_NOT_HOLDER;
         }
@@ -372,8 +427,8 @@ impl Registry {
     fn call(&self, slot: u32, generation: u32, l: &Listener, ev: &ftf_cluster_event) {
         {
             let mut s = lock(&self.slots);
-            let live = s.generations[slot as usize] == generation
-                && s.listeners[slot as usize].is_some();
+            let live =
+                s.generations[slot as usize] == generation && s.listeners[slot as usize].is_some();
             if !live {
                 return;
             }
@@ -388,8 +443,11 @@ impl Registry {
 
     /// Drops every listener (teardown); their finalizers run once the dispatcher let go.
     pub(crate) fn clear(&self) {
-        let taken: Vec<Arc<Listener>> =
-            lock(&self.slots).listeners.iter_mut().filter_map(Option::take).collect();
+        let taken: Vec<Arc<Listener>> = lock(&self.slots)
+            .listeners
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
         drop(taken);
     }
 }
@@ -496,12 +554,36 @@ mod tests {
 
     #[test]
     fn kinds_follow_the_variant_names() {
-        let r = |event| EventRecord { ts_ms: 7, proc: "p".into(), event };
+        let r = |event| EventRecord {
+            ts_ms: 7,
+            proc: "p".into(),
+            event,
+        };
         let cases = [
             (ClusterEvent::LeaseLost, "lease_lost", 22u32),
-            (ClusterEvent::ZombieRejoinRefused { rank: 3 }, "zombie_rejoin_refused", 29),
-            (ClusterEvent::ConfigChecked { n: 1, k: 1, ttl_ms: 2000 }, "config_checked", 0),
-            (ClusterEvent::Failed { rank: 2, incarnation: 5, revision: 9 }, "failed", 5),
+            (
+                ClusterEvent::ZombieRejoinRefused { rank: 3 },
+                "zombie_rejoin_refused",
+                29,
+            ),
+            (
+                ClusterEvent::ConfigChecked {
+                    n: 1,
+                    k: 1,
+                    ttl_ms: 2000,
+                },
+                "config_checked",
+                0,
+            ),
+            (
+                ClusterEvent::Failed {
+                    rank: 2,
+                    incarnation: 5,
+                    revision: 9,
+                },
+                "failed",
+                5,
+            ),
         ];
         for (e, name, kind) in cases {
             let d = Delivered::new(&r(e));

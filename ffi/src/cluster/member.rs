@@ -63,13 +63,24 @@ struct Parts {
 
 impl Parts {
     fn teardown(self) {
-        let Parts { member, rt, forest, registry, dispatcher, request_timeout } = self;
-        if matches!(member.state(), MemberState::Running | MemberState::LeaseLost | MemberState::Leaving) {
+        let Parts {
+            member,
+            rt,
+            forest,
+            registry,
+            dispatcher,
+            request_timeout,
+        } = self;
+        if matches!(
+            member.state(),
+            MemberState::Running | MemberState::LeaseLost | MemberState::Leaving
+        ) {
             // Bounded by the request timeout inside; the outer bound is a second guard.
             let m = member.clone();
-            let _ = rt.block_on(async move {
-                tokio::time::timeout(request_timeout * 2, m.abort()).await
-            });
+            let _ =
+                rt.block_on(
+                    async move { tokio::time::timeout(request_timeout * 2, m.abort()).await },
+                );
         }
         registry.stop();
         if let Some(d) = dispatcher {
@@ -108,7 +119,11 @@ impl FfiCluster {
 
 impl Drop for FfiCluster {
     fn drop(&mut self) {
-        let parts = self.parts.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        let parts = self
+            .parts
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         let Some(parts) = parts else {
             return;
         };

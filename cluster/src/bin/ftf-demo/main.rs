@@ -100,8 +100,15 @@ fn main() -> ExitCode {
             .into_iter()
             .find(|l| l["event"] == "failed" && l["rank"] == 3 && l["ts_ms"].as_u64() >= Some(t0));
         match seen.and_then(|l| l["ts_ms"].as_u64()) {
-            Some(ts) => println!("   n{i} ({:<4}) {} ms", lang(i as u32), ts - t0),
-            None => println!("   n{i} ({:<4}) never saw it", lang(i as u32)),
+            Some(ts) => println!(
+                "   n{i} {:<7} {} ms",
+                format!("({})", lang(i as u32)),
+                ts - t0
+            ),
+            None => println!(
+                "   n{i} {:<7} never saw it",
+                format!("({})", lang(i as u32))
+            ),
         }
     }
     let recovered: Vec<String> = w
