@@ -178,8 +178,9 @@ TEST(config_mismatch) {
     ftf_forest_free(g5);
 }
 
-/* Rank 1 is hosted by a live member: a second process asking for it gets FTF_RANK_HELD and
-   nothing of it stays registered (its other rank is free again afterwards). */
+/* Rank 1 is hosted by a live member: a second process asking for ranks 2 and 1 gets
+   FTF_RANK_HELD and nothing of it stays registered: rank 2 is neither seen FAILED by the
+   live member nor refused (as a zombie) to the next process that asks for it alone. */
 TEST(rank_held) {
     watchdog("rank_held");
     char prefix[128];
@@ -191,9 +192,13 @@ TEST(rank_held) {
     const ftf_forest *f = new_forest(4, NULL, NULL), *g = new_forest(4, NULL, NULL);
     const ftf_cluster *m = NULL, *other = NULL;
     CHECK_RC(ftf_cluster_join(a, f, &m), FTF_OK);
+    recorder *rec = m ? subscribe_recorder(m, 0) : NULL;
     CHECK_RC(ftf_cluster_join(b, g, &other), FTF_RANK_HELD);
     CHECK(other == NULL);
-    /* rank 2 was not left registered by the refused join */
+    /* rank 2 was not left registered by the refused join: no failure of it is seen (the
+       refused process's lease is revoked), and it can be joined */
+    sleep_ms(1000);
+    CHECK(rec && rec_count(rec, FTF_CLUSTER_EVENT_FAILED, 2) == 0);
     CHECK_RC(ftf_cluster_join(b2, g, &other), FTF_OK);
     if (other) {
         CHECK_RC(ftf_cluster_leave(other), FTF_OK);
