@@ -54,7 +54,7 @@ static bool phase(void *ud, const ftf_phase_job *job) {
 }
 
 int main(int argc, char **argv) {
-    long iterations = argc > 1 ? atol(argv[1]) : 2000000;
+    long iterations = argc > 1 ? atol(argv[1]) : 10000000;
     const char *eps = getenv("FTF_ETCD");
     if (!eps || iterations <= 0) {
         fprintf(stderr, "usage: FTF_ETCD=http://127.0.0.1:PORT %s [iterations]\n", argv[0]);
@@ -83,9 +83,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     usleep(300 * 1000); /* the member's loops are up and talking to etcd */
+    ftf_cluster_stats s0, s1;
+    ftf_cluster_stats_get(member, &s0);
     double joined = median_pair_ns(t, iterations);
-    ftf_cluster_stats st;
-    ftf_cluster_stats_get(member, &st);
+    ftf_cluster_stats_get(member, &s1);
     ftf_cluster_leave(member);
     ftf_cluster_free(member);
     double after = median_pair_ns(t, iterations);
@@ -98,8 +99,9 @@ int main(int argc, char **argv) {
            "%ld)\n",
            RUNS, iterations);
     printf("  before join   %6.2f\n", before);
-    printf("  joined        %6.2f   (keepalives sent meanwhile: %llu)\n", joined,
-           (unsigned long long)st.keepalives_sent);
+    printf("  joined        %6.2f   (meanwhile the member sent %llu keepalives, %llu requests)\n",
+           joined, (unsigned long long)(s1.keepalives_sent - s0.keepalives_sent),
+           (unsigned long long)(s1.requests - s0.requests));
     printf("  after leave   %6.2f\n", after);
     printf("  joined / before = %.3f\n", joined / before);
     return 0;

@@ -96,8 +96,10 @@ TEST(config_check_refuses) {
 
 TEST(join_arguments) {
     watchdog("join_arguments");
+    char prefix[128];
+    fresh_prefix(prefix, sizeof prefix, "argsj");
     uint32_t r0 = 0;
-    ftf_cluster_config *c = new_config("args-j", 4, etcd_endpoints(), "ftf/ctest/argsj/", &r0, 1);
+    ftf_cluster_config *c = new_config("args-j", 4, etcd_endpoints(), prefix, &r0, 1);
     const ftf_forest *f = new_forest(4, NULL, NULL);
     const ftf_cluster *m = (const ftf_cluster *)(uintptr_t)SENTINEL;
     CHECK_RC(ftf_cluster_join(NULL, f, &m), FTF_NULL_PARAMETER);
