@@ -88,11 +88,12 @@ impl Member {
     /// Connects to etcd, grants the lease, checks the `config` key, registers this process
     /// and its ranks, lists the prefix and starts the watch, keepalive and coordinator loops.
     ///
-    /// Errors: [`ClusterError::Connect`] (no endpoint answered within the connect timeout),
+    /// Errors: [`ClusterError::Connect`] (no endpoint answered a Status request within the
+    /// connect timeout: unreachable, as opposed to an etcd that answers without quorum),
     /// [`ClusterError::ConfigMismatch`], [`ClusterError::ZombieRejoinRefused`] (a hosted rank's
     /// previous incarnation failed), [`ClusterError::RankHosted`], [`ClusterError::Etcd`]
-    /// (a request failed, or the start did not finish within connect timeout + 10 request
-    /// timeouts). On a refusal the lease is revoked; after a timeout it expires.
+    /// (a request failed, or the start, connect included, did not finish within connect
+    /// timeout + 10 request timeouts). On a refusal the lease is revoked; after a timeout it expires.
     pub async fn start(
         config: ClusterConfig,
         forest: Arc<dyn ForestHooks>,

@@ -172,6 +172,11 @@ struct Probe {
     /// Free the member from the listener at the first event of this kind.
     free_on: AtomicU32,
     freed: AtomicU32,
+    /// 1: the first phase frees the member (last reference); 2: the first pause hook does.
+    free_in_callback: AtomicU32,
+    /// Blocking listener: 1 while in the first call, 2 once it returned.
+    blocking: AtomicU32,
+    release: AtomicU32,
 }
 
 fn probe<'a>(ud: *mut c_void) -> &'a Probe {
@@ -211,6 +216,20 @@ unsafe extern "C" fn on_event(ud: *mut c_void, e: *const ftf_cluster_event) {
     }
 }
 
+unsafe extern "C" fn on_event_blocking(ud: *mut c_void, _: *const ftf_cluster_event) {
+    let p = probe(ud);
+    if p.blocking
+        .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+    {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while p.release.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        p.blocking.store(2, Ordering::SeqCst);
+    }
+}
+
 unsafe extern "C" fn on_finalize(ud: *mut c_void) {
     probe(ud).finalized.fetch_add(1, Ordering::SeqCst);
 }
@@ -220,6 +239,12 @@ unsafe extern "C" fn run_phase(ud: *mut c_void, job: *const ftf_phase_job) -> bo
     // SAFETY: valid for the call.
     let job = unsafe { &*job };
     let c = p.cluster.load(Ordering::SeqCst);
+    if p.free_in_callback.load(Ordering::SeqCst) == 1 && p.freed.swap(1, Ordering::SeqCst) == 0 {
+        // The last free on a runtime blocking thread: handed off, never waits for itself.
+        ftf_cluster::ftf_cluster_free(c);
+        p.freed.store(2, Ordering::SeqCst);
+        return true;
+    }
     let check = ftf_cluster::ftf_cluster_check_fence(c, job.rank, job.fence);
     let data = b"recovered";
     let mut rev = 0;
@@ -239,6 +264,12 @@ unsafe extern "C" fn pause_hook(ud: *mut c_void) {
     p.pauses.fetch_add(1, Ordering::SeqCst);
     // Blocking calls are refused inside the driver loop; local ones work.
     let c = p.cluster.load(Ordering::SeqCst);
+    if p.free_in_callback.load(Ordering::SeqCst) == 2 && p.freed.swap(1, Ordering::SeqCst) == 0 {
+        // The last free inside the driver loop (an async context): handed off.
+        ftf_cluster::ftf_cluster_free(c);
+        p.freed.store(2, Ordering::SeqCst);
+        return;
+    }
     let mut rev = 0;
     assert_eq!(
         ftf_cluster::ftf_cluster_put(c, 0, 0, ptr::null(), 0, &mut rev),
@@ -736,6 +767,13 @@ fn last_free_from_a_listener_hands_the_teardown_off() {
     );
     // The listener freed the last reference (returning at once); the handed-off teardown
     // finalizes the listener and detaches the forest.
+    wait_teardown(p, f);
+    ftf_forest::ftf_forest_free(f);
+    ftf_cluster_config::ftf_cluster_config_free(c);
+}
+
+/// A handed-off teardown finished: the listener was finalized once and the forest detached.
+fn wait_teardown(p: &Probe, f: *const ftf_forest) {
     let deadline = Instant::now() + W;
     while p.freed.load(Ordering::SeqCst) != 2 || p.finalized.load(Ordering::SeqCst) != 1 {
         assert!(
@@ -756,6 +794,87 @@ fn last_free_from_a_listener_hands_the_teardown_off() {
     }
     assert_eq!(ftf_forest::ftf_forest_stop(f), FTF_OK);
     assert_eq!(p.finalized.load(Ordering::SeqCst), 1);
+}
+
+/// The last free of the recoverer from its own `run_phase` (mode 1, a tokio blocking
+/// thread) or from its pause hook (mode 2, inside the driver loop): no panic ("cannot drop
+/// a runtime in a context where blocking is not allowed"), no self-join, teardown done.
+fn last_free_from_a_recovery_callback(mode: u32) {
+    let Some(e) = etcd(&format!("cbfree{mode}")) else {
+        return;
+    };
+    let prefix = format!("ftf/cbfree{mode}/");
+    let (pa, pb) = (new_probe(), new_probe());
+    let (fa, fb) = (forest_for(pa, 3), forest_for(pb, 3));
+    let ca = config(&e, &prefix, "a", 3, &[0], 30_000);
+    let cb = config(&e, &prefix, "b", 3, &[1, 2], 30_000);
+    let a = join(ca, fa).expect("join a");
+    let b = join(cb, fb).expect("join b");
+    pb.cluster.store(b.cast_mut(), Ordering::SeqCst);
+    pb.free_in_callback.store(mode, Ordering::SeqCst);
+    subscribe(b, pb);
+    pb.wait(W, "b registered", has(FTF_CLUSTER_EVENT_REGISTERED, 2));
+    ftf_cluster::ftf_cluster_free(a);
+    wait_teardown(pb, fb);
+    for f in [fa, fb] {
+        ftf_forest::ftf_forest_free(f);
+    }
+    for c in [ca, cb] {
+        ftf_cluster_config::ftf_cluster_config_free(c);
+    }
+}
+
+#[test]
+fn last_free_from_run_phase_hands_the_teardown_off() {
+    last_free_from_a_recovery_callback(1);
+}
+
+#[test]
+fn last_free_from_a_pause_hook_hands_the_teardown_off() {
+    last_free_from_a_recovery_callback(2);
+}
+
+#[test]
+fn unsubscribe_from_another_thread_waits_for_the_running_call() {
+    let Some(e) = etcd("unsub") else { return };
+    let p = new_probe();
+    let f = forest_for(p, 2);
+    let c = config(&e, "ftf/unsub/", "u", 2, &[0], 2000);
+    let m = join(c, f).expect("join");
+    let mut h = ftf_listener_handle::default();
+    let ud = p as *const Probe as *mut c_void;
+    assert_eq!(
+        ftf_cluster::ftf_cluster_subscribe(
+            m,
+            Some(on_event_blocking),
+            ud,
+            Some(on_finalize),
+            &mut h
+        ),
+        FTF_OK
+    );
+    // The backlog (config_checked, registered) reaches the listener, which blocks.
+    let deadline = Instant::now() + W;
+    while p.blocking.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "watchdog: listener never called");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let (mp, hh, pp) = (m as usize, h, ud as usize);
+    let t = std::thread::spawn(move || {
+        let rc = ftf_cluster::ftf_cluster_unsubscribe(mp as *const ftf_cluster, hh);
+        (rc, probe(pp as *mut c_void).blocking.load(Ordering::SeqCst))
+    });
+    // Give the unsubscribe time to (wrongly) return early; then let the listener finish.
+    std::thread::sleep(Duration::from_millis(100));
+    p.release.store(1, Ordering::SeqCst);
+    let (rc, seen) = t.join().unwrap();
+    assert_eq!(rc, FTF_OK);
+    assert_eq!(
+        seen, 2,
+        "unsubscribe returned while the listener was still running"
+    );
+    assert_eq!(p.finalized.load(Ordering::SeqCst), 1);
+    ftf_cluster::ftf_cluster_free(m);
     ftf_forest::ftf_forest_free(f);
     ftf_cluster_config::ftf_cluster_config_free(c);
 }
