@@ -1,12 +1,14 @@
 /*
  * What joining a cluster adds to the hot path: ftf_op_begin + ftf_op_end on the forest's
- * tracker, one thread, the same loop before joining, while joined (the member's keepalive,
- * watch and coordinator threads running against etcd) and after leaving, in one process.
- * Each is the median of RUNS runs of `iterations` pairs. Goal: no difference (the hot path
- * touches neither the network nor a lock).
+ * tracker, one thread, the same loop with the forest detached and while joined (the member's
+ * keepalive, watch and coordinator threads running against etcd), in one process. CYCLES
+ * times: RUNS runs detached, join, RUNS runs joined, leave; each side's figures are the median
+ * and the best of its CYCLES x RUNS runs (interleaving the two cancels the drift of a shared
+ * machine; the best run is the one preemption disturbed least).
+ * Goal: no difference (the hot path touches neither the network nor a lock).
  *
  *   make bench-cluster-c     (starts a single-member etcd on loopback, FTF_ETCD)
- *   target/c/bench_cluster [iterations]
+ *   target/c/bench_cluster [iterations per run]
  */
 #ifndef FTF_CLUSTER
 #define FTF_CLUSTER 1
@@ -19,7 +21,8 @@
 #include <unistd.h>
 #include "ftforest.h"
 
-#define RUNS 9
+#define CYCLES 3
+#define RUNS 5
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -32,19 +35,22 @@ static int cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Median ns per begin+end pair over RUNS runs; negative on an unexpected result. */
-static double median_pair_ns(const ftf_tracker *t, long iterations) {
-    double runs[RUNS];
+static double median(double *v, size_t n) {
+    qsort(v, n, sizeof v[0], cmp);
+    return v[n / 2];
+}
+
+/* RUNS runs of `iterations` pairs, ns per pair appended to out; 0 on an unexpected result. */
+static int runs(const ftf_tracker *t, long iterations, double *out) {
     for (int r = 0; r < RUNS; r++) {
         uint64_t start = now_ns();
         for (long i = 0; i < iterations; i++) {
             ftf_op_token tok;
-            if (ftf_op_begin(t, &tok) != FTF_OK || ftf_op_end(t, tok) != FTF_OK) return -1.0;
+            if (ftf_op_begin(t, &tok) != FTF_OK || ftf_op_end(t, tok) != FTF_OK) return 0;
         }
-        runs[r] = (double)(now_ns() - start) / (double)iterations;
+        out[r] = (double)(now_ns() - start) / (double)iterations;
     }
-    qsort(runs, RUNS, sizeof runs[0], cmp);
-    return runs[RUNS / 2];
+    return 1;
 }
 
 static bool phase(void *ud, const ftf_phase_job *job) {
@@ -53,22 +59,7 @@ static bool phase(void *ud, const ftf_phase_job *job) {
     return true;
 }
 
-int main(int argc, char **argv) {
-    long iterations = argc > 1 ? atol(argv[1]) : 10000000;
-    const char *eps = getenv("FTF_ETCD");
-    if (!eps || iterations <= 0) {
-        fprintf(stderr, "usage: FTF_ETCD=http://127.0.0.1:PORT %s [iterations]\n", argv[0]);
-        return 2;
-    }
-    ftf_recovery_callbacks cb = {.run_phase = phase};
-    const ftf_forest *forest = NULL;
-    if (ftf_forest_new(NULL, 2, NULL, &cb, &forest) != FTF_OK) return 1;
-    const ftf_tracker *t = ftf_forest_tracker(forest);
-
-    double before = median_pair_ns(t, iterations);
-
-    char prefix[96];
-    snprintf(prefix, sizeof prefix, "ftf/bench/%ld/", (long)getpid());
+static const ftf_cluster *join(const ftf_forest *forest, const char *eps, const char *prefix) {
     ftf_cluster_config *cfg = NULL;
     const ftf_cluster *member = NULL;
     uint32_t rc = ftf_cluster_config_new("bench", 2, &cfg);
@@ -78,31 +69,52 @@ int main(int argc, char **argv) {
     if (rc == FTF_OK) rc = ftf_cluster_config_add_rank(cfg, 1);
     if (rc == FTF_OK) rc = ftf_cluster_join(cfg, forest, &member);
     ftf_cluster_config_free(cfg);
-    if (rc != FTF_OK) {
-        fprintf(stderr, "join: %s\n", ftf_result_name(rc));
-        return 1;
+    if (rc != FTF_OK) fprintf(stderr, "join: %s\n", ftf_result_name(rc));
+    return member;
+}
+
+int main(int argc, char **argv) {
+    long iterations = argc > 1 ? atol(argv[1]) : 5000000;
+    const char *eps = getenv("FTF_ETCD");
+    if (!eps || iterations <= 0) {
+        fprintf(stderr, "usage: FTF_ETCD=http://127.0.0.1:PORT %s [iterations]\n", argv[0]);
+        return 2;
     }
-    usleep(300 * 1000); /* the member's loops are up and talking to etcd */
-    ftf_cluster_stats s0, s1;
-    ftf_cluster_stats_get(member, &s0);
-    double joined = median_pair_ns(t, iterations);
-    ftf_cluster_stats_get(member, &s1);
-    ftf_cluster_leave(member);
-    ftf_cluster_free(member);
-    double after = median_pair_ns(t, iterations);
+    ftf_recovery_callbacks cb = {.run_phase = phase};
+    const ftf_forest *forest = NULL;
+    if (ftf_forest_new(NULL, 2, NULL, &cb, &forest) != FTF_OK) return 1;
+    const ftf_tracker *t = ftf_forest_tracker(forest);
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "ftf/bench/%ld/", (long)getpid());
+
+    double detached[CYCLES * RUNS], joined[CYCLES * RUNS];
+    uint64_t keepalives = 0, requests = 0;
+    for (int c = 0; c < CYCLES; c++) {
+        if (!runs(t, iterations, detached + c * RUNS)) return 1;
+        const ftf_cluster *member = join(forest, eps, prefix);
+        if (!member) return 1;
+        usleep(300 * 1000); /* the member's loops are up and talking to etcd */
+        ftf_cluster_stats s0, s1;
+        ftf_cluster_stats_get(member, &s0);
+        int ok = runs(t, iterations, joined + c * RUNS);
+        ftf_cluster_stats_get(member, &s1);
+        keepalives += s1.keepalives_sent - s0.keepalives_sent;
+        requests += s1.requests - s0.requests;
+        ftf_cluster_leave(member);
+        ftf_cluster_free(member);
+        if (!ok) return 1;
+    }
     ftf_forest_free(forest);
-    if (before < 0 || joined < 0 || after < 0) {
-        fprintf(stderr, "unexpected result from ftf_op_begin/ftf_op_end\n");
-        return 1;
-    }
+    double d = median(detached, CYCLES * RUNS), j = median(joined, CYCLES * RUNS);
+    /* sorted by median(): [0] is the best run (preemption only ever adds time) */
+    double dmin = detached[0], jmin = joined[0];
     printf("ftf_op_begin + ftf_op_end on the forest's tracker, ns per pair (median of %d runs of "
-           "%ld)\n",
-           RUNS, iterations);
-    printf("  before join   %6.2f\n", before);
-    printf("  joined        %6.2f   (meanwhile the member sent %llu keepalives, %llu requests)\n",
-           joined, (unsigned long long)(s1.keepalives_sent - s0.keepalives_sent),
-           (unsigned long long)(s1.requests - s0.requests));
-    printf("  after leave   %6.2f\n", after);
-    printf("  joined / before = %.3f\n", joined / before);
+           "%ld, %d join/leave cycles)\n",
+           CYCLES * RUNS, iterations, CYCLES);
+    printf("  detached   median %6.2f   best %6.2f\n", d, dmin);
+    printf("  joined     median %6.2f   best %6.2f   (meanwhile the member sent %llu keepalives, "
+           "%llu requests)\n",
+           j, jmin, (unsigned long long)keepalives, (unsigned long long)requests);
+    printf("  joined / detached: median %.3f, best %.3f\n", j / d, jmin / dmin);
     return 0;
 }
