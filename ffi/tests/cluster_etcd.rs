@@ -3,7 +3,9 @@
 //! mismatch; a rank held by another member; a free without leave that the other member sees
 //! FAILED at once (TTL 30 s, so the lease's expiry cannot be what it saw) and then recovers
 //! through the forest's C callbacks (fence = token, check_fence and token put from the
-//! phase); the last free from a listener. Each wait is bounded by a watchdog.
+//! phase); the last free from a listener, a phase and a pause hook (handed off); synchronous
+//! unsubscribe; a zombie rejoin; etcd killed under a member (codes, never a hang). Each
+//! wait is bounded by a watchdog.
 //!
 //! Skipped with a printed reason when `etcd` / `etcdctl` are missing, unless
 //! `FTF_REQUIRE_ETCD` (or `CI`) is set: then that is a failure.
@@ -208,7 +210,11 @@ unsafe extern "C" fn on_event(ud: *mut c_void, e: *const ftf_cluster_event) {
         json,
     });
     p.changed.notify_all();
-    if e.kind == p.free_on.load(Ordering::SeqCst) && p.freed.swap(1, Ordering::SeqCst) == 0 {
+    if e.kind == p.free_on.load(Ordering::SeqCst)
+        && p.freed
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
         // The last free, from the dispatcher thread: must hand off, never join itself.
         ftf_cluster::ftf_cluster_free(p.cluster.load(Ordering::SeqCst));
         p.freed.store(2, Ordering::SeqCst);
@@ -239,10 +245,18 @@ unsafe extern "C" fn run_phase(ud: *mut c_void, job: *const ftf_phase_job) -> bo
     // SAFETY: valid for the call.
     let job = unsafe { &*job };
     let c = p.cluster.load(Ordering::SeqCst);
-    if p.free_in_callback.load(Ordering::SeqCst) == 1 && p.freed.swap(1, Ordering::SeqCst) == 0 {
+    if p.free_in_callback.load(Ordering::SeqCst) == 1
+        && p.freed
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
         // The last free on a runtime blocking thread: handed off, never waits for itself.
         ftf_cluster::ftf_cluster_free(c);
         p.freed.store(2, Ordering::SeqCst);
+        return true;
+    }
+    if p.freed.load(Ordering::SeqCst) != 0 {
+        // Freed: a phase still handed out must not touch the handle (the C contract).
         return true;
     }
     let check = ftf_cluster::ftf_cluster_check_fence(c, job.rank, job.fence);
@@ -264,10 +278,17 @@ unsafe extern "C" fn pause_hook(ud: *mut c_void) {
     p.pauses.fetch_add(1, Ordering::SeqCst);
     // Blocking calls are refused inside the driver loop; local ones work.
     let c = p.cluster.load(Ordering::SeqCst);
-    if p.free_in_callback.load(Ordering::SeqCst) == 2 && p.freed.swap(1, Ordering::SeqCst) == 0 {
+    if p.free_in_callback.load(Ordering::SeqCst) == 2
+        && p.freed
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
         // The last free inside the driver loop (an async context): handed off.
         ftf_cluster::ftf_cluster_free(c);
         p.freed.store(2, Ordering::SeqCst);
+        return;
+    }
+    if p.freed.load(Ordering::SeqCst) != 0 {
         return;
     }
     let mut rev = 0;
@@ -709,7 +730,16 @@ fn free_without_leave_is_seen_failed_at_once_and_recovered_through_the_c_callbac
         );
     }
     drop(phases);
-    assert!(pb.pauses.load(Ordering::SeqCst) >= 1 && pb.resumes.load(Ordering::SeqCst) >= 1);
+    assert!(pb.pauses.load(Ordering::SeqCst) >= 1);
+    // The resume hook runs when the pause key vanishes, after the completion's event.
+    let deadline = Instant::now() + W;
+    while pb.resumes.load(Ordering::SeqCst) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "watchdog: resume hook never called"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let mut ranks = [0u32; 4];
     let mut count = 0;
     assert_eq!(
@@ -778,7 +808,15 @@ fn wait_teardown(p: &Probe, f: *const ftf_forest) {
     while p.freed.load(Ordering::SeqCst) != 2 || p.finalized.load(Ordering::SeqCst) != 1 {
         assert!(
             Instant::now() < deadline,
-            "watchdog: teardown did not finish"
+            "watchdog: teardown did not finish (freed {}, finalized {}); events: {:#?}",
+            p.freed.load(Ordering::SeqCst),
+            p.finalized.load(Ordering::SeqCst),
+            p.events
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|e| e.json.clone())
+                .collect::<Vec<_>>()
         );
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -876,5 +914,92 @@ fn unsubscribe_from_another_thread_waits_for_the_running_call() {
     assert_eq!(p.finalized.load(Ordering::SeqCst), 1);
     ftf_cluster::ftf_cluster_free(m);
     ftf_forest::ftf_forest_free(f);
+    ftf_cluster_config::ftf_cluster_config_free(c);
+}
+
+#[test]
+fn a_rank_whose_member_died_cannot_rejoin() {
+    let Some(e) = etcd("zombie") else { return };
+    let p = new_probe();
+    let f = forest_for(p, 2);
+    let c = config(&e, "ftf/zombie/", "z", 2, &[0], 2000);
+    let m = join(c, f).expect("join");
+    // Free without leave: the lease is revoked, rank 0's member key goes, its epoch stays
+    // (nobody can recover it: no quorum of live members).
+    ftf_cluster::ftf_cluster_free(m);
+    assert_eq!(join(c, f).unwrap_err(), FTF_ZOMBIE_REJOIN);
+    // Refused joins leave the forest detached.
+    assert_eq!(ftf_forest::ftf_forest_start(f), FTF_OK);
+    assert_eq!(ftf_forest::ftf_forest_stop(f), FTF_OK);
+    ftf_forest::ftf_forest_free(f);
+    ftf_cluster_config::ftf_cluster_config_free(c);
+}
+
+/// Runs `f` on a thread; fails if it does not return within `limit` (the watchdog).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("watchdog: did not return within {limit:?}"))
+}
+
+#[test]
+fn etcd_gone_gives_codes_never_a_hang() {
+    let Some(mut e) = etcd("gone") else { return };
+    let p = new_probe();
+    let f = forest_for(p, 2);
+    let c = config(&e, "ftf/gone/", "g", 2, &[0], 2000);
+    for which in [0u32, 1] {
+        // connect and request timeouts: 300 ms
+        assert_eq!(
+            ftf_cluster_config::ftf_cluster_config_set_timeout_ms(c, which, 300),
+            FTF_OK
+        );
+    }
+    let m = join(c, f).expect("join");
+    let _ = e.child.kill();
+    let _ = e.child.wait();
+    let mp = m as usize;
+    let limit = Duration::from_secs(20);
+    let put = within(limit, move || {
+        let mut rev = 0;
+        ftf_cluster::ftf_cluster_put(mp as *const ftf_cluster, 0, 0, b"x".as_ptr(), 1, &mut rev)
+    });
+    assert!(
+        [FTF_AMBIGUOUS, FTF_UNAVAILABLE, FTF_SELF_FENCED].contains(&put),
+        "{put:?}"
+    );
+    let get = within(limit, move || {
+        let mut buf = [0u8; 8];
+        let mut len = 0;
+        ftf_cluster::ftf_cluster_get(mp as *const ftf_cluster, 0, buf.as_mut_ptr(), 8, &mut len)
+    });
+    assert_eq!(get, FTF_UNAVAILABLE);
+    let leave = within(limit, move || {
+        ftf_cluster::ftf_cluster_leave(mp as *const ftf_cluster)
+    });
+    assert!([FTF_UNAVAILABLE, FTF_OK].contains(&leave), "{leave:?}");
+    within(limit, move || {
+        ftf_cluster::ftf_cluster_free(mp as *const ftf_cluster)
+    });
+    assert_eq!(ftf_forest::ftf_forest_start(f), FTF_OK);
+    assert_eq!(ftf_forest::ftf_forest_stop(f), FTF_OK);
+    ftf_forest::ftf_forest_free(f);
+    // A join against the dead endpoint: unreachable, bounded.
+    let cp = c as usize;
+    let f2 = forest_for(new_probe(), 2);
+    let f2p = f2 as usize;
+    let rc = within(limit, move || {
+        let mut out = ptr::null();
+        ftf_cluster::ftf_cluster_join(
+            cp as *mut ftf_cluster_config,
+            f2p as *const ftf_forest,
+            &mut out,
+        )
+    });
+    assert_eq!(rc, FTF_UNREACHABLE);
+    ftf_forest::ftf_forest_free(f2);
     ftf_cluster_config::ftf_cluster_config_free(c);
 }
