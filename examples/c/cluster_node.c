@@ -14,7 +14,7 @@
  *   with job->fence) for --phase-ms; the other phases last --phase-ms;
  * - prints one JSON object per line on stdout: every cluster event's json (the library's,
  *   the same format ftf-node prints and ftf-check reads) plus node_* lines (node_started,
- *   node_write, node_phase, node_balancer, node_command, node_left, node_stopped);
+ *   node_write, node_phase, node_balancer, node_command, node_seen, node_left, node_stopped);
  * - stdin, one command per line: drop-keepalives | fault-none | stats | leave | quit;
  *   SIGTERM/SIGINT = leave. quit (and stdin closed) exits without leaving, as ftf-node does:
  *   the lease then expires after the TTL.
@@ -250,10 +250,15 @@ static void resume_balancer(void *ud) {
     emit("node_balancer", ",\"paused\":false");
 }
 
-/* Every cluster event, as the library renders it (the dispatcher thread, in order). */
+/* Every cluster event, as the library renders it (the dispatcher thread, in order). A
+   FAILED event is followed by node_seen: when this C listener got it (its ts_ms) beside the
+   driver's stamp (event_ts_ms), the C-visible detection time the demo prints. */
 static void on_event(void *userdata, const ftf_cluster_event *ev) {
     (void)userdata;
     line(ev->json);
+    if (ev->kind == FTF_CLUSTER_EVENT_FAILED)
+        emit("node_seen", ",\"seen\":\"failed\",\"rank\":%" PRIu32 ",\"event_ts_ms\":%" PRIu64,
+             ev->rank, ev->ts_ms);
 }
 
 /* ---- command line ----------------------------------------------------------------------- */

@@ -96,12 +96,22 @@ fn main() -> ExitCode {
         .status();
     println!("\n== detection: kill -9 of n3 -> its rank FAILED on each survivor (same run)");
     for (i, node) in w.nodes.iter().enumerate().take(3) {
-        let seen = read_lines(&node.log)
-            .into_iter()
+        let lines = read_lines(&node.log);
+        let seen = lines
+            .iter()
             .find(|l| l["event"] == "failed" && l["rank"] == 3 && l["ts_ms"].as_u64() >= Some(t0));
+        // A C node also says when its C listener got the event (`node_seen`).
+        let in_c = lines
+            .iter()
+            .find(|l| {
+                l["event"] == "node_seen" && l["rank"] == 3 && l["ts_ms"].as_u64() >= Some(t0)
+            })
+            .and_then(|l| l["ts_ms"].as_u64())
+            .map(|ts| format!(" (the C listener had it at {} ms)", ts - t0))
+            .unwrap_or_default();
         match seen.and_then(|l| l["ts_ms"].as_u64()) {
             Some(ts) => println!(
-                "   n{i} {:<7} {} ms",
+                "   n{i} {:<7} {} ms{in_c}",
                 format!("({})", lang(i as u32)),
                 ts - t0
             ),
