@@ -1882,7 +1882,9 @@ ftf_result ftf_cluster_join(const struct ftf_cluster_config *config, const struc
 // (then the lease is revoked without the marks and this returns `FTF_UNAVAILABLE`).
 //
 // `FTF_OK`; `FTF_NOT_RUNNING` (already left or stopped); `FTF_LEASE_LOST` (the lease
-// was already gone: nothing to mark); `FTF_UNAVAILABLE`; `FTF_BUSY` (from a
+// was already gone: nothing to mark); `FTF_UNAVAILABLE` (the marks could not be
+// written: etcd did not answer, or this process was past its self-fence deadline; the
+// lease is revoked or expires, so the others see the ranks FAILED); `FTF_BUSY` (from a
 // pause/resume hook); `FTF_NULL_PARAMETER`. Thread-safe; callable from `run_phase` and
 // listeners.
 ftf_result ftf_cluster_leave(const struct ftf_cluster *cluster);

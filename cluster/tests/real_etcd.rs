@@ -376,24 +376,7 @@ async fn start_against_a_silent_endpoint_fails_in_bounded_time() {
             held.push(s);
         }
     });
-    let cfg = ClusterConfig::builder("a", 1)
-        .endpoint(format!("http://{addr}"))
-        .ranks([0])
-        .connect_timeout(Duration::from_millis(300))
-        .request_timeout(Duration::from_millis(200))
-        .build()
-        .unwrap();
-    let r = tokio::time::timeout(
-        Duration::from_secs(20),
-        Member::start(
-            cfg,
-            Arc::new(Toy {
-                phases: AtomicU32::new(0),
-            }),
-        ),
-    )
-    .await
-    .expect("start hung");
+    let r = start_bounded(format!("http://{addr}")).await;
     // Nothing answered the connect probe: unreachable, not "etcd unavailable".
     assert!(matches!(r, Err(ClusterError::Connect(_))), "{:?}", r.err());
 }
@@ -403,23 +386,24 @@ async fn start_against_a_silent_endpoint_fails_in_bounded_time() {
 /// from an etcd without quorum; it must be `Connect`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_against_a_refused_port_is_a_connect_error() {
+    let r = start_bounded("http://127.0.0.1:1".into()).await;
+    assert!(matches!(r, Err(ClusterError::Connect(_))), "{:?}", r.err());
+}
+
+/// `Member::start` against `endpoint` with 300 ms / 200 ms timeouts; panics if it does not
+/// return within 20 s (its own bound is 300 ms + 10 x 200 ms).
+async fn start_bounded(endpoint: String) -> Result<Member, ClusterError> {
     let cfg = ClusterConfig::builder("a", 1)
-        .endpoint("http://127.0.0.1:1")
+        .endpoint(endpoint)
         .ranks([0])
         .connect_timeout(Duration::from_millis(300))
         .request_timeout(Duration::from_millis(200))
         .build()
         .unwrap();
-    let r = tokio::time::timeout(
-        Duration::from_secs(20),
-        Member::start(
-            cfg,
-            Arc::new(Toy {
-                phases: AtomicU32::new(0),
-            }),
-        ),
-    )
-    .await
-    .expect("start hung");
-    assert!(matches!(r, Err(ClusterError::Connect(_))), "{:?}", r.err());
+    let toy = Arc::new(Toy {
+        phases: AtomicU32::new(0),
+    });
+    tokio::time::timeout(Duration::from_secs(20), Member::start(cfg, toy))
+        .await
+        .expect("start hung")
 }

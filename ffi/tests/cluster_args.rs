@@ -8,7 +8,6 @@ mod common;
 
 use core::ffi::{c_char, c_void};
 use std::ptr;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use ftforest::callbacks::ftf_listener_handle;
@@ -59,16 +58,6 @@ fn new_forest(n: u32) -> *const ftf_forest {
         FTF_OK
     );
     f
-}
-
-/// Runs `f` on a thread; fails if it does not return within `limit` (the watchdog).
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(limit)
-        .unwrap_or_else(|_| panic!("watchdog: did not return within {limit:?}"))
 }
 
 #[test]
@@ -395,7 +384,7 @@ fn join_against_an_unreachable_endpoint_is_bounded() {
     let forest = new_forest(4);
     let (cp, fp) = (c as usize, forest as usize);
     // The join's own bound is 300 ms + 13 x 300 ms; the watchdog is far above it.
-    let (rc, m) = within(Duration::from_secs(30), move || {
+    let (rc, m) = common::within(Duration::from_secs(30), move || {
         let mut m = ptr::null();
         let rc = ftf_cluster::ftf_cluster_join(cp as Cfg, fp as *const ftf_forest, &mut m);
         (rc, m as usize)

@@ -12,6 +12,8 @@
 #![cfg(all(feature = "cluster", not(miri)))]
 #![allow(clippy::std_instead_of_core)] // std-only test code
 
+mod common;
+
 use core::ffi::c_void;
 use std::ffi::{CStr, CString};
 use std::net::TcpListener;
@@ -935,16 +937,6 @@ fn a_rank_whose_member_died_cannot_rejoin() {
     ftf_cluster_config::ftf_cluster_config_free(c);
 }
 
-/// Runs `f` on a thread; fails if it does not return within `limit` (the watchdog).
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(limit)
-        .unwrap_or_else(|_| panic!("watchdog: did not return within {limit:?}"))
-}
-
 #[test]
 fn etcd_gone_gives_codes_never_a_hang() {
     let Some(mut e) = etcd("gone") else { return };
@@ -963,7 +955,7 @@ fn etcd_gone_gives_codes_never_a_hang() {
     let _ = e.child.wait();
     let mp = m as usize;
     let limit = Duration::from_secs(20);
-    let put = within(limit, move || {
+    let put = common::within(limit, move || {
         let mut rev = 0;
         ftf_cluster::ftf_cluster_put(mp as *const ftf_cluster, 0, 0, b"x".as_ptr(), 1, &mut rev)
     });
@@ -971,17 +963,17 @@ fn etcd_gone_gives_codes_never_a_hang() {
         [FTF_AMBIGUOUS, FTF_UNAVAILABLE, FTF_SELF_FENCED].contains(&put),
         "{put:?}"
     );
-    let get = within(limit, move || {
+    let get = common::within(limit, move || {
         let mut buf = [0u8; 8];
         let mut len = 0;
         ftf_cluster::ftf_cluster_get(mp as *const ftf_cluster, 0, buf.as_mut_ptr(), 8, &mut len)
     });
     assert_eq!(get, FTF_UNAVAILABLE);
-    let leave = within(limit, move || {
+    let leave = common::within(limit, move || {
         ftf_cluster::ftf_cluster_leave(mp as *const ftf_cluster)
     });
     assert!([FTF_UNAVAILABLE, FTF_OK].contains(&leave), "{leave:?}");
-    within(limit, move || {
+    common::within(limit, move || {
         ftf_cluster::ftf_cluster_free(mp as *const ftf_cluster)
     });
     assert_eq!(ftf_forest::ftf_forest_start(f), FTF_OK);
@@ -991,7 +983,7 @@ fn etcd_gone_gives_codes_never_a_hang() {
     let cp = c as usize;
     let f2 = forest_for(new_probe(), 2);
     let f2p = f2 as usize;
-    let rc = within(limit, move || {
+    let rc = common::within(limit, move || {
         let mut out = ptr::null();
         ftf_cluster::ftf_cluster_join(
             cp as *mut ftf_cluster_config,

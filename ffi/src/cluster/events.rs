@@ -552,47 +552,136 @@ impl ftf_cluster {
 mod tests {
     use super::*;
 
+    /// One event of every `ClusterEvent` variant, in declaration order: its kind is its
+    /// index and its JSON `"event"` is the kind's name without the prefix, in lower case
+    /// (so a variant inserted, moved or renamed in the cluster crate fails here).
     #[test]
-    fn kinds_follow_the_variant_names() {
-        let r = |event| EventRecord {
-            ts_ms: 7,
-            proc: "p".into(),
-            event,
-        };
-        let cases = [
-            (ClusterEvent::LeaseLost, "lease_lost", 22u32),
-            (
-                ClusterEvent::ZombieRejoinRefused { rank: 3 },
-                "zombie_rejoin_refused",
-                29,
-            ),
-            (
-                ClusterEvent::ConfigChecked {
-                    n: 1,
-                    k: 1,
-                    ttl_ms: 2000,
-                },
-                "config_checked",
-                0,
-            ),
-            (
-                ClusterEvent::Failed {
-                    rank: 2,
-                    incarnation: 5,
-                    revision: 9,
-                },
-                "failed",
-                5,
-            ),
+    fn kinds_follow_the_variants_in_declaration_order() {
+        use ftforest_cluster::{LockRefusal, QuorumVerdict};
+        let s = || String::from("p");
+        let all = [
+            ClusterEvent::ConfigChecked {
+                n: 1,
+                k: 1,
+                ttl_ms: 2000,
+            },
+            ClusterEvent::Registered {
+                rank: 1,
+                incarnation: 2,
+            },
+            ClusterEvent::MemberJoined {
+                rank: 1,
+                incarnation: 2,
+            },
+            ClusterEvent::MemberLeft { rank: 1 },
+            ClusterEvent::Suspected { rank: 1 },
+            ClusterEvent::Failed {
+                rank: 1,
+                incarnation: 2,
+                revision: 3,
+            },
+            ClusterEvent::QuorumDecision {
+                rank: 1,
+                healthy: 1,
+                members: 2,
+                decision: QuorumVerdict::Recover,
+            },
+            ClusterEvent::LockGranted {
+                rank: 1,
+                token: 4,
+                slot: 0,
+            },
+            ClusterEvent::LockRefused {
+                rank: 1,
+                refusal: LockRefusal::Held,
+            },
+            ClusterEvent::PauseRequested { rank: 1, token: 4 },
+            ClusterEvent::PauseAcked {
+                rank: 1,
+                token: 4,
+                proc: s(),
+                in_flight: 0,
+            },
+            ClusterEvent::AllAcked {
+                rank: 1,
+                token: 4,
+                procs: vec![s()],
+            },
+            ClusterEvent::PauseTimedOut {
+                rank: 1,
+                token: 4,
+                missing: vec![],
+                proceeded: false,
+            },
+            ClusterEvent::Phase {
+                rank: 1,
+                token: 4,
+                phase: "DETECTING".into(),
+            },
+            ClusterEvent::WriteAccepted {
+                rank: 1,
+                token: 4,
+                seq: 1,
+                revision: 5,
+            },
+            ClusterEvent::WriteRefused {
+                rank: 1,
+                token: 4,
+                seq: 1,
+            },
+            ClusterEvent::WriteUnknown {
+                rank: 1,
+                token: 4,
+                seq: 1,
+            },
+            ClusterEvent::RecoveryFinished {
+                rank: 1,
+                old_incarnation: 2,
+                new_incarnation: 6,
+                token: 4,
+            },
+            ClusterEvent::QuiescenceOverdue {
+                rank: 1,
+                token: 4,
+                in_flight: 1,
+            },
+            ClusterEvent::StrayLockReleased { rank: 1, token: 4 },
+            ClusterEvent::RecoveryAbandoned { rank: 1, token: 4 },
+            ClusterEvent::Resumed { rank: 1, token: 4 },
+            ClusterEvent::LeaseLost,
+            ClusterEvent::SelfFenced { deadline_ms: 1 },
+            ClusterEvent::Unfenced { deadline_ms: 1 },
+            ClusterEvent::Unavailable,
+            ClusterEvent::Available,
+            ClusterEvent::WatchResumed { from_revision: 7 },
+            ClusterEvent::Relisted { revision: 7 },
+            ClusterEvent::ZombieRejoinRefused { rank: 1 },
         ];
-        for (e, name, kind) in cases {
-            let d = Delivered::new(&r(e));
+        for (i, event) in all.into_iter().enumerate() {
+            let d = Delivered::new(&EventRecord {
+                ts_ms: 7,
+                proc: s(),
+                event,
+            });
             let c = d.as_c();
-            assert_eq!(c.kind, kind);
+            assert_eq!(c.kind as usize, i);
             assert_eq!(c.ts_ms, 7);
             let json = d.json.to_str().unwrap();
-            assert!(json.contains(&format!("\"event\":\"{name}\"")), "{json}");
             assert_eq!(c.json_len, json.len());
+            let name = format!("{:?}", fields_kind(c.kind));
+            let name = name.trim_start_matches("FTF_CLUSTER_EVENT_").to_lowercase();
+            assert!(
+                json.contains(&format!("\"event\":\"{name}\"")),
+                "{i}: {json}"
+            );
+            assert!(json.starts_with("{\"ts_ms\":7,\"proc\":\"p\","), "{json}");
         }
+    }
+
+    /// The kind with value `v` (test helper).
+    fn fields_kind(v: u32) -> ftf_cluster_event_kind {
+        assert!(v <= ftf_cluster_event_kind::FTF_CLUSTER_EVENT_ZOMBIE_REJOIN_REFUSED as u32);
+        // SAFETY: `v` is in the enum's dense range 0..=29 (checked above), `repr(u32)`.
+        unsafe { core::mem::transmute::<u32, ftf_cluster_event_kind>(v) }
     }
 }

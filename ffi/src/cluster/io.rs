@@ -8,7 +8,6 @@
 
 use super::error::write_error;
 use super::member::ftf_cluster;
-use super::threads;
 use crate::handle::{out_bytes, try_out, try_ref_from_ptr};
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
@@ -81,14 +80,8 @@ impl ftf_cluster {
             if len > FTF_CLUSTER_MAX_VALUE {
                 return ftf_result::FTF_INVALID_ARGUMENT;
             }
-            if threads::is_in_loop_hook() {
-                return ftf_result::FTF_BUSY;
-            }
-            if let Err(e) = c.alive() {
+            if let Err(e) = c.ready_to_block(rank) {
                 return e;
-            }
-            if rank >= c.n {
-                return ftf_result::FTF_UNKNOWN_PARTITION;
             }
             let value = if len == 0 {
                 Vec::new()
@@ -138,14 +131,8 @@ impl ftf_cluster {
             let Some(dst) = out_bytes(buf, cap) else {
                 return ftf_result::FTF_NULL_PARAMETER;
             };
-            if threads::is_in_loop_hook() {
-                return ftf_result::FTF_BUSY;
-            }
-            if let Err(e) = c.alive() {
+            if let Err(e) = c.ready_to_block(rank) {
                 return e;
-            }
-            if rank >= c.n {
-                return ftf_result::FTF_UNKNOWN_PARTITION;
             }
             let m = c.member.clone();
             match c.rt.block_on(async move { m.get(rank).await }) {

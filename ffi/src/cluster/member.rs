@@ -117,6 +117,21 @@ impl FfiCluster {
     }
 }
 
+impl FfiCluster {
+    /// The checks of a blocking call about `rank`: not inside a pause/resume hook
+    /// (`FTF_BUSY`), a live member, `rank < n` (`FTF_UNKNOWN_PARTITION`).
+    pub(crate) fn ready_to_block(&self, rank: u32) -> Result<(), ftf_result> {
+        if threads::is_in_loop_hook() {
+            return Err(ftf_result::FTF_BUSY);
+        }
+        self.alive()?;
+        if rank >= self.n {
+            return Err(ftf_result::FTF_UNKNOWN_PARTITION);
+        }
+        Ok(())
+    }
+}
+
 impl Drop for FfiCluster {
     fn drop(&mut self) {
         let parts = self
@@ -294,7 +309,9 @@ impl ftf_cluster {
     /// (then the lease is revoked without the marks and this returns `FTF_UNAVAILABLE`).
     ///
     /// `FTF_OK`; `FTF_NOT_RUNNING` (already left or stopped); `FTF_LEASE_LOST` (the lease
-    /// was already gone: nothing to mark); `FTF_UNAVAILABLE`; `FTF_BUSY` (from a
+    /// was already gone: nothing to mark); `FTF_UNAVAILABLE` (the marks could not be
+    /// written: etcd did not answer, or this process was past its self-fence deadline; the
+    /// lease is revoked or expires, so the others see the ranks FAILED); `FTF_BUSY` (from a
     /// pause/resume hook); `FTF_NULL_PARAMETER`. Thread-safe; callable from `run_phase` and
     /// listeners.
     #[no_mangle]
@@ -307,6 +324,9 @@ impl ftf_cluster {
             if let Err(e) = c.alive() {
                 return e;
             }
+            // Past the self-fence deadline the marks cannot be sent: the leave only revokes
+            // the lease (the others then see the ranks FAILED).
+            let could_mark = c.member.may_write();
             let m = c.member.clone();
             let bound = c.request_timeout * 4;
             let r = c.rt.block_on(async move {
@@ -319,7 +339,8 @@ impl ftf_cluster {
                 }
             });
             match r {
-                Some(Ok(())) => ftf_result::FTF_OK,
+                Some(Ok(())) if could_mark => ftf_result::FTF_OK,
+                Some(Ok(())) => ftf_result::FTF_UNAVAILABLE,
                 Some(Err(e)) => cluster_error(&e),
                 None => ftf_result::FTF_UNAVAILABLE,
             }

@@ -25,3 +25,16 @@ pub fn ok_callbacks(finalizer: ftf_finalizer_fn) -> ftf_recovery_callbacks {
         finalizer,
     }
 }
+
+/// Runs `f` on a thread; fails if it does not return within `limit` (the watchdog).
+pub fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("watchdog: did not return within {limit:?}"))
+}
