@@ -193,22 +193,11 @@ public:
     /// Subscribes a listener (the member's event-dispatcher thread, in protocol order; the
     /// first subscriber also gets every event since join began; exceptions are swallowed).
     ClusterSubscription subscribe(std::function<void(const ftf_cluster_event &)> fn) {
-        using F = std::function<void(const ftf_cluster_event &)>;
-        auto *f = new F(std::move(fn));
-        ftf_listener_handle h{};
-        uint32_t rc = ftf_cluster_subscribe(
-            get(),
-            [](void *ud, const ftf_cluster_event *e) noexcept {
-                try {
-                    (*static_cast<F *>(ud))(*e);
-                } catch (...) {
-                }
+        auto h = detail::subscribe<ftf_cluster_event>(
+            [&](ftf_cluster_event_fn cb, void *ud, ftf_finalizer_fn fin, ftf_listener_handle *out) {
+                return ftf_cluster_subscribe(get(), cb, ud, fin, out);
             },
-            f, &detail::delete_fn<F>, &h);
-        if (rc != FTF_OK) {
-            delete f;
-            throw error(rc, "ftf_cluster_subscribe");
-        }
+            std::move(fn), "ftf_cluster_subscribe");
         return ClusterSubscription(c_, h);
     }
     ftf_cluster_stats stats() const {
@@ -245,15 +234,11 @@ public:
     }
     /// The OpenMetrics text.
     std::string metrics() const {
-        size_t needed = 0;
-        uint32_t rc = ftf_cluster_metrics(get(), nullptr, 0, &needed);
-        for (int i = 0; i < 4 && rc == FTF_BUFFER_TOO_SMALL; i++) {
-            std::vector<char> buf(needed);
-            rc = ftf_cluster_metrics(get(), buf.data(), buf.size(), &needed);
-            if (rc == FTF_OK) return std::string(buf.data(), needed - 1);
-        }
-        check(rc, "ftf_cluster_metrics");
-        return {};
+        return detail::read_text(
+            [&](char *buf, size_t len, size_t *needed) {
+                return ftf_cluster_metrics(get(), buf, len, needed);
+            },
+            "ftf_cluster_metrics");
     }
     /// A fault hook (an FTF_CLUSTER_FAULT_* value; tests and demos).
     void fault(uint32_t f) {
