@@ -27,12 +27,14 @@ use std::time::{Duration, Instant};
 use ftforest::callbacks::{ftf_listener_handle, ftf_recovery_callbacks};
 use ftforest::cluster::events::ftf_cluster_event_kind::{self, *};
 use ftforest::cluster::io::FTF_CLUSTER_MAX_VALUE;
+use ftforest::cluster::stats::ftf_cluster_fault_kind::*;
 use ftforest::cluster::{ftf_cluster, ftf_cluster_config, ftf_cluster_event, ftf_cluster_stats};
 use ftforest::enums::ftf_report_kind::{FTF_REPORT_BARRIER_TIMEOUT, FTF_REPORT_CRASHED};
 use ftforest::event::ftf_phase_job;
 use ftforest::forest::ftf_forest;
 use ftforest::result::ftf_result::{self, *};
 use ftforest::stats::ftf_stats;
+use ftforest::tracker::{ftf_op_token, ftf_tracker};
 
 // ---- etcd fixture ---------------------------------------------------------------------
 
@@ -161,12 +163,16 @@ struct PhaseSeen {
     fence: u64,
     check: ftf_result,
     put: ftf_result,
+    /// `ftf_op_begin` on the attached forest's tracker during the phase.
+    begin: ftf_result,
 }
 
 /// The embedder's userdata: what the callbacks saw.
 #[derive(Default)]
 struct Probe {
     cluster: AtomicPtr<ftf_cluster>,
+    /// The attached forest's tracker (the gate the cluster-wide pause closes).
+    tracker: AtomicPtr<ftf_tracker>,
     events: Mutex<Vec<Ev>>,
     changed: Condvar,
     phases: Mutex<Vec<PhaseSeen>>,
@@ -261,6 +267,11 @@ unsafe extern "C" fn run_phase(ud: *mut c_void, job: *const ftf_phase_job) -> bo
         // Freed: a phase still handed out must not touch the handle (the C contract).
         return true;
     }
+    let mut op = ftf_op_token::default();
+    let begin = ftf_tracker::ftf_op_begin(p.tracker.load(Ordering::SeqCst), &mut op);
+    if begin == FTF_OK {
+        ftf_tracker::ftf_op_end(p.tracker.load(Ordering::SeqCst), op);
+    }
     let check = ftf_cluster::ftf_cluster_check_fence(c, job.rank, job.fence);
     let data = b"recovered";
     let mut rev = 0;
@@ -271,6 +282,7 @@ unsafe extern "C" fn run_phase(ud: *mut c_void, job: *const ftf_phase_job) -> bo
         fence: job.fence,
         check,
         put,
+        begin,
     });
     check == FTF_OK && put == FTF_OK
 }
@@ -692,8 +704,14 @@ fn free_without_leave_is_seen_failed_at_once_and_recovered_through_the_c_callbac
     pa.cluster.store(a.cast_mut(), Ordering::SeqCst);
     let b = join(cb, fb).expect("join b");
     pb.cluster.store(b.cast_mut(), Ordering::SeqCst);
+    let tb = ftf_forest::ftf_forest_tracker(fb);
+    pb.tracker.store(tb.cast_mut(), Ordering::SeqCst);
     subscribe(b, pb);
     pb.wait(W, "b registered", has(FTF_CLUSTER_EVENT_REGISTERED, 2));
+    // Joined: the forest's tracker is untouched (operations begin and end as before).
+    let mut op = ftf_op_token::default();
+    assert_eq!(ftf_tracker::ftf_op_begin(tb, &mut op), FTF_OK);
+    assert_eq!(ftf_tracker::ftf_op_end(tb, op), FTF_OK);
     let freed_at = Instant::now();
     ftf_cluster::ftf_cluster_free(a);
     let ev = pb.wait(
@@ -725,6 +743,8 @@ fn free_without_leave_is_seen_failed_at_once_and_recovered_through_the_c_callbac
     let phases = pb.phases.lock().unwrap();
     assert_eq!(phases.len(), 4, "{phases:#?}");
     for ph in phases.iter() {
+        // The cluster-wide pause closed the attached forest's tracker for the phases.
+        assert_eq!(ph.begin, FTF_PAUSED, "{ph:?}");
         assert_eq!(
             (ph.rank, ph.fence, ph.check, ph.put),
             (0, token, FTF_OK, FTF_OK),
@@ -763,6 +783,10 @@ fn free_without_leave_is_seen_failed_at_once_and_recovered_through_the_c_callbac
         ftf_cluster::ftf_cluster_put(b, 0, token, b"late".as_ptr(), 4, &mut rev),
         FTF_STALE
     );
+    // Resumed: the gate is open again.
+    assert_eq!(ftf_tracker::ftf_op_begin(tb, &mut op), FTF_OK);
+    assert_eq!(ftf_tracker::ftf_op_end(tb, op), FTF_OK);
+    ftf_tracker::ftf_tracker_free(tb);
     // The freed member's forest is detached.
     assert_eq!(ftf_forest::ftf_forest_start(fa), FTF_OK);
     assert_eq!(ftf_forest::ftf_forest_stop(fa), FTF_OK);
@@ -993,5 +1017,77 @@ fn etcd_gone_gives_codes_never_a_hang() {
     });
     assert_eq!(rc, FTF_UNREACHABLE);
     ftf_forest::ftf_forest_free(f2);
+    ftf_cluster_config::ftf_cluster_config_free(c);
+}
+
+#[test]
+fn stalled_keepalives_fence_the_member_then_the_lease_is_lost() {
+    let Some(e) = etcd("stall") else { return };
+    let p = new_probe();
+    let f = forest_for(p, 2);
+    let c = config(&e, "ftf/stall/", "s", 2, &[0], 2000);
+    let m = join(c, f).expect("join");
+    subscribe(m, p);
+    p.wait(W, "registered", has(FTF_CLUSTER_EVENT_REGISTERED, 0));
+    assert_eq!(
+        ftf_cluster::ftf_cluster_fault(m, FTF_CLUSTER_FAULT_DROP_KEEPALIVES as u32),
+        FTF_OK
+    );
+    // Past TTL - margin since the last acknowledged keepalive: fenced, nothing is sent.
+    p.wait(W, "self_fenced", |ev| {
+        ev.iter()
+            .any(|e| e.kind == FTF_CLUSTER_EVENT_SELF_FENCED as u32)
+    });
+    let mut rev = 0;
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 0, 0, b"x".as_ptr(), 1, &mut rev),
+        FTF_SELF_FENCED
+    );
+    assert_eq!(
+        ftf_cluster::ftf_cluster_check_fence(m, 0, 1),
+        FTF_SELF_FENCED
+    );
+    let mut st = ftf_cluster_stats::default();
+    assert_eq!(ftf_cluster::ftf_cluster_stats_get(m, &mut st), FTF_OK);
+    assert!(st.self_fenced);
+    // Wait until etcd expired the lease (the member key is gone), so the next keepalive
+    // cannot revive it; then keepalives again: the answer says it is gone, the member is dead.
+    let deadline = Instant::now() + W;
+    loop {
+        let out = Command::new("etcdctl")
+            .args(["--endpoints", &e.endpoint, "get", "ftf/stall/members/0"])
+            .env("ETCDCTL_API", "3")
+            .output()
+            .expect("etcdctl");
+        let text = String::from_utf8_lossy(&out.stdout);
+        if out.status.success() && text.trim().is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "watchdog: lease never expired: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        ftf_cluster::ftf_cluster_fault(m, FTF_CLUSTER_FAULT_RESUME_KEEPALIVES as u32),
+        FTF_OK
+    );
+    p.wait(W, "lease_lost", |ev| {
+        ev.iter()
+            .any(|e| e.kind == FTF_CLUSTER_EVENT_LEASE_LOST as u32)
+    });
+    assert_eq!(
+        ftf_cluster::ftf_cluster_put(m, 0, 0, b"x".as_ptr(), 1, &mut rev),
+        FTF_LEASE_LOST
+    );
+    assert_eq!(ftf_cluster::ftf_cluster_leave(m), FTF_LEASE_LOST);
+    assert_eq!(
+        ftf_cluster::ftf_cluster_check_fence(m, 0, 1),
+        FTF_LEASE_LOST
+    );
+    ftf_cluster::ftf_cluster_free(m);
+    assert_eq!(p.finalized.load(Ordering::SeqCst), 1);
+    ftf_forest::ftf_forest_free(f);
     ftf_cluster_config::ftf_cluster_config_free(c);
 }
