@@ -88,6 +88,8 @@ impl Parts {
         }
         registry.clear();
         {
+            // The last reference may be this one (after a hand-off): drop the driver (its
+            // client and tasks) inside the runtime's context.
             let _enter = rt.enter();
             drop(member);
         }
@@ -115,9 +117,7 @@ impl FfiCluster {
             None => Ok(()),
         }
     }
-}
 
-impl FfiCluster {
     /// The checks of a blocking call about `rank`: not inside a pause/resume hook
     /// (`FTF_BUSY`), a live member, `rank < n` (`FTF_UNKNOWN_PARTITION`).
     pub(crate) fn ready_to_block(&self, rank: u32) -> Result<(), ftf_result> {
