@@ -207,6 +207,8 @@ impl ftf_cluster {
     ///
     /// `FTF_OK` (`*cluster_out` owns the member: free it with `ftf_cluster_free`);
     /// `FTF_NULL_PARAMETER`; `FTF_INVALID_CONFIG` (see `ftf_cluster_config_check`);
+    /// `FTF_INVALID_ARGUMENT` (the forest does not have exactly the configuration's `n`
+    /// partitions; nothing is sent);
     /// `FTF_ALREADY_RUNNING` (the forest runs); `FTF_BUSY` (the forest is attached to
     /// another member, or this is called from a pause/resume hook); `FTF_UNREACHABLE`;
     /// `FTF_CONFIG_MISMATCH`; `FTF_RANK_HELD`; `FTF_ZOMBIE_REJOIN`; `FTF_UNAVAILABLE`;
@@ -234,6 +236,11 @@ impl ftf_cluster {
                 return ftf_result::FTF_INVALID_CONFIG;
             };
             let n = cc.n();
+            // The forest runs the phases of ranks 0..n: it must have exactly n partitions
+            // (C code indexes its per-partition state by `job->rank`).
+            if forest.monitor.with_coordinator(|c| c.len()) != n {
+                return ftf_result::FTF_INVALID_ARGUMENT;
+            }
             let request_timeout = cc.request_timeout();
             let bound = cc.connect_timeout() + cc.request_timeout() * 13;
             if let Err(e) = forest.attach() {

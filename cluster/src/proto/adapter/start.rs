@@ -5,7 +5,9 @@
 //! `members/r` absent and `epoch/r` absent or unchanged since it was read as `left`; so a
 //! process whose rank was declared FAILED (epoch `healthy`/`recovering`, member key gone) can
 //! never re-register it (zombie rejoin refused, typed error), and an ambiguous registration is
-//! resolved by reading `members/r` back (ours iff it is on our lease). Any start failure stops
+//! resolved by reading `members/r` back (ours iff it is on our lease). Every hosted rank is
+//! checked against the initial listing before the first registration is sent, so a start
+//! refused for a rank seen hosted or failed there registers nothing. Any start failure stops
 //! the adapter with its error; the driver revokes the lease. An ambiguous or failed leave
 //! Txn is re-sent (same incarnation compare) while writes are allowed, and the lease is
 //! revoked only once no leave is pending or delayed; a re-sent leave refused because the
@@ -195,7 +197,11 @@ impl<G: OpGate + Clone> Adapter<G> {
         for (r, t) in pauses {
             self.start_local_pause(now, r, t);
         }
+        // Every rank is checked against the listing before any registration is sent: a
+        // rank refused after another one's registration committed would leave that one
+        // registered on a lease the refusal revokes, i.e. FAILED (and never re-registrable).
         let ranks = self.cfg.ranks.clone();
+        let mut register = Vec::with_capacity(ranks.len());
         for rank in ranks {
             let member = self.view.get(&self.keys.member(rank));
             if member.is_some() {
@@ -207,6 +213,9 @@ impl<G: OpGate + Clone> Adapter<G> {
                 Some(kv) if kv.value == EPOCH_LEFT => kv.mod_revision,
                 Some(_) => return self.fail_start(now, ClusterError::ZombieRejoinRefused { rank }),
             };
+            register.push((rank, epoch_mod));
+        }
+        for (rank, epoch_mod) in register {
             self.registering.insert(rank);
             let t = txns::register(
                 &self.keys,
