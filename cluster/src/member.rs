@@ -165,7 +165,10 @@ impl Member {
     }
 
     /// Graceful leave: each hosted rank is marked `left` (not a failure), then the lease is
-    /// revoked and the loops stop.
+    /// revoked and the loops stop. [`ClusterError::Etcd`] when a rank's mark could not be
+    /// written (etcd without quorum or unavailable, or this process self-fenced): the loops
+    /// stop and the lease is revoked or expires all the same, and the others then see those
+    /// ranks FAILED.
     pub async fn leave(self) -> Result<(), ClusterError> {
         self.driver.leave().await
     }

@@ -228,6 +228,16 @@ impl Handle {
         match t {
             Some(t) => {
                 let _ = t.await;
+                // A rank leaves `hosted` only when its `left` mark is confirmed: any left
+                // means etcd did not take the marks (no quorum, unavailable, self-fenced);
+                // the others will see those ranks FAILED once the lease is gone.
+                let unmarked = self.shared.adapter().hosted.len();
+                if unmarked > 0 {
+                    return Err(ClusterError::Etcd(format!(
+                        "{unmarked} hosted rank(s) not marked left (etcd did not take the marks); \
+                         the lease is revoked or expires"
+                    )));
+                }
                 Ok(())
             }
             // Another leave (or an abort) took the loop first.

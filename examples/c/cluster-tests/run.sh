@@ -17,6 +17,11 @@ shift
 tmp=$(mktemp -d)
 trap '"$here/etcd.sh" stop "$tmp/e1"; "$here/etcd.sh" stop "$tmp/e3"; rm -rf "$tmp"' EXIT
 
+# The wrapper's program name for the "== ..." lines (valgrind, not its flags).
+label=""
+for w in "$@"; do
+    case $w in env | *=* | -*) ;; *) label="${w##*/} " && break ;; esac
+done
 FTF_ETCD=$("$here/etcd.sh" start "$tmp/e1" 1)
 export FTF_ETCD FTF_CLUSTER_NODE="$bindir/cluster_node"
 echo "etcd: $FTF_ETCD"
@@ -31,9 +36,9 @@ for t in "$bindir"/cluster/test_*; do
         export FTF_ETCD3 FTF_ETCD3_DIR="$tmp/e3"
         echo "etcd (three members): $FTF_ETCD3"
     fi
-    echo "== ${*:+$* }$name"
+    echo "== $label$name"
     "$@" "$t"
     if [ "$name" = test_quorum ]; then "$here/etcd.sh" stop "$tmp/e3"; fi
 done
-echo "== ${*:+$* }cluster_member_cpp (the C++ example)"
+echo "== ${label}cluster_member_cpp (the C++ example)"
 "$@" "$bindir/cluster_member_cpp" "$FTF_ETCD"
