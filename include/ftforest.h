@@ -1866,6 +1866,8 @@ ftf_result ftf_cluster_get(const struct ftf_cluster *cluster, uint32_t rank, uin
 //
 // `FTF_OK` (`*cluster_out` owns the member: free it with `ftf_cluster_free`);
 // `FTF_NULL_PARAMETER`; `FTF_INVALID_CONFIG` (see `ftf_cluster_config_check`);
+// `FTF_INVALID_ARGUMENT` (the forest does not have exactly the configuration's `n`
+// partitions; nothing is sent);
 // `FTF_ALREADY_RUNNING` (the forest runs); `FTF_BUSY` (the forest is attached to
 // another member, or this is called from a pause/resume hook); `FTF_UNREACHABLE`;
 // `FTF_CONFIG_MISMATCH`; `FTF_RANK_HELD`; `FTF_ZOMBIE_REJOIN`; `FTF_UNAVAILABLE`;
