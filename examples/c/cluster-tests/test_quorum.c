@@ -56,14 +56,34 @@ TEST(quorum_loss_is_a_result_not_a_hang) {
     recorder *rec = subscribe_recorder(m, 0);
     uint64_t rev = 0;
     CHECK_RC(ftf_cluster_put(m, 0, 0, (const uint8_t *)"q", 1, &rev), FTF_OK);
+    /* a second member (own prefix) with the shortest lease, 2 s, and 1 s requests: it
+       leaves at once after the quorum loss, and passes its self-fence deadline while its
+       left marks are being retried */
+    char prefix2[128];
+    fresh_prefix(prefix2, sizeof prefix2, "quorum-short");
+    ftf_cluster_config *cs = new_config("q-s", 1, eps, prefix2, &r0, 1);
+    ftf_cluster_config_set_ttl_ms(cs, 2000);
+    ftf_cluster_config_set_timeout_ms(cs, FTF_CLUSTER_TIMEOUT_CONNECT, 3000);
+    const ftf_forest *fs = new_forest(1, NULL, NULL);
+    const ftf_cluster *ms = NULL;
+    CHECK_RC(ftf_cluster_join(cs, fs, &ms), FTF_OK);
 
     CHECK(stop_etcd_member(dir, 1));
     CHECK(stop_etcd_member(dir, 2));
 
+    uint64_t t = mono_ms();
+    uint32_t rc = ms ? ftf_cluster_leave(ms) : FTF_NOT_RUNNING;
+    timed("leave without quorum, fenced meanwhile", rc, t);
+    /* its marks were never taken: not FTF_OK */
+    CHECK_RC(rc, FTF_UNAVAILABLE);
+    ftf_cluster_free(ms);
+    ftf_forest_free(fs);
+    ftf_cluster_config_free(cs);
+
     uint8_t buf[16];
     size_t len = 0;
-    uint64_t t = mono_ms();
-    uint32_t rc = ftf_cluster_get(m, 0, buf, sizeof buf, &len);
+    t = mono_ms();
+    rc = ftf_cluster_get(m, 0, buf, sizeof buf, &len);
     timed("get without quorum", rc, t);
     CHECK_RC(rc, FTF_UNAVAILABLE);
     t = mono_ms();
