@@ -3,12 +3,17 @@
 #   make lib                  build target/release/libftforest.{so,a} (with the `cluster` feature: ftf_cluster_*)
 #   make demo                 the main job: c-demo, then cluster-demo
 #   make c-demo               build the library (release) and run the C demo
-#   make cluster-demo         three-member etcd + four ftf-node processes, kill -9 of one (scripts/cluster-demo.sh)
+#   make cluster-demo         three-member etcd, two Rust + two C nodes, kill -9 of a C node (scripts/cluster-demo.sh)
 #   make cpp-demo             build and run the C++ example (include/ftforest.hpp)
 #   make check-c              build and run the C tests against the shared library
 #   make asan                 C tests, demo and C++ example with -fsanitize=address
 #   make valgrind             C tests, demo and C++ example under valgrind memcheck
 #   make bench-c              C hot path (ftf_op_begin + ftf_op_end, shared + static) next to Rust's, one run
+#   make check-cluster-c      the C cluster tests against real etcd on loopback (examples/c/cluster-tests)
+#   make asan-cluster-c       the same with -fsanitize=address
+#   make valgrind-cluster-c   the same under valgrind memcheck (no error, no leak)
+#   make cluster-node         build the C cluster node (examples/c/cluster_node.c) the cluster demo runs
+#   make bench-cluster-c      ftf_op_begin + ftf_op_end before joining and while joined (etcd on loopback)
 #   make install PREFIX=/usr/local   library, headers (ftforest.h, ftforest.hpp + ftforest/*.hpp), ftforest.pc
 #   make uninstall PREFIX=/usr/local what install put there
 #   make header               regenerate include/ftforest.h (pinned cbindgen)
@@ -61,6 +66,8 @@ VG_FLAGS := --suppressions=$(ROOT)/examples/c/valgrind.supp --error-exitcode=1 -
             --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes --quiet
 
 .PHONY: all lib demo c-demo cluster-demo cpp-demo check-c asan valgrind bench-c install uninstall header clean-c \
+        cluster-node cluster-programs asan-cluster-programs check-cluster-c asan-cluster-c valgrind-cluster-c \
+        bench-cluster-c \
         print-native-static-libs print-libs-private print-soname print-version \
         c-programs asan-programs
 
@@ -117,7 +124,7 @@ asan-programs: lib $(addprefix $(BUILD)/asan/,$(C_TESTS)) $(BUILD)/asan/demo $(B
 
 # ---- runs ---------------------------------------------------------------------------------
 
-# The main job: the C forest demo, then the cluster demo (etcd + four ftf-node processes).
+# The main job: the C forest demo, then the cluster demo (etcd, two Rust and two C nodes).
 demo: c-demo cluster-demo
 
 c-demo: lib $(BUILD)/demo
@@ -153,6 +160,60 @@ valgrind: c-programs
 bench-c: lib $(BUILD)/bench_c $(BUILD)/bench_c_static
 	$(CARGO) build --release -p ftforest-ffi --example rust_hot_path
 	BIN=$(ROOT)/target scripts/bench-c.sh
+
+# ---- cluster (issue 9): the C node, the C++ member example, the C tests against etcd -----
+
+CT_DIR      := examples/c/cluster-tests
+CT_TESTS    := $(patsubst $(CT_DIR)/%.c,%,$(wildcard $(CT_DIR)/test_*.c))
+CT_HDRS     := include/ftforest.h $(CT_DIR)/fixture.h examples/c/tests/harness.h examples/c/tests/watchdog.h
+# Under valgrind everything runs ~20x slower: a longer lease keeps the members from fencing
+# themselves for a late keepalive (the tests read FTF_TEST_TTL_MS).
+VG_CLUSTER  := FTF_TEST_TTL_MS=6000 $(VALGRIND) $(VG_FLAGS) --suppressions=$(ROOT)/$(CT_DIR)/valgrind.supp
+
+$(BUILD)/cluster $(BUILD)/asan/cluster:
+	mkdir -p $@
+
+$(BUILD)/cluster_node: examples/c/cluster_node.c include/ftforest.h | $(BUILD)
+	$(CC) $(CFLAGS) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/asan/cluster_node: examples/c/cluster_node.c include/ftforest.h | $(BUILD)/asan
+	$(CC) -O1 -g $(ASAN) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/cluster_member_cpp: examples/cpp/cluster_member.cpp $(CPP_HDRS) | $(BUILD)
+	$(CXX) $(CXXFLAGS) $(WARN) $(CXXSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/asan/cluster_member_cpp: examples/cpp/cluster_member.cpp $(CPP_HDRS) | $(BUILD)/asan
+	$(CXX) -O1 -g $(ASAN) $(WARN) $(CXXSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/cluster/test_%: $(CT_DIR)/test_%.c $(CT_HDRS) | $(BUILD)/cluster
+	$(CC) $(CFLAGS) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/asan/cluster/test_%: $(CT_DIR)/test_%.c $(CT_HDRS) | $(BUILD)/asan/cluster
+	$(CC) -O1 -g $(ASAN) $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
+
+$(BUILD)/bench_cluster: examples/c/bench_cluster.c include/ftforest.h | $(BUILD)
+	$(CC) -O2 $(WARN) $(CSTD) $(INC) $< -o $@ $(LINK)
+
+cluster-node: lib $(BUILD)/cluster_node
+
+cluster-programs: lib $(BUILD)/cluster_node $(BUILD)/cluster_member_cpp $(addprefix $(BUILD)/cluster/,$(CT_TESTS))
+asan-cluster-programs: lib $(BUILD)/asan/cluster_node $(BUILD)/asan/cluster_member_cpp \
+                       $(addprefix $(BUILD)/asan/cluster/,$(CT_TESTS))
+
+check-cluster-c: cluster-programs
+	bash $(CT_DIR)/run.sh $(BUILD)
+
+asan-cluster-c: asan-cluster-programs
+	@set -e; for p in $(addprefix cluster/,$(CT_TESTS)) cluster_node cluster_member_cpp; do \
+	  nm $(BUILD)/asan/$$p | grep -q __asan_init || { echo "$$p: __asan_init not linked"; exit 1; }; \
+	done; echo "asan: __asan_init linked in every cluster program"
+	bash $(CT_DIR)/run.sh $(BUILD)/asan
+
+valgrind-cluster-c: cluster-programs
+	bash $(CT_DIR)/run.sh $(BUILD) env $(VG_CLUSTER)
+
+bench-cluster-c: lib $(BUILD)/bench_cluster
+	bash $(CT_DIR)/run.sh $(BUILD) --only $(BUILD)/bench_cluster
 
 # ---- install ------------------------------------------------------------------------------
 

@@ -21,7 +21,8 @@
 // Threading is the library's: see ffi/README.md. Link with -lftforest (pkg-config ftforest).
 //
 // Layout: this header includes the parts in include/ftforest/ (base, tracker, config, forest,
-// coordinator, primitives), installed next to it by `make install`; always include this one.
+// coordinator, primitives, and cluster when FTF_CLUSTER is defined: the cluster member),
+// installed next to it by `make install`; always include this one.
 #ifndef FTFOREST_HPP
 #define FTFOREST_HPP
 
@@ -33,5 +34,8 @@
 #include "ftforest/forest.hpp"
 #include "ftforest/coordinator.hpp"
 #include "ftforest/primitives.hpp"
+#if defined(FTF_CLUSTER)
+#include "ftforest/cluster.hpp"
+#endif
 
 #endif  // FTFOREST_HPP

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The C side of ftforest's test flow: header staleness, C tests (plain, AddressSanitizer,
-# valgrind), the C demo and the C++ example (plain, ASan, valgrind), the soname, and an
-# install + pkg-config smoke test (shared and static linking, the CMake example, uninstall)
-# into a temporary PREFIX.
-# Works on a fresh Debian machine as root: installs valgrind/pkg-config/compilers/binutils if
-# absent; cmake is optional (installed if possible, else the CMake example is skipped).
+# valgrind), the C demo and the C++ example (plain, ASan, valgrind), the C cluster tests
+# against real etcd on loopback (plain, ASan, valgrind), the soname, and an install +
+# pkg-config smoke test (shared and static linking, the CMake example, uninstall) into a
+# temporary PREFIX.
+# Works on a fresh Debian machine as root: installs valgrind/pkg-config/compilers/binutils,
+# etcd and protoc (the library's cluster part builds etcd-client) if absent; cmake is optional (installed if possible, else the CMake example is skipped).
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,9 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v readelf >/dev/null 2>&1 || missing+=(binutils)
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 if [ "${#missing[@]}" -gt 0 ]; then
     step "installing ${missing[*]}"
     if [ "$(id -u)" -ne 0 ]; then
@@ -51,6 +55,15 @@ make asan
 
 step "C tests, demo, C++ example under valgrind memcheck"
 make valgrind
+
+step "C cluster tests against real etcd on loopback (plain)"
+make check-cluster-c
+
+step "C cluster tests under AddressSanitizer"
+make asan-cluster-c
+
+step "C cluster tests under valgrind memcheck"
+make valgrind-cluster-c
 
 step "C demo (the main job's first half; the cluster demo runs in test.sh)"
 make c-demo

@@ -1,5 +1,5 @@
-// ftforest/base.hpp: errors (ftf::error, check), durations, and the RAII handle templates the
-// other pieces use.
+// ftforest/base.hpp: errors (ftf::error, check), durations, and the RAII handle templates,
+// listener subscription and text helpers the other pieces use.
 //
 // Part of the C++17 wrapper; include <ftforest.hpp> (which includes every part), not this
 // file alone. Conventions: see ftforest.hpp.
@@ -8,9 +8,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "../ftforest.h"
 
@@ -116,6 +118,46 @@ private:
 template <class F>
 void delete_fn(void *p) noexcept {
     delete static_cast<F *>(p);
+}
+
+/// Subscribes a listener lambda through a C subscribe call `sub(callback, userdata,
+/// finalizer, &handle)` (a forest's or a cluster member's): the std::function travels as
+/// userdata, deleted by the finalizer (or here when the subscription is refused); an
+/// exception escaping the listener is swallowed, never propagated into the library.
+template <class Event, class Subscribe>
+ftf_listener_handle subscribe(Subscribe sub, std::function<void(const Event &)> fn,
+                              const char *what) {
+    using F = std::function<void(const Event &)>;
+    using Callback = void (*)(void *, const Event *);
+    Callback cb = [](void *ud, const Event *e) noexcept {
+        try {
+            (*static_cast<F *>(ud))(*e);
+        } catch (...) {
+        }
+    };
+    auto *f = new F(std::move(fn));
+    ftf_listener_handle h{};
+    uint32_t rc = sub(cb, f, &delete_fn<F>, &h);
+    if (rc != FTF_OK) {
+        delete f;
+        throw error(rc, what);
+    }
+    return h;
+}
+
+/// The text of a C call with the ftf_forest_metrics convention, `call(buf, len, &needed)`
+/// (`needed` includes the NUL; FTF_BUFFER_TOO_SMALL while the text grows).
+template <class Call>
+std::string read_text(Call call, const char *what) {
+    size_t needed = 0;
+    uint32_t rc = call(nullptr, 0, &needed);
+    for (int i = 0; i < 4 && rc == FTF_BUFFER_TOO_SMALL; i++) {
+        std::vector<char> buf(needed);
+        rc = call(buf.data(), buf.size(), &needed);
+        if (rc == FTF_OK) return std::string(buf.data(), needed - 1);
+    }
+    check(rc, what);
+    return {};
 }
 
 }  // namespace detail

@@ -138,22 +138,11 @@ public:
 
     /// Subscribes a listener (dispatcher thread; exceptions are swallowed).
     subscription subscribe(std::function<void(const ftf_event &)> fn) {
-        using F = std::function<void(const ftf_event &)>;
-        auto *f = new F(std::move(fn));
-        ftf_listener_handle h{};
-        uint32_t rc = ftf_forest_subscribe(
-            get(),
-            [](void *ud, const ftf_event *e) noexcept {
-                try {
-                    (*static_cast<F *>(ud))(*e);
-                } catch (...) {
-                }
+        auto h = detail::subscribe<ftf_event>(
+            [&](ftf_event_fn cb, void *ud, ftf_finalizer_fn fin, ftf_listener_handle *out) {
+                return ftf_forest_subscribe(get(), cb, ud, fin, out);
             },
-            f, &detail::delete_fn<F>, &h);
-        if (rc != FTF_OK) {
-            delete f;
-            throw error(rc, "ftf_forest_subscribe");
-        }
+            std::move(fn), "ftf_forest_subscribe");
         return subscription(get(), h);
     }
 
@@ -198,15 +187,11 @@ public:
     bool in_recovery_mode() const noexcept { return ftf_forest_in_recovery_mode(get()); }
     /// The OpenMetrics text.
     std::string metrics() const {
-        size_t needed = 0;
-        uint32_t rc = ftf_forest_metrics(get(), nullptr, 0, &needed);
-        for (int i = 0; i < 4 && rc == FTF_BUFFER_TOO_SMALL; i++) {
-            std::vector<char> buf(needed);
-            rc = ftf_forest_metrics(get(), buf.data(), buf.size(), &needed);
-            if (rc == FTF_OK) return std::string(buf.data(), needed - 1);
-        }
-        check(rc, "ftf_forest_metrics");
-        return {};
+        return detail::read_text(
+            [&](char *buf, size_t len, size_t *needed) {
+                return ftf_forest_metrics(get(), buf, len, needed);
+            },
+            "ftf_forest_metrics");
     }
     const ftf_forest *get() const noexcept { return h_.get(); }
 

@@ -90,6 +90,9 @@ pub struct NodeOpts {
     pub op_interval_ms: u64,
     /// Extra flags.
     pub extra: Vec<String>,
+    /// The program to run instead of `ftf-node` (e.g. the C node `target/c/cluster_node`,
+    /// which takes the same flags and prints the same lines).
+    pub program: Option<PathBuf>,
 }
 
 impl NodeOpts {
@@ -104,6 +107,7 @@ impl NodeOpts {
             phase_ms: 200,
             op_interval_ms: 100,
             extra: Vec::new(),
+            program: None,
         }
     }
 }
@@ -135,7 +139,8 @@ impl Node {
             .open(dir.join(format!("{}.stderr", o.proc)))
             .expect("node stderr");
         let ranks: Vec<String> = o.ranks.iter().map(|r| r.to_string()).collect();
-        let mut child = Command::new(bin("ftf-node"))
+        let program = o.program.clone().unwrap_or_else(|| bin("ftf-node"));
+        let mut child = Command::new(program)
             .args([
                 "--endpoints",
                 endpoints,
@@ -164,7 +169,7 @@ impl Node {
             .stdout(out)
             .stderr(err)
             .spawn()
-            .expect("spawn ftf-node");
+            .expect("spawn the node program");
         let pid = child.id();
         register(pid);
         let stdin = child.stdin.take();

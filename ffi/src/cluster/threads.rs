@@ -5,6 +5,7 @@
 //! loop), and the blocking functions refuse it with `FTF_BUSY`; `CLUSTER_THREAD` is set on
 //! every thread a member runs callbacks on (dispatcher, phases, hooks), where the last free
 //! must not join threads or drop a runtime (it hands the teardown to a new thread instead).
+//! Every runtime thread of a member blocks SIGPIPE ([`block_sigpipe`]).
 
 use core::cell::Cell;
 
@@ -53,4 +54,21 @@ pub(crate) fn is_in_loop_hook() -> bool {
 /// callback thread, or any tokio runtime thread.
 pub(crate) fn must_hand_off() -> bool {
     CLUSTER_THREAD.with(Cell::get) || tokio::runtime::Handle::try_current().is_ok()
+}
+
+/// Blocks SIGPIPE on the calling thread; run at the start of each of a member's runtime
+/// threads (they do its network I/O). A C program keeps SIGPIPE's default action
+/// (terminate the process), unlike a Rust binary, and a vectored write to a connection etcd
+/// has closed raises it: blocked on the writing thread, the write fails with `EPIPE`
+/// instead (a request error, then a result code). The embedder's own threads keep their
+/// signal mask.
+pub(crate) fn block_sigpipe() {
+    // SAFETY: `set` is a local sigset_t initialised by sigemptyset before use;
+    // pthread_sigmask changes only the calling thread's mask and accepts a NULL old set.
+    unsafe {
+        let mut set: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, core::ptr::null_mut());
+    }
 }

@@ -69,6 +69,8 @@ fn describe(l: &Line) -> Option<String> {
             f("token")
         ),
         "resumed" => format!("RESUMED after rank {} (token {})", f("rank"), f("token")),
+        // A C node (examples/c/cluster_node.c): when its C listener got the event.
+        "node_seen" => format!("(C listener got {} of rank {})", f("seen"), f("rank")),
         "write_accepted" | "node_write" | "node_phase" | "node_balancer" | "node_stats" => {
             return None
         }

@@ -1,11 +1,14 @@
 //! `ftf-demo`: the cluster demo (run it with `scripts/cluster-demo.sh`).
 //!
-//! Starts a three-member etcd on free loopback ports and four `ftf-node` processes (one
-//! rank each, K = 1, TTL 2 s), `kill -9`s one node, then prints from the nodes' JSON logs
-//! the detection, the quorum decision, the cluster-wide pause, the fenced lock and its
-//! token, the phases, the new incarnation and the resume, and runs the checker over the
-//! logs and etcd's history. Exits 1 when an invariant broke (or the recovery did not
-//! finish), 2 when etcd is missing; every process it started is killed and reaped on exit.
+//! Starts a three-member etcd on free loopback ports and four node processes (one rank
+//! each, K = 1, TTL 2 s): n0 and n1 are Rust `ftf-node`s; n2 and n3 are C nodes
+//! (`examples/c/cluster_node.c`, the program `FTF_C_NODE` names; without it all four are
+//! Rust). It `kill -9`s n3, then prints from the nodes' JSON logs the detection, the quorum
+//! decision, the cluster-wide pause, the fenced lock and its token, the phases, the new
+//! incarnation and the resume, each survivor's detection latency next to its language, how
+//! many times the killed rank was recovered, and runs the checker over the logs and etcd's
+//! history. Exits 1 when an invariant broke (or the recovery did not finish), 2 when etcd
+//! is missing; every process it started is killed and reaped on exit.
 //!
 //! It shares the scenario tests' fixtures (`cluster/tests/support`).
 
@@ -15,11 +18,12 @@
 mod support;
 
 use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use support::etcd::etcd_missing;
-use support::node::{bin, NodeOpts};
+use support::node::{bin, read_lines, NodeOpts};
 use support::scenario::World;
 
 fn metrics(port: u16) -> String {
@@ -39,6 +43,14 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let metrics_port = support::etcd::free_port();
+    let c_node = std::env::var_os("FTF_C_NODE").map(PathBuf::from);
+    let lang = |r: u32| {
+        if r >= 2 && c_node.is_some() {
+            "C"
+        } else {
+            "Rust"
+        }
+    };
     let mut w = World::new("demo", 3);
     println!("== etcd: three members on {}", w.endpoints);
     for r in 0..4u32 {
@@ -47,13 +59,22 @@ fn main() -> ExitCode {
         if r == 0 {
             o.extra = vec!["--metrics-port".into(), metrics_port.to_string()];
         }
+        if lang(r) == "C" {
+            o.program = c_node.clone();
+        }
         w.spawn(&o);
     }
     w.wait_all_running(Duration::from_secs(30));
-    println!("== four nodes running (n0..n3, one rank each, n = 4, K = 1, TTL 2 s)");
+    println!(
+        "== four nodes running (one rank each, n = 4, K = 1, TTL 2 s): {}",
+        (0..4u32)
+            .map(|r| format!("n{r} {}", lang(r)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     std::thread::sleep(Duration::from_millis(500));
     let victim = w.nodes[3].pid();
-    println!("== kill -9 n3 (pid {victim})");
+    println!("== kill -9 n3, a {} node (pid {victim})", lang(3));
     let t0 = w.nodes[3].kill9();
     let done = w.wait_any(Duration::from_secs(30), |l| {
         l["event"] == "recovery_finished"
@@ -73,6 +94,50 @@ fn main() -> ExitCode {
         .arg(format!("--t0={t0}"))
         .args(w.logs())
         .status();
+    println!("\n== detection: kill -9 of n3 -> its rank FAILED on each survivor (same run)");
+    for (i, node) in w.nodes.iter().enumerate().take(3) {
+        let lines = read_lines(&node.log);
+        let seen = lines
+            .iter()
+            .find(|l| l["event"] == "failed" && l["rank"] == 3 && l["ts_ms"].as_u64() >= Some(t0));
+        // A C node also says when its C listener got the event (`node_seen`).
+        let in_c = lines
+            .iter()
+            .find(|l| {
+                l["event"] == "node_seen" && l["rank"] == 3 && l["ts_ms"].as_u64() >= Some(t0)
+            })
+            .and_then(|l| l["ts_ms"].as_u64())
+            .map(|ts| format!(" (the C listener had it at {} ms)", ts - t0))
+            .unwrap_or_default();
+        match seen.and_then(|l| l["ts_ms"].as_u64()) {
+            Some(ts) => println!(
+                "   n{i} {:<7} {} ms{in_c}",
+                format!("({})", lang(i as u32)),
+                ts - t0
+            ),
+            None => println!(
+                "   n{i} {:<7} never saw it",
+                format!("({})", lang(i as u32))
+            ),
+        }
+    }
+    let recovered: Vec<String> = w
+        .events("recovery_finished")
+        .into_iter()
+        .filter(|l| l["rank"] == 3)
+        .map(|l| {
+            format!(
+                "by {} with token {}",
+                l["proc"].as_str().unwrap_or("?"),
+                l["token"]
+            )
+        })
+        .collect();
+    println!(
+        "   rank 3 recovered {} time(s): {}",
+        recovered.len(),
+        recovered.join("; ")
+    );
     println!("\n== n0's OpenMetrics (http://127.0.0.1:{metrics_port}/metrics), first lines");
     for l in text.lines().skip_while(|l| !l.starts_with('#')).take(12) {
         println!("   {l}");
@@ -100,8 +165,8 @@ fn main() -> ExitCode {
         .args(w.logs())
         .status();
     let ok = out.map(|s| s.success()).unwrap_or(false);
-    if done.is_none() || !resumed {
-        println!("ftf-demo: the recovery did not finish and resume in time");
+    if done.is_none() || !resumed || recovered.len() != 1 {
+        println!("ftf-demo: the recovery did not finish exactly once and resume in time");
         return ExitCode::from(1);
     }
     if ok {
