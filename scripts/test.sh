@@ -58,9 +58,12 @@ cargo fmt --all -- --check
 
 stage "clippy (-D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
+# libftforest's cluster part (feature `cluster`: the ftf_cluster_* C ABI on ftforest-cluster).
+cargo clippy -p ftforest-ffi --features cluster --all-targets -- -D warnings
 
 stage "rustdoc (-D warnings)"
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p ftforest-core -p ftforest-ffi
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p ftforest-core -p ftforest-ffi -p ftforest-cluster \
+  --features ftforest-ffi/cluster
 
 stage "no_std target builds"
 cargo build -p ftforest-core --no-default-features --target thumbv7em-none-eabihf
@@ -110,8 +113,10 @@ bash scripts/test-c.sh
 stage "embedded: firmware under QEMU (Cortex-M4F, Cortex-M0, RISC-V), footprint gates"
 bash scripts/test-embedded.sh
 
-stage "workspace tests (the cluster's real-etcd scenarios included; they serialise themselves)"
+stage "workspace tests (the cluster's real-etcd scenarios included; they serialise themselves) and the cluster C ABI's"
 cargo test --workspace
+# The C ABI of the cluster (ffi feature `cluster`): arguments, and real etcd on loopback.
+cargo test -p ftforest-ffi --features cluster
 
 stage "cluster demo (the main job's second half: etcd + four ftf-node processes, kill -9)"
 bash scripts/cluster-demo.sh
