@@ -250,6 +250,7 @@ impl ftf_cluster {
                 .worker_threads(2)
                 .enable_all()
                 .thread_name("ftf-cluster")
+                .on_thread_start(threads::block_sigpipe)
                 .build()
             {
                 Ok(rt) => rt,
