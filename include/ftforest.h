@@ -1675,7 +1675,8 @@ void ftf_barrier_free(struct ftf_barrier *barrier);
 //
 // `FTF_OK` (`*outcome_out` = an `ftf_barrier_outcome`); `FTF_CALLBACK_FAILED` (the
 // callback returned an unknown value: reported as a timeout; `*outcome_out` untouched);
-// `FTF_NULL_PARAMETER`.
+// `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
+// the driver loop the hook runs in).
 ftf_result ftf_barrier_wait(struct ftf_barrier *barrier, uint64_t timeout_ns, uint32_t *outcome_out);
 #endif
 
@@ -1731,7 +1732,8 @@ void ftf_cluster_config_free(struct ftf_cluster_config *config);
 
 #if defined(FTF_CLUSTER)
 // Adds an etcd endpoint, e.g. `"http://127.0.0.1:2379"` (its form is checked at
-// join: `http://` or `https://` and a host). `FTF_OK`; `FTF_INVALID_ARGUMENT` (not
+// check/join: `http://` and a host; `https://` is refused there with
+// `FTF_INVALID_CONFIG`: this library's etcd client has no TLS). `FTF_OK`; `FTF_INVALID_ARGUMENT` (not
 // UTF-8, too long, or already 64 endpoints); `FTF_NULL_PARAMETER`. One thread at a time.
 ftf_result ftf_cluster_config_add_endpoint(struct ftf_cluster_config *config, const char *endpoint);
 #endif
@@ -1781,7 +1783,8 @@ ftf_result ftf_cluster_config_set_pause_policy(struct ftf_cluster_config *config
 // Validates the whole configuration without connecting: `FTF_OK`, or
 // `FTF_INVALID_CONFIG` (what `ftf_cluster_join` would refuse: n outside 1..=65,536,
 // K outside 1..=min(n, 8), a rank >= n or twice, TTL outside 2 s..=1 h, margin >= TTL
-// / 3, no endpoint or a malformed one, a prefix not ending with `/`, a bad proc id, a
+// / 3, no endpoint or a malformed one (not `http://<host>`; `https://` is refused: no
+// TLS), a prefix not ending with `/`, a bad proc id, a
 // timeout of 0 or above 1 h); `FTF_NULL_PARAMETER`. Never blocks.
 ftf_result ftf_cluster_config_check(const struct ftf_cluster_config *config);
 #endif
@@ -1801,10 +1804,13 @@ ftf_result ftf_cluster_subscribe(const struct ftf_cluster *cluster, ftf_cluster_
 // Removes the subscription `handle` names. Synchronous: after `FTF_OK` the listener is
 // never called again; if the dispatcher is calling it right now (and this is another
 // thread) this waits for that call to return, so a listener must not wait for a thread
-// that unsubscribes it; from the dispatcher thread (any listener) it never waits. The
-// finalizer may run on the dispatcher just after this returns.
+// that unsubscribes it; from the dispatcher thread (any listener) it never waits; from
+// a forest pause/resume hook it never waits either: `FTF_BUSY` (nothing changed, try
+// again later) while the dispatcher is calling that listener. The finalizer may run on
+// the dispatcher just after this returns.
 //
-// `FTF_OK`; `FTF_FOREIGN_HANDLE` (another member's or a forest's handle);
+// `FTF_OK`; `FTF_BUSY` (see above); `FTF_FOREIGN_HANDLE` (another member's or a
+// forest's handle);
 // `FTF_NOT_HOLDER` (already unsubscribed, never subscribed); `FTF_NULL_PARAMETER`.
 ftf_result ftf_cluster_unsubscribe(const struct ftf_cluster *cluster, struct ftf_listener_handle handle);
 #endif
@@ -1829,10 +1835,13 @@ ftf_result ftf_cluster_check_fence(const struct ftf_cluster *cluster, uint32_t r
 // process hosting `rank`, applied only if the rank's incarnation is still current.
 // Blocks (the request timeout at most). `FTF_OK` (`*revision_out` = the write's etcd
 // revision); `FTF_STALE` (the fence did not hold: not applied); `FTF_SELF_FENCED`
-// (nothing sent); `FTF_UNAVAILABLE` (not applied); `FTF_AMBIGUOUS` (no answer: it may
-// have been applied); `FTF_UNKNOWN_PARTITION` (`rank >= n`, or an owner write of a rank
+// (nothing sent); `FTF_UNAVAILABLE` (not applied); `FTF_AMBIGUOUS` (the write Txn got no
+// answer within the request timeout, or failed with any transport / etcd error: it may
+// or may not have been applied, even if it never reached etcd; read the value back with
+// `ftf_cluster_get` to tell); `FTF_UNKNOWN_PARTITION` (`rank >= n`, or an owner write of a rank
 // not hosted here); `FTF_INVALID_ARGUMENT` (`len > FTF_CLUSTER_MAX_VALUE`);
-// `FTF_NOT_RUNNING`; `FTF_LEASE_LOST`; `FTF_BUSY` (from a pause/resume hook);
+// `FTF_NOT_RUNNING`; `FTF_LEASE_LOST`; `FTF_BUSY` (from a pause/resume hook, or
+// on a thread inside a tokio runtime other than the member's own callback threads);
 // `FTF_NULL_PARAMETER` (`data` NULL with `len > 0`, or `revision_out` NULL).
 // Thread-safe; callable from `run_phase` and listeners.
 ftf_result ftf_cluster_put(const struct ftf_cluster *cluster, uint32_t rank, uint64_t token, const uint8_t *data, size_t len, uint64_t *revision_out);
@@ -1846,7 +1855,8 @@ ftf_result ftf_cluster_put(const struct ftf_cluster *cluster, uint32_t rank, uin
 // `FTF_BUFFER_TOO_SMALL`: `*len_out` = the length needed, nothing copied (`buf` may be
 // NULL when `cap` is 0); `FTF_EMPTY`: no value; `FTF_UNAVAILABLE`;
 // `FTF_UNKNOWN_PARTITION`; `FTF_NOT_RUNNING`; `FTF_LEASE_LOST`; `FTF_BUSY` (from a
-// pause/resume hook); `FTF_NULL_PARAMETER` (`len_out` NULL, or `buf` NULL with
+// pause/resume hook, or on a thread inside another tokio runtime);
+// `FTF_NULL_PARAMETER` (`len_out` NULL, or `buf` NULL with
 // `cap > 0`). Thread-safe; callable from `run_phase` and listeners.
 ftf_result ftf_cluster_get(const struct ftf_cluster *cluster, uint32_t rank, uint8_t *buf, size_t cap, size_t *len_out);
 #endif
@@ -1855,8 +1865,9 @@ ftf_result ftf_cluster_get(const struct ftf_cluster *cluster, uint32_t rank, uin
 // Joins the cluster: connects to etcd (an endpoint must answer within the connect
 // timeout), checks or creates the cluster's `config` key, registers this process and
 // its ranks, and starts the keepalive / watch / coordinator loops. Blocks, bounded by
-// the connect timeout + 10 request timeouts (+ 2 request timeouts to revoke the lease
-// of a refused start).
+// the connect timeout + 13 request timeouts (the start: connect + 10; revoking the
+// lease of a refused start: 2; one spare), + at most 10 s for the runtime's shutdown
+// on an error.
 //
 // `forest` is attached: its tracker is the gate the cluster-wide pause closes
 // (`ftf_op_begin` on `ftf_forest_tracker(forest)` is unchanged: no network, no lock),
@@ -1871,10 +1882,13 @@ ftf_result ftf_cluster_get(const struct ftf_cluster *cluster, uint32_t rank, uin
 // `FTF_INVALID_ARGUMENT` (the forest's partition count is not the configuration's
 // `n`: checked before connecting);
 // `FTF_ALREADY_RUNNING` (the forest runs); `FTF_BUSY` (the forest is attached to
-// another member, or this is called from a pause/resume hook); `FTF_UNREACHABLE`;
+// another member, or this is called from a pause/resume hook or on a thread inside a
+// tokio runtime other than a member's callback threads: it would block in an async
+// context); `FTF_UNREACHABLE`;
 // `FTF_CONFIG_MISMATCH`; `FTF_RANK_HELD`; `FTF_ZOMBIE_REJOIN`; `FTF_UNAVAILABLE`;
 // `FTF_CALLBACK_FAILED` (the OS refused a thread). On an error nothing stays
-// registered (the lease is revoked, or expires) and the forest is not attached.
+// registered (the lease is revoked, or expires) and the forest is not attached (also
+// if the join unwinds).
 // Thread-safe.
 ftf_result ftf_cluster_join(const struct ftf_cluster_config *config, const struct ftf_forest *forest, const struct ftf_cluster **cluster_out);
 #endif
@@ -1882,8 +1896,10 @@ ftf_result ftf_cluster_join(const struct ftf_cluster_config *config, const struc
 #if defined(FTF_CLUSTER)
 // Graceful leave: every hosted rank is marked left (not a failure), the lease is
 // revoked, the loops stop; afterwards every call needing a live member returns
-// `FTF_NOT_RUNNING` (statistics still answer). Blocks, at most 4 request timeouts
-// (then the lease is revoked without the marks and this returns `FTF_UNAVAILABLE`).
+// `FTF_NOT_RUNNING` (statistics still answer). Blocks, at most 4 request timeouts for
+// the marks; then the lease is revoked without them (sent first, then the loop is
+// waited for: at most 4 more request timeouts, even if the loop is stuck in a forest
+// hook) and this returns `FTF_UNAVAILABLE`.
 //
 // `FTF_OK` (every hosted rank was marked left); `FTF_NOT_RUNNING` (already left or
 // stopped); `FTF_LEASE_LOST` (the lease was already gone: nothing to mark);
@@ -1892,16 +1908,20 @@ ftf_result ftf_cluster_join(const struct ftf_cluster_config *config, const struc
 // confirmed: etcd did not answer, or this process was past its self-fence deadline).
 // On `FTF_STALE` / `FTF_UNAVAILABLE` the lease is still revoked (or expires), so the
 // others see the unmarked ranks FAILED and recover them; `FTF_BUSY` (from a
-// pause/resume hook); `FTF_NULL_PARAMETER`. Thread-safe; callable from `run_phase` and
-// listeners.
+// pause/resume hook, or on a thread inside another tokio runtime); `FTF_NULL_PARAMETER`.
+// Thread-safe; callable from `run_phase` and listeners.
 ftf_result ftf_cluster_leave(const struct ftf_cluster *cluster);
 #endif
 
 #if defined(FTF_CLUSTER)
 // Releases the handle; NULL is a no-op. The member stops: if it did not leave, its
 // lease is revoked at once (its ranks are then seen FAILED by the others immediately,
-// like a crash without waiting for the TTL); listeners are dropped (finalizers run
-// once); the threads are joined (bounded); the forest is detached (`ftf_forest_start`
+// like a crash without waiting for the TTL; at most 2 request timeouts); from the
+// moment this is called no listener call starts (listeners are only finalized, exactly
+// once, also when this is called from a listener: the others are not called for that
+// event nor any later one); the dispatcher is joined (at most 10 s: a listener stuck in
+// a call is left behind and finalized when it returns); the runtime's threads are
+// joined (at most 10 s for a phase still running); the forest is detached (`ftf_forest_start`
 // works again) and released. Called from one of the member's callbacks (or any tokio
 // thread) it returns at once and a new thread does all that (the forest is detached
 // when it finishes). Must be the last use of the handle.
@@ -2934,7 +2954,8 @@ ftf_result ftf_op_begin_on(const struct ftf_tracker *tracker, uint32_t stripe_hi
 // (`UINT64_MAX` = forever) on the tracker's wait strategy.
 //
 // `FTF_OK` (token written), `FTF_TIMEOUT` (still paused at the deadline),
-// `FTF_OVERFLOW`, `FTF_NULL_PARAMETER`.
+// `FTF_OVERFLOW`, `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
+// the driver loop the hook runs in).
 ftf_result ftf_op_begin_wait(const struct ftf_tracker *tracker, uint64_t timeout_ns, struct ftf_op_token *token_out);
 
 // Ends the operation named by `token` (from any thread). Lock-free; wakes a pauser when
@@ -2969,7 +2990,8 @@ ftf_result ftf_tracker_pause(const struct ftf_tracker *tracker, struct ftf_pause
 // Returns `FTF_OK` whenever the pause was taken (then `*token_out` is written, and
 // `*quiescent_out` is `true` when nothing is in flight, `false` when the timeout passed
 // first: the pause is held either way, resume it or wait again).
-// `FTF_TOO_MANY_PAUSERS`, `FTF_NULL_PARAMETER` (nothing taken).
+// `FTF_TOO_MANY_PAUSERS`, `FTF_NULL_PARAMETER` (nothing taken); `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
+// the driver loop the hook runs in).
 ftf_result ftf_tracker_pause_wait(const struct ftf_tracker *tracker, uint64_t timeout_ns, struct ftf_pause_token *token_out, bool *quiescent_out);
 
 // Waits up to `timeout_ns` (`UINT64_MAX` = forever) until the tracker is paused with no
@@ -2977,7 +2999,8 @@ ftf_result ftf_tracker_pause_wait(const struct ftf_tracker *tracker, uint64_t ti
 //
 // `FTF_OK` (quiescent: nothing in flight, nothing can begin until the last resume),
 // `FTF_TIMEOUT` (still paused, operations in flight), `FTF_NOT_PAUSED` (no pause held),
-// `FTF_NULL_PARAMETER`.
+// `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
+// the driver loop the hook runs in).
 ftf_result ftf_tracker_wait_quiescent(const struct ftf_tracker *tracker, uint64_t timeout_ns);
 
 // Gives back the pause named by `token` (from any thread). The gate reopens when no other

@@ -182,9 +182,11 @@ impl Member {
 
     /// Stops the member without a graceful leave, as promptly as possible: the loops stop
     /// (no keepalive, no fenced write is sent any more) and the lease is revoked (one
-    /// request, bounded by the request timeout), so the other processes see every rank of
-    /// this process FAILED at once, as after a crash, without waiting for the TTL. If the
-    /// revoke gets no answer the lease simply expires. Idempotent; safe beside other calls.
+    /// request, bounded by the request timeout, sent before the loop is waited for), so the
+    /// other processes see every rank of this process FAILED at once, as after a crash,
+    /// without waiting for the TTL. If the revoke gets no answer the lease simply expires.
+    /// Returns within 2 request timeouts (a loop stuck in a forest hook is not waited for
+    /// longer). Idempotent; safe beside other calls.
     pub async fn abort(&self) {
         self.driver.abort().await
     }

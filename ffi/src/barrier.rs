@@ -257,7 +257,8 @@ impl ftf_barrier {
     ///
     /// `FTF_OK` (`*outcome_out` = an `ftf_barrier_outcome`); `FTF_CALLBACK_FAILED` (the
     /// callback returned an unknown value: reported as a timeout; `*outcome_out` untouched);
-    /// `FTF_NULL_PARAMETER`.
+    /// `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
+    /// the driver loop the hook runs in).
     #[no_mangle]
     pub extern "C" fn ftf_barrier_wait(
         barrier: *mut ftf_barrier,
@@ -267,6 +268,9 @@ impl ftf_barrier {
         ffi_panic_boundary! {
             let b = try_mut_from_ptr!(barrier);
             let out = try_out!(outcome_out);
+            if crate::in_cluster_loop_hook() {
+                return ftf_result::FTF_BUSY;
+            }
             b.0.sink().last.set(None);
             let outcome = b.0.wait(Duration::from_nanos(timeout_ns));
             if b.0.inner().invalid {

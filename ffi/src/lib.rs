@@ -66,6 +66,23 @@ pub mod stats;
 pub mod table;
 pub mod thresholds;
 pub mod tracker;
+
+/// Inside a cluster member's pause/resume hook, which runs in the member's driver loop:
+/// the waiting calls (`ftf_op_begin_wait`, `ftf_tracker_pause_wait`,
+/// `ftf_tracker_wait_quiescent`, `ftf_barrier_wait`) refuse with `FTF_BUSY` there, since
+/// what they wait for (the gate reopening) needs that loop to go on. Always `false`
+/// without the `cluster` feature.
+#[inline]
+pub(crate) fn in_cluster_loop_hook() -> bool {
+    #[cfg(feature = "cluster")]
+    {
+        cluster::threads::is_in_loop_hook()
+    }
+    #[cfg(not(feature = "cluster"))]
+    {
+        false
+    }
+}
 #[cfg(feature = "std")]
 pub mod version;
 pub mod wait;

@@ -269,7 +269,9 @@ impl ftf_result {
             FTF_RANK_HELD => c"a hosted rank is held by another live process",
             FTF_ZOMBIE_REJOIN => c"a hosted rank's previous incarnation failed: rejoin refused",
             FTF_UNAVAILABLE => c"etcd did not answer or has no quorum; nothing was applied",
-            FTF_AMBIGUOUS => c"a write got no answer: it may or may not have been applied",
+            FTF_AMBIGUOUS => {
+                c"a write got no answer or a transport error: it may or may not have been applied"
+            }
             FTF_SELF_FENCED => c"past the self-fence deadline: nothing was sent",
             FTF_LEASE_LOST => c"the lease expired or was revoked: the member is dead",
             FTF_PANIC => c"internal error (caught panic)",

@@ -325,7 +325,8 @@ impl ftf_tracker {
     /// (`UINT64_MAX` = forever) on the tracker's wait strategy.
     ///
     /// `FTF_OK` (token written), `FTF_TIMEOUT` (still paused at the deadline),
-    /// `FTF_OVERFLOW`, `FTF_NULL_PARAMETER`.
+    /// `FTF_OVERFLOW`, `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
+    /// the driver loop the hook runs in).
     #[no_mangle]
     pub extern "C" fn ftf_op_begin_wait(
         tracker: *const ftf_tracker,
@@ -335,6 +336,9 @@ impl ftf_tracker {
         ffi_panic_boundary! {
             let t = try_ref_from_ptr!(tracker);
             let out = try_out!(token_out);
+            if crate::in_cluster_loop_hook() {
+                return ftf_result::FTF_BUSY;
+            }
             match t.begin_wait(&FfiClock::default(), deadline_after(timeout_ns)) {
                 Ok(guard) => {
                     write_op_token(out, guard.into_token().into());
@@ -402,7 +406,8 @@ impl ftf_tracker {
     /// Returns `FTF_OK` whenever the pause was taken (then `*token_out` is written, and
     /// `*quiescent_out` is `true` when nothing is in flight, `false` when the timeout passed
     /// first: the pause is held either way, resume it or wait again).
-    /// `FTF_TOO_MANY_PAUSERS`, `FTF_NULL_PARAMETER` (nothing taken).
+    /// `FTF_TOO_MANY_PAUSERS`, `FTF_NULL_PARAMETER` (nothing taken); `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
+    /// the driver loop the hook runs in).
     #[no_mangle]
     pub extern "C" fn ftf_tracker_pause_wait(
         tracker: *const ftf_tracker,
@@ -414,6 +419,9 @@ impl ftf_tracker {
             let t = try_ref_from_ptr!(tracker);
             let out = try_out!(token_out);
             let q_out = try_out!(quiescent_out);
+            if crate::in_cluster_loop_hook() {
+                return ftf_result::FTF_BUSY;
+            }
             match t.pause_wait(&FfiClock::default(), deadline_after(timeout_ns)) {
                 Ok((guard, outcome)) => {
                     *q_out = outcome == WaitOutcome::Quiescent;
@@ -430,7 +438,8 @@ impl ftf_tracker {
     ///
     /// `FTF_OK` (quiescent: nothing in flight, nothing can begin until the last resume),
     /// `FTF_TIMEOUT` (still paused, operations in flight), `FTF_NOT_PAUSED` (no pause held),
-    /// `FTF_NULL_PARAMETER`.
+    /// `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
+    /// the driver loop the hook runs in).
     #[no_mangle]
     pub extern "C" fn ftf_tracker_wait_quiescent(
         tracker: *const ftf_tracker,
@@ -438,6 +447,9 @@ impl ftf_tracker {
     ) -> ftf_result {
         ffi_panic_boundary! {
             let t = try_ref_from_ptr!(tracker);
+            if crate::in_cluster_loop_hook() {
+                return ftf_result::FTF_BUSY;
+            }
             outcome_result(t.wait_quiescent(&FfiClock::default(), deadline_after(timeout_ns)))
         }
     }

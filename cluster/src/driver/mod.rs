@@ -235,15 +235,18 @@ impl Handle {
         }
     }
 
-    /// Stops the loop without a graceful leave and revokes the lease (bounded by the
-    /// request timeout): the other processes see this process's ranks FAILED at once.
+    /// Stops the loop without a graceful leave and revokes the lease: the other processes
+    /// see this process's ranks FAILED at once. The lease is revoked FIRST (bounded by the
+    /// request timeout), then the loop task is waited for, also bounded by the request
+    /// timeout: a loop stuck in a synchronous forest hook cannot be cancelled, and is left
+    /// to finish on its own (it sends nothing fenced any more: the lease is marked lost).
+    /// So this returns within 2 request timeouts.
     pub(crate) async fn abort(&self) {
         self.aborted
             .store(true, core::sync::atomic::Ordering::Release);
         let t = lock(&self.task).take();
-        if let Some(t) = t {
+        if let Some(t) = &t {
             t.abort();
-            let _ = t.await;
         }
         let lease = {
             let mut a = self.shared.adapter();
@@ -258,6 +261,9 @@ impl Handle {
             let _ =
                 tokio::time::timeout(self.shared.config.request_timeout(), c.lease_revoke(lease))
                     .await;
+        }
+        if let Some(t) = t {
+            let _ = tokio::time::timeout(self.shared.config.request_timeout(), t).await;
         }
     }
 

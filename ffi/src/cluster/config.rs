@@ -66,8 +66,16 @@ pub(crate) struct FfiClusterConfig {
 }
 
 impl FfiClusterConfig {
-    /// Validates the whole configuration (the cluster crate's builder).
+    /// Validates the whole configuration (the cluster crate's builder). An `https://`
+    /// endpoint is refused here (`BadEndpoint`): libftforest's etcd client is built without
+    /// TLS, so such a member could never connect.
     pub(crate) fn build(&self) -> Result<ClusterConfig, ConfigError> {
+        if self.endpoints.iter().any(|e| {
+            e.get(..8)
+                .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+        }) {
+            return Err(ConfigError::BadEndpoint);
+        }
         ClusterConfig::builder(self.proc_id.clone(), self.n)
             .endpoints(self.endpoints.iter().cloned())
             .prefix(self.prefix.clone())
@@ -179,7 +187,8 @@ impl ftf_cluster_config {
     }
 
     /// Adds an etcd endpoint, e.g. `"http://127.0.0.1:2379"` (its form is checked at
-    /// join: `http://` or `https://` and a host). `FTF_OK`; `FTF_INVALID_ARGUMENT` (not
+    /// check/join: `http://` and a host; `https://` is refused there with
+    /// `FTF_INVALID_CONFIG`: this library's etcd client has no TLS). `FTF_OK`; `FTF_INVALID_ARGUMENT` (not
     /// UTF-8, too long, or already 64 endpoints); `FTF_NULL_PARAMETER`. One thread at a time.
     #[no_mangle]
     pub extern "C" fn ftf_cluster_config_add_endpoint(
@@ -306,7 +315,8 @@ impl ftf_cluster_config {
     /// Validates the whole configuration without connecting: `FTF_OK`, or
     /// `FTF_INVALID_CONFIG` (what `ftf_cluster_join` would refuse: n outside 1..=65,536,
     /// K outside 1..=min(n, 8), a rank >= n or twice, TTL outside 2 s..=1 h, margin >= TTL
-    /// / 3, no endpoint or a malformed one, a prefix not ending with `/`, a bad proc id, a
+    /// / 3, no endpoint or a malformed one (not `http://<host>`; `https://` is refused: no
+    /// TLS), a prefix not ending with `/`, a bad proc id, a
     /// timeout of 0 or above 1 h); `FTF_NULL_PARAMETER`. Never blocks.
     #[no_mangle]
     pub extern "C" fn ftf_cluster_config_check(config: *const ftf_cluster_config) -> ftf_result {

@@ -10,7 +10,10 @@
 //! * No lock is held while a listener runs. Unsubscribing is synchronous: after `FTF_OK`
 //!   the listener is never called again; from another thread while the dispatcher is in
 //!   that listener it waits for the call to return; from the dispatcher itself (any
-//!   listener) it never waits.
+//!   listener) it never waits; from a pause/resume hook it refuses (`FTF_BUSY`) instead of
+//!   waiting.
+//! * Once the teardown begins (`stopping`, set by the last free before the handle's memory
+//!   goes) no listener call starts: listeners are then only finalized.
 //! * A listener's finalizer runs exactly once, when its last reference is dropped (on
 //!   unsubscribe, or on the dispatcher right after, or when the member is torn down).
 //! * `json` is `EventRecord::to_json()`: the line `ftf-node` prints, so `ftf-check` reads C
@@ -19,7 +22,7 @@
 use core::ffi::{c_char, c_void};
 use std::collections::VecDeque;
 use std::ffi::CString;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
@@ -27,6 +30,7 @@ use std::thread::ThreadId;
 use ftforest_cluster::{ClusterEvent, EventRecord};
 
 use super::member::ftf_cluster;
+use super::threads::is_in_loop_hook;
 use crate::callbacks::ftf_listener_handle;
 use crate::event::FTF_NO_RANK;
 use crate::handle::{try_out, try_ref_from_ptr};
@@ -342,6 +346,9 @@ pub(crate) struct Registry {
     idle: Condvar,
     dispatcher: Mutex<Option<ThreadId>>,
     wake: Mutex<Sender<Msg>>,
+    /// Set once the teardown begins (before the handle's memory goes): no listener call
+    /// starts any more.
+    stopping: AtomicBool,
 }
 
 /// Set ids of cluster listener handles (distinct from forests' ids: high bit set).
@@ -364,11 +371,21 @@ impl Registry {
             idle: Condvar::new(),
             dispatcher: Mutex::new(None),
             wake: Mutex::new(wake),
+            stopping: AtomicBool::new(false),
         }
     }
 
-    /// Asks the dispatcher to exit (after the call it is in, if any).
+    /// No listener call starts from now on (the call in progress, if any, finishes). Set
+    /// by the last `ftf_cluster_free` before the handle's memory goes.
+    pub(crate) fn stop_calls(&self) {
+        // Under the slots lock: a call that has not yet marked itself `calling` sees it.
+        let _slots = lock(&self.slots);
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops the calls and asks the dispatcher to exit (after the call it is in, if any).
     pub(crate) fn stop(&self) {
+        self.stop_calls();
         let _ = lock(&self.wake).send(Msg::Stop);
     }
 
@@ -401,6 +418,11 @@ impl Registry {
         if !held {
             return ftf_result::FTF_NOT_HOLDER;
         }
+        if !on_dispatcher && s.calling == Some((h.slot, h.generation)) && is_in_loop_hook() {
+            // Waiting here would stall the driver loop, and the listener may itself be
+            // waiting for that loop (leave, put, get): refuse, nothing changed.
+            return ftf_result::FTF_BUSY;
+        }
         let taken = s.listeners[i].take();
         if !on_dispatcher {
             while s.calling == Some((h.slot, h.generation)) {
@@ -429,7 +451,9 @@ impl Registry {
             let mut s = lock(&self.slots);
             let live =
                 s.generations[slot as usize] == generation && s.listeners[slot as usize].is_some();
-            if !live {
+            // Checked under the slots lock, so a teardown that set `stopping` and then
+            // cleared the slots never races a call starting.
+            if !live || self.stopping.load(Ordering::SeqCst) {
                 return;
             }
             s.calling = Some((slot, generation));
@@ -460,6 +484,9 @@ pub(crate) fn dispatch(reg: Arc<Registry>, rx: Receiver<Msg>) {
     let mut backlog: VecDeque<Delivered> = VecDeque::new();
     let mut backlog_done = false;
     while let Ok(msg) = rx.recv() {
+        if reg.stopping.load(Ordering::SeqCst) {
+            break;
+        }
         let ev = match msg {
             Msg::Stop => break,
             Msg::Wake => None,
@@ -531,10 +558,13 @@ impl ftf_cluster {
     /// Removes the subscription `handle` names. Synchronous: after `FTF_OK` the listener is
     /// never called again; if the dispatcher is calling it right now (and this is another
     /// thread) this waits for that call to return, so a listener must not wait for a thread
-    /// that unsubscribes it; from the dispatcher thread (any listener) it never waits. The
-    /// finalizer may run on the dispatcher just after this returns.
+    /// that unsubscribes it; from the dispatcher thread (any listener) it never waits; from
+    /// a forest pause/resume hook it never waits either: `FTF_BUSY` (nothing changed, try
+    /// again later) while the dispatcher is calling that listener. The finalizer may run on
+    /// the dispatcher just after this returns.
     ///
-    /// `FTF_OK`; `FTF_FOREIGN_HANDLE` (another member's or a forest's handle);
+    /// `FTF_OK`; `FTF_BUSY` (see above); `FTF_FOREIGN_HANDLE` (another member's or a
+    /// forest's handle);
     /// `FTF_NOT_HOLDER` (already unsubscribed, never subscribed); `FTF_NULL_PARAMETER`.
     #[no_mangle]
     pub extern "C" fn ftf_cluster_unsubscribe(

@@ -56,10 +56,13 @@ impl ftf_cluster {
     /// process hosting `rank`, applied only if the rank's incarnation is still current.
     /// Blocks (the request timeout at most). `FTF_OK` (`*revision_out` = the write's etcd
     /// revision); `FTF_STALE` (the fence did not hold: not applied); `FTF_SELF_FENCED`
-    /// (nothing sent); `FTF_UNAVAILABLE` (not applied); `FTF_AMBIGUOUS` (no answer: it may
-    /// have been applied); `FTF_UNKNOWN_PARTITION` (`rank >= n`, or an owner write of a rank
+    /// (nothing sent); `FTF_UNAVAILABLE` (not applied); `FTF_AMBIGUOUS` (the write Txn got no
+    /// answer within the request timeout, or failed with any transport / etcd error: it may
+    /// or may not have been applied, even if it never reached etcd; read the value back with
+    /// `ftf_cluster_get` to tell); `FTF_UNKNOWN_PARTITION` (`rank >= n`, or an owner write of a rank
     /// not hosted here); `FTF_INVALID_ARGUMENT` (`len > FTF_CLUSTER_MAX_VALUE`);
-    /// `FTF_NOT_RUNNING`; `FTF_LEASE_LOST`; `FTF_BUSY` (from a pause/resume hook);
+    /// `FTF_NOT_RUNNING`; `FTF_LEASE_LOST`; `FTF_BUSY` (from a pause/resume hook, or
+    /// on a thread inside a tokio runtime other than the member's own callback threads);
     /// `FTF_NULL_PARAMETER` (`data` NULL with `len > 0`, or `revision_out` NULL).
     /// Thread-safe; callable from `run_phase` and listeners.
     #[no_mangle]
@@ -115,7 +118,8 @@ impl ftf_cluster {
     /// `FTF_BUFFER_TOO_SMALL`: `*len_out` = the length needed, nothing copied (`buf` may be
     /// NULL when `cap` is 0); `FTF_EMPTY`: no value; `FTF_UNAVAILABLE`;
     /// `FTF_UNKNOWN_PARTITION`; `FTF_NOT_RUNNING`; `FTF_LEASE_LOST`; `FTF_BUSY` (from a
-    /// pause/resume hook); `FTF_NULL_PARAMETER` (`len_out` NULL, or `buf` NULL with
+    /// pause/resume hook, or on a thread inside another tokio runtime);
+    /// `FTF_NULL_PARAMETER` (`len_out` NULL, or `buf` NULL with
     /// `cap > 0`). Thread-safe; callable from `run_phase` and listeners.
     #[no_mangle]
     pub extern "C" fn ftf_cluster_get(

@@ -7,10 +7,13 @@
 //!   so `ftf_op_begin` / `ftf_op_end` stay as they are: no network, no lock), the event
 //!   dispatcher thread and a counted reference to the attached forest.
 //! * The forest is attached from a successful join until the teardown of the last handle
-//!   (`ftf_forest_start` answers `FTF_BUSY` meanwhile); a failed join detaches it again.
-//! * The teardown (last `ftf_cluster_free`): a member that did not leave is aborted (loops
-//!   stopped, lease revoked at once: the others see its ranks FAILED without waiting for
-//!   the TTL); the dispatcher is stopped and joined; the runtime is shut down (its threads
+//!   (`ftf_forest_start` answers `FTF_BUSY` meanwhile); a failed join detaches it again
+//!   (an `Attached` guard, so also on an unwind).
+//! * The teardown (last `ftf_cluster_free`): first the registry stops listener calls
+//!   (before the handle's memory goes, also on the hand-off path); a member that did not
+//!   leave is aborted (lease revoked at once: the others see its ranks FAILED without
+//!   waiting for the TTL; loops stopped); the dispatcher is joined with a deadline
+//!   (`SHUTDOWN_WAIT`, then left: a stuck listener cannot hold the free); the runtime is shut down (its threads
 //!   joined, bounded); the forest is detached and its reference dropped. On a member's own
 //!   thread (a callback) or any tokio thread, the whole teardown runs on a new thread
 //!   instead, so nothing joins itself and no runtime is dropped in an async context.
@@ -84,7 +87,15 @@ impl Parts {
         }
         registry.stop();
         if let Some(d) = dispatcher {
-            let _ = d.join();
+            // A listener stuck in a call is not waited for past SHUTDOWN_WAIT: the thread
+            // is left (it exits after that call: no call starts once stopping).
+            let deadline = std::time::Instant::now() + SHUTDOWN_WAIT;
+            while !d.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if d.is_finished() {
+                let _ = d.join();
+            }
         }
         registry.clear();
         {
@@ -96,6 +107,18 @@ impl Parts {
         rt.shutdown_timeout(SHUTDOWN_WAIT);
         forest.detach();
         drop(forest);
+    }
+}
+
+/// Detaches the forest when dropped still armed: a join that did not succeed (error or
+/// unwind) never leaves it attached.
+struct Attached(Option<ForestRef>);
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f.detach();
+        }
     }
 }
 
@@ -121,7 +144,7 @@ impl FfiCluster {
     /// The checks of a blocking call about `rank`: not inside a pause/resume hook
     /// (`FTF_BUSY`), a live member, `rank < n` (`FTF_UNKNOWN_PARTITION`).
     pub(crate) fn ready_to_block(&self, rank: u32) -> Result<(), ftf_result> {
-        if threads::is_in_loop_hook() {
+        if threads::may_not_block() {
             return Err(ftf_result::FTF_BUSY);
         }
         self.alive()?;
@@ -142,6 +165,9 @@ impl Drop for FfiCluster {
         let Some(parts) = parts else {
             return;
         };
+        // Before this handle's memory goes: no listener call starts any more (the
+        // dispatcher may be the caller, with other listeners and events still to deliver).
+        parts.registry.stop_calls();
         if !threads::must_hand_off() {
             parts.teardown();
             return;
@@ -194,8 +220,9 @@ impl ftf_cluster {
     /// Joins the cluster: connects to etcd (an endpoint must answer within the connect
     /// timeout), checks or creates the cluster's `config` key, registers this process and
     /// its ranks, and starts the keepalive / watch / coordinator loops. Blocks, bounded by
-    /// the connect timeout + 10 request timeouts (+ 2 request timeouts to revoke the lease
-    /// of a refused start).
+    /// the connect timeout + 13 request timeouts (the start: connect + 10; revoking the
+    /// lease of a refused start: 2; one spare), + at most 10 s for the runtime's shutdown
+    /// on an error.
     ///
     /// `forest` is attached: its tracker is the gate the cluster-wide pause closes
     /// (`ftf_op_begin` on `ftf_forest_tracker(forest)` is unchanged: no network, no lock),
@@ -210,10 +237,13 @@ impl ftf_cluster {
     /// `FTF_INVALID_ARGUMENT` (the forest's partition count is not the configuration's
     /// `n`: checked before connecting);
     /// `FTF_ALREADY_RUNNING` (the forest runs); `FTF_BUSY` (the forest is attached to
-    /// another member, or this is called from a pause/resume hook); `FTF_UNREACHABLE`;
+    /// another member, or this is called from a pause/resume hook or on a thread inside a
+    /// tokio runtime other than a member's callback threads: it would block in an async
+    /// context); `FTF_UNREACHABLE`;
     /// `FTF_CONFIG_MISMATCH`; `FTF_RANK_HELD`; `FTF_ZOMBIE_REJOIN`; `FTF_UNAVAILABLE`;
     /// `FTF_CALLBACK_FAILED` (the OS refused a thread). On an error nothing stays
-    /// registered (the lease is revoked, or expires) and the forest is not attached.
+    /// registered (the lease is revoked, or expires) and the forest is not attached (also
+    /// if the join unwinds).
     /// Thread-safe.
     #[no_mangle]
     pub extern "C" fn ftf_cluster_join(
@@ -229,7 +259,7 @@ impl ftf_cluster {
             let Some(forest) = ForestRef::clone_from_ptr(forest) else {
                 return ftf_result::FTF_NULL_PARAMETER;
             };
-            if threads::is_in_loop_hook() {
+            if threads::may_not_block() {
                 return ftf_result::FTF_BUSY;
             }
             let Ok(cc) = cfg.build() else {
@@ -246,6 +276,8 @@ impl ftf_cluster {
             if let Err(e) = forest.attach() {
                 return e;
             }
+            // Detaches on every way out but success (an error return, or an unwind).
+            let mut attached = Attached(Some(forest.share()));
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -299,6 +331,7 @@ impl ftf_cluster {
                 dispatcher: Some(dispatcher),
                 request_timeout,
             };
+            attached.0 = None;
             *out = to_arc_const_ptr::<ftf_cluster>(FfiCluster {
                 member,
                 rt: handle,
@@ -313,8 +346,10 @@ impl ftf_cluster {
 
     /// Graceful leave: every hosted rank is marked left (not a failure), the lease is
     /// revoked, the loops stop; afterwards every call needing a live member returns
-    /// `FTF_NOT_RUNNING` (statistics still answer). Blocks, at most 4 request timeouts
-    /// (then the lease is revoked without the marks and this returns `FTF_UNAVAILABLE`).
+    /// `FTF_NOT_RUNNING` (statistics still answer). Blocks, at most 4 request timeouts for
+    /// the marks; then the lease is revoked without them (sent first, then the loop is
+    /// waited for: at most 4 more request timeouts, even if the loop is stuck in a forest
+    /// hook) and this returns `FTF_UNAVAILABLE`.
     ///
     /// `FTF_OK` (every hosted rank was marked left); `FTF_NOT_RUNNING` (already left or
     /// stopped); `FTF_LEASE_LOST` (the lease was already gone: nothing to mark);
@@ -323,13 +358,13 @@ impl ftf_cluster {
     /// confirmed: etcd did not answer, or this process was past its self-fence deadline).
     /// On `FTF_STALE` / `FTF_UNAVAILABLE` the lease is still revoked (or expires), so the
     /// others see the unmarked ranks FAILED and recover them; `FTF_BUSY` (from a
-    /// pause/resume hook); `FTF_NULL_PARAMETER`. Thread-safe; callable from `run_phase` and
-    /// listeners.
+    /// pause/resume hook, or on a thread inside another tokio runtime); `FTF_NULL_PARAMETER`.
+    /// Thread-safe; callable from `run_phase` and listeners.
     #[no_mangle]
     pub extern "C" fn ftf_cluster_leave(cluster: *const ftf_cluster) -> ftf_result {
         ffi_panic_boundary! {
             let c = try_ref_from_ptr!(cluster);
-            if threads::is_in_loop_hook() {
+            if threads::may_not_block() {
                 return ftf_result::FTF_BUSY;
             }
             if let Err(e) = c.alive() {
@@ -344,7 +379,9 @@ impl ftf_cluster {
                 match tokio::time::timeout(bound, m.leave_shared()).await {
                     Ok(r) => Some(r),
                     Err(_) => {
-                        m.abort().await;
+                        // abort revokes first and bounds its wait for the loop itself;
+                        // this outer bound is a second guard.
+                        let _ = tokio::time::timeout(bound, m.abort()).await;
                         None
                     }
                 }
@@ -360,8 +397,12 @@ impl ftf_cluster {
 
     /// Releases the handle; NULL is a no-op. The member stops: if it did not leave, its
     /// lease is revoked at once (its ranks are then seen FAILED by the others immediately,
-    /// like a crash without waiting for the TTL); listeners are dropped (finalizers run
-    /// once); the threads are joined (bounded); the forest is detached (`ftf_forest_start`
+    /// like a crash without waiting for the TTL; at most 2 request timeouts); from the
+    /// moment this is called no listener call starts (listeners are only finalized, exactly
+    /// once, also when this is called from a listener: the others are not called for that
+    /// event nor any later one); the dispatcher is joined (at most 10 s: a listener stuck in
+    /// a call is left behind and finalized when it returns); the runtime's threads are
+    /// joined (at most 10 s for a phase still running); the forest is detached (`ftf_forest_start`
     /// works again) and released. Called from one of the member's callbacks (or any tokio
     /// thread) it returns at once and a new thread does all that (the forest is detached
     /// when it finishes). Must be the last use of the handle.

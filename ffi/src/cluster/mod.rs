@@ -16,15 +16,23 @@
 //!   They must return promptly (the loop, keepalives included, waits for them) and may call
 //!   only the non-blocking `ftf_cluster_*` functions (`check_fence`, `stats_get`,
 //!   `coordinator_stats`, `level`, `metrics`, `ranks`, `incarnation`, `report`, `fault`,
-//!   `subscribe`, `unsubscribe`, the last `free`) and any `ftf_forest_*` / `ftf_op_*`
-//!   function; the blocking ones (`join`, `leave`, `put`, `get`) return `FTF_BUSY` there.
+//!   `subscribe`, `unsubscribe` (`FTF_BUSY` instead of waiting while that listener is being
+//!   called), the last `free`) and the non-waiting `ftf_forest_*` / `ftf_op_*` functions;
+//!   the blocking ones (`join`, `leave`, `put`, `get`) and the waiting ones
+//!   (`ftf_op_begin_wait`, `ftf_tracker_pause_wait`, `ftf_tracker_wait_quiescent`,
+//!   `ftf_barrier_wait`: the gate they wait for is reopened by this loop) return `FTF_BUSY`
+//!   there.
 //! * **blocking-pool threads** (tokio, `ftf-cluster`): the forest's `run_phase`, one phase of
 //!   an attempt at a time, with `job->fence` = the recovery's fencing token (never 0). It
 //!   may call every `ftf_cluster_*` and `ftf_forest_*` function, including `put` / `get` /
 //!   `check_fence` on its own member, `leave` and the last `free` (which then does not wait
 //!   for any thread: the teardown is handed to a new thread).
 //! * one **event dispatcher** thread (`ftf-cluster-ev`, a plain thread): every listener,
-//!   in protocol order; it may call every function, blocking ones included.
+//!   in protocol order; it may call every function, blocking ones included. Once the last
+//!   `ftf_cluster_free` began (from anywhere, a listener included) no listener is called any
+//!   more: they are only finalized.
+//! * any **other tokio runtime's** thread: `join`, `leave`, `put`, `get` return `FTF_BUSY`
+//!   there (they would block in an async context).
 //! * `cancel` of the forest's callbacks is never called by the cluster: an attempt whose
 //!   lock was lost fails at its next fenced write (`FTF_STALE`) and the cluster retries.
 //!
@@ -37,7 +45,7 @@ mod hooks;
 pub mod io;
 pub mod member;
 pub mod stats;
-mod threads;
+pub(crate) mod threads;
 
 pub use config::ftf_cluster_config;
 pub use events::{ftf_cluster_event, ftf_cluster_event_fn, ftf_cluster_event_kind};

@@ -50,6 +50,14 @@ pub(crate) fn is_in_loop_hook() -> bool {
     IN_LOOP_HOOK.with(Cell::get)
 }
 
+/// On a thread where a blocking call (join, leave, put, get) must not block: inside a
+/// pause/resume hook, or on a thread inside a tokio runtime that is not one of a member's
+/// callback threads (tokio's `block_on` panics there).
+pub(crate) fn may_not_block() -> bool {
+    is_in_loop_hook()
+        || (!CLUSTER_THREAD.with(Cell::get) && tokio::runtime::Handle::try_current().is_ok())
+}
+
 /// On a thread where the teardown must not wait for threads or drop a runtime: a member's
 /// callback thread, or any tokio runtime thread.
 pub(crate) fn must_hand_off() -> bool {
