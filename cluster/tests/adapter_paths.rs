@@ -637,3 +637,35 @@ fn a_leave_mark_refused_by_the_incarnation_compare_is_reported() {
         .iter()
         .any(|e| matches!(e, ClusterEvent::MemberLeft { rank: 1 })));
 }
+
+fn is_keepalive(r: &Request) -> bool {
+    matches!(r, Request::KeepAlive { .. })
+}
+
+/// A keepalive whose etcd member died (no answer) is retried after TTL/20 (100 ms at TTL
+/// 2 s), not at the next TTL/3 tick: with one attempt per 667 ms, a single keepalive lost
+/// to a dying member plus the request timeout used up the lease's slack (scenario s03 saw
+/// its node self-fence and lose its lease when an etcd follower was killed).
+#[test]
+fn a_failed_keepalive_is_retried_soon() {
+    let mut w = World::new();
+    w.spawn("a", vec![0], 1);
+    w.run_until("registered", |w| {
+        w.count(|e| matches!(e, ClusterEvent::Registered { .. })) == 1
+    });
+    w.lose = Some(Box::new(is_keepalive));
+    w.run_until("a keepalive failed", |w| w.lost == 1);
+    let failed_at = w.now;
+    w.lose = Some(Box::new(is_keepalive));
+    w.run_until("the next keepalive", |w| w.lost == 2);
+    let gap = w.now - failed_at;
+    assert!(
+        gap <= 2000 / 20 + 10,
+        "the failed keepalive was retried {gap} ms later (TTL/3 = 667 ms)"
+    );
+    assert_eq!(
+        w.count(|e| matches!(e, ClusterEvent::SelfFenced { .. })),
+        0,
+        "retried in time: no self-fence"
+    );
+}

@@ -412,6 +412,8 @@ async fn run(
     let mut watch_task: Option<JoinHandle<()>> = None;
     let mut leave_waiters: Vec<oneshot::Sender<()>> = Vec::new();
     let timeout = shared.config.request_timeout();
+    let ka_timeout =
+        timeout.min(shared.config.ttl() / crate::proto::adapter::lease::KEEPALIVE_TIMEOUT_DIVISOR);
     loop {
         let stall = {
             let mut f = lock(&shared.fault);
@@ -437,7 +439,7 @@ async fn run(
                 let mut k = keeper.lock().await;
                 let is_ka = matches!(req, Request::KeepAlive { .. });
                 let r = if is_ka {
-                    exec::execute(&mut client, &mut k, req, timeout).await
+                    exec::execute(&mut client, &mut k, req, ka_timeout).await
                 } else {
                     drop(k);
                     let mut own = Keeper::default();

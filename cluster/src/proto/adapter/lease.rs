@@ -16,6 +16,12 @@ use super::{Adapter, Pending, Status};
 use crate::proto::event::ClusterEvent;
 use crate::proto::ops::{OpError, OpResult, Request};
 
+/// A failed keepalive is retried after TTL / this (100 ms at TTL 2 s), not at the next TTL/3.
+pub(crate) const KEEPALIVE_RETRY_DIVISOR: u32 = 20;
+/// A keepalive waits at most TTL / this for its answer (the request timeout if shorter): one
+/// sent to an etcd member that just died must not use up the lease's slack.
+pub(crate) const KEEPALIVE_TIMEOUT_DIVISOR: u32 = 4;
+
 /// Lease bookkeeping.
 #[derive(Clone, Debug)]
 pub(crate) struct Lease {
@@ -144,6 +150,15 @@ impl<G: OpGate + Clone> Adapter<G> {
                 }
             }
             Ok(OpResult::KeepAlive { .. }) => self.lease_lost(now),
+            Err(_) => {
+                // The etcd member behind the stream died or did not answer: try again soon
+                // (the client reconnects to another endpoint) instead of a whole TTL/3
+                // later, so several attempts fit before the self-fence deadline.
+                let retry = now.saturating_add(self.lease.ttl / KEEPALIVE_RETRY_DIVISOR);
+                if self.lease.next_keepalive.is_none_or(|t| retry < t) {
+                    self.lease.next_keepalive = Some(retry);
+                }
+            }
             _ => {}
         }
     }

@@ -33,7 +33,7 @@
 mod avail;
 mod drive;
 mod fence;
-mod lease;
+pub(crate) mod lease;
 mod pause;
 mod release;
 mod start;
