@@ -75,7 +75,12 @@ all: lib
 
 # The in-tree programs link target/release/libftforest.so with an rpath; the loader then looks
 # for its soname there, so the soname link is made next to it.
+# The cluster part builds etcd-client, whose build script needs protoc: installed with
+# apt-get when missing (a fresh machine's `make demo` starts here).
 lib:
+	@command -v protoc >/dev/null 2>&1 || { echo "installing protobuf-compiler (apt-get)"; \
+	  SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq protobuf-compiler; }
 	$(CARGO) build --release -p ftforest-ffi --features cluster
 	ln -sf libftforest.so $(RELEASE)/$(SONAME)
 
