@@ -16,7 +16,7 @@ mod common;
 mod etcd_fixture;
 
 use core::ffi::c_void;
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::process::Command;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
@@ -35,7 +35,7 @@ use ftforest::result::ftf_result::{self, *};
 use ftforest::stats::ftf_stats;
 use ftforest::tracker::{ftf_op_token, ftf_tracker};
 
-use etcd_fixture::{etcd, Etcd};
+use etcd_fixture::{config, etcd};
 
 // ---- a C-like embedder ----------------------------------------------------------------
 
@@ -253,43 +253,6 @@ fn forest_for(p: &'static Probe, n: u32) -> *const ftf_forest {
     f
 }
 
-fn config(
-    e: &Etcd,
-    prefix: &str,
-    proc_id: &str,
-    n: u32,
-    ranks: &[u32],
-    ttl_ms: u64,
-) -> *mut ftf_cluster_config {
-    let mut c = ptr::null_mut();
-    let id = CString::new(proc_id).unwrap();
-    assert_eq!(
-        ftf_cluster_config::ftf_cluster_config_new(id.as_ptr(), n, &mut c),
-        FTF_OK
-    );
-    let ep = CString::new(e.endpoint.clone()).unwrap();
-    assert_eq!(
-        ftf_cluster_config::ftf_cluster_config_add_endpoint(c, ep.as_ptr()),
-        FTF_OK
-    );
-    let pf = CString::new(prefix).unwrap();
-    assert_eq!(
-        ftf_cluster_config::ftf_cluster_config_set_prefix(c, pf.as_ptr()),
-        FTF_OK
-    );
-    for r in ranks {
-        assert_eq!(
-            ftf_cluster_config::ftf_cluster_config_add_rank(c, *r),
-            FTF_OK
-        );
-    }
-    assert_eq!(
-        ftf_cluster_config::ftf_cluster_config_set_ttl_ms(c, ttl_ms),
-        FTF_OK
-    );
-    c
-}
-
 /// Joins (bounded by its own timeouts; the watchdog is the test's event waits).
 fn join(
     c: *mut ftf_cluster_config,
@@ -324,12 +287,12 @@ fn join_events_owner_put_get_and_leave() {
     let Some(e) = etcd("basic") else { return };
     let p = new_probe();
     let f = forest_for(p, 4);
-    let c = config(&e, "ftf/basic/", "c1", 4, &[1], 2000);
+    let c = config(&e.endpoint, "ftf/basic/", "c1", 4, &[1], 2000);
     let m = join(c, f).expect("join");
     p.cluster.store(m.cast_mut(), Ordering::SeqCst);
     // Attached: the forest does not start, nor join another member.
     assert_eq!(ftf_forest::ftf_forest_start(f), FTF_BUSY);
-    let c2 = config(&e, "ftf/basic/", "c2", 4, &[2], 2000);
+    let c2 = config(&e.endpoint, "ftf/basic/", "c2", 4, &[2], 2000);
     assert_eq!(join(c2, f).unwrap_err(), FTF_BUSY);
     ftf_cluster_config::ftf_cluster_config_free(c2);
     // The first subscriber gets every event since the join began.
@@ -563,20 +526,20 @@ fn config_mismatch_and_a_rank_held_elsewhere() {
     let Some(e) = etcd("refuse") else { return };
     let (pa, pb) = (new_probe(), new_probe());
     let (fa, fb) = (forest_for(pa, 4), forest_for(pb, 5));
-    let ca = config(&e, "ftf/refuse/", "a", 4, &[0], 2000);
+    let ca = config(&e.endpoint, "ftf/refuse/", "a", 4, &[0], 2000);
     let a = join(ca, fa).expect("join a");
-    let cb = config(&e, "ftf/refuse/", "b", 5, &[1], 2000);
+    let cb = config(&e.endpoint, "ftf/refuse/", "b", 5, &[1], 2000);
     assert_eq!(join(cb, fb).unwrap_err(), FTF_CONFIG_MISMATCH);
     // Rank 0 is held: the join of {2, 3, 0} is refused and registers none of its ranks
     // (one all-or-nothing registration Txn), so a retry of {2, 3} joins (neither FAILED
     // for `a` nor a zombie).
-    let cb2 = config(&e, "ftf/refuse/", "b", 4, &[2, 3, 0], 2000);
+    let cb2 = config(&e.endpoint, "ftf/refuse/", "b", 4, &[2, 3, 0], 2000);
     let fb2 = forest_for(pb, 4);
     assert_eq!(join(cb2, fb2).unwrap_err(), FTF_RANK_HELD);
     // A refused join leaves the forest detached.
     assert_eq!(ftf_forest::ftf_forest_start(fb2), FTF_OK);
     assert_eq!(ftf_forest::ftf_forest_stop(fb2), FTF_OK);
-    let cb3 = config(&e, "ftf/refuse/", "b", 4, &[2, 3], 2000);
+    let cb3 = config(&e.endpoint, "ftf/refuse/", "b", 4, &[2, 3], 2000);
     let b = join(cb3, fb2).expect("the retry of {2, 3} joins");
     assert_eq!(ftf_cluster::ftf_cluster_leave(b), FTF_OK);
     ftf_cluster::ftf_cluster_free(b);
@@ -597,8 +560,8 @@ fn free_without_leave_is_seen_failed_at_once_and_recovered_through_the_c_callbac
     let ttl = 30_000;
     let (pa, pb) = (new_probe(), new_probe());
     let (fa, fb) = (forest_for(pa, 3), forest_for(pb, 3));
-    let ca = config(&e, "ftf/recover/", "a", 3, &[0], ttl);
-    let cb = config(&e, "ftf/recover/", "b", 3, &[1, 2], ttl);
+    let ca = config(&e.endpoint, "ftf/recover/", "a", 3, &[0], ttl);
+    let cb = config(&e.endpoint, "ftf/recover/", "b", 3, &[1, 2], ttl);
     let a = join(ca, fa).expect("join a");
     pa.cluster.store(a.cast_mut(), Ordering::SeqCst);
     let b = join(cb, fb).expect("join b");
@@ -709,7 +672,7 @@ fn last_free_from_a_listener_hands_the_teardown_off() {
     let Some(e) = etcd("handoff") else { return };
     let p = new_probe();
     let f = forest_for(p, 2);
-    let c = config(&e, "ftf/handoff/", "h", 2, &[0], 2000);
+    let c = config(&e.endpoint, "ftf/handoff/", "h", 2, &[0], 2000);
     let m = join(c, f).expect("join");
     p.cluster.store(m.cast_mut(), Ordering::SeqCst);
     p.free_on
@@ -769,8 +732,8 @@ fn last_free_from_a_recovery_callback(mode: u32) {
     let prefix = format!("ftf/cbfree{mode}/");
     let (pa, pb) = (new_probe(), new_probe());
     let (fa, fb) = (forest_for(pa, 3), forest_for(pb, 3));
-    let ca = config(&e, &prefix, "a", 3, &[0], 30_000);
-    let cb = config(&e, &prefix, "b", 3, &[1, 2], 30_000);
+    let ca = config(&e.endpoint, &prefix, "a", 3, &[0], 30_000);
+    let cb = config(&e.endpoint, &prefix, "b", 3, &[1, 2], 30_000);
     let a = join(ca, fa).expect("join a");
     let b = join(cb, fb).expect("join b");
     pb.cluster.store(b.cast_mut(), Ordering::SeqCst);
@@ -802,7 +765,7 @@ fn unsubscribe_from_another_thread_waits_for_the_running_call() {
     let Some(e) = etcd("unsub") else { return };
     let p = new_probe();
     let f = forest_for(p, 2);
-    let c = config(&e, "ftf/unsub/", "u", 2, &[0], 2000);
+    let c = config(&e.endpoint, "ftf/unsub/", "u", 2, &[0], 2000);
     let m = join(c, f).expect("join");
     let mut h = ftf_listener_handle::default();
     let ud = p as *const Probe as *mut c_void;
@@ -847,7 +810,7 @@ fn a_rank_whose_member_died_cannot_rejoin() {
     let Some(e) = etcd("zombie") else { return };
     let p = new_probe();
     let f = forest_for(p, 2);
-    let c = config(&e, "ftf/zombie/", "z", 2, &[0], 2000);
+    let c = config(&e.endpoint, "ftf/zombie/", "z", 2, &[0], 2000);
     let m = join(c, f).expect("join");
     // Free without leave: the lease is revoked, rank 0's member key goes, its epoch stays
     // (nobody can recover it: no quorum of live members).
@@ -865,7 +828,7 @@ fn etcd_gone_gives_codes_never_a_hang() {
     let Some(mut e) = etcd("gone") else { return };
     let p = new_probe();
     let f = forest_for(p, 2);
-    let c = config(&e, "ftf/gone/", "g", 2, &[0], 2000);
+    let c = config(&e.endpoint, "ftf/gone/", "g", 2, &[0], 2000);
     for which in [0u32, 1] {
         // connect and request timeouts: 300 ms
         assert_eq!(
@@ -924,7 +887,7 @@ fn stalled_keepalives_fence_the_member_then_the_lease_is_lost() {
     let Some(e) = etcd("stall") else { return };
     let p = new_probe();
     let f = forest_for(p, 2);
-    let c = config(&e, "ftf/stall/", "s", 2, &[0], 2000);
+    let c = config(&e.endpoint, "ftf/stall/", "s", 2, &[0], 2000);
     let m = join(c, f).expect("join");
     subscribe(m, p);
     p.wait(W, "registered", has(FTF_CLUSTER_EVENT_REGISTERED, 0));

@@ -14,7 +14,6 @@
 mod etcd_fixture;
 
 use core::ffi::c_void;
-use std::ffi::CString;
 use std::process::Command;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
@@ -28,7 +27,7 @@ use ftforest::forest::ftf_forest;
 use ftforest::result::ftf_result::{self, *};
 use ftforest::tracker::{ftf_op_token, ftf_tracker};
 
-use etcd_fixture::{etcd, Etcd};
+use etcd_fixture::{config, etcd, Etcd};
 
 // ---- helpers --------------------------------------------------------------------------
 
@@ -67,43 +66,6 @@ fn forest(n: u32, phase: Phase, pause: Option<Hook>) -> *const ftf_forest {
         FTF_OK
     );
     f
-}
-
-fn config(
-    endpoint: &str,
-    prefix: &str,
-    proc_id: &str,
-    n: u32,
-    ranks: &[u32],
-    ttl_ms: u64,
-) -> *mut ftf_cluster_config {
-    let mut c = ptr::null_mut();
-    let id = CString::new(proc_id).unwrap();
-    assert_eq!(
-        ftf_cluster_config::ftf_cluster_config_new(id.as_ptr(), n, &mut c),
-        FTF_OK
-    );
-    let ep = CString::new(endpoint).unwrap();
-    assert_eq!(
-        ftf_cluster_config::ftf_cluster_config_add_endpoint(c, ep.as_ptr()),
-        FTF_OK
-    );
-    let pf = CString::new(prefix).unwrap();
-    assert_eq!(
-        ftf_cluster_config::ftf_cluster_config_set_prefix(c, pf.as_ptr()),
-        FTF_OK
-    );
-    for r in ranks {
-        assert_eq!(
-            ftf_cluster_config::ftf_cluster_config_add_rank(c, *r),
-            FTF_OK
-        );
-    }
-    assert_eq!(
-        ftf_cluster_config::ftf_cluster_config_set_ttl_ms(c, ttl_ms),
-        FTF_OK
-    );
-    c
 }
 
 fn join(c: *mut ftf_cluster_config, f: *const ftf_forest) -> *const ftf_cluster {

@@ -5,10 +5,15 @@
 #![allow(dead_code)] // each test file uses a part
 #![allow(clippy::std_instead_of_core)] // std-only test code
 
+use std::ffi::CString;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::ptr;
 use std::time::{Duration, Instant};
+
+use ftforest::cluster::ftf_cluster_config;
+use ftforest::result::ftf_result::FTF_OK;
 
 /// A running etcd; killed and its directory removed on drop.
 pub struct Etcd {
@@ -119,4 +124,43 @@ pub fn etcd(tag: &str) -> Option<Etcd> {
         drop(e);
     }
     panic!("etcd did not become healthy (3 attempts)");
+}
+
+/// A cluster configuration for one endpoint: proc id, n, hosted ranks, prefix and TTL set,
+/// every setter asserted `FTF_OK`. The caller frees it (or `ftf_cluster_join` copies it).
+pub fn config(
+    endpoint: &str,
+    prefix: &str,
+    proc_id: &str,
+    n: u32,
+    ranks: &[u32],
+    ttl_ms: u64,
+) -> *mut ftf_cluster_config {
+    let mut c = ptr::null_mut();
+    let id = CString::new(proc_id).unwrap();
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_new(id.as_ptr(), n, &mut c),
+        FTF_OK
+    );
+    let ep = CString::new(endpoint).unwrap();
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_add_endpoint(c, ep.as_ptr()),
+        FTF_OK
+    );
+    let pf = CString::new(prefix).unwrap();
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_set_prefix(c, pf.as_ptr()),
+        FTF_OK
+    );
+    for r in ranks {
+        assert_eq!(
+            ftf_cluster_config::ftf_cluster_config_add_rank(c, *r),
+            FTF_OK
+        );
+    }
+    assert_eq!(
+        ftf_cluster_config::ftf_cluster_config_set_ttl_ms(c, ttl_ms),
+        FTF_OK
+    );
+    c
 }
