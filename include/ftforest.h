@@ -2335,7 +2335,10 @@ ftf_result ftf_coordinator_fence_refused(const struct ftf_coordinator *coordinat
 // `FTF_EVENT_AVAILABILITY_CHANGED`; with a full outbox the state changes at once and the
 // event waits for the next tick. Starts available.
 //
-// `FTF_OK`; `FTF_NULL_PARAMETER`.
+// `FTF_OK`; `FTF_NULL_PARAMETER`. The bare-metal build has no fence machinery
+// (ftforest-core without its `fence` feature): coordination is always available there,
+// `available = true` changes nothing (`FTF_OK`) and `available = false` is refused with
+// `FTF_UNEXPECTED_STATE`.
 ftf_result ftf_coordinator_set_available(const struct ftf_coordinator *coordinator, uint64_t now_ns, bool available);
 
 // Whether coordination is available (`ftf_coordinator_set_available`); false for NULL.

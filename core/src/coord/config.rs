@@ -14,6 +14,8 @@
 //! * the heartbeat and alert sub-configurations are valid (see their own `validate`).
 //! * `fence_retry > 0` (a refused fence is never asked for again at once: no busy loop
 //!   against the fencing service).
+//! * without the `fence` feature: `fenced` is off and `local_confirmation` on (the fence
+//!   machinery is not compiled; only a fencing driver, e.g. the etcd adapter, needs it).
 //!
 //! Defaults come from the Java original (digest §1.2, §1.3): 2 reports before suspicion,
 //! failure confirmation 5 s, heartbeat 500 ms / 2 s / 5 s, recovery timeout 30 s, 3 retries,
@@ -210,6 +212,20 @@ impl Config {
         if self.fence_retry.is_zero() {
             return Err(ConfigError::new("fence_retry", "must be positive"));
         }
+        #[cfg(not(feature = "fence"))]
+        if self.fenced {
+            return Err(ConfigError::new(
+                "fenced",
+                "fenced recovery needs the `fence` feature",
+            ));
+        }
+        #[cfg(not(feature = "fence"))]
+        if !self.local_confirmation {
+            return Err(ConfigError::new(
+                "local_confirmation",
+                "turning it off needs the `fence` feature",
+            ));
+        }
         self.heartbeat.validate()?;
         self.alerts.validate()?;
         Ok(())
@@ -302,9 +318,10 @@ impl Config {
     /// [`Coordinator::fence_refused`](super::Coordinator::fence_refused); see `fence.rs`.
     /// Default `false` (attempts start at once, as before). Only a driver that talks to a
     /// fencing service can answer fences: the std `Monitor` (and the C forest) refuse a
-    /// fenced configuration.
+    /// fenced configuration. Always `false` without the `fence` feature (validation refuses
+    /// `fenced(true)` there).
     pub const fn fenced(&self) -> bool {
-        self.fenced
+        cfg!(feature = "fence") && self.fenced
     }
     /// How long a partition whose fence was refused waits before its attempt asks again
     /// (it is decided and queued again when the wait ends; the refusal does not consume a
@@ -317,9 +334,10 @@ impl Config {
     /// time, the report count and the heartbeat detector's `Dead` verdict move a SUSPECTED
     /// partition to FAILED. `false` (a cluster, where an external authority such as etcd's
     /// member-key deletion confirms failures): local signals only raise SUSPECTED, and
-    /// only [`Report::crashed`](super::Report::crashed) fails a partition.
+    /// only [`Report::crashed`](super::Report::crashed) fails a partition. Always `true`
+    /// without the `fence` feature (validation refuses `local_confirmation(false)` there).
     pub const fn local_confirmation(&self) -> bool {
-        self.local_confirmation
+        !cfg!(feature = "fence") || self.local_confirmation
     }
 }
 
@@ -529,6 +547,23 @@ mod tests {
             assert_eq!(e.field, field);
             assert!(std::format!("{e}").contains(field));
         }
+    }
+
+    /// Without the `fence` feature a configuration asking for the fence machinery is
+    /// refused, the field named (`cargo test -p ftforest-core --no-default-features
+    /// --features std --lib`).
+    #[cfg(not(feature = "fence"))]
+    #[test]
+    fn fencing_needs_its_feature() {
+        let e = Config::builder().fenced(true).build().unwrap_err();
+        assert_eq!(e.field, "fenced");
+        let e = Config::builder()
+            .local_confirmation(false)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.field, "local_confirmation");
+        let c = Config::builder().fenced(false).build().unwrap();
+        assert!(!c.fenced() && c.local_confirmation());
     }
 
     #[test]

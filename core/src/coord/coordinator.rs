@@ -67,7 +67,9 @@
 //! more for 65,536), none with [`Coordinator::new`]. The coordinator's own size is fixed (it
 //! grows with `R` recovery slots and `E` event slots, not with `n`).
 
-use super::action::{Action, FenceJob, FenceRelease, Hooks, PhaseJob};
+use super::action::{Action, Hooks, PhaseJob};
+#[cfg(feature = "fence")]
+use super::action::{FenceJob, FenceRelease};
 use super::config::{Config, ConfigError};
 use super::detect::PartitionSlot;
 use super::error::NewError;
@@ -161,6 +163,7 @@ pub(crate) struct RecSlot {
     pub(crate) deadline: Instant,
     /// The granted fencing token (0: none; always 0 unfenced). Non-zero from the grant until
     /// the slot is vacated, which queues its `ReleaseFence` (`fence.rs`).
+    #[cfg(feature = "fence")]
     pub(crate) fence: u64,
 }
 
@@ -180,8 +183,22 @@ impl RecSlot {
             ticket: 0,
         },
         deadline: Instant::ZERO,
+        #[cfg(feature = "fence")]
         fence: 0,
     };
+
+    /// The granted fencing token (0: none; always 0 without the `fence` feature).
+    #[inline(always)]
+    pub(crate) const fn token(&self) -> u64 {
+        #[cfg(feature = "fence")]
+        {
+            self.fence
+        }
+        #[cfg(not(feature = "fence"))]
+        {
+            0
+        }
+    }
 }
 
 /// The coordinator's view of the pause.
@@ -270,20 +287,26 @@ pub struct Coordinator<
     /// Per-partition statistics (optional caller storage, `pstats.rs`).
     pub(crate) pstats: S,
     /// Coordination is available (`set_available`); while not, no attempt asks for a
-    /// fence or starts.
+    /// fence or starts. (Without the `fence` feature always available: no field.)
+    #[cfg(feature = "fence")]
     pub(crate) available: bool,
     /// Availability changes not announced yet (each is one `AvailabilityChanged` event;
     /// they alternate, starting from `!announced`).
+    #[cfg(feature = "fence")]
     pub(crate) avail_pending: u32,
     /// The availability the last `AvailabilityChanged` event (or the start) said.
+    #[cfg(feature = "fence")]
     pub(crate) announced: bool,
     /// `ReleaseFence`s not handed out yet (at most K: see `fence.rs`).
+    #[cfg(feature = "fence")]
     pub(crate) releases: Outbox<FenceRelease, R>,
     /// The ids of the last `R` attempts the coordinator abandoned while they waited for their
     /// fence (ids are unique per coordinator; a late grant of one is answered with
     /// `FenceError::Abandoned`).
+    #[cfg(feature = "fence")]
     pub(crate) abandoned: [u32; R],
     /// Where the next abandoned attempt is written in `abandoned`.
+    #[cfg(feature = "fence")]
     pub(crate) abandoned_at: usize,
 }
 
@@ -411,11 +434,17 @@ where
             deferred: false,
             scan_at: None,
             pstats: stats,
+            #[cfg(feature = "fence")]
             available: true,
+            #[cfg(feature = "fence")]
             avail_pending: 0,
+            #[cfg(feature = "fence")]
             announced: true,
+            #[cfg(feature = "fence")]
             releases: Outbox::new(),
+            #[cfg(feature = "fence")]
             abandoned: [0; R],
+            #[cfg(feature = "fence")]
             abandoned_at: 0,
         };
         c.adopt_cells(now);
@@ -566,7 +595,7 @@ where
             c.failed.saturating_add(c.recovering),
             c.members(),
         );
-        if self.available {
+        if self.is_available() {
             level
         } else {
             level.max(HealthLevel::Degraded)
@@ -604,7 +633,7 @@ where
         if overdue {
             raised = raised.union(Alerts::CANCEL_OVERDUE);
         }
-        if !self.available {
+        if !self.is_available() {
             raised = raised.union(Alerts::COORDINATION_UNAVAILABLE);
         }
         raised
@@ -663,12 +692,14 @@ where
             s.pending = false;
             return Some(Action::CancelRecovery(Self::cancel_job(s)));
         }
+        #[cfg(feature = "fence")]
         if let Some(r) = self.releases.pop() {
             return Some(Action::ReleaseFence(r));
         }
         if let Some(a) = self.hooks.next(self.mode.is_active()) {
             return Some(a);
         }
+        #[cfg(feature = "fence")]
         if self.available && self.fences_out() < self.cfg.max_concurrent() {
             if let Some(s) = self
                 .recs
@@ -694,7 +725,7 @@ where
                 attempt: s.attempt,
                 number: u32::from(s.number),
                 phase: s.machine.phase(),
-                fence: s.fence,
+                fence: s.token(),
             }));
         }
         None

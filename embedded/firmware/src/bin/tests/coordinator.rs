@@ -218,6 +218,24 @@ pub fn phi_needs_its_feature() -> TestResult {
     Ok(())
 }
 
+/// Without the `fence` feature (the firmware's build) a configuration asking for fenced
+/// recovery, or for failures confirmed only from outside, is a typed configuration error.
+pub fn fence_needs_its_feature() -> TestResult {
+    ensure!(
+        Config::builder().fenced(true).build().map_err(|e| e.field) == Err("fenced"),
+        "fenced refused on fenced"
+    );
+    ensure!(
+        Config::builder()
+            .local_confirmation(false)
+            .build()
+            .map_err(|e| e.field)
+            == Err("local_confirmation"),
+        "local_confirmation(false) refused on local_confirmation"
+    );
+    Ok(())
+}
+
 pub fn recovers_on_timer_clock() -> TestResult {
     let clock = TickClock;
     let start = clock.now();
