@@ -1208,9 +1208,10 @@ typedef struct ftf_stats {
   // `FTF_OUTBOX_FULL` and later work waits instead); counted, never silent, were the
   // per-step bound ever wrong.
   uint64_t events_dropped;
-  // First failure report -> FAILED.
+  // First failure report -> FAILED. All zero in the bare-metal build (no latency
+  // histograms there; the average-latency alerts still work).
   struct ftf_latency detection_latency;
-  // FAILED -> recovered (or given up), across retries.
+  // FAILED -> recovered (or given up), across retries. All zero in the bare-metal build.
   struct ftf_latency recovery_latency;
   // Attempts abandoned at the recovery timeout whose cancel is not acknowledged yet, now
   // (each keeps its permit and the forest paused).
