@@ -29,11 +29,11 @@
 //! coordinator (the Java `suspectTimeoutMs`, `autoRecoveryEnabled` and
 //! `maxConcurrentRecoveries` were never read).
 
-use core::fmt;
 use core::time::Duration;
 
 use crate::time::Span;
 
+use super::config_error::{ConfigError, ConfigField, ConfigReason};
 use super::heartbeat::HeartbeatConfig;
 use super::level::AlertThresholds;
 
@@ -50,39 +50,6 @@ pub enum PauseTimeoutPolicy {
     /// Run the recoveries anyway, on a forest that still has operations in flight. Opt-in;
     /// counted in the statistics and raised as an alert.
     Proceed = 1,
-}
-
-/// A refused configuration value: which field, and why.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The field's name as spelled in [`ConfigBuilder`] (e.g. `"backoff_cap"`,
-    /// `"heartbeat.suspect_timeout"`).
-    pub field: &'static str,
-    /// A short human-readable reason.
-    pub reason: &'static str,
-}
-
-impl ConfigError {
-    pub(crate) const fn new(field: &'static str, reason: &'static str) -> Self {
-        ConfigError { field, reason }
-    }
-
-    /// The refusal of a fenced configuration ([`Config::fenced`]) by a driver that cannot
-    /// answer fences (the std `Monitor`, the C forest): field `fenced`.
-    pub const FENCED_UNSUPPORTED: ConfigError = ConfigError::new(
-        "fenced",
-        "this driver cannot answer fences: drive a Coordinator with a fencing adapter",
-    );
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid configuration field `{}`: {}",
-            self.field, self.reason
-        )
-    }
 }
 
 /// The validated configuration of a [`Coordinator`](super::Coordinator).
@@ -179,51 +146,66 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.reports_before_suspicion == 0 {
             return Err(ConfigError::new(
-                "reports_before_suspicion",
-                "must be at least 1",
+                ConfigField::ReportsBeforeSuspicion,
+                ConfigReason::AtLeastOne,
             ));
         }
         if self.reports_before_failure != 0
             && self.reports_before_failure <= self.reports_before_suspicion
         {
             return Err(ConfigError::new(
-                "reports_before_failure",
-                "must be 0 (off) or exceed reports_before_suspicion",
+                ConfigField::ReportsBeforeFailure,
+                ConfigReason::ZeroOrAboveSuspicion,
             ));
         }
         if self.max_retries > 254 {
-            return Err(ConfigError::new("max_retries", "must be at most 254"));
+            return Err(ConfigError::new(
+                ConfigField::MaxRetries,
+                ConfigReason::AtMost254,
+            ));
         }
         if self.backoff_cap < self.backoff_base {
             return Err(ConfigError::new(
-                "backoff_cap",
-                "must be at least backoff_base",
+                ConfigField::BackoffCap,
+                ConfigReason::AtLeastBackoffBase,
             ));
         }
         if self.max_concurrent == 0 {
-            return Err(ConfigError::new("max_concurrent", "must be at least 1"));
+            return Err(ConfigError::new(
+                ConfigField::MaxConcurrent,
+                ConfigReason::AtLeastOne,
+            ));
         }
         if self.quiescence_poll.is_zero() {
-            return Err(ConfigError::new("quiescence_poll", "must be positive"));
+            return Err(ConfigError::new(
+                ConfigField::QuiescencePoll,
+                ConfigReason::Positive,
+            ));
         }
         if self.cancel_timeout.is_zero() {
-            return Err(ConfigError::new("cancel_timeout", "must be positive"));
+            return Err(ConfigError::new(
+                ConfigField::CancelTimeout,
+                ConfigReason::Positive,
+            ));
         }
         if self.fence_retry.is_zero() {
-            return Err(ConfigError::new("fence_retry", "must be positive"));
+            return Err(ConfigError::new(
+                ConfigField::FenceRetry,
+                ConfigReason::Positive,
+            ));
         }
         #[cfg(not(feature = "fence"))]
         if self.fenced {
             return Err(ConfigError::new(
-                "fenced",
-                "fenced recovery needs the `fence` feature",
+                ConfigField::Fenced,
+                ConfigReason::NeedsFence,
             ));
         }
         #[cfg(not(feature = "fence"))]
         if !self.local_confirmation {
             return Err(ConfigError::new(
-                "local_confirmation",
-                "turning it off needs the `fence` feature",
+                ConfigField::LocalConfirmation,
+                ConfigReason::NeedsFence,
             ));
         }
         self.heartbeat.validate()?;
@@ -449,8 +431,8 @@ impl ConfigBuilder {
             Ok(n) => n,
             Err(_) => {
                 return Err(ConfigError::new(
-                    "reports_before_suspicion",
-                    "must be at most 65535",
+                    ConfigField::ReportsBeforeSuspicion,
+                    ConfigReason::AtMost65535,
                 ))
             }
         };
@@ -458,14 +440,19 @@ impl ConfigBuilder {
             Ok(n) => n,
             Err(_) => {
                 return Err(ConfigError::new(
-                    "reports_before_failure",
-                    "must be at most 65535",
+                    ConfigField::ReportsBeforeFailure,
+                    ConfigReason::AtMost65535,
                 ))
             }
         };
         cfg.max_retries = match u8::try_from(self.max_retries) {
             Ok(n) => n,
-            Err(_) => return Err(ConfigError::new("max_retries", "must be at most 254")),
+            Err(_) => {
+                return Err(ConfigError::new(
+                    ConfigField::MaxRetries,
+                    ConfigReason::AtMost254,
+                ))
+            }
         };
         cfg.validate()?;
         Ok(cfg)

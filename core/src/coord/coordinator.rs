@@ -70,7 +70,8 @@
 use super::action::{Action, Hooks, PhaseJob};
 #[cfg(feature = "fence")]
 use super::action::{FenceJob, FenceRelease};
-use super::config::{Config, ConfigError};
+use super::config::Config;
+use super::config_error::{ConfigError, ConfigField, ConfigReason};
 use super::detect::PartitionSlot;
 use super::error::NewError;
 use super::event::{Cause, Event, Outbox, QuorumChange, StatusChange, MAX_EVENTS_PER_STEP};
@@ -379,8 +380,8 @@ where
         }
         if config.max_concurrent() as usize > R {
             return Err(NewError::Config(ConfigError::new(
-                "max_concurrent",
-                "exceeds the coordinator's recovery slots (R)",
+                ConfigField::MaxConcurrent,
+                ConfigReason::AboveRecoverySlots,
             )));
         }
         let table = PartitionTable::new(storage.cells, n).map_err(NewError::Table)?;

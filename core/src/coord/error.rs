@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use super::config::ConfigError;
+use super::config_error::ConfigError;
 use super::phase::Phase;
 use crate::lock::LockConfigError;
 use crate::queue::QueueConfigError;

@@ -39,7 +39,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use super::config::ConfigError;
+use super::config_error::{ConfigError, ConfigField, ConfigReason};
 
 /// Overall health, worst first in precedence.
 #[repr(u8)]
@@ -189,14 +189,14 @@ impl AlertThresholds {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.min_healthy_percent > 100 {
             return Err(ConfigError::new(
-                "alerts.min_healthy_percent",
-                "must be at most 100",
+                ConfigField::AlertsMinHealthyPercent,
+                ConfigReason::AtMost100,
             ));
         }
         if self.min_success_permille > 1000 {
             return Err(ConfigError::new(
-                "alerts.min_success_permille",
-                "must be at most 1000",
+                ConfigField::AlertsMinSuccessPermille,
+                ConfigReason::AtMost1000,
             ));
         }
         Ok(())
