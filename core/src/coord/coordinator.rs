@@ -225,7 +225,8 @@ pub(crate) struct ScanCursor {
     /// Its detection step is done; its FAILED follow-up is not.
     pub(crate) detected: bool,
     /// Earliest deadline of the partitions scanned so far.
-    pub(crate) next: Option<Instant>,
+    /// (`Instant::MAX`: none yet.)
+    pub(crate) next: Instant,
 }
 
 /// The heavyweight fault-tolerant coordinator (see the module docs).
@@ -275,8 +276,9 @@ pub struct Coordinator<
     pub(crate) last_tick: Option<Instant>,
     pub(crate) quorum: bool,
     pub(crate) next_attempt: u32,
-    /// Earliest partition deadline (may be early: a tick then scans and finds nothing).
-    pub(crate) part_deadline: Option<Instant>,
+    /// Earliest partition deadline (may be early: a tick then scans and finds nothing;
+    /// `Instant::MAX`: none, which is never due before the end of the time line).
+    pub(crate) part_deadline: Instant,
     /// Recovery-mode exits owed by finished attempts (performed at the end of the input).
     pub(crate) pending_exits: u32,
     /// After a pause timed out (AbortAndRetry): the queue waits until then.
@@ -429,7 +431,7 @@ where
             last_tick: None,
             quorum,
             next_attempt: 1,
-            part_deadline: None,
+            part_deadline: Instant::MAX,
             pending_exits: 0,
             hold_until: None,
             deferred: false,
@@ -463,7 +465,7 @@ where
                 }
             }
         }
-        self.part_deadline = Some(now);
+        self.part_deadline = now;
     }
 
     // ----------------------------------------------------------------------------- getters
@@ -760,49 +762,46 @@ where
         if self.has_deferred_work() || self.recs.iter().any(|s| s.state == RecState::Aborting) {
             return Some(self.now);
         }
-        let mut t: Option<Instant> = None;
-        let mut add = |d: Instant| {
-            if d != Instant::MAX {
-                t = Some(t.map_or(d, |x| x.min(d)));
-            }
-        };
-        if let Some(d) = self.part_deadline {
-            add(d);
-        }
+        // The earliest deadline, `Instant::MAX` standing for none: a deadline saturated at
+        // `Instant::MAX` is never reached and so is not named, as if absent (one `min` per
+        // candidate instead of an `Option` each: flash, issue 10).
+        let mut t = self.part_deadline;
         // With heartbeats, a tick gap above `max_local_pause` reads as the driver's own stall
         // (heartbeat clocks re-based, no verdicts): a driver that ticks when asked must never
         // make one, even when the next verdict is further away (`failure_timeout` may lie
         // more than `max_local_pause` after `suspect_timeout`).
-        if let Some(t) = self.last_tick.filter(|_| self.cfg.heartbeat().enabled()) {
-            add(t.add_span(self.cfg.heartbeat().max_local_pause.half()));
+        if let Some(last) = self.last_tick.filter(|_| self.cfg.heartbeat().enabled()) {
+            t = t.min(last.add_span(self.cfg.heartbeat().max_local_pause.half()));
         }
         for s in self.recs.iter() {
             match s.state {
-                RecState::Running | RecState::Fencing => add(s.deadline),
-                RecState::Cancelling if !s.escalated => add(s.deadline),
+                RecState::Running | RecState::Fencing => t = t.min(s.deadline),
+                RecState::Cancelling if !s.escalated => t = t.min(s.deadline),
                 _ => {}
             }
         }
-        let waiting = || self.recs.iter().any(|s| s.state == RecState::Waiting);
-        if let Some(h) = self
-            .hold_until
-            .filter(|_| !self.sched.queue().is_empty() || waiting())
-        {
-            add(h);
+        if let Some(h) = self.hold_until {
+            if !self.sched.queue().is_empty()
+                || self.recs.iter().any(|s| s.state == RecState::Waiting)
+            {
+                t = t.min(h);
+            }
         }
         if let Pause::Pausing { deadline, .. } = self.pause {
-            add(deadline);
-            let poll = self.now.add_span(self.cfg.quiescence_poll);
-            t = Some(t.map_or(poll, |x| x.min(poll)));
+            // The quiescence poll is named even at `Instant::MAX` (polling is real work).
+            return Some(
+                t.min(deadline)
+                    .min(self.now.add_span(self.cfg.quiescence_poll)),
+            );
         }
-        t
+        (t != Instant::MAX).then_some(t)
     }
 
     // Out of line: one body instead of a copy per call site (flash on microcontrollers,
     // issue 10; README "Footprint").
     #[inline(never)]
     pub(crate) fn lower_deadline(&mut self, d: Instant) {
-        self.part_deadline = Some(self.part_deadline.map_or(d, |x| x.min(d)));
+        self.part_deadline = self.part_deadline.min(d);
     }
 
     pub(crate) fn part_mut(&mut self, rank: u32) -> Option<&mut PartitionSlot> {
