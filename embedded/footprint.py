@@ -55,7 +55,8 @@ GOALS = {
     # text only in their Display (0.7 KiB of strings were linked by validation alone).
     # 15,684 -> 15,144 B: poll_timeout and the partition deadline without Option<Instant>
     # (Instant::MAX is "none"), latencies to microseconds without 128-bit arithmetic.
-    "whole core + coordinator(64) flash": (12 * KIB, 15144),
+    # 15,144 -> 15,072 B: construction adopts the cells in the pass that resets the slots.
+    "whole core + coordinator(64) flash": (12 * KIB, 15072),
     "RAM per partition": (64, None),
     "fixed RAM": (2 * KIB, None),
 }

@@ -405,14 +405,22 @@ where
         if stats_len != 0 && usize::try_from(n).map_or(true, |n| n > stats_len) {
             return Err(NewError::StatsTooSmall { n, len: stats_len });
         }
-        for p in parts.as_mut().iter_mut().take(n as usize) {
+        // Fresh state for every rank, adopting the cells as they are (see above): a
+        // SUSPECTED one gets a full confirmation window from `now`; every other state needs
+        // nothing here (RECOVERING ones are failed by the first tick's scan, one step each,
+        // with room: `part_deadline` is `now`). One pass, no event.
+        let conf = config.failure_confirmation;
+        for (rank, p) in (0..n).zip(parts.as_mut().iter_mut()) {
             *p = PartitionSlot::fresh(now, &config);
+            if let Ok((Health::Suspected, _)) = table.get(rank) {
+                p.on_suspected(now, conf);
+            }
         }
         for p in stats.as_mut().iter_mut().take(n as usize) {
             *p = PartitionStatsSlot::new();
         }
         let quorum = table.has_quorum();
-        let mut c = Coordinator {
+        Ok(Coordinator {
             cfg: config,
             table,
             sched: Scheduler::new(lock, queue),
@@ -431,7 +439,7 @@ where
             last_tick: None,
             quorum,
             next_attempt: 1,
-            part_deadline: Instant::MAX,
+            part_deadline: now,
             pending_exits: 0,
             hold_until: None,
             deferred: false,
@@ -449,23 +457,7 @@ where
             abandoned: [0; R],
             #[cfg(feature = "fence")]
             abandoned_at: 0,
-        };
-        c.adopt_cells(now);
-        Ok(c)
-    }
-
-    /// Bring non-fresh cells into the coordinator's bookkeeping (see `new`). Emits nothing:
-    /// RECOVERING cells are failed by the first tick's scan (one step each, with room).
-    fn adopt_cells(&mut self, now: Instant) {
-        let conf = self.cfg.failure_confirmation;
-        for rank in 0..self.n {
-            if let Ok(Health::Suspected) = self.table.get(rank).map(|(h, _)| h) {
-                if let Some(p) = self.part_mut(rank) {
-                    p.on_suspected(now, conf);
-                }
-            }
-        }
-        self.part_deadline = now;
+        })
     }
 
     // ----------------------------------------------------------------------------- getters
