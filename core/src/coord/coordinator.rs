@@ -796,6 +796,8 @@ where
         self.part_deadline = self.part_deadline.min(d);
     }
 
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub(crate) fn part_mut(&mut self, rank: u32) -> Option<&mut PartitionSlot> {
         let n = self.n as usize;
         self.parts
