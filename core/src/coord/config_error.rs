@@ -171,8 +171,8 @@ impl fmt::Display for ConfigReason {
     }
 }
 
-/// A refused configuration value: which field, and why. `Display`: "invalid configuration
-/// field `<name>`: <reason>".
+/// A refused configuration value: which field, and why. `Display` names both, e.g.
+/// ``invalid configuration field `backoff_cap`: must be at least backoff_base``.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     /// The field (its [`name`](ConfigField::name) is spelled as in the builders, e.g.

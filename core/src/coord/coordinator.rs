@@ -581,7 +581,7 @@ where
     }
 
     /// The health level from live counts; at least [`HealthLevel::Degraded`] while
-    /// coordination is unavailable ([`set_available`](Coordinator::set_available)).
+    /// coordination is unavailable (`set_available`, feature `fence`).
     pub fn level(&self) -> HealthLevel {
         let c = self.table.counts();
         let level = health_level(

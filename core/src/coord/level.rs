@@ -100,7 +100,7 @@ impl Alerts {
     /// Average detection latency above `max_avg_detection`.
     pub const SLOW_DETECTION: Alerts = Alerts(1 << 8);
     /// The embedder said coordination (the fencing service, e.g. etcd) is unavailable
-    /// ([`Coordinator::set_available`](super::Coordinator::set_available)): no attempt asks
+    /// (`Coordinator::set_available`, feature `fence`): no attempt asks
     /// for a fence or starts. Raised by the coordinator, not by [`alerts`]; clears when
     /// coordination is available again.
     pub const COORDINATION_UNAVAILABLE: Alerts = Alerts(1 << 9);
