@@ -733,14 +733,30 @@ mod tests {
         userdata.addr() as u64
     }
 
+    /// A config builder in `buf` (made by `ftf_config_builder_init`).
+    fn builder_in(buf: &mut Buf) -> *mut ftf_config_builder {
+        let mut b = core::ptr::null_mut();
+        assert_eq!(
+            ftf_config_builder_init(buf.odd(), buf.len(), &mut b),
+            ftf_result::FTF_OK
+        );
+        b
+    }
+
+    /// A one-stripe spinning tracker in `buf` (made by `ftf_tracker_init`).
+    fn tracker_in(buf: &mut Buf) -> *const ftf_tracker {
+        let mut t = core::ptr::null();
+        assert_eq!(
+            ftf_tracker_init(buf.odd(), buf.len(), 1, core::ptr::null(), &mut t),
+            ftf_result::FTF_OK
+        );
+        t
+    }
+
     #[test]
     fn coordinator_in_caller_storage_with_a_built_config() {
         let mut bb = Buf::new(ftf_config_builder_storage_size());
-        let mut b = core::ptr::null_mut();
-        assert_eq!(
-            ftf_config_builder_init(bb.odd(), bb.len(), &mut b),
-            ftf_result::FTF_OK
-        );
+        let b = builder_in(&mut bb);
         let mut cb = Buf::new(ftf_config_storage_size());
         let mut cfg = core::ptr::null();
         assert_eq!(
@@ -748,11 +764,7 @@ mod tests {
             ftf_result::FTF_OK
         );
         let mut tb = Buf::new(ftf_tracker_storage_size());
-        let mut t = core::ptr::null();
-        assert_eq!(
-            ftf_tracker_init(tb.odd(), tb.len(), 1, core::ptr::null(), &mut t),
-            ftf_result::FTF_OK
-        );
+        let t = tracker_in(&mut tb);
         assert_eq!(
             ftf_config_builder_build_into(b, cb.odd(), cb.len(), &mut cfg),
             ftf_result::FTF_OK
@@ -824,11 +836,7 @@ mod tests {
     #[test]
     fn fences_are_refused_in_the_bare_build() {
         let mut bb = Buf::new(ftf_config_builder_storage_size());
-        let mut b = core::ptr::null_mut();
-        assert_eq!(
-            ftf_config_builder_init(bb.odd(), bb.len(), &mut b),
-            ftf_result::FTF_OK
-        );
+        let b = builder_in(&mut bb);
         let mut cb = Buf::new(ftf_config_storage_size());
         let mut cfg = core::ptr::null();
         type B = ftf_config_builder;
@@ -856,11 +864,7 @@ mod tests {
         );
         assert!(cfg.is_null());
         let mut tb = Buf::new(ftf_tracker_storage_size());
-        let mut t = core::ptr::null();
-        assert_eq!(
-            ftf_tracker_init(tb.odd(), tb.len(), 1, core::ptr::null(), &mut t),
-            ftf_result::FTF_OK
-        );
+        let t = tracker_in(&mut tb);
         let mut store = Buf::new(ftf_coordinator_storage_size(6));
         let mut c = core::ptr::null();
         assert_eq!(
