@@ -1208,9 +1208,10 @@ typedef struct ftf_stats {
   // `FTF_OUTBOX_FULL` and later work waits instead); counted, never silent, were the
   // per-step bound ever wrong.
   uint64_t events_dropped;
-  // First failure report -> FAILED.
+  // First failure report -> FAILED. All zero in the bare-metal build (no latency
+  // histograms there; the average-latency alerts still work).
   struct ftf_latency detection_latency;
-  // FAILED -> recovered (or given up), across retries.
+  // FAILED -> recovered (or given up), across retries. All zero in the bare-metal build.
   struct ftf_latency recovery_latency;
   // Attempts abandoned at the recovery timeout whose cancel is not acknowledged yet, now
   // (each keeps its permit and the forest paused).
@@ -2335,7 +2336,10 @@ ftf_result ftf_coordinator_fence_refused(const struct ftf_coordinator *coordinat
 // `FTF_EVENT_AVAILABILITY_CHANGED`; with a full outbox the state changes at once and the
 // event waits for the next tick. Starts available.
 //
-// `FTF_OK`; `FTF_NULL_PARAMETER`.
+// `FTF_OK`; `FTF_NULL_PARAMETER`. The bare-metal build has no fence machinery
+// (ftforest-core without its `fence` feature): coordination is always available there,
+// `available = true` changes nothing (`FTF_OK`) and `available = false` is refused with
+// `FTF_UNEXPECTED_STATE`.
 ftf_result ftf_coordinator_set_available(const struct ftf_coordinator *coordinator, uint64_t now_ns, bool available);
 
 // Whether coordination is available (`ftf_coordinator_set_available`); false for NULL.

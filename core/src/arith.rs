@@ -78,6 +78,15 @@ pub(crate) const fn duration_from_micros(n: u64) -> Duration {
     Duration::new(secs, sub * 1_000)
 }
 
+/// `d` in whole microseconds, saturating at `u64::MAX`: `d.as_micros()` without its 128-bit
+/// multiplication.
+#[inline(never)]
+pub(crate) const fn micros_of(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(MICROS_PER_SEC)
+        .saturating_add(d.subsec_micros() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +113,10 @@ mod tests {
         for &n in &VALUES {
             assert_eq!(duration_from_nanos(n), Duration::from_nanos(n), "{n}");
             assert_eq!(duration_from_micros(n), Duration::from_micros(n), "{n}");
+            for d in [Duration::from_nanos(n), Duration::new(n, 999_999_999)] {
+                let native = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+                assert_eq!(micros_of(d), native, "{d:?}");
+            }
             for &d in &VALUES[1..] {
                 assert_eq!(div_u64(n, d), n / d, "{n} / {d}");
                 assert_eq!(long_div(n, d), n / d, "{n} / {d}");

@@ -211,6 +211,8 @@ impl RingGuard<'_> {
 }
 
 impl Drop for RingGuard<'_> {
+    // Out of line: one body for every ring change (flash, issue 10).
+    #[inline(never)]
     fn drop(&mut self) {
         if self.writing {
             // Release: pairs with the Acquire load of `for_each` (the change is complete).
@@ -441,6 +443,8 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
         self.seq.load(Ordering::Relaxed) == seq
     }
 
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     fn lock(&self) -> RingGuard<'_> {
         // Acquire: pairs with the Release store of the previous unlock. Waiters only read the
         // word (a failed CAS writes nothing), so the holder's line is not bounced by them.
@@ -460,6 +464,8 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
         }
     }
 
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     fn member_word(&self, rank: u32) -> Option<(&AtomicU32, u32)> {
         if rank >= self.n {
             return None;
@@ -482,6 +488,8 @@ impl<S: AsRef<[QueueSlot]>> RecoveryQueue<S> {
     }
 
     /// The ring entry `i` positions behind `head`.
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     fn ring_slot(&self, head: u32, i: u32) -> Option<&AtomicU32> {
         let pos = self.words.checked_add(self.advance(head, i) as usize)?;
         self.storage.as_ref().get(pos).map(|s| &s.0)

@@ -8,6 +8,9 @@
 //! hostile answer (twice, after a refusal, for an abandoned attempt, token 0, not asked for),
 //! and `local_confirmation(false)`. Manual millisecond clock; no timing assertion.
 
+// Fences need the `fence` feature (a default one).
+#![cfg(feature = "fence")]
+
 mod common;
 
 use core::time::Duration;

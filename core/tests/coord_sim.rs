@@ -77,6 +77,9 @@
 //! Under miri: 2 seeds × 100 steps. Everything is single-threaded per seed and uses a manual
 //! millisecond clock; no assertion depends on wall-clock time.
 
+// 40 % of the runs are fenced: the `fence` feature (a default one).
+#![cfg(feature = "fence")]
+
 mod common;
 #[path = "sim/members.rs"]
 mod members;

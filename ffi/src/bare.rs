@@ -733,14 +733,30 @@ mod tests {
         userdata.addr() as u64
     }
 
+    /// A config builder in `buf` (made by `ftf_config_builder_init`).
+    fn builder_in(buf: &mut Buf) -> *mut ftf_config_builder {
+        let mut b = core::ptr::null_mut();
+        assert_eq!(
+            ftf_config_builder_init(buf.odd(), buf.len(), &mut b),
+            ftf_result::FTF_OK
+        );
+        b
+    }
+
+    /// A one-stripe spinning tracker in `buf` (made by `ftf_tracker_init`).
+    fn tracker_in(buf: &mut Buf) -> *const ftf_tracker {
+        let mut t = core::ptr::null();
+        assert_eq!(
+            ftf_tracker_init(buf.odd(), buf.len(), 1, core::ptr::null(), &mut t),
+            ftf_result::FTF_OK
+        );
+        t
+    }
+
     #[test]
     fn coordinator_in_caller_storage_with_a_built_config() {
         let mut bb = Buf::new(ftf_config_builder_storage_size());
-        let mut b = core::ptr::null_mut();
-        assert_eq!(
-            ftf_config_builder_init(bb.odd(), bb.len(), &mut b),
-            ftf_result::FTF_OK
-        );
+        let b = builder_in(&mut bb);
         let mut cb = Buf::new(ftf_config_storage_size());
         let mut cfg = core::ptr::null();
         assert_eq!(
@@ -748,11 +764,7 @@ mod tests {
             ftf_result::FTF_OK
         );
         let mut tb = Buf::new(ftf_tracker_storage_size());
-        let mut t = core::ptr::null();
-        assert_eq!(
-            ftf_tracker_init(tb.odd(), tb.len(), 1, core::ptr::null(), &mut t),
-            ftf_result::FTF_OK
-        );
+        let t = tracker_in(&mut tb);
         assert_eq!(
             ftf_config_builder_build_into(b, cb.odd(), cb.len(), &mut cfg),
             ftf_result::FTF_OK
@@ -814,6 +826,77 @@ mod tests {
         assert_eq!(
             C::ftf_coordinator_partition_stats(c, 6, &mut ps),
             ftf_result::FTF_UNKNOWN_PARTITION
+        );
+        ftf_coordinator_deinit(c);
+        ftf_tracker_deinit(t);
+    }
+
+    /// The bare build has no fence machinery (ftforest-core without `fence`): a fencing
+    /// configuration does not build, and the fence inputs answer with existing codes.
+    #[test]
+    fn fences_are_refused_in_the_bare_build() {
+        let mut bb = Buf::new(ftf_config_builder_storage_size());
+        let b = builder_in(&mut bb);
+        let mut cb = Buf::new(ftf_config_storage_size());
+        let mut cfg = core::ptr::null();
+        type B = ftf_config_builder;
+        assert_eq!(
+            B::ftf_config_builder_set_fenced(b, true),
+            ftf_result::FTF_OK
+        );
+        assert_eq!(
+            ftf_config_builder_build_into(b, cb.odd(), cb.len(), &mut cfg),
+            ftf_result::FTF_INVALID_CONFIG,
+            "fenced needs the fence feature"
+        );
+        assert_eq!(
+            B::ftf_config_builder_set_fenced(b, false),
+            ftf_result::FTF_OK
+        );
+        assert_eq!(
+            B::ftf_config_builder_set_local_confirmation(b, false),
+            ftf_result::FTF_OK
+        );
+        assert_eq!(
+            ftf_config_builder_build_into(b, cb.odd(), cb.len(), &mut cfg),
+            ftf_result::FTF_INVALID_CONFIG,
+            "local_confirmation off needs the fence feature"
+        );
+        assert!(cfg.is_null());
+        let mut tb = Buf::new(ftf_tracker_storage_size());
+        let t = tracker_in(&mut tb);
+        let mut store = Buf::new(ftf_coordinator_storage_size(6));
+        let mut c = core::ptr::null();
+        assert_eq!(
+            ftf_coordinator_init(store.odd(), store.len(), core::ptr::null(), 6, t, 0, &mut c),
+            ftf_result::FTF_OK
+        );
+        assert_eq!(
+            C::ftf_coordinator_fence_granted(c, 1, 2, 1, 7),
+            ftf_result::FTF_UNEXPECTED_STATE
+        );
+        assert_eq!(
+            C::ftf_coordinator_fence_granted(c, 1, 6, 1, 7),
+            ftf_result::FTF_UNKNOWN_PARTITION
+        );
+        assert_eq!(
+            C::ftf_coordinator_fence_refused(c, 1, 2, 1, 0),
+            ftf_result::FTF_UNEXPECTED_STATE
+        );
+        assert_eq!(
+            C::ftf_coordinator_set_available(c, 1, false),
+            ftf_result::FTF_UNEXPECTED_STATE,
+            "availability is a fence feature"
+        );
+        assert!(C::ftf_coordinator_is_available(c));
+        assert_eq!(
+            C::ftf_coordinator_set_available(c, 1, true),
+            ftf_result::FTF_OK
+        );
+        let mut token = 0;
+        assert_eq!(
+            C::ftf_coordinator_fence(c, 2, &mut token),
+            ftf_result::FTF_NO_RECOVERY
         );
         ftf_coordinator_deinit(c);
         ftf_tracker_deinit(t);

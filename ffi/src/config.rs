@@ -400,7 +400,7 @@ impl ftf_config_builder {
                 }
                 Err(e) => {
                     let e: ConfigError = e;
-                    b.error = Some((c_string(e.field), c_string(e.reason)));
+                    b.error = Some((c_string(e.field.name()), c_string(e.reason.text())));
                     ftf_result::FTF_INVALID_CONFIG
                 }
             }

@@ -111,7 +111,10 @@ impl ftf_coordinator {
     /// `FTF_EVENT_AVAILABILITY_CHANGED`; with a full outbox the state changes at once and the
     /// event waits for the next tick. Starts available.
     ///
-    /// `FTF_OK`; `FTF_NULL_PARAMETER`.
+    /// `FTF_OK`; `FTF_NULL_PARAMETER`. The bare-metal build has no fence machinery
+    /// (ftforest-core without its `fence` feature): coordination is always available there,
+    /// `available = true` changes nothing (`FTF_OK`) and `available = false` is refused with
+    /// `FTF_UNEXPECTED_STATE`.
     #[no_mangle]
     pub extern "C" fn ftf_coordinator_set_available(
         coordinator: *const ftf_coordinator,
@@ -120,8 +123,20 @@ impl ftf_coordinator {
     ) -> ftf_result {
         ffi_panic_boundary! {
             let c = try_ref_from_ptr!(coordinator);
-            c.lock().set_available(Instant::from_nanos(now_ns), available);
-            ftf_result::FTF_OK
+            #[cfg(feature = "std")]
+            {
+                c.lock().set_available(Instant::from_nanos(now_ns), available);
+                ftf_result::FTF_OK
+            }
+            #[cfg(not(feature = "std"))]
+            {
+                let _ = (c, now_ns);
+                if available {
+                    ftf_result::FTF_OK
+                } else {
+                    ftf_result::FTF_UNEXPECTED_STATE
+                }
+            }
         }
     }
 

@@ -101,9 +101,10 @@ pub struct ftf_stats {
     /// `FTF_OUTBOX_FULL` and later work waits instead); counted, never silent, were the
     /// per-step bound ever wrong.
     pub events_dropped: u64,
-    /// First failure report -> FAILED.
+    /// First failure report -> FAILED. All zero in the bare-metal build (no latency
+    /// histograms there; the average-latency alerts still work).
     pub detection_latency: ftf_latency,
-    /// FAILED -> recovered (or given up), across retries.
+    /// FAILED -> recovered (or given up), across retries. All zero in the bare-metal build.
     pub recovery_latency: ftf_latency,
     /// Attempts abandoned at the recovery timeout whose cancel is not acknowledged yet, now
     /// (each keeps its permit and the forest paused).

@@ -14,6 +14,8 @@
 //! * the heartbeat and alert sub-configurations are valid (see their own `validate`).
 //! * `fence_retry > 0` (a refused fence is never asked for again at once: no busy loop
 //!   against the fencing service).
+//! * without the `fence` feature: `fenced` is off and `local_confirmation` on (the fence
+//!   machinery is not compiled; only a fencing driver, e.g. the etcd adapter, needs it).
 //!
 //! Defaults come from the Java original (digest §1.2, §1.3): 2 reports before suspicion,
 //! failure confirmation 5 s, heartbeat 500 ms / 2 s / 5 s, recovery timeout 30 s, 3 retries,
@@ -27,11 +29,11 @@
 //! coordinator (the Java `suspectTimeoutMs`, `autoRecoveryEnabled` and
 //! `maxConcurrentRecoveries` were never read).
 
-use core::fmt;
 use core::time::Duration;
 
 use crate::time::Span;
 
+use super::config_error::{ConfigError, ConfigField, ConfigReason};
 use super::heartbeat::HeartbeatConfig;
 use super::level::AlertThresholds;
 
@@ -48,39 +50,6 @@ pub enum PauseTimeoutPolicy {
     /// Run the recoveries anyway, on a forest that still has operations in flight. Opt-in;
     /// counted in the statistics and raised as an alert.
     Proceed = 1,
-}
-
-/// A refused configuration value: which field, and why.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The field's name as spelled in [`ConfigBuilder`] (e.g. `"backoff_cap"`,
-    /// `"heartbeat.suspect_timeout"`).
-    pub field: &'static str,
-    /// A short human-readable reason.
-    pub reason: &'static str,
-}
-
-impl ConfigError {
-    pub(crate) const fn new(field: &'static str, reason: &'static str) -> Self {
-        ConfigError { field, reason }
-    }
-
-    /// The refusal of a fenced configuration ([`Config::fenced`]) by a driver that cannot
-    /// answer fences (the std `Monitor`, the C forest): field `fenced`.
-    pub const FENCED_UNSUPPORTED: ConfigError = ConfigError::new(
-        "fenced",
-        "this driver cannot answer fences: drive a Coordinator with a fencing adapter",
-    );
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid configuration field `{}`: {}",
-            self.field, self.reason
-        )
-    }
 }
 
 /// The validated configuration of a [`Coordinator`](super::Coordinator).
@@ -177,38 +146,67 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.reports_before_suspicion == 0 {
             return Err(ConfigError::new(
-                "reports_before_suspicion",
-                "must be at least 1",
+                ConfigField::ReportsBeforeSuspicion,
+                ConfigReason::AtLeastOne,
             ));
         }
         if self.reports_before_failure != 0
             && self.reports_before_failure <= self.reports_before_suspicion
         {
             return Err(ConfigError::new(
-                "reports_before_failure",
-                "must be 0 (off) or exceed reports_before_suspicion",
+                ConfigField::ReportsBeforeFailure,
+                ConfigReason::ZeroOrAboveSuspicion,
             ));
         }
         if self.max_retries > 254 {
-            return Err(ConfigError::new("max_retries", "must be at most 254"));
+            return Err(ConfigError::new(
+                ConfigField::MaxRetries,
+                ConfigReason::AtMost254,
+            ));
         }
         if self.backoff_cap < self.backoff_base {
             return Err(ConfigError::new(
-                "backoff_cap",
-                "must be at least backoff_base",
+                ConfigField::BackoffCap,
+                ConfigReason::AtLeastBackoffBase,
             ));
         }
         if self.max_concurrent == 0 {
-            return Err(ConfigError::new("max_concurrent", "must be at least 1"));
+            return Err(ConfigError::new(
+                ConfigField::MaxConcurrent,
+                ConfigReason::AtLeastOne,
+            ));
         }
         if self.quiescence_poll.is_zero() {
-            return Err(ConfigError::new("quiescence_poll", "must be positive"));
+            return Err(ConfigError::new(
+                ConfigField::QuiescencePoll,
+                ConfigReason::Positive,
+            ));
         }
         if self.cancel_timeout.is_zero() {
-            return Err(ConfigError::new("cancel_timeout", "must be positive"));
+            return Err(ConfigError::new(
+                ConfigField::CancelTimeout,
+                ConfigReason::Positive,
+            ));
         }
         if self.fence_retry.is_zero() {
-            return Err(ConfigError::new("fence_retry", "must be positive"));
+            return Err(ConfigError::new(
+                ConfigField::FenceRetry,
+                ConfigReason::Positive,
+            ));
+        }
+        #[cfg(not(feature = "fence"))]
+        if self.fenced {
+            return Err(ConfigError::new(
+                ConfigField::Fenced,
+                ConfigReason::NeedsFence,
+            ));
+        }
+        #[cfg(not(feature = "fence"))]
+        if !self.local_confirmation {
+            return Err(ConfigError::new(
+                ConfigField::LocalConfirmation,
+                ConfigReason::NeedsFence,
+            ));
         }
         self.heartbeat.validate()?;
         self.alerts.validate()?;
@@ -302,9 +300,10 @@ impl Config {
     /// [`Coordinator::fence_refused`](super::Coordinator::fence_refused); see `fence.rs`.
     /// Default `false` (attempts start at once, as before). Only a driver that talks to a
     /// fencing service can answer fences: the std `Monitor` (and the C forest) refuse a
-    /// fenced configuration.
+    /// fenced configuration. Always `false` without the `fence` feature (validation refuses
+    /// `fenced(true)` there).
     pub const fn fenced(&self) -> bool {
-        self.fenced
+        cfg!(feature = "fence") && self.fenced
     }
     /// How long a partition whose fence was refused waits before its attempt asks again
     /// (it is decided and queued again when the wait ends; the refusal does not consume a
@@ -317,9 +316,10 @@ impl Config {
     /// time, the report count and the heartbeat detector's `Dead` verdict move a SUSPECTED
     /// partition to FAILED. `false` (a cluster, where an external authority such as etcd's
     /// member-key deletion confirms failures): local signals only raise SUSPECTED, and
-    /// only [`Report::crashed`](super::Report::crashed) fails a partition.
+    /// only [`Report::crashed`](super::Report::crashed) fails a partition. Always `true`
+    /// without the `fence` feature (validation refuses `local_confirmation(false)` there).
     pub const fn local_confirmation(&self) -> bool {
-        self.local_confirmation
+        !cfg!(feature = "fence") || self.local_confirmation
     }
 }
 
@@ -431,8 +431,8 @@ impl ConfigBuilder {
             Ok(n) => n,
             Err(_) => {
                 return Err(ConfigError::new(
-                    "reports_before_suspicion",
-                    "must be at most 65535",
+                    ConfigField::ReportsBeforeSuspicion,
+                    ConfigReason::AtMost65535,
                 ))
             }
         };
@@ -440,14 +440,19 @@ impl ConfigBuilder {
             Ok(n) => n,
             Err(_) => {
                 return Err(ConfigError::new(
-                    "reports_before_failure",
-                    "must be at most 65535",
+                    ConfigField::ReportsBeforeFailure,
+                    ConfigReason::AtMost65535,
                 ))
             }
         };
         cfg.max_retries = match u8::try_from(self.max_retries) {
             Ok(n) => n,
-            Err(_) => return Err(ConfigError::new("max_retries", "must be at most 254")),
+            Err(_) => {
+                return Err(ConfigError::new(
+                    ConfigField::MaxRetries,
+                    ConfigReason::AtMost254,
+                ))
+            }
         };
         cfg.validate()?;
         Ok(cfg)
@@ -529,6 +534,23 @@ mod tests {
             assert_eq!(e.field, field);
             assert!(std::format!("{e}").contains(field));
         }
+    }
+
+    /// Without the `fence` feature a configuration asking for the fence machinery is
+    /// refused, the field named (`cargo test -p ftforest-core --no-default-features
+    /// --features std --lib`).
+    #[cfg(not(feature = "fence"))]
+    #[test]
+    fn fencing_needs_its_feature() {
+        let e = Config::builder().fenced(true).build().unwrap_err();
+        assert_eq!(e.field, "fenced");
+        let e = Config::builder()
+            .local_confirmation(false)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.field, "local_confirmation");
+        let c = Config::builder().fenced(false).build().unwrap();
+        assert!(!c.fenced() && c.local_confirmation());
     }
 
     #[test]

@@ -67,8 +67,11 @@
 //! more for 65,536), none with [`Coordinator::new`]. The coordinator's own size is fixed (it
 //! grows with `R` recovery slots and `E` event slots, not with `n`).
 
-use super::action::{Action, FenceJob, FenceRelease, Hooks, PhaseJob};
-use super::config::{Config, ConfigError};
+use super::action::{Action, Hooks, PhaseJob};
+#[cfg(feature = "fence")]
+use super::action::{FenceJob, FenceRelease};
+use super::config::Config;
+use super::config_error::{ConfigError, ConfigField, ConfigReason};
 use super::detect::PartitionSlot;
 use super::error::NewError;
 use super::event::{Cause, Event, Outbox, QuorumChange, StatusChange, MAX_EVENTS_PER_STEP};
@@ -161,6 +164,7 @@ pub(crate) struct RecSlot {
     pub(crate) deadline: Instant,
     /// The granted fencing token (0: none; always 0 unfenced). Non-zero from the grant until
     /// the slot is vacated, which queues its `ReleaseFence` (`fence.rs`).
+    #[cfg(feature = "fence")]
     pub(crate) fence: u64,
 }
 
@@ -180,8 +184,22 @@ impl RecSlot {
             ticket: 0,
         },
         deadline: Instant::ZERO,
+        #[cfg(feature = "fence")]
         fence: 0,
     };
+
+    /// The granted fencing token (0: none; always 0 without the `fence` feature).
+    #[inline(always)]
+    pub(crate) const fn token(&self) -> u64 {
+        #[cfg(feature = "fence")]
+        {
+            self.fence
+        }
+        #[cfg(not(feature = "fence"))]
+        {
+            0
+        }
+    }
 }
 
 /// The coordinator's view of the pause.
@@ -207,7 +225,8 @@ pub(crate) struct ScanCursor {
     /// Its detection step is done; its FAILED follow-up is not.
     pub(crate) detected: bool,
     /// Earliest deadline of the partitions scanned so far.
-    pub(crate) next: Option<Instant>,
+    /// (`Instant::MAX`: none yet.)
+    pub(crate) next: Instant,
 }
 
 /// The heavyweight fault-tolerant coordinator (see the module docs).
@@ -257,8 +276,9 @@ pub struct Coordinator<
     pub(crate) last_tick: Option<Instant>,
     pub(crate) quorum: bool,
     pub(crate) next_attempt: u32,
-    /// Earliest partition deadline (may be early: a tick then scans and finds nothing).
-    pub(crate) part_deadline: Option<Instant>,
+    /// Earliest partition deadline (may be early: a tick then scans and finds nothing;
+    /// `Instant::MAX`: none, which is never due before the end of the time line).
+    pub(crate) part_deadline: Instant,
     /// Recovery-mode exits owed by finished attempts (performed at the end of the input).
     pub(crate) pending_exits: u32,
     /// After a pause timed out (AbortAndRetry): the queue waits until then.
@@ -270,20 +290,26 @@ pub struct Coordinator<
     /// Per-partition statistics (optional caller storage, `pstats.rs`).
     pub(crate) pstats: S,
     /// Coordination is available (`set_available`); while not, no attempt asks for a
-    /// fence or starts.
+    /// fence or starts. (Without the `fence` feature always available: no field.)
+    #[cfg(feature = "fence")]
     pub(crate) available: bool,
     /// Availability changes not announced yet (each is one `AvailabilityChanged` event;
     /// they alternate, starting from `!announced`).
+    #[cfg(feature = "fence")]
     pub(crate) avail_pending: u32,
     /// The availability the last `AvailabilityChanged` event (or the start) said.
+    #[cfg(feature = "fence")]
     pub(crate) announced: bool,
     /// `ReleaseFence`s not handed out yet (at most K: see `fence.rs`).
+    #[cfg(feature = "fence")]
     pub(crate) releases: Outbox<FenceRelease, R>,
     /// The ids of the last `R` attempts the coordinator abandoned while they waited for their
     /// fence (ids are unique per coordinator; a late grant of one is answered with
     /// `FenceError::Abandoned`).
+    #[cfg(feature = "fence")]
     pub(crate) abandoned: [u32; R],
     /// Where the next abandoned attempt is written in `abandoned`.
+    #[cfg(feature = "fence")]
     pub(crate) abandoned_at: usize,
 }
 
@@ -356,8 +382,8 @@ where
         }
         if config.max_concurrent() as usize > R {
             return Err(NewError::Config(ConfigError::new(
-                "max_concurrent",
-                "exceeds the coordinator's recovery slots (R)",
+                ConfigField::MaxConcurrent,
+                ConfigReason::AboveRecoverySlots,
             )));
         }
         let table = PartitionTable::new(storage.cells, n).map_err(NewError::Table)?;
@@ -379,14 +405,22 @@ where
         if stats_len != 0 && usize::try_from(n).map_or(true, |n| n > stats_len) {
             return Err(NewError::StatsTooSmall { n, len: stats_len });
         }
-        for p in parts.as_mut().iter_mut().take(n as usize) {
+        // Fresh state for every rank, adopting the cells as they are (see above): a
+        // SUSPECTED one gets a full confirmation window from `now`; every other state needs
+        // nothing here (RECOVERING ones are failed by the first tick's scan, one step each,
+        // with room: `part_deadline` is `now`). One pass, no event.
+        let conf = config.failure_confirmation;
+        for (rank, p) in (0..n).zip(parts.as_mut().iter_mut()) {
             *p = PartitionSlot::fresh(now, &config);
+            if let Ok((Health::Suspected, _)) = table.get(rank) {
+                p.on_suspected(now, conf);
+            }
         }
         for p in stats.as_mut().iter_mut().take(n as usize) {
             *p = PartitionStatsSlot::new();
         }
         let quorum = table.has_quorum();
-        let mut c = Coordinator {
+        Ok(Coordinator {
             cfg: config,
             table,
             sched: Scheduler::new(lock, queue),
@@ -405,35 +439,25 @@ where
             last_tick: None,
             quorum,
             next_attempt: 1,
-            part_deadline: None,
+            part_deadline: now,
             pending_exits: 0,
             hold_until: None,
             deferred: false,
             scan_at: None,
             pstats: stats,
+            #[cfg(feature = "fence")]
             available: true,
+            #[cfg(feature = "fence")]
             avail_pending: 0,
+            #[cfg(feature = "fence")]
             announced: true,
+            #[cfg(feature = "fence")]
             releases: Outbox::new(),
+            #[cfg(feature = "fence")]
             abandoned: [0; R],
+            #[cfg(feature = "fence")]
             abandoned_at: 0,
-        };
-        c.adopt_cells(now);
-        Ok(c)
-    }
-
-    /// Bring non-fresh cells into the coordinator's bookkeeping (see `new`). Emits nothing:
-    /// RECOVERING cells are failed by the first tick's scan (one step each, with room).
-    fn adopt_cells(&mut self, now: Instant) {
-        let conf = self.cfg.failure_confirmation;
-        for rank in 0..self.n {
-            if let Ok(Health::Suspected) = self.table.get(rank).map(|(h, _)| h) {
-                if let Some(p) = self.part_mut(rank) {
-                    p.on_suspected(now, conf);
-                }
-            }
-        }
-        self.part_deadline = Some(now);
+        })
     }
 
     // ----------------------------------------------------------------------------- getters
@@ -557,7 +581,7 @@ where
     }
 
     /// The health level from live counts; at least [`HealthLevel::Degraded`] while
-    /// coordination is unavailable ([`set_available`](Coordinator::set_available)).
+    /// coordination is unavailable (`set_available`, feature `fence`).
     pub fn level(&self) -> HealthLevel {
         let c = self.table.counts();
         let level = health_level(
@@ -566,7 +590,7 @@ where
             c.failed.saturating_add(c.recovering),
             c.members(),
         );
-        if self.available {
+        if self.is_available() {
             level
         } else {
             level.max(HealthLevel::Degraded)
@@ -604,7 +628,7 @@ where
         if overdue {
             raised = raised.union(Alerts::CANCEL_OVERDUE);
         }
-        if !self.available {
+        if !self.is_available() {
             raised = raised.union(Alerts::COORDINATION_UNAVAILABLE);
         }
         raised
@@ -663,12 +687,14 @@ where
             s.pending = false;
             return Some(Action::CancelRecovery(Self::cancel_job(s)));
         }
+        #[cfg(feature = "fence")]
         if let Some(r) = self.releases.pop() {
             return Some(Action::ReleaseFence(r));
         }
         if let Some(a) = self.hooks.next(self.mode.is_active()) {
             return Some(a);
         }
+        #[cfg(feature = "fence")]
         if self.available && self.fences_out() < self.cfg.max_concurrent() {
             if let Some(s) = self
                 .recs
@@ -694,7 +720,7 @@ where
                 attempt: s.attempt,
                 number: u32::from(s.number),
                 phase: s.machine.phase(),
-                fence: s.fence,
+                fence: s.token(),
             }));
         }
         None
@@ -728,51 +754,50 @@ where
         if self.has_deferred_work() || self.recs.iter().any(|s| s.state == RecState::Aborting) {
             return Some(self.now);
         }
-        let mut t: Option<Instant> = None;
-        let mut add = |d: Instant| {
-            if d != Instant::MAX {
-                t = Some(t.map_or(d, |x| x.min(d)));
-            }
-        };
-        if let Some(d) = self.part_deadline {
-            add(d);
-        }
+        // The earliest deadline, `Instant::MAX` standing for none: a deadline saturated at
+        // `Instant::MAX` is never reached and so is not named, as if absent (one `min` per
+        // candidate instead of an `Option` each: flash, issue 10).
+        let mut t = self.part_deadline;
         // With heartbeats, a tick gap above `max_local_pause` reads as the driver's own stall
         // (heartbeat clocks re-based, no verdicts): a driver that ticks when asked must never
         // make one, even when the next verdict is further away (`failure_timeout` may lie
         // more than `max_local_pause` after `suspect_timeout`).
-        if let Some(t) = self.last_tick.filter(|_| self.cfg.heartbeat().enabled()) {
-            add(t.add_span(self.cfg.heartbeat().max_local_pause.half()));
+        if let Some(last) = self.last_tick.filter(|_| self.cfg.heartbeat().enabled()) {
+            t = t.min(last.add_span(self.cfg.heartbeat().max_local_pause.half()));
         }
         for s in self.recs.iter() {
             match s.state {
-                RecState::Running | RecState::Fencing => add(s.deadline),
-                RecState::Cancelling if !s.escalated => add(s.deadline),
+                RecState::Running | RecState::Fencing => t = t.min(s.deadline),
+                RecState::Cancelling if !s.escalated => t = t.min(s.deadline),
                 _ => {}
             }
         }
-        let waiting = || self.recs.iter().any(|s| s.state == RecState::Waiting);
-        if let Some(h) = self
-            .hold_until
-            .filter(|_| !self.sched.queue().is_empty() || waiting())
-        {
-            add(h);
+        if let Some(h) = self.hold_until {
+            if !self.sched.queue().is_empty()
+                || self.recs.iter().any(|s| s.state == RecState::Waiting)
+            {
+                t = t.min(h);
+            }
         }
         if let Pause::Pausing { deadline, .. } = self.pause {
-            add(deadline);
-            let poll = self.now.add_span(self.cfg.quiescence_poll);
-            t = Some(t.map_or(poll, |x| x.min(poll)));
+            // The quiescence poll is named even at `Instant::MAX` (polling is real work).
+            return Some(
+                t.min(deadline)
+                    .min(self.now.add_span(self.cfg.quiescence_poll)),
+            );
         }
-        t
+        (t != Instant::MAX).then_some(t)
     }
 
     // Out of line: one body instead of a copy per call site (flash on microcontrollers,
     // issue 10; README "Footprint").
     #[inline(never)]
     pub(crate) fn lower_deadline(&mut self, d: Instant) {
-        self.part_deadline = Some(self.part_deadline.map_or(d, |x| x.min(d)));
+        self.part_deadline = self.part_deadline.min(d);
     }
 
+    // Out of line: smaller than its inlined copies (flash, issue 10).
+    #[inline(never)]
     pub(crate) fn part_mut(&mut self, rank: u32) -> Option<&mut PartitionSlot> {
         let n = self.n as usize;
         self.parts

@@ -70,11 +70,13 @@ use crate::time::{Instant, Span};
 pub(crate) const BACKOFF: u8 = 1;
 pub(crate) const EXHAUSTED: u8 = 2;
 /// FAILED, its fence was refused (or the wait abandoned): decided and queued again at
-/// `deadline` (`fence_retry` later), like a retry that consumes none.
-pub(crate) const FENCE_HOLD: u8 = 4;
+/// `deadline` (`fence_retry` later), like a retry that consumes none. 0 (never set, so
+/// every test of it folds away) without the `fence` feature.
+pub(crate) const FENCE_HOLD: u8 = if cfg!(feature = "fence") { 4 } else { 0 };
 /// FAILED, its fence was refused as `Recovered` (another process recovered it): not
-/// scheduled here again unless `retry` (or a membership change) says so.
-pub(crate) const ELSEWHERE: u8 = 8;
+/// scheduled here again unless `retry` (or a membership change) says so. 0 without the
+/// `fence` feature, as `FENCE_HOLD`.
+pub(crate) const ELSEWHERE: u8 = if cfg!(feature = "fence") { 8 } else { 0 };
 
 /// The coordinator's state of one partition (see the module docs). Plain data; create with
 /// [`PartitionSlot::new`] (`const`), the coordinator resets it on construction.

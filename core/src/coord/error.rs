@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use super::config::ConfigError;
+use super::config_error::ConfigError;
 use super::phase::Phase;
 use crate::lock::LockConfigError;
 use crate::queue::QueueConfigError;
@@ -212,7 +212,7 @@ pub enum FenceError {
         /// The token the attempt runs with.
         token: u64,
     },
-    /// Coordination is unavailable ([`Coordinator::set_available`](super::Coordinator::set_available)):
+    /// Coordination is unavailable (`Coordinator::set_available`):
     /// no attempt starts. The attempt is abandoned by the next step (a `FenceRefused` event
     /// with [`Refusal::Unavailable`](super::Refusal::Unavailable)).
     Unavailable,

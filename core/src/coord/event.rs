@@ -270,7 +270,7 @@ pub struct FenceRefusal {
 }
 
 /// Coordination became available or unavailable
-/// ([`Coordinator::set_available`](super::Coordinator::set_available)).
+/// (`Coordinator::set_available`, feature `fence`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AvailabilityChange {
     /// The new state.

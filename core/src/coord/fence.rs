@@ -59,11 +59,24 @@
 //! dropped, when the outbox lacks room), so `set_available` never fails.
 //!
 //! Unfenced configurations can use availability too (no attempt starts while unavailable).
+//!
+//! # Without the `fence` feature
+//!
+//! Only a driver that talks to a fencing service needs any of this (the etcd adapter,
+//! ftforest-cluster, and the hosted C library enable the feature). Without it none of the
+//! state above exists: validation refuses `fenced(true)` and `local_confirmation(false)`,
+//! [`Coordinator::fence_granted`] and [`Coordinator::fence_refused`] answer
+//! [`FenceError::NotFenced`] (as for an unfenced configuration), `set_available` is not
+//! compiled, coordination is always available, and no fence action or event is produced.
 
+#[cfg(feature = "fence")]
 use super::action::FenceRelease;
-use super::coordinator::{Coordinator, RecState};
-use super::detect::{PartitionSlot, ELSEWHERE, FENCE_HOLD};
+use super::coordinator::{Coordinator, RecSlot, RecState};
+use super::detect::PartitionSlot;
+#[cfg(feature = "fence")]
+use super::detect::{ELSEWHERE, FENCE_HOLD};
 use super::error::FenceError;
+#[cfg(feature = "fence")]
 use super::event::{AvailabilityChange, Event, FenceGrant, FenceRefusal};
 use super::gate::OpGate;
 use super::pstats::PartitionStatsStorage;
@@ -96,6 +109,109 @@ pub enum Refusal {
     TimedOut = 5,
 }
 
+impl<H, L, Q, P, G, const R: usize, const E: usize, S> Coordinator<H, L, Q, P, G, R, E, S>
+where
+    H: AsRef<[HealthCell]>,
+    L: AsRef<[LockSlot]>,
+    Q: AsRef<[QueueSlot]>,
+    P: AsRef<[PartitionSlot]> + AsMut<[PartitionSlot]>,
+    G: OpGate,
+    S: PartitionStatsStorage,
+{
+    /// Whether coordination is available (see `set_available`, `fence` feature). Always
+    /// `true` without the `fence` feature.
+    #[inline]
+    pub fn is_available(&self) -> bool {
+        #[cfg(feature = "fence")]
+        {
+            self.available
+        }
+        #[cfg(not(feature = "fence"))]
+        {
+            true
+        }
+    }
+
+    /// The attempt of `rank` waiting for its fence (its id), if any. While it exists the
+    /// partition is FAILED, holds a lock permit and is neither queued nor paused. Always
+    /// `None` unfenced.
+    pub fn fencing(&self, rank: u32) -> Option<u32> {
+        if !cfg!(feature = "fence") {
+            return None;
+        }
+        self.recs
+            .iter()
+            .find(|s| s.state == RecState::Fencing && s.rank == rank)
+            .map(|s| s.attempt)
+    }
+
+    /// The fencing token held by the attempt of `rank` (granted, not yet released: Waiting,
+    /// Running or Cancelling), if any. Always `None` unfenced.
+    pub fn fence(&self, rank: u32) -> Option<u64> {
+        self.recs
+            .iter()
+            .find(|s| s.state != RecState::Free && s.rank == rank && s.token() != 0)
+            .map(RecSlot::token)
+    }
+}
+
+/// Without the `fence` feature: the answers are refused as for an unfenced configuration.
+#[cfg(not(feature = "fence"))]
+impl<H, L, Q, P, G, const R: usize, const E: usize, S> Coordinator<H, L, Q, P, G, R, E, S>
+where
+    H: AsRef<[HealthCell]>,
+    L: AsRef<[LockSlot]>,
+    Q: AsRef<[QueueSlot]>,
+    P: AsRef<[PartitionSlot]> + AsMut<[PartitionSlot]>,
+    G: OpGate,
+    S: PartitionStatsStorage,
+{
+    /// Without the `fence` feature no attempt ever waits for a fence: always
+    /// [`FenceError::NotFenced`] ([`FenceError::UnknownPartition`] for `rank >= n`);
+    /// changes nothing.
+    pub fn fence_granted(
+        &mut self,
+        _now: Instant,
+        rank: u32,
+        _attempt: u32,
+        _token: u64,
+    ) -> Result<(), FenceError> {
+        self.unfenced(rank)
+    }
+
+    /// Without the `fence` feature: as [`fence_granted`](Coordinator::fence_granted).
+    pub fn fence_refused(
+        &mut self,
+        _now: Instant,
+        rank: u32,
+        _attempt: u32,
+        _refusal: Refusal,
+    ) -> Result<(), FenceError> {
+        self.unfenced(rank)
+    }
+
+    fn unfenced(&self, rank: u32) -> Result<(), FenceError> {
+        Err(if rank >= self.n {
+            FenceError::UnknownPartition
+        } else {
+            FenceError::NotFenced
+        })
+    }
+
+    /// No fence steps: nothing to announce or abandon.
+    #[inline(always)]
+    pub(crate) fn fence_steps(&mut self, _now: Instant) -> bool {
+        true
+    }
+
+    /// No fence wait: the attempt is launched at once (`start_attempt`).
+    #[inline(always)]
+    pub(crate) fn fence_deadline(&self, _now: Instant) -> Instant {
+        Instant::ZERO
+    }
+}
+
+#[cfg(feature = "fence")]
 impl<H, L, Q, P, G, const R: usize, const E: usize, S> Coordinator<H, L, Q, P, G, R, E, S>
 where
     H: AsRef<[HealthCell]>,
@@ -215,29 +331,6 @@ where
             self.avail_pending = self.avail_pending.saturating_add(1);
         }
         self.drive(now);
-    }
-
-    /// Whether coordination is available (see [`set_available`](Coordinator::set_available)).
-    pub fn is_available(&self) -> bool {
-        self.available
-    }
-
-    /// The attempt of `rank` waiting for its fence (its id), if any. While it exists the
-    /// partition is FAILED, holds a lock permit and is neither queued nor paused.
-    pub fn fencing(&self, rank: u32) -> Option<u32> {
-        self.recs
-            .iter()
-            .find(|s| s.state == RecState::Fencing && s.rank == rank)
-            .map(|s| s.attempt)
-    }
-
-    /// The fencing token held by the attempt of `rank` (granted, not yet released: Waiting,
-    /// Running or Cancelling), if any. Always `None` unfenced.
-    pub fn fence(&self, rank: u32) -> Option<u64> {
-        self.recs
-            .iter()
-            .find(|s| s.state != RecState::Free && s.rank == rank && s.fence != 0)
-            .map(|s| s.fence)
     }
 
     /// Fences out (module docs, "Bounds"): asked for and unanswered, granted and not

@@ -41,7 +41,7 @@ use core::time::Duration;
 
 use crate::time::Span;
 
-use super::config::ConfigError;
+use super::config_error::{ConfigError, ConfigField, ConfigReason};
 use crate::time::Instant;
 
 /// `ln 10` in units of 10⁻⁹ (2.302585093).
@@ -113,43 +113,46 @@ impl HeartbeatConfig {
         #[cfg(not(feature = "phi-accrual"))]
         if matches!(self.mode, HeartbeatMode::Phi) {
             return Err(ConfigError::new(
-                "heartbeat.mode",
-                "phi accrual needs the `phi-accrual` feature",
+                ConfigField::HeartbeatMode,
+                ConfigReason::NeedsPhiAccrual,
             ));
         }
         if self.interval.is_zero() {
-            return Err(ConfigError::new("heartbeat.interval", "must be positive"));
+            return Err(ConfigError::new(
+                ConfigField::HeartbeatInterval,
+                ConfigReason::Positive,
+            ));
         }
         if self.suspect_timeout <= self.interval {
             return Err(ConfigError::new(
-                "heartbeat.suspect_timeout",
-                "must exceed heartbeat.interval",
+                ConfigField::HeartbeatSuspectTimeout,
+                ConfigReason::AboveInterval,
             ));
         }
         if self.failure_timeout <= self.suspect_timeout {
             return Err(ConfigError::new(
-                "heartbeat.failure_timeout",
-                "must exceed heartbeat.suspect_timeout",
+                ConfigField::HeartbeatFailureTimeout,
+                ConfigReason::AboveSuspectTimeout,
             ));
         }
         if self.phi_suspect_milli == 0 {
             return Err(ConfigError::new(
-                "heartbeat.phi_suspect_milli",
-                "must be positive",
+                ConfigField::HeartbeatPhiSuspectMilli,
+                ConfigReason::Positive,
             ));
         }
         if self.phi_failure_milli <= self.phi_suspect_milli {
             return Err(ConfigError::new(
-                "heartbeat.phi_failure_milli",
-                "must exceed heartbeat.phi_suspect_milli",
+                ConfigField::HeartbeatPhiFailureMilli,
+                ConfigReason::AbovePhiSuspect,
             ));
         }
         if self.max_local_pause <= self.suspect_timeout {
             // A driver that ticks at `poll_timeout` ticks at least every `suspect_timeout`;
             // a smaller bound would read every such gap as a local pause and never convict.
             return Err(ConfigError::new(
-                "heartbeat.max_local_pause",
-                "must exceed heartbeat.suspect_timeout",
+                ConfigField::HeartbeatMaxLocalPause,
+                ConfigReason::AboveSuspectTimeout,
             ));
         }
         Ok(())

@@ -21,7 +21,7 @@
 
 use core::time::Duration;
 
-use crate::arith::{div_u64, duration_from_micros};
+use crate::arith::{div_u64, duration_from_micros, micros_of};
 
 /// Number of buckets.
 pub const BUCKETS: usize = 125;
@@ -105,7 +105,7 @@ impl Histogram {
 
     /// Record one duration (truncated to whole microseconds, saturating at `u64::MAX` µs).
     pub fn record(&mut self, d: Duration) {
-        let v = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let v = micros_of(d);
         let i = bucket_of(v);
         if self.buckets.get(i) == Some(&u16::MAX) {
             for b in self.buckets.iter_mut() {

@@ -109,7 +109,7 @@ where
             }
         }
         self.last_tick = Some(now);
-        let due = self.part_deadline.is_some_and(|d| d <= now);
+        let due = self.part_deadline <= now;
         if (heartbeats || due || self.scan_at.is_some()) && !self.scan(now, verdicts) {
             self.deferred = true;
             return;
@@ -131,11 +131,11 @@ where
             None => {
                 // Deadlines lowered while this scan runs (a failed attempt's backoff, a new
                 // suspicion) collect here and are merged at the end.
-                self.part_deadline = None;
+                self.part_deadline = Instant::MAX;
                 ScanCursor {
                     rank: 0,
                     detected: false,
-                    next: None,
+                    next: Instant::MAX,
                 }
             }
         };
@@ -170,14 +170,12 @@ where
                 .filter(|_| self.cancelling(rank).is_none())
                 .and_then(|p| p.next_deadline(health, &cfg, heartbeats))
             {
-                cur.next = Some(cur.next.map_or(d, |x| x.min(d)));
+                cur.next = cur.next.min(d);
             }
             cur.rank += 1;
             cur.detected = false;
         }
-        if let Some(d) = cur.next {
-            self.lower_deadline(d);
-        }
+        self.lower_deadline(cur.next);
         true
     }
 

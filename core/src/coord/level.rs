@@ -39,7 +39,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use super::config::ConfigError;
+use super::config_error::{ConfigError, ConfigField, ConfigReason};
 
 /// Overall health, worst first in precedence.
 #[repr(u8)]
@@ -100,7 +100,7 @@ impl Alerts {
     /// Average detection latency above `max_avg_detection`.
     pub const SLOW_DETECTION: Alerts = Alerts(1 << 8);
     /// The embedder said coordination (the fencing service, e.g. etcd) is unavailable
-    /// ([`Coordinator::set_available`](super::Coordinator::set_available)): no attempt asks
+    /// (`Coordinator::set_available`, feature `fence`): no attempt asks
     /// for a fence or starts. Raised by the coordinator, not by [`alerts`]; clears when
     /// coordination is available again.
     pub const COORDINATION_UNAVAILABLE: Alerts = Alerts(1 << 9);
@@ -189,14 +189,14 @@ impl AlertThresholds {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.min_healthy_percent > 100 {
             return Err(ConfigError::new(
-                "alerts.min_healthy_percent",
-                "must be at most 100",
+                ConfigField::AlertsMinHealthyPercent,
+                ConfigReason::AtMost100,
             ));
         }
         if self.min_success_permille > 1000 {
             return Err(ConfigError::new(
-                "alerts.min_success_permille",
-                "must be at most 1000",
+                ConfigField::AlertsMinSuccessPermille,
+                ConfigReason::AtMost1000,
             ));
         }
         Ok(())

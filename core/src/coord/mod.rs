@@ -18,9 +18,10 @@
 //!    embedder says coordination is unavailable, nothing starts;
 //! 5. the [`Phase`]s of each attempt, handed out as [`Action::RunPhase`] and confirmed with
 //!    `phase_done`; failures retry with [`backoff`] and escalate after the last retry;
-//! 6. [`Event`]s (pulled from a bounded outbox; backpressure, never dropped), [`Stats`] with latency
-//!    [`Histogram`]s, optional [`PartitionStats`] per partition, the [`HealthLevel`] and
-//!    [`Alerts`] (thresholds changeable on a running coordinator).
+//! 6. [`Event`]s (pulled from a bounded outbox; backpressure, never dropped), [`Stats`] with
+//!    latency [`Histogram`]s (feature `histograms`), optional [`PartitionStats`] per
+//!    partition, the [`HealthLevel`] and [`Alerts`] (thresholds changeable on a running
+//!    coordinator).
 //!
 //! Membership is not fixed at creation: partitions [`join`](Coordinator::join) and
 //! [`leave`](Coordinator::leave) at runtime within the coordinator's capacity `n` (ABSENT
@@ -39,6 +40,7 @@ mod action;
 mod backoff;
 mod barrier;
 mod config;
+mod config_error;
 mod coordinator;
 mod decision;
 mod detect;
@@ -66,7 +68,8 @@ mod teardown;
 pub use action::{Action, ActionKind, CancelJob, FenceJob, FenceRelease, PhaseJob};
 pub use backoff::{backoff, may_retry};
 pub use barrier::{Barrier, BarrierOutcome, ReportingBarrier};
-pub use config::{Config, ConfigBuilder, ConfigError, PauseTimeoutPolicy};
+pub use config::{Config, ConfigBuilder, PauseTimeoutPolicy};
+pub use config_error::{ConfigError, ConfigField, ConfigReason};
 pub use coordinator::{Coordinator, Storage, BYTES_PER_PARTITION};
 pub use decision::{decide, Decision};
 pub use detect::PartitionSlot;

@@ -98,7 +98,8 @@ use core::fmt;
 use core::time::Duration;
 
 use super::action::{Action, CancelJob, PhaseJob};
-use super::config::{Config, ConfigError};
+use super::config::Config;
+use super::config_error::ConfigError;
 use super::coordinator_std::BoxedCoordinator;
 use super::error::{NewError, PhaseDoneError, RetryError};
 use super::event::Event;

@@ -70,7 +70,9 @@
 //! next pause: no attempt starts from the queue during the hold, not even later in the same
 //! input (with `pause_timeout = 0` one input makes at most one pause attempt).
 
-use super::action::{CancelJob, FenceRelease};
+use super::action::CancelJob;
+#[cfg(feature = "fence")]
+use super::action::FenceRelease;
 use super::backoff::{backoff_span, may_retry};
 use super::config::PauseTimeoutPolicy;
 use super::coordinator::{Coordinator, Pause, RecSlot, RecState};
@@ -267,6 +269,8 @@ where
             return Err(RetryError::OutboxFull);
         }
         let now = self.advance(now);
+        // `ELSEWHERE` is 0 without the `fence` feature: that arm folds away.
+        #[allow(clippy::bad_bit_mask)]
         match self.part_mut(rank) {
             Some(p) if p.flags & ELSEWHERE != 0 && p.flags & EXHAUSTED == 0 => {
                 // Refused as recovered elsewhere, and the embedder wants it recovered here
@@ -420,7 +424,7 @@ where
             }
             // Coordination unavailable: no attempt starts (or asks for a fence). After the
             // hold: an expired hold is cleared even now (`poll_timeout` names it while set).
-            if !self.available {
+            if !self.is_available() {
                 return Ok(None);
             }
             if !self.recs.iter().any(|s| s.state == RecState::Free) {
@@ -644,7 +648,7 @@ where
             let due = s.deadline != Instant::MAX && s.deadline <= now;
             let expire = s.state == RecState::Running && due;
             let escalate = s.state == RecState::Cancelling && !s.escalated && due;
-            let unfenced = s.state == RecState::Fencing && due;
+            let unfenced = cfg!(feature = "fence") && s.state == RecState::Fencing && due;
             if !(expire || escalate || unfenced) {
                 continue;
             }
@@ -652,6 +656,7 @@ where
                 return false;
             }
             if unfenced {
+                #[cfg(feature = "fence")]
                 self.end_fencing(idx, now, super::fence::Refusal::TimedOut, true);
             } else if expire {
                 self.fail_attempt(idx, now, Cause::RecoveryTimedOut);
@@ -814,6 +819,7 @@ where
         if s.joined {
             self.pending_exits += 1;
         }
+        #[cfg(feature = "fence")]
         if s.fence != 0 {
             let completed = s.state == RecState::Running && s.machine.phase() == Phase::Complete;
             self.queue_release(FenceRelease {

@@ -9,7 +9,11 @@
 
 use core::time::Duration;
 
-use super::histogram::{Histogram, LatencySummary};
+#[cfg(feature = "histograms")]
+use super::histogram::Histogram;
+use super::histogram::LatencySummary;
+#[cfg(not(feature = "histograms"))]
+use crate::arith::{div_u64, duration_from_micros, micros_of};
 
 /// A statistics snapshot. `#[non_exhaustive]`: fields may be added.
 #[non_exhaustive]
@@ -70,9 +74,11 @@ pub struct Stats {
     /// ABI's statistics struct keeps its layout; a non-zero value would be a bug of the
     /// per-step bound (`MAX_EVENTS_PER_STEP`).
     pub events_dropped: u64,
-    /// First failure report → FAILED.
+    /// First failure report → FAILED. Without the `histograms` feature always zero (no
+    /// summary is kept: `count` 0; the alerts' average detection time is still exact).
     pub detection_latency: LatencySummary,
-    /// FAILED → recovered (or given up), across retries.
+    /// FAILED → recovered (or given up), across retries. Without the `histograms` feature
+    /// always zero, as `detection_latency`.
     pub recovery_latency: LatencySummary,
     /// Attempts abandoned at the recovery timeout whose cancel the embedder has not
     /// acknowledged yet, now (each still holds its permit and keeps recovery mode active).
@@ -101,12 +107,46 @@ impl Stats {
     }
 }
 
+/// A latency accumulator: the histogram with the `histograms` feature (summaries in
+/// [`Stats`]), else only the exact count and sum the alerts' averages need.
+#[cfg(feature = "histograms")]
+type Latency = Histogram;
+#[cfg(not(feature = "histograms"))]
+type Latency = Mean;
+
+/// Without the `histograms` feature: the exact mean of the samples (microseconds, saturating
+/// as [`Histogram`]'s), and no summary.
+#[cfg(not(feature = "histograms"))]
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Mean {
+    count: u64,
+    sum_us: u64,
+}
+
+#[cfg(not(feature = "histograms"))]
+impl Mean {
+    // Out of line: one body for the three call sites (flash, issue 10).
+    #[inline(never)]
+    fn record(&mut self, d: Duration) {
+        let v = micros_of(d);
+        self.count = self.count.saturating_add(1);
+        self.sum_us = self.sum_us.saturating_add(v);
+    }
+    fn mean(&self) -> Option<Duration> {
+        (self.count != 0).then(|| duration_from_micros(div_u64(self.sum_us, self.count)))
+    }
+    /// No summary without the histograms (documented on [`Stats`]).
+    fn summary(&self) -> LatencySummary {
+        LatencySummary::default()
+    }
+}
+
 /// The coordinator's accumulators.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) s: Stats,
-    detection: Histogram,
-    recovery: Histogram,
+    detection: Latency,
+    recovery: Latency,
     /// Failed attempts of failures that were later recovered (closed incidents): the
     /// `MANY_FAILURES` alert counts attempted − succeeded − this.
     closed_failed: u64,
@@ -255,9 +295,29 @@ mod tests {
         // One attempt still running + one failed of an open failure.
         assert_eq!(c.unrecovered(), 2);
         assert_eq!((s.recoveries_failed, s.recoveries_timed_out), (1, 1));
-        assert_eq!(s.recovery_latency.count, 1);
+        let recorded = if cfg!(feature = "histograms") { 1 } else { 0 };
+        assert_eq!(s.recovery_latency.count, recorded);
     }
 
+    /// Without the `histograms` feature: no summary (zero, not made up), exact means for
+    /// the alerts (`cargo test -p ftforest-core --no-default-features --features std --lib`).
+    #[cfg(not(feature = "histograms"))]
+    #[test]
+    fn no_summary_without_histograms_but_exact_means() {
+        let mut c = Counters::default();
+        assert_eq!(c.avg_detection(), None);
+        c.on_failed(Duration::from_millis(100));
+        c.on_failed(Duration::from_millis(300));
+        c.on_given_up(Duration::from_millis(5));
+        let s = c.snapshot();
+        assert_eq!(s.failures_detected, 2);
+        assert_eq!(s.detection_latency, LatencySummary::default());
+        assert_eq!(s.recovery_latency, LatencySummary::default());
+        assert_eq!(c.avg_detection(), Some(Duration::from_millis(200)));
+        assert_eq!(c.avg_recovery(), Some(Duration::from_millis(5)));
+    }
+
+    #[cfg(feature = "histograms")]
     #[test]
     fn latencies_are_recorded() {
         let mut c = Counters::default();

@@ -9,8 +9,8 @@ use core::sync::atomic::{AtomicU32, Ordering::*};
 use core::time::Duration;
 
 use ftforest_core::coord::{
-    Action, Config, Coordinator, Event, HeartbeatConfig, HeartbeatMode, PartitionSlot, PhaseJob,
-    Report, Storage,
+    Action, Config, ConfigField, Coordinator, Event, HeartbeatConfig, HeartbeatMode, PartitionSlot,
+    PhaseJob, Report, Storage,
 };
 use ftforest_core::{
     queue_storage_len, BeginError, Clock, Health, HealthCell, Instant, LockSlot, QueueSlot,
@@ -208,12 +208,30 @@ fn fail(msg: &'static str) -> Failure {
 pub fn phi_needs_its_feature() -> TestResult {
     let hb = HeartbeatConfig::DEFAULT.with_mode(HeartbeatMode::Phi);
     ensure!(
-        hb.validate().map_err(|e| e.field) == Err("heartbeat.mode"),
+        hb.validate().map_err(|e| e.field) == Err(ConfigField::HeartbeatMode),
         "phi mode refused on heartbeat.mode"
     );
     ensure!(
         Config::builder().heartbeat(hb).build().is_err(),
         "a config with phi mode does not build"
+    );
+    Ok(())
+}
+
+/// Without the `fence` feature (the firmware's build) a configuration asking for fenced
+/// recovery, or for failures confirmed only from outside, is a typed configuration error.
+pub fn fence_needs_its_feature() -> TestResult {
+    ensure!(
+        Config::builder().fenced(true).build().map_err(|e| e.field) == Err(ConfigField::Fenced),
+        "fenced refused on fenced"
+    );
+    ensure!(
+        Config::builder()
+            .local_confirmation(false)
+            .build()
+            .map_err(|e| e.field)
+            == Err(ConfigField::LocalConfirmation),
+        "local_confirmation(false) refused on local_confirmation"
     );
     Ok(())
 }

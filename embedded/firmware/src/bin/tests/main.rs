@@ -59,6 +59,10 @@ fn main() -> ! {
                 coordinator::phi_needs_its_feature,
             ),
             (
+                "coordinator: fenced recovery needs the fence feature",
+                coordinator::fence_needs_its_feature,
+            ),
+            (
                 "coordinator: 64 partitions, timer clock, two recoveries",
                 coordinator::recovers_on_timer_clock,
             ),
