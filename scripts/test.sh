@@ -132,6 +132,9 @@ stage "workspace tests (the cluster's real-etcd scenarios and the cluster C ABI'
 # arguments, and real etcd on loopback) runs every ffi test too. Without `cluster`, ffi is
 # checked by clippy above and interpreted by miri.
 cargo test --workspace --features ftforest-ffi/cluster
+# The core without its default features `fence` and `histograms` (as in the firmware images and
+# the bare-metal C library): what they gate is refused or reported empty, never faked.
+cargo test -p ftforest-core --no-default-features --features std,phi-accrual --lib
 
 stage "cluster demo (the main job's second half: etcd + four ftf-node processes, kill -9)"
 bash scripts/cluster-demo.sh
