@@ -2705,6 +2705,9 @@ ftf_result ftf_recovery_lock_try_acquire(const struct ftf_recovery_lock *lock, u
 // forever) while K recoveries hold the lock (spin, then the lock's wait strategy; woken
 // by a release). Only capacity is waited out: `FTF_UNKNOWN_PARTITION`, `FTF_NO_QUORUM`
 // and `FTF_BUSY` return at once. `FTF_TIMEOUT` when the deadline passes (nothing held).
+// `FTF_BUSY` also from a cluster member's pause/resume hook (nothing done, nothing
+// waited: the hook runs in the member's driver loop, which a wait would stall, keepalives
+// included); `ftf_recovery_lock_try_acquire` is fine there.
 ftf_result ftf_recovery_lock_acquire_wait(const struct ftf_recovery_lock *lock, uint32_t rank, bool quorum, uint64_t timeout_ns, struct ftf_permit_token *permit_out);
 
 // Releases the permit `permit` stands for, exactly once (from any thread).

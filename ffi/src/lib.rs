@@ -69,8 +69,9 @@ pub mod tracker;
 
 /// Inside a cluster member's pause/resume hook, which runs in the member's driver loop:
 /// the waiting calls (`ftf_op_begin_wait`, `ftf_tracker_pause_wait`,
-/// `ftf_tracker_wait_quiescent`, `ftf_barrier_wait`) refuse with `FTF_BUSY` there, since
-/// what they wait for (the gate reopening) needs that loop to go on. Always `false`
+/// `ftf_tracker_wait_quiescent`, `ftf_barrier_wait`, `ftf_recovery_lock_acquire_wait`)
+/// refuse with `FTF_BUSY` there, since what they wait for (the gate reopening) needs that
+/// loop to go on, and a wait there stalls the loop's keepalives. Always `false`
 /// without the `cluster` feature.
 #[inline]
 pub(crate) fn in_cluster_loop_hook() -> bool {

@@ -273,6 +273,9 @@ impl ftf_recovery_lock {
     /// forever) while K recoveries hold the lock (spin, then the lock's wait strategy; woken
     /// by a release). Only capacity is waited out: `FTF_UNKNOWN_PARTITION`, `FTF_NO_QUORUM`
     /// and `FTF_BUSY` return at once. `FTF_TIMEOUT` when the deadline passes (nothing held).
+    /// `FTF_BUSY` also from a cluster member's pause/resume hook (nothing done, nothing
+    /// waited: the hook runs in the member's driver loop, which a wait would stall, keepalives
+    /// included); `ftf_recovery_lock_try_acquire` is fine there.
     #[no_mangle]
     pub extern "C" fn ftf_recovery_lock_acquire_wait(
         lock: *const ftf_recovery_lock,
@@ -284,6 +287,9 @@ impl ftf_recovery_lock {
         ffi_panic_boundary! {
             let l = try_ref_from_ptr!(lock);
             let out = try_out!(permit_out);
+            if crate::in_cluster_loop_hook() {
+                return ftf_result::FTF_BUSY;
+            }
             match l.acquire_wait(rank, quorum, &FfiClock::default(), deadline_after(timeout_ns)) {
                 Ok(p) => {
                     *out = p.into_token().into();

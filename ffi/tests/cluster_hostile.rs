@@ -24,6 +24,7 @@ use ftforest::cluster::events::ftf_cluster_event_kind::*;
 use ftforest::cluster::{ftf_cluster, ftf_cluster_config, ftf_cluster_event};
 use ftforest::event::ftf_phase_job;
 use ftforest::forest::ftf_forest;
+use ftforest::lock::{ftf_permit_token, ftf_recovery_lock};
 use ftforest::result::ftf_result::{self, *};
 use ftforest::tracker::{ftf_op_token, ftf_tracker};
 
@@ -245,13 +246,30 @@ fn leave_while_a_pause_hook_is_stuck_revokes_and_returns_bounded() {
 
 static BW_TRACKER: AtomicPtr<ftf_tracker> = AtomicPtr::new(ptr::null_mut());
 static BW_RC: AtomicU32 = AtomicU32::new(u32::MAX);
+/// A standalone recovery lock (n = 2, K = 1) whose one permit (rank 0) the test holds: an
+/// acquire of rank 1 can only wait for capacity.
+static BW_LOCK: AtomicPtr<ftf_recovery_lock> = AtomicPtr::new(ptr::null_mut());
+static BW_LOCK_RC: AtomicU32 = AtomicU32::new(u32::MAX);
 
 unsafe extern "C" fn bw_pause(_ud: *mut c_void) {
     if BW_RC.load(Ordering::SeqCst) == u32::MAX {
+        // 3 s each: the gate is reopened by the loop this hook runs in, so the first could
+        // only time out; the lock's permit is held until the test ends, so the second too.
+        let l = BW_LOCK.load(Ordering::SeqCst);
+        let mut permit = ftf_permit_token::default();
+        let rc = ftf_recovery_lock::ftf_recovery_lock_acquire_wait(
+            l,
+            1,
+            true,
+            3_000_000_000,
+            &mut permit,
+        );
+        if rc == FTF_OK {
+            ftf_recovery_lock::ftf_recovery_lock_release(l, permit);
+        }
+        BW_LOCK_RC.store(rc as u32, Ordering::SeqCst);
         let t = BW_TRACKER.load(Ordering::SeqCst);
         let mut op = ftf_op_token::default();
-        // 3 s: the gate is reopened by the loop this hook runs in, so this could only
-        // time out.
         let rc = ftf_tracker::ftf_op_begin_wait(t, 3_000_000_000, &mut op);
         if rc == FTF_OK {
             ftf_tracker::ftf_op_end(t, op);
@@ -260,10 +278,22 @@ unsafe extern "C" fn bw_pause(_ud: *mut c_void) {
     }
 }
 
-/// Before the fix: `FTF_TIMEOUT` after 3 s (with `UINT64_MAX`: never returned).
+/// Before the fix: `FTF_TIMEOUT` after 3 s (with `UINT64_MAX`: never returned); and
+/// `ftf_recovery_lock_acquire_wait` waited its 3 s in the driver loop (`FTF_TIMEOUT`).
 #[test]
-fn op_begin_wait_from_a_pause_hook_is_refused() {
+fn waiting_calls_from_a_pause_hook_are_refused() {
     let Some(e) = etcd("hs-bw") else { return };
+    let mut lock = ptr::null();
+    assert_eq!(
+        ftf_recovery_lock::ftf_recovery_lock_new(2, 1, &mut lock),
+        FTF_OK
+    );
+    let mut held = ftf_permit_token::default();
+    assert_eq!(
+        ftf_recovery_lock::ftf_recovery_lock_try_acquire(lock, 0, true, &mut held),
+        FTF_OK
+    );
+    BW_LOCK.store(lock.cast_mut(), Ordering::SeqCst);
     let fb = forest(3, ok_phase, Some(bw_pause));
     BW_TRACKER.store(
         ftf_forest::ftf_forest_tracker(fb).cast_mut(),
@@ -278,8 +308,14 @@ fn op_begin_wait_from_a_pause_hook_is_refused() {
         "watchdog: the pause hook never returned"
     );
     assert_eq!(BW_RC.load(Ordering::SeqCst), FTF_BUSY as u32);
+    assert_eq!(BW_LOCK_RC.load(Ordering::SeqCst), FTF_BUSY as u32);
     ftf_cluster::ftf_cluster_free(b);
     ftf_forest::ftf_forest_free(fb);
+    assert_eq!(
+        ftf_recovery_lock::ftf_recovery_lock_release(lock, held),
+        FTF_OK
+    );
+    ftf_recovery_lock::ftf_recovery_lock_free(lock);
 }
 
 // ---- 3: free while a listener is stuck -------------------------------------------------
