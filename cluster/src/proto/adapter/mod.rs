@@ -165,9 +165,6 @@ pub(crate) enum Pending {
         sent: Instant,
     },
     Relist,
-    Quorum {
-        rank: u32,
-    },
     Lock {
         rank: u32,
         slot: u32,
@@ -596,8 +593,7 @@ impl<G: OpGate + Clone> Adapter<G> {
             | Pending::RegisterReadBack { .. } => self.on_start_result(now, p, res),
             Pending::KeepAlive { sent } => self.on_keepalive(now, sent, res),
             Pending::Relist => self.on_relist(now, res),
-            Pending::Quorum { .. }
-            | Pending::Lock { .. }
+            Pending::Lock { .. }
             | Pending::LockReadBack { .. }
             | Pending::Complete { .. }
             | Pending::CompleteReadBack { .. }
