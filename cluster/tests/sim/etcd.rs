@@ -15,6 +15,9 @@ use ftforest_cluster::proto::ops::{
     WatchEvent,
 };
 
+/// Judges the partition quorum of a keyspace state.
+pub type QuorumFn = fn(&BTreeMap<String, KeyValue>) -> bool;
+
 /// A lease.
 #[derive(Clone, Debug)]
 pub struct LeaseRec {
@@ -46,7 +49,7 @@ pub struct SimEtcd {
     /// Create revision of the last deleted version of each key.
     deleted_create: BTreeMap<String, Rev>,
     /// Judges the partition quorum of a state (set by the harness; None: not recorded).
-    pub quorum_fn: Option<fn(&BTreeMap<String, KeyValue>) -> bool>,
+    pub quorum_fn: Option<QuorumFn>,
     /// `(revision, quorum held in the state at that revision)`, one per revision from the
     /// first one after `quorum_fn` was set.
     pub quorum_at: Vec<(Rev, bool)>,
