@@ -790,7 +790,8 @@ enum ftf_cluster_event_kind
   FTF_CLUSTER_EVENT_FAILED = 5,
 #endif
 #if defined(FTF_CLUSTER)
-  // The quorum read before a lock attempt (`rank`; counts in the JSON).
+  // The partition quorum of a lock attempt, read by the lock Txn itself (`rank`; counts in
+  // the JSON).
   FTF_CLUSTER_EVENT_QUORUM_DECISION = 6,
 #endif
 #if defined(FTF_CLUSTER)

@@ -2,7 +2,10 @@
 //! ambiguous lock and completion Txns are resolved by reading back (one lock, one
 //! completion, the right token and incarnation), a stale member deletion is dropped, a
 //! process that lists a pause key starts paused, and a registration refused for one rank
-//! (or answered ambiguously) registers all of a process's ranks or none.
+//! (or answered ambiguously) registers all of a process's ranks or none. The one-round-trip
+//! grant: a lock whose own read (or, when its answer was lost, whose read-back) shows no
+//! partition quorum is given up and runs nothing; no lock Txn while the view shows no
+//! quorum; an epoch moved since the view refuses the lock.
 
 #[allow(dead_code)] // shared test support: this file uses only the simulated etcd
 mod sim;
@@ -667,5 +670,241 @@ fn a_failed_keepalive_is_retried_soon() {
         w.count(|e| matches!(e, ClusterEvent::SelfFenced { .. })),
         0,
         "retried in time: no self-fence"
+    );
+}
+
+/// Four nodes, each hosting one rank; node 3 dies (its lease expires).
+fn four_then_kill(w: &mut World) {
+    for (i, name) in ["a", "b", "c", "d"].iter().enumerate() {
+        w.spawn(name, vec![i as u32], 4);
+    }
+    w.run_until("all running", |w| {
+        w.nodes.iter().all(|n| {
+            *n.a.status() == Status::Running && (0..4).all(|r| n.a.incarnation(r).is_some())
+        })
+    });
+    w.nodes[3].alive = false;
+}
+
+/// A lock Txn for rank 3 sent by a process other than `c`.
+fn is_lock_txn_not_by_c(r: &Request) -> bool {
+    is_lock_txn(r)
+        && matches!(r, Request::Txn(t) if t.success.iter().any(|o| matches!(o, TxnOp::Put { key, value, .. } if key == "p/recovery/lock/3" && !value.starts_with(b"c "))))
+}
+
+/// The applied lock Txns of `rank` (their revisions).
+fn applied_locks(w: &World, rank: u32) -> Vec<Rev> {
+    let key = format!("p/recovery/lock/{rank}");
+    w.etcd
+        .applied
+        .iter()
+        .filter(|a| {
+            a.txn
+                .success
+                .iter()
+                .any(|o| matches!(o, TxnOp::Put { key: k, .. } if *k == key))
+        })
+        .map(|a| a.rev)
+        .collect()
+}
+
+/// After a lock without quorum at its own revision: given up by a Txn fenced on its
+/// token, refused `no_quorum`, the decision reported from the Txn's read, and nothing ran
+/// under it (no grant, no phase, no pause left, nobody paused).
+fn assert_given_up_without_quorum(w: &mut World) {
+    w.run_until("the lock was refused for no quorum", |w| {
+        w.count(|e| {
+            matches!(
+                e,
+                ClusterEvent::LockRefused {
+                    rank: 3,
+                    refusal: ftforest_cluster::LockRefusal::NoQuorum
+                }
+            )
+        }) >= 1
+    });
+    for _ in 0..300 {
+        w.round();
+    }
+    let locks = applied_locks(w, 3);
+    assert_eq!(
+        locks.len(),
+        1,
+        "one lock Txn committed (then the view said no quorum)"
+    );
+    let token = locks[0];
+    let given_up = w.etcd.applied.iter().any(|a| {
+        a.txn
+            .compares
+            .iter()
+            .any(|c| c.key == "p/recovery/lock/3" && c.check == Check::CreateRevision(token))
+            && a.txn
+                .success
+                .iter()
+                .any(|o| matches!(o, TxnOp::Delete { key, .. } if key == "p/recovery/lock/3"))
+            && !a.txn.success.iter().any(|o| matches!(o, TxnOp::Put { .. }))
+    });
+    assert!(
+        given_up,
+        "the lock was given up by a Txn fenced on its token {token}"
+    );
+    assert!(
+        w.count(|e| matches!(
+            e,
+            ClusterEvent::QuorumDecision {
+                rank: 3,
+                healthy: 2,
+                members: 4,
+                decision: ftforest_cluster::QuorumVerdict::NoQuorum
+            }
+        )) >= 1,
+        "the decision (2 of 4 healthy) was reported"
+    );
+    assert_eq!(
+        w.count(|e| matches!(e, ClusterEvent::LockGranted { .. })),
+        0,
+        "a lock without quorum at its revision was reported granted"
+    );
+    assert_eq!(
+        w.count(|e| matches!(
+            e,
+            ClusterEvent::Phase { .. } | ClusterEvent::RecoveryFinished { .. }
+        )),
+        0,
+        "a phase ran under a lock without quorum"
+    );
+    assert!(!w.etcd.kvs.contains_key("p/recovery/lock/3"));
+    assert!(!w.etcd.kvs.contains_key("p/pause/3"));
+    assert!(w.nodes[..2].iter().all(|n| !n.gate.is_paused()));
+}
+
+#[test]
+fn a_lock_without_quorum_at_its_own_revision_is_given_up_and_runs_nothing() {
+    let mut w = World::new();
+    four_then_kill(&mut w);
+    // Every view shows 3 of 4 healthy when the lock Txn is sent; right before it commits,
+    // c's lease goes too: 2 of 4 at the Txn's revision, no quorum.
+    let c_lease = w.nodes[2].a.lease_id();
+    w.before = Some((
+        Box::new(is_lock_txn_not_by_c),
+        Request::LeaseRevoke { lease: c_lease },
+    ));
+    assert_given_up_without_quorum(&mut w);
+}
+
+#[test]
+fn an_ambiguous_lock_that_committed_without_quorum_is_given_up() {
+    let mut w = World::new();
+    four_then_kill(&mut w);
+    // As above, and the lock Txn's answer is lost: its own read is lost with it, the
+    // read-back finds the lock ours and judges quorum again.
+    let c_lease = w.nodes[2].a.lease_id();
+    w.before = Some((
+        Box::new(is_lock_txn_not_by_c),
+        Request::LeaseRevoke { lease: c_lease },
+    ));
+    w.lose = Some(Box::new(is_lock_txn_not_by_c));
+    assert_given_up_without_quorum(&mut w);
+    assert_eq!(w.lost, 1, "the lock's answer was lost");
+}
+
+#[test]
+fn no_quorum_in_the_view_sends_no_lock_and_pauses_nobody() {
+    let mut w = World::new();
+    four_then_kill(&mut w);
+    // c and d go in the same watch delivery: every view shows 2 of 4 healthy.
+    let c_lease = w.nodes[2].a.lease_id();
+    let d_lease = w.nodes[3].a.lease_id();
+    w.nodes[2].alive = false;
+    w.etcd
+        .execute(&Request::LeaseRevoke { lease: c_lease })
+        .unwrap();
+    w.etcd
+        .execute(&Request::LeaseRevoke { lease: d_lease })
+        .unwrap();
+    w.run_until("refused for no quorum", |w| {
+        w.count(|e| {
+            matches!(
+                e,
+                ClusterEvent::LockRefused {
+                    refusal: ftforest_cluster::LockRefusal::NoQuorum,
+                    ..
+                }
+            )
+        }) >= 2
+    });
+    for _ in 0..300 {
+        w.round();
+    }
+    assert!(applied_locks(&w, 2).is_empty() && applied_locks(&w, 3).is_empty());
+    assert!(
+        !w.etcd
+            .history
+            .iter()
+            .any(|e| e.kv.key.starts_with("p/pause/")),
+        "a pause was requested although every view showed no quorum"
+    );
+    assert_eq!(
+        w.count(|e| matches!(e, ClusterEvent::PauseRequested { .. })),
+        0
+    );
+}
+
+#[test]
+fn an_epoch_moved_since_the_view_refuses_the_lock() {
+    let mut w = World::new();
+    three_then_kill(&mut w);
+    // Between the view that showed rank 2's failure and the lock Txn, rank 2's epoch moves
+    // (as a recovery completed elsewhere, whose new incarnation then failed, would move it).
+    let moved = Txn {
+        compares: Vec::new(),
+        success: vec![TxnOp::Put {
+            key: "p/epoch/2".into(),
+            value: b"healthy".to_vec(),
+            lease: 0,
+        }],
+        failure: Vec::new(),
+    };
+    w.before = Some((Box::new(is_lock_txn), Request::Txn(moved)));
+    w.run_until("recovered", |w| {
+        w.count(|e| matches!(e, ClusterEvent::RecoveryFinished { rank: 2, .. })) == 1
+    });
+    let moved_at = w
+        .etcd
+        .applied
+        .iter()
+        .find(|a| {
+            a.txn.compares.is_empty()
+                && matches!(&a.txn.success[..], [TxnOp::Put { key, .. }] if key == "p/epoch/2")
+        })
+        .map(|a| a.rev)
+        .expect("the epoch moved");
+    // The lock Txn sent from the older view was refused; the one that committed was sent
+    // from a view that had seen the move.
+    let locks: Vec<&sim::etcd::Applied> = w
+        .etcd
+        .applied
+        .iter()
+        .filter(|a| applied_locks(&w, 2).contains(&a.rev))
+        .collect();
+    assert_eq!(locks.len(), 1);
+    let epoch_seen = locks[0].txn.compares.iter().find_map(|c| match c.check {
+        Check::ModRevision(m) if c.key == "p/epoch/2" => Some(m),
+        _ => None,
+    });
+    assert!(
+        epoch_seen.is_some_and(|m| m >= moved_at),
+        "the lock committed at {} compared the epoch at {epoch_seen:?}, before it moved at \
+         {moved_at}",
+        locks[0].rev
+    );
+    assert!(
+        w.count(|e| matches!(
+            e,
+            ClusterEvent::LockRefused {
+                rank: 2,
+                refusal: ftforest_cluster::LockRefusal::Held
+            }
+        )) >= 1
     );
 }

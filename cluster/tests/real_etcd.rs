@@ -20,6 +20,8 @@ use ftforest_core::coord::PhaseJob;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 mod support;
+#[path = "support/txn.rs"]
+mod txn;
 
 use support::etcd::{etcd_missing, EtcdCluster};
 
@@ -490,4 +492,90 @@ async fn start_bounded(endpoint: String) -> Result<Member, ClusterError> {
     tokio::time::timeout(Duration::from_secs(20), Member::start(cfg, toy))
         .await
         .expect("start hung")
+}
+
+/// The Get responses of a real Txn answer, as the model's key-values.
+fn txn_gets(resp: &etcd_client::TxnResponse) -> Vec<Vec<ftforest_cluster::proto::ops::KeyValue>> {
+    resp.op_responses()
+        .into_iter()
+        .filter_map(|o| match o {
+            etcd_client::TxnOpResponse::Get(g) => Some(
+                g.kvs()
+                    .iter()
+                    .map(|kv| ftforest_cluster::proto::ops::KeyValue {
+                        key: String::from_utf8_lossy(kv.key()).into_owned(),
+                        value: kv.value().to_vec(),
+                        create_revision: kv.create_revision() as u64,
+                        mod_revision: kv.mod_revision() as u64,
+                        lease: kv.lease(),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (live member keys, epochs not `left`) in a lock Txn's two reads, counted here.
+fn quorum(gets: &[Vec<ftforest_cluster::proto::ops::KeyValue>]) -> (usize, usize) {
+    let members = gets[1].iter().filter(|kv| kv.value != b"left").count();
+    (gets[0].len(), members)
+}
+
+/// On a real etcd, the lock Txn's own read (every member key and epoch, placed before its
+/// puts) is the partition quorum at the token's revision: with 2 of 4 ranks alive the lock
+/// commits and its read says no quorum, showing `epoch/3` as it was before the Txn's own
+/// put (so the read is the state the grant was decided on); the give-up fenced on its token
+/// releases it. With 3 of 4 alive the same Txn reads quorum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_txn_reads_the_quorum_at_its_own_revision() {
+    use ftforest_cluster::proto::keys::Keys;
+    use ftforest_cluster::proto::txns;
+    let Some(etcd) = start_etcd() else { return };
+    let keys = Keys::new("ftf/grant/");
+    let mut c = etcd_client::Client::connect([etcd.client.as_str()], None)
+        .await
+        .expect("connect");
+    let lease = c.lease_grant(30, None).await.expect("lease").id();
+    let leased = || Some(etcd_client::PutOptions::new().with_lease(lease));
+    for r in 0..4u32 {
+        c.put(keys.epoch(r), "healthy", None).await.expect("epoch");
+    }
+    for r in 0..2u32 {
+        c.put(keys.member(r), "x", leased()).await.expect("member");
+    }
+    let epoch3 = c.get(keys.epoch(3), None).await.expect("get").kvs()[0].mod_revision() as u64;
+    let resp = txn::run_raw(&mut c, &txns::lock(&keys, 3, 0, epoch3, "t", 1, lease))
+        .await
+        .expect("lock txn");
+    assert!(resp.succeeded());
+    let token = resp.header().expect("header").revision() as u64;
+    let gets = txn_gets(&resp);
+    assert_eq!(
+        gets.len(),
+        2,
+        "the success branch reads members/ and epochs/"
+    );
+    let own = gets[1]
+        .iter()
+        .find(|kv| kv.key == keys.epoch(3))
+        .expect("epoch/3 read");
+    assert_eq!(
+        (own.value.as_slice(), own.mod_revision),
+        (&b"healthy"[..], epoch3),
+        "the read ran before the Txn's own puts"
+    );
+    assert_eq!(quorum(&gets), (2, 4));
+    let (released, _) = txn::run(&mut c, &txns::give_up(&keys, 3, 0, token))
+        .await
+        .expect("give up");
+    assert!(released, "the give-up fenced on token {token} was refused");
+    // Three of four alive: the epoch is `recovering` since the token.
+    c.put(keys.member(2), "x", leased()).await.expect("member");
+    let resp = txn::run_raw(&mut c, &txns::lock(&keys, 3, 0, token, "t", 2, lease))
+        .await
+        .expect("lock txn");
+    assert!(resp.succeeded());
+    let gets = txn_gets(&resp);
+    assert_eq!(quorum(&gets), (3, 4));
 }

@@ -9,13 +9,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the quorum read decided before a lock attempt.
+/// What the partition quorum decided for a lock attempt (healthy > members / 2).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QuorumVerdict {
-    /// healthy > members / 2: the lock transaction is sent.
+    /// healthy > members / 2 at the lock's own revision: the lock is kept, the pause waits.
     Recover,
-    /// Not enough healthy members: the attempt is refused (`NoQuorum`), retried later.
+    /// Not enough healthy members: the attempt is refused (`NoQuorum`; a lock already taken
+    /// is given up at once), retried later.
     NoQuorum,
 }
 
@@ -27,7 +28,8 @@ pub enum LockRefusal {
     Held,
     /// All K slots are taken.
     AtCapacity,
-    /// The quorum read said healthy <= members / 2.
+    /// healthy <= members / 2: in the lock Txn's own read (the lock was given up at once,
+    /// nothing ran under it), or already in the local view (no lock Txn was sent).
     NoQuorum,
     /// etcd did not answer (or this process fenced itself).
     Unavailable,
@@ -82,7 +84,9 @@ pub enum ClusterEvent {
         /// a re-list (after `Relisted`): then the list revision, at or after the deletion.
         revision: u64,
     },
-    /// The linearizable member count read just before a lock attempt.
+    /// The partition quorum of a lock attempt: read by the lock Txn itself (before its puts,
+    /// so at the token's revision) or, when its answer was lost, by the read-back that found
+    /// the lock ours; `no_quorum` may also come from the local view, then no Txn was sent.
     QuorumDecision {
         /// The rank to recover.
         rank: u32,

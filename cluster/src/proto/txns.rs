@@ -7,8 +7,8 @@
 //! alone (etcd#22082). The Else branch of every writing Txn reads back what it compared, so
 //! a refusal says why.
 
-use super::keys::{Keys, EPOCH_HEALTHY, EPOCH_LEFT, EPOCH_RECOVERING};
-use super::ops::{Check, Compare, LeaseId, Rev, Txn, TxnOp};
+use super::keys::{KeyKind, Keys, EPOCH_HEALTHY, EPOCH_LEFT, EPOCH_RECOVERING};
+use super::ops::{Check, Compare, KeyValue, LeaseId, Rev, Txn, TxnOp};
 use super::params::Params;
 
 fn cmp(key: String, check: Check) -> Compare {
@@ -95,20 +95,33 @@ pub fn register_refusal(
         .map(|(_, &(r, _))| Err(r))
 }
 
-/// Linearizable read of every member key and every epoch (quorum policy), plus the
-/// rank's lock: `[get members/, get epoch/, get lock/r]`.
-pub fn quorum_read(k: &Keys, r: u32) -> Txn {
-    Txn::read(vec![
-        TxnOp::Get {
-            key: k.members(),
-            prefix: true,
-        },
-        TxnOp::Get {
-            key: k.epochs(),
-            prefix: true,
-        },
-        get(k.lock(r)),
-    ])
+/// The partition quorum at one revision, from the member keys and the epochs read at it:
+/// `(healthy, members)`, where `healthy` counts the live member keys and `members` the ranks
+/// whose epoch is not `left` (both for ranks below `n`). Quorum holds iff `healthy * 2 >
+/// members`.
+pub fn quorum_count<'a>(
+    k: &Keys,
+    n: u32,
+    member_kvs: impl IntoIterator<Item = &'a KeyValue>,
+    epoch_kvs: impl IntoIterator<Item = &'a KeyValue>,
+) -> (u32, u32) {
+    let rank_of = |key: &str| match k.parse(key) {
+        Some(KeyKind::Member(x) | KeyKind::Epoch(x)) if x < n => Some(x),
+        _ => None,
+    };
+    let healthy = member_kvs
+        .into_iter()
+        .filter(|kv| rank_of(&kv.key).is_some())
+        .count() as u32;
+    let members = epoch_kvs
+        .into_iter()
+        .filter(|kv| rank_of(&kv.key).is_some() && kv.value != EPOCH_LEFT)
+        .count() as u32;
+    (healthy, members)
+}
+
+fn get_prefix(key: String) -> TxnOp {
+    TxnOp::Get { key, prefix: true }
 }
 
 /// The value of a lock key: who holds it, for which attempt, in which slot.
@@ -126,10 +139,15 @@ pub fn parse_lock_value(v: &[u8]) -> Option<(String, u32, u32)> {
     it.next().is_none().then_some((p, a, sl))
 }
 
-/// The lock: `epoch/r` unchanged since the quorum read (`epoch_mod`), `members/r`, `lock/r`
-/// and `slot/s` absent → put lock, slot, `pause/r` (all on the recoverer's lease) and
-/// `epoch/r = recovering`, in one revision: the token. Else:
-/// `[get members/r, get lock/r, get slot/s, get epoch/r]`.
+/// The lock and the quorum read in one Txn: `epoch/r` unchanged since the caller's view
+/// showed the failure it recovers (`epoch_mod`: its mod revision there), `members/r`,
+/// `lock/r` and `slot/s` absent → **read every member key and every epoch** (before the
+/// puts, so at the Txn's own revision, atomically with the grant: see [`quorum_count`]),
+/// then put lock, slot, `pause/r` (all on the recoverer's lease) and `epoch/r = recovering`,
+/// in one revision: the token. The caller must give the lock up (a [`give_up`] fenced on
+/// the token) when the read shows no quorum. Success responses: `[get members/, get
+/// epochs/, put, put, put, put]`. Else: `[get members/r, get lock/r, get slot/s, get
+/// epoch/r]`.
 pub fn lock(
     k: &Keys,
     r: u32,
@@ -147,6 +165,8 @@ pub fn lock(
             cmp(k.slot(slot), Check::CreateRevision(0)),
         ],
         success: vec![
+            get_prefix(k.members()),
+            get_prefix(k.epochs()),
             put(k.lock(r), lock_value(proc_id, attempt, slot), lease),
             put(k.slot(slot), r.to_string(), lease),
             put(k.pause(r), proc_id, lease),
@@ -161,7 +181,19 @@ pub fn lock(
     }
 }
 
-/// Read-back after an ambiguous lock, completion or give-up: `[get lock/r, get members/r]`.
+/// Read-back after an ambiguous [`lock`]: `[get lock/r, get members/r, get members/, get
+/// epochs/]`, one linearizable read, so a lock found ours is judged by the quorum at a
+/// revision where it is held (the lock Txn's own read was lost with its answer).
+pub fn lock_readback(k: &Keys, r: u32) -> Txn {
+    Txn::read(vec![
+        get(k.lock(r)),
+        get(k.member(r)),
+        get_prefix(k.members()),
+        get_prefix(k.epochs()),
+    ])
+}
+
+/// Read-back after an ambiguous completion or give-up: `[get lock/r, get members/r]`.
 pub fn readback(k: &Keys, r: u32) -> Txn {
     Txn::read(vec![get(k.lock(r)), get(k.member(r))])
 }

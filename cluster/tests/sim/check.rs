@@ -2,7 +2,8 @@
 //! the quiet period): at most K locks; every store write carries a fence compare; exactly one
 //! completion per (rank, failed incarnation); a running process whose lease etcd expired
 //! cannot write; at most one process holds a rank's current lock; no phase while a live
-//! process is not paused or has an operation in flight; afterwards every rank is a member
+//! process is not paused or has an operation in flight, nor under a lock that never had
+//! partition quorum while held; afterwards every rank is a member
 //! again (when partition quorum allows), no pause key is left and every view caught up.
 
 use std::collections::BTreeMap;
@@ -35,6 +36,16 @@ impl Sim {
             != Some(token)
         {
             return Ok(());
+        }
+        // The lock was judged with partition quorum at a revision where it was held (its
+        // own Txn's read, or the read-back of an ambiguous one): it has been held since
+        // `token`, so quorum held at some revision in [token, now].
+        if !self.etcd.quorum_since(token) {
+            return Err(format!(
+                "{} runs {:?} of rank {} under token {token}, but partition quorum held at no \
+                 revision since the lock was taken",
+                me.name, job.phase, job.rank
+            ));
         }
         for p in &self.procs {
             // A process still starting does no forest work yet (its `Member` does not

@@ -5,7 +5,8 @@
 //! is re-armed to its full TTL, as a new etcd leader does).
 //!
 //! Invariants: every write of one Txn (or one lease revocation) shares one revision; the
-//! history holds every event above the compaction point in revision order.
+//! history holds every event above the compaction point in revision order; with a
+//! `quorum_fn`, `quorum_at` records the partition quorum of every revision's state.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,9 @@ use ftforest_cluster::proto::ops::{
     Check, EventKind, KeyValue, LeaseId, OpError, OpResponse, OpResult, Request, Rev, Txn, TxnOp,
     WatchEvent,
 };
+
+/// Judges the partition quorum of a keyspace state.
+pub type QuorumFn = fn(&BTreeMap<String, KeyValue>) -> bool;
 
 /// A lease.
 #[derive(Clone, Debug)]
@@ -44,6 +48,11 @@ pub struct SimEtcd {
     pub applied: Vec<Applied>,
     /// Create revision of the last deleted version of each key.
     deleted_create: BTreeMap<String, Rev>,
+    /// Judges the partition quorum of a state (set by the harness; None: not recorded).
+    pub quorum_fn: Option<QuorumFn>,
+    /// `(revision, quorum held in the state at that revision)`, one per revision from the
+    /// first one after `quorum_fn` was set.
+    pub quorum_at: Vec<(Rev, bool)>,
 }
 
 impl SimEtcd {
@@ -104,6 +113,26 @@ impl SimEtcd {
         for k in keys {
             self.delete_key(&k, rev);
         }
+        self.note_quorum();
+    }
+
+    fn note_quorum(&mut self) {
+        if let Some(f) = self.quorum_fn {
+            let q = f(&self.kvs);
+            self.quorum_at.push((self.rev, q));
+        }
+    }
+
+    /// Whether quorum held at some revision in `[from, self.rev]` (the state at `from` is
+    /// the last one recorded at or before it).
+    pub fn quorum_since(&self, from: Rev) -> bool {
+        let at_from = self
+            .quorum_at
+            .iter()
+            .rev()
+            .find(|(r, _)| *r <= from)
+            .is_some_and(|(_, q)| *q);
+        at_from || self.quorum_at.iter().any(|(r, q)| *r > from && *q)
     }
 
     /// Create revision of the last deleted version of `key` (0: never deleted).
@@ -270,6 +299,7 @@ impl SimEtcd {
                 rev,
                 txn: t.clone(),
             });
+            self.note_quorum();
         }
         Ok(OpResult::Txn {
             succeeded: ok,

@@ -105,6 +105,22 @@ pub struct SimStats {
 pub const TTL_MS: u64 = 2000;
 const TIMEOUT_MS: u64 = 500;
 
+/// The partition quorum of a state, counted here independently of the adapter: live
+/// member keys > half the epochs that are not `left`.
+fn sim_quorum(
+    kvs: &std::collections::BTreeMap<String, ftforest_cluster::proto::ops::KeyValue>,
+) -> bool {
+    let healthy = kvs
+        .keys()
+        .filter(|k| k.starts_with("ftf/sim/members/"))
+        .count();
+    let members = kvs
+        .values()
+        .filter(|kv| kv.key.starts_with("ftf/sim/epoch/") && kv.value != b"left")
+        .count();
+    healthy * 2 > members
+}
+
 pub(super) fn instant(ms: u64) -> Instant {
     Instant::from_millis(ms)
 }
@@ -132,6 +148,7 @@ impl Sim {
             restarts: Vec::new(),
             stats: SimStats::default(),
         };
+        sim.etcd.quorum_fn = Some(sim_quorum);
         for r in 0..n {
             sim.spawn(vec![r]);
         }

@@ -63,7 +63,8 @@ pub enum ftf_cluster_event_kind {
     FTF_CLUSTER_EVENT_SUSPECTED = 4,
     /// `rank`'s member key (`incarnation`) was deleted: FAILED at `revision`.
     FTF_CLUSTER_EVENT_FAILED = 5,
-    /// The quorum read before a lock attempt (`rank`; counts in the JSON).
+    /// The partition quorum of a lock attempt, read by the lock Txn itself (`rank`; counts in
+    /// the JSON).
     FTF_CLUSTER_EVENT_QUORUM_DECISION = 6,
     /// This process holds `rank`'s recovery lock (`token`).
     FTF_CLUSTER_EVENT_LOCK_GRANTED = 7,

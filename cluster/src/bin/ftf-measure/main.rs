@@ -6,12 +6,15 @@
 //! cargo build --release -p ftforest-cluster --bins && target/release/ftf-measure --rounds 8
 //! ```
 //!
+//! `--only grant` runs section 3 alone.
+//!
 //! 1. detection: `kill -9` of a node → `failed` on every survivor, beside etcd's own lease
 //!    expiry in the same run (a bare leased key whose keepalive process is killed at the same
 //!    moment; its DELETE seen by a watcher here);
 //! 2. end-to-end recovery (kill → `recovery_finished`), and the cluster-wide pause
 //!    (`pause_requested` → `all_acked` at the recoverer) with the live process count;
-//! 3. lock grant (the crate's quorum read + lock Txn, then a fenced give-up untimed) beside a
+//! 3. lock grant (the crate's lock Txn, whose success branch also reads every member key and
+//!    epoch for the quorum decision: one round trip; then a fenced give-up untimed) beside a
 //!    bare etcd Txn (`create_revision == 0` → put with lease), same cluster, same run;
 //! 4. an idle node (no owner writes): RSS and CPU from /proc over 10 s, and its keepalive +
 //!    watch traffic in bytes through a loopback proxy.
@@ -210,7 +213,7 @@ fn detection(rounds: u32, d: &mut Detection) {
 }
 
 /// Section 3: lock grant vs a bare Txn, `iters` each, on the same three members.
-fn lock_grant(iters: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+fn lock_grant(iters: usize) -> (Vec<f64>, Vec<f64>) {
     let w = World::new("measure-lock", 3);
     let eps = w.etcd.endpoints();
     let prefix = w.prefix.clone();
@@ -224,7 +227,9 @@ fn lock_grant(iters: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
             .expect("connect");
         let lease = c.lease_grant(60, None).await.expect("lease").id();
         let keys = Keys::new(&prefix);
-        let (mut bare, mut grant, mut lock_only) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut bare, mut grant) = (Vec::new(), Vec::new());
+        // `epoch/0` as the last lock left it (absent at first): what a node's view shows.
+        let mut epoch_mod = 0u64;
         for i in 0..iters {
             // bare Txn
             let key = format!("{prefix}bare");
@@ -244,23 +249,8 @@ fn lock_grant(iters: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
             bare.push(s.elapsed().as_secs_f64() * 1e3);
             assert!(r.succeeded());
             c.delete(key.as_str(), None).await.expect("delete");
-            // the crate's grant: quorum read, then the lock Txn
+            // the crate's grant: one lock Txn, its quorum read inside
             let s = Instant::now();
-            let q = support::txn::run_raw(&mut c, &txns::quorum_read(&keys, 0))
-                .await
-                .expect("quorum read");
-            let epoch_mod = q
-                .op_responses()
-                .into_iter()
-                .filter_map(|o| match o {
-                    etcd_client::TxnOpResponse::Get(g) => Some(g),
-                    _ => None,
-                })
-                .flat_map(|g| g.kvs().to_vec())
-                .find(|kv| kv.key() == keys.epoch(0).as_bytes())
-                .map(|kv| kv.mod_revision() as u64)
-                .unwrap_or(0);
-            let l = Instant::now();
             let (ok, token) = support::txn::run(
                 &mut c,
                 &txns::lock(&keys, 0, 0, epoch_mod, "m", i as u32 + 1, lease),
@@ -268,14 +258,14 @@ fn lock_grant(iters: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
             .await
             .expect("lock txn");
             grant.push(s.elapsed().as_secs_f64() * 1e3);
-            lock_only.push(l.elapsed().as_secs_f64() * 1e3);
             assert!(ok, "lock refused at iteration {i}");
+            epoch_mod = token as u64;
             let (rel, _) = support::txn::run(&mut c, &txns::give_up(&keys, 0, 0, token as u64))
                 .await
                 .expect("give up");
             assert!(rel);
         }
-        (bare, grant, lock_only)
+        (bare, grant)
     })
 }
 
@@ -331,21 +321,30 @@ fn main() -> ExitCode {
     }
     let mut rounds = 8u32;
     let mut iters = 1000usize;
+    let mut only_grant = false;
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         match (pair[0].as_str(), pair.get(1)) {
             ("--rounds", Some(v)) => rounds = v.parse().unwrap_or(rounds),
             ("--iters", Some(v)) => iters = v.parse().unwrap_or(iters),
+            ("--only", Some(v)) if v == "grant" => only_grant = true,
             _ => {
-                eprintln!("usage: ftf-measure [--rounds R] [--iters N]");
+                eprintln!("usage: ftf-measure [--rounds R] [--iters N] [--only grant]");
                 return ExitCode::from(2);
             }
         }
     }
     println!("ftf-measure: etcd 3.4 x3 on loopback, TTL 2 s, {rounds} kill rounds, {iters} Txns");
+    if only_grant {
+        let (bare, grant) = lock_grant(iters);
+        println!();
+        stats::header();
+        grant_rows(&bare, &grant);
+        return ExitCode::SUCCESS;
+    }
     let mut d = Detection::default();
     detection(rounds, &mut d);
-    let (bare, grant, lock_only) = lock_grant(iters);
+    let (bare, grant) = lock_grant(iters);
     let idle = idle();
     println!();
     stats::header();
@@ -385,30 +384,7 @@ fn main() -> ExitCode {
             "ms",
         );
     }
-    stats::row(
-        "bare etcd Txn (create_revision == 0 -> put, leased)",
-        &bare,
-        "ms",
-    );
-    stats::row("lock Txn alone (crate's txns::lock)", &lock_only, "ms");
-    stats::row(
-        "lock grant: quorum read + lock Txn (crate's Txns)",
-        &grant,
-        "ms",
-    );
-    if let (Some(b), Some(l), Some(g)) = (
-        stats::pct(&bare),
-        stats::pct(&lock_only),
-        stats::pct(&grant),
-    ) {
-        println!(
-            "\nvs bare Txn: lock Txn p50 {:.2}x p99 {:.2}x; grant (2 round trips) p50 {:.2}x p99 {:.2}x",
-            l.0 / b.0,
-            l.1 / b.1,
-            g.0 / b.0,
-            g.1 / b.1
-        );
-    }
+    grant_rows(&bare, &grant);
     match idle {
         Some((rss, cpu, up, down)) => println!(
             "idle node (10 s): RSS {rss:.1} MiB, CPU {cpu:.2} %, traffic to etcd {up:.0} B/s, from etcd {down:.0} B/s"
@@ -416,4 +392,25 @@ fn main() -> ExitCode {
         None => println!("idle node: measurement failed"),
     }
     ExitCode::SUCCESS
+}
+
+/// Section 3's rows and ratio.
+fn grant_rows(bare: &[f64], grant: &[f64]) {
+    stats::row(
+        "bare etcd Txn (create_revision == 0 -> put, leased)",
+        bare,
+        "ms",
+    );
+    stats::row(
+        "lock grant: one lock Txn, quorum read inside (crate's txns::lock)",
+        grant,
+        "ms",
+    );
+    if let (Some(b), Some(g)) = (stats::pct(bare), stats::pct(grant)) {
+        println!(
+            "\nvs bare Txn: grant (1 round trip) p50 {:.2}x p99 {:.2}x",
+            g.0 / b.0,
+            g.1 / b.1
+        );
+    }
 }

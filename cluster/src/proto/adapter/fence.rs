@@ -1,11 +1,18 @@
-//! The recoverer side: `Action::AcquireFence` → linearizable quorum read → lock Txn (lock,
-//! slot, pause and `epoch = recovering` in one revision: the token) → wait for every live
-//! process's pause ack → `fence_granted(token)`. The release (completion or give-up) is in
-//! `release.rs`.
+//! The recoverer side: `Action::AcquireFence` → one lock Txn (compares: `epoch/r` as the
+//! view showed it, `members/r`, `lock/r`, `slot/s` absent; success: read every member key
+//! and epoch, then lock, slot, pause and `epoch = recovering` in one revision: the token) →
+//! the partition quorum judged from that read, i.e. at the token's revision → wait for every
+//! live process's pause ack → `fence_granted(token)`. A lock whose own read shows no quorum
+//! is given up at once (fenced on its token) and refused `NoQuorum`. The release (completion
+//! or give-up) is in `release.rs`.
 //!
-//! Invariants: at most one fence entry per rank; a fence is granted to the coordinator only
-//! from `Pausing` with every live process acked (or the `Proceed` policy at the timeout);
-//! every lock this process acquired and the coordinator did not take (a refused grant:
+//! Invariants: at most one fence entry per rank; no lock Txn is sent while the view already
+//! shows no quorum (no pause for nothing); a lock reaches `Pausing` (so a pause can be
+//! acknowledged into a grant, a phase can start, a fenced write can be sent for it) only
+//! after a read at a revision where it was held showed quorum (the Txn's own read, or the
+//! read-back of an ambiguous one); a fence is granted to the coordinator only from `Pausing`
+//! with every live process acked (or the `Proceed` policy at the timeout); every lock this
+//! process acquired and the coordinator did not take (no quorum, a refused grant:
 //! `FenceError::must_release`, an abort at the pause timeout) is given up by a Txn fenced on
 //! its token; an ambiguous lock, completion or give-up is resolved by reading the lock and
 //! member keys back, and re-sent only as the same compare-guarded Txn. A lock that names
@@ -19,16 +26,14 @@ use ftforest_core::Instant;
 use super::{Adapter, Pending, Status};
 use crate::config::PausePolicy;
 use crate::proto::event::{ClusterEvent, LockRefusal, QuorumVerdict};
-use crate::proto::keys::{KeyKind, EPOCH_LEFT};
-use crate::proto::ops::{txn_kvs, OpError, OpResult, Request, Rev};
+use crate::proto::keys::EPOCH_LEFT;
+use crate::proto::ops::{txn_kvs, KeyValue, OpError, OpResult, Request, Rev};
 use crate::proto::txns;
 
 /// Where this process is with a rank's fence.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FenceStage {
-    /// Quorum read in flight.
-    Quorum,
-    /// Lock Txn (or its read-back) in flight.
+    /// Lock Txn (with its quorum read) or its read-back in flight.
     Locking,
     /// Lock held; waiting for every live process's pause ack.
     Pausing {
@@ -110,18 +115,85 @@ impl<G: OpGate + Clone> Adapter<G> {
         }
         if self.view.get(&self.keys.lock(r)).is_some() {
             // Held by someone (the watch may lag, but never shows a lock that was not
-            // taken): no read needed to know the answer.
+            // taken): no Txn needed to know the answer.
             return self.refuse(now, r, job.attempt, LockRefusal::Held);
         }
+        if self.view.get(&self.keys.member(r)).is_some() {
+            return self.refuse(now, r, job.attempt, LockRefusal::Recovered);
+        }
+        // The failure being recovered is the one the view shows: the lock Txn compares
+        // `epoch/r` with it, so a recovery completed (and a new failure) or a leave since
+        // then refuses the lock.
+        let epoch_mod = match self.view.get(&self.keys.epoch(r)) {
+            Some(kv) if kv.value != EPOCH_LEFT => kv.mod_revision,
+            _ => return self.refuse(now, r, job.attempt, LockRefusal::Recovered),
+        };
+        // A pre-filter only (the view may lag): no quorum in the view → no lock Txn, so no
+        // cluster-wide pause is requested just to be given up. Quorum in the view grants
+        // nothing: the lock Txn's own read decides.
+        let (healthy, members) = self.view_quorum();
+        if healthy * 2 <= members {
+            self.emit(ClusterEvent::QuorumDecision {
+                rank: r,
+                healthy,
+                members,
+                decision: QuorumVerdict::NoQuorum,
+            });
+            return self.refuse(now, r, job.attempt, LockRefusal::NoQuorum);
+        }
+        let mut order: Vec<u32> = txns::slot_order(r, self.cfg.params.k).collect();
+        order.reverse();
+        let Some(slot) = order.pop() else {
+            return self.refuse(now, r, job.attempt, LockRefusal::AtCapacity);
+        };
         self.fences.insert(
             r,
             Fence {
                 attempt: job.attempt,
-                stage: FenceStage::Quorum,
+                stage: FenceStage::Locking,
             },
         );
-        let t = txns::quorum_read(&self.keys, r);
-        self.send(Pending::Quorum { rank: r }, Request::Txn(t));
+        self.send_lock(r, job.attempt, slot, order, epoch_mod);
+    }
+
+    /// `(healthy, members)` in the local view (see [`txns::quorum_count`]).
+    fn view_quorum(&self) -> (u32, u32) {
+        let (mp, ep) = (self.keys.members(), self.keys.epochs());
+        txns::quorum_count(
+            &self.keys,
+            self.cfg.params.n,
+            self.view.prefixed(&mp),
+            self.view.prefixed(&ep),
+        )
+    }
+
+    /// Emits the quorum decision read at a revision where this process held `r`'s lock
+    /// (`members`, `epochs`: that read's responses); whether quorum held.
+    fn judge_quorum(&mut self, r: u32, members: &[KeyValue], epochs: &[KeyValue]) -> bool {
+        let (healthy, total) = txns::quorum_count(&self.keys, self.cfg.params.n, members, epochs);
+        let ok = healthy * 2 > total;
+        self.emit(ClusterEvent::QuorumDecision {
+            rank: r,
+            healthy,
+            members: total,
+            decision: if ok {
+                QuorumVerdict::Recover
+            } else {
+                QuorumVerdict::NoQuorum
+            },
+        });
+        ok
+    }
+
+    /// A lock of ours whose read showed no quorum: given up at once (fenced on its token,
+    /// or as soon as writes are allowed again), refused `NoQuorum`; nothing ran under it.
+    fn no_quorum_give_up(&mut self, now: Instant, r: u32, attempt: u32, token: Rev, slot: u32) {
+        self.send_give_up(now, r, token, slot);
+        let _ = self.coord.fence_refused(now, r, attempt, Refusal::NoQuorum);
+        self.emit(ClusterEvent::LockRefused {
+            rank: r,
+            refusal: LockRefusal::NoQuorum,
+        });
     }
 
     /// Tells the coordinator no, drops the entry, emits `LockRefused`.
@@ -148,7 +220,6 @@ impl<G: OpGate + Clone> Adapter<G> {
         res: Result<OpResult, OpError>,
     ) {
         match p {
-            Pending::Quorum { rank, .. } => self.on_quorum(now, rank, res),
             Pending::Lock {
                 rank,
                 slot,
@@ -171,70 +242,6 @@ impl<G: OpGate + Clone> Adapter<G> {
             }
             _ => {}
         }
-    }
-
-    fn on_quorum(&mut self, now: Instant, r: u32, res: Result<OpResult, OpError>) {
-        let Some(attempt) = self.attempt_of(r) else {
-            return;
-        };
-        let Ok(OpResult::Txn { responses, .. }) = res else {
-            return self.refuse(now, r, attempt, LockRefusal::Unavailable);
-        };
-        let n = self.cfg.params.n;
-        let rank_of = |key: &str, keys: &crate::proto::keys::Keys| match keys.parse(key) {
-            Some(KeyKind::Member(x) | KeyKind::Epoch(x)) if x < n => Some(x),
-            _ => None,
-        };
-        let healthy = txn_kvs(&responses, 0)
-            .iter()
-            .filter(|kv| rank_of(&kv.key, &self.keys).is_some())
-            .count() as u32;
-        let epochs = txn_kvs(&responses, 1);
-        let members = epochs
-            .iter()
-            .filter(|kv| rank_of(&kv.key, &self.keys).is_some() && kv.value != EPOCH_LEFT)
-            .count() as u32;
-        let mine = txn_kvs(&responses, 0)
-            .iter()
-            .any(|kv| rank_of(&kv.key, &self.keys) == Some(r));
-        let epoch = epochs
-            .iter()
-            .find(|kv| rank_of(&kv.key, &self.keys) == Some(r))
-            .cloned();
-        let held = !txn_kvs(&responses, 2).is_empty();
-        let ok = healthy * 2 > members;
-        self.emit(ClusterEvent::QuorumDecision {
-            rank: r,
-            healthy,
-            members,
-            decision: if ok {
-                QuorumVerdict::Recover
-            } else {
-                QuorumVerdict::NoQuorum
-            },
-        });
-        let epoch_mod = match epoch {
-            Some(kv) if kv.value != EPOCH_LEFT => kv.mod_revision,
-            _ => return self.refuse(now, r, attempt, LockRefusal::Recovered),
-        };
-        if mine {
-            return self.refuse(now, r, attempt, LockRefusal::Recovered);
-        }
-        if !ok {
-            return self.refuse(now, r, attempt, LockRefusal::NoQuorum);
-        }
-        if held {
-            return self.refuse(now, r, attempt, LockRefusal::Held);
-        }
-        if !self.lease.may_write(now) {
-            return self.refuse(now, r, attempt, LockRefusal::Unavailable);
-        }
-        let mut order: Vec<u32> = txns::slot_order(r, self.cfg.params.k).collect();
-        order.reverse();
-        let Some(slot) = order.pop() else {
-            return self.refuse(now, r, attempt, LockRefusal::AtCapacity);
-        };
-        self.send_lock(r, attempt, slot, order, epoch_mod);
     }
 
     fn send_lock(&mut self, r: u32, attempt: u32, slot: u32, left: Vec<u32>, epoch_mod: Rev) {
@@ -278,8 +285,17 @@ impl<G: OpGate + Clone> Adapter<G> {
             Ok(OpResult::Txn {
                 succeeded: true,
                 revision,
-                ..
-            }) => self.locked(now, r, revision, slot),
+                responses,
+            }) => {
+                // The success branch read members and epochs before its puts: the quorum
+                // at the token's own revision.
+                let (members, epochs) = (txn_kvs(&responses, 0), txn_kvs(&responses, 1));
+                if self.judge_quorum(r, members, epochs) {
+                    self.locked(now, r, revision, slot)
+                } else {
+                    self.no_quorum_give_up(now, r, attempt, revision, slot)
+                }
+            }
             Ok(OpResult::Txn { responses, .. }) => {
                 let why = if !txn_kvs(&responses, 0).is_empty() {
                     LockRefusal::Recovered
@@ -289,7 +305,8 @@ impl<G: OpGate + Clone> Adapter<G> {
                     .first()
                     .is_none_or(|kv| kv.mod_revision != epoch_mod)
                 {
-                    // epoch/r changed since the quorum read: someone else moved first.
+                    // epoch/r changed since the view showed the failure: someone else
+                    // moved first (locked, or completed and the new incarnation failed).
                     LockRefusal::Held
                 } else if let Some(next) = left.pop() {
                     if !self.lease.may_write(now) {
@@ -302,15 +319,18 @@ impl<G: OpGate + Clone> Adapter<G> {
                 self.refuse(now, r, attempt, why)
             }
             _ => {
-                let t = txns::readback(&self.keys, r);
+                let t = txns::lock_readback(&self.keys, r);
                 self.send(Pending::LockReadBack { rank: r }, Request::Txn(t));
             }
         }
     }
 
+    /// The read-back of an ambiguous lock (`[lock/r, members/r, members/, epochs/]`): a lock
+    /// of ours is judged by the quorum read with it (its own Txn's read was lost), and
+    /// given up when there is none; no lock → refused (a late commit is a stray).
     fn on_lock_readback(&mut self, now: Instant, r: u32, res: Result<OpResult, OpError>) {
         let Ok(OpResult::Txn { responses, .. }) = res else {
-            let t = txns::readback(&self.keys, r);
+            let t = txns::lock_readback(&self.keys, r);
             return self.retry_later(now, Pending::LockReadBack { rank: r }, Request::Txn(t));
         };
         let ours = txn_kvs(&responses, 0).first().and_then(|kv| {
@@ -319,7 +339,14 @@ impl<G: OpGate + Clone> Adapter<G> {
                 .then_some((kv.create_revision, slot))
         });
         match (ours, self.attempt_of(r)) {
-            (Some((token, slot)), Some(_)) => self.locked(now, r, token, slot),
+            (Some((token, slot)), Some(attempt)) => {
+                let (members, epochs) = (txn_kvs(&responses, 2), txn_kvs(&responses, 3));
+                if self.judge_quorum(r, members, epochs) {
+                    self.locked(now, r, token, slot)
+                } else {
+                    self.no_quorum_give_up(now, r, attempt, token, slot)
+                }
+            }
             (Some((token, slot)), None) => self.send_give_up(now, r, token, slot),
             (None, Some(attempt)) => self.refuse(now, r, attempt, LockRefusal::Unavailable),
             (None, None) => {}

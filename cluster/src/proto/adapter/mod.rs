@@ -24,10 +24,12 @@
 //!   same revision).
 //! * No fenced write (phase write, ack, completion, give-up, owner write) is emitted once the
 //!   local deadline (send time of the last acknowledged keepalive + TTL − margin) passed.
-//! * A fence is granted to the coordinator only after every live process acknowledged the
-//!   cluster-wide pause of that token (or the pause policy `Proceed` decided at the
-//!   timeout); the lock, its slot and the pause key are one Txn, so the token is also the
-//!   pause key's create revision.
+//! * A fence is granted to the coordinator only for a lock whose own Txn read partition
+//!   quorum before its puts (or, its answer lost, whose read-back found it held with
+//!   quorum), and only after every live process acknowledged the cluster-wide pause of that
+//!   token (or the pause policy `Proceed` decided at the timeout); the lock, its slot and
+//!   the pause key are one Txn, so the token is also the pause key's create revision. A lock
+//!   without quorum is given up at once.
 //! * Every ambiguous Txn is resolved by a read-back; a retry is always compare-guarded.
 
 mod avail;
@@ -165,9 +167,6 @@ pub(crate) enum Pending {
         sent: Instant,
     },
     Relist,
-    Quorum {
-        rank: u32,
-    },
     Lock {
         rank: u32,
         slot: u32,
@@ -596,8 +595,7 @@ impl<G: OpGate + Clone> Adapter<G> {
             | Pending::RegisterReadBack { .. } => self.on_start_result(now, p, res),
             Pending::KeepAlive { sent } => self.on_keepalive(now, sent, res),
             Pending::Relist => self.on_relist(now, res),
-            Pending::Quorum { .. }
-            | Pending::Lock { .. }
+            Pending::Lock { .. }
             | Pending::LockReadBack { .. }
             | Pending::Complete { .. }
             | Pending::CompleteReadBack { .. }
