@@ -2,7 +2,8 @@
 //! reason, when `etcd` is not installed): the hook runs off the driver loop, so the slow
 //! process keeps its keepalives going (no `self_fenced`, no `lease_lost`, its member key
 //! stays), and its pause ack is not written before the hook returned (the hook itself polls
-//! etcd for its own ack key while it sleeps). Bounded by its own watchdog (tokio timeouts).
+//! etcd for its own ack key while it sleeps); past the quiescence timeout the still-running
+//! hook is reported (`quiescence_overdue`) instead of acked. Bounded by its own watchdog (tokio timeouts).
 
 #![allow(clippy::std_instead_of_core)] // the shared std-only test support (tests/support)
 
@@ -231,6 +232,16 @@ async fn a_pause_hook_of_three_ttls_keeps_the_lease_and_delays_the_ack() {
     }
     if a.state() != MemberState::Running {
         failures.push(format!("a is {:?}", a.state()));
+    }
+    // Past the quiescence timeout (2 s) with the hook still running: reported, not acked.
+    let overdue = seen_a
+        .iter()
+        .position(|r| matches!(r.event, ClusterEvent::QuiescenceOverdue { rank: 2, .. }));
+    let acked_at = seen_a.iter().position(
+        |r| matches!(&r.event, ClusterEvent::PauseAcked { rank: 2, proc, .. } if proc == "a"),
+    );
+    if overdue.is_none() || acked_at.is_some_and(|a| overdue.is_some_and(|o| a < o)) {
+        failures.push("no quiescence_overdue before a's ack".to_owned());
     }
     if slow.acked_early.load(Ordering::SeqCst) {
         failures.push("a's ack was in etcd before its pause hook returned".to_owned());
