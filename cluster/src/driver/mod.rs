@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     config: ClusterConfig,
     fault: Mutex<Fault>,
     subs: Arc<Mutex<Subscribers>>,
+    /// Receives the coordinator's events (`ForestHooks::on_core_event`), from the loop only.
+    core_sink: Arc<dyn ForestHooks>,
     pub(crate) tx: UnboundedSender<Cmd>,
 }
 
@@ -174,6 +176,7 @@ impl Handle {
             config,
             fault: Mutex::new(Fault::None),
             subs,
+            core_sink: forest.clone(),
             tx,
         });
         let (status_tx, mut status_rx) = tokio::sync::watch::channel(Status::Starting);
@@ -375,6 +378,7 @@ struct Outputs {
     watch: Option<u64>,
     hooks: Vec<Hook>,
     events: Vec<crate::proto::ClusterEvent>,
+    core_events: Vec<ftforest_core::coord::Event>,
     timeout: Option<Instant>,
     status: Status,
 }
@@ -385,6 +389,7 @@ fn collect(a: &mut Adapter<Gate>) -> Outputs {
         watch: a.poll_watch(),
         hooks: Vec::new(),
         events: Vec::new(),
+        core_events: Vec::new(),
         timeout: None,
         status: a.status().clone(),
     };
@@ -396,6 +401,9 @@ fn collect(a: &mut Adapter<Gate>) -> Outputs {
     }
     while let Some(e) = a.poll_event() {
         o.events.push(e);
+    }
+    while let Some(e) = a.poll_core_event() {
+        o.core_events.push(e);
     }
     o.timeout = a.poll_timeout();
     o
@@ -431,6 +439,9 @@ async fn run(
         }
         let out = collect(&mut shared.adapter());
         shared.publish(out.events);
+        for e in &out.core_events {
+            shared.core_sink.on_core_event(e);
+        }
         for (id, req) in out.ops {
             let mut client = shared.client.clone();
             let keeper = keeper.clone();

@@ -8,7 +8,7 @@
 //! `ftf_cluster_*` calls from them are refused instead of stalling or panicking the loop.
 
 use ftforest_cluster::{ForestHooks, PhaseIo};
-use ftforest_core::coord::{PhaseJob, Recovery};
+use ftforest_core::coord::{Event, PhaseJob, Recovery};
 
 use super::threads;
 use crate::forest::ForestRef;
@@ -16,6 +16,8 @@ use crate::forest::ForestRef;
 /// `ForestHooks` over an attached `ftf_forest`'s `ftf_recovery_callbacks`.
 pub(crate) struct CHooks {
     pub(crate) forest: ForestRef,
+    /// Hands the member coordinator's events to the dispatcher (the forest's listeners).
+    pub(crate) core_events: super::events::CoreSink,
 }
 
 impl ForestHooks for CHooks {
@@ -41,5 +43,8 @@ impl ForestHooks for CHooks {
     }
     fn resume_ghost_sync(&self) {
         threads::in_loop_hook(|| self.forest.monitor.recovery().resume_ghost_sync())
+    }
+    fn on_core_event(&self, event: &Event) {
+        self.core_events.send(*event);
     }
 }
