@@ -231,7 +231,8 @@ impl ftf_cluster {
     /// its `run_phase` runs the recovery phases (`job->fence` = the fencing token, never 0),
     /// its balancer/ghost-sync hooks are called at the cluster-wide pause/resume; `cancel`
     /// is never called; its `ftf_event` listeners get the member coordinator's events (on
-    /// the member's dispatcher thread, see `ftf_event_fn`). The forest must not be running nor attached to another member;
+    /// the member's dispatcher thread, see `ftf_event_fn`).
+    /// The forest must not be running nor attached to another member;
     /// while attached, `ftf_forest_start` returns `FTF_BUSY`. The configuration is copied
     /// (free it after).
     ///
