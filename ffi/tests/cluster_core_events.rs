@@ -10,6 +10,7 @@
 #![cfg(all(feature = "cluster", not(miri)))]
 #![allow(clippy::std_instead_of_core)] // std-only test code
 
+mod common;
 mod etcd_fixture;
 
 use core::ffi::c_void;
@@ -18,11 +19,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use ftforest::callbacks::{ftf_listener_handle, ftf_recovery_callbacks};
+use ftforest::callbacks::ftf_listener_handle;
 use ftforest::cluster::ftf_cluster;
 use ftforest::enums::ftf_event_kind::*;
 use ftforest::enums::ftf_phase::*;
-use ftforest::event::{ftf_event, ftf_phase_job};
+use ftforest::event::ftf_event;
 use ftforest::forest::ftf_forest;
 use ftforest::result::ftf_result::*;
 use ftforest::table::ftf_health::*;
@@ -72,10 +73,6 @@ unsafe extern "C" fn on_once_finalize(ud: *mut c_void) {
     seen(ud).once_finalized.fetch_add(1, Ordering::SeqCst);
 }
 
-unsafe extern "C" fn run_phase(_: *mut c_void, _: *const ftf_phase_job) -> bool {
-    true
-}
-
 impl Seen {
     /// Waits until `pred` holds over the events seen; fails at `limit` (watchdog).
     fn wait(&self, limit: Duration, what: &str, pred: impl Fn(&[ftf_event]) -> bool) {
@@ -97,16 +94,7 @@ impl Seen {
 }
 
 fn forest(n: u32) -> *const ftf_forest {
-    let cb = ftf_recovery_callbacks {
-        userdata: ptr::null_mut(),
-        run_phase: Some(run_phase),
-        cancel: None,
-        pause_balancer: None,
-        resume_balancer: None,
-        pause_ghost_sync: None,
-        resume_ghost_sync: None,
-        finalizer: None,
-    };
+    let cb = common::ok_callbacks(None);
     let mut f = ptr::null();
     assert_eq!(
         ftf_forest::ftf_forest_new(ptr::null(), n, ptr::null(), &cb, &mut f),
