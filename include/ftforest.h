@@ -1417,7 +1417,11 @@ typedef void (*ftf_cancel_fn)(void *userdata, const struct ftf_phase_job *job);
 //
 // Called on the forest's dispatcher thread, with no libftforest lock held; pauses are always
 // delivered before the phases they protect, and each resume follows its pause. Must not
-// unwind (C++: `noexcept`).
+// unwind (C++: `noexcept`). On a forest attached to an `ftf_cluster`, called on the
+// member's hook thread (`ftf-cluster-hooks`), off its driver loop: a slow hook does not
+// delay keepalives, but the member's pause ack (and its later hooks and phases) wait for
+// it; the blocking and waiting calls return `FTF_BUSY` there (they would wait for the
+// pause this hook holds up: see the cluster thread table in the README).
 typedef void (*ftf_hook_fn)(void *userdata);
 #endif
 
@@ -1680,8 +1684,8 @@ void ftf_barrier_free(struct ftf_barrier *barrier);
 //
 // `FTF_OK` (`*outcome_out` = an `ftf_barrier_outcome`); `FTF_CALLBACK_FAILED` (the
 // callback returned an unknown value: reported as a timeout; `*outcome_out` untouched);
-// `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
-// the driver loop the hook runs in).
+// `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: what it
+// waits for comes only after the pause, whose ack waits for that hook).
 ftf_result ftf_barrier_wait(struct ftf_barrier *barrier, uint64_t timeout_ns, uint32_t *outcome_out);
 #endif
 
@@ -2712,8 +2716,8 @@ ftf_result ftf_recovery_lock_try_acquire(const struct ftf_recovery_lock *lock, u
 // by a release). Only capacity is waited out: `FTF_UNKNOWN_PARTITION`, `FTF_NO_QUORUM`
 // and `FTF_BUSY` return at once. `FTF_TIMEOUT` when the deadline passes (nothing held).
 // `FTF_BUSY` also from a cluster member's pause/resume hook (nothing done, nothing
-// waited: the hook runs in the member's driver loop, which a wait would stall, keepalives
-// included); `ftf_recovery_lock_try_acquire` is fine there.
+// waited: the member's pause ack, and its later hooks and phases, wait for that hook);
+// `ftf_recovery_lock_try_acquire` is fine there.
 ftf_result ftf_recovery_lock_acquire_wait(const struct ftf_recovery_lock *lock, uint32_t rank, bool quorum, uint64_t timeout_ns, struct ftf_permit_token *permit_out);
 
 // Releases the permit `permit` stands for, exactly once (from any thread).
@@ -2967,8 +2971,8 @@ ftf_result ftf_op_begin_on(const struct ftf_tracker *tracker, uint32_t stripe_hi
 // (`UINT64_MAX` = forever) on the tracker's wait strategy.
 //
 // `FTF_OK` (token written), `FTF_TIMEOUT` (still paused at the deadline),
-// `FTF_OVERFLOW`, `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
-// the driver loop the hook runs in).
+// `FTF_OVERFLOW`, `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: what it
+// waits for comes only after the pause, whose ack waits for that hook).
 ftf_result ftf_op_begin_wait(const struct ftf_tracker *tracker, uint64_t timeout_ns, struct ftf_op_token *token_out);
 
 // Ends the operation named by `token` (from any thread). Lock-free; wakes a pauser when
@@ -3003,8 +3007,8 @@ ftf_result ftf_tracker_pause(const struct ftf_tracker *tracker, struct ftf_pause
 // Returns `FTF_OK` whenever the pause was taken (then `*token_out` is written, and
 // `*quiescent_out` is `true` when nothing is in flight, `false` when the timeout passed
 // first: the pause is held either way, resume it or wait again).
-// `FTF_TOO_MANY_PAUSERS`, `FTF_NULL_PARAMETER` (nothing taken); `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
-// the driver loop the hook runs in).
+// `FTF_TOO_MANY_PAUSERS`, `FTF_NULL_PARAMETER` (nothing taken); `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: what it
+// waits for comes only after the pause, whose ack waits for that hook).
 ftf_result ftf_tracker_pause_wait(const struct ftf_tracker *tracker, uint64_t timeout_ns, struct ftf_pause_token *token_out, bool *quiescent_out);
 
 // Waits up to `timeout_ns` (`UINT64_MAX` = forever) until the tracker is paused with no
@@ -3012,8 +3016,8 @@ ftf_result ftf_tracker_pause_wait(const struct ftf_tracker *tracker, uint64_t ti
 //
 // `FTF_OK` (quiescent: nothing in flight, nothing can begin until the last resume),
 // `FTF_TIMEOUT` (still paused, operations in flight), `FTF_NOT_PAUSED` (no pause held),
-// `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
-// the driver loop the hook runs in).
+// `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: what it
+// waits for comes only after the pause, whose ack waits for that hook).
 ftf_result ftf_tracker_wait_quiescent(const struct ftf_tracker *tracker, uint64_t timeout_ns);
 
 // Gives back the pause named by `token` (from any thread). The gate reopens when no other

@@ -185,8 +185,8 @@ impl Member {
     /// request, bounded by the request timeout, sent before the loop is waited for), so the
     /// other processes see every rank of this process FAILED at once, as after a crash,
     /// without waiting for the TTL. If the revoke gets no answer the lease simply expires.
-    /// Returns within 2 request timeouts (a loop stuck in a forest hook is not waited for
-    /// longer). Idempotent; safe beside other calls.
+    /// Returns within 2 request timeouts (a forest hook stuck on the hook thread is not
+    /// waited for). Idempotent; safe beside other calls.
     pub async fn abort(&self) {
         self.driver.abort().await
     }

@@ -257,8 +257,8 @@ impl ftf_barrier {
     ///
     /// `FTF_OK` (`*outcome_out` = an `ftf_barrier_outcome`); `FTF_CALLBACK_FAILED` (the
     /// callback returned an unknown value: reported as a timeout; `*outcome_out` untouched);
-    /// `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
-    /// the driver loop the hook runs in).
+    /// `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: what it
+    /// waits for comes only after the pause, whose ack waits for that hook).
     #[no_mangle]
     pub extern "C" fn ftf_barrier_wait(
         barrier: *mut ftf_barrier,

@@ -42,7 +42,11 @@ pub type ftf_cancel_fn =
 ///
 /// Called on the forest's dispatcher thread, with no libftforest lock held; pauses are always
 /// delivered before the phases they protect, and each resume follows its pause. Must not
-/// unwind (C++: `noexcept`).
+/// unwind (C++: `noexcept`). On a forest attached to an `ftf_cluster`, called on the
+/// member's hook thread (`ftf-cluster-hooks`), off its driver loop: a slow hook does not
+/// delay keepalives, but the member's pause ack (and its later hooks and phases) wait for
+/// it; the blocking and waiting calls return `FTF_BUSY` there (they would wait for the
+/// pause this hook holds up: see the cluster thread table in the README).
 pub type ftf_hook_fn = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
 
 /// Receives one event (the pointer is valid for the call only).

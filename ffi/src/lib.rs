@@ -67,17 +67,17 @@ pub mod table;
 pub mod thresholds;
 pub mod tracker;
 
-/// Inside a cluster member's pause/resume hook, which runs in the member's driver loop:
-/// the waiting calls (`ftf_op_begin_wait`, `ftf_tracker_pause_wait`,
-/// `ftf_tracker_wait_quiescent`, `ftf_barrier_wait`, `ftf_recovery_lock_acquire_wait`)
-/// refuse with `FTF_BUSY` there, since what they wait for (the gate reopening) needs that
-/// loop to go on, and a wait there stalls the loop's keepalives. Always `false`
-/// without the `cluster` feature.
+/// Inside a cluster member's pause/resume hook (on the member's hook thread): the waiting
+/// calls (`ftf_op_begin_wait`, `ftf_tracker_pause_wait`, `ftf_tracker_wait_quiescent`,
+/// `ftf_barrier_wait`, `ftf_recovery_lock_acquire_wait`) refuse with `FTF_BUSY` there,
+/// since what they wait for (the gate reopening) comes only after the pause, whose ack
+/// waits for this hook to return: a deadlock. Always `false` without the `cluster`
+/// feature.
 #[inline]
 pub(crate) fn in_cluster_loop_hook() -> bool {
     #[cfg(feature = "cluster")]
     {
-        cluster::threads::is_in_loop_hook()
+        cluster::threads::is_in_cluster_hook()
     }
     #[cfg(not(feature = "cluster"))]
     {

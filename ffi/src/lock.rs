@@ -274,8 +274,8 @@ impl ftf_recovery_lock {
     /// by a release). Only capacity is waited out: `FTF_UNKNOWN_PARTITION`, `FTF_NO_QUORUM`
     /// and `FTF_BUSY` return at once. `FTF_TIMEOUT` when the deadline passes (nothing held).
     /// `FTF_BUSY` also from a cluster member's pause/resume hook (nothing done, nothing
-    /// waited: the hook runs in the member's driver loop, which a wait would stall, keepalives
-    /// included); `ftf_recovery_lock_try_acquire` is fine there.
+    /// waited: the member's pause ack, and its later hooks and phases, wait for that hook);
+    /// `ftf_recovery_lock_try_acquire` is fine there.
     #[no_mangle]
     pub extern "C" fn ftf_recovery_lock_acquire_wait(
         lock: *const ftf_recovery_lock,

@@ -325,8 +325,8 @@ impl ftf_tracker {
     /// (`UINT64_MAX` = forever) on the tracker's wait strategy.
     ///
     /// `FTF_OK` (token written), `FTF_TIMEOUT` (still paused at the deadline),
-    /// `FTF_OVERFLOW`, `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
-    /// the driver loop the hook runs in).
+    /// `FTF_OVERFLOW`, `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: what it
+    /// waits for comes only after the pause, whose ack waits for that hook).
     #[no_mangle]
     pub extern "C" fn ftf_op_begin_wait(
         tracker: *const ftf_tracker,
@@ -406,8 +406,8 @@ impl ftf_tracker {
     /// Returns `FTF_OK` whenever the pause was taken (then `*token_out` is written, and
     /// `*quiescent_out` is `true` when nothing is in flight, `false` when the timeout passed
     /// first: the pause is held either way, resume it or wait again).
-    /// `FTF_TOO_MANY_PAUSERS`, `FTF_NULL_PARAMETER` (nothing taken); `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
-    /// the driver loop the hook runs in).
+    /// `FTF_TOO_MANY_PAUSERS`, `FTF_NULL_PARAMETER` (nothing taken); `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: what it
+    /// waits for comes only after the pause, whose ack waits for that hook).
     #[no_mangle]
     pub extern "C" fn ftf_tracker_pause_wait(
         tracker: *const ftf_tracker,
@@ -438,8 +438,8 @@ impl ftf_tracker {
     ///
     /// `FTF_OK` (quiescent: nothing in flight, nothing can begin until the last resume),
     /// `FTF_TIMEOUT` (still paused, operations in flight), `FTF_NOT_PAUSED` (no pause held),
-    /// `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: it would wait on
-    /// the driver loop the hook runs in).
+    /// `FTF_NULL_PARAMETER`; `FTF_BUSY` from a cluster member's pause/resume hook (nothing done: what it
+    /// waits for comes only after the pause, whose ack waits for that hook).
     #[no_mangle]
     pub extern "C" fn ftf_tracker_wait_quiescent(
         tracker: *const ftf_tracker,

@@ -182,14 +182,14 @@ unsafe extern "C" fn run_phase(ud: *mut c_void, job: *const ftf_phase_job) -> bo
 unsafe extern "C" fn pause_hook(ud: *mut c_void) {
     let p = probe(ud);
     p.pauses.fetch_add(1, Ordering::SeqCst);
-    // Blocking calls are refused inside the driver loop; local ones work.
+    // Blocking calls are refused inside a pause hook (the hook thread); local ones work.
     let c = p.cluster.load(Ordering::SeqCst);
     if p.free_in_callback.load(Ordering::SeqCst) == 2
         && p.freed
             .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
     {
-        // The last free inside the driver loop (an async context): handed off.
+        // The last free inside a pause hook (a member's callback thread): handed off.
         ftf_cluster::ftf_cluster_free(c);
         p.freed.store(2, Ordering::SeqCst);
         return;
@@ -723,7 +723,7 @@ fn wait_teardown(p: &Probe, f: *const ftf_forest) {
 }
 
 /// The last free of the recoverer from its own `run_phase` (mode 1, a tokio blocking
-/// thread) or from its pause hook (mode 2, inside the driver loop): no panic ("cannot drop
+/// thread) or from its pause hook (mode 2, on the member's hook thread): no panic ("cannot drop
 /// a runtime in a context where blocking is not allowed"), no self-join, teardown done.
 fn last_free_from_a_recovery_callback(mode: u32) {
     let Some(e) = etcd(&format!("cbfree{mode}")) else {

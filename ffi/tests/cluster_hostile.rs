@@ -1,10 +1,11 @@
 //! The cluster C ABI under hostile callbacks and callers (regressions of a hostile review):
 //! a pause hook unsubscribing the listener that is in `ftf_cluster_leave`; a leave while a
-//! pause hook is stuck (the lease is revoked first, the wait is bounded); a waiting tracker
+//! pause hook is stuck (graceful, the lease revoked, the wait bounded); a waiting tracker
 //! call from a pause hook (`FTF_BUSY`); `ftf_cluster_free` while a listener is stuck
 //! (bounded, finalizer once); no listener call after the last free from a listener; join /
 //! put / get / leave inside a foreign tokio runtime (`FTF_BUSY`, the forest detached);
-//! `https://` and malformed endpoints (a code, never a panic); leave from `run_phase`.
+//! `https://` and malformed endpoints (a code, never a panic); leave from `run_phase`; a
+//! pause hook of 3 x TTL (the lease kept, the ack only after the hook returned).
 //! Every wait is bounded by a watchdog, so a regression fails instead of hanging.
 //!
 //! Needs `etcd` / `etcdctl` on PATH for most tests (see `etcd_fixture`).
@@ -145,7 +146,7 @@ unsafe extern "C" fn dl_pause(_ud: *mut c_void) {
     }
 }
 
-/// Before the fix: unsubscribe (in the hook, inside the driver loop) waited for the
+/// Before the fix: unsubscribe (in the hook, then inside the driver loop) waited for the
 /// listener, which waited in leave for that loop: a permanent deadlock.
 #[test]
 fn hook_unsubscribing_a_listener_in_leave_does_not_deadlock() {
@@ -195,7 +196,9 @@ unsafe extern "C" fn st_pause(_ud: *mut c_void) {
 }
 
 /// Before the fix: leave's fallback abort awaited the loop task, stuck in the hook, before
-/// revoking the lease: leave returned only when the hook did.
+/// revoking the lease: leave returned only when the hook did. Since hooks run on the hook
+/// thread, the loop is not stuck: the leave is graceful (`FTF_OK`: ranks marked left, lease
+/// revoked) and waits for the stuck hook at most one request timeout.
 #[test]
 fn leave_while_a_pause_hook_is_stuck_revokes_and_returns_bounded() {
     let Some(e) = etcd("hs-st") else { return };
@@ -231,7 +234,7 @@ fn leave_while_a_pause_hook_is_stuck_revokes_and_returns_bounded() {
         .expect("etcdctl");
     ST_RELEASE.store(1, Ordering::SeqCst);
     let rc = rc.expect("watchdog (15 s): leave waited for a stuck pause hook");
-    assert_eq!(rc, FTF_UNAVAILABLE);
+    assert_eq!(rc, FTF_OK);
     let keys = String::from_utf8_lossy(&members.stdout);
     assert!(
         !keys.contains("members/1") && !keys.contains("members/2"),
@@ -279,7 +282,7 @@ unsafe extern "C" fn bw_pause(_ud: *mut c_void) {
 }
 
 /// Before the fix: `FTF_TIMEOUT` after 3 s (with `UINT64_MAX`: never returned); and
-/// `ftf_recovery_lock_acquire_wait` waited its 3 s in the driver loop (`FTF_TIMEOUT`).
+/// `ftf_recovery_lock_acquire_wait` waited its 3 s in the hook (`FTF_TIMEOUT`).
 #[test]
 fn waiting_calls_from_a_pause_hook_are_refused() {
     let Some(e) = etcd("hs-bw") else { return };
@@ -588,5 +591,126 @@ fn leave_from_run_phase_returns() {
     );
     assert_eq!(LP_RC.load(Ordering::SeqCst), FTF_OK as u32);
     ftf_cluster::ftf_cluster_free(b);
+    ftf_forest::ftf_forest_free(fb);
+}
+
+// ---- 5: a slow pause hook (3 x TTL) ---------------------------------------------------
+
+static SL_ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+static SL_CALLS: AtomicU32 = AtomicU32::new(0);
+/// `ack/0/b` was in etcd while the hook had not returned yet.
+static SL_ACKED_EARLY: AtomicU32 = AtomicU32::new(0);
+static SL_RETURNED_MS: AtomicU64 = AtomicU64::new(0);
+static SL_ACKED_MS: AtomicU64 = AtomicU64::new(0);
+static SL_FENCED: AtomicU32 = AtomicU32::new(0);
+static SL_RECOVERED: AtomicU32 = AtomicU32::new(0);
+const SL_TTL_MS: u64 = 2_000;
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+unsafe extern "C" fn sl_pause(_ud: *mut c_void) {
+    SL_CALLS.fetch_add(1, Ordering::SeqCst);
+    let endpoint = SL_ENDPOINT.get().cloned().unwrap_or_default();
+    let until = Instant::now() + Duration::from_millis(3 * SL_TTL_MS);
+    while Instant::now() < until {
+        let out = Command::new("etcdctl")
+            .args(["--endpoints", &endpoint, "get", "--keys-only"])
+            .arg("ftf/hssl/ack/0/b")
+            .env("ETCDCTL_API", "3")
+            .output();
+        if out.is_ok_and(|o| !String::from_utf8_lossy(&o.stdout).trim().is_empty()) {
+            SL_ACKED_EARLY.store(1, Ordering::SeqCst);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    SL_RETURNED_MS.store(wall_ms(), Ordering::SeqCst);
+}
+
+unsafe extern "C" fn sl_listener(_ud: *mut c_void, e: *const ftf_cluster_event) {
+    // SAFETY: valid for the call.
+    let e = unsafe { &*e };
+    if e.kind == FTF_CLUSTER_EVENT_SELF_FENCED as u32
+        || e.kind == FTF_CLUSTER_EVENT_LEASE_LOST as u32
+    {
+        SL_FENCED.fetch_add(1, Ordering::SeqCst);
+    }
+    if e.kind == FTF_CLUSTER_EVENT_PAUSE_ACKED as u32 && e.rank == 0 {
+        let _ = SL_ACKED_MS.compare_exchange(0, e.ts_ms, Ordering::SeqCst, Ordering::SeqCst);
+    }
+    if e.kind == FTF_CLUSTER_EVENT_RECOVERY_FINISHED as u32 && e.rank == 0 {
+        SL_RECOVERED.store(1, Ordering::SeqCst);
+    }
+}
+
+/// Before the fix: the hook ran inside the driver loop, so 3 x TTL without keepalives:
+/// `b` self-fenced, lost its lease (its member keys deleted) and the recovery of rank 0
+/// never finished; its ack was sent before the hook even ran.
+#[test]
+fn a_slow_pause_hook_keeps_the_lease_and_delays_the_ack() {
+    let Some(e) = etcd("hs-sl") else { return };
+    let _ = SL_ENDPOINT.set(e.endpoint.clone());
+    let fb = forest(3, ok_phase, Some(sl_pause));
+    let fa = forest(3, ok_phase, None);
+    let cfg = |name: &str, ranks: &[u32]| {
+        let c = config(&e.endpoint, "ftf/hssl/", name, 3, ranks, SL_TTL_MS);
+        // Longer than the hook: the recoverer waits for the slow process's ack.
+        assert_eq!(
+            ftf_cluster_config::ftf_cluster_config_set_timeout_ms(c, 2, 30_000),
+            FTF_OK
+        );
+        c
+    };
+    let a = join(cfg("a", &[0]), fa);
+    let b = join(cfg("b", &[1, 2]), fb);
+    let mut h = ftf_listener_handle::default();
+    assert_eq!(
+        ftf_cluster::ftf_cluster_subscribe(b, Some(sl_listener), ptr::null_mut(), None, &mut h),
+        FTF_OK
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    // Rank 0's lease is revoked: b recovers it, pausing itself (the slow hook).
+    ftf_cluster::ftf_cluster_free(a);
+    let recovered = spin_until(Duration::from_secs(40), || {
+        SL_RECOVERED.load(Ordering::SeqCst) == 1
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let members = Command::new("etcdctl")
+        .args(["--endpoints", &e.endpoint, "get", "--prefix", "--keys-only"])
+        .arg("ftf/hssl/members/")
+        .env("ETCDCTL_API", "3")
+        .output()
+        .expect("etcdctl");
+    let keys = String::from_utf8_lossy(&members.stdout).into_owned();
+    let returned = SL_RETURNED_MS.load(Ordering::SeqCst);
+    let acked = SL_ACKED_MS.load(Ordering::SeqCst);
+    let mut failures = Vec::new();
+    if !recovered {
+        failures.push("watchdog (40 s): rank 0 not recovered".to_owned());
+    }
+    if SL_CALLS.load(Ordering::SeqCst) == 0 {
+        failures.push("the pause hook was not called".to_owned());
+    }
+    if SL_FENCED.load(Ordering::SeqCst) != 0 {
+        failures.push("b reported self_fenced / lease_lost".to_owned());
+    }
+    if !keys.contains("members/1") || !keys.contains("members/2") {
+        failures.push(format!("b's member keys are gone: {keys}"));
+    }
+    if SL_ACKED_EARLY.load(Ordering::SeqCst) != 0 {
+        failures.push("b's ack was in etcd before its pause hook returned".to_owned());
+    }
+    if returned == 0 || acked < returned {
+        failures.push(format!(
+            "PAUSE_ACKED at {acked} ms, hook returned at {returned} ms"
+        ));
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(ftf_cluster::ftf_cluster_leave(b), FTF_OK);
+    ftf_cluster::ftf_cluster_free(b);
+    ftf_forest::ftf_forest_free(fa);
     ftf_forest::ftf_forest_free(fb);
 }

@@ -1,14 +1,18 @@
 //! The tokio side of [`Member`](crate::Member): one loop task owns the sans-io adapter's
 //! inputs and outputs; requests run as their own tasks (cloned client, request timeout),
-//! the watch as one task per generation, phases on blocking threads.
+//! the watch as one task per generation, pause/resume hooks on the member's hook thread
+//! (`hooks.rs`, in adapter order), phases on blocking threads handed off from there.
 //!
 //! Invariants: the adapter mutex is never held across an `.await` or an embedder call;
+//! the loop never runs an embedder hook itself (a slow one cannot delay keepalives), except
+//! `on_core_event`, which must hand the event off without blocking;
 //! events are published in adapter order by the loop only (one publisher), stamped with
 //! the wall clock; a watch input of an older generation is dropped (the adapter already
 //! asked for a newer watch); the loop ends only when the adapter is `Stopped` or every
 //! handle is gone, and then aborts its watch task.
 
 mod exec;
+mod hooks;
 mod phase;
 mod watch;
 
@@ -26,7 +30,7 @@ use tokio::task::JoinHandle;
 use crate::config::ClusterConfig;
 use crate::error::{ClusterError, WriteError};
 use crate::fault::Fault;
-use crate::hooks::{ForestHooks, PhaseIo};
+use crate::hooks::ForestHooks;
 use crate::member::{Gate, Subscribers};
 use crate::proto::ops::{OpError, OpId, OpResult, Request, WatchInput};
 use crate::proto::{Adapter, AdapterConfig, EventRecord, Hook, Status};
@@ -39,6 +43,8 @@ pub(crate) enum Cmd {
     Result(OpId, Result<OpResult, OpError>),
     Watch(u64, WatchInput),
     PhaseDone(PhaseJob, bool),
+    /// A pause hook returned: the pause ack may be due.
+    HookDone,
     Leave(oneshot::Sender<()>),
     Wake,
 }
@@ -167,7 +173,8 @@ impl Handle {
         };
         let base = std::time::Instant::now();
         let acfg = AdapterConfig::from_cluster(&config, info(&config))?;
-        let adapter = Adapter::new(acfg, tracker, Instant::ZERO)?;
+        let (gate, outstanding) = hooks::HookQueue::gate(tracker);
+        let adapter = Adapter::new(acfg, gate, Instant::ZERO)?;
         let (tx, rx) = unbounded_channel();
         let shared = Arc::new(Shared {
             adapter: Mutex::new(adapter),
@@ -179,8 +186,15 @@ impl Handle {
             core_sink: forest.clone(),
             tx,
         });
+        let hook_queue = hooks::HookQueue::start(
+            shared.clone(),
+            forest,
+            outstanding,
+            tokio::runtime::Handle::current(),
+        )
+        .map_err(|e| ClusterError::Etcd(format!("hook thread: {e}")))?;
         let (status_tx, mut status_rx) = tokio::sync::watch::channel(Status::Starting);
-        let task = tokio::spawn(run(shared.clone(), rx, forest, status_tx));
+        let task = tokio::spawn(run(shared.clone(), rx, hook_queue, status_tx));
         let handle = Handle {
             shared,
             task: Mutex::new(Some(task)),
@@ -241,9 +255,9 @@ impl Handle {
     /// Stops the loop without a graceful leave and revokes the lease: the other processes
     /// see this process's ranks FAILED at once. The lease is revoked FIRST (bounded by the
     /// request timeout), then the loop task is waited for, also bounded by the request
-    /// timeout: a loop stuck in a synchronous forest hook cannot be cancelled, and is left
-    /// to finish on its own (it sends nothing fenced any more: the lease is marked lost).
-    /// So this returns within 2 request timeouts.
+    /// timeout (the loop runs no forest hook itself; a hook stuck on the hook thread is
+    /// left to finish on its own, and nothing fenced is sent any more: the lease is marked
+    /// lost). So this returns within 2 request timeouts.
     pub(crate) async fn abort(&self) {
         self.aborted
             .store(true, core::sync::atomic::Ordering::Release);
@@ -412,7 +426,7 @@ fn collect(a: &mut Adapter<Gate>) -> Outputs {
 async fn run(
     shared: Arc<Shared>,
     mut rx: UnboundedReceiver<Cmd>,
-    forest: Arc<dyn ForestHooks>,
+    hook_queue: hooks::HookQueue,
     status_tx: tokio::sync::watch::Sender<Status>,
 ) {
     let keeper = Arc::new(tokio::sync::Mutex::new(Keeper::default()));
@@ -437,7 +451,14 @@ async fn run(
             // The whole driver stops, like a paused process: no keepalive, no input.
             tokio::time::sleep(d).await;
         }
-        let out = collect(&mut shared.adapter());
+        let out = {
+            let mut a = shared.adapter();
+            let out = collect(&mut a);
+            // Counted under the adapter lock: no quiescence check sees a pause hook that
+            // left the adapter's queue but is not counted yet.
+            hook_queue.collected(&out.hooks);
+            out
+        };
         shared.publish(out.events);
         for e in &out.core_events {
             shared.core_sink.on_core_event(e);
@@ -474,29 +495,7 @@ async fn run(
             )));
         }
         for h in out.hooks {
-            match h {
-                Hook::RunPhase { job, token } => {
-                    let forest = forest.clone();
-                    let io = PhaseIo {
-                        rank: job.rank,
-                        token,
-                        inner: Box::new(phase::DriverIo {
-                            shared: shared.clone(),
-                            rt: tokio::runtime::Handle::current(),
-                            fenced_rank: job.rank,
-                        }),
-                    };
-                    let tx = shared.tx.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let ok = forest.run_phase(job, &io).is_ok();
-                        let _ = tx.send(Cmd::PhaseDone(job, ok));
-                    });
-                }
-                Hook::PauseBalancer => forest.pause_balancer(),
-                Hook::ResumeBalancer => forest.resume_balancer(),
-                Hook::PauseGhostSync => forest.pause_ghost_sync(),
-                Hook::ResumeGhostSync => forest.resume_ghost_sync(),
-            }
+            hook_queue.push(h);
         }
         status_tx.send_if_modified(|s| {
             if *s != out.status {
@@ -538,6 +537,7 @@ async fn run(
             Cmd::Watch(gen, input) if gen == watch_gen => a.handle_watch(now, input),
             Cmd::Watch(..) => {}
             Cmd::PhaseDone(job, ok) => a.phase_done(now, job, ok),
+            Cmd::HookDone => a.tick(now),
             Cmd::Leave(w) => {
                 leave_waiters.push(w);
                 a.leave(now);
@@ -551,6 +551,8 @@ async fn run(
     if let Some(t) = watch_task.take() {
         t.abort();
     }
+    // The resume hooks of a leave run before it returns (bounded: a stuck hook is left).
+    hook_queue.flush(timeout).await;
     for w in leave_waiters {
         let _ = w.send(());
     }

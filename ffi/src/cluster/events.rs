@@ -37,7 +37,7 @@ use ftforest_cluster::{ClusterEvent, EventRecord};
 use ftforest_core::coord::Event;
 
 use super::member::ftf_cluster;
-use super::threads::is_in_loop_hook;
+use super::threads::is_in_cluster_hook;
 use crate::callbacks::ftf_listener_handle;
 use crate::event::FTF_NO_RANK;
 use crate::forest::ForestRef;
@@ -445,9 +445,10 @@ impl Registry {
         if !held {
             return ftf_result::FTF_NOT_HOLDER;
         }
-        if !on_dispatcher && s.calling == Some((h.slot, h.generation)) && is_in_loop_hook() {
-            // Waiting here would stall the driver loop, and the listener may itself be
-            // waiting for that loop (leave, put, get): refuse, nothing changed.
+        if !on_dispatcher && s.calling == Some((h.slot, h.generation)) && is_in_cluster_hook() {
+            // Waiting here would stall the hook thread (the pause ack waits for it), and
+            // the listener may itself be waiting for that pause (leave, put, get): refuse,
+            // nothing changed.
             return ftf_result::FTF_BUSY;
         }
         let taken = s.listeners[i].take();

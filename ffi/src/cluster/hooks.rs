@@ -4,8 +4,9 @@
 //! forest's callbacks (and their `userdata`, finalized only when the forest closes) stay
 //! valid while any cluster thread can still call them, even after `ftf_cluster_free` handed
 //! the teardown off; `run_phase` gets `job->fence` = the recovery's token (never 0); the
-//! pause/resume hooks run with the loop-hook flag set (`threads.rs`), so blocking
-//! `ftf_cluster_*` calls from them are refused instead of stalling or panicking the loop.
+//! pause/resume hooks run on the member's hook thread (off the driver loop) with the
+//! cluster-hook flag set (`threads.rs`), so blocking and waiting calls from them are
+//! refused (`FTF_BUSY`) instead of deadlocking on the pause that waits for the hook.
 
 use ftforest_cluster::{ForestHooks, PhaseIo};
 use ftforest_core::coord::{Event, PhaseJob, Recovery};
@@ -33,16 +34,16 @@ impl ForestHooks for CHooks {
         }
     }
     fn pause_balancer(&self) {
-        threads::in_loop_hook(|| self.forest.monitor.recovery().pause_balancer())
+        threads::in_cluster_hook(|| self.forest.monitor.recovery().pause_balancer())
     }
     fn resume_balancer(&self) {
-        threads::in_loop_hook(|| self.forest.monitor.recovery().resume_balancer())
+        threads::in_cluster_hook(|| self.forest.monitor.recovery().resume_balancer())
     }
     fn pause_ghost_sync(&self) {
-        threads::in_loop_hook(|| self.forest.monitor.recovery().pause_ghost_sync())
+        threads::in_cluster_hook(|| self.forest.monitor.recovery().pause_ghost_sync())
     }
     fn resume_ghost_sync(&self) {
-        threads::in_loop_hook(|| self.forest.monitor.recovery().resume_ghost_sync())
+        threads::in_cluster_hook(|| self.forest.monitor.recovery().resume_ghost_sync())
     }
     fn on_core_event(&self, event: &Event) {
         self.core_events.send(*event);

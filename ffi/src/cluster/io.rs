@@ -3,7 +3,7 @@
 //! Invariants: `check_fence` is local (the member's state under its short internal lock; no
 //! network, never waits for I/O); `put` and `get` block the calling thread on the member's
 //! runtime, each bounded by the request timeout, and are refused (`FTF_BUSY`) inside a
-//! pause/resume hook, which runs in the driver loop; out-parameters are written only on
+//! pause/resume hook (the pause ack waits for it); out-parameters are written only on
 //! `FTF_OK` (and `*len_out` with `FTF_BUFFER_TOO_SMALL`).
 
 use super::error::write_error;

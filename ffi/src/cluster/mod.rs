@@ -10,18 +10,22 @@
 //! Threads of one member (what runs where, and what may be called from there):
 //!
 //! * two **runtime workers** (`ftf-cluster`, tokio): the driver loop, etcd requests, the
-//!   watch. The forest's `pause_balancer` / `resume_balancer` / `pause_ghost_sync` /
-//!   `resume_ghost_sync` callbacks run here, inside the driver loop, one at a time, in
-//!   protocol order (a pause before the phases it protects, each resume after its pause).
-//!   They must return promptly (the loop, keepalives included, waits for them) and may call
-//!   only the non-blocking `ftf_cluster_*` functions (`check_fence`, `stats_get`,
+//!   watch. No callback runs here.
+//! * one **hook thread** (`ftf-cluster-hooks`, a plain thread): the forest's
+//!   `pause_balancer` / `resume_balancer` / `pause_ghost_sync` / `resume_ghost_sync`
+//!   callbacks, one at a time, in protocol order (a pause before the phases it protects:
+//!   phases are handed to the blocking pool from here; each resume after its pause). A slow
+//!   hook does not delay keepalives, the watch or fenced writes; the local pause is acked
+//!   only once the pause hooks returned (a hook that never returns: never acked,
+//!   `QUIESCENCE_OVERDUE`, the recoverer's pause policy decides). Hooks may call only the
+//!   non-blocking `ftf_cluster_*` functions (`check_fence`, `stats_get`,
 //!   `coordinator_stats`, `level`, `metrics`, `ranks`, `incarnation`, `report`, `fault`,
 //!   `subscribe`, `unsubscribe` (`FTF_BUSY` instead of waiting while that listener is being
 //!   called), the last `free`) and the non-waiting `ftf_forest_*` / `ftf_op_*` functions;
 //!   the blocking ones (`join`, `leave`, `put`, `get`) and the waiting ones
 //!   (`ftf_op_begin_wait`, `ftf_tracker_pause_wait`, `ftf_tracker_wait_quiescent`,
-//!   `ftf_barrier_wait`: the gate they wait for is reopened by this loop) return `FTF_BUSY`
-//!   there.
+//!   `ftf_barrier_wait`, `ftf_recovery_lock_acquire_wait`: the gate they wait for reopens
+//!   only after the pause, whose ack waits for the hook) return `FTF_BUSY` there.
 //! * **blocking-pool threads** (tokio, `ftf-cluster`): the forest's `run_phase`, one phase of
 //!   an attempt at a time, with `job->fence` = the recovery's fencing token (never 0). It
 //!   may call every `ftf_cluster_*` and `ftf_forest_*` function, including `put` / `get` /

@@ -1,16 +1,18 @@
 //! Which thread is which, for the calls that must not wait on it.
 //!
-//! Invariants: `IN_LOOP_HOOK` is set exactly while a pause/resume hook runs inside the
-//! driver loop (an async context: a blocking call there would panic in tokio, or stall the
-//! loop), and the blocking functions refuse it with `FTF_BUSY`; `CLUSTER_THREAD` is set on
-//! every thread a member runs callbacks on (dispatcher, phases, hooks), where the last free
-//! must not join threads or drop a runtime (it hands the teardown to a new thread instead).
+//! Invariants: `IN_CLUSTER_HOOK` is set exactly while a pause/resume hook runs, on the
+//! member's hook thread (`ftf-cluster-hooks`, off the driver loop). The blocking and
+//! waiting functions refuse it with `FTF_BUSY`: the gate they would wait for reopens only
+//! after the pause, whose ack waits for this very hook (a deadlock), and a hook that waits
+//! delays the member's later hooks and phases. `CLUSTER_THREAD` is set on every thread a
+//! member runs callbacks on (dispatcher, phases, hooks), where the last free must not join
+//! threads or drop a runtime (it hands the teardown to a new thread instead).
 //! Every runtime thread of a member blocks SIGPIPE ([`block_sigpipe`]).
 
 use core::cell::Cell;
 
 thread_local! {
-    static IN_LOOP_HOOK: Cell<bool> = const { Cell::new(false) };
+    static IN_CLUSTER_HOOK: Cell<bool> = const { Cell::new(false) };
     static CLUSTER_THREAD: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -30,9 +32,9 @@ fn with_flag<R>(key: &'static std::thread::LocalKey<Cell<bool>>, f: impl FnOnce(
     f()
 }
 
-/// Runs a pause/resume hook: marks the thread as inside the driver loop meanwhile.
-pub(crate) fn in_loop_hook<R>(f: impl FnOnce() -> R) -> R {
-    with_flag(&IN_LOOP_HOOK, || with_flag(&CLUSTER_THREAD, f))
+/// Runs a pause/resume hook: marks the thread as inside a cluster hook meanwhile.
+pub(crate) fn in_cluster_hook<R>(f: impl FnOnce() -> R) -> R {
+    with_flag(&IN_CLUSTER_HOOK, || with_flag(&CLUSTER_THREAD, f))
 }
 
 /// Runs a callback on a member's thread (phase, listener).
@@ -46,15 +48,15 @@ pub(crate) fn mark_cluster_thread() {
 }
 
 /// Inside a pause/resume hook: blocking calls are refused (`FTF_BUSY`).
-pub(crate) fn is_in_loop_hook() -> bool {
-    IN_LOOP_HOOK.with(Cell::get)
+pub(crate) fn is_in_cluster_hook() -> bool {
+    IN_CLUSTER_HOOK.with(Cell::get)
 }
 
 /// On a thread where a blocking call (join, leave, put, get) must not block: inside a
 /// pause/resume hook, or on a thread inside a tokio runtime that is not one of a member's
 /// callback threads (tokio's `block_on` panics there).
 pub(crate) fn may_not_block() -> bool {
-    is_in_loop_hook()
+    is_in_cluster_hook()
         || (!CLUSTER_THREAD.with(Cell::get) && tokio::runtime::Handle::try_current().is_ok())
 }
 

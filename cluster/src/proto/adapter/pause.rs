@@ -10,7 +10,9 @@
 //! balancer/ghost hooks are the OR of "some cluster pause" and "the coordinator's recovery
 //! mode", emitted only on edges (pause before any phase of the same poll sequence); no ack
 //! is written past the self-fence deadline; an ack is written only after the gate was closed
-//! and the process was quiescent (no operation in flight), never on a timeout.
+//! and the process was quiescent (no operation in flight, and no balancer/ghost pause hook
+//! still waiting in the hook queue: the driver's gate also counts the ones it took and that
+//! did not return yet), never on a timeout.
 
 use ftforest_core::coord::OpGate;
 use ftforest_core::{Instant, PauseToken};
@@ -73,7 +75,12 @@ impl<G: OpGate + Clone> Adapter<G> {
         if !self.lease.may_write(now) {
             return;
         }
-        let quiescent = self.gate.is_quiescent();
+        // A pause hook not yet taken by the embedder has not paused anything.
+        let queued = self
+            .hooks
+            .iter()
+            .any(|h| matches!(h, Hook::PauseBalancer | Hook::PauseGhostSync));
+        let quiescent = !queued && self.gate.is_quiescent();
         if !quiescent {
             let in_flight = self.gate.in_flight();
             let overdue: Vec<(u32, Rev)> = self
