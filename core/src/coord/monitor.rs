@@ -27,6 +27,7 @@
 //! |---|---|---|
 //! | listeners, `pause_*`/`resume_*` hooks, [`Recovery::cancel`] | the dispatcher | one at a time, in the coordinator's order |
 //! | the four phase methods | a worker | phases of different partitions in parallel |
+//! | listeners, for events handed to [`deliver_external`](Monitor::deliver_external) (the monitor stopped) | the caller's thread | one at a time, in the caller's order |
 //!
 //! Every method may be called from every callback without deadlocking on the monitor:
 //! [`report`](Monitor::report), [`join`](Monitor::join), [`leave`](Monitor::leave), the
