@@ -1454,7 +1454,10 @@ typedef struct ftf_recovery_callbacks {
 // Receives one event (the pointer is valid for the call only).
 //
 // Called on the forest's dispatcher thread, in the coordinator's order, with no libftforest
-// lock held. Must not unwind (C++: `noexcept`). May call every forest function, including
+// lock held; while the forest is attached to a cluster member (`ftf_cluster_join`), on that
+// member's event-dispatcher thread (`ftf-cluster-ev`) instead, with its coordinator's
+// events, in their order (not after the last `ftf_cluster_free` began).
+// Must not unwind (C++: `noexcept`). May call every forest function, including
 // `ftf_forest_unsubscribe` of itself, `ftf_forest_stop`, `ftf_forest_start` and the last
 // `ftf_forest_free` (from a callback they never wait for a thread; see `ftf_forest_free`).
 typedef void (*ftf_event_fn)(void *userdata, const struct ftf_event *event);
@@ -1879,7 +1882,9 @@ ftf_result ftf_cluster_get(const struct ftf_cluster *cluster, uint32_t rank, uin
 // (`ftf_op_begin` on `ftf_forest_tracker(forest)` is unchanged: no network, no lock),
 // its `run_phase` runs the recovery phases (`job->fence` = the fencing token, never 0),
 // its balancer/ghost-sync hooks are called at the cluster-wide pause/resume; `cancel`
-// is never called. The forest must not be running nor attached to another member;
+// is never called; its `ftf_event` listeners get the member coordinator's events (on
+// the member's dispatcher thread, see `ftf_event_fn`).
+// The forest must not be running nor attached to another member;
 // while attached, `ftf_forest_start` returns `FTF_BUSY`. The configuration is copied
 // (free it after).
 //

@@ -5,7 +5,7 @@
 //! a Txn that compares `create_revision(recovery/lock/<rank>) == token`; none is sent after
 //! the process's self-fence deadline.
 
-use ftforest_core::coord::PhaseJob;
+use ftforest_core::coord::{Event, PhaseJob};
 
 use crate::error::WriteError;
 
@@ -24,6 +24,14 @@ pub trait ForestHooks: Send + Sync + 'static {
     fn pause_ghost_sync(&self) {}
     /// Resume ghost synchronisation.
     fn resume_ghost_sync(&self) {}
+    /// One event of this process's coordinator (status changes, recovery phases, recoveries
+    /// finished, escalations, quorum, fences, availability: what a local forest's listeners
+    /// get), each exactly once, in the coordinator's order. Called on the driver loop's task
+    /// (a tokio worker thread), never under the driver's locks, after the
+    /// [`ClusterEvent`](crate::ClusterEvent)s of the same pass were published; events of one
+    /// member never overlap. Must return promptly and must not block (the loop, keepalives
+    /// included, waits for it): hand the event to another thread. Default: nothing.
+    fn on_core_event(&self, _event: &Event) {}
 }
 
 /// The fenced I/O handle of one phase: writes go to `store/<rank>` only if the recovery's

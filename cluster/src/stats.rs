@@ -34,6 +34,9 @@ pub struct ClusterStats {
     pub recoveries_completed: u64,
     /// Cluster-wide pauses this process acknowledged.
     pub pauses_acked: u64,
+    /// Coordinator events dropped because nobody drained them (`Adapter::poll_core_event`
+    /// holds at most `CORE_EVENT_CAP`; the oldest go first). Zero under a running driver.
+    pub core_events_dropped: u64,
     /// etcd answers (false while requests fail).
     pub available: bool,
     /// The process passed its self-fence deadline.
@@ -44,7 +47,7 @@ impl ClusterStats {
     /// Appends the OpenMetrics text of these counters (names `ftforest_cluster_*`).
     pub fn write_openmetrics(&self, out: &mut String) {
         use core::fmt::Write;
-        let counters: [(&str, &str, u64); 14] = [
+        let counters: [(&str, &str, u64); 15] = [
             (
                 "keepalives_sent",
                 "Keepalive requests sent",
@@ -85,6 +88,11 @@ impl ClusterStats {
                 "pauses_acked",
                 "Cluster-wide pauses acknowledged",
                 self.pauses_acked,
+            ),
+            (
+                "core_events_dropped",
+                "Coordinator events dropped undrained",
+                self.core_events_dropped,
             ),
             (
                 "keepalive_rtt_max_us",

@@ -52,7 +52,10 @@ pub type ftf_hook_fn = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
 /// Receives one event (the pointer is valid for the call only).
 ///
 /// Called on the forest's dispatcher thread, in the coordinator's order, with no libftforest
-/// lock held. Must not unwind (C++: `noexcept`). May call every forest function, including
+/// lock held; while the forest is attached to a cluster member (`ftf_cluster_join`), on that
+/// member's event-dispatcher thread (`ftf-cluster-ev`) instead, with its coordinator's
+/// events, in their order (not after the last `ftf_cluster_free` began).
+/// Must not unwind (C++: `noexcept`). May call every forest function, including
 /// `ftf_forest_unsubscribe` of itself, `ftf_forest_stop`, `ftf_forest_start` and the last
 /// `ftf_forest_free` (from a callback they never wait for a thread; see `ftf_forest_free`).
 pub type ftf_event_fn =

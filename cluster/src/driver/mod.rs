@@ -4,7 +4,8 @@
 //! (`hooks.rs`, in adapter order), phases on blocking threads handed off from there.
 //!
 //! Invariants: the adapter mutex is never held across an `.await` or an embedder call;
-//! the loop never runs an embedder hook itself (a slow one cannot delay keepalives);
+//! the loop never runs an embedder hook itself (a slow one cannot delay keepalives), except
+//! `on_core_event`, which must hand the event off without blocking;
 //! events are published in adapter order by the loop only (one publisher), stamped with
 //! the wall clock; a watch input of an older generation is dropped (the adapter already
 //! asked for a newer watch); the loop ends only when the adapter is `Stopped` or every
@@ -56,6 +57,8 @@ pub(crate) struct Shared {
     config: ClusterConfig,
     fault: Mutex<Fault>,
     subs: Arc<Mutex<Subscribers>>,
+    /// Receives the coordinator's events (`ForestHooks::on_core_event`), from the loop only.
+    core_sink: Arc<dyn ForestHooks>,
     pub(crate) tx: UnboundedSender<Cmd>,
 }
 
@@ -180,6 +183,7 @@ impl Handle {
             config,
             fault: Mutex::new(Fault::None),
             subs,
+            core_sink: forest.clone(),
             tx,
         });
         let hook_queue = hooks::HookQueue::start(
@@ -388,6 +392,7 @@ struct Outputs {
     watch: Option<u64>,
     hooks: Vec<Hook>,
     events: Vec<crate::proto::ClusterEvent>,
+    core_events: Vec<ftforest_core::coord::Event>,
     timeout: Option<Instant>,
     status: Status,
 }
@@ -398,6 +403,7 @@ fn collect(a: &mut Adapter<Gate>) -> Outputs {
         watch: a.poll_watch(),
         hooks: Vec::new(),
         events: Vec::new(),
+        core_events: Vec::new(),
         timeout: None,
         status: a.status().clone(),
     };
@@ -409,6 +415,9 @@ fn collect(a: &mut Adapter<Gate>) -> Outputs {
     }
     while let Some(e) = a.poll_event() {
         o.events.push(e);
+    }
+    while let Some(e) = a.poll_core_event() {
+        o.core_events.push(e);
     }
     o.timeout = a.poll_timeout();
     o
@@ -451,6 +460,9 @@ async fn run(
             out
         };
         shared.publish(out.events);
+        for e in &out.core_events {
+            shared.core_sink.on_core_event(e);
+        }
         for (id, req) in out.ops {
             let mut client = shared.client.clone();
             let keeper = keeper.clone();

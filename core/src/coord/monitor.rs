@@ -27,6 +27,7 @@
 //! |---|---|---|
 //! | listeners, `pause_*`/`resume_*` hooks, [`Recovery::cancel`] | the dispatcher | one at a time, in the coordinator's order |
 //! | the four phase methods | a worker | phases of different partitions in parallel |
+//! | listeners, for events handed to [`deliver_external`](Monitor::deliver_external) (the monitor stopped) | the caller's thread | one at a time, in the caller's order |
 //!
 //! Every method may be called from every callback without deadlocking on the monitor:
 //! [`report`](Monitor::report), [`join`](Monitor::join), [`leave`](Monitor::leave), the
@@ -727,6 +728,33 @@ where
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         Ok(())
+    }
+
+    /// Delivers `e`, an event of a coordinator run *elsewhere* (e.g. by a cluster member the
+    /// forest is attached to), to the listeners subscribed now, on the calling thread, one
+    /// at a time, in subscription-slot order, exactly as the dispatcher delivers its own:
+    /// outside every lock, a panic contained and counted, and with the same synchronous
+    /// unsubscribe (a listener may unsubscribe itself or another without waiting; from
+    /// another thread `unsubscribe` waits for the call in progress). `go` is asked before
+    /// each call; once it answers false no further listener is called for `e`.
+    ///
+    /// Returns false, delivering nothing, while the monitor runs: its own dispatcher is then
+    /// the only deliverer (two deliverers would share the one "call in progress" slot).
+    /// The caller must not deliver from two threads at once either, and must keep the
+    /// monitor from starting meanwhile (e.g. `ftforest-ffi` refuses `start` while attached).
+    pub fn deliver_external(&self, e: &Event, mut go: impl FnMut() -> bool) -> bool {
+        if self.is_running() {
+            return false;
+        }
+        let mut snapshot: Vec<SharedListener> = Vec::new();
+        lock(&self.shared.listeners).for_each(|l| snapshot.push(l.clone()));
+        for l in &snapshot {
+            if !go() {
+                break;
+            }
+            self.shared.deliver(l, e);
+        }
+        true
     }
 
     /// `(state, incarnation)` of `rank`.

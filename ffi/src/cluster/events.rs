@@ -18,6 +18,12 @@
 //!   unsubscribe, or on the dispatcher right after, or when the member is torn down).
 //! * `json` is `EventRecord::to_json()`: the line `ftf-node` prints, so `ftf-check` reads C
 //!   nodes' logs too.
+//! * The member coordinator's own events (`Msg::Core`, from `ForestHooks::on_core_event`)
+//!   go, on the same dispatcher thread, in the coordinator's order, to the attached
+//!   forest's `ftf_event` listeners through the core monitor's own delivery
+//!   (`Monitor::deliver_external`: same conversion, same synchronous unsubscribe). They
+//!   are not kept for later subscribers (like a local forest's events), and none is
+//!   delivered once the teardown began (`stopping`, checked before each listener call).
 
 use core::ffi::{c_char, c_void};
 use std::collections::VecDeque;
@@ -28,11 +34,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
 
 use ftforest_cluster::{ClusterEvent, EventRecord};
+use ftforest_core::coord::Event;
 
 use super::member::ftf_cluster;
 use super::threads::is_in_cluster_hook;
 use crate::callbacks::ftf_listener_handle;
 use crate::event::FTF_NO_RANK;
+use crate::forest::ForestRef;
 use crate::handle::{try_out, try_ref_from_ptr};
 use crate::panic::ffi_panic_boundary;
 use crate::result::ftf_result;
@@ -334,10 +342,28 @@ struct Slots {
 pub(crate) enum Msg {
     /// An event of the member.
     Event(EventRecord),
+    /// An event of the member's coordinator, for the attached forest's listeners.
+    Core(Event),
     /// A subscription was added (deliver the backlog).
     Wake,
     /// The member is torn down: exit.
     Stop,
+}
+
+/// Where the driver loop hands the member coordinator's events (`on_core_event`): the
+/// dispatcher's channel. Never blocks (an unbounded channel, drained by the dispatcher; the
+/// driver keeps at most `CORE_EVENT_CAP` per pass).
+pub(crate) struct CoreSink(Mutex<Sender<Msg>>);
+
+impl CoreSink {
+    /// A sink feeding the dispatcher that reads `tx`'s receiver.
+    pub(crate) fn new(tx: Sender<Msg>) -> CoreSink {
+        CoreSink(Mutex::new(tx))
+    }
+    /// Queues `e` for the dispatcher (dropped once the dispatcher is gone: torn down).
+    pub(crate) fn send(&self, e: Event) {
+        let _ = lock(&self.0).send(Msg::Core(e));
+    }
 }
 
 /// The listeners of one member, shared by the handle and its dispatcher thread.
@@ -478,9 +504,9 @@ impl Registry {
     }
 }
 
-/// The dispatcher thread's body: delivers `rx` to the listeners until `Stop` (or every
-/// sender is gone).
-pub(crate) fn dispatch(reg: Arc<Registry>, rx: Receiver<Msg>) {
+/// The dispatcher thread's body: delivers `rx` to the listeners (cluster events to the
+/// member's, coordinator events to `forest`'s) until `Stop` (or every sender is gone).
+pub(crate) fn dispatch(reg: Arc<Registry>, rx: Receiver<Msg>, forest: ForestRef) {
     super::threads::mark_cluster_thread();
     *lock(&reg.dispatcher) = Some(std::thread::current().id());
     let mut backlog: VecDeque<Delivered> = VecDeque::new();
@@ -493,6 +519,16 @@ pub(crate) fn dispatch(reg: Arc<Registry>, rx: Receiver<Msg>) {
             Msg::Stop => break,
             Msg::Wake => None,
             Msg::Event(r) => Some(Delivered::new(&r)),
+            Msg::Core(e) => {
+                // The forest is attached (its monitor cannot start), so this thread is its
+                // only deliverer; each listener gets `ftf_event::from(e)` (callbacks.rs).
+                super::threads::on_callback(|| {
+                    forest
+                        .monitor
+                        .deliver_external(&e, || !reg.stopping.load(Ordering::SeqCst))
+                });
+                continue;
+            }
         };
         let listeners = reg.snapshot();
         if !backlog_done && !listeners.is_empty() {

@@ -9,7 +9,7 @@
 //! refused (`FTF_BUSY`) instead of deadlocking on the pause that waits for the hook.
 
 use ftforest_cluster::{ForestHooks, PhaseIo};
-use ftforest_core::coord::{PhaseJob, Recovery};
+use ftforest_core::coord::{Event, PhaseJob, Recovery};
 
 use super::threads;
 use crate::forest::ForestRef;
@@ -17,6 +17,8 @@ use crate::forest::ForestRef;
 /// `ForestHooks` over an attached `ftf_forest`'s `ftf_recovery_callbacks`.
 pub(crate) struct CHooks {
     pub(crate) forest: ForestRef,
+    /// Hands the member coordinator's events to the dispatcher (the forest's listeners).
+    pub(crate) core_events: super::events::CoreSink,
 }
 
 impl ForestHooks for CHooks {
@@ -42,5 +44,8 @@ impl ForestHooks for CHooks {
     }
     fn resume_ghost_sync(&self) {
         threads::in_cluster_hook(|| self.forest.monitor.recovery().resume_ghost_sync())
+    }
+    fn on_core_event(&self, event: &Event) {
+        self.core_events.send(*event);
     }
 }

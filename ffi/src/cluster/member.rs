@@ -28,7 +28,7 @@ use tokio::runtime::Runtime;
 
 use super::config::ftf_cluster_config;
 use super::error::{cluster_error, state_error};
-use super::events::{dispatch, Msg, Registry};
+use super::events::{dispatch, CoreSink, Msg, Registry};
 use super::hooks::CHooks;
 use super::threads;
 use crate::forest::{ftf_forest, ForestRef};
@@ -195,13 +195,15 @@ impl Drop for FfiCluster {
     }
 }
 
-/// Starts the forwarding task (member events → dispatcher channel) and the dispatcher.
+/// Starts the forwarding task (member events → dispatcher channel) and the dispatcher (which
+/// also delivers the coordinator's events, sent by `CHooks`, to `forest`'s listeners).
 fn start_events(
     member: &Member,
     rt: &Runtime,
     tx: Sender<Msg>,
     registry: Arc<Registry>,
     rx: std::sync::mpsc::Receiver<Msg>,
+    forest: ForestRef,
 ) -> std::io::Result<JoinHandle<()>> {
     let mut events = member.events();
     rt.spawn(async move {
@@ -213,7 +215,7 @@ fn start_events(
     });
     std::thread::Builder::new()
         .name("ftf-cluster-ev".into())
-        .spawn(move || dispatch(registry, rx))
+        .spawn(move || dispatch(registry, rx, forest))
 }
 
 impl ftf_cluster {
@@ -228,7 +230,9 @@ impl ftf_cluster {
     /// (`ftf_op_begin` on `ftf_forest_tracker(forest)` is unchanged: no network, no lock),
     /// its `run_phase` runs the recovery phases (`job->fence` = the fencing token, never 0),
     /// its balancer/ghost-sync hooks are called at the cluster-wide pause/resume; `cancel`
-    /// is never called. The forest must not be running nor attached to another member;
+    /// is never called; its `ftf_event` listeners get the member coordinator's events (on
+    /// the member's dispatcher thread, see `ftf_event_fn`).
+    /// The forest must not be running nor attached to another member;
     /// while attached, `ftf_forest_start` returns `FTF_BUSY`. The configuration is copied
     /// (free it after).
     ///
@@ -291,7 +295,13 @@ impl ftf_cluster {
                     return ftf_result::FTF_CALLBACK_FAILED;
                 }
             };
-            let hooks = Arc::new(CHooks { forest: forest.share() });
+            // Created before the start: the coordinator's first events (its members joining)
+            // wait in the channel for the dispatcher.
+            let (tx, rx) = std::sync::mpsc::channel();
+            let hooks = Arc::new(CHooks {
+                forest: forest.share(),
+                core_events: CoreSink::new(tx.clone()),
+            });
             let gate: Gate = forest.tracker.clone();
             let started = rt.block_on(async move {
                 tokio::time::timeout(bound, Member::start_with_gate(cc, hooks, gate)).await
@@ -309,9 +319,8 @@ impl ftf_cluster {
                     return ftf_result::FTF_UNAVAILABLE;
                 }
             };
-            let (tx, rx) = std::sync::mpsc::channel();
             let registry = Arc::new(Registry::new(tx.clone()));
-            let dispatcher = match start_events(&member, &rt, tx, registry.clone(), rx) {
+            let dispatcher = match start_events(&member, &rt, tx, registry.clone(), rx, forest.share()) {
                 Ok(d) => d,
                 Err(_) => {
                     let m = member.clone();

@@ -32,7 +32,8 @@
 //!   `check_fence` on its own member, `leave` and the last `free` (which then does not wait
 //!   for any thread: the teardown is handed to a new thread).
 //! * one **event dispatcher** thread (`ftf-cluster-ev`, a plain thread): every listener,
-//!   in protocol order; it may call every function, blocking ones included. Once the last
+//!   in protocol order, and the attached forest's `ftf_event` listeners with the member
+//!   coordinator's events, in the coordinator's order; it may call every function, blocking ones included. Once the last
 //!   `ftf_cluster_free` began (from anywhere, a listener included) no listener is called any
 //!   more: they are only finalized.
 //! * any **other tokio runtime's** thread: `join`, `leave`, `put`, `get` return `FTF_BUSY`

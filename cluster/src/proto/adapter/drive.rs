@@ -1,6 +1,7 @@
 //! Drains the coordinator after every input: its actions become Txns (fences), embedder
 //! hooks (phases, balancer/ghost pause) and events; local suspicions (not the SUSPECTED
-//! step of a crash report) are reported as [`ClusterEvent::Suspected`].
+//! step of a crash report) are reported as [`ClusterEvent::Suspected`]; every coordinator
+//! event is also kept, in order, for [`poll_core_event`](Adapter::poll_core_event).
 //!
 //! Invariant: `drive` runs at the end of every input, so no coordinator action waits for
 //! the next input; `CancelRecovery` needs no hook (the abandoned phase's late `phase_done`
@@ -24,6 +25,7 @@ impl<G: OpGate + Clone> Adapter<G> {
                         self.emit(ClusterEvent::Suspected { rank: s.rank });
                     }
                 }
+                self.keep_core_event(ev);
             }
             let Some(a) = self.coord.poll_action() else {
                 break;
@@ -61,6 +63,8 @@ impl<G: OpGate + Clone> Adapter<G> {
                 Action::CancelRecovery(_) => {}
             }
         }
-        while self.coord.poll_event().is_some() {}
+        while let Some(ev) = self.coord.poll_event() {
+            self.keep_core_event(ev);
+        }
     }
 }

@@ -11,9 +11,11 @@
 //! * outputs, pulled: [`poll_op`](Adapter::poll_op) (requests to send; answer each exactly
 //!   once), [`poll_watch`](Adapter::poll_watch) (create the watch from this revision),
 //!   [`poll_hook`](Adapter::poll_hook) (embedder work: phases, balancer/ghost pause),
-//!   [`poll_event`](Adapter::poll_event) ([`ClusterEvent`]s), [`poll_timeout`](Adapter::poll_timeout).
+//!   [`poll_event`](Adapter::poll_event) ([`ClusterEvent`]s),
+//!   [`poll_core_event`](Adapter::poll_core_event) (the coordinator's own events, for the
+//!   embedder's forest listeners), [`poll_timeout`](Adapter::poll_timeout).
 //!
-//! After every input drain all four `poll_*` queues, then sleep until `poll_timeout` or the
+//! After every input drain all five `poll_*` queues, then sleep until `poll_timeout` or the
 //! next input.
 //!
 //! # Invariants (checked per step by the seeded simulation)
@@ -44,7 +46,7 @@ mod write;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use ftforest_core::coord::{BoxedCoordinator, Config as CoreConfig, OpGate, PhaseJob};
+use ftforest_core::coord::{BoxedCoordinator, Config as CoreConfig, Event, OpGate, PhaseJob};
 use ftforest_core::Instant;
 
 use super::event::ClusterEvent;
@@ -62,6 +64,11 @@ use pause::LocalPause;
 
 /// Recovery slots of the core coordinator (K must not exceed it).
 pub const MAX_K: u32 = 8;
+
+/// Coordinator events kept for [`Adapter::poll_core_event`] between two drains (a recovery
+/// emits a few dozen; the driver drains after every input, so this bound is only reached by
+/// an embedder that never polls them).
+pub const CORE_EVENT_CAP: usize = 4096;
 
 /// What the adapter needs to know (derived from a [`ClusterConfig`]).
 #[derive(Clone, Debug)]
@@ -223,6 +230,9 @@ pub struct Adapter<G: OpGate + Clone> {
     ops: VecDeque<(OpId, Request)>,
     pub(crate) delayed: Vec<(Instant, Pending, Request)>,
     events: VecDeque<ClusterEvent>,
+    /// The coordinator's events, oldest first, at most [`CORE_EVENT_CAP`] (beyond: the
+    /// oldest is dropped and counted in `stats.core_events_dropped`).
+    core_events: VecDeque<Event>,
     pub(crate) hooks: VecDeque<Hook>,
     pub(crate) watch_from: Option<Rev>,
     /// Known incarnation (member key create revision) per rank.
@@ -290,6 +300,7 @@ impl<G: OpGate + Clone> Adapter<G> {
             ops: VecDeque::new(),
             delayed: Vec::new(),
             events: VecDeque::new(),
+            core_events: VecDeque::new(),
             hooks: VecDeque::new(),
             watch_from: None,
             inc: vec![None; n as usize],
@@ -419,6 +430,15 @@ impl<G: OpGate + Clone> Adapter<G> {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ClusterEvent> {
         self.events.pop_front()
+    }
+    /// The next event of this process's coordinator (status changes, recovery phases,
+    /// recoveries finished, escalations, quorum, fences, ...), in the order it emitted them.
+    /// Kept for the embedder's forest listeners; at most [`CORE_EVENT_CAP`] wait here (drain
+    /// after every input, like [`poll_event`](Self::poll_event)): past that the oldest is
+    /// dropped and counted in [`ClusterStats::core_events_dropped`].
+    #[must_use]
+    pub fn poll_core_event(&mut self) -> Option<Event> {
+        self.core_events.pop_front()
     }
     /// When to call [`tick`](Self::tick) next (None: only on input).
     #[must_use]
@@ -561,6 +581,16 @@ impl<G: OpGate + Clone> Adapter<G> {
 
     pub(crate) fn emit(&mut self, e: ClusterEvent) {
         self.events.push_back(e);
+    }
+
+    /// Keeps one coordinator event for [`poll_core_event`](Self::poll_core_event) (bounded:
+    /// never blocks, never grows past [`CORE_EVENT_CAP`]).
+    pub(crate) fn keep_core_event(&mut self, e: Event) {
+        if self.core_events.len() >= CORE_EVENT_CAP {
+            self.core_events.pop_front();
+            self.stats.core_events_dropped += 1;
+        }
+        self.core_events.push_back(e);
     }
 
     pub(crate) fn send(&mut self, p: Pending, r: Request) -> OpId {
