@@ -105,7 +105,7 @@ if [ "${FTF_SKIP_MIRI:-0}" != 1 ]; then
     # The bare-metal libftforest's caller-storage constructors (pointer carving, placement).
     miri -p ftforest-ffi --no-default-features --lib bare
     miri -p ftforest-core --test tracker --test tracker_prop --test idle_wake --test queue_reuse \
-      --test monitor_members --test coord_monitor --test coord_e2e
+      --test monitor_members --test monitor_external --test coord_monitor --test coord_e2e
   ) >"$miri_bg_log" 2>&1 &
   miri_bg=$!
   miri_lib_rc=0
