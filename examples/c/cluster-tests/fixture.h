@@ -3,7 +3,7 @@
  * the etcd endpoints from the environment, a fresh key prefix per test, a forest and a
  * configuration in one call, an event recorder, and a child cluster_node with its log.
  *
- * Every test arms watchdog(name) (alarm(60): a hang fails the test by itself).
+ * Every test arms watchdog(name) (60 s, FTF_TEST_WATCHDOG_S under valgrind: a hang fails the test by itself).
  */
 #ifndef FTF_CLUSTER_FIXTURE_H
 #define FTF_CLUSTER_FIXTURE_H
