@@ -94,13 +94,7 @@ impl Seen {
 }
 
 fn forest(n: u32) -> *const ftf_forest {
-    let cb = common::ok_callbacks(None);
-    let mut f = ptr::null();
-    assert_eq!(
-        ftf_forest::ftf_forest_new(ptr::null(), n, ptr::null(), &cb, &mut f),
-        FTF_OK
-    );
-    f
+    common::new_forest(n, &common::ok_callbacks(None))
 }
 
 fn finished(rank: u32) -> impl Fn(&[ftf_event]) -> bool {

@@ -245,12 +245,7 @@ fn forest_for(p: &'static Probe, n: u32) -> *const ftf_forest {
         resume_ghost_sync: None,
         finalizer: None,
     };
-    let mut f = ptr::null();
-    assert_eq!(
-        ftf_forest::ftf_forest_new(ptr::null(), n, ptr::null(), &cb, &mut f),
-        FTF_OK
-    );
-    f
+    common::new_forest(n, &cb)
 }
 
 /// Joins (bounded by its own timeouts; the watchdog is the test's event waits).

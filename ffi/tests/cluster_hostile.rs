@@ -12,6 +12,7 @@
 #![cfg(all(feature = "cluster", not(miri)))]
 #![allow(clippy::std_instead_of_core)] // std-only test code
 
+mod common;
 mod etcd_fixture;
 
 use core::ffi::c_void;
@@ -53,21 +54,11 @@ type Phase = unsafe extern "C" fn(*mut c_void, *const ftf_phase_job) -> bool;
 
 fn forest(n: u32, phase: Phase, pause: Option<Hook>) -> *const ftf_forest {
     let cb = ftf_recovery_callbacks {
-        userdata: ptr::null_mut(),
         run_phase: Some(phase),
-        cancel: None,
         pause_balancer: pause,
-        resume_balancer: None,
-        pause_ghost_sync: None,
-        resume_ghost_sync: None,
-        finalizer: None,
+        ..common::ok_callbacks(None)
     };
-    let mut f = ptr::null();
-    assert_eq!(
-        ftf_forest::ftf_forest_new(ptr::null(), n, ptr::null(), &cb, &mut f),
-        FTF_OK
-    );
-    f
+    common::new_forest(n, &cb)
 }
 
 fn join(c: *mut ftf_cluster_config, f: *const ftf_forest) -> *const ftf_cluster {

@@ -6,6 +6,8 @@ use std::ptr;
 
 use ftforest::callbacks::ftf_recovery_callbacks;
 use ftforest::event::ftf_phase_job;
+use ftforest::forest::ftf_forest;
+use ftforest::result::ftf_result::FTF_OK;
 use ftforest::wait::ftf_finalizer_fn;
 
 unsafe extern "C" fn run_phase_ok(_: *mut c_void, _: *const ftf_phase_job) -> bool {
@@ -24,6 +26,16 @@ pub fn ok_callbacks(finalizer: ftf_finalizer_fn) -> ftf_recovery_callbacks {
         resume_ghost_sync: None,
         finalizer,
     }
+}
+
+/// A forest of `n` partitions with the library clock and `callbacks` (asserted created).
+pub fn new_forest(n: u32, callbacks: &ftf_recovery_callbacks) -> *const ftf_forest {
+    let mut f = ptr::null();
+    assert_eq!(
+        ftf_forest::ftf_forest_new(ptr::null(), n, ptr::null(), callbacks, &mut f),
+        FTF_OK
+    );
+    f
 }
 
 /// Runs `f` on a thread; fails if it does not return within `limit` (the watchdog).
